@@ -1,0 +1,10 @@
+/* One function per subcommand, each in src/cmd/<name>.c. argv[0] is the
+ * command's name; the return value is the process exit code (0 success,
+ * 1 runtime failure, 2 usage error). main.c lists them in its table. */
+#ifndef SF_CMD_H
+#define SF_CMD_H
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,78 @@
+/* streamflow: real-time ML inference on Kafka. main() only dispatches:
+ * every subcommand is a cmd_<name>() in src/cmd/, listed once below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/util.h"
+
+typedef struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *help;
+} command_t;
+
+/* The order here is the order of `streamflow help`: learn, watch, score. */
+static const command_t commands[] = {
+        {"help", cmd_help, "List the commands, or show one command's options"},
+        {"version", cmd_version, "Print StreamFlow's version and its libraries' versions"},
+};
+
+static const command_t *find_command(const char *name) {
+        for (size_t i = 0; i < SF_ARRAY_SIZE(commands); i++)
+                if (strcmp(commands[i].name, name) == 0) return &commands[i];
+        return NULL;
+}
+
+static void list_commands(FILE *out) {
+        fprintf(out, "usage: streamflow <command> [options]\n\n"
+                     "StreamFlow trains an intrusion classifier on NSL-KDD, streams YouTube\n"
+                     "engagement through Kafka, and scores connections on Kafka in real time.\n\n"
+                     "commands:\n");
+        for (size_t i = 0; i < SF_ARRAY_SIZE(commands); i++)
+                fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+        fprintf(out, "\n'streamflow <command> --help' shows a command's options;\n"
+                     "'streamflow --version' the versions in use.\n");
+}
+
+static int unknown_command(const char *name) {
+        const char *names[SF_ARRAY_SIZE(commands)];
+        for (size_t i = 0; i < SF_ARRAY_SIZE(commands); i++) names[i] = commands[i].name;
+        const char *best = sf_suggest(name, names, SF_ARRAY_SIZE(commands));
+        if (best)
+                fprintf(stderr, "streamflow: unknown command '%s'; did you mean '%s'? (see 'streamflow help')\n",
+                        name, best);
+        else
+                fprintf(stderr, "streamflow: unknown command '%s' (see 'streamflow help')\n", name);
+        return 2;
+}
+
+int cmd_help(int argc, char **argv) {
+        if (argc < 2) {
+                list_commands(stdout);
+                return 0;
+        }
+        const command_t *cmd = find_command(argv[1]);
+        if (!cmd) return unknown_command(argv[1]);
+        char help[] = "--help";
+        char *sub[] = {argv[1], help, NULL};
+        return cmd->fn(2, sub);
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                list_commands(stdout);
+                return 0;
+        }
+        const char *name = argv[1];
+        if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
+        if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) name = "version";
+        if (name[0] == '-') {
+                fprintf(stderr, "streamflow: unknown option '%s' (see 'streamflow help')\n", name);
+                return 2;
+        }
+        const command_t *cmd = find_command(name);
+        if (!cmd) return unknown_command(name);
+        argv[1] = (char *)cmd->name;
+        return cmd->fn(argc - 1, argv + 1);
+}
