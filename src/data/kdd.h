@@ -1,0 +1,91 @@
+/* NSL-KDD: reading rows, mapping attack names to the five classes, and
+ * encoding a row into the model's 122 inputs.
+ *
+ * Input layout (n_inputs = 38 + n_proto + n_service + n_flag, 122 for
+ * KDDTrain+):
+ *   [0, 38)                  the 38 numeric columns in file order, scaled as
+ *                            (x - mean) / std (std 0 divides by 1)
+ *   [38, 38+n_proto)         one-hot protocol_type
+ *   [.., +n_service)         one-hot service
+ *   [.., +n_flag)            one-hot flag
+ * Each vocabulary is the sorted (strcmp) set of values in the training file;
+ * a value never seen in training encodes as all zeros and is reported. */
+#ifndef SF_DATA_KDD_H
+#define SF_DATA_KDD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SF_KDD_NFEATURES 41 /* columns before the label */
+#define SF_KDD_NNUMERIC 38
+#define SF_KDD_NCLASSES 5
+#define SF_KDD_MAX_LINE (64 * 1024) /* longer lines are an error, not a crash */
+
+typedef enum { SF_CLASS_NORMAL, SF_CLASS_DOS, SF_CLASS_PROBE, SF_CLASS_R2L, SF_CLASS_U2R } sf_kdd_class_t;
+
+/* "normal", "DoS", "Probe", "R2L", "U2R"; NULL out of range. */
+const char *sf_kdd_class_name(int cls);
+
+/* The class of a label ("neptune" -> SF_CLASS_DOS, "normal" -> NORMAL), or
+ * -1 for a name not in the mapping table. */
+int sf_kdd_label_class(const char *label);
+
+/* Column name of field i (0-based, 0..42): "duration", ..., "label", "difficulty". */
+const char *sf_kdd_field_name(int i);
+
+/* One parsed row, before encoding. */
+typedef struct sf_kdd_row {
+        float num[SF_KDD_NNUMERIC]; /* the numeric columns, file order */
+        char proto[16], service[32], flag[16];
+        int label;          /* class index, or -1 when the row has no label */
+        char label_name[32];/* the raw label ("neptune"), "" when absent */
+        int difficulty;     /* -1 when absent */
+} sf_kdd_row_t;
+
+/* Parses one CSV line (no trailing newline; a trailing '\r' is accepted) of
+ * 41 fields (features only), 42 (+ label) or 43 (+ difficulty). Rejects a
+ * wrong field count, a non-numeric or non-finite number, an over-long
+ * categorical value, an unknown label, NUL bytes. Returns 0, or -1 with
+ * errstr naming the field number and name and what is wrong (the caller
+ * prefixes file:line). */
+int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
+
+/* A growable array of rows read from a file. */
+typedef struct sf_kdd_rows {
+        sf_kdd_row_t *rows;
+        size_t n, cap;
+} sf_kdd_rows_t;
+
+/* Reads every row of a file, plain or gzip (detected from content). Empty
+ * lines are skipped; any bad line is an error "PATH:LINE: field N (name):
+ * what" and the read fails (training data must be clean). Appends to out;
+ * the caller frees with sf_kdd_rows_free. Returns 0 or -1. */
+int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t errstr_size);
+void sf_kdd_rows_free(sf_kdd_rows_t *rows);
+
+/* Vocabularies and scaler, fitted on the training rows. */
+typedef struct sf_kdd_encoder {
+        int n_proto, n_service, n_flag;
+        char **proto, **service, **flag; /* sorted, owned */
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        int n_inputs;
+} sf_kdd_encoder_t;
+
+/* Fits vocabularies (sorted) and mean / population std (ddof=0, like
+ * sklearn's StandardScaler) on rows. Returns a new encoder or NULL. */
+sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, size_t errstr_size);
+void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc);
+
+/* Which categorical values of a row were unseen in training. */
+enum { SF_KDD_UNSEEN_PROTO = 1, SF_KDD_UNSEEN_SERVICE = 2, SF_KDD_UNSEEN_FLAG = 4 };
+
+/* Encodes one row into x (n_inputs floats). Returns a mask of
+ * SF_KDD_UNSEEN_* bits (0 when every value was known). */
+int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x);
+
+/* The deterministic 50/50 split of n test rows from seed: fills idx with a
+ * permutation of 0..n-1; the first n/2 are validation, the rest test. The
+ * same (n, seed) always gives the same split (train and evaluate share it). */
+void sf_kdd_split(size_t n, uint64_t seed, size_t *idx);
+
+#endif

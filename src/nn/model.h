@@ -1,0 +1,35 @@
+/* The intrusion classifier: Dense(64, relu) -> Dense(64, relu) ->
+ * Dense(32, relu) -> Dense(5, softmax) over the encoder's inputs, plus the
+ * encoder itself, so one model file scores a raw CSV row.
+ *
+ * This header is the inference surface used by evaluate, predict and score;
+ * training lives beside it in src/nn/. */
+#ifndef SF_NN_MODEL_H
+#define SF_NN_MODEL_H
+
+#include <stddef.h>
+
+#include "data/kdd.h"
+
+typedef struct sf_model sf_model_t;
+
+/* Loads a model file written by `streamflow train` (safetensors). A missing,
+ * truncated or corrupt file, or one whose shapes disagree with its
+ * metadata, is an error naming the file and the problem. Returns a new
+ * model (destroy with sf_model_destroy) or NULL. */
+sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size);
+void sf_model_destroy(sf_model_t *model);
+
+/* The encoder stored in the model (owned by the model). */
+const sf_kdd_encoder_t *sf_model_encoder(const sf_model_t *model);
+
+/* A short identity of the model for logs and Kafka headers: the first 16
+ * hex digits of the SHA-256 of the file. Owned by the model. */
+const char *sf_model_id(const sf_model_t *model);
+
+/* Class probabilities for n encoded rows: x is (n, n_inputs), probs is
+ * (n, 5). Uses scratch space inside the model: one model per thread.
+ * Returns 0, or -1 if scratch space could not be allocated. */
+int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
+
+#endif
