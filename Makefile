@@ -8,6 +8,7 @@
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BUILD     ?= build
+ASAN_BUILD?= build/asan
 CC        ?= cc
 PKGS      := rdkafka libcurl jansson openssl openblas zlib
 
@@ -72,16 +73,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB_OBJS)
 tests: $(UNIT_BINS)
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT=-O1 \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(SAN_FLAGS)" all
-	@touch build/asan/.sanitized
+	@touch $(ASAN_BUILD)/.sanitized
 
 # The whole suite, twice: the normal build and the sanitizer build. The
 # runner prints one closing line for both together.
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory asan
-	@tests/run --build $(BUILD) --build build/asan
+	@tests/run --build $(BUILD) --build $(ASAN_BUILD)
 
 check: all
 	@tests/run --build $(BUILD)
