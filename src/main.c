@@ -40,7 +40,8 @@ static int unknown_command(const char *name) {
         for (size_t i = 0; i < SF_ARRAY_SIZE(commands); i++) names[i] = commands[i].name;
         const char *best = sf_suggest(name, names, SF_ARRAY_SIZE(commands));
         if (best)
-                fprintf(stderr, "streamflow: unknown command '%s'; did you mean '%s'? (see 'streamflow help')\n",
+                fprintf(stderr,
+                        "streamflow: unknown command '%s'; did you mean '%s'? (see 'streamflow help')\n",
                         name, best);
         else
                 fprintf(stderr, "streamflow: unknown command '%s' (see 'streamflow help')\n", name);

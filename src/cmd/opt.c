@@ -30,8 +30,7 @@ int sf_opt_usage(const sf_cmd_spec_t *spec, const char *fmt, ...) {
 static const sf_option_t *find_long(const sf_cmd_spec_t *spec, const char *name, size_t len) {
         for (int t = 0; spec->tables[t]; t++)
                 for (const sf_option_t *o = spec->tables[t]; o->key; o++)
-                        if (o->name && strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-                                return o;
+                        if (o->name && strlen(o->name) == len && strncmp(o->name, name, len) == 0) return o;
         return NULL;
 }
 
@@ -138,7 +137,8 @@ void sf_opt_help(const sf_cmd_spec_t *spec) {
                         char left[96];
                         int n = 0;
                         if (o->key < SF_OPT_LONG)
-                                n += snprintf(left + n, sizeof(left) - n, "-%c%s", o->key, o->name ? ", " : "");
+                                n += snprintf(left + n, sizeof(left) - n, "-%c%s", o->key,
+                                              o->name ? ", " : "");
                         else
                                 n += snprintf(left + n, sizeof(left) - n, "    ");
                         if (o->name) n += snprintf(left + n, sizeof(left) - n, "--%s", o->name);
@@ -149,8 +149,8 @@ void sf_opt_help(const sf_cmd_spec_t *spec) {
         printf("  %-26s %s\n", "-h, --help", "show this help");
 }
 
-int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, long long min,
-                long long max, long long *out) {
+int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, long long min, long long max,
+                long long *out) {
         char *end = NULL;
         errno = 0;
         long long v = strtoll(arg, &end, 10);
@@ -162,8 +162,8 @@ int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, lon
         return 0;
 }
 
-int sf_opt_double(const sf_cmd_spec_t *spec, const char *opt, const char *arg, double min,
-                  double max, double *out) {
+int sf_opt_double(const sf_cmd_spec_t *spec, const char *opt, const char *arg, double min, double max,
+                  double *out) {
         char *end = NULL;
         errno = 0;
         double v = strtod(arg, &end);

@@ -36,8 +36,8 @@ typedef struct sf_optparser {
         const sf_cmd_spec_t *spec;
         int argc;
         char **argv;
-        int next;    /* next argv index to read */
-        int nops;    /* operands collected so far, moved to argv[1..nops] */
+        int next; /* next argv index to read */
+        int nops; /* operands collected so far, moved to argv[1..nops] */
         int dashdash;
         const char *pending; /* rest of a bundle of short flags ("-qv") */
 } sf_optparser_t;
@@ -56,14 +56,13 @@ void sf_opt_help(const sf_cmd_spec_t *spec);
 
 /* Usage error for this command: prints "streamflow NAME: <msg>" and a hint
  * to stderr. Returns SF_OPT_USAGE so callers can `return sf_opt_usage(...)`. */
-int sf_opt_usage(const sf_cmd_spec_t *spec, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+int sf_opt_usage(const sf_cmd_spec_t *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parse a numeric option argument within [min, max]; on failure prints a
  * usage error naming the option and returns -1. */
-int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, long long min,
-                long long max, long long *out);
-int sf_opt_double(const sf_cmd_spec_t *spec, const char *opt, const char *arg, double min,
-                  double max, double *out);
+int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, long long min, long long max,
+                long long *out);
+int sf_opt_double(const sf_cmd_spec_t *spec, const char *opt, const char *arg, double min, double max,
+                  double *out);
 
 #endif

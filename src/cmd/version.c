@@ -12,7 +12,9 @@
 
 static const sf_option_t options[] = {{0}};
 static const sf_cmd_spec_t spec = {
-        "version", NULL, "Print StreamFlow's version and the versions of the libraries it runs with.",
+        "version",
+        NULL,
+        "Print StreamFlow's version and the versions of the libraries it runs with.",
         {options, NULL}};
 
 int cmd_version(int argc, char **argv) {

@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 #define SF_KDD_NFEATURES 41 /* columns before the label */
-#define SF_KDD_NNUMERIC 38
-#define SF_KDD_NCLASSES 5
-#define SF_KDD_MAX_LINE (64 * 1024) /* longer lines are an error, not a crash */
+#define SF_KDD_NNUMERIC  38
+#define SF_KDD_NCLASSES  5
+#define SF_KDD_MAX_LINE  (64 * 1024) /* longer lines are an error, not a crash */
 
 typedef enum { SF_CLASS_NORMAL, SF_CLASS_DOS, SF_CLASS_PROBE, SF_CLASS_R2L, SF_CLASS_U2R } sf_kdd_class_t;
 
@@ -37,9 +37,9 @@ const char *sf_kdd_field_name(int i);
 typedef struct sf_kdd_row {
         float num[SF_KDD_NNUMERIC]; /* the numeric columns, file order */
         char proto[16], service[32], flag[16];
-        int label;          /* class index, or -1 when the row has no label */
-        char label_name[32];/* the raw label ("neptune"), "" when absent */
-        int difficulty;     /* -1 when absent */
+        int label;           /* class index, or -1 when the row has no label */
+        char label_name[32]; /* the raw label ("neptune"), "" when absent */
+        int difficulty;      /* -1 when absent */
 } sf_kdd_row_t;
 
 /* Parses one CSV line (no trailing newline; a trailing '\r' is accepted) of

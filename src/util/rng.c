@@ -7,7 +7,9 @@ static uint64_t splitmix64(uint64_t *x) {
         return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k) {
+        return (x << k) | (x >> (64 - k));
+}
 
 void sf_rng_seed(sf_rng_t *rng, uint64_t seed) {
         for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&seed);
@@ -35,7 +37,9 @@ uint64_t sf_rng_below(sf_rng_t *rng, uint64_t n) {
         return r % n;
 }
 
-double sf_rng_uniform(sf_rng_t *rng) { return (double)(sf_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0); }
+double sf_rng_uniform(sf_rng_t *rng) {
+        return (double)(sf_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 void sf_rng_shuffle(sf_rng_t *rng, size_t *idx, size_t n) {
         for (size_t i = n; i > 1; i--) {

@@ -52,7 +52,9 @@ int64_t sf_now_ns(void) {
         return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-double sf_now_s(void) { return (double)sf_now_ns() / 1e9; }
+double sf_now_s(void) {
+        return (double)sf_now_ns() / 1e9;
+}
 
 int64_t sf_wall_ms(void) {
         struct timespec ts;

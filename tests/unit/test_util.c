@@ -36,7 +36,8 @@ static const sf_option_t opts[] = {
 static const sf_cmd_spec_t spec = {"t", "[FILE...]", "test", {opts, NULL}};
 
 static void test_opt_parse(void) {
-        char *argv[] = {"t", "a.csv", "--epochs", "5", "-bhost:1", "--json", "-e", "b.csv", "--", "--json", NULL};
+        char *argv[] = {"t",  "a.csv", "--epochs", "5",      "-bhost:1", "--json",
+                        "-e", "b.csv", "--",       "--json", NULL};
         int argc = 10;
         sf_optparser_t p;
         const char *arg;
