@@ -85,6 +85,10 @@ const char *sf_default_data_dir(char *buf, size_t size) {
                         *slash = '\0';
                         snprintf(buf, size, "%s/data/nsl-kdd", exe);
                         if (is_dir(buf)) return buf;
+                        /* Installed: PREFIX/bin/streamflow -> PREFIX/share/streamflow/nsl-kdd,
+                         * whatever PREFIX the objects were compiled with. */
+                        snprintf(buf, size, "%s/share/streamflow/nsl-kdd", exe);
+                        if (up == 1 && is_dir(buf)) return buf;
                 }
         }
         if (is_dir("data/nsl-kdd")) {

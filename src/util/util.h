@@ -24,7 +24,8 @@ int64_t sf_wall_ms(void);
 
 /* The directory holding the NSL-KDD files that ship with StreamFlow:
  * $STREAMFLOW_DATA if set, else data/nsl-kdd next to the source tree the
- * binary was built in (found from /proc/self/exe), else ./data/nsl-kdd,
+ * binary was built in (found from /proc/self/exe) or PREFIX/share/streamflow/nsl-kdd beside an
+ * installed PREFIX/bin/streamflow, else ./data/nsl-kdd,
  * else the installed PREFIX/share/streamflow/nsl-kdd. Writes into buf and
  * returns it; never NULL (falls back to "data/nsl-kdd"). */
 const char *sf_default_data_dir(char *buf, size_t size);

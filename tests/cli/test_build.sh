@@ -1,0 +1,17 @@
+# The setup a new user relies on: install-deps is quiet when all is present,
+# and `make install` puts a working binary and the data set under PREFIX.
+. "$SF_ROOT/tests/lib.sh"
+
+run "$SF_ROOT/scripts/install-deps"
+check "install-deps exits 0 when everything is installed" [ "$rc" -eq 0 ]
+check "install-deps is silent when everything is installed" [ -z "$out$err" ]
+
+prefix="$SF_TMP/prefix"
+run make -C "$SF_ROOT" --no-print-directory install BUILD="${SF_BUILD#$SF_ROOT/}" PREFIX="$prefix"
+check "make install exits 0" [ "$rc" -eq 0 ]
+check "make install installs the binary" [ -x "$prefix/bin/streamflow" ]
+check "make install installs the data set" [ -f "$prefix/share/streamflow/nsl-kdd/KDDTrain+.txt.gz" ]
+run "$prefix/bin/streamflow" --version
+check "the installed binary runs" [ "$rc" -eq 0 ]
+
+done_testing
