@@ -83,6 +83,32 @@ enum { SF_KDD_UNSEEN_PROTO = 1, SF_KDD_UNSEEN_SERVICE = 2, SF_KDD_UNSEEN_FLAG = 
  * SF_KDD_UNSEEN_* bits (0 when every value was known). */
 int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x);
 
+/* An encoder from stored parts (a model file's metadata): copies the
+ * vocabularies, which must each be sorted by strcmp with no duplicates, and
+ * the 38 means and deviations (a deviation <= 0 or non-finite is an error;
+ * store 1 for a zero-variance column). Returns a new encoder or NULL. */
+sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int n_service,
+                                     const char *const *service, int n_flag, const char *const *flag,
+                                     const float *mean, const float *std, char *errstr, size_t errstr_size);
+
+/* Encodes rows->rows[idx[i]] (or rows->rows[i] when idx is NULL) for i in
+ * 0..n into x, (n, n_inputs) row-major. Returns how many rows had at least
+ * one unseen categorical value. */
+size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows, const size_t *idx, size_t n,
+                          float *x);
+
+/* The sparse form of sf_kdd_encode for a first layer that gathers instead
+ * of multiplying: num gets the 38 scaled numeric values and hot[0..3) the
+ * input index (38 + ...) of the protocol, service and flag one-hot, or -1
+ * for an unseen value. Returns the SF_KDD_UNSEEN_* mask. */
+int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int hot[3]);
+
+/* Finds DIR/NAME or, failing that, DIR/NAME.gz (NAME like "KDDTrain+.txt")
+ * and writes the path into path. Returns 0, or -1 with errstr naming both
+ * paths tried. */
+int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
+                     size_t errstr_size);
+
 /* The deterministic 50/50 split of n test rows from seed: fills idx with a
  * permutation of 0..n-1; the first n/2 are validation, the rest test. The
  * same (n, seed) always gives the same split (train and evaluate share it). */
