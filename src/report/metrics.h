@@ -58,12 +58,11 @@ size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const 
 int sf_confusion_write(FILE *fp, const sf_confusion_t *cm, const char *const *names);
 
 /* The report as a new JSON object (caller json_decref's it), or NULL when
- * out of memory:
- *   {"classes": {"normal": {"precision", "recall", "f1-score", "support"}, ...},
- *    "accuracy", "macro avg": {...}, "weighted avg": {...},
- *    "confusion_matrix": {"labels": [...], "matrix": [[...]]}}
- * with the keys of sklearn's output_dict=True for the per-class and average
- * entries; "matrix" rows are true classes, columns predicted. */
+ * out of memory. The keys are those of sklearn's output_dict=True, plus the
+ * confusion matrix (rows true classes, columns predicted):
+ *   {"normal": {"precision", "recall", "f1-score", "support"}, ... one per class,
+ *    "accuracy": x, "macro avg": {...}, "weighted avg": {...},
+ *    "confusion_matrix": {"labels": [...], "matrix": [[...], ...]}} */
 json_t *sf_report_json(const sf_confusion_t *cm, const char *const *names);
 
 /* Index of the largest of p[0..k), the first one on ties (like numpy's

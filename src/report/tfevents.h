@@ -14,8 +14,9 @@
 typedef struct sf_tfevents sf_tfevents_t;
 
 /* Creates dir (and its parents) if needed and a new event file in it named
- * events.out.tfevents.<unix time>.<hostname>.<pid>.<n> (n counts the files
- * this process opened, so two writers never share a file), then writes the
+ * events.out.tfevents.<unix time>.<hostname>.<pid>.<n>.v2 as TF2's writers
+ * name them (n counts the files this process opened, so two writers never
+ * share a file; TensorBoard reads any name containing "tfevents"), then writes the
  * file_version event. Returns a new writer (close with sf_tfevents_close) or
  * NULL with errstr naming the path. */
 sf_tfevents_t *sf_tfevents_open(const char *dir, char *errstr, size_t errstr_size);
