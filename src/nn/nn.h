@@ -1,0 +1,140 @@
+/* The network's math: a stack of dense layers (ReLU between them, softmax
+ * with sparse categorical cross-entropy at the end), Glorot-uniform
+ * initialisation and Adam exactly as Keras defines them.
+ *
+ * Everything is plain functions over row-major float arrays. All parameters
+ * live in one contiguous block (so do their gradients and Adam's m and v),
+ * in layer order: W0 (in0, out0), b0 (out0), W1, b1, ... Gradients
+ * accumulate (+=): the caller zeroes them. Every matrix product goes
+ * through sf_sgemm(). */
+#ifndef SF_NN_NN_H
+#define SF_NN_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SF_NN_MAX_LAYERS 8
+#define SF_NN_MAX_HOT    8 /* one-hot groups the first layer can gather */
+
+/* Keras' Adam defaults. */
+#define SF_ADAM_BETA1 0.9f
+#define SF_ADAM_BETA2 0.999f
+#define SF_ADAM_EPS   1e-7f
+
+/* C (m, n) = alpha * op(A) · op(B) + beta * C, row-major; op(A) is (m, k),
+ * op(B) is (k, n). The one seam to cblas_sgemm (OpenBLAS). */
+void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Sets the number of threads the matrix products may use (OpenBLAS). */
+void sf_nn_set_threads(int n);
+
+/* y (B, out) = x (B, in) · w (in, out) + b (out). w may have more rows than
+ * `in` (the first `in` rows are used): the first layer's dense columns. */
+void sf_dense_forward(float *y, const float *x, const float *w, const float *b, int batch, int in, int out);
+
+/* Backward of sf_dense_forward given dy (B, out): dw (in, out) += x^T · dy,
+ * db (out) += column sums of dy, dx (B, in) += dy · w^T. dx may be NULL
+ * (the first layer needs no input gradient). */
+void sf_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                       int batch, int in, int out);
+
+/* The one-hot part of the first layer as a gather: y (B, out) += the rows
+ * of w (rows, out) named by hot (B, n_hot); a negative index (a value
+ * unseen in training) adds nothing. */
+void sf_hot_forward(float *y, const int32_t *hot, const float *w, int batch, int n_hot, int out);
+
+/* Backward of sf_hot_forward: dw rows named by hot += the matching dy rows. */
+void sf_hot_backward(float *dw, const int32_t *hot, const float *dy, int batch, int n_hot, int out);
+
+/* y (n) = max(x, 0); y may be x. */
+void sf_relu_forward(float *y, const float *x, size_t n);
+
+/* dx (n) += dy where the ReLU's output y was positive. */
+void sf_relu_backward(float *dx, const float *dy, const float *y, size_t n);
+
+/* probs (B, C) = softmax(logits (B, C)), computed stably. When labels
+ * (B) is not NULL returns the mean over the batch of -log p[label]
+ * (from the logits, as Keras does for a softmax output), else 0. */
+double sf_softmax_xent_forward(float *probs, const float *logits, const int *labels, int batch, int classes);
+
+/* dlogits (B, C) += (probs - onehot(labels)) / B: the gradient of the mean
+ * cross-entropy with respect to the logits. */
+void sf_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int batch, int classes);
+
+/* A network: sizes[0] inputs, then each layer's width; the last layer is
+ * the softmax over sizes[n_layers] classes. */
+typedef struct sf_nn {
+        int n_layers;
+        int sizes[SF_NN_MAX_LAYERS + 1];
+        size_t n_params;
+        float *params;                                    /* (n_params), owned */
+        float *w[SF_NN_MAX_LAYERS], *b[SF_NN_MAX_LAYERS]; /* views into params */
+        size_t w_off[SF_NN_MAX_LAYERS], b_off[SF_NN_MAX_LAYERS];
+} sf_nn_t;
+
+/* A new network with zeroed parameters, or NULL with errstr set (bad sizes
+ * or out of memory). Destroy with sf_nn_destroy (NULL is a no-op). */
+sf_nn_t *sf_nn_create(const int *sizes, int n_layers, char *errstr, size_t errstr_size);
+void sf_nn_destroy(sf_nn_t *nn);
+
+/* Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out))) drawn from
+ * sf_rng seeded with seed, layer by layer, row-major; zero biases. */
+void sf_nn_init_glorot(sf_nn_t *nn, uint64_t seed);
+
+/* One batch of input. A dense batch: x is (B, sizes[0]), n_dense ==
+ * sizes[0], n_hot == 0. A compact batch: x is (B, n_dense), the first
+ * n_dense inputs, and hot (B, n_hot) holds the index of the one input set
+ * to 1 in each one-hot group (-1 for none); every other input is 0. */
+typedef struct sf_nn_input {
+        const float *x;
+        const int32_t *hot;
+        int n_dense, n_hot;
+} sf_nn_input_t;
+
+/* Activations (and, for training, their gradients) for up to max_batch rows. */
+typedef struct sf_nn_ws {
+        int max_batch;
+        float *act[SF_NN_MAX_LAYERS];  /* (B, sizes[l+1]): ReLU output, logits for the last */
+        float *dact[SF_NN_MAX_LAYERS]; /* same shapes; NULL in an inference workspace */
+        float *probs;                  /* (B, classes) */
+        float *block;                  /* owns all of the above */
+} sf_nn_ws_t;
+
+/* Allocates a workspace; with_grads adds the gradient buffers. Returns 0 or
+ * -1 (out of memory). Free with sf_nn_ws_free. */
+int sf_nn_ws_init(sf_nn_ws_t *ws, const sf_nn_t *nn, int max_batch, int with_grads);
+void sf_nn_ws_free(sf_nn_ws_t *ws);
+
+/* Forward pass of batch rows (batch <= ws->max_batch): fills ws->act and
+ * ws->probs (B, classes). Returns the mean cross-entropy when labels is not
+ * NULL, else 0. */
+double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels,
+                     int batch);
+
+/* Backward pass after sf_nn_forward on the same batch: grads (n_params) +=
+ * d(mean loss)/d(params). Uses ws->dact as scratch. */
+void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
+                    float *grads);
+
+/* Adam's state over the flat parameter block. */
+typedef struct sf_adam {
+        size_t n;
+        float *m, *v; /* (n) each, one allocation */
+        long long t;  /* steps taken */
+        float lr, beta1, beta2, eps;
+} sf_adam_t;
+
+/* Zeroed moments for n parameters with Keras' defaults. Returns 0 or -1. */
+int sf_adam_init(sf_adam_t *adam, size_t n, float lr);
+void sf_adam_free(sf_adam_t *adam);
+
+/* One Adam step as Keras computes it: t += 1; m = b1 m + (1 - b1) g;
+ * v = b2 v + (1 - b2) g^2; p -= alpha m / (sqrt(v) + eps) with
+ * alpha = lr sqrt(1 - b2^t) / (1 - b1^t). */
+void sf_adam_step(sf_adam_t *adam, float *params, const float *grads);
+
+/* Index of the largest of n values (the first on ties). */
+int sf_argmax(const float *v, int n);
+
+#endif
