@@ -1,0 +1,137 @@
+#include "score/offsets.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One in-flight output. */
+typedef struct entry {
+        int64_t offset;
+        int acked;
+} entry_t;
+
+/* A partition: a ring of in-flight entries in increasing offset order. */
+typedef struct part {
+        entry_t *ring;
+        size_t head, count, cap; /* cap is 0 or a power of two */
+        int64_t last_added;      /* -1: nothing added since the last reset */
+        int64_t done;            /* one past the last contiguously acked offset, -1: none */
+        int64_t committed;       /* last position committed, -1: none */
+} part_t;
+
+struct sf_score_offsets {
+        part_t *parts;
+        int32_t nparts;
+};
+
+static void part_clear(part_t *p) {
+        p->head = p->count = 0;
+        p->last_added = -1;
+        p->done = -1;
+        p->committed = -1;
+}
+
+sf_score_offsets_t *sf_score_offsets_new(void) { return calloc(1, sizeof(sf_score_offsets_t)); }
+
+void sf_score_offsets_destroy(sf_score_offsets_t *t) {
+        if (!t) return;
+        for (int32_t i = 0; i < t->nparts; i++) free(t->parts[i].ring);
+        free(t->parts);
+        free(t);
+}
+
+static part_t *get_part(sf_score_offsets_t *t, int32_t partition, int create) {
+        if (partition < 0) return NULL;
+        if (partition >= t->nparts) {
+                if (!create) return NULL;
+                int32_t n = partition + 1;
+                part_t *parts = realloc(t->parts, (size_t)n * sizeof(*parts));
+                if (!parts) return NULL;
+                for (int32_t i = t->nparts; i < n; i++) {
+                        memset(&parts[i], 0, sizeof(parts[i]));
+                        part_clear(&parts[i]);
+                }
+                t->parts = parts;
+                t->nparts = n;
+        }
+        return &t->parts[partition];
+}
+
+static entry_t *at(const part_t *p, size_t i) { return &p->ring[(p->head + i) & (p->cap - 1)]; }
+
+static int grow(part_t *p) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        entry_t *ring = malloc(cap * sizeof(*ring));
+        if (!ring) return -1;
+        for (size_t i = 0; i < p->count; i++) ring[i] = *at(p, i);
+        free(p->ring);
+        p->ring = ring;
+        p->cap = cap;
+        p->head = 0;
+        return 0;
+}
+
+int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset) {
+        part_t *p = get_part(t, partition, 1);
+        if (!p) return -1;
+        if (p->last_added >= 0 && offset <= p->last_added) {
+                /* Rewound: what was in flight is forgotten; its late
+                 * acknowledgements are ignored. */
+                p->head = p->count = 0;
+                p->done = -1;
+        }
+        if (p->count == p->cap && grow(p) != 0) return -1;
+        entry_t *e = at(p, p->count);
+        e->offset = offset;
+        e->acked = 0;
+        p->count++;
+        p->last_added = offset;
+        return 0;
+}
+
+int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset) {
+        part_t *p = get_part(t, partition, 0);
+        if (!p || p->count == 0) return 0;
+        /* Binary search: the ring is sorted by offset. */
+        size_t lo = 0, hi = p->count;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (at(p, mid)->offset < offset)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == p->count || at(p, lo)->offset != offset || at(p, lo)->acked) return 0;
+        at(p, lo)->acked = 1;
+        while (p->count > 0 && at(p, 0)->acked) {
+                p->done = at(p, 0)->offset + 1;
+                p->head = (p->head + 1) & (p->cap - 1);
+                p->count--;
+        }
+        return 1;
+}
+
+int64_t sf_score_offsets_commit_pos(const sf_score_offsets_t *t, int32_t partition) {
+        if (partition < 0 || partition >= t->nparts) return -1;
+        const part_t *p = &t->parts[partition];
+        if (p->done < 0 || p->done == p->committed) return -1;
+        return p->done;
+}
+
+void sf_score_offsets_committed(sf_score_offsets_t *t, int32_t partition, int64_t pos) {
+        if (partition < 0 || partition >= t->nparts) return;
+        t->parts[partition].committed = pos;
+}
+
+void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition) {
+        if (partition < 0 || partition >= t->nparts) return;
+        part_clear(&t->parts[partition]);
+}
+
+size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition) {
+        if (partition >= 0) return partition < t->nparts ? t->parts[partition].count : 0;
+        size_t n = 0;
+        for (int32_t i = 0; i < t->nparts; i++) n += t->parts[i].count;
+        return n;
+}
+
+int32_t sf_score_offsets_npartitions(const sf_score_offsets_t *t) { return t->nparts; }

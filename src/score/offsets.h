@@ -1,0 +1,54 @@
+/* At-least-once offset tracking for a consume -> transform -> produce loop.
+ *
+ * Every consumed offset is added when its output (a prediction or a DLQ
+ * record) is handed to the producer, and acknowledged when the broker
+ * confirms that output. Delivery reports can arrive out of order across
+ * partitions (and, after retries, within one), so the offset that may be
+ * committed for a partition is one past the highest offset whose output AND
+ * every earlier output of that partition are acknowledged. */
+#ifndef SF_SCORE_OFFSETS_H
+#define SF_SCORE_OFFSETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sf_score_offsets sf_score_offsets_t;
+
+/* A new, empty tracker (destroy with sf_score_offsets_destroy) or NULL when
+ * out of memory. */
+sf_score_offsets_t *sf_score_offsets_new(void);
+void sf_score_offsets_destroy(sf_score_offsets_t *t);
+
+/* Records that `offset` of `partition` is in flight. Offsets of one
+ * partition come in increasing order; an offset at or below the last one
+ * added means the consumer was rewound, and the partition's in-flight
+ * entries are forgotten first. Returns 0, or -1 when out of memory or the
+ * partition is negative. */
+int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset);
+
+/* Marks the output of (partition, offset) acknowledged. Returns 1 when the
+ * offset was in flight, 0 when it is unknown (forgotten by a reset; the
+ * acknowledgement is ignored). */
+int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset);
+
+/* The offset to commit for partition: one past the last offset that is
+ * acknowledged together with every earlier one, or -1 when there is
+ * nothing (new) to commit, i.e. it equals the last value passed to
+ * sf_score_offsets_committed. */
+int64_t sf_score_offsets_commit_pos(const sf_score_offsets_t *t, int32_t partition);
+
+/* Remembers that pos was committed for partition. */
+void sf_score_offsets_committed(sf_score_offsets_t *t, int32_t partition, int64_t pos);
+
+/* Forgets everything about partition (it was revoked or rewound): its
+ * in-flight entries, its commit position. */
+void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition);
+
+/* Outputs in flight (added, not yet acknowledged) for partition, or over
+ * all partitions when partition is -1. */
+size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition);
+
+/* One more than the highest partition number ever added (to iterate). */
+int32_t sf_score_offsets_npartitions(const sf_score_offsets_t *t);
+
+#endif
