@@ -8,6 +8,13 @@
 
 #include "util/rng.h"
 
+/* The element-wise loops below run ~20 million times an epoch on rows of
+ * 5 to 64 floats: vectorized and branch-free (half the ReLU inputs are
+ * negative, unpredictably) they cost a third of what -O2 makes of them.
+ * sqrtf without errno lets Adam's loop vectorize; its argument is never
+ * negative. */
+#pragma GCC optimize("O3", "no-math-errno")
+
 void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
@@ -66,8 +73,7 @@ void sf_relu_forward(float *y, const float *x, size_t n) {
 }
 
 void sf_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (y[i] > 0.0f) dx[i] += dy[i];
+        for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 double sf_softmax_xent_forward(float *probs, const float *logits, const int *labels, int batch, int classes) {
@@ -223,8 +229,7 @@ void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, 
                         size_t n = (size_t)batch * nn->sizes[l];
                         float *d = ws->dact[l - 1];
                         const float *y = ws->act[l - 1];
-                        for (size_t i = 0; i < n; i++)
-                                if (y[i] <= 0.0f) d[i] = 0.0f;
+                        for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
                 }
         }
 }
