@@ -1,0 +1,350 @@
+/* The consumer: at-least-once (offsets stored by the caller after
+ * processing, committed by auto-commit, on revoke and on close), loud about
+ * out-of-range offsets, and end-of-partition tracking for -e. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka/kafka_int.h"
+
+typedef struct part_state {
+        char *topic;
+        int32_t partition;
+        bool eof;
+} part_state_t;
+
+struct sf_consumer {
+        sf_kafka_client_t cl; /* first: the rd_kafka opaque */
+        sf_consumer_opts_t opts;
+        char *group;
+        bool cooperative;
+        part_state_t *parts; /* assigned partitions */
+        size_t nparts;
+        int64_t skipped;
+};
+
+static void parts_clear(sf_consumer_t *c) {
+        for (size_t i = 0; i < c->nparts; i++) free(c->parts[i].topic);
+        c->nparts = 0;
+}
+
+static part_state_t *parts_find(sf_consumer_t *c, const char *topic, int32_t partition) {
+        for (size_t i = 0; i < c->nparts; i++)
+                if (c->parts[i].partition == partition && strcmp(c->parts[i].topic, topic) == 0)
+                        return &c->parts[i];
+        return NULL;
+}
+
+static void parts_add(sf_consumer_t *c, const rd_kafka_topic_partition_list_t *list) {
+        for (int i = 0; i < list->cnt; i++) {
+                if (parts_find(c, list->elems[i].topic, list->elems[i].partition)) continue;
+                part_state_t *np = realloc(c->parts, (c->nparts + 1) * sizeof(*np));
+                if (!np) return; /* only -e tracking suffers; the partition is still consumed */
+                c->parts = np;
+                char *t = strdup(list->elems[i].topic);
+                if (!t) return;
+                np[c->nparts++] = (part_state_t){t, list->elems[i].partition, false};
+        }
+}
+
+static void parts_remove(sf_consumer_t *c, const rd_kafka_topic_partition_list_t *list) {
+        for (int i = 0; i < list->cnt; i++) {
+                part_state_t *ps = parts_find(c, list->elems[i].topic, list->elems[i].partition);
+                if (!ps) continue;
+                free(ps->topic);
+                *ps = c->parts[--c->nparts];
+        }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+        sf_consumer_t *c = opaque;
+        rd_kafka_error_t *error = NULL;
+        rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
+                if (c->cooperative)
+                        error = rd_kafka_incremental_assign(rk, parts);
+                else
+                        aerr = rd_kafka_assign(rk, parts);
+                parts_add(c, parts);
+        } else {
+                /* Let the caller finish or abandon its work on these
+                 * partitions and store what it completed, then commit that
+                 * before someone else is given them. */
+                if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
+                if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
+                        rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+                        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                                sf_kafka_client_log(&c->cl, 3, "commit before giving up %d partition(s) failed: %s",
+                                                    parts->cnt, rd_kafka_err2str(cerr));
+                }
+                if (c->cooperative)
+                        error = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        aerr = rd_kafka_assign(rk, NULL);
+                if (c->cooperative)
+                        parts_remove(c, parts);
+                else
+                        parts_clear(c);
+        }
+        if (error) {
+                sf_kafka_client_log(&c->cl, 3, "rebalance: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        } else if (aerr) {
+                sf_kafka_client_log(&c->cl, 3, "rebalance: %s", rd_kafka_err2str(aerr));
+        }
+}
+
+/* At-least-once and never a silent reset: offsets are stored by the caller
+ * after processing, and auto.offset.reset=error hands an unusable offset to
+ * us (handle_reset) instead of jumping over data quietly. */
+static const char *const consumer_defaults[] = {
+        "enable.auto.commit", "true", "enable.auto.offset.store", "false", "auto.offset.reset", "error",
+        "log_level", "4", NULL,
+};
+
+sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics,
+                               size_t ntopics, const sf_consumer_opts_t *opts, char *errstr,
+                               size_t errstr_size) {
+        sf_consumer_t *c = calloc(1, sizeof(*c));
+        rd_kafka_conf_t *kc = NULL;
+        rd_kafka_topic_partition_list_t *list = NULL;
+        char rkerr[512];
+        if (!c) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (opts) c->opts = *opts;
+        if (ntopics == 0) {
+                snprintf(errstr, errstr_size, "no topic to consume");
+                goto fail;
+        }
+        if (c->opts.group) {
+                c->group = strdup(c->opts.group);
+                if (!c->group) goto oom;
+                c->opts.group = c->group;
+        }
+        kc = sf_kafka_client_conf(conf, &c->cl, consumer_defaults, errstr, errstr_size);
+        if (!kc) goto fail;
+        if (c->group && rd_kafka_conf_set(kc, "group.id", c->group, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                snprintf(errstr, errstr_size, "group '%s': %s", c->group, rkerr);
+                goto fail;
+        }
+        if (!c->group && !sf_kafka_conf_has(conf, "enable.auto.commit"))
+                rd_kafka_conf_set(kc, "enable.auto.commit", "false", rkerr, sizeof(rkerr));
+        if (c->opts.exit_at_end &&
+            rd_kafka_conf_set(kc, "enable.partition.eof", "true", rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                snprintf(errstr, errstr_size, "enable.partition.eof: %s", rkerr);
+                goto fail;
+        }
+        if (c->group) rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
+        c->cl.rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, rkerr, sizeof(rkerr));
+        if (!c->cl.rk) {
+                snprintf(errstr, errstr_size, "cannot create a Kafka consumer: %s", rkerr);
+                goto fail;
+        }
+        kc = NULL; /* owned by rk */
+        if (sf_kafka_client_connect(&c->cl, conf->connect_timeout_ms, errstr, errstr_size) < 0) goto fail;
+        rd_kafka_poll_set_consumer(c->cl.rk);
+        c->cooperative = c->group && strcmp(rd_kafka_rebalance_protocol(c->cl.rk), "COOPERATIVE") == 0;
+
+        list = rd_kafka_topic_partition_list_new((int)ntopics);
+        if (!list) goto oom;
+        if (c->group) {
+                for (size_t i = 0; i < ntopics; i++)
+                        rd_kafka_topic_partition_list_add(list, topics[i], RD_KAFKA_PARTITION_UA);
+                rd_kafka_resp_err_t err = rd_kafka_subscribe(c->cl.rk, list);
+                if (err) {
+                        snprintf(errstr, errstr_size, "cannot subscribe to %s%s: %s", topics[0],
+                                 ntopics > 1 ? ",..." : "", rd_kafka_err2str(err));
+                        goto fail;
+                }
+        } else {
+                /* No group: every partition, from the start position. */
+                int timeout = conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : SF_KAFKA_CONNECT_TIMEOUT_MS;
+                for (size_t i = 0; i < ntopics; i++) {
+                        int n = sf_kafka_partition_count(c->cl.rk, topics[i], timeout, errstr, errstr_size);
+                        if (n < 0) goto fail;
+                        for (int part = 0; part < n; part++)
+                                rd_kafka_topic_partition_list_add(list, topics[i], part)->offset =
+                                        c->opts.start == SF_KAFKA_START_END ? RD_KAFKA_OFFSET_END
+                                                                            : RD_KAFKA_OFFSET_BEGINNING;
+                }
+                rd_kafka_resp_err_t err = rd_kafka_assign(c->cl.rk, list);
+                if (err) {
+                        snprintf(errstr, errstr_size, "cannot assign the partitions of %s: %s", topics[0],
+                                 rd_kafka_err2str(err));
+                        goto fail;
+                }
+                parts_add(c, list);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        return c;
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
+fail:
+        if (list) rd_kafka_topic_partition_list_destroy(list);
+        if (kc) rd_kafka_conf_destroy(kc);
+        if (c->cl.rk) rd_kafka_destroy(c->cl.rk);
+        parts_clear(c);
+        free(c->parts);
+        free(c->group);
+        free(c);
+        return NULL;
+}
+
+/* Restarts fetching topic[partition] at offset. */
+static void seek_to(sf_consumer_t *c, const char *topic, int32_t partition, int64_t offset) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        if (!list) return;
+        rd_kafka_topic_partition_list_add(list, topic, partition)->offset = offset;
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->cl.rk, list, 5000);
+        if (!error && list->elems[0].err)
+                error = rd_kafka_error_new(list->elems[0].err, "%s", rd_kafka_err2str(list->elems[0].err));
+        if (error) {
+                sf_kafka_client_log(&c->cl, 3, "%s [%d]: cannot resume at offset %lld: %s", topic, (int)partition,
+                                    (long long)offset, rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* auto.offset.reset=error gave us topic[partition] with an unusable
+ * offset: no committed offset yet (offset < 0), or out of range. */
+static void handle_reset(sf_consumer_t *c, const rd_kafka_message_t *m) {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        int64_t lo = 0, hi = 0;
+        char err[512];
+        if (sf_kafka_watermarks(c->cl.rk, topic, m->partition, &lo, &hi, 5000, err, sizeof(err)) < 0) {
+                sf_kafka_client_log(&c->cl, 3, "%s [%d]: offset %lld unusable (%s), and %s; retrying", topic,
+                                    (int)m->partition, (long long)m->offset, rd_kafka_message_errstr(m), err);
+                seek_to(c, topic, m->partition, m->offset >= 0 ? m->offset : RD_KAFKA_OFFSET_BEGINNING);
+                return;
+        }
+        if (m->offset < 0) {
+                /* A new group (or no group): where to start is the user's choice. */
+                seek_to(c, topic, m->partition, c->opts.start == SF_KAFKA_START_END ? hi : lo);
+                return;
+        }
+        if (m->offset < lo) {
+                int64_t n = lo - m->offset;
+                c->skipped += n;
+                sf_kafka_client_log(&c->cl, 3,
+                                    "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the broker "
+                                    "before they were read; SKIPPED them, resuming at offset %lld",
+                                    topic, (int)m->partition, (long long)m->offset, (long long)(lo - 1),
+                                    (long long)n, (long long)lo);
+                seek_to(c, topic, m->partition, lo);
+        } else if (m->offset > hi) {
+                sf_kafka_client_log(&c->cl, 3,
+                                    "%s [%d]: offset %lld is beyond the end of the log (%lld): the topic was "
+                                    "recreated or truncated; reading it again from offset %lld",
+                                    topic, (int)m->partition, (long long)m->offset, (long long)hi, (long long)lo);
+                seek_to(c, topic, m->partition, lo);
+        } else {
+                /* In range again (a transient error): just retry there. */
+                seek_to(c, topic, m->partition, m->offset);
+        }
+}
+
+rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
+        int64_t deadline = sf_now_ns() + (int64_t)timeout_ms * 1000000;
+        for (;;) {
+                if (c->cl.fatal[0] || sf_consumer_at_end(c)) return NULL;
+                int64_t left = (deadline - sf_now_ns()) / 1000000;
+                if (left < 0) left = 0;
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(c->cl.rk, (int)left);
+                if (!m) return NULL;
+                if (!m->err) {
+                        part_state_t *ps = m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                        if (ps) ps->eof = false;
+                        return m;
+                }
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        part_state_t *ps = m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                        if (ps) ps->eof = true;
+                } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m->rkt) {
+                        handle_reset(c, m);
+                } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                        /* on_error has recorded it; make sure of it here too */
+                        if (!c->cl.fatal[0])
+                                snprintf(c->cl.fatal, sizeof(c->cl.fatal), "fatal Kafka error: %s",
+                                         rd_kafka_message_errstr(m));
+                        sf_kafka_stop();
+                } else if (m->rkt) {
+                        sf_kafka_client_log(&c->cl, 3, "%s [%d] at offset %lld: %s", rd_kafka_topic_name(m->rkt),
+                                            (int)m->partition, (long long)m->offset, rd_kafka_message_errstr(m));
+                } else {
+                        sf_kafka_client_log(&c->cl, 3, "consumer: %s", rd_kafka_message_errstr(m));
+                }
+                rd_kafka_message_destroy(m);
+                if (sf_now_ns() >= deadline) return NULL;
+        }
+}
+
+int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partition, int64_t next_offset,
+                             char *errstr, size_t errstr_size) {
+        if (!c->group) return 0;
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        if (!list) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        rd_kafka_topic_partition_list_add(list, topic, partition)->offset = next_offset;
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->cl.rk, list);
+        if (!err) err = list->elems[0].err;
+        rd_kafka_topic_partition_list_destroy(list);
+        if (err) {
+                snprintf(errstr, errstr_size, "cannot store offset %lld of %s [%d]: %s", (long long)next_offset,
+                         topic, (int)partition, rd_kafka_err2str(err));
+                return -1;
+        }
+        return 0;
+}
+
+int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
+        return sf_consumer_store_offset(c, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset + 1, errstr,
+                                        errstr_size);
+}
+
+int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size) {
+        if (!c->group) return 0;
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->cl.rk, NULL, 0);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+                snprintf(errstr, errstr_size, "commit of group '%s' failed: %s", c->group, rd_kafka_err2str(err));
+                return -1;
+        }
+        return 0;
+}
+
+bool sf_consumer_at_end(const sf_consumer_t *c) {
+        if (!c->opts.exit_at_end || c->nparts == 0) return false;
+        for (size_t i = 0; i < c->nparts; i++)
+                if (!c->parts[i].eof) return false;
+        return true;
+}
+
+int64_t sf_consumer_skipped(const sf_consumer_t *c) { return c->skipped; }
+
+const char *sf_consumer_fatal(const sf_consumer_t *c) { return c->cl.fatal[0] ? c->cl.fatal : NULL; }
+
+rd_kafka_t *sf_consumer_handle(sf_consumer_t *c) { return c->cl.rk; }
+
+int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
+        if (!c) return 0;
+        int rc = 0;
+        char err[512] = "";
+        if (!c->cl.fatal[0] && sf_consumer_commit(c, err, sizeof(err)) < 0) rc = -1;
+        rd_kafka_resp_err_t cerr = rd_kafka_consumer_close(c->cl.rk);
+        if (cerr && rc == 0) {
+                snprintf(err, sizeof(err), "closing the consumer: %s", rd_kafka_err2str(cerr));
+                rc = -1;
+        }
+        if (rc < 0) snprintf(errstr, errstr_size, "%s", err);
+        rd_kafka_destroy(c->cl.rk);
+        parts_clear(c);
+        free(c->parts);
+        free(c->group);
+        free(c);
+        return rc;
+}

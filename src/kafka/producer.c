@@ -1,0 +1,122 @@
+/* The producer: idempotent, acks=all, every delivery report counted and
+ * every failure reported. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka/kafka_int.h"
+
+struct sf_producer {
+        sf_kafka_client_t cl; /* first: the rd_kafka opaque */
+        sf_producer_dr_fn dr;
+        void *dr_ctx;
+        sf_producer_stats_t stats;
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+        sf_producer_t *p = opaque;
+        if (msg->err) {
+                p->stats.failed++;
+                sf_kafka_client_log(&p->cl, 3, "delivery to %s [%d] failed: %s",
+                                    msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?", (int)msg->partition,
+                                    rd_kafka_err2str(msg->err));
+        } else {
+                p->stats.delivered++;
+        }
+        if (p->dr) p->dr(p->dr_ctx, msg, msg->_private);
+}
+
+/* Idempotence gives exactly-once per partition across retries, and
+ * requires acks=all; a few ms of linger batches without visible latency. */
+static const char *const producer_defaults[] = {
+        "enable.idempotence", "true", "acks", "all", "linger.ms", "5", "log_level", "4", NULL,
+};
+
+sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx,
+                               char *errstr, size_t errstr_size) {
+        sf_producer_t *p = calloc(1, sizeof(*p));
+        rd_kafka_conf_t *c = NULL;
+        char rkerr[512];
+        if (!p) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        p->dr = dr;
+        p->dr_ctx = dr_ctx;
+        c = sf_kafka_client_conf(conf, &p->cl, producer_defaults, errstr, errstr_size);
+        if (!c) goto fail;
+        rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+        p->cl.rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, rkerr, sizeof(rkerr));
+        if (!p->cl.rk) {
+                snprintf(errstr, errstr_size, "cannot create a Kafka producer: %s", rkerr);
+                rd_kafka_conf_destroy(c);
+                goto fail;
+        }
+        /* c now belongs to the rd_kafka_t */
+        if (sf_kafka_client_connect(&p->cl, conf->connect_timeout_ms, errstr, errstr_size) < 0) goto fail;
+        return p;
+fail:
+        if (p->cl.rk) rd_kafka_destroy(p->cl.rk);
+        free(p);
+        return NULL;
+}
+
+int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key,
+                     size_t key_len, const void *value, size_t value_len, rd_kafka_headers_t *headers,
+                     void *msg_opaque, char *errstr, size_t errstr_size) {
+        for (;;) {
+                if (p->cl.fatal[0]) {
+                        snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
+                        return -1;
+                }
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        p->cl.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)key, key_len),
+                        RD_KAFKA_V_VALUE((void *)value, value_len),
+                        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        p->stats.sent++;
+                        rd_kafka_poll(p->cl.rk, 0);
+                        return 0;
+                }
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        snprintf(errstr, errstr_size, "cannot send to %s [%d]: %s", topic, (int)partition,
+                                 rd_kafka_err2str(err));
+                        return -1;
+                }
+                /* Queue full: the cluster is slower than us (or away).
+                 * Serving delivery reports frees room; wait for it. */
+                if (!sf_kafka_running()) {
+                        snprintf(errstr, errstr_size, "not sent to %s: interrupted while the send queue was full",
+                                 topic);
+                        return -1;
+                }
+                rd_kafka_poll(p->cl.rk, 100);
+        }
+}
+
+int sf_producer_poll(sf_producer_t *p, int timeout_ms) { return rd_kafka_poll(p->cl.rk, timeout_ms); }
+
+uint64_t sf_producer_flush(sf_producer_t *p, int timeout_ms) {
+        rd_kafka_resp_err_t err = rd_kafka_flush(p->cl.rk, timeout_ms);
+        uint64_t queued = (uint64_t)rd_kafka_outq_len(p->cl.rk);
+        if (err == RD_KAFKA_RESP_ERR__TIMED_OUT && queued > 0)
+                sf_kafka_client_log(&p->cl, 3, "%llu message(s) still not acknowledged by Kafka at %s after %d ms",
+                                    (unsigned long long)queued, p->cl.brokers, timeout_ms);
+        /* outq_len also counts requests that are not messages; never
+         * report more undelivered messages than were sent. */
+        uint64_t pending = p->stats.sent - p->stats.delivered - p->stats.failed;
+        if (queued > pending) queued = pending;
+        return p->stats.failed + queued;
+}
+
+sf_producer_stats_t sf_producer_stats(const sf_producer_t *p) { return p->stats; }
+
+const char *sf_producer_fatal(const sf_producer_t *p) { return p->cl.fatal[0] ? p->cl.fatal : NULL; }
+
+rd_kafka_t *sf_producer_handle(sf_producer_t *p) { return p->cl.rk; }
+
+void sf_producer_destroy(sf_producer_t *p) {
+        if (!p) return;
+        rd_kafka_destroy(p->cl.rk);
+        free(p);
+}
