@@ -8,8 +8,10 @@
 #define SF_NN_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "data/kdd.h"
+#include "nn/nn.h"
 
 typedef struct sf_model sf_model_t;
 
@@ -31,5 +33,30 @@ const char *sf_model_id(const sf_model_t *model);
  * (n, 5). Uses scratch space inside the model: one model per thread.
  * Returns 0, or -1 if scratch space could not be allocated. */
 int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
+
+/* How the model was trained, stored in the file (no timestamps: the same
+ * seed and thread count give a byte-identical file). */
+typedef struct sf_model_info {
+        uint64_t seed; /* initial weights, shuffles and the validation/test split */
+        int epochs, batch, threads;
+        double lr;
+        int64_t train_rows;
+} sf_model_info_t;
+
+/* Writes nn, the encoder and info to path as safetensors: 8-byte LE header
+ * length, a JSON header (tensors dense_<l>.kernel (in, out) and
+ * dense_<l>.bias (out), F32; __metadata__ holding the layer sizes, class
+ * names, vocabularies, means, deviations and info as JSON-encoded strings),
+ * then the little-endian f32 data. Written to a temporary file in the same
+ * directory and renamed, so a reader never sees half a model. Returns 0, or
+ * -1 with errstr naming the path. */
+int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+                  const sf_model_info_t *info, char *errstr, size_t errstr_size);
+
+/* The network inside the model (owned by the model). */
+const sf_nn_t *sf_model_nn(const sf_model_t *model);
+
+/* The training information stored in the model (owned by the model). */
+const sf_model_info_t *sf_model_info(const sf_model_t *model);
 
 #endif

@@ -1,0 +1,404 @@
+/* The safetensors model file: round trip, determinism, and clear errors
+ * for every way a file can be broken. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/kdd.h"
+#include "nn/model.h"
+#include "nn/nn.h"
+#include "test.h"
+#include "util/rng.h"
+
+static char dir[64];
+
+/* dir/name in one of 8 rotating buffers, so a few can be held at once. */
+static const char *tmp_path(const char *name) {
+        static char paths[8][128];
+        static int next;
+        char *path = paths[next++ % 8];
+        snprintf(path, sizeof(paths[0]), "%s/%s", dir, name);
+        return path;
+}
+
+static sf_kdd_encoder_t *small_encoder(void) {
+        const char *proto[] = {"icmp", "tcp", "udp"};
+        const char *service[] = {"ftp", "http", "private", "smtp"};
+        const char *flag[] = {"REJ", "S0", "SF"};
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        for (int i = 0; i < SF_KDD_NNUMERIC; i++) mean[i] = 0.1f * (float)i, std[i] = 1.0f + 0.5f * (float)i;
+        char err[256];
+        sf_kdd_encoder_t *enc =
+                sf_kdd_encoder_new(3, proto, 4, service, 3, flag, mean, std, err, sizeof(err));
+        if (!enc) printf("#   encoder: %s\n", err);
+        return enc;
+}
+
+/* A trained-looking network for the small encoder: 48 -> 16 -> 8 -> 5. */
+static sf_nn_t *small_network(const sf_kdd_encoder_t *enc, uint64_t seed) {
+        int sizes[] = {enc->n_inputs, 16, 8, SF_KDD_NCLASSES};
+        char err[128];
+        sf_nn_t *nn = sf_nn_create(sizes, 3, err, sizeof(err));
+        if (!nn) return NULL;
+        sf_nn_init_glorot(nn, seed);
+        sf_rng_t rng;
+        sf_rng_seed(&rng, seed + 1);
+        for (int l = 0; l < 3; l++)
+                for (int j = 0; j < sizes[l + 1]; j++) nn->b[l][j] = (float)sf_rng_uniform(&rng) - 0.5f;
+        return nn;
+}
+
+static const sf_model_info_t info = {7, 30, 64, 1, 0.001, 125973};
+
+static uint8_t *slurp(const char *path, size_t *n) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) return NULL;
+        fseek(fp, 0, SEEK_END);
+        long len = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        uint8_t *buf = malloc((size_t)len + 1);
+        if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) free(buf), buf = NULL;
+        fclose(fp);
+        *n = (size_t)len;
+        return buf;
+}
+
+static int spit(const char *path, const void *data, size_t n) {
+        FILE *fp = fopen(path, "wb");
+        if (!fp) return -1;
+        size_t w = fwrite(data, 1, n, fp);
+        return fclose(fp) == 0 && w == n ? 0 : -1;
+}
+
+static int save_small(const char *path, uint64_t seed) {
+        sf_kdd_encoder_t *enc = small_encoder();
+        sf_nn_t *nn = enc ? small_network(enc, seed) : NULL;
+        char err[256] = "";
+        int rc = nn ? sf_model_save(path, nn, enc, &info, err, sizeof(err)) : -1;
+        if (rc) printf("#   save: %s\n", err);
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+        return rc;
+}
+
+static void test_round_trip(void) {
+        const char *path = tmp_path("m.safetensors");
+        sf_kdd_encoder_t *enc = small_encoder();
+        sf_nn_t *nn = enc ? small_network(enc, 3) : NULL;
+        CHECK(nn != NULL);
+        if (!nn) goto out0;
+        char err[256] = "";
+        CHECK_MSG(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0, "%s", err);
+        sf_model_t *model = sf_model_load(path, err, sizeof(err));
+        CHECK_MSG(model != NULL, "%s", err);
+        if (!model) goto out;
+
+        /* Identical parameters, encoder and info. */
+        const sf_nn_t *got = sf_model_nn(model);
+        CHECK_INT(got->n_layers, 3);
+        CHECK_INT(got->n_params, nn->n_params);
+        CHECK(memcmp(got->params, nn->params, nn->n_params * sizeof(float)) == 0);
+        const sf_kdd_encoder_t *e2 = sf_model_encoder(model);
+        CHECK_INT(e2->n_inputs, enc->n_inputs);
+        CHECK_STR(e2->service[2], "private");
+        CHECK_STR(e2->flag[0], "REJ");
+        CHECK(memcmp(e2->mean, enc->mean, sizeof(enc->mean)) == 0);
+        CHECK(memcmp(e2->std, enc->std, sizeof(enc->std)) == 0);
+        const sf_model_info_t *i2 = sf_model_info(model);
+        CHECK_INT(i2->seed, 7);
+        CHECK_INT(i2->epochs, 30);
+        CHECK_INT(i2->batch, 64);
+        CHECK_INT(i2->train_rows, 125973);
+        CHECK_NEAR(i2->lr, 0.001, 1e-12);
+
+        /* Identical predictions, bit for bit, from the same encoded rows. */
+        enum { N = 1000 };
+        int n_in = enc->n_inputs;
+        float *x = malloc(sizeof(float) * N * n_in), *p1 = malloc(sizeof(float) * N * 5),
+              *p2 = malloc(sizeof(float) * N * 5);
+        sf_nn_ws_t ws;
+        CHECK(x && p1 && p2 && sf_nn_ws_init(&ws, nn, N, 0) == 0);
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 99);
+        for (int i = 0; i < N * n_in; i++) x[i] = (float)sf_rng_uniform(&rng) * 4 - 2;
+        sf_nn_input_t in = {x, NULL, n_in, 0};
+        sf_nn_forward(nn, &ws, &in, NULL, N);
+        memcpy(p1, ws.probs, sizeof(float) * N * 5);
+        CHECK(sf_model_predict(model, x, N, p2) == 0);
+        CHECK(memcmp(p1, p2, sizeof(float) * N * 5) == 0);
+        /* More rows than the model's internal chunk, and one row at a time,
+         * agree with one batch to float rounding. */
+        float *p3 = malloc(sizeof(float) * 3 * N * 5), *x3 = malloc(sizeof(float) * 3 * N * n_in);
+        for (int k = 0; k < 3; k++) memcpy(x3 + (size_t)k * N * n_in, x, sizeof(float) * N * n_in);
+        CHECK(sf_model_predict(model, x3, 3 * N, p3) == 0);
+        for (int i = 0; i < 3 * N * 5; i++) CHECK_NEAR(p3[i], p1[i % (N * 5)], 1e-6);
+        free(p3), free(x3);
+        float one[5];
+        CHECK(sf_model_predict(model, x + (size_t)567 * n_in, 1, one) == 0);
+        for (int c = 0; c < 5; c++) CHECK_NEAR(one[c], p1[567 * 5 + c], 1e-6);
+        CHECK(sf_model_predict(model, x, 0, p2) == 0);
+
+        /* The id is the first 16 hex digits of the file's SHA-256. */
+        const char *id = sf_model_id(model);
+        CHECK(id && strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16);
+        char cmd[256], sha[65] = "";
+        snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
+        FILE *ps = popen(cmd, "r");
+        if (ps) {
+                CHECK(fscanf(ps, "%64s", sha) == 1);
+                pclose(ps);
+                CHECK(strncmp(sha, id, 16) == 0);
+        }
+        sf_nn_ws_free(&ws);
+        free(x), free(p1), free(p2);
+        sf_model_destroy(model);
+out:
+        sf_nn_destroy(nn);
+out0:
+        sf_kdd_encoder_destroy(enc);
+}
+
+static void test_file_layout(void) {
+        /* The bytes a numpy reader relies on: LE header length, JSON, 8-byte
+         * aligned data, kernel (in, out) row-major. */
+        const char *path = tmp_path("layout.safetensors");
+        CHECK(save_small(path, 4) == 0);
+        size_t n = 0;
+        uint8_t *buf = slurp(path, &n);
+        CHECK(buf != NULL);
+        if (!buf) return;
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
+        CHECK((8 + hlen) % 8 == 0);
+        CHECK(buf[8] == '{');
+        char *header = strndup((char *)buf + 8, hlen);
+        CHECK(strstr(header,
+                     "\"dense_0.kernel\":{\"data_offsets\":[0,3072],\"dtype\":\"F32\",\"shape\":[48,16]}"));
+        CHECK(strstr(header, "\"format\":\"streamflow-nsl-kdd\""));
+        CHECK(strstr(
+                header,
+                "\"class_names\":\"[\\\"normal\\\",\\\"DoS\\\",\\\"Probe\\\",\\\"R2L\\\",\\\"U2R\\\"]\""));
+        CHECK(strstr(header, "\"layer_sizes\":\"[48,16,8,5]\""));
+        /* The data is the parameter block. */
+        sf_kdd_encoder_t *enc = small_encoder();
+        sf_nn_t *nn = small_network(enc, 4);
+        CHECK(n == 8 + hlen + nn->n_params * 4);
+        CHECK(memcmp(buf + 8 + hlen, nn->params, nn->n_params * 4) == 0);
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+        free(header);
+        free(buf);
+}
+
+static void test_deterministic_bytes(void) {
+        const char *a = tmp_path("a.safetensors");
+        char b[128];
+        snprintf(b, sizeof(b), "%s", tmp_path("b.safetensors"));
+        CHECK(save_small(a, 5) == 0 && save_small(b, 5) == 0);
+        size_t na = 0, nb = 0;
+        uint8_t *ba = slurp(a, &na), *bb = slurp(b, &nb);
+        CHECK(ba && bb && na == nb && memcmp(ba, bb, na) == 0);
+        free(ba), free(bb);
+        /* No temporary file is left behind. */
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", dir);
+        FILE *ps = popen(cmd, "r");
+        int count = -1;
+        if (ps) {
+                CHECK(fscanf(ps, "%d", &count) == 1);
+                pclose(ps);
+        }
+        CHECK_INT(count, 0);
+}
+
+/* Rewrites the model at `src` with its header text edited (first `from`
+ * replaced by `to`), keeping the header length field right. */
+static int edit_header(const char *src, const char *dst, const char *from, const char *to) {
+        size_t n = 0;
+        uint8_t *buf = slurp(src, &n);
+        if (!buf) return -1;
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
+        char *h = strndup((char *)buf + 8, hlen);
+        char *at = strstr(h, from);
+        int rc = -1;
+        if (at) {
+                size_t nh = hlen - strlen(from) + strlen(to);
+                uint8_t *out = malloc(8 + nh + (n - 8 - hlen));
+                for (int i = 0; i < 8; i++) out[i] = (uint8_t)(nh >> (8 * i));
+                size_t pre = (size_t)(at - h);
+                memcpy(out + 8, h, pre);
+                memcpy(out + 8 + pre, to, strlen(to));
+                memcpy(out + 8 + pre + strlen(to), at + strlen(from), hlen - pre - strlen(from));
+                memcpy(out + 8 + nh, buf + 8 + hlen, n - 8 - hlen);
+                rc = spit(dst, out, 8 + nh + (n - 8 - hlen));
+                free(out);
+        } else {
+                printf("#   '%s' not in the header\n", from);
+        }
+        free(h);
+        free(buf);
+        return rc;
+}
+
+static void expect_error(const char *path, const char *want, int line) {
+        char err[512] = "";
+        sf_model_t *m = sf_model_load(path, err, sizeof(err));
+        if (m || !strstr(err, want) || !strstr(err, path)) {
+                test_failed_checks++;
+                printf("#   line %d: loading %s: want an error containing '%s', got %s '%s'\n", line, path,
+                       want, m ? "a model and" : "", err);
+        }
+        sf_model_destroy(m);
+}
+#define EXPECT_ERROR(path, want) expect_error(path, want, __LINE__)
+
+static void test_corrupt_files(void) {
+        char good[128];
+        snprintf(good, sizeof(good), "%s", tmp_path("good.safetensors"));
+        CHECK(save_small(good, 6) == 0);
+        const char *bad = tmp_path("bad.safetensors");
+        size_t n = 0;
+        uint8_t *buf = slurp(good, &n);
+        CHECK(buf != NULL);
+        if (!buf) return;
+
+        EXPECT_ERROR(tmp_path("missing.safetensors"), "No such file");
+        EXPECT_ERROR(dir, "not a regular file");
+
+        /* Truncated anywhere: in the length, in the header, in the data. */
+        CHECK(spit(bad, buf, 5) == 0);
+        EXPECT_ERROR(bad, "too short");
+        CHECK(spit(bad, buf, 100) == 0);
+        EXPECT_ERROR(bad, "header length");
+        CHECK(spit(bad, buf, n - 4) == 0);
+        EXPECT_ERROR(bad, "truncated");
+        /* Trailing garbage. */
+        uint8_t *longer = malloc(n + 4);
+        memcpy(longer, buf, n);
+        memset(longer + n, 0, 4);
+        CHECK(spit(bad, longer, n + 4) == 0);
+        EXPECT_ERROR(bad, "trailing bytes");
+        free(longer);
+        /* A huge header length. */
+        uint8_t copy[16];
+        memcpy(copy, buf, 16);
+        memset(copy, 0xff, 8);
+        CHECK(spit(bad, copy, 16) == 0);
+        EXPECT_ERROR(bad, "header length");
+        /* Not JSON. */
+        memcpy(copy, buf, 16);
+        copy[8] = 'X';
+        uint8_t *broken = malloc(n);
+        memcpy(broken, buf, n);
+        broken[8] = 'X';
+        CHECK(spit(bad, broken, n) == 0);
+        EXPECT_ERROR(bad, "not a JSON object");
+        free(broken);
+        /* Random bytes. */
+        CHECK(spit(bad, "\x10\x00\x00\x00\x00\x00\x00\x00garbagegarbage!!", 24) == 0);
+        EXPECT_ERROR(bad, "not a JSON object");
+
+        /* Header edits. */
+        CHECK(edit_header(good, bad, "\"F32\"", "\"F16\"") == 0);
+        EXPECT_ERROR(bad, "dtype F16");
+        CHECK(edit_header(good, bad, "\"shape\":[48,16]", "\"shape\":[16,48]") == 0);
+        EXPECT_ERROR(bad, "has shape [16,48], expected [48,16]");
+        CHECK(edit_header(good, bad, "[0,3072]", "[0,3076]") == 0);
+        EXPECT_ERROR(bad, "spans 3076 bytes");
+        /* dense_0.bias moved onto the kernel's bytes: overlap. */
+        CHECK(edit_header(good, bad, "\"data_offsets\":[3072,3136]", "\"data_offsets\":[3000,3064]") == 0);
+        EXPECT_ERROR(bad, "overlap");
+        CHECK(edit_header(good, bad, "\"data_offsets\":[0,3072]", "\"data_offsets\":[0,99999999]") == 0);
+        EXPECT_ERROR(bad, "outside");
+        CHECK(edit_header(good, bad, "dense_2.bias", "dense_9.bias") == 0);
+        EXPECT_ERROR(bad, "tensor 'dense_2.bias' is missing");
+        CHECK(edit_header(good, bad, "\"layer_sizes\":\"[48,16,8,5]\"", "\"layer_sizes\":\"[48,16,5]\"") ==
+              0);
+        EXPECT_ERROR(bad, "has shape [16,8], expected [16,5]");
+        CHECK(edit_header(good, bad, "\"layer_sizes\":\"[48,16,8,5]\"", "\"layer_sizes\":\"[47,16,8,5]\"") ==
+              0);
+        EXPECT_ERROR(bad, "47 inputs");
+        CHECK(edit_header(good, bad, "\"streamflow-nsl-kdd\"", "\"something-else\"") == 0);
+        EXPECT_ERROR(bad, "not a StreamFlow model");
+        CHECK(edit_header(good, bad, "\"format_version\":\"1\"", "\"format_version\":\"9\"") == 0);
+        EXPECT_ERROR(bad, "format version 9");
+        CHECK(edit_header(good, bad, "\\\"ftp\\\",\\\"http\\\"", "\\\"http\\\",\\\"ftp\\\"") == 0);
+        EXPECT_ERROR(bad, "not sorted");
+        CHECK(edit_header(good, bad, "\"mean\":\"[0.0,", "\"mean\":\"[\\\"x\\\",") == 0);
+        EXPECT_ERROR(bad, "'mean'[0] is not a finite number");
+        CHECK(edit_header(good, bad, "\"std\":\"[", "\"std\":\"[[") == 0);
+        EXPECT_ERROR(bad, "'std' is not valid JSON");
+        CHECK(edit_header(good, bad, "\\\"U2R\\\"", "\\\"u2r\\\"") == 0);
+        EXPECT_ERROR(bad, "'class_names'[4] is 'u2r'");
+        CHECK(edit_header(good, bad, "\"__metadata__\"", "\"__metadata_x\"") == 0);
+        EXPECT_ERROR(bad, "no __metadata__");
+        CHECK(edit_header(good, bad, "\"dense_0.bias\"", "\"dense_0.bias\":{},\"extra\"") == 0);
+        EXPECT_ERROR(bad, "");
+
+        /* A NaN weight. */
+        uint8_t *nanbuf = malloc(n);
+        memcpy(nanbuf, buf, n);
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
+        float nanv = NAN;
+        memcpy(nanbuf + 8 + hlen + 4 * 5, &nanv, 4);
+        CHECK(spit(bad, nanbuf, n) == 0);
+        EXPECT_ERROR(bad, "non-finite value at index 5");
+        free(nanbuf);
+
+        /* The good one still loads. */
+        char err[256];
+        sf_model_t *m = sf_model_load(good, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        sf_model_destroy(m);
+        free(buf);
+}
+
+static void test_extra_tensor_rejected(void) {
+        char good[128];
+        snprintf(good, sizeof(good), "%s", tmp_path("good2.safetensors"));
+        CHECK(save_small(good, 8) == 0);
+        const char *bad = tmp_path("bad2.safetensors");
+        CHECK(edit_header(good, bad, "\"__metadata__\"",
+                          "\"dense_7.kernel\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                          "\"__metadata__\"") == 0);
+        EXPECT_ERROR(bad, "unexpected tensor 'dense_7.kernel'");
+}
+
+static void test_save_errors(void) {
+        sf_kdd_encoder_t *enc = small_encoder();
+        sf_nn_t *nn = enc ? small_network(enc, 1) : NULL;
+        CHECK(nn != NULL);
+        if (!nn) goto out;
+        char err[256] = "";
+        CHECK(sf_model_save("/nonexistent-dir/m.safetensors", nn, enc, &info, err, sizeof(err)) == -1);
+        CHECK(strstr(err, "/nonexistent-dir/m.safetensors") != NULL);
+        /* A network that does not fit the encoder. */
+        int sizes[] = {10, 5};
+        sf_nn_t *wrong = sf_nn_create(sizes, 1, err, sizeof(err));
+        CHECK(sf_model_save(tmp_path("w.safetensors"), wrong, enc, &info, err, sizeof(err)) == -1);
+        CHECK(strstr(err, "does not fit") != NULL);
+        sf_nn_destroy(wrong);
+out:
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+}
+
+int main(void) {
+        snprintf(dir, sizeof(dir), "/tmp/sf-test-model.XXXXXX");
+        if (!mkdtemp(dir)) return 1;
+        sf_nn_set_threads(1);
+        RUN(test_round_trip);
+        RUN(test_file_layout);
+        RUN(test_deterministic_bytes);
+        RUN(test_corrupt_files);
+        RUN(test_extra_tensor_rejected);
+        RUN(test_save_errors);
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0) printf("#   could not remove %s\n", dir);
+        return TEST_DONE();
+}
