@@ -16,6 +16,8 @@ typedef struct {
 static const command_t commands[] = {
         {"help", cmd_help, "List the commands, or show one command's options"},
         {"version", cmd_version, "Print StreamFlow's version and its libraries' versions"},
+        {"replay", cmd_replay, "Stream NSL-KDD rows from CSV files into a Kafka topic"},
+        {"score", cmd_score, "Classify connection records from Kafka in real time"},
 };
 
 static const command_t *find_command(const char *name) {

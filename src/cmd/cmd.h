@@ -6,5 +6,7 @@
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif

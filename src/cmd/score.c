@@ -1,0 +1,331 @@
+/* streamflow score: classify connection records from Kafka in real time
+ * (src/score/scorer.c), and `--report`: the classification report of a
+ * predictions topic. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/opt.h"
+#include "kafka/kafka.h"
+#include "nn/model.h"
+#include "report/metrics.h"
+#include "score/scorer.h"
+#include "util/util.h"
+
+#define DEFAULT_MODEL "model.safetensors"
+#define DEFAULT_GROUP "scorer"
+
+enum {
+        OPT_OUTPUT = SF_OPT_LONG,
+        OPT_DLQ,
+        OPT_MODEL,
+        OPT_BATCH,
+        OPT_LINGER,
+        OPT_EOS,
+        OPT_STATS,
+        OPT_STATS_JSON,
+        OPT_REPORT,
+};
+
+static const sf_option_t options[] = {
+        {"topic", 't', "TOPIC", "topic to score (default " SF_TOPIC_CONNECTIONS ")"},
+        {"output", OPT_OUTPUT, "TOPIC", "topic for predictions (default " SF_TOPIC_PREDICTIONS ")"},
+        {"dlq", OPT_DLQ, "TOPIC", "topic for records that cannot be scored (default " SF_TOPIC_DLQ ")"},
+        {"group", 'G', "GROUP", "consumer group; scorers in one group share the partitions (default " DEFAULT_GROUP ")"},
+        {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
+        {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
+        {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
+        {"exactly-once", OPT_EOS, NULL, "one Kafka transaction per batch, input offsets included (real clusters only)"},
+        {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
+        {"count", 'c', "N", "exit after N input records"},
+        {"stats", OPT_STATS, "SECONDS", "a status line on stderr every SECONDS (default 0: none)"},
+        {"stats-json", OPT_STATS_JSON, "FILE", "the status as JSON lines to FILE ('-': stdout)"},
+        {"report", OPT_REPORT, NULL, "read the predictions topic to its end and print the classification report"},
+        {"quiet", 'q', NULL, "no totals at the end"},
+        {0}};
+
+static const sf_cmd_spec_t spec = {
+        "score", NULL,
+        "Consumes NSL-KDD rows from Kafka, scores them in micro-batches with the model and produces one\n"
+        "JSON prediction per record (key = the input's key). Records that cannot be parsed go unchanged\n"
+        "to the dead-letter topic with the reason in their headers. Input offsets are committed only\n"
+        "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
+        "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0.\n"
+        "With --report, reads the predictions topic instead and prints the classification report.",
+        {options, sf_kafka_options, NULL}};
+
+/* ------------------------------------------------------------- --report */
+
+/* Open-addressing set of (topic hash, partition, offset): a prediction
+ * scored twice (at-least-once) counts once. */
+typedef struct seen {
+        uint64_t *keys; /* 0 = empty */
+        size_t cap, n;
+} seen_t;
+
+static uint64_t mix(uint64_t x) {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ULL;
+        x ^= x >> 33;
+        return x | 1; /* never 0 */
+}
+
+/* Returns 1 when key was new, 0 when already there, -1 when out of memory. */
+static int seen_add(seen_t *s, uint64_t key) {
+        if ((s->n + 1) * 2 > s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 1 << 16;
+                uint64_t *keys = calloc(cap, sizeof(*keys));
+                if (!keys) return -1;
+                for (size_t i = 0; i < s->cap; i++) {
+                        if (!s->keys[i]) continue;
+                        size_t j = s->keys[i] & (cap - 1);
+                        while (keys[j]) j = (j + 1) & (cap - 1);
+                        keys[j] = s->keys[i];
+                }
+                free(s->keys);
+                s->keys = keys;
+                s->cap = cap;
+        }
+        size_t j = key & (s->cap - 1);
+        while (s->keys[j]) {
+                if (s->keys[j] == key) return 0;
+                j = (j + 1) & (s->cap - 1);
+        }
+        s->keys[j] = key;
+        s->n++;
+        return 1;
+}
+
+static uint64_t str_hash(const char *s) {
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h;
+}
+
+static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
+        char errstr[512];
+        sf_consumer_opts_t copts = {0};
+        copts.group = NULL;
+        copts.start = SF_KAFKA_START_BEGINNING;
+        copts.exit_at_end = true;
+        const char *topics[] = {topic};
+        seen_t seen = {0};
+        sf_confusion_t cm;
+        sf_confusion_init(&cm);
+        uint64_t read = 0, dups = 0, unlabeled = 0, bad = 0;
+        int rc = 1;
+        sf_kafka_install_signals();
+        sf_consumer_t *c = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
+        if (!c) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                return 1;
+        }
+        while (sf_kafka_running()) {
+                rd_kafka_message_t *m = sf_consumer_poll(c, 200);
+                if (!m) {
+                        if (sf_consumer_at_end(c)) break;
+                        continue;
+                }
+                read++;
+                json_error_t jerr;
+                json_t *j = m->payload ? json_loadb(m->payload, m->len, 0, &jerr) : NULL;
+                json_t *cls = json_object_get(j, "class_index"), *lab = json_object_get(j, "label_index");
+                json_t *src = json_object_get(j, "topic");
+                if (!j || !json_is_integer(cls) || !json_is_string(src)) {
+                        if (bad++ < 5)
+                                fprintf(stderr, "streamflow score: %s [%d] offset %lld: not a prediction\n", topic,
+                                        (int)m->partition, (long long)m->offset);
+                } else if (!json_is_integer(lab)) {
+                        unlabeled++;
+                } else {
+                        uint64_t key = mix(str_hash(json_string_value(src)) ^
+                                           mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
+                                               (uint64_t)json_integer_value(json_object_get(j, "offset"))));
+                        int r = seen_add(&seen, key);
+                        if (r < 0) {
+                                fprintf(stderr, "streamflow score: out of memory\n");
+                                json_decref(j);
+                                rd_kafka_message_destroy(m);
+                                goto out;
+                        }
+                        if (r == 0)
+                                dups++;
+                        else if (sf_confusion_add(&cm, (int)json_integer_value(lab), (int)json_integer_value(cls)) != 0)
+                                bad++;
+                }
+                json_decref(j);
+                rd_kafka_message_destroy(m);
+        }
+        if (sf_report_write(stdout, &cm, NULL, 4) != 0) {
+                fprintf(stderr, "streamflow score: cannot write the report\n");
+                goto out;
+        }
+        fprintf(stderr, "report: %llu records read from %s, %llu scored with a label, %llu duplicates ignored, "
+                        "%llu without a label, %llu not predictions\n",
+                (unsigned long long)read, topic, (unsigned long long)seen.n,
+                (unsigned long long)dups, (unsigned long long)unlabeled, (unsigned long long)bad);
+        rc = bad ? 1 : 0;
+out:
+        if (sf_consumer_close(c, errstr, sizeof(errstr)) != 0) fprintf(stderr, "streamflow score: %s\n", errstr);
+        free(seen.keys);
+        return rc;
+}
+
+/* ------------------------------------------------------------- scoring */
+
+/* Defaults tuned for throughput with a bounded footprint (< 50 MB RSS):
+ * the consumer prefetches at most 8 MB, the producer buffers at most 32 MB
+ * and sends big batches. -X given later on the command line wins. */
+static const char *const tuned[][2] = {
+        {"queued.max.messages.kbytes", "8192"},
+        {"fetch.max.bytes", "4194304"},
+        {"max.partition.fetch.bytes", "1048576"},
+        {"fetch.wait.max.ms", "10"},
+        {"queue.buffering.max.kbytes", "32768"},
+        {"batch.num.messages", "10000"},
+        {"linger.ms", "5"},
+};
+
+int cmd_score(int argc, char **argv) {
+        sf_optparser_t p;
+        const char *arg;
+        int c, rc = 1;
+        char errstr[512];
+        sf_scorer_opts_t o = {0};
+        const char *model_path = DEFAULT_MODEL, *stats_json = NULL;
+        int report = 0, quiet = 0;
+        long long v;
+        sf_model_t *model = NULL;
+        FILE *json_fp = NULL;
+        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
+
+        o.topic = SF_TOPIC_CONNECTIONS;
+        o.output = SF_TOPIC_PREDICTIONS;
+        o.dlq = SF_TOPIC_DLQ;
+        o.group = DEFAULT_GROUP;
+        o.batch = 1024;
+        o.linger_ms = 5;
+        if (!kconf) {
+                fprintf(stderr, "streamflow score: out of memory\n");
+                return 1;
+        }
+        for (size_t i = 0; i < SF_ARRAY_SIZE(tuned); i++)
+                if (sf_kafka_conf_set(kconf, tuned[i][0], tuned[i][1], errstr, sizeof(errstr)) != 0) {
+                        fprintf(stderr, "streamflow score: %s\n", errstr);
+                        goto out;
+                }
+        sf_opt_init(&p, &spec, argc, argv);
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (sf_kafka_is_opt(c)) {
+                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        if (kr == SF_KAFKA_OPT_LISTED) {
+                                rc = 0;
+                                goto out;
+                        }
+                        if (kr == SF_KAFKA_OPT_USAGE) {
+                                sf_opt_usage(&spec, "%s", errstr);
+                                rc = 2;
+                                goto out;
+                        }
+                        continue;
+                }
+                switch (c) {
+                case 't': o.topic = arg; break;
+                case OPT_OUTPUT: o.output = arg; break;
+                case OPT_DLQ: o.dlq = arg; break;
+                case 'G': o.group = arg; break;
+                case OPT_MODEL: model_path = arg; break;
+                case OPT_BATCH:
+                        if (sf_opt_long(&spec, "--batch", arg, 1, 65536, &v) != 0) goto usage;
+                        o.batch = (int)v;
+                        break;
+                case OPT_LINGER:
+                        if (sf_opt_long(&spec, "--linger-ms", arg, 0, 60000, &v) != 0) goto usage;
+                        o.linger_ms = (int)v;
+                        break;
+                case OPT_EOS: o.exactly_once = true; break;
+                case 'e': o.exit_at_end = true; break;
+                case 'c':
+                        if (sf_opt_long(&spec, "-c", arg, 1, INT64_MAX, &v) != 0) goto usage;
+                        o.max_records = v;
+                        break;
+                case OPT_STATS:
+                        if (sf_opt_double(&spec, "--stats", arg, 0, 86400, &o.stats_s) != 0) goto usage;
+                        break;
+                case OPT_STATS_JSON: stats_json = arg; break;
+                case OPT_REPORT: report = 1; break;
+                case 'q': quiet = 1; break;
+                }
+        }
+        if (c == SF_OPT_EXIT) {
+                rc = 0;
+                goto out;
+        }
+        if (c == SF_OPT_USAGE) goto usage;
+        if (p.nops > 0) {
+                sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
+                goto usage;
+        }
+        if (!*o.topic || !*o.output || !*o.dlq || !*o.group) {
+                sf_opt_usage(&spec, "topic and group names cannot be empty");
+                goto usage;
+        }
+        if (report) {
+                rc = run_report(kconf, o.output);
+                goto out;
+        }
+        if (strcmp(o.topic, o.output) == 0 || strcmp(o.topic, o.dlq) == 0) {
+                sf_opt_usage(&spec, "the input topic '%s' cannot also be the output or the DLQ topic", o.topic);
+                goto usage;
+        }
+
+        model = sf_model_load(model_path, errstr, sizeof(errstr));
+        if (!model) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                goto out;
+        }
+        if (stats_json) {
+                json_fp = strcmp(stats_json, "-") == 0 ? stdout : fopen(stats_json, "w");
+                if (!json_fp) {
+                        fprintf(stderr, "streamflow score: %s: cannot open for writing\n", stats_json);
+                        goto out;
+                }
+                if (o.stats_s <= 0) o.stats_s = 1;
+        }
+        o.stats_text = o.stats_s > 0 ? stderr : NULL;
+        o.stats_json = json_fp;
+
+        sf_kafka_install_signals();
+        sf_scorer_totals_t t;
+        int r = sf_scorer_run(kconf, model, &o, &t, errstr, sizeof(errstr));
+        if (!quiet)
+                fprintf(stderr,
+                        "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen values, "
+                        "%llu unknown labels, %llu batches, %.2f s, %.0f records/s, latency p50 %.1f ms p99 %.1f ms, "
+                        "model %s\n",
+                        (unsigned long long)t.records, (unsigned long long)t.predictions, (unsigned long long)t.dlq,
+                        o.dlq, (unsigned long long)t.delivered, (unsigned long long)t.unseen,
+                        (unsigned long long)t.unknown_label, (unsigned long long)t.batches, t.seconds,
+                        t.seconds > 0 ? t.records / t.seconds : 0.0, t.p50_us / 1000.0, t.p99_us / 1000.0,
+                        sf_model_id(model));
+        if (r != 0) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                goto out;
+        }
+        rc = 0;
+        goto out;
+usage:
+        rc = 2;
+out:
+        if (json_fp && json_fp != stdout && fclose(json_fp) != 0 && rc == 0) {
+                fprintf(stderr, "streamflow score: %s: write error\n", stats_json);
+                rc = 1;
+        }
+        sf_model_destroy(model);
+        sf_kafka_conf_destroy(kconf);
+        return rc;
+}

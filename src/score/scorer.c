@@ -1,0 +1,513 @@
+#include "score/scorer.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "score/hist.h"
+#include "score/offsets.h"
+#include "score/record.h"
+#include "util/util.h"
+
+/* One consumed record of the current micro-batch. */
+typedef struct slot {
+        rd_kafka_message_t *msg; /* owned until the batch is produced */
+        int reject;              /* sf_score_reject_t */
+        int unseen;              /* SF_KDD_UNSEEN_* mask */
+        int unknown_label;
+        int xrow; /* its row in x, -1 when rejected */
+        sf_kdd_row_t row;
+        char err[200];
+} slot_t;
+
+typedef struct scorer {
+        const sf_scorer_opts_t *o;
+        sf_model_t *model;
+        const sf_kdd_encoder_t *enc;
+        const char *model_id;
+        int n_in;
+
+        sf_consumer_t *cons;
+        sf_producer_t *prod;
+        sf_score_offsets_t *offsets;
+
+        slot_t *slots; /* (batch) */
+        int n;         /* records in the batch */
+        float *x;      /* (batch, n_in) encoded rows, the first nx used */
+        int nx;
+        float *probs; /* (batch, 5) */
+        char json[1024];
+
+        sf_scorer_totals_t t;
+        sf_score_hist_t hist_all, hist_iv;
+        /* the current stats interval */
+        double iv_start, first_record;
+        uint64_t iv_in, iv_out, iv_batches, iv_batch_records;
+
+        int failed; /* a fatal problem: stop and report error */
+        char error[512];
+} scorer_t;
+
+static void fail(scorer_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(scorer_t *s, const char *fmt, ...) {
+        if (!s->failed) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(s->error, sizeof(s->error), fmt, ap);
+                va_end(ap);
+        }
+        s->failed = 1;
+        sf_kafka_stop();
+}
+
+/* The source of an output rides in the message opaque: partition in the
+ * top 16 bits, offset in the low 48 (2^48 offsets is 9 years at 1 M/s). */
+static void *pack(int32_t partition, int64_t offset) {
+        return (void *)(uintptr_t)(((uint64_t)partition << 48) | ((uint64_t)offset & ((1ull << 48) - 1)));
+}
+static void unpack(void *opaque, int32_t *partition, int64_t *offset) {
+        uint64_t v = (uint64_t)(uintptr_t)opaque;
+        *partition = (int32_t)(v >> 48);
+        *offset = (int64_t)(v & ((1ull << 48) - 1));
+}
+
+static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) {
+        scorer_t *s = ctx;
+        int32_t part;
+        int64_t off;
+        unpack(opaque, &part, &off);
+        if (msg->err) {
+                s->t.failed++;
+                fail(s, "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
+                        "ones after it stay uncommitted and are scored again on restart",
+                     s->o->topic, (int)part, (long long)off, rd_kafka_topic_name(msg->rkt),
+                     rd_kafka_err2str(msg->err));
+                return;
+        }
+        s->t.delivered++;
+        s->iv_out++;
+        if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
+}
+
+/* Stores, for commit by the consumer, every partition's new position. */
+static void store_offsets(scorer_t *s, sf_consumer_t *c) {
+        if (s->o->exactly_once) return;
+        int32_t np = sf_score_offsets_npartitions(s->offsets);
+        for (int32_t p = 0; p < np; p++) {
+                int64_t pos = sf_score_offsets_commit_pos(s->offsets, p);
+                if (pos < 0) continue;
+                char err[256];
+                /* A failure means the partition was revoked meanwhile: its
+                 * records are redelivered to the new owner. */
+                if (sf_consumer_store_offset(c, s->o->topic, p, pos, err, sizeof(err)) == 0)
+                        sf_score_offsets_committed(s->offsets, p, pos);
+        }
+}
+
+/* Parses and encodes msg straight into the batch. */
+static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
+        slot_t *sl = &s->slots[s->n++];
+        sl->msg = msg;
+        sl->unseen = 0;
+        sl->xrow = -1;
+        sl->reject = sf_score_parse(msg->payload ? msg->payload : "", msg->payload ? msg->len : 0, &sl->row,
+                                    &sl->unknown_label, sl->err, sizeof(sl->err));
+        if (sl->reject == SF_REJECT_NONE) {
+                sl->xrow = s->nx++;
+                sl->unseen = sf_kdd_encode(s->enc, &sl->row, s->x + (size_t)sl->xrow * s->n_in); /* (n_in) */
+        }
+        s->t.records++;
+        s->iv_in++;
+        if (s->first_record == 0) s->first_record = sf_now_s();
+}
+
+static int add_header(rd_kafka_headers_t *h, const char *name, const char *value) {
+        return rd_kafka_header_add(h, name, -1, value, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+/* Queues the prediction or the DLQ copy of one record. Returns 0 or -1. */
+static int produce_one(scorer_t *s, slot_t *sl) {
+        rd_kafka_message_t *m = sl->msg;
+        char err[512];
+        const char *topic;
+        const void *value;
+        size_t len;
+        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 6 : 1);
+        if (!h) {
+                fail(s, "out of memory");
+                return -1;
+        }
+        int hr = add_header(h, "model_id", s->model_id);
+        if (sl->reject == SF_REJECT_NONE) {
+                sf_score_source_t src = {s->o->topic, m->partition, m->offset};
+                len = sf_score_format(s->json, sizeof(s->json), s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES,
+                                      &sl->row, sl->unseen, sl->unknown_label, &src);
+                value = s->json;
+                topic = s->o->output;
+                s->t.predictions++;
+                if (sl->unseen) s->t.unseen++;
+                if (sl->unknown_label) s->t.unknown_label++;
+        } else {
+                char num[32];
+                hr |= add_header(h, "error", sf_score_reject_str(sl->reject));
+                hr |= add_header(h, "error_message", sl->err);
+                hr |= add_header(h, "source_topic", s->o->topic);
+                snprintf(num, sizeof(num), "%d", (int)m->partition);
+                hr |= add_header(h, "source_partition", num);
+                snprintf(num, sizeof(num), "%lld", (long long)m->offset);
+                hr |= add_header(h, "source_offset", num);
+                value = m->payload;
+                len = m->len;
+                topic = s->o->dlq;
+                s->t.dlq++;
+        }
+        if (hr != 0) {
+                rd_kafka_headers_destroy(h);
+                fail(s, "cannot add Kafka headers (out of memory)");
+                return -1;
+        }
+        if (!s->o->exactly_once && sf_score_offsets_add(s->offsets, m->partition, m->offset) != 0) {
+                rd_kafka_headers_destroy(h);
+                fail(s, "out of memory tracking offsets");
+                return -1;
+        }
+        if (sf_producer_send(s->prod, topic, -1, m->key, m->key_len, value, len, h, pack(m->partition, m->offset),
+                             err, sizeof(err)) != 0) {
+                rd_kafka_headers_destroy(h);
+                /* The offset stays in flight, unacknowledged: nothing at or
+                 * after it is committed, so it is scored again on restart. */
+                fail(s, "%s [%d] offset %lld: %s", s->o->topic, (int)m->partition, (long long)m->offset, err);
+                return -1;
+        }
+        /* Latency: the input record's timestamp -> its prediction queued. */
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+        if (ts > 0) {
+                int64_t us = sf_wall_ms() * 1000 - ts * 1000;
+                sf_score_hist_add(&s->hist_all, us);
+                sf_score_hist_add(&s->hist_iv, us);
+        }
+        return 0;
+}
+
+static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what);
+
+/* Seeks every partition of the batch back to its first offset (after an
+ * aborted transaction the records are consumed and scored again). */
+static void rewind_batch(scorer_t *s) {
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
+        if (!parts) return;
+        for (int i = 0; i < s->n; i++) {
+                rd_kafka_message_t *m = s->slots[i].msg;
+                rd_kafka_topic_partition_t *tp =
+                        rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition);
+                if (!tp) tp = rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(m->rkt), m->partition);
+                if (tp->offset == RD_KAFKA_OFFSET_INVALID || m->offset < tp->offset) tp->offset = m->offset;
+        }
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
+        if (error) {
+                fail(s, "cannot rewind %s after an aborted transaction: %s", s->o->topic, rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Commits the batch's transaction with its input offsets. Returns 0, 1
+ * when the transaction was aborted (the batch is to be scored again), -1 on
+ * a fatal error. */
+static int commit_txn(scorer_t *s) {
+        rd_kafka_t *prk = sf_producer_handle(s->prod), *crk = sf_consumer_handle(s->cons);
+        rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+        if (!offsets) {
+                fail(s, "out of memory");
+                return -1;
+        }
+        for (int i = 0; i < s->n; i++) {
+                rd_kafka_message_t *m = s->slots[i].msg;
+                rd_kafka_topic_partition_t *tp =
+                        rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(m->rkt), m->partition);
+                if (!tp) tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt), m->partition);
+                if (m->offset + 1 > tp->offset) tp->offset = m->offset + 1;
+        }
+        rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(crk);
+        int rc = 0;
+        rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(prk, offsets, cgmd, -1);
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        rd_kafka_topic_partition_list_destroy(offsets);
+        if (error) {
+                rc = txn_error(s, error, "send_offsets_to_transaction");
+                if (rc != 0) return rc;
+        }
+        for (;;) {
+                error = rd_kafka_commit_transaction(prk, -1);
+                if (!error) return 0;
+                if (rd_kafka_error_is_retriable(error) && sf_kafka_running()) {
+                        rd_kafka_error_destroy(error);
+                        continue;
+                }
+                return txn_error(s, error, "commit_transaction");
+        }
+}
+
+/* Handles a transactional API error: abort and rewind when the transaction
+ * can be aborted (returns 1), else a fatal error (returns -1). Consumes error. */
+static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what) {
+        rd_kafka_t *prk = sf_producer_handle(s->prod);
+        if (rd_kafka_error_txn_requires_abort(error)) {
+                rd_kafka_error_destroy(error);
+                rd_kafka_error_t *aerr = rd_kafka_abort_transaction(prk, -1);
+                if (aerr) {
+                        fail(s, "abort_transaction: %s", rd_kafka_error_string(aerr));
+                        rd_kafka_error_destroy(aerr);
+                        return -1;
+                }
+                s->t.aborted++;
+                rewind_batch(s);
+                return 1;
+        }
+        fail(s, "exactly-once: %s: %s", what, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+}
+
+static void release_batch(scorer_t *s) {
+        for (int i = 0; i < s->n; i++) rd_kafka_message_destroy(s->slots[i].msg);
+        s->n = s->nx = 0;
+}
+
+/* Runs the model on the batch and produces every output. */
+static void score_batch(scorer_t *s) {
+        if (s->n == 0) return;
+        if (s->failed) {
+                release_batch(s);
+                return;
+        }
+        if (s->nx > 0 && sf_model_predict(s->model, s->x, (size_t)s->nx, s->probs) != 0) {
+                fail(s, "out of memory running the model");
+                release_batch(s);
+                return;
+        }
+        if (s->o->exactly_once) {
+                rd_kafka_error_t *error = rd_kafka_begin_transaction(sf_producer_handle(s->prod));
+                if (error) {
+                        fail(s, "begin_transaction: %s", rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        release_batch(s);
+                        return;
+                }
+        }
+        sf_scorer_totals_t before = s->t;
+        for (int i = 0; i < s->n; i++)
+                if (produce_one(s, &s->slots[i]) != 0) break;
+        if (s->o->exactly_once && !s->failed && commit_txn(s) == 1) {
+                /* aborted: those outputs do not count */
+                s->t.predictions = before.predictions;
+                s->t.dlq = before.dlq;
+                s->t.unseen = before.unseen;
+                s->t.unknown_label = before.unknown_label;
+        }
+        s->t.batches++;
+        s->iv_batches++;
+        s->iv_batch_records += (uint64_t)s->n;
+        release_batch(s);
+}
+
+/* Sum over the assignment of (high watermark - position), from the
+ * consumer's cached watermarks (no request to the cluster). */
+static int64_t consumer_lag(scorer_t *s) {
+        rd_kafka_t *crk = sf_consumer_handle(s->cons);
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        int64_t lag = 0;
+        if (rd_kafka_assignment(crk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return -1;
+        rd_kafka_position(crk, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+                int64_t lo, hi;
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                if (rd_kafka_get_watermark_offsets(crk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0) continue;
+                int64_t pos = tp->offset >= 0 ? tp->offset : lo;
+                if (hi > pos) lag += hi - pos;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+        return lag;
+}
+
+static void stats(scorer_t *s, int final) {
+        double now = sf_now_s();
+        double dt = now - s->iv_start;
+        if (s->o->stats_s <= 0 || (!final && dt < s->o->stats_s) || dt <= 0) return;
+        double in = s->iv_in / dt, out = s->iv_out / dt;
+        double batch = s->iv_batches ? (double)s->iv_batch_records / s->iv_batches : 0;
+        int64_t lag = consumer_lag(s);
+        double p50 = sf_score_hist_percentile(&s->hist_iv, 50) / 1000.0;
+        double p99 = sf_score_hist_percentile(&s->hist_iv, 99) / 1000.0;
+        if (s->o->stats_text) {
+                fprintf(s->o->stats_text,
+                        "score: %.0f in/s, %.0f out/s, lag %lld, batch %.0f, latency p50 %.1f ms p99 %.1f ms, "
+                        "dlq %llu, records %llu\n",
+                        in, out, (long long)lag, batch, p50, p99, (unsigned long long)s->t.dlq,
+                        (unsigned long long)s->t.records);
+                fflush(s->o->stats_text);
+        }
+        if (s->o->stats_json) {
+                fprintf(s->o->stats_json,
+                        "{\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":%.1f,"
+                        "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"dlq\":%llu,\"records\":%llu,"
+                        "\"predictions\":%llu,\"delivered\":%llu,\"final\":%s}\n",
+                        (long long)sf_wall_ms(), in, out, (long long)lag, batch, p50, p99,
+                        (unsigned long long)s->t.dlq, (unsigned long long)s->t.records,
+                        (unsigned long long)s->t.predictions, (unsigned long long)s->t.delivered,
+                        final ? "true" : "false");
+                fflush(s->o->stats_json);
+        }
+        s->iv_start = now;
+        s->iv_in = s->iv_out = s->iv_batches = s->iv_batch_records = 0;
+        sf_score_hist_reset(&s->hist_iv);
+}
+
+/* Revoke: finish the batch (it may hold records of the revoked
+ * partitions), wait for the outputs, store what is acknowledged (the layer
+ * commits it), and forget the rest: those records go to the new owner. */
+static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
+                         const rd_kafka_topic_partition_list_t *parts) {
+        scorer_t *s = ctx;
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                score_batch(s);
+                if (!s->o->exactly_once && s->prod) {
+                        sf_producer_flush(s->prod, 10000);
+                        store_offsets(s, c);
+                }
+        }
+        for (int i = 0; i < parts->cnt; i++)
+                if (strcmp(parts->elems[i].topic, s->o->topic) == 0)
+                        sf_score_offsets_reset(s->offsets, parts->elems[i].partition);
+}
+
+int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,
+                  sf_scorer_totals_t *totals, char *errstr, size_t errstr_size) {
+        scorer_t *s = calloc(1, sizeof(*s));
+        int rc = -1;
+        memset(totals, 0, sizeof(*totals));
+        if (!s) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        s->o = o;
+        s->model = model;
+        s->enc = sf_model_encoder(model);
+        s->model_id = sf_model_id(model);
+        s->n_in = s->enc->n_inputs;
+        s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
+        s->x = malloc((size_t)o->batch * s->n_in * sizeof(float));
+        s->probs = malloc((size_t)o->batch * SF_KDD_NCLASSES * sizeof(float));
+        s->offsets = sf_score_offsets_new();
+        if (!s->slots || !s->x || !s->probs || !s->offsets) {
+                snprintf(errstr, errstr_size, "out of memory for a batch of %d records", o->batch);
+                goto out;
+        }
+
+        sf_consumer_opts_t copts = {0};
+        copts.group = o->group;
+        copts.start = SF_KAFKA_START_BEGINNING;
+        copts.exit_at_end = o->exit_at_end;
+        copts.rebalance = on_rebalance;
+        copts.rebalance_ctx = s;
+        const char *topics[] = {o->topic};
+        s->cons = sf_consumer_new(conf, topics, 1, &copts, errstr, errstr_size);
+        if (!s->cons) goto out;
+        if (o->exactly_once) {
+                /* One transactional.id per process; fencing across a
+                 * rebalance uses the group metadata (KIP-447). */
+                char tid[300], host[128] = "host";
+                gethostname(host, sizeof(host) - 1);
+                snprintf(tid, sizeof(tid), "streamflow-score-%s-%s-%d", o->group, host, (int)getpid());
+                if (sf_kafka_conf_set(conf, "transactional.id", tid, errstr, errstr_size) != 0) goto out;
+        }
+        s->prod = sf_producer_new(conf, on_delivery, s, errstr, errstr_size);
+        if (!s->prod) goto out;
+        if (o->exactly_once) {
+                rd_kafka_error_t *error = rd_kafka_init_transactions(sf_producer_handle(s->prod), 30000);
+                if (error) {
+                        snprintf(errstr, errstr_size, "--exactly-once: cannot start transactions: %s",
+                                 rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        goto out;
+                }
+        }
+
+        s->iv_start = sf_now_s();
+        while (sf_kafka_running() && !s->failed) {
+                if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+                /* Fill a batch: up to o->batch records, or o->linger_ms after
+                 * its first record. */
+                double deadline = 0;
+                while (s->n < o->batch && sf_kafka_running()) {
+                        int timeout = 100;
+                        if (s->n > 0) {
+                                double left = deadline - sf_now_s();
+                                if (left <= 0) break;
+                                timeout = (int)(left * 1000) + 1;
+                        }
+                        rd_kafka_message_t *msg = sf_consumer_poll(s->cons, timeout);
+                        if (!msg) {
+                                if (s->n == 0 || (o->exit_at_end && sf_consumer_at_end(s->cons))) break;
+                                continue;
+                        }
+                        if (msg->err) { /* not expected from the layer; never lose track of it */
+                                rd_kafka_message_destroy(msg);
+                                continue;
+                        }
+                        if (s->n == 0) deadline = sf_now_s() + o->linger_ms / 1000.0;
+                        add_record(s, msg);
+                        if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+                }
+                score_batch(s);
+                sf_producer_poll(s->prod, 0);
+                store_offsets(s, s->cons);
+                stats(s, 0);
+                if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
+        }
+        /* Finish what was consumed, wait for the cluster, commit. */
+        score_batch(s);
+        uint64_t undelivered = sf_producer_flush(s->prod, 30000);
+        store_offsets(s, s->cons);
+        stats(s, 1);
+        char cerr[512];
+        sf_consumer_t *cons = s->cons;
+        int crc = sf_consumer_close(cons, cerr, sizeof(cerr));
+        s->cons = NULL;
+        const char *fatal = sf_producer_fatal(s->prod);
+        if (s->failed) {
+                snprintf(errstr, errstr_size, "%s", s->error);
+        } else if (fatal) {
+                snprintf(errstr, errstr_size, "producer: %s", fatal);
+        } else if (undelivered) {
+                snprintf(errstr, errstr_size,
+                         "%llu outputs were not acknowledged by the cluster in 30 s; their input offsets were not "
+                         "committed and will be scored again",
+                         (unsigned long long)undelivered);
+        } else if (crc != 0) {
+                snprintf(errstr, errstr_size, "closing the consumer: %s", cerr);
+        } else {
+                rc = 0;
+        }
+out:
+        if (s->cons) {
+                char ignored[512];
+                sf_consumer_close(s->cons, ignored, sizeof(ignored));
+                s->cons = NULL;
+        }
+        if (s->slots) release_batch(s);
+        s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
+        s->t.p50_us = sf_score_hist_percentile(&s->hist_all, 50);
+        s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
+        *totals = s->t;
+        sf_producer_destroy(s->prod);
+        sf_score_offsets_destroy(s->offsets);
+        free(s->slots);
+        free(s->x);
+        free(s->probs);
+        free(s);
+        return rc;
+}

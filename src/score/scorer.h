@@ -1,0 +1,66 @@
+/* The real-time scoring pipeline behind `streamflow score`: consume
+ * connection records, group them into micro-batches, parse and encode them
+ * straight into one batch matrix, run the model once per batch, and produce
+ * one prediction per record (or, for a record that cannot be scored, a copy
+ * of it to the dead-letter topic).
+ *
+ * Delivery: at-least-once by default, an input offset is stored for commit
+ * only once its prediction (or DLQ copy) and those of every earlier offset
+ * of its partition are acknowledged by the cluster. With exactly_once each
+ * batch is one Kafka transaction that carries the input offsets
+ * (send_offsets_to_transaction).
+ *
+ * Single-threaded: the consumer, the producer, the model and every callback
+ * run in the caller's thread. */
+#ifndef SF_SCORE_SCORER_H
+#define SF_SCORE_SCORER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kafka/kafka.h"
+#include "nn/model.h"
+
+typedef struct sf_scorer_opts {
+        const char *topic;  /* input topic */
+        const char *output; /* predictions topic */
+        const char *dlq;    /* dead-letter topic */
+        const char *group;  /* consumer group */
+        int batch;          /* records per micro-batch, at most */
+        int linger_ms;      /* wait at most this long to fill a batch */
+        bool exactly_once;  /* Kafka transactions; needs a real cluster */
+        bool exit_at_end;   /* stop once every assigned partition is read to its end */
+        int64_t max_records; /* stop after this many input records (0: no limit) */
+        double stats_s;     /* status every stats_s seconds (0: never) */
+        FILE *stats_text;   /* status lines go here (stderr), or NULL */
+        FILE *stats_json;   /* the same as JSON lines, or NULL */
+} sf_scorer_opts_t;
+
+/* What a run did. */
+typedef struct sf_scorer_totals {
+        uint64_t records;       /* consumed */
+        uint64_t predictions;   /* predictions produced */
+        uint64_t dlq;           /* records sent to the dead-letter topic */
+        uint64_t delivered;     /* outputs acknowledged by the cluster */
+        uint64_t failed;        /* outputs the cluster refused (their offsets were not committed) */
+        uint64_t unseen;        /* rows with a protocol/service/flag unseen in training */
+        uint64_t unknown_label; /* rows scored whose label is not in the attack table */
+        uint64_t batches;
+        uint64_t aborted;       /* transactions aborted (exactly-once) */
+        double seconds;         /* from the first record to the end */
+        int64_t p50_us, p99_us; /* record timestamp -> prediction, whole run */
+} sf_scorer_totals_t;
+
+/* Runs the pipeline until sf_kafka_running() turns false (SIGINT/SIGTERM),
+ * the end of the input with exit_at_end, or max_records. conf builds both
+ * clients (it is not consumed; with exactly_once a transactional.id is set
+ * on it). model must stay alive during the run. On the way out: the
+ * current batch is finished, the producer flushed, acknowledged offsets
+ * committed and the consumer closed. Fills *totals. Returns 0, or -1 with
+ * errstr (cannot reach the cluster, a fatal client error, outputs the
+ * cluster refused, a transaction that could not be committed). */
+int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *opts,
+                  sf_scorer_totals_t *totals, char *errstr, size_t errstr_size);
+
+#endif
