@@ -1,0 +1,324 @@
+#include "youtube/agg.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+struct sf_yt_agg {
+        sf_yt_agg_video_t *videos;
+        size_t n, cap;
+        uint64_t messages;
+};
+
+sf_yt_agg_t *sf_yt_agg_new(void) {
+        return calloc(1, sizeof(sf_yt_agg_t));
+}
+
+void sf_yt_agg_destroy(sf_yt_agg_t *agg) {
+        if (!agg) return;
+        for (size_t i = 0; i < agg->n; i++) {
+                sf_yt_agg_video_t *v = &agg->videos[i];
+                for (size_t k = 0; k < v->cap; k++) free(v->keys[k]);
+                free(v->keys);
+                free(v->vals);
+                free(v->title);
+        }
+        free(agg->videos);
+        free(agg);
+}
+
+size_t sf_yt_agg_count(const sf_yt_agg_t *agg) {
+        return agg->n;
+}
+
+const sf_yt_agg_video_t *sf_yt_agg_video(const sf_yt_agg_t *agg, size_t i) {
+        return i < agg->n ? &agg->videos[i] : NULL;
+}
+
+uint64_t sf_yt_agg_messages(const sf_yt_agg_t *agg) {
+        return agg->messages;
+}
+
+const char *sf_yt_agg_status_str(int status) {
+        return status == SF_YT_AGG_FETCHING ? "fetching" : sf_yt_status_str((sf_yt_status_t)status);
+}
+
+static uint64_t hash(const char *s) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h;
+}
+
+/* Slot of key in v's table: where it is, or the empty slot it would take. */
+static size_t slot(const sf_yt_agg_video_t *v, const char *key) {
+        size_t mask = v->cap - 1, i = (size_t)hash(key) & mask;
+        while (v->keys[i] && strcmp(v->keys[i], key) != 0) i = (i + 1) & mask;
+        return i;
+}
+
+static int grow(sf_yt_agg_video_t *v) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        char **keys = calloc(cap, sizeof(char *));
+        int64_t *vals = calloc(cap, sizeof(int64_t));
+        if (!keys || !vals) {
+                free(keys);
+                free(vals);
+                return -1;
+        }
+        sf_yt_agg_video_t nv = *v;
+        nv.keys = keys;
+        nv.vals = vals;
+        nv.cap = cap;
+        for (size_t i = 0; i < v->cap; i++) {
+                if (!v->keys[i]) continue;
+                size_t s = slot(&nv, v->keys[i]);
+                keys[s] = v->keys[i];
+                vals[s] = v->vals[i];
+        }
+        free(v->keys);
+        free(v->vals);
+        v->keys = keys;
+        v->vals = vals;
+        v->cap = cap;
+        return 0;
+}
+
+static sf_yt_agg_video_t *find_or_add(sf_yt_agg_t *agg, const char *id) {
+        for (size_t i = 0; i < agg->n; i++)
+                if (strcmp(agg->videos[i].id, id) == 0) return &agg->videos[i];
+        if (agg->n == agg->cap) {
+                size_t cap = agg->cap ? agg->cap * 2 : 8;
+                sf_yt_agg_video_t *p = realloc(agg->videos, cap * sizeof(*p));
+                if (!p) return NULL;
+                agg->videos = p;
+                agg->cap = cap;
+        }
+        sf_yt_agg_video_t *v = &agg->videos[agg->n];
+        memset(v, 0, sizeof(*v));
+        memcpy(v->id, id, SF_YT_ID_LEN + 1);
+        v->status = SF_YT_AGG_FETCHING;
+        v->video_likes = -1;
+        if (!(v->title = strdup(""))) return NULL;
+        agg->n++;
+        return v;
+}
+
+static int set_title(sf_yt_agg_video_t *v, const char *title, int *changed) {
+        if (!title || !*title || strcmp(v->title, title) == 0) return 0;
+        char *t = strdup(title);
+        if (!t) return -1;
+        free(v->title);
+        v->title = t;
+        *changed = 1;
+        return 0;
+}
+
+int sf_yt_agg_apply(sf_yt_agg_t *agg, const void *key, size_t key_len, const void *value, size_t value_len,
+                    int *changed, char *errstr, size_t errstr_size) {
+        int rc = -1;
+        json_error_t jerr;
+        *changed = 0;
+        json_t *root = value ? json_loadb(value, value_len, JSON_DECODE_INT_AS_REAL, &jerr) : NULL;
+        if (!root) {
+                if (value) snprintf(errstr, errstr_size, "value is not JSON: %s", jerr.text);
+                else snprintf(errstr, errstr_size, "message has no value");
+                return -1;
+        }
+        if (!json_is_object(root)) {
+                snprintf(errstr, errstr_size, "value is not a JSON object");
+                goto out;
+        }
+        const char *type = json_string_value(json_object_get(root, "type"));
+        const char *id = json_string_value(json_object_get(root, "video_id"));
+        json_t *title_v = json_object_get(root, "title");
+        if (!type || (strcmp(type, "comment") != 0 && strcmp(type, "video") != 0)) {
+                snprintf(errstr, errstr_size, "\"type\" is %s, expected \"comment\" or \"video\"",
+                         type ? "another string" : "missing or not a string");
+                goto out;
+        }
+        if (!id || !sf_yt_valid_id(id)) {
+                snprintf(errstr, errstr_size, "\"video_id\" is missing or not an 11-character video ID");
+                goto out;
+        }
+        if (key && (key_len != SF_YT_ID_LEN || memcmp(key, id, SF_YT_ID_LEN) != 0)) {
+                snprintf(errstr, errstr_size, "the key does not match \"video_id\" %s", id);
+                goto out;
+        }
+        if (title_v && !json_is_string(title_v)) {
+                snprintf(errstr, errstr_size, "\"title\" is not a string");
+                goto out;
+        }
+        /* Validate everything before touching the state. */
+        const char *comment_id = NULL;
+        int64_t likes = 0, video_likes = -1;
+        int status = 0;
+        char why[160];
+        if (strcmp(type, "comment") == 0) {
+                json_t *cid = json_object_get(root, "comment_id");
+                if (!json_is_string(cid) || json_string_length(cid) == 0 || json_string_length(cid) > 200) {
+                        snprintf(errstr, errstr_size, "\"comment_id\" is missing or not a short non-empty string");
+                        goto out;
+                }
+                comment_id = json_string_value(cid);
+                if (sf_yt_parse_count(json_object_get(root, "likes"), &likes, why, sizeof(why)) != 0) {
+                        snprintf(errstr, errstr_size, "\"likes\": %s", why);
+                        goto out;
+                }
+        } else {
+                const char *st = json_string_value(json_object_get(root, "status"));
+                if (!st || (status = sf_yt_status_parse(st)) < 0) {
+                        snprintf(errstr, errstr_size, "\"status\" is missing or unknown");
+                        goto out;
+                }
+                json_t *vl = json_object_get(root, "video_likes");
+                if (vl && !json_is_null(vl) && sf_yt_parse_count(vl, &video_likes, why, sizeof(why)) != 0) {
+                        snprintf(errstr, errstr_size, "\"video_likes\": %s", why);
+                        goto out;
+                }
+        }
+
+        sf_yt_agg_video_t *v = find_or_add(agg, id);
+        if (!v) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        if (set_title(v, json_string_value(title_v), changed) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        if (comment_id) {
+                if ((v->used + 1) * 2 > v->cap && grow(v) != 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto out;
+                }
+                size_t s = slot(v, comment_id);
+                if (!v->keys[s]) {
+                        if (!(v->keys[s] = strdup(comment_id))) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                goto out;
+                        }
+                        v->vals[s] = 0;
+                        v->used++;
+                        v->comments++;
+                        *changed = 1;
+                }
+                if (v->vals[s] != likes) {
+                        /* Both are <= 10^15, so even billions of them cannot overflow. */
+                        v->likes += likes - v->vals[s];
+                        v->vals[s] = likes;
+                        *changed = 1;
+                }
+        } else {
+                if (v->status != status || v->video_likes != video_likes) *changed = 1;
+                v->status = status;
+                v->video_likes = video_likes;
+        }
+        agg->messages++;
+        rc = (int)(v - agg->videos);
+out:
+        json_decref(root);
+        return rc;
+}
+
+size_t sf_yt_agg_most_liked(const sf_yt_agg_t *agg, size_t *idx, size_t max) {
+        int64_t best = -1;
+        size_t n = 0;
+        for (size_t i = 0; i < agg->n; i++)
+                if (agg->videos[i].likes > best) best = agg->videos[i].likes;
+        for (size_t i = 0; i < agg->n && n < max; i++)
+                if (agg->videos[i].likes == best) idx[n++] = i;
+        return n;
+}
+
+char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s}", "video_id", v->id, "title", v->title, "likes",
+                              (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
+                              v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
+                              sf_yt_agg_status_str(v->status));
+        if (!o) return NULL;
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        return s;
+}
+
+/* Decodes one UTF-8 sequence at s; returns its length (>= 1) and the code
+ * point in *cp, or U+FFFD for a malformed byte (length 1). */
+static int utf8_next(const unsigned char *s, unsigned *cp) {
+        unsigned c = s[0];
+        int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (n == 1) {
+                *cp = c;
+                return 1;
+        }
+        if (n == 0) goto bad;
+        unsigned v = c & (0x7F >> n);
+        for (int i = 1; i < n; i++) {
+                if ((s[i] & 0xC0) != 0x80) goto bad;
+                v = (v << 6) | (s[i] & 0x3F);
+        }
+        if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF ||
+            (v >= 0xD800 && v <= 0xDFFF))
+                goto bad;
+        *cp = v;
+        return n;
+bad:
+        *cp = 0xFFFD;
+        return 1;
+}
+
+static int cp_width(unsigned cp) {
+        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) return -1; /* shown as '?' */
+        int w = wcwidth((wchar_t)cp);
+        if (w < 0) return cp < 0x80 ? -1 : 1; /* unknown to this locale: assume narrow */
+        return w;
+}
+
+int sf_yt_display_width(const char *s) {
+        int width = 0;
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                unsigned cp;
+                p += utf8_next(p, &cp);
+                int w = cp_width(cp);
+                width += w < 0 ? 1 : w;
+        }
+        return width;
+}
+
+void sf_yt_fit(char *out, size_t size, const char *s, int width) {
+        size_t o = 0;
+        int cols = 0;
+        int total = sf_yt_display_width(s);
+        int room = total > width ? width - 1 : width; /* keep a column for "…" */
+        const unsigned char *p = (const unsigned char *)s;
+        if (size == 0) return;
+        while (*p) {
+                unsigned cp;
+                int n = utf8_next(p, &cp);
+                int w = cp_width(cp);
+                int cw = w < 0 ? 1 : w;
+                if (cols + cw > room) break;
+                if (w < 0 || cp == 0xFFFD) {
+                        if (o + 2 > size) break;
+                        out[o++] = '?';
+                } else {
+                        if (o + (size_t)n + 1 > size) break;
+                        memcpy(out + o, p, (size_t)n);
+                        o += (size_t)n;
+                }
+                cols += cw;
+                p += n;
+        }
+        if (total > width && width > 0 && o + 4 <= size) {
+                memcpy(out + o, "\xE2\x80\xA6", 3); /* … */
+                o += 3;
+                cols++;
+        }
+        while (cols < width && o + 2 <= size) {
+                out[o++] = ' ';
+                cols++;
+        }
+        out[o] = '\0';
+}
