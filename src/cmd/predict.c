@@ -1,0 +1,192 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/opt.h"
+#include "data/kdd.h"
+#include "data/lines.h"
+#include "nn/model.h"
+#include "util/util.h"
+
+enum { OPT_MODEL = SF_OPT_LONG };
+
+static const sf_option_t options[] = {
+        {"model", OPT_MODEL, "FILE", "the model to score with (default model.safetensors)"}, {0}};
+
+static const sf_cmd_spec_t spec = {
+        "predict",
+        "[FILE...|-]",
+        "Classify NSL-KDD CSV rows (41 features, optionally followed by the label and the difficulty) from\n"
+        "files, plain or .gz, or stdin ('-' or no FILE). Prints one JSON line per row: the class, its "
+        "index,\n"
+        "the five probabilities and, when the row has one, the true label. A bad row is reported on stderr\n"
+        "as FILE:LINE: reason and the others go on; the exit code is 1 if any row or file was bad.",
+        {options, NULL}};
+
+#define BATCH 256
+
+/* Rows waiting for one forward pass, with where they came from. */
+typedef struct {
+        sf_kdd_row_t rows[BATCH];
+        uint64_t lineno[BATCH];
+        int unseen[BATCH];
+        float x[BATCH * 256]; /* (n, n_inputs); n_inputs <= 256 is checked at start */
+        float probs[BATCH * SF_KDD_NCLASSES];
+        int n;
+} pending_t;
+
+static void put_json_string(FILE *out, const char *s) {
+        fputc('"', out);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(out, "\\%c", *p);
+                else if (*p < 0x20)
+                        fprintf(out, "\\u%04x", *p);
+                else
+                        fputc(*p, out);
+        }
+        fputc('"', out);
+}
+
+/* Scores the pending rows and prints them. Returns 0 or -1 (out of memory). */
+static int flush_rows(sf_model_t *model, pending_t *pd, const char *file, FILE *out) {
+        static const char *const unseen_names[] = {"protocol_type", "service", "flag"};
+        if (pd->n == 0) return 0;
+        if (sf_model_predict(model, pd->x, (size_t)pd->n, pd->probs) != 0) return -1;
+        for (int i = 0; i < pd->n; i++) {
+                const float *p = pd->probs + i * SF_KDD_NCLASSES;
+                const sf_kdd_row_t *row = &pd->rows[i];
+                int cls = sf_argmax(p, SF_KDD_NCLASSES);
+                fprintf(out, "{\"class\":\"%s\",\"class_index\":%d,\"confidence\":%.6f,\"probabilities\":{",
+                        sf_kdd_class_name(cls), cls, (double)p[cls]);
+                for (int k = 0; k < SF_KDD_NCLASSES; k++)
+                        fprintf(out, "%s\"%s\":%.6f", k ? "," : "", sf_kdd_class_name(k), (double)p[k]);
+                fprintf(out, "}");
+                if (file) {
+                        fprintf(out, ",\"file\":");
+                        put_json_string(out, file);
+                }
+                fprintf(out, ",\"line\":%llu", (unsigned long long)pd->lineno[i]);
+                if (row->label >= 0) {
+                        fprintf(out, ",\"label\":\"%s\",\"label_index\":%d,\"attack\":",
+                                sf_kdd_class_name(row->label), row->label);
+                        put_json_string(out, row->label_name);
+                }
+                if (pd->unseen[i]) {
+                        fprintf(out, ",\"unseen\":[");
+                        int first = 1;
+                        for (int k = 0; k < 3; k++) {
+                                if (!(pd->unseen[i] & (1 << k))) continue;
+                                fprintf(out, "%s\"%s\"", first ? "" : ",", unseen_names[k]);
+                                first = 0;
+                        }
+                        fprintf(out, "]");
+                }
+                fprintf(out, "}\n");
+        }
+        pd->n = 0;
+        return 0;
+}
+
+/* Scores one input. Returns 0 when every row was good, 1 when some row or
+ * the file itself was bad, -1 on a fatal error (out of memory). */
+static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int name_file) {
+        char err[1024];
+        sf_lines_t *lr = sf_lines_open(path, 0, err, sizeof(err));
+        if (!lr) {
+                fprintf(stderr, "streamflow predict: %s\n", err);
+                return 1;
+        }
+        const sf_kdd_encoder_t *enc = sf_model_encoder(model);
+        const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+        int bad = 0;
+        for (;;) {
+                const char *line;
+                size_t len;
+                uint64_t lineno = 0;
+                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, err, sizeof(err));
+                if (st == SF_LINES_EOF) break;
+                if (st == SF_LINES_BAD || st == SF_LINES_ERROR) {
+                        /* Rows already read come out before the error, in order. */
+                        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+                        fflush(stdout);
+                        fprintf(stderr, "streamflow predict: %s\n", err);
+                        bad = 1;
+                        if (st == SF_LINES_ERROR) break;
+                        continue;
+                }
+                sf_kdd_row_t *row = &pd->rows[pd->n];
+                if (sf_kdd_parse_line(line, len, row, err, sizeof(err)) != 0) {
+                        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+                        fflush(stdout);
+                        fprintf(stderr, "streamflow predict: %s:%llu: %s\n", shown,
+                                (unsigned long long)lineno, err);
+                        bad = 1;
+                        continue;
+                }
+                pd->lineno[pd->n] = lineno;
+                pd->unseen[pd->n] = sf_kdd_encode(enc, row, pd->x + (size_t)pd->n * enc->n_inputs);
+                if (++pd->n == BATCH && flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0)
+                        goto oom;
+        }
+        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+        sf_lines_close(lr);
+        return bad;
+oom:
+        sf_lines_close(lr);
+        fprintf(stderr, "streamflow predict: out of memory\n");
+        return -1;
+}
+
+int cmd_predict(int argc, char **argv) {
+        const char *model_path = "model.safetensors";
+        sf_optparser_t p;
+        const char *arg;
+        int c;
+        sf_opt_init(&p, &spec, argc, argv);
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (c == OPT_MODEL) model_path = arg;
+        }
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
+
+        char err[1024];
+        sf_model_t *model = sf_model_load(model_path, err, sizeof(err));
+        if (!model) {
+                fprintf(stderr, "streamflow predict: %s\n", err);
+                return 1;
+        }
+        pending_t *pd = NULL;
+        int rc = 1;
+        if (sf_model_encoder(model)->n_inputs > 256) {
+                fprintf(stderr, "streamflow predict: %s: %d inputs is more than this command handles (256)\n",
+                        model_path, sf_model_encoder(model)->n_inputs);
+                goto out;
+        }
+        pd = calloc(1, sizeof(*pd));
+        if (!pd) {
+                fprintf(stderr, "streamflow predict: out of memory\n");
+                goto out;
+        }
+        sf_nn_set_threads(1);
+        int nfiles = p.nops, any_bad = 0;
+        char dash[] = "-";
+        char *stdin_only[] = {dash};
+        char **files = nfiles > 0 ? argv + 1 : stdin_only;
+        if (nfiles == 0) nfiles = 1;
+        for (int i = 0; i < nfiles; i++) {
+                int r = predict_file(model, pd, files[i], nfiles > 1);
+                if (r < 0) goto out;
+                if (r > 0) any_bad = 1;
+        }
+        if (fflush(stdout) != 0) {
+                fprintf(stderr, "streamflow predict: cannot write to stdout\n");
+                goto out;
+        }
+        rc = any_bad ? 1 : 0;
+out:
+        free(pd);
+        sf_model_destroy(model);
+        return rc;
+}
