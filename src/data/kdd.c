@@ -1,0 +1,605 @@
+#include "data/kdd.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/lines.h"
+#include "util/rng.h"
+
+static const char *const class_names[SF_KDD_NCLASSES] = {"normal", "DoS", "Probe", "R2L", "U2R"};
+
+/* The one attack-name -> class table: every label of KDDTrain+,
+ * KDDTrain+_20Percent, KDDTest+ and KDDTest-21 (39 attack names + normal), with
+ * the grouping of the DARPA 1998/1999 evaluations used throughout the
+ * NSL-KDD literature. Names marked "test only" never occur in training. */
+static const struct {
+        const char *name;
+        int cls;
+} label_table[] = {
+        {"normal", SF_CLASS_NORMAL},
+        /* DoS: denial of service */
+        {"apache2", SF_CLASS_DOS}, /* test only */
+        {"back", SF_CLASS_DOS},
+        {"land", SF_CLASS_DOS},
+        {"mailbomb", SF_CLASS_DOS}, /* test only */
+        {"neptune", SF_CLASS_DOS},
+        {"pod", SF_CLASS_DOS},
+        {"processtable", SF_CLASS_DOS}, /* test only */
+        {"smurf", SF_CLASS_DOS},
+        {"teardrop", SF_CLASS_DOS},
+        {"udpstorm", SF_CLASS_DOS}, /* test only */
+        {"worm", SF_CLASS_DOS},     /* test only; some papers put it in R2L */
+        /* Probe: surveillance and scanning */
+        {"ipsweep", SF_CLASS_PROBE},
+        {"mscan", SF_CLASS_PROBE}, /* test only */
+        {"nmap", SF_CLASS_PROBE},
+        {"portsweep", SF_CLASS_PROBE},
+        {"saint", SF_CLASS_PROBE}, /* test only */
+        {"satan", SF_CLASS_PROBE},
+        /* R2L: remote to local */
+        {"ftp_write", SF_CLASS_R2L},
+        {"guess_passwd", SF_CLASS_R2L},
+        {"httptunnel", SF_CLASS_R2L}, /* test only; some papers put it in U2R */
+        {"imap", SF_CLASS_R2L},
+        {"multihop", SF_CLASS_R2L},
+        {"named", SF_CLASS_R2L}, /* test only */
+        {"phf", SF_CLASS_R2L},
+        {"sendmail", SF_CLASS_R2L},      /* test only */
+        {"snmpgetattack", SF_CLASS_R2L}, /* test only */
+        {"snmpguess", SF_CLASS_R2L},     /* test only */
+        {"spy", SF_CLASS_R2L},
+        {"warezclient", SF_CLASS_R2L},
+        {"warezmaster", SF_CLASS_R2L},
+        {"xlock", SF_CLASS_R2L},  /* test only */
+        {"xsnoop", SF_CLASS_R2L}, /* test only */
+        /* U2R: user to root */
+        {"buffer_overflow", SF_CLASS_U2R},
+        {"loadmodule", SF_CLASS_U2R},
+        {"perl", SF_CLASS_U2R},
+        {"ps", SF_CLASS_U2R}, /* test only */
+        {"rootkit", SF_CLASS_U2R},
+        {"sqlattack", SF_CLASS_U2R}, /* test only */
+        {"xterm", SF_CLASS_U2R},     /* test only */
+};
+
+static const char *const field_names[SF_KDD_NFEATURES + 2] = {
+        "duration",
+        "protocol_type",
+        "service",
+        "flag",
+        "src_bytes",
+        "dst_bytes",
+        "land",
+        "wrong_fragment",
+        "urgent",
+        "hot",
+        "num_failed_logins",
+        "logged_in",
+        "num_compromised",
+        "root_shell",
+        "su_attempted",
+        "num_root",
+        "num_file_creations",
+        "num_shells",
+        "num_access_files",
+        "num_outbound_cmds",
+        "is_host_login",
+        "is_guest_login",
+        "count",
+        "srv_count",
+        "serror_rate",
+        "srv_serror_rate",
+        "rerror_rate",
+        "srv_rerror_rate",
+        "same_srv_rate",
+        "diff_srv_rate",
+        "srv_diff_host_rate",
+        "dst_host_count",
+        "dst_host_srv_count",
+        "dst_host_same_srv_rate",
+        "dst_host_diff_srv_rate",
+        "dst_host_same_src_port_rate",
+        "dst_host_srv_diff_host_rate",
+        "dst_host_serror_rate",
+        "dst_host_srv_serror_rate",
+        "dst_host_rerror_rate",
+        "dst_host_srv_rerror_rate",
+        "label",
+        "difficulty",
+};
+
+/* Vocabularies larger than this are not NSL-KDD (it has 3, 70 and 11). */
+#define MAX_VOCAB 4096
+
+const char *sf_kdd_class_name(int cls) {
+        if (cls < 0 || cls >= SF_KDD_NCLASSES) return NULL;
+        return class_names[cls];
+}
+
+int sf_kdd_label_class(const char *label) {
+        if (!label) return -1;
+        for (size_t i = 0; i < sizeof(label_table) / sizeof(label_table[0]); i++)
+                if (label[0] == label_table[i].name[0] && strcmp(label, label_table[i].name) == 0)
+                        return label_table[i].cls;
+        return -1;
+}
+
+const char *sf_kdd_field_name(int i) {
+        if (i < 0 || i >= SF_KDD_NFEATURES + 2) return NULL;
+        return field_names[i];
+}
+
+static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
+        if (!errstr || errstr_size == 0) return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+}
+
+/* Shows at most 40 bytes of a bad field, with non-printable bytes as '?'. */
+static void quote_field(char *out, size_t out_size, const char *s, size_t len) {
+        size_t n = len < 40 ? len : 40, j = 0;
+        for (size_t i = 0; i < n && j + 1 < out_size; i++)
+                out[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        if (len > n && j + 4 < out_size) out[j++] = '.', out[j++] = '.', out[j++] = '.';
+        out[j] = '\0';
+}
+
+/* A numeric field: digits, sign, '.', exponent only (rejects nan, inf, hex,
+ * blanks); the value must be finite as a float. Plain integers of up to 9
+ * digits, most of NSL-KDD, skip strtod. */
+static int parse_number(const char *s, size_t len, float *out, const char **why) {
+        if (len == 0) {
+                *why = "empty field, expected a number";
+                return -1;
+        }
+        if (len <= 9) {
+                uint32_t v = 0;
+                size_t i = 0;
+                for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) v = v * 10 + (uint32_t)(s[i] - '0');
+                if (i == len) {
+                        *out = (float)v;
+                        return 0;
+                }
+        }
+        if (len > 63) {
+                *why = "not a number (field too long)";
+                return -1;
+        }
+        char tmp[64];
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')) {
+                        *why = "not a number";
+                        return -1;
+                }
+                tmp[i] = c;
+        }
+        tmp[len] = '\0';
+        char *end;
+        errno = 0;
+        double v = strtod(tmp, &end);
+        if (end != tmp + len || end == tmp) {
+                *why = "not a number";
+                return -1;
+        }
+        if (!isfinite(v) || fabs(v) > FLT_MAX) {
+                *why = "number out of range";
+                return -1;
+        }
+        *out = (float)v;
+        return 0;
+}
+
+/* A categorical or label field: 1..size-1 printable bytes, no blanks. */
+static int copy_word(char *dst, size_t size, const char *s, size_t len, const char **why) {
+        if (len == 0) {
+                *why = "empty field";
+                return -1;
+        }
+        if (len >= size) {
+                *why = "value too long";
+                return -1;
+        }
+        for (size_t i = 0; i < len; i++) {
+                if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
+                        *why = "unexpected character (blank, control or non-ASCII byte)";
+                        return -1;
+                }
+                dst[i] = s[i];
+        }
+        dst[len] = '\0';
+        return 0;
+}
+
+int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size) {
+        if (len > 0 && line[len - 1] == '\r') len--;
+        if (len == 0) {
+                seterr(errstr, errstr_size, "empty line");
+                return -1;
+        }
+        const char *nul = memchr(line, '\0', len);
+        if (nul) {
+                seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)", (size_t)(nul - line) + 1);
+                return -1;
+        }
+        /* Split first, so a wrong field count is reported as such rather
+         * than as whatever field happens to be misplaced. */
+        const char *start[SF_KDD_NFEATURES + 2];
+        size_t flen[SF_KDD_NFEATURES + 2];
+        int nf = 0;
+        const char *p = line, *end = line + len;
+        for (;;) {
+                const char *comma = memchr(p, ',', (size_t)(end - p));
+                const char *stop = comma ? comma : end;
+                if (nf < SF_KDD_NFEATURES + 2) {
+                        start[nf] = p;
+                        flen[nf] = (size_t)(stop - p);
+                }
+                nf++;
+                if (!comma) break;
+                p = comma + 1;
+        }
+        if (nf != SF_KDD_NFEATURES && nf != SF_KDD_NFEATURES + 1 && nf != SF_KDD_NFEATURES + 2) {
+                seterr(errstr, errstr_size,
+                       "expected 41 fields (features), 42 (+ label) or 43 (+ difficulty), found %d", nf);
+                return -1;
+        }
+
+        const char *why = NULL;
+        int f = 0, k = 0;
+        for (f = 0; f < SF_KDD_NFEATURES; f++) {
+                if (f == 1) {
+                        if (copy_word(row->proto, sizeof(row->proto), start[f], flen[f], &why)) goto bad;
+                } else if (f == 2) {
+                        if (copy_word(row->service, sizeof(row->service), start[f], flen[f], &why)) goto bad;
+                } else if (f == 3) {
+                        if (copy_word(row->flag, sizeof(row->flag), start[f], flen[f], &why)) goto bad;
+                } else {
+                        if (parse_number(start[f], flen[f], &row->num[k], &why)) goto bad;
+                        k++;
+                }
+        }
+        row->label = -1;
+        row->label_name[0] = '\0';
+        row->difficulty = -1;
+        if (nf > SF_KDD_NFEATURES) {
+                f = SF_KDD_NFEATURES;
+                if (copy_word(row->label_name, sizeof(row->label_name), start[f], flen[f], &why)) goto bad;
+                row->label = sf_kdd_label_class(row->label_name);
+                if (row->label < 0) {
+                        char q[64];
+                        quote_field(q, sizeof(q), start[f], flen[f]);
+                        seterr(errstr, errstr_size,
+                               "field %d (label): unknown label \"%s\" (not normal or a known attack name)", f + 1,
+                               q);
+                        return -1;
+                }
+        }
+        if (nf > SF_KDD_NFEATURES + 1) {
+                f = SF_KDD_NFEATURES + 1;
+                float d;
+                if (parse_number(start[f], flen[f], &d, &why)) goto bad;
+                if (d != floorf(d) || d < 0 || d > 21) {
+                        why = "expected a whole number from 0 to 21";
+                        goto bad;
+                }
+                row->difficulty = (int)d;
+        }
+        return 0;
+bad: {
+        char q[64];
+        quote_field(q, sizeof(q), start[f], flen[f]);
+        seterr(errstr, errstr_size, "field %d (%s): %s: \"%s\"", f + 1, field_names[f], why, q);
+        return -1;
+}
+}
+
+static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row) {
+        if (rows->n == rows->cap) {
+                size_t cap = rows->cap ? rows->cap * 2 : 4096;
+                sf_kdd_row_t *r = realloc(rows->rows, cap * sizeof(*r));
+                if (!r) return -1;
+                rows->rows = r;
+                rows->cap = cap;
+        }
+        rows->rows[rows->n++] = *row;
+        return 0;
+}
+
+int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t errstr_size) {
+        char why[256];
+        int ret = -1;
+        sf_lines_t *lr = sf_lines_open(path, SF_KDD_MAX_LINE, errstr, errstr_size);
+        if (!lr) return -1;
+        size_t n0 = out->n;
+        for (;;) {
+                const char *line;
+                size_t len;
+                uint64_t lineno;
+                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, errstr, errstr_size);
+                if (st == SF_LINES_EOF) break;
+                if (st != SF_LINES_OK) goto out;
+                sf_kdd_row_t row;
+                if (sf_kdd_parse_line(line, len, &row, why, sizeof(why))) {
+                        seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
+                        goto out;
+                }
+                if (rows_push(out, &row)) {
+                        seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                               (unsigned long long)lineno, out->n - n0);
+                        goto out;
+                }
+        }
+        if (out->n == n0) {
+                seterr(errstr, errstr_size, "%s: no rows (empty file)", path);
+                goto out;
+        }
+        ret = 0;
+out:
+        if (ret) out->n = n0; /* a failed read appends nothing */
+        sf_lines_close(lr);
+        return ret;
+}
+
+void sf_kdd_rows_free(sf_kdd_rows_t *rows) {
+        if (!rows) return;
+        free(rows->rows);
+        rows->rows = NULL;
+        rows->n = rows->cap = 0;
+}
+
+/* A sorted, growable set of strings. */
+typedef struct vocab {
+        char **v;
+        int n, cap;
+} vocab_t;
+
+/* Index of s in the sorted v[0..n), or -(insertion point) - 1. */
+static int vocab_find(char *const *v, int n, const char *s) {
+        int lo = 0, hi = n - 1;
+        while (lo <= hi) {
+                int mid = (lo + hi) / 2;
+                int c = strcmp(v[mid], s);
+                if (c == 0) return mid;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid - 1;
+        }
+        return -lo - 1;
+}
+
+static int vocab_add(vocab_t *vo, const char *s) {
+        int i = vocab_find(vo->v, vo->n, s);
+        if (i >= 0) return 0;
+        if (vo->n >= MAX_VOCAB) return -2;
+        i = -i - 1;
+        if (vo->n == vo->cap) {
+                int cap = vo->cap ? vo->cap * 2 : 16;
+                char **v = realloc(vo->v, (size_t)cap * sizeof(*v));
+                if (!v) return -1;
+                vo->v = v;
+                vo->cap = cap;
+        }
+        char *copy = strdup(s);
+        if (!copy) return -1;
+        memmove(vo->v + i + 1, vo->v + i, (size_t)(vo->n - i) * sizeof(*vo->v));
+        vo->v[i] = copy;
+        vo->n++;
+        return 0;
+}
+
+static void strv_free(char **v, int n) {
+        if (!v) return;
+        for (int i = 0; i < n; i++) free(v[i]);
+        free(v);
+}
+
+void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc) {
+        if (!enc) return;
+        strv_free(enc->proto, enc->n_proto);
+        strv_free(enc->service, enc->n_service);
+        strv_free(enc->flag, enc->n_flag);
+        free(enc);
+}
+
+sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, size_t errstr_size) {
+        vocab_t vp = {0}, vs = {0}, vf = {0};
+        sf_kdd_encoder_t *enc = NULL;
+        if (!train || train->n == 0) {
+                seterr(errstr, errstr_size, "no training rows to fit the encoder on");
+                return NULL;
+        }
+        for (size_t i = 0; i < train->n; i++) {
+                const sf_kdd_row_t *r = &train->rows[i];
+                int e;
+                if ((e = vocab_add(&vp, r->proto)) || (e = vocab_add(&vs, r->service)) ||
+                    (e = vocab_add(&vf, r->flag))) {
+                        if (e == -2)
+                                seterr(errstr, errstr_size,
+                                       "training row %zu: more than %d distinct values in a categorical column; "
+                                       "is this NSL-KDD data?",
+                                       i + 1, MAX_VOCAB);
+                        else
+                                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                        goto fail;
+                }
+        }
+        enc = calloc(1, sizeof(*enc));
+        if (!enc) {
+                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                goto fail;
+        }
+        enc->proto = vp.v, enc->n_proto = vp.n;
+        enc->service = vs.v, enc->n_service = vs.n;
+        enc->flag = vf.v, enc->n_flag = vf.n;
+        enc->n_inputs = SF_KDD_NNUMERIC + vp.n + vs.n + vf.n;
+        /* Two passes in double: mean, then the population variance around it. */
+        double n = (double)train->n;
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) {
+                double sum = 0;
+                for (size_t i = 0; i < train->n; i++) sum += train->rows[i].num[j];
+                double mean = sum / n, ss = 0;
+                for (size_t i = 0; i < train->n; i++) {
+                        double d = train->rows[i].num[j] - mean;
+                        ss += d * d;
+                }
+                double sd = sqrt(ss / n);
+                enc->mean[j] = (float)mean;
+                /* Like sklearn's StandardScaler: a zero-variance column keeps scale 1. */
+                enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
+        }
+        return enc;
+fail:
+        strv_free(vp.v, vp.n);
+        strv_free(vs.v, vs.n);
+        strv_free(vf.v, vf.n);
+        return NULL;
+}
+
+static int copy_vocab(const char *what, int n, const char *const *src, char ***dst, char *errstr,
+                      size_t errstr_size) {
+        if (n <= 0 || n > MAX_VOCAB || !src) {
+                seterr(errstr, errstr_size, "%s vocabulary: %d entries (expected 1 to %d)", what, n, MAX_VOCAB);
+                return -1;
+        }
+        for (int i = 0; i < n; i++) {
+                if (!src[i] || !src[i][0]) {
+                        seterr(errstr, errstr_size, "%s vocabulary: entry %d is empty", what, i);
+                        return -1;
+                }
+                if (i > 0 && strcmp(src[i - 1], src[i]) >= 0) {
+                        seterr(errstr, errstr_size, "%s vocabulary: \"%s\" before \"%s\" is not sorted and unique",
+                               what, src[i - 1], src[i]);
+                        return -1;
+                }
+        }
+        char **v = calloc((size_t)n, sizeof(*v));
+        if (!v) goto oom;
+        for (int i = 0; i < n; i++) {
+                if (!(v[i] = strdup(src[i]))) {
+                        strv_free(v, i);
+                        goto oom;
+                }
+        }
+        *dst = v;
+        return 0;
+oom:
+        seterr(errstr, errstr_size, "out of memory copying the %s vocabulary", what);
+        return -1;
+}
+
+sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int n_service,
+                                     const char *const *service, int n_flag, const char *const *flag,
+                                     const float *mean, const float *std, char *errstr, size_t errstr_size) {
+        if (!mean || !std) {
+                seterr(errstr, errstr_size, "encoder: missing means or deviations");
+                return NULL;
+        }
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) {
+                if (!isfinite(mean[j])) {
+                        seterr(errstr, errstr_size, "encoder: mean of %s is not finite",
+                               field_names[j == 0 ? 0 : j + 3]);
+                        return NULL;
+                }
+                if (!isfinite(std[j]) || std[j] <= 0) {
+                        seterr(errstr, errstr_size, "encoder: deviation of %s is %g (must be finite and > 0)",
+                               field_names[j == 0 ? 0 : j + 3], (double)std[j]);
+                        return NULL;
+                }
+        }
+        sf_kdd_encoder_t *enc = calloc(1, sizeof(*enc));
+        if (!enc) {
+                seterr(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (copy_vocab("protocol_type", n_proto, proto, &enc->proto, errstr, errstr_size)) goto fail;
+        enc->n_proto = n_proto;
+        if (copy_vocab("service", n_service, service, &enc->service, errstr, errstr_size)) goto fail;
+        enc->n_service = n_service;
+        if (copy_vocab("flag", n_flag, flag, &enc->flag, errstr, errstr_size)) goto fail;
+        enc->n_flag = n_flag;
+        memcpy(enc->mean, mean, sizeof(enc->mean));
+        memcpy(enc->std, std, sizeof(enc->std));
+        enc->n_inputs = SF_KDD_NNUMERIC + n_proto + n_service + n_flag;
+        return enc;
+fail:
+        sf_kdd_encoder_destroy(enc);
+        return NULL;
+}
+
+int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int hot[3]) {
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) num[j] = (row->num[j] - enc->mean[j]) / enc->std[j];
+        int mask = 0, base = SF_KDD_NNUMERIC;
+        int i = vocab_find(enc->proto, enc->n_proto, row->proto);
+        if (i >= 0)
+                hot[0] = base + i;
+        else
+                hot[0] = -1, mask |= SF_KDD_UNSEEN_PROTO;
+        base += enc->n_proto;
+        i = vocab_find(enc->service, enc->n_service, row->service);
+        if (i >= 0)
+                hot[1] = base + i;
+        else
+                hot[1] = -1, mask |= SF_KDD_UNSEEN_SERVICE;
+        base += enc->n_service;
+        i = vocab_find(enc->flag, enc->n_flag, row->flag);
+        if (i >= 0)
+                hot[2] = base + i;
+        else
+                hot[2] = -1, mask |= SF_KDD_UNSEEN_FLAG;
+        return mask;
+}
+
+int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x) {
+        int hot[3];
+        int mask = sf_kdd_encode_sparse(enc, row, x, hot);
+        memset(x + SF_KDD_NNUMERIC, 0, (size_t)(enc->n_inputs - SF_KDD_NNUMERIC) * sizeof(*x));
+        for (int k = 0; k < 3; k++)
+                if (hot[k] >= 0) x[hot[k]] = 1.0f;
+        return mask;
+}
+
+size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows, const size_t *idx, size_t n,
+                          float *x) {
+        size_t unseen = 0;
+        for (size_t i = 0; i < n; i++) {
+                const sf_kdd_row_t *r = &rows->rows[idx ? idx[i] : i];
+                if (sf_kdd_encode(enc, r, x + i * (size_t)enc->n_inputs)) unseen++;
+        }
+        return unseen;
+}
+
+int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
+                     size_t errstr_size) {
+        int n = snprintf(path, path_size, "%s/%s", dir, name);
+        if (n < 0 || (size_t)n >= path_size) goto toolong;
+        if (access(path, R_OK) == 0) return 0;
+        int err1 = errno;
+        n = snprintf(path, path_size, "%s/%s.gz", dir, name);
+        if (n < 0 || (size_t)n >= path_size) goto toolong;
+        if (access(path, R_OK) == 0) return 0;
+        seterr(errstr, errstr_size, "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)", dir,
+               name, strerror(err1), dir, name, strerror(errno));
+        return -1;
+toolong:
+        seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);
+        return -1;
+}
+
+void sf_kdd_split(size_t n, uint64_t seed, size_t *idx) {
+        sf_rng_t rng;
+        /* A stream of its own, so the split does not repeat the sequence the
+         * same seed gives the weights or the shuffles. */
+        sf_rng_seed(&rng, seed ^ 0x73706c6974ULL /* "split" */);
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        sf_rng_shuffle(&rng, idx, n);
+}
