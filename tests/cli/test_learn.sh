@@ -1,0 +1,294 @@
+# train, evaluate and predict on a small slice of NSL-KDD: outputs, the
+# TensorBoard files, determinism, the split shared by train and evaluate,
+# bad input, and the README's numpy loader.
+. "$SF_ROOT/tests/lib.sh"
+
+data="$SF_TMP/data"
+mkdir -p "$data"
+# 3000 training rows (plain), 1000 test rows (gzip): both readers are used.
+zcat "$SF_ROOT/data/nsl-kdd/KDDTrain+.txt.gz" | head -n 3000 >"$data/KDDTrain+.txt"
+zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n 1000 | gzip >"$data/KDDTest+.txt.gz"
+model="$SF_TMP/m.safetensors"
+differ() { ! cmp -s "$1" "$2"; }
+has_file() { compgen -G "$1" >/dev/null; }
+logs="$SF_TMP/logs"
+
+# ---- train ----
+run "$SF" train --help
+check "train --help exits 0" [ "$rc" -eq 0 ]
+check_grep "train --help lists --epochs" '--epochs N' "$out"
+
+run "$SF" train --epochs 0
+check "--epochs 0 is a usage error" [ "$rc" -eq 2 ]
+check_grep "--epochs 0 says the range" "--epochs expects an integer from 1" "$err"
+run "$SF" train --lr abc
+check "--lr abc is a usage error" [ "$rc" -eq 2 ]
+run "$SF" train --data "$SF_TMP/nowhere" --epochs 1
+check "missing data dir exits 1" [ "$rc" -eq 1 ]
+check_grep "missing data names the file" "nowhere/KDDTrain\+\.txt" "$err"
+
+run "$SF" train --data "$data" --epochs 2 --seed 7 --logdir "$logs" --model "$model"
+check "train exits 0" [ "$rc" -eq 0 ]
+check_grep "one plain line per epoch when not on a terminal" \
+  '^Epoch 1/2 - 47/47 - [0-9.]+s [0-9]+(us|ms|s)/step - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+$' "$out"
+check_grep "second epoch line" '^Epoch 2/2 - 47/47 ' "$out"
+check "exactly two epoch lines" [ "$(grep -c '^Epoch ' <<<"$out")" -eq 2 ]
+check_nogrep "no progress bar off a terminal" $'\r' "$out"
+check_grep "test loss and accuracy" '^Test loss: [0-9.]+ - test accuracy: 0\.[0-9]{4} \(500 rows\)$' "$out"
+check_grep "unseen categorical values counted" '^Unseen categorical values \(encoded as zeros\): validation [0-9]+ rows, test [0-9]+ rows$' "$out"
+check_grep "says where the model went" "^Model written to $model \(id [0-9a-f]{16}\)" "$out"
+check "model file exists" [ -s "$model" ]
+
+run_dir=$(ls -d "$logs"/*/ 2>/dev/null | head -n 1)
+check "one run directory named by time" [ "$(ls "$logs" | grep -cE '^[0-9]{8}-[0-9]{6}$')" -eq 1 ]
+check "train event file" has_file "${run_dir}train/events.out.tfevents.*"
+check "validation event file" has_file "${run_dir}validation/events.out.tfevents.*"
+
+# Our own TFRecord + Event reader: every CRC checked, every field decoded.
+cat >"$SF_TMP/tfread.py" <<'PY'
+import struct, sys
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+def mask(c):
+    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+def varint(b, i):
+    v = s = 0
+    while True:
+        x = b[i]; i += 1; v |= (x & 0x7F) << s; s += 7
+        if not x & 0x80:
+            return v, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, w = key >> 3, key & 7
+        if w == 0: v, i = varint(b, i)
+        elif w == 1: v = b[i:i + 8]; i += 8
+        elif w == 5: v = b[i:i + 4]; i += 4
+        elif w == 2:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        else: raise ValueError("wire type %d" % w)
+        yield f, w, v
+data = open(sys.argv[1], "rb").read()
+i = 0
+first = True
+while i < len(data):
+    n = struct.unpack("<Q", data[i:i + 8])[0]
+    assert struct.unpack("<I", data[i + 8:i + 12])[0] == mask(crc32c(data[i:i + 8])), "length crc"
+    rec = data[i + 12:i + 12 + n]
+    assert struct.unpack("<I", data[i + 12 + n:i + 16 + n])[0] == mask(crc32c(rec)), "data crc"
+    i += 16 + n
+    ev = {}
+    for f, w, v in fields(rec):
+        if f == 1: assert w == 1; ev["wall_time"] = struct.unpack("<d", v)[0]
+        elif f == 2: assert w == 0; ev["step"] = v
+        elif f == 3: assert w == 2; ev["file_version"] = v.decode()
+        elif f == 5:
+            for f2, w2, val in fields(v):
+                assert f2 == 1 and w2 == 2
+                tag = sv = None
+                for f3, w3, x in fields(val):
+                    if f3 == 1: tag = x.decode()
+                    elif f3 == 2: assert w3 == 5; sv = struct.unpack("<f", x)[0]
+                print("%s %d %.4f" % (tag, ev.get("step", 0), sv))  # proto3: step 0 may be omitted
+    assert ev["wall_time"] > 1.5e9
+    if first:
+        assert ev.get("file_version") == "brain.Event:2", ev
+        first = False
+PY
+for part in train validation; do
+  f=$(ls "${run_dir}$part"/events.out.tfevents.* | head -n 1)
+  scalars=$(python3 "$SF_TMP/tfread.py" "$f" 2>&1)
+  check "$part events: every CRC and field valid" [ "$(grep -c '^epoch_' <<<"$scalars")" -eq 4 ]
+  for step in 0 1; do
+    check_grep "$part has epoch_loss at step $step" "^epoch_loss $step " "$scalars"
+    check_grep "$part has epoch_accuracy at step $step" "^epoch_accuracy $step " "$scalars"
+  done
+done
+# The logged values are the printed ones (epoch 2 is step 1).
+line2=$(grep '^Epoch 2/2' <<<"$out")
+val_acc=$(sed -E 's/.*val_accuracy: ([0-9.]+).*/\1/' <<<"$line2")
+train_loss=$(sed -E 's/.* - loss: ([0-9.]+) .*/\1/' <<<"$line2")
+vscalars=$(python3 "$SF_TMP/tfread.py" "$(ls "${run_dir}validation"/events.out.tfevents.* | head -n 1)")
+tscalars=$(python3 "$SF_TMP/tfread.py" "$(ls "${run_dir}train"/events.out.tfevents.* | head -n 1)")
+check_grep "validation accuracy logged as printed" "^epoch_accuracy 1 $val_acc\$" "$vscalars"
+check_grep "training loss logged as printed" "^epoch_loss 1 $train_loss\$" "$tscalars"
+test_acc=$(sed -nE 's/^Test loss: .* - test accuracy: ([0-9.]+) .*/\1/p' <<<"$out")
+
+# Same seed and threads: the same bytes. Another seed: other bytes.
+run "$SF" train --data "$data" --epochs 2 --seed 7 --logdir "$logs" --model "$SF_TMP/again.safetensors"
+check "same seed trains again" [ "$rc" -eq 0 ]
+check "same seed gives a byte-identical model" cmp -s "$model" "$SF_TMP/again.safetensors"
+run "$SF" train --data "$data" --epochs 2 --seed 8 --logdir "$logs" --model "$SF_TMP/other.safetensors"
+check "another seed gives another model" differ "$model" "$SF_TMP/other.safetensors"
+
+# An unknown label in the training file is an error naming file and line.
+mkdir -p "$SF_TMP/badlabel"
+head -n 5 "$data/KDDTrain+.txt" >"$SF_TMP/badlabel/KDDTrain+.txt"
+echo "0,tcp,http,SF,1,1,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0,0,0,0,1,0,0,1,1,1,0,0,0,0,0,0,0,frobnicate,21" >>"$SF_TMP/badlabel/KDDTrain+.txt"
+cp "$data/KDDTest+.txt.gz" "$SF_TMP/badlabel/"
+run "$SF" train --data "$SF_TMP/badlabel" --epochs 1 --logdir "$logs" --model "$SF_TMP/x.safetensors"
+check "unknown label exits 1" [ "$rc" -eq 1 ]
+check_grep "unknown label names file and line" "badlabel/KDDTrain\+\.txt:6:.*frobnicate" "$err"
+check "no model written on failure" [ ! -e "$SF_TMP/x.safetensors" ]
+
+# ---- evaluate ----
+run "$SF" evaluate --model "$model" --data "$data"
+check "evaluate exits 0" [ "$rc" -eq 0 ]
+check_grep "evaluate uses the model's seed" "test split \(seed 7\): 500 rows" "$out"
+check_grep "evaluate's accuracy is train's test accuracy (same split)" "^accuracy: $test_acc\$" "$out"
+check_grep "report header as sklearn" '^              precision    recall  f1-score   support$' "$out"
+for cls in normal DoS Probe R2L U2R; do
+  check_grep "report row $cls" "^ +$cls +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[0-9]+$" "$out"
+done
+check_grep "report accuracy row" "^    accuracy +[01]\.[0-9]{4} +500$" "$out"
+check_grep "report macro avg" "^   macro avg +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +500$" "$out"
+check_grep "report weighted avg" "^weighted avg +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +500$" "$out"
+check_grep "confusion matrix has labelled columns" "normal +DoS +Probe +R2L +U2R" "$out"
+
+run "$SF" evaluate --model "$model" --data "$data" --split validation
+check_grep "validation split: train's last val_accuracy" "^accuracy: $val_acc\$" "$out"
+run "$SF" evaluate --model "$model" --data "$data" --split all
+check_grep "all: every KDDTest+ row" "all split \(seed 7\): 1000 rows" "$out"
+run "$SF" evaluate --model "$model" --data "$data" --seed 9
+check_grep "--seed overrides the model's" "test split \(seed 9\)" "$out"
+
+run "$SF" evaluate --model "$model" --data "$data" --json
+check "evaluate --json exits 0" [ "$rc" -eq 0 ]
+check "--json is one line" [ "$(wc -l <<<"$out")" -eq 1 ]
+json_check=$(python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+r = d["report"]
+assert d["rows"] == 500 and d["split"] == "test" and d["seed"] == 7
+assert set(r) >= {"normal", "DoS", "Probe", "R2L", "U2R", "accuracy", "macro avg", "weighted avg", "confusion_matrix"}
+m = r["confusion_matrix"]["matrix"]
+assert sum(map(sum, m)) == 500
+assert abs(sum(m[i][i] for i in range(5)) / 500 - d["accuracy"]) < 1e-9
+assert abs(d["accuracy"] - r["accuracy"]) < 1e-9
+for c in ("normal", "DoS", "Probe", "R2L", "U2R"):
+    assert r[c]["support"] == sum(m[["normal", "DoS", "Probe", "R2L", "U2R"].index(c)])
+print("%.4f" % d["accuracy"])
+' <<<"$out" 2>&1)
+check "--json parses and agrees with itself" [ "$json_check" = "$test_acc" ]
+
+run "$SF" evaluate --model "$model" --data "$data" --split bogus
+check "--split bogus is a usage error" [ "$rc" -eq 2 ]
+run "$SF" evaluate --model "$SF_TMP/none.safetensors" --data "$data"
+check "missing model exits 1" [ "$rc" -eq 1 ]
+check_grep "missing model names the file" "none\.safetensors: No such file" "$err"
+head -c 300 "$model" >"$SF_TMP/trunc.safetensors"
+run "$SF" evaluate --model "$SF_TMP/trunc.safetensors" --data "$data"
+check "truncated model exits 1" [ "$rc" -eq 1 ]
+check_grep "truncated model is named" "trunc\.safetensors: .*(truncated|header length)" "$err"
+
+# ---- predict ----
+zcat "$data/KDDTest+.txt.gz" | head -n 20 >"$SF_TMP/rows.csv"
+run "$SF" predict --model "$model" "$SF_TMP/rows.csv"
+check "predict exits 0 on good rows" [ "$rc" -eq 0 ]
+check "one JSON line per row" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
+check_grep "predict shows class, index, probabilities, label" \
+  '^\{"class":"[A-Za-z0-9]+","class_index":[0-4],"confidence":[0-9.]+,"probabilities":\{"normal":[0-9.]+,"DoS":[0-9.]+,"Probe":[0-9.]+,"R2L":[0-9.]+,"U2R":[0-9.]+\},"line":1,"label":"[A-Za-z0-9]+","label_index":[0-4],"attack":"[a-z_0-9]+"\}$' "$out"
+with_label=$out
+
+# Without the label and difficulty columns: same classes, no label.
+cut -d, -f1-41 "$SF_TMP/rows.csv" >"$SF_TMP/nolabel.csv"
+run "$SF" predict --model "$model" "$SF_TMP/nolabel.csv"
+check "predict without labels exits 0" [ "$rc" -eq 0 ]
+check_nogrep "no label field without a label column" '"label"' "$out"
+check "same classes with and without the label" [ "$(sed -E 's/,"line".*//' <<<"$out")" = "$(sed -E 's/,"line".*//' <<<"$with_label")" ]
+
+# stdin, as '-' and as no operand.
+"$SF" predict --model "$model" - <"$SF_TMP/rows.csv" >"$SF_TMP/stdin.out" 2>"$SF_TMP/stdin.err"
+rc=$?
+check "predict - reads stdin" [ "$rc" -eq 0 ]
+check "stdin gives the same lines" [ "$(cat "$SF_TMP/stdin.out")" = "$with_label" ]
+sanitizer_check "predict -" "$rc" "$(cat "$SF_TMP/stdin.err")"
+"$SF" predict --model "$model" <"$SF_TMP/rows.csv" >"$SF_TMP/stdin2.out" 2>"$SF_TMP/stdin2.err"
+rc=$?
+check "predict with no FILE reads stdin" [ "$rc" -eq 0 ]
+check "... same output" [ "$(cat "$SF_TMP/stdin2.out")" = "$with_label" ]
+sanitizer_check "predict (stdin)" "$rc" "$(cat "$SF_TMP/stdin2.err")"
+
+# Bad rows: each reported with its line number, the others still scored.
+{
+  sed -n 1p "$SF_TMP/rows.csv"                                  # 1 good
+  echo "0,tcp,http,SF,1,2,3"                                    # 2 wrong field count
+  sed -n 2p "$SF_TMP/rows.csv" | sed 's/^0,/zero,/'            # 3 non-numeric duration
+  echo ""                                                       # 4 empty: skipped
+  sed -n 3p "$SF_TMP/rows.csv" | sed 's/$/\r/'                  # 5 CRLF: fine
+  head -c 1048576 /dev/zero | tr '\0' '7'; echo                 # 6 a 1 MB line
+  sed -n 4p "$SF_TMP/rows.csv" | sed 's/,[a-z_]*,[0-9]*$/,notanattack,3/'  # 7 unknown label
+  printf 'ab\0cd\n'                                             # 8 binary
+  sed -n 5p "$SF_TMP/rows.csv"                                  # 9 good
+} >"$SF_TMP/bad.csv"
+run "$SF" predict --model "$model" "$SF_TMP/bad.csv"
+check "bad rows make the exit code 1" [ "$rc" -eq 1 ]
+check "good rows are all scored" [ "$(grep -c '^{' <<<"$out")" -eq 3 ]
+check_grep "good rows keep their line numbers" '"line":9,' "$out"
+check_grep "CRLF row is scored" '"line":5,' "$out"
+check_grep "wrong field count named" "bad\.csv:2: .*(fields|field count)" "$err"
+check_grep "non-numeric field named" "bad\.csv:3: field 1 \(duration\)" "$err"
+check_grep "1 MB line reported" "bad\.csv:6: " "$err"
+check_grep "unknown label reported" "bad\.csv:7: .*notanattack" "$err"
+check_grep "binary line reported" "bad\.csv:8: " "$err"
+check "one error line per bad row" [ "$(wc -l <<<"$err")" -eq 5 ]
+
+head -c 4096 /dev/urandom >"$SF_TMP/random.bin"
+run "$SF" predict --model "$model" "$SF_TMP/random.bin"
+check "a binary file exits 1" [ "$rc" -eq 1 ]
+check_grep "binary file errors name it" "random\.bin:[0-9]+: " "$err"
+run "$SF" predict --model "$model" "$SF_TMP/missing.csv" "$SF_TMP/rows.csv"
+check "a missing file exits 1" [ "$rc" -eq 1 ]
+check_grep "missing file named" "missing\.csv: No such file" "$err"
+check "the other file is still scored" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
+check_grep "several files: each line names its file" '"file":"[^"]*rows\.csv","line":20' "$out"
+run "$SF" predict --model "$SF_TMP/none.safetensors" "$SF_TMP/rows.csv"
+check "predict with a missing model exits 1" [ "$rc" -eq 1 ]
+
+# ---- the README's numpy loader gives predict's probabilities ----
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  awk '/<!-- section: learn -->/{s=1} s&&/^```python$/{p=1;next} p&&/^```$/{exit} p' "$SF_ROOT/README.md" |
+    grep -v '^meta, layers = load\|^print(predict' >"$SF_TMP/loader.py"
+  check "README has the numpy loader" grep -q '^def load' "$SF_TMP/loader.py"
+  cat >>"$SF_TMP/loader.py" <<'PY'
+import sys
+meta, layers = load(sys.argv[1])
+assert meta["class_names"] == ["normal", "DoS", "Probe", "R2L", "U2R"]
+for line in open(sys.argv[2]):
+    p = predict(layers, encode(meta, line))
+    print(" ".join("%.6f" % v for v in p))
+PY
+  np_out=$(/usr/bin/python3 "$SF_TMP/loader.py" "$model" "$SF_TMP/rows.csv" 2>&1)
+  sf_probs=$(python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print(" ".join("%.6f" % d["probabilities"][c] for c in ("normal", "DoS", "Probe", "R2L", "U2R")))
+' <<<"$with_label")
+  cmp_out=$(python3 -c '
+import sys
+a = [list(map(float, l.split())) for l in open(sys.argv[1]).read().splitlines()]
+b = [list(map(float, l.split())) for l in open(sys.argv[2]).read().splitlines()]
+assert len(a) == len(b) == 20, (len(a), len(b))
+print(max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)))
+' <(echo "$np_out") <(echo "$sf_probs") 2>&1)
+  check "numpy probabilities match predict's (max diff $cmp_out)" python3 -c "import sys; sys.exit(0 if float('$cmp_out') <= 2e-6 else 1)"
+  # The README's own example row runs as written.
+  readme_py=$(awk '/<!-- section: learn -->/{s=1} s&&/^```python$/{p=1;next} p&&/^```$/{exit} p' "$SF_ROOT/README.md")
+  (cd "$SF_TMP" && cp "$model" model.safetensors && /usr/bin/python3 -c "$readme_py" >"$SF_TMP/readme.out" 2>&1)
+  check "README example runs" grep -qE '^\[ *[0-9.e+-]+( +[0-9.e+-]+){4} *\]$' "$SF_TMP/readme.out"
+else
+  skip "numpy loader" "python3-numpy is not installed (scripts/install-deps installs it)"
+fi
+
+done_testing
