@@ -13,11 +13,14 @@
 
 #include "data/kdd.h"
 
-/* Bytes asked of zlib per read. */
+/* Bytes read from the file per read(). */
 #define CHUNK (256 * 1024)
 
+/* Input goes through read() and, for gzip, zlib's inflate rather than
+ * gzread: gzread keeps reading until its buffer is full, so on a pipe fed
+ * live (tail -f | streamflow replay -) lines would wait for 256 KB. */
 struct sf_lines {
-        gzFile gz;
+        int fd;
         char *path;
         char *buf;         /* cap bytes: a partial line plus one chunk, plus a NUL */
         size_t cap;
@@ -26,6 +29,12 @@ struct sf_lines {
         size_t max_len;
         uint64_t lineno;
         int eof;
+        int gz;            /* -1 not known yet, 0 plain, 1 gzip */
+        int gz_ready;      /* z is initialised */
+        int member_done;   /* the last gzip member ended; only another may follow */
+        int in_eof;        /* read() returned 0 */
+        z_stream z;
+        unsigned char *in; /* CHUNK bytes of compressed input */
 };
 
 static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
@@ -72,14 +81,13 @@ sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t
                 }
         }
         lr = calloc(1, sizeof(*lr));
-        if (!lr || !(lr->path = strdup(path))) goto oom;
+        if (!lr) goto oom;
+        lr->fd = fd;
+        fd = -1; /* owned by lr now */
+        lr->gz = -1;
         lr->max_len = max_len;
         lr->cap = max_len + CHUNK + 1;
-        if (!(lr->buf = malloc(lr->cap))) goto oom;
-        lr->gz = gzdopen(fd, "rb");
-        if (!lr->gz) goto oom;
-        fd = -1; /* owned by gz now */
-        gzbuffer(lr->gz, CHUNK);
+        if (!(lr->path = strdup(path)) || !(lr->buf = malloc(lr->cap)) || !(lr->in = malloc(CHUNK))) goto oom;
         return lr;
 oom:
         seterr(errstr, errstr_size, "%s: out of memory", path);
@@ -93,13 +101,46 @@ const char *sf_lines_path(const sf_lines_t *lr) { return lr ? lr->path : NULL; }
 
 void sf_lines_close(sf_lines_t *lr) {
         if (!lr) return;
-        if (lr->gz) gzclose(lr->gz);
+        if (lr->gz_ready) inflateEnd(&lr->z);
+        if (lr->fd >= 0) close(lr->fd);
+        free(lr->in);
         free(lr->buf);
         free(lr->path);
         free(lr);
 }
 
-/* Reads more input after buf[end]. Returns 0 (eof set at the end of input)
+/* read() that retries on EINTR. Returns bytes read, 0 at end, -1 on error. */
+static ssize_t read_some(int fd, void *buf, size_t len) {
+        ssize_t n;
+        do n = read(fd, buf, len);
+        while (n < 0 && errno == EINTR);
+        return n;
+}
+
+static int read_error(sf_lines_t *lr, const char *what, char *errstr, size_t errstr_size) {
+        seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path, (unsigned long long)lr->lineno + 1, what);
+        return -1;
+}
+
+/* Decides plain or gzip from the first two bytes (kept in lr->in). */
+static int sniff(sf_lines_t *lr, char *errstr, size_t errstr_size) {
+        while (lr->z.avail_in < 2 && !lr->in_eof) {
+                ssize_t n = read_some(lr->fd, lr->in + lr->z.avail_in, CHUNK - lr->z.avail_in);
+                if (n < 0) return read_error(lr, strerror(errno), errstr, errstr_size);
+                if (n == 0) lr->in_eof = 1;
+                lr->z.avail_in += (uInt)n;
+        }
+        lr->z.next_in = lr->in;
+        lr->gz = lr->z.avail_in >= 2 && lr->in[0] == 0x1f && lr->in[1] == 0x8b;
+        if (lr->gz) {
+                lr->z.zalloc = Z_NULL, lr->z.zfree = Z_NULL, lr->z.opaque = Z_NULL;
+                if (inflateInit2(&lr->z, 16 + MAX_WBITS) != Z_OK) return read_error(lr, "out of memory", errstr, errstr_size);
+                lr->gz_ready = 1;
+        }
+        return 0;
+}
+
+/* Appends at least one byte of input after buf[end], or sets eof. Returns 0
  * or -1 with errstr set. */
 static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
         if (lr->start > 0) {
@@ -110,28 +151,57 @@ static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
         }
         size_t room = lr->cap - 1 - lr->end;
         if (room > CHUNK) room = CHUNK;
-        int n = gzread(lr->gz, lr->buf + lr->end, (unsigned)room);
-        if (n < 0) {
-                int zerr;
-                const char *msg = gzerror(lr->gz, &zerr);
-                seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path,
-                       (unsigned long long)lr->lineno + 1,
-                       zerr == Z_ERRNO ? strerror(errno) : (msg && *msg ? msg : "corrupt gzip data"));
-                return -1;
-        }
-        if (n == 0) {
-                /* gzread reports a gzip stream cut short only through gzerror. */
-                int zerr;
-                const char *msg = gzerror(lr->gz, &zerr);
-                if (zerr != Z_OK && zerr != Z_STREAM_END) {
-                        seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path,
-                               (unsigned long long)lr->lineno + 1, msg && *msg ? msg : "corrupt gzip data");
-                        return -1;
+        if (lr->gz < 0 && sniff(lr, errstr, errstr_size)) return -1;
+        if (!lr->gz) {
+                if (lr->z.avail_in > 0) { /* the sniffed bytes; room >= CHUNK here */
+                        memcpy(lr->buf + lr->end, lr->in, lr->z.avail_in);
+                        lr->end += lr->z.avail_in;
+                        lr->z.avail_in = 0;
+                        return 0;
                 }
-                lr->eof = 1;
+                if (lr->in_eof) {
+                        lr->eof = 1;
+                        return 0;
+                }
+                ssize_t n = read_some(lr->fd, lr->buf + lr->end, room);
+                if (n < 0) return read_error(lr, strerror(errno), errstr, errstr_size);
+                if (n == 0) lr->eof = lr->in_eof = 1;
+                lr->end += (size_t)n;
+                return 0;
         }
-        lr->end += (size_t)n;
-        return 0;
+        for (;;) {
+                if (lr->z.avail_in == 0 && !lr->in_eof) {
+                        ssize_t n = read_some(lr->fd, lr->in, CHUNK);
+                        if (n < 0) return read_error(lr, strerror(errno), errstr, errstr_size);
+                        if (n == 0) lr->in_eof = 1;
+                        lr->z.next_in = lr->in;
+                        lr->z.avail_in = (uInt)n;
+                }
+                if (lr->z.avail_in == 0) { /* no more input */
+                        if (lr->member_done) {
+                                lr->eof = 1;
+                                return 0;
+                        }
+                        return read_error(lr, "unexpected end of gzip data (file truncated?)", errstr, errstr_size);
+                }
+                if (lr->member_done) { /* concatenated members, as gzip and zcat allow */
+                        if (inflateReset(&lr->z) != Z_OK) return read_error(lr, "zlib reset failed", errstr, errstr_size);
+                        lr->member_done = 0;
+                }
+                lr->z.next_out = (unsigned char *)lr->buf + lr->end;
+                lr->z.avail_out = (uInt)room;
+                int rc = inflate(&lr->z, Z_NO_FLUSH);
+                size_t produced = room - lr->z.avail_out;
+                lr->end += produced;
+                if (rc == Z_STREAM_END) {
+                        lr->member_done = 1;
+                } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                        char why[160];
+                        snprintf(why, sizeof(why), "corrupt gzip data (%s)", lr->z.msg ? lr->z.msg : zError(rc));
+                        return read_error(lr, why, errstr, errstr_size);
+                }
+                if (produced > 0) return 0;
+        }
 }
 
 sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno, char *errstr,

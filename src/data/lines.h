@@ -1,5 +1,7 @@
-/* A line reader over a file (plain or gzip, detected from content) or stdin
- * ("-"), for CSV input that may be dirty: every line comes back with its
+/* A line reader over a file (plain or gzip, detected from content; gzip
+ * members may be concatenated) or stdin ("-"), for CSV input that may be
+ * dirty. A line is returned as soon as it is complete, so a live pipe works.
+ * Every line comes back with its
  * 1-based number; an over-long line or one holding NUL bytes is an error for
  * that line only and reading goes on with the next; an unreadable or
  * corrupt (truncated gzip) source is a fatal error. */

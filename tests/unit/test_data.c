@@ -371,6 +371,115 @@ static void test_lines_gzip_and_stdin(void) {
         }
 }
 
+/* A pipe that stays open: each line must come out as soon as it is written,
+ * not when a buffer fills or the writer closes (replay - and predict - read
+ * live streams). alarm() turns a hang into a failure. */
+static void test_lines_live_pipe(void) {
+        char err[512];
+        int fds[2];
+        CHECK(pipe(fds) == 0);
+        int saved_stdin = dup(0);
+        dup2(fds[0], 0);
+        close(fds[0]);
+        alarm(10);
+        CHECK(write(fds[1], "0,tcp,http\r\n", 12) == 12);
+        sf_lines_t *lr = sf_lines_open("-", 0, err, sizeof(err));
+        CHECK_MSG(lr != NULL, "%s", err);
+        if (lr) {
+                const char *line;
+                size_t len;
+                uint64_t no;
+                CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
+                CHECK_STR(line, "0,tcp,http");
+                CHECK(write(fds[1], "second\nthi", 10) == 10);
+                CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
+                CHECK_STR(line, "second");
+                CHECK_INT(no, 2);
+                CHECK(write(fds[1], "rd", 2) == 2);
+                close(fds[1]);
+                fds[1] = -1;
+                CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
+                CHECK_STR(line, "third");
+                CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_EOF);
+                sf_lines_close(lr);
+        }
+        alarm(0);
+        if (fds[1] >= 0) close(fds[1]);
+        dup2(saved_stdin, 0);
+        close(saved_stdin);
+}
+
+/* Writes text as one gzip member to fp (appending, so members concatenate). */
+static int gzip_member(const char *path, const char *mode, const char *text) {
+        gzFile gz = gzopen(path, mode);
+        if (!gz) return -1;
+        int ok = gzputs(gz, text) >= 0;
+        return gzclose(gz) == Z_OK && ok ? 0 : -1;
+}
+
+static void test_lines_gzip_members_and_corruption(void) {
+        char err[512], path[1024];
+        const char *line;
+        size_t len;
+        uint64_t no;
+        /* two members, as `cat a.gz b.gz` gives: both are read */
+        snprintf(path, sizeof(path), "%s/two.gz", tmpdir);
+        CHECK(gzip_member(path, "wb", "a\nb\n") == 0);
+        CHECK(gzip_member(path, "ab", "c\n") == 0);
+        sf_lines_t *lr = sf_lines_open(path, 0, err, sizeof(err));
+        CHECK(lr != NULL);
+        if (!lr) return;
+        int n = 0;
+        while (sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_OK) n++;
+        CHECK_INT(n, 3);
+        CHECK_STR(line, "c");
+        sf_lines_close(lr);
+        /* bytes after the gzip data that are not another member */
+        FILE *fp = fopen(path, "ab");
+        if (fp) {
+                fputs("junk after the end\n", fp);
+                fclose(fp);
+        }
+        lr = sf_lines_open(path, 0, err, sizeof(err));
+        CHECK(lr != NULL);
+        if (!lr) return;
+        sf_lines_status_t st;
+        n = 0;
+        while ((st = sf_lines_next(lr, &line, &len, &no, err, sizeof(err))) == SF_LINES_OK) n++;
+        CHECK_INT(n, 3);
+        CHECK_INT(st, SF_LINES_ERROR);
+        CHECK_MSG(strstr(err, "two.gz:4: read error: corrupt gzip data") != NULL, "%s", err);
+        sf_lines_close(lr);
+        /* a flipped byte inside the compressed data */
+        snprintf(path, sizeof(path), "%s/flip.gz", tmpdir);
+        char text[8192];
+        size_t k = 0;
+        for (int i = 0; i < 500; i++) k += (size_t)snprintf(text + k, sizeof(text) - k, "%d\n", i * 7919);
+        CHECK(gzip_member(path, "wb", text) == 0);
+        unsigned char raw[8192];
+        fp = fopen(path, "rb");
+        size_t size = fp ? fread(raw, 1, sizeof(raw), fp) : 0;
+        if (fp) fclose(fp);
+        CHECK(size > 40);
+        raw[size / 2] ^= 0xff;
+        lr = sf_lines_open(write_file("flip2.gz", raw, size), 0, err, sizeof(err));
+        CHECK(lr != NULL);
+        if (!lr) return;
+        while ((st = sf_lines_next(lr, &line, &len, &no, err, sizeof(err))) == SF_LINES_OK) {
+        }
+        CHECK_INT(st, SF_LINES_ERROR);
+        CHECK_MSG(strstr(err, "flip2.gz:") && strstr(err, "read error: corrupt gzip data"), "%s", err);
+        sf_lines_close(lr);
+        /* a one-byte file and an empty file */
+        lr = sf_lines_open(write_text("one.txt", "x"), 0, err, sizeof(err));
+        CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_OK && strcmp(line, "x") == 0);
+        CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_EOF);
+        sf_lines_close(lr);
+        lr = sf_lines_open(write_text("zero.txt", ""), 0, err, sizeof(err));
+        CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_EOF);
+        sf_lines_close(lr);
+}
+
 static void test_lines_errors(void) {
         char err[512], path[1024];
         /* missing file */
@@ -756,6 +865,8 @@ int main(void) {
         RUN(test_parse_bad_rows);
         RUN(test_lines_reader);
         RUN(test_lines_gzip_and_stdin);
+        RUN(test_lines_live_pipe);
+        RUN(test_lines_gzip_members_and_corruption);
         RUN(test_lines_errors);
         RUN(test_read_file_errors);
         RUN(test_find_file);
