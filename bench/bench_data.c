@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
                 if (st == SF_LINES_EOF) break;
                 if (st != SF_LINES_OK || used + len + 1 > cap || n == ncap) {
                         sf_lines_close(lr);
-                        if (st == SF_LINES_OK) snprintf(err, sizeof(err), "%.400s: too large for the benchmark", path);
+                        if (st == SF_LINES_OK)
+                                snprintf(err, sizeof(err), "%.400s: too large for the benchmark", path);
                         goto fail;
                 }
                 memcpy(text + used, line, len + 1);
@@ -78,7 +79,8 @@ int main(int argc, char **argv) {
                (double)used / 1e6 / t_lines);
         printf("data: parse from memory       %8.0f rows/s   %6.2f us/row\n", (double)n / t_parse,
                t_parse * 1e6 / (double)n);
-        printf("data: read file (gzip+parse)  %8.0f rows/s   %6.3f s total\n", (double)rows.n / t_read, t_read);
+        printf("data: read file (gzip+parse)  %8.0f rows/s   %6.3f s total\n", (double)rows.n / t_read,
+               t_read);
         printf("data: encoder fit             %8.3f s\n", t_fit);
         printf("data: encode 122 inputs       %8.0f rows/s   %6.2f us/row\n", (double)rows.n / t_encode,
                t_encode * 1e6 / (double)rows.n);

@@ -227,7 +227,8 @@ int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *err
         }
         const char *nul = memchr(line, '\0', len);
         if (nul) {
-                seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)", (size_t)(nul - line) + 1);
+                seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)",
+                       (size_t)(nul - line) + 1);
                 return -1;
         }
         /* Split first, so a wrong field count is reported as such rather
@@ -278,8 +279,8 @@ int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *err
                         char q[64];
                         quote_field(q, sizeof(q), start[f], flen[f]);
                         seterr(errstr, errstr_size,
-                               "field %d (label): unknown label \"%s\" (not normal or a known attack name)", f + 1,
-                               q);
+                               "field %d (label): unknown label \"%s\" (not normal or a known attack name)",
+                               f + 1, q);
                         return -1;
                 }
         }
@@ -294,7 +295,7 @@ int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *err
                 row->difficulty = (int)d;
         }
         return 0;
-bad: {
+bad : {
         char q[64];
         quote_field(q, sizeof(q), start[f], flen[f]);
         seterr(errstr, errstr_size, "field %d (%s): %s: \"%s\"", f + 1, field_names[f], why, q);
@@ -425,7 +426,8 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                     (e = vocab_add(&vf, r->flag))) {
                         if (e == -2)
                                 seterr(errstr, errstr_size,
-                                       "training row %zu: more than %d distinct values in a categorical column; "
+                                       "training row %zu: more than %d distinct values in a categorical "
+                                       "column; "
                                        "is this NSL-KDD data?",
                                        i + 1, MAX_VOCAB);
                         else
@@ -468,7 +470,8 @@ fail:
 static int copy_vocab(const char *what, int n, const char *const *src, char ***dst, char *errstr,
                       size_t errstr_size) {
         if (n <= 0 || n > MAX_VOCAB || !src) {
-                seterr(errstr, errstr_size, "%s vocabulary: %d entries (expected 1 to %d)", what, n, MAX_VOCAB);
+                seterr(errstr, errstr_size, "%s vocabulary: %d entries (expected 1 to %d)", what, n,
+                       MAX_VOCAB);
                 return -1;
         }
         for (int i = 0; i < n; i++) {
@@ -477,8 +480,9 @@ static int copy_vocab(const char *what, int n, const char *const *src, char ***d
                         return -1;
                 }
                 if (i > 0 && strcmp(src[i - 1], src[i]) >= 0) {
-                        seterr(errstr, errstr_size, "%s vocabulary: \"%s\" before \"%s\" is not sorted and unique",
-                               what, src[i - 1], src[i]);
+                        seterr(errstr, errstr_size,
+                               "%s vocabulary: \"%s\" before \"%s\" is not sorted and unique", what,
+                               src[i - 1], src[i]);
                         return -1;
                 }
         }
@@ -587,8 +591,8 @@ int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_
         n = snprintf(path, path_size, "%s/%s.gz", dir, name);
         if (n < 0 || (size_t)n >= path_size) goto toolong;
         if (access(path, R_OK) == 0) return 0;
-        seterr(errstr, errstr_size, "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)", dir,
-               name, strerror(err1), dir, name, strerror(errno));
+        seterr(errstr, errstr_size, "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)",
+               dir, name, strerror(err1), dir, name, strerror(errno));
         return -1;
 toolong:
         seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);

@@ -22,17 +22,17 @@
 struct sf_lines {
         int fd;
         char *path;
-        char *buf;         /* cap bytes: a partial line plus one chunk, plus a NUL */
+        char *buf; /* cap bytes: a partial line plus one chunk, plus a NUL */
         size_t cap;
         size_t start, end; /* unconsumed bytes are buf[start, end) */
         size_t scan;       /* buf[start, scan) is known to hold no '\n' */
         size_t max_len;
         uint64_t lineno;
         int eof;
-        int gz;            /* -1 not known yet, 0 plain, 1 gzip */
-        int gz_ready;      /* z is initialised */
-        int member_done;   /* the last gzip member ended; only another may follow */
-        int in_eof;        /* read() returned 0 */
+        int gz;          /* -1 not known yet, 0 plain, 1 gzip */
+        int gz_ready;    /* z is initialised */
+        int member_done; /* the last gzip member ended; only another may follow */
+        int in_eof;      /* read() returned 0 */
         z_stream z;
         unsigned char *in; /* CHUNK bytes of compressed input */
 };
@@ -97,7 +97,9 @@ fail:
         return NULL;
 }
 
-const char *sf_lines_path(const sf_lines_t *lr) { return lr ? lr->path : NULL; }
+const char *sf_lines_path(const sf_lines_t *lr) {
+        return lr ? lr->path : NULL;
+}
 
 void sf_lines_close(sf_lines_t *lr) {
         if (!lr) return;
@@ -118,7 +120,8 @@ static ssize_t read_some(int fd, void *buf, size_t len) {
 }
 
 static int read_error(sf_lines_t *lr, const char *what, char *errstr, size_t errstr_size) {
-        seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path, (unsigned long long)lr->lineno + 1, what);
+        seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path, (unsigned long long)lr->lineno + 1,
+               what);
         return -1;
 }
 
@@ -134,7 +137,8 @@ static int sniff(sf_lines_t *lr, char *errstr, size_t errstr_size) {
         lr->gz = lr->z.avail_in >= 2 && lr->in[0] == 0x1f && lr->in[1] == 0x8b;
         if (lr->gz) {
                 lr->z.zalloc = Z_NULL, lr->z.zfree = Z_NULL, lr->z.opaque = Z_NULL;
-                if (inflateInit2(&lr->z, 16 + MAX_WBITS) != Z_OK) return read_error(lr, "out of memory", errstr, errstr_size);
+                if (inflateInit2(&lr->z, 16 + MAX_WBITS) != Z_OK)
+                        return read_error(lr, "out of memory", errstr, errstr_size);
                 lr->gz_ready = 1;
         }
         return 0;
@@ -182,10 +186,12 @@ static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
                                 lr->eof = 1;
                                 return 0;
                         }
-                        return read_error(lr, "unexpected end of gzip data (file truncated?)", errstr, errstr_size);
+                        return read_error(lr, "unexpected end of gzip data (file truncated?)", errstr,
+                                          errstr_size);
                 }
                 if (lr->member_done) { /* concatenated members, as gzip and zcat allow */
-                        if (inflateReset(&lr->z) != Z_OK) return read_error(lr, "zlib reset failed", errstr, errstr_size);
+                        if (inflateReset(&lr->z) != Z_OK)
+                                return read_error(lr, "zlib reset failed", errstr, errstr_size);
                         lr->member_done = 0;
                 }
                 lr->z.next_out = (unsigned char *)lr->buf + lr->end;
@@ -197,15 +203,16 @@ static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
                         lr->member_done = 1;
                 } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
                         char why[160];
-                        snprintf(why, sizeof(why), "corrupt gzip data (%s)", lr->z.msg ? lr->z.msg : zError(rc));
+                        snprintf(why, sizeof(why), "corrupt gzip data (%s)",
+                                 lr->z.msg ? lr->z.msg : zError(rc));
                         return read_error(lr, why, errstr, errstr_size);
                 }
                 if (produced > 0) return 0;
         }
 }
 
-sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno, char *errstr,
-                                size_t errstr_size) {
+sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
+                                char *errstr, size_t errstr_size) {
         for (;;) {
                 char *nl = NULL;
                 if (lr->scan < lr->end) nl = memchr(lr->buf + lr->scan, '\n', lr->end - lr->scan);
@@ -231,8 +238,9 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                                 if (fill(lr, errstr, errstr_size)) return SF_LINES_ERROR;
                         }
                         *lineno = no;
-                        seterr(errstr, errstr_size, "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped",
-                               lr->path, (unsigned long long)no, total, lr->max_len);
+                        seterr(errstr, errstr_size,
+                               "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
+                               (unsigned long long)no, total, lr->max_len);
                         return SF_LINES_BAD;
                 } else if (lr->eof) {
                         if (lr->start == lr->end) return SF_LINES_EOF;
@@ -248,14 +256,16 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                 if (n == 0) continue;
                 *lineno = lr->lineno;
                 if (n > lr->max_len) {
-                        seterr(errstr, errstr_size, "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped",
-                               lr->path, (unsigned long long)lr->lineno, n, lr->max_len);
+                        seterr(errstr, errstr_size,
+                               "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
+                               (unsigned long long)lr->lineno, n, lr->max_len);
                         return SF_LINES_BAD;
                 }
                 const char *zero = memchr(s, '\0', n);
                 if (zero) {
-                        seterr(errstr, errstr_size, "%s:%llu: NUL byte at column %zu: binary data, not text; skipped",
-                               lr->path, (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
+                        seterr(errstr, errstr_size,
+                               "%s:%llu: NUL byte at column %zu: binary data, not text; skipped", lr->path,
+                               (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
                         return SF_LINES_BAD;
                 }
                 s[n] = '\0'; /* the '\r', the '\n', or the spare byte after end */

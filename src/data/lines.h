@@ -33,8 +33,8 @@ sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t
  * "\n" or "\r\n", NUL-terminated, valid until the next call; *len is its
  * length (never 0: empty lines, also a lone "\r", are skipped but counted).
  * *lineno is the line's 1-based number for every status but EOF. */
-sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno, char *errstr,
-                                size_t errstr_size);
+sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
+                                char *errstr, size_t errstr_size);
 
 /* The path given to sf_lines_open ("-" for stdin); owned by the reader. */
 const char *sf_lines_path(const sf_lines_t *lr);

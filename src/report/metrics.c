@@ -9,7 +9,9 @@
 
 #define K SF_METRICS_NCLASSES
 
-void sf_confusion_init(sf_confusion_t *cm) { memset(cm, 0, sizeof(*cm)); }
+void sf_confusion_init(sf_confusion_t *cm) {
+        memset(cm, 0, sizeof(*cm));
+}
 
 int sf_confusion_add(sf_confusion_t *cm, int truth, int pred) {
         if (truth < 0 || truth >= K || pred < 0 || pred >= K) return -1;
@@ -18,7 +20,9 @@ int sf_confusion_add(sf_confusion_t *cm, int truth, int pred) {
 }
 
 /* zero_division=0: a 0/0 ratio is 0. */
-static double ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
+static double ratio(double num, double den) {
+        return den > 0 ? num / den : 0.0;
+}
 
 void sf_metrics_compute(const sf_confusion_t *cm, sf_metrics_t *out) {
         memset(out, 0, sizeof(*out));
@@ -72,7 +76,8 @@ static const char *class_label(const char *const *names, int c) {
         return s ? s : "";
 }
 
-size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const char *const *names, int digits) {
+size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const char *const *names,
+                        int digits) {
         sf_metrics_t m;
         sf_metrics_compute(cm, &m);
         if (digits < 0) digits = 0;
@@ -87,7 +92,8 @@ size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const 
         if (digits > width) width = digits;
         size_t len = 0;
         /* head_fmt = "{:>{width}s} " + " {:>9}" * 4, then a blank line */
-        put(buf, size, &len, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
+        put(buf, size, &len, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score",
+            "support");
         /* row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n" */
         for (int c = 0; c < K; c++)
                 put(buf, size, &len, "%*s  %9.*f %9.*f %9.*f %9lld\n", width, class_label(names, c), digits,
@@ -97,10 +103,10 @@ size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const 
          * two empty columns, then the accuracy and the total support */
         put(buf, size, &len, "%*s  %9s %9s %9.*f %9lld\n", width, "accuracy", "", "", digits, m.accuracy,
             (long long)m.total);
-        put(buf, size, &len, "%*s  %9.*f %9.*f %9.*f %9lld\n", width, "macro avg", digits, m.macro_precision, digits,
-            m.macro_recall, digits, m.macro_f1, (long long)m.total);
-        put(buf, size, &len, "%*s  %9.*f %9.*f %9.*f %9lld\n", width, "weighted avg", digits, m.weighted_precision,
-            digits, m.weighted_recall, digits, m.weighted_f1, (long long)m.total);
+        put(buf, size, &len, "%*s  %9.*f %9.*f %9.*f %9lld\n", width, "macro avg", digits, m.macro_precision,
+            digits, m.macro_recall, digits, m.macro_f1, (long long)m.total);
+        put(buf, size, &len, "%*s  %9.*f %9.*f %9.*f %9lld\n", width, "weighted avg", digits,
+            m.weighted_precision, digits, m.weighted_recall, digits, m.weighted_f1, (long long)m.total);
         return len;
 }
 
@@ -146,7 +152,8 @@ int sf_confusion_write(FILE *fp, const sf_confusion_t *cm, const char *const *na
 static json_t *scores(double p, double r, double f, int64_t support) {
         json_t *o = json_object();
         if (!o) return NULL;
-        if (json_object_set_new(o, "precision", json_real(p)) || json_object_set_new(o, "recall", json_real(r)) ||
+        if (json_object_set_new(o, "precision", json_real(p)) ||
+            json_object_set_new(o, "recall", json_real(r)) ||
             json_object_set_new(o, "f1-score", json_real(f)) ||
             json_object_set_new(o, "support", json_integer((json_int_t)support))) {
                 json_decref(o);
@@ -165,7 +172,8 @@ json_t *sf_report_json(const sf_confusion_t *cm, const char *const *names) {
                                         scores(m.precision[c], m.recall[c], m.f1[c], m.support[c])))
                         goto fail;
         if (json_object_set_new(root, "accuracy", json_real(m.accuracy)) ||
-            json_object_set_new(root, "macro avg", scores(m.macro_precision, m.macro_recall, m.macro_f1, m.total)) ||
+            json_object_set_new(root, "macro avg",
+                                scores(m.macro_precision, m.macro_recall, m.macro_f1, m.total)) ||
             json_object_set_new(root, "weighted avg",
                                 scores(m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total)))
                 goto fail;

@@ -48,7 +48,8 @@ int sf_report_write(FILE *fp, const sf_confusion_t *cm, const char *const *names
 
 /* The same text into buf (always NUL-terminated when size > 0). Returns the
  * length the full text needs, like snprintf; >= size means truncated. */
-size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const char *const *names, int digits);
+size_t sf_report_format(char *buf, size_t size, const sf_confusion_t *cm, const char *const *names,
+                        int digits);
 
 /* Writes the confusion matrix with labelled rows (true class) and columns
  * (predicted class):

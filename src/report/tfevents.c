@@ -44,7 +44,9 @@ uint32_t sf_crc32c(const void *data, size_t len) {
         return c ^ 0xFFFFFFFFu;
 }
 
-uint32_t sf_tfrecord_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+uint32_t sf_tfrecord_mask(uint32_t crc) {
+        return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
 
 static void put_le32(uint8_t *p, uint32_t v) {
         for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -75,7 +77,9 @@ static uint8_t *pb_varint(uint8_t *out, uint64_t v) {
         return out;
 }
 
-static uint8_t *pb_key(uint8_t *out, int field, int wire) { return pb_varint(out, ((uint64_t)field << 3) | wire); }
+static uint8_t *pb_key(uint8_t *out, int field, int wire) {
+        return pb_varint(out, ((uint64_t)field << 3) | wire);
+}
 
 static uint8_t *pb_double(uint8_t *out, int field, double v) {
         uint64_t bits;
@@ -107,7 +111,8 @@ static double wall_now(void) {
 }
 
 /* Frames and writes one Event. */
-static int write_record(sf_tfevents_t *w, const uint8_t *event, size_t len, char *errstr, size_t errstr_size) {
+static int write_record(sf_tfevents_t *w, const uint8_t *event, size_t len, char *errstr,
+                        size_t errstr_size) {
         uint8_t small[512];
         uint8_t *rec = len + 16 <= sizeof(small) ? small : malloc(len + 16);
         if (!rec) {
@@ -166,8 +171,8 @@ sf_tfevents_t *sf_tfevents_open(const char *dir, char *errstr, size_t errstr_siz
                 seterr(errstr, errstr_size, "%s: out of memory", dir);
                 goto fail;
         }
-        snprintf(w->path, size, "%s/events.out.tfevents.%010lld.%s.%ld.%u.v2", dir, (long long)time(NULL), host,
-                 (long)getpid(), n);
+        snprintf(w->path, size, "%s/events.out.tfevents.%010lld.%s.%ld.%u.v2", dir, (long long)time(NULL),
+                 host, (long)getpid(), n);
         /* "x": never append to, or clobber, another writer's file. */
         if (!(w->fp = fopen(w->path, "wbx"))) {
                 seterr(errstr, errstr_size, "%s: cannot create: %s", w->path, strerror(errno));
@@ -175,7 +180,7 @@ sf_tfevents_t *sf_tfevents_open(const char *dir, char *errstr, size_t errstr_siz
         }
         uint8_t ev[64], *p = ev;
         static const char version[] = "brain.Event:2";
-        p = pb_double(p, 1, wall_now());                   /* Event.wall_time */
+        p = pb_double(p, 1, wall_now());                  /* Event.wall_time */
         p = pb_bytes(p, 3, version, sizeof(version) - 1); /* Event.file_version */
         if (write_record(w, ev, (size_t)(p - ev), errstr, errstr_size) ||
             sf_tfevents_flush(w, errstr, errstr_size))
@@ -216,7 +221,9 @@ int sf_tfevents_flush(sf_tfevents_t *w, char *errstr, size_t errstr_size) {
         return 0;
 }
 
-const char *sf_tfevents_path(const sf_tfevents_t *w) { return w ? w->path : NULL; }
+const char *sf_tfevents_path(const sf_tfevents_t *w) {
+        return w ? w->path : NULL;
+}
 
 int sf_tfevents_close(sf_tfevents_t *w, char *errstr, size_t errstr_size) {
         if (!w) return 0;

@@ -23,7 +23,9 @@ static uint32_t get_le32(const uint8_t *p) {
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint64_t get_le64(const uint8_t *p) { return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32; }
+static uint64_t get_le64(const uint8_t *p) {
+        return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
 
 typedef struct pb {
         const uint8_t *p, *end;
@@ -193,7 +195,8 @@ trunc:
         return -1;
 }
 
-int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, char *errstr, size_t errstr_size) {
+int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, char *errstr,
+                          size_t errstr_size) {
         uint8_t *data = NULL;
         sf_tfevent_t *evs = NULL;
         size_t nev = 0, cap = 0, size = 0;
@@ -228,27 +231,31 @@ int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, ch
         size_t off = 0;
         for (size_t rec = 0; off < size; rec++) {
                 if (size - off < 12) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: truncated header", path, rec, off);
+                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: truncated header", path, rec,
+                               off);
                         goto out;
                 }
                 uint64_t len = get_le64(data + off);
                 uint32_t want = get_le32(data + off + 8), got = sf_tfrecord_mask(sf_crc32c(data + off, 8));
                 if (want != got) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: length CRC mismatch (0x%08x != 0x%08x)",
-                               path, rec, off, want, got);
+                        seterr(errstr, errstr_size,
+                               "%s: record %zu at byte %zu: length CRC mismatch (0x%08x != 0x%08x)", path,
+                               rec, off, want, got);
                         goto out;
                 }
                 if (len > size - off - 12 || size - off - 12 - len < 4) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: truncated data (%llu bytes announced)",
-                               path, rec, off, (unsigned long long)len);
+                        seterr(errstr, errstr_size,
+                               "%s: record %zu at byte %zu: truncated data (%llu bytes announced)", path, rec,
+                               off, (unsigned long long)len);
                         goto out;
                 }
                 const uint8_t *body = data + off + 12;
                 want = get_le32(body + len);
                 got = sf_tfrecord_mask(sf_crc32c(body, (size_t)len));
                 if (want != got) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: data CRC mismatch (0x%08x != 0x%08x)",
-                               path, rec, off, want, got);
+                        seterr(errstr, errstr_size,
+                               "%s: record %zu at byte %zu: data CRC mismatch (0x%08x != 0x%08x)", path, rec,
+                               off, want, got);
                         goto out;
                 }
                 if (nev == cap) {

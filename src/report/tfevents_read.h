@@ -33,6 +33,7 @@ int sf_tfevent_decode(const uint8_t *data, size_t len, sf_tfevent_t *ev, char *e
  * (caller frees with free()). A bad CRC, a truncated record or an
  * undecodable Event is an error naming the path, record number and byte
  * offset. Returns 0 or -1 (*events NULL). */
-int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, char *errstr, size_t errstr_size);
+int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, char *errstr,
+                          size_t errstr_size);
 
 #endif

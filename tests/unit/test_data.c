@@ -14,9 +14,9 @@
 static char tmpdir[512];
 static char datadir[512];
 
-static const char *good43 =
-        "0,tcp,ftp_data,SF,491,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0.00,0.00,0.00,0.00,1.00,0.00,0.00,150,25,"
-        "0.17,0.03,0.17,0.00,0.00,0.00,0.05,0.00,normal,20";
+static const char *good43 = "0,tcp,ftp_data,SF,491,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0.00,0.00,0.00,0.00,"
+                            "1.00,0.00,0.00,150,25,"
+                            "0.17,0.03,0.17,0.00,0.00,0.00,0.05,0.00,normal,20";
 
 /* Writes text to tmpdir/name and returns the path (static buffer per call
  * site is not needed: callers copy). */
@@ -33,7 +33,9 @@ static const char *write_file(const char *name, const void *data, size_t len) {
         return path;
 }
 
-static const char *write_text(const char *name, const char *text) { return write_file(name, text, strlen(text)); }
+static const char *write_text(const char *name, const char *text) {
+        return write_file(name, text, strlen(text));
+}
 
 /* good43 with field i (0-based) replaced by value. */
 static void with_field(char *out, size_t size, int field, const char *value) {
@@ -43,7 +45,8 @@ static void with_field(char *out, size_t size, int field, const char *value) {
         size_t len = 0;
         int f = 0;
         for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","), f++)
-                len += (size_t)snprintf(out + len, size - len, "%s%s", f ? "," : "", f == field ? value : tok);
+                len += (size_t)snprintf(out + len, size - len, "%s%s", f ? "," : "",
+                                        f == field ? value : tok);
 }
 
 static void test_class_and_field_names(void) {
@@ -68,32 +71,64 @@ static void test_label_table(void) {
                 const char *name;
                 int cls;
         } cases[] = {
-                {"normal", SF_CLASS_NORMAL},      {"neptune", SF_CLASS_DOS},       {"smurf", SF_CLASS_DOS},
-                {"apache2", SF_CLASS_DOS},        {"mailbomb", SF_CLASS_DOS},      {"processtable", SF_CLASS_DOS},
-                {"udpstorm", SF_CLASS_DOS},       {"worm", SF_CLASS_DOS},          {"back", SF_CLASS_DOS},
-                {"land", SF_CLASS_DOS},           {"pod", SF_CLASS_DOS},           {"teardrop", SF_CLASS_DOS},
-                {"ipsweep", SF_CLASS_PROBE},      {"mscan", SF_CLASS_PROBE},       {"nmap", SF_CLASS_PROBE},
-                {"portsweep", SF_CLASS_PROBE},    {"saint", SF_CLASS_PROBE},       {"satan", SF_CLASS_PROBE},
-                {"ftp_write", SF_CLASS_R2L},      {"guess_passwd", SF_CLASS_R2L},  {"httptunnel", SF_CLASS_R2L},
-                {"imap", SF_CLASS_R2L},           {"multihop", SF_CLASS_R2L},      {"named", SF_CLASS_R2L},
-                {"phf", SF_CLASS_R2L},            {"sendmail", SF_CLASS_R2L},      {"snmpgetattack", SF_CLASS_R2L},
-                {"snmpguess", SF_CLASS_R2L},      {"spy", SF_CLASS_R2L},           {"warezclient", SF_CLASS_R2L},
-                {"warezmaster", SF_CLASS_R2L},    {"xlock", SF_CLASS_R2L},         {"xsnoop", SF_CLASS_R2L},
-                {"buffer_overflow", SF_CLASS_U2R}, {"loadmodule", SF_CLASS_U2R},   {"perl", SF_CLASS_U2R},
-                {"ps", SF_CLASS_U2R},             {"rootkit", SF_CLASS_U2R},       {"sqlattack", SF_CLASS_U2R},
-                {"xterm", SF_CLASS_U2R},          {"unknown", -1},                 {"", -1},
-                {"Normal", -1},                   {"neptune.", -1},                {"smurf ", -1},
+                {"normal", SF_CLASS_NORMAL},
+                {"neptune", SF_CLASS_DOS},
+                {"smurf", SF_CLASS_DOS},
+                {"apache2", SF_CLASS_DOS},
+                {"mailbomb", SF_CLASS_DOS},
+                {"processtable", SF_CLASS_DOS},
+                {"udpstorm", SF_CLASS_DOS},
+                {"worm", SF_CLASS_DOS},
+                {"back", SF_CLASS_DOS},
+                {"land", SF_CLASS_DOS},
+                {"pod", SF_CLASS_DOS},
+                {"teardrop", SF_CLASS_DOS},
+                {"ipsweep", SF_CLASS_PROBE},
+                {"mscan", SF_CLASS_PROBE},
+                {"nmap", SF_CLASS_PROBE},
+                {"portsweep", SF_CLASS_PROBE},
+                {"saint", SF_CLASS_PROBE},
+                {"satan", SF_CLASS_PROBE},
+                {"ftp_write", SF_CLASS_R2L},
+                {"guess_passwd", SF_CLASS_R2L},
+                {"httptunnel", SF_CLASS_R2L},
+                {"imap", SF_CLASS_R2L},
+                {"multihop", SF_CLASS_R2L},
+                {"named", SF_CLASS_R2L},
+                {"phf", SF_CLASS_R2L},
+                {"sendmail", SF_CLASS_R2L},
+                {"snmpgetattack", SF_CLASS_R2L},
+                {"snmpguess", SF_CLASS_R2L},
+                {"spy", SF_CLASS_R2L},
+                {"warezclient", SF_CLASS_R2L},
+                {"warezmaster", SF_CLASS_R2L},
+                {"xlock", SF_CLASS_R2L},
+                {"xsnoop", SF_CLASS_R2L},
+                {"buffer_overflow", SF_CLASS_U2R},
+                {"loadmodule", SF_CLASS_U2R},
+                {"perl", SF_CLASS_U2R},
+                {"ps", SF_CLASS_U2R},
+                {"rootkit", SF_CLASS_U2R},
+                {"sqlattack", SF_CLASS_U2R},
+                {"xterm", SF_CLASS_U2R},
+                {"unknown", -1},
+                {"", -1},
+                {"Normal", -1},
+                {"neptune.", -1},
+                {"smurf ", -1},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-                CHECK_MSG(sf_kdd_label_class(cases[i].name) == cases[i].cls, "label \"%s\" -> %d, expected %d",
-                          cases[i].name, sf_kdd_label_class(cases[i].name), cases[i].cls);
+                CHECK_MSG(sf_kdd_label_class(cases[i].name) == cases[i].cls,
+                          "label \"%s\" -> %d, expected %d", cases[i].name, sf_kdd_label_class(cases[i].name),
+                          cases[i].cls);
         CHECK(sf_kdd_label_class(NULL) == -1);
 }
 
 /* Every row of the four shipped files parses, every label maps, and the
  * files hold exactly the 40 attack names + normal of the table. */
 static void test_shipped_files_all_map(void) {
-        static const char *files[] = {"KDDTrain+.txt", "KDDTrain+_20Percent.txt", "KDDTest+.txt", "KDDTest-21.txt"};
+        static const char *files[] = {"KDDTrain+.txt", "KDDTrain+_20Percent.txt", "KDDTest+.txt",
+                                      "KDDTest-21.txt"};
         static const size_t expect_rows[] = {125973, 25192, 22544, 11850};
         char names[64][32];
         int nnames = 0;
@@ -118,7 +153,8 @@ static void test_shipped_files_all_map(void) {
                         if (f == 2) per_class[r->label]++;
                         int seen = 0;
                         for (int k = 0; k < nnames && !seen; k++) seen = strcmp(names[k], r->label_name) == 0;
-                        if (!seen && nnames < 64) snprintf(names[nnames++], sizeof(names[0]), "%s", r->label_name);
+                        if (!seen && nnames < 64)
+                                snprintf(names[nnames++], sizeof(names[0]), "%s", r->label_name);
                 }
                 sf_kdd_rows_free(&rows);
         }
@@ -145,14 +181,14 @@ static void test_parse_good_rows(void) {
         CHECK_STR(row.label_name, "normal");
         CHECK_INT(row.label, SF_CLASS_NORMAL);
         CHECK_INT(row.difficulty, 20);
-        CHECK_NEAR(row.num[0], 0, 0);         /* duration */
-        CHECK_NEAR(row.num[1], 491, 0);       /* src_bytes */
-        CHECK_NEAR(row.num[19], 2, 0);        /* count (field 23) */
-        CHECK_NEAR(row.num[25], 1.0, 1e-7);   /* same_srv_rate (field 29) */
-        CHECK_NEAR(row.num[28], 150, 0);      /* dst_host_count (field 32) */
-        CHECK_NEAR(row.num[30], 0.17, 1e-6);  /* dst_host_same_srv_rate */
-        CHECK_NEAR(row.num[36], 0.05, 1e-6);  /* dst_host_rerror_rate */
-        CHECK_NEAR(row.num[37], 0.0, 0);      /* dst_host_srv_rerror_rate */
+        CHECK_NEAR(row.num[0], 0, 0);        /* duration */
+        CHECK_NEAR(row.num[1], 491, 0);      /* src_bytes */
+        CHECK_NEAR(row.num[19], 2, 0);       /* count (field 23) */
+        CHECK_NEAR(row.num[25], 1.0, 1e-7);  /* same_srv_rate (field 29) */
+        CHECK_NEAR(row.num[28], 150, 0);     /* dst_host_count (field 32) */
+        CHECK_NEAR(row.num[30], 0.17, 1e-6); /* dst_host_same_srv_rate */
+        CHECK_NEAR(row.num[36], 0.05, 1e-6); /* dst_host_rerror_rate */
+        CHECK_NEAR(row.num[37], 0.0, 0);     /* dst_host_srv_rerror_rate */
 
         /* CRLF, 42 fields (no difficulty), 41 fields (no label) */
         snprintf(line, sizeof(line), "%s\r", good43);
@@ -173,13 +209,16 @@ static void test_parse_good_rows(void) {
         static const struct {
                 const char *text;
                 float value;
-        } nums[] = {{"7", 7}, {"-3", -3}, {"+2.5", 2.5f}, {"1e3", 1000}, {".5", 0.5f}, {"4294967295", 4294967295.0f},
-                    {"0.000", 0}, {"123456789", 123456789}};
+        } nums[] = {{"7", 7},       {"-3", -3},
+                    {"+2.5", 2.5f}, {"1e3", 1000},
+                    {".5", 0.5f},   {"4294967295", 4294967295.0f},
+                    {"0.000", 0},   {"123456789", 123456789}};
         for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
                 with_field(line, sizeof(line), 4, nums[i].text);
                 int rc = sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err));
                 CHECK_MSG(rc == 0, "\"%s\": %s", nums[i].text, err);
-                CHECK_MSG(rc != 0 || row.num[1] == nums[i].value, "\"%s\" -> %g", nums[i].text, (double)row.num[1]);
+                CHECK_MSG(rc != 0 || row.num[1] == nums[i].value, "\"%s\" -> %g", nums[i].text,
+                          (double)row.num[1]);
         }
         /* the parser must not read past len: a line inside a longer buffer */
         snprintf(line, sizeof(line), "%s999", good43);
@@ -189,7 +228,7 @@ static void test_parse_good_rows(void) {
 
 static void test_parse_bad_rows(void) {
         static const struct {
-                int field;         /* field to replace, -1: use text as the whole line */
+                int field; /* field to replace, -1: use text as the whole line */
                 const char *text;
                 const char *error; /* expected substring of the error */
         } cases[] = {
@@ -231,13 +270,14 @@ static void test_parse_bad_rows(void) {
                 err[0] = '\0';
                 int rc = sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err));
                 CHECK_MSG(rc == -1, "case %zu (\"%s\") accepted", i, cases[i].text);
-                CHECK_MSG(strstr(err, cases[i].error) != NULL, "case %zu: error \"%s\", expected \"%s\"", i, err,
-                          cases[i].error);
+                CHECK_MSG(strstr(err, cases[i].error) != NULL, "case %zu: error \"%s\", expected \"%s\"", i,
+                          err, cases[i].error);
         }
         /* 40 and 44 fields */
         snprintf(line, sizeof(line), "%s,7", good43);
         CHECK(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == -1);
-        CHECK(strstr(err, "expected 41 fields (features), 42 (+ label) or 43 (+ difficulty), found 44") != NULL);
+        CHECK(strstr(err, "expected 41 fields (features), 42 (+ label) or 43 (+ difficulty), found 44") !=
+              NULL);
         snprintf(line, sizeof(line), "%s", good43);
         for (int k = 0; k < 3; k++) *strrchr(line, ',') = '\0';
         CHECK(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == -1);
@@ -472,7 +512,8 @@ static void test_lines_gzip_members_and_corruption(void) {
         sf_lines_close(lr);
         /* a one-byte file and an empty file */
         lr = sf_lines_open(write_text("one.txt", "x"), 0, err, sizeof(err));
-        CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_OK && strcmp(line, "x") == 0);
+        CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_OK &&
+              strcmp(line, "x") == 0);
         CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_EOF);
         sf_lines_close(lr);
         lr = sf_lines_open(write_text("zero.txt", ""), 0, err, sizeof(err));
@@ -539,20 +580,24 @@ static void test_read_file_errors(void) {
         static const struct {
                 const char *name, *line3, *error;
         } cases[] = {
-                {"fields.txt", "0,tcp,http,SF,1", "fields.txt:3: expected 41 fields (features), 42 (+ label) or 43 "
-                                                   "(+ difficulty), found 5"},
-                {"nonnum.txt", "0,tcp,http,SF,12x,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0,0,0,0,1,0,0,150,25,0.17,0.03,"
-                               "0.17,0,0,0,0.05,0,normal,20",
+                {"fields.txt", "0,tcp,http,SF,1",
+                 "fields.txt:3: expected 41 fields (features), 42 (+ label) or 43 "
+                 "(+ difficulty), found 5"},
+                {"nonnum.txt",
+                 "0,tcp,http,SF,12x,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0,0,0,0,1,0,0,150,25,0.17,0.03,"
+                 "0.17,0,0,0,0.05,0,normal,20",
                  "nonnum.txt:3: field 5 (src_bytes): not a number: \"12x\""},
-                {"label.txt", "0,tcp,http,SF,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0,0,0,0,1,0,0,150,25,0.17,0.03,"
-                              "0.17,0,0,0,0.05,0,zeroday,20",
+                {"label.txt",
+                 "0,tcp,http,SF,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0,0,0,0,1,0,0,150,25,0.17,0.03,"
+                 "0.17,0,0,0,0.05,0,zeroday,20",
                  "label.txt:3: field 42 (label): unknown label \"zeroday\""},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 snprintf(text, sizeof(text), "%s\n%s\n%s\n%s\n", good43, good43, cases[i].line3, good43);
                 p = write_text(cases[i].name, text);
                 CHECK(sf_kdd_read_file(p, &rows, err, sizeof(err)) == -1);
-                CHECK_MSG(strstr(err, cases[i].error) != NULL, "error \"%s\", expected \"%s\"", err, cases[i].error);
+                CHECK_MSG(strstr(err, cases[i].error) != NULL, "error \"%s\", expected \"%s\"", err,
+                          cases[i].error);
                 CHECK_INT(rows.n, 0); /* a failed read appends nothing */
         }
         /* a line of 1 MB */
@@ -568,7 +613,10 @@ static void test_read_file_errors(void) {
         CHECK_MSG(strstr(err, "long.txt:2: line too long") != NULL, "%s", err);
         /* a binary file */
         for (size_t i = 0; i < 4096; i++) blob[i] = (char)((i * 2654435761u) >> 13);
-        memcpy(blob, "\x7f" "ELF\x02\x01\x01\0", 8); /* starts like an executable */
+        memcpy(blob,
+               "\x7f"
+               "ELF\x02\x01\x01\0",
+               8); /* starts like an executable */
         p = write_file("binary.bin", blob, 4096);
         CHECK(sf_kdd_read_file(p, &rows, err, sizeof(err)) == -1);
         CHECK_MSG(strstr(err, "binary.bin:1: NUL byte at column 8") != NULL, "%s", err);
@@ -587,13 +635,15 @@ static void test_read_file_errors(void) {
 
 static void test_find_file(void) {
         char path[1024], err[1024];
-        CHECK_MSG(sf_kdd_find_file(datadir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) == 0, "%s", err);
+        CHECK_MSG(sf_kdd_find_file(datadir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) == 0, "%s",
+                  err);
         CHECK(strstr(path, "KDDTrain+.txt.gz") != NULL);
         write_text("plain.txt", good43);
         CHECK(sf_kdd_find_file(tmpdir, "plain.txt", path, sizeof(path), err, sizeof(err)) == 0);
         CHECK(strstr(path, "/plain.txt") != NULL && !strstr(path, ".gz"));
         CHECK(sf_kdd_find_file(tmpdir, "nope.txt", path, sizeof(path), err, sizeof(err)) == -1);
-        CHECK_MSG(strstr(err, "nope.txt: No such file") && strstr(err, "nope.txt.gz: No such file"), "%s", err);
+        CHECK_MSG(strstr(err, "nope.txt: No such file") && strstr(err, "nope.txt.gz: No such file"), "%s",
+                  err);
         char tiny[8];
         CHECK(sf_kdd_find_file(datadir, "KDDTrain+.txt", tiny, sizeof(tiny), err, sizeof(err)) == -1);
 }
@@ -740,9 +790,9 @@ static void test_encoder_new(void) {
         if (!train_enc) return;
         const sf_kdd_encoder_t *e = train_enc;
         char err[256];
-        sf_kdd_encoder_t *copy = sf_kdd_encoder_new(e->n_proto, (const char *const *)e->proto, e->n_service,
-                                                    (const char *const *)e->service, e->n_flag,
-                                                    (const char *const *)e->flag, e->mean, e->std, err, sizeof(err));
+        sf_kdd_encoder_t *copy = sf_kdd_encoder_new(
+                e->n_proto, (const char *const *)e->proto, e->n_service, (const char *const *)e->service,
+                e->n_flag, (const char *const *)e->flag, e->mean, e->std, err, sizeof(err));
         CHECK_MSG(copy != NULL, "%s", err);
         if (!copy) return;
         CHECK_INT(copy->n_inputs, 122);
@@ -799,14 +849,14 @@ static void test_encoder_fit_small(void) {
         CHECK_INT(e->n_inputs, 43);
         CHECK_STR(e->service[0], "domain_u"); /* sorted, not in order seen */
         CHECK_STR(e->service[1], "ftp_data");
-        CHECK_NEAR(e->mean[1], 20, 0);      /* src_bytes: (10 + 30) / 2 */
-        CHECK_NEAR(e->std[1], 10, 1e-6);    /* sqrt(((10-20)^2 + (30-20)^2) / 2), ddof=0 */
-        CHECK_NEAR(e->std[0], 1, 0);        /* duration 0 twice: divides by 1 */
+        CHECK_NEAR(e->mean[1], 20, 0);   /* src_bytes: (10 + 30) / 2 */
+        CHECK_NEAR(e->std[1], 10, 1e-6); /* sqrt(((10-20)^2 + (30-20)^2) / 2), ddof=0 */
+        CHECK_NEAR(e->std[0], 1, 0);     /* duration 0 twice: divides by 1 */
         float x[43];
         sf_kdd_encode(e, &r[1], x);
-        CHECK_NEAR(x[1], 1.0, 1e-6);        /* (30 - 20) / 10 */
-        CHECK_NEAR(x[38 + 1], 1, 0);        /* udp */
-        CHECK_NEAR(x[40 + 0], 1, 0);        /* domain_u */
+        CHECK_NEAR(x[1], 1.0, 1e-6); /* (30 - 20) / 10 */
+        CHECK_NEAR(x[38 + 1], 1, 0); /* udp */
+        CHECK_NEAR(x[40 + 0], 1, 0); /* domain_u */
         sf_kdd_encoder_destroy(e);
         sf_kdd_rows_t none = {0};
         CHECK(sf_kdd_encoder_fit(&none, err, sizeof(err)) == NULL);
@@ -815,7 +865,8 @@ static void test_encoder_fit_small(void) {
 
 static void test_split(void) {
         enum { N = 22544 };
-        size_t *a = malloc(N * sizeof(size_t)), *b = malloc(N * sizeof(size_t)), *c = malloc(N * sizeof(size_t));
+        size_t *a = malloc(N * sizeof(size_t)), *b = malloc(N * sizeof(size_t)),
+               *c = malloc(N * sizeof(size_t));
         unsigned char *seen = calloc(N, 1);
         CHECK(a && b && c && seen);
         if (!a || !b || !c || !seen) goto out;
@@ -826,8 +877,10 @@ static void test_split(void) {
         CHECK(memcmp(a, c, N * sizeof(size_t)) != 0);
         int perm = 1, moved = 0;
         for (size_t i = 0; i < N; i++) {
-                if (a[i] >= N || seen[a[i]]) perm = 0;
-                else seen[a[i]] = 1;
+                if (a[i] >= N || seen[a[i]])
+                        perm = 0;
+                else
+                        seen[a[i]] = 1;
                 if (a[i] != i) moved++;
         }
         CHECK(perm);

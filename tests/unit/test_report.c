@@ -49,18 +49,17 @@ static void hand_matrix(sf_confusion_t *cm) {
  * len("weighted avg"), 4) = 12; head "{:>12s} " + " {:>9}" * 4; rows
  * "{:>12s} " + " {:>9.4f}" * 3 + " {:>9}"; the accuracy row leaves the
  * precision and recall columns blank. */
-static const char *expected_report =
-        "              precision    recall  f1-score   support\n"
-        "\n"
-        "      normal     0.7143    0.8333    0.7692         6\n"
-        "         DoS     0.7500    0.7500    0.7500         4\n"
-        "       Probe     1.0000    0.6667    0.8000         3\n"
-        "         R2L     0.5000    0.5000    0.5000         2\n"
-        "         U2R     0.0000    0.0000    0.0000         0\n"
-        "\n"
-        "    accuracy                         0.7333        15\n"
-        "   macro avg     0.5929    0.5500    0.5638        15\n"
-        "weighted avg     0.7524    0.7333    0.7344        15\n";
+static const char *expected_report = "              precision    recall  f1-score   support\n"
+                                     "\n"
+                                     "      normal     0.7143    0.8333    0.7692         6\n"
+                                     "         DoS     0.7500    0.7500    0.7500         4\n"
+                                     "       Probe     1.0000    0.6667    0.8000         3\n"
+                                     "         R2L     0.5000    0.5000    0.5000         2\n"
+                                     "         U2R     0.0000    0.0000    0.0000         0\n"
+                                     "\n"
+                                     "    accuracy                         0.7333        15\n"
+                                     "   macro avg     0.5929    0.5500    0.5638        15\n"
+                                     "weighted avg     0.7524    0.7333    0.7344        15\n";
 
 static void test_confusion_add(void) {
         sf_confusion_t cm;
@@ -118,7 +117,8 @@ static void test_report_text(void) {
         char buf[4096];
         size_t n = sf_report_format(buf, sizeof(buf), &cm, NULL, 4);
         CHECK_INT(n, strlen(expected_report));
-        CHECK_MSG(strcmp(buf, expected_report) == 0, "report differs:\n%s---expected:\n%s", buf, expected_report);
+        CHECK_MSG(strcmp(buf, expected_report) == 0, "report differs:\n%s---expected:\n%s", buf,
+                  expected_report);
 
         /* the FILE* form writes the same bytes */
         FILE *fp = tmpfile();
@@ -171,8 +171,8 @@ static void test_report_json(void) {
         CHECK_INT(json_integer_value(json_object_get(normal, "support")), 6);
         CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "U2R"), "support")), 0);
         CHECK_NEAR(json_real_value(json_object_get(j, "accuracy")), 11.0 / 15, 1e-12);
-        CHECK_NEAR(json_real_value(json_object_get(json_object_get(j, "macro avg"), "f1-score")), 0.5638461538461538,
-                   1e-12);
+        CHECK_NEAR(json_real_value(json_object_get(json_object_get(j, "macro avg"), "f1-score")),
+                   0.5638461538461538, 1e-12);
         CHECK_NEAR(json_real_value(json_object_get(json_object_get(j, "weighted avg"), "precision")),
                    0.7523809523809523, 1e-12);
         CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "weighted avg"), "support")), 15);
@@ -220,9 +220,9 @@ static void test_argmax_and_loss(void) {
          * 1e-7: 16.118096; the row labelled -1 is skipped. Mean 5.491590. */
         const float probs[] = {
                 0.7f, 0.1f, 0.1f, 0.05f, 0.05f, /* label 0 */
-                0, 1, 0, 0, 0,                  /* label 1 */
-                1, 0, 0, 0, 0,                  /* label 2 */
-                1, 0, 0, 0, 0,                  /* label -1 */
+                0,    1,    0,    0,     0,     /* label 1 */
+                1,    0,    0,    0,     0,     /* label 2 */
+                1,    0,    0,    0,     0,     /* label -1 */
         };
         const int labels[] = {0, 1, 2, -1};
         CHECK_NEAR(sf_metrics_log_loss(probs, labels, 4, 5), 5.491590231632352, 1e-6);
@@ -301,7 +301,8 @@ static int write_run(const char *dir, char *path, size_t size, double *t0, doubl
         int rc = 0;
         for (int epoch = 0; epoch < 5 && rc == 0; epoch++) {
                 rc |= sf_tfevents_scalar(w, "epoch_loss", epoch, 1.0f / (float)(epoch + 1), err, sizeof(err));
-                rc |= sf_tfevents_scalar(w, "epoch_accuracy", epoch, 0.5f + 0.1f * (float)epoch, err, sizeof(err));
+                rc |= sf_tfevents_scalar(w, "epoch_accuracy", epoch, 0.5f + 0.1f * (float)epoch, err,
+                                         sizeof(err));
                 rc |= sf_tfevents_flush(w, err, sizeof(err));
         }
         rc |= sf_tfevents_close(w, err, sizeof(err));
@@ -363,7 +364,7 @@ static void test_tfevents_round_trip(void) {
         for (int i = 0; i < 8; i++) len |= (uint64_t)file[off + i] << (8 * i);
         const uint8_t *body = file + off + 12;
         /* wall_time, then (step 0 left out as proto3 does) summary { value { tag, simple_value } } */
-        const uint8_t tail[] = {0x2a, 0x13, 0x0a, 0x11, 0x0a, 0x0a, 'e', 'p', 'o', 'c', 'h',
+        const uint8_t tail[] = {0x2a, 0x13, 0x0a, 0x11, 0x0a, 0x0a, 'e',  'p',  'o',  'c', 'h',
                                 '_',  'l',  'o',  's',  's',  0x15, 0x00, 0x00, 0x80, 0x3f};
         CHECK(size > off + 12 + len);
         CHECK_INT(len, 9 + sizeof(tail));
@@ -382,9 +383,12 @@ static void test_tfevents_round_trip(void) {
                 fclose(out);
                 sf_tfevent_t *e2 = NULL;
                 size_t n2 = 0;
-                if (sf_tfevents_read_file(bad, &e2, &n2, err, sizeof(err)) == 0) missed++;
-                else if (i == 0) CHECK_MSG(strstr(err, "record 0 at byte 0: length CRC mismatch"), "%s", err);
-                else if (i == 12) CHECK_MSG(strstr(err, "record 0 at byte 0: data CRC mismatch"), "%s", err);
+                if (sf_tfevents_read_file(bad, &e2, &n2, err, sizeof(err)) == 0)
+                        missed++;
+                else if (i == 0)
+                        CHECK_MSG(strstr(err, "record 0 at byte 0: length CRC mismatch"), "%s", err);
+                else if (i == 12)
+                        CHECK_MSG(strstr(err, "record 0 at byte 0: data CRC mismatch"), "%s", err);
                 free(e2);
                 file[i] ^= 0x20;
         }
