@@ -23,7 +23,7 @@
 #define MODEL_FORMAT_VERSION "1"
 #define MAX_HEADER           (16u << 20)  /* safetensors' own limit is 100 MB; ours is tiny */
 #define MAX_FILE             (512u << 20) /* far above any network this file format describes */
-#define PREDICT_CHUNK        1024         /* rows per forward pass in sf_model_predict */
+#define PREDICT_CHUNK        4096         /* rows per forward pass in sf_model_predict */
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the model file is little-endian; add byte swapping for this platform"

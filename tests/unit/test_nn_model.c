@@ -130,10 +130,12 @@ static void test_round_trip(void) {
         CHECK(memcmp(p1, p2, sizeof(float) * N * 5) == 0);
         /* More rows than the model's internal chunk, and one row at a time,
          * agree with one batch to float rounding. */
-        float *p3 = malloc(sizeof(float) * 3 * N * 5), *x3 = malloc(sizeof(float) * 3 * N * n_in);
-        for (int k = 0; k < 3; k++) memcpy(x3 + (size_t)k * N * n_in, x, sizeof(float) * N * n_in);
-        CHECK(sf_model_predict(model, x3, 3 * N, p3) == 0);
-        for (int i = 0; i < 3 * N * 5; i++) CHECK_NEAR(p3[i], p1[i % (N * 5)], 1e-6);
+        enum { REPEAT = 5 }; /* 5000 rows: more than one internal chunk of 4096 */
+        float *p3 = malloc(sizeof(float) * REPEAT * N * 5), *x3 = malloc(sizeof(float) * REPEAT * N * n_in);
+        CHECK(p3 && x3);
+        for (int k = 0; k < REPEAT; k++) memcpy(x3 + (size_t)k * N * n_in, x, sizeof(float) * N * n_in);
+        CHECK(sf_model_predict(model, x3, REPEAT * N, p3) == 0);
+        for (int i = 0; i < REPEAT * N * 5; i++) CHECK_NEAR(p3[i], p1[i % (N * 5)], 1e-6);
         free(p3), free(x3);
         float one[5];
         CHECK(sf_model_predict(model, x + (size_t)567 * n_in, 1, one) == 0);

@@ -1,0 +1,190 @@
+/* Inference throughput on one thread, through the model file's API
+ * (sf_model_load + sf_model_predict), over the 22,544 rows of KDDTest+:
+ *   - from encoded rows (122 floats each) at batch 1 and batch 4096;
+ *   - from raw CSV text: parse + encode + forward, at batch 1 and 4096.
+ * Records per second, median of several passes.
+ *
+ *   bench_infer [DATA_DIR]     (default: the shipped data/nsl-kdd) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/kdd.h"
+#include "data/lines.h"
+#include "nn/model.h"
+#include "nn/nn.h"
+#include "util/util.h"
+
+#define REPS 5
+#define BIG  4096
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+        qsort(v, (size_t)n, sizeof(double), cmp_double);
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct {
+        char *text;  /* all lines, each NUL-terminated */
+        size_t *off; /* (n) */
+        size_t *len; /* (n) */
+        size_t n;
+} lines_t;
+
+static int read_lines(const char *path, lines_t *ls, char *err, size_t errsz) {
+        size_t cap = 8 << 20, used = 0, ncap = 1 << 16;
+        ls->text = malloc(cap);
+        ls->off = malloc(ncap * sizeof(size_t));
+        ls->len = malloc(ncap * sizeof(size_t));
+        if (!ls->text || !ls->off || !ls->len) return -1;
+        sf_lines_t *lr = sf_lines_open(path, 0, err, errsz);
+        if (!lr) return -1;
+        for (;;) {
+                const char *line;
+                size_t len;
+                uint64_t no;
+                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &no, err, errsz);
+                if (st == SF_LINES_EOF) break;
+                if (st != SF_LINES_OK) {
+                        sf_lines_close(lr);
+                        return -1;
+                }
+                if (used + len + 1 > cap || ls->n == ncap) {
+                        snprintf(err, errsz, "%s: larger than this benchmark's buffers", path);
+                        sf_lines_close(lr);
+                        return -1;
+                }
+                memcpy(ls->text + used, line, len + 1);
+                ls->off[ls->n] = used;
+                ls->len[ls->n++] = len;
+                used += len + 1;
+        }
+        sf_lines_close(lr);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        char dirbuf[1024], path[1200], err[2048], model_path[] = "/tmp/sf-bench-infer.XXXXXX";
+        const char *dir = argc > 1 ? argv[1] : sf_default_data_dir(dirbuf, sizeof(dirbuf));
+        sf_kdd_rows_t train = {0}, test = {0};
+        sf_kdd_encoder_t *enc = NULL;
+        sf_nn_t *nn = NULL;
+        sf_model_t *model = NULL;
+        lines_t ls = {0};
+        float *x = NULL, *probs = NULL;
+        sf_kdd_row_t *rows = NULL;
+        int ret = 1, fd = -1;
+
+        sf_nn_set_threads(1);
+        /* A model as train writes it: encoder fitted on KDDTrain+, Glorot
+         * weights (the values do not change the cost of a forward pass). */
+        if (sf_kdd_find_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
+            sf_kdd_read_file(path, &train, err, sizeof(err)) != 0 ||
+            !(enc = sf_kdd_encoder_fit(&train, err, sizeof(err))))
+                goto fail;
+        int sizes[] = {enc->n_inputs, 64, 64, 32, SF_KDD_NCLASSES};
+        if (!(nn = sf_nn_create(sizes, 4, err, sizeof(err)))) goto fail;
+        sf_nn_init_glorot(nn, 42);
+        sf_model_info_t info = {42, 0, 64, 1, 0.001, (int64_t)train.n};
+        if ((fd = mkstemp(model_path)) < 0) {
+                snprintf(err, sizeof(err), "cannot create a temporary model file");
+                goto fail;
+        }
+        close(fd);
+        if (sf_model_save(model_path, nn, enc, &info, err, sizeof(err)) != 0 ||
+            !(model = sf_model_load(model_path, err, sizeof(err))))
+                goto fail;
+        const sf_kdd_encoder_t *menc = sf_model_encoder(model);
+        int n_in = menc->n_inputs;
+
+        if (sf_kdd_find_file(dir, "KDDTest+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
+            sf_kdd_read_file(path, &test, err, sizeof(err)) != 0 ||
+            read_lines(path, &ls, err, sizeof(err)) != 0)
+                goto fail;
+        size_t n = test.n;
+        x = malloc(n * (size_t)n_in * sizeof(float));
+        probs = malloc(n * SF_KDD_NCLASSES * sizeof(float));
+        rows = malloc(BIG * sizeof(sf_kdd_row_t));
+        if (!x || !probs || !rows) {
+                snprintf(err, sizeof(err), "out of memory");
+                goto fail;
+        }
+        sf_kdd_encode_rows(menc, &test, NULL, n, x);
+
+        double t[4][REPS];
+        for (int r = 0; r < REPS; r++) {
+                /* encoded, batch 1 */
+                double t0 = sf_now_s();
+                for (size_t i = 0; i < n; i++)
+                        if (sf_model_predict(model, x + i * n_in, 1, probs + i * SF_KDD_NCLASSES) != 0)
+                                goto oom;
+                t[0][r] = sf_now_s() - t0;
+                /* encoded, batch 4096 */
+                t0 = sf_now_s();
+                for (size_t i = 0; i < n; i += BIG) {
+                        size_t b = n - i < BIG ? n - i : BIG;
+                        if (sf_model_predict(model, x + i * n_in, b, probs + i * SF_KDD_NCLASSES) != 0)
+                                goto oom;
+                }
+                t[1][r] = sf_now_s() - t0;
+                /* raw CSV, batch 1: parse, encode, forward */
+                t0 = sf_now_s();
+                for (size_t i = 0; i < n; i++) {
+                        if (sf_kdd_parse_line(ls.text + ls.off[i], ls.len[i], &rows[0], err, sizeof(err)) !=
+                            0)
+                                goto fail;
+                        sf_kdd_encode(menc, &rows[0], x);
+                        if (sf_model_predict(model, x, 1, probs) != 0) goto oom;
+                }
+                t[2][r] = sf_now_s() - t0;
+                /* raw CSV, batch 4096 */
+                t0 = sf_now_s();
+                for (size_t i = 0; i < n; i += BIG) {
+                        size_t b = n - i < BIG ? n - i : BIG;
+                        for (size_t k = 0; k < b; k++) {
+                                if (sf_kdd_parse_line(ls.text + ls.off[i + k], ls.len[i + k], &rows[k], err,
+                                                      sizeof(err)) != 0)
+                                        goto fail;
+                                sf_kdd_encode(menc, &rows[k], x + k * n_in);
+                        }
+                        if (sf_model_predict(model, x, b, probs) != 0) goto oom;
+                }
+                t[3][r] = sf_now_s() - t0;
+                /* Re-encode x for the next pass (the raw passes overwrote its head). */
+                sf_kdd_encode_rows(menc, &test, NULL, n, x);
+        }
+        static const char *const what[4] = {"encoded rows, batch 1", "encoded rows, batch 4096",
+                                            "raw CSV (parse+encode+forward), batch 1",
+                                            "raw CSV (parse+encode+forward), batch 4096"};
+        printf("inference on one thread, %zu KDDTest+ rows, median of %d passes\n", n, REPS);
+        for (int k = 0; k < 4; k++) {
+                double s = median(t[k], REPS);
+                printf("  %-44s %12.0f records/s  %8.2f us/record\n", what[k], (double)n / s,
+                       s / (double)n * 1e6);
+        }
+        ret = 0;
+        goto out;
+oom:
+        snprintf(err, sizeof(err), "out of memory in sf_model_predict");
+fail:
+        fprintf(stderr, "bench_infer: %s\n", err);
+out:
+        unlink(model_path);
+        free(x);
+        free(probs);
+        free(rows);
+        free(ls.text);
+        free(ls.off);
+        free(ls.len);
+        sf_model_destroy(model);
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+        sf_kdd_rows_free(&train);
+        sf_kdd_rows_free(&test);
+        return ret;
+}
