@@ -220,6 +220,7 @@ static int copy_word(char *dst, size_t size, const char *s, size_t len, const ch
 }
 
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size) {
+        if (len > 0 && line[len - 1] == '\n') len--;
         if (len > 0 && line[len - 1] == '\r') len--;
         if (len == 0) {
                 seterr(errstr, errstr_size, "empty line");

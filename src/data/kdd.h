@@ -42,8 +42,9 @@ typedef struct sf_kdd_row {
         int difficulty;      /* -1 when absent */
 } sf_kdd_row_t;
 
-/* Parses one CSV line (no trailing newline; a trailing '\r' is accepted) of
- * 41 fields (features only), 42 (+ label) or 43 (+ difficulty). Rejects a
+/* Parses one CSV line of 41 fields (features only), 42 (+ label) or 43
+ * (+ difficulty); one trailing "\n", "\r\n" or "\r" is accepted (Kafka
+ * payloads may carry one). Rejects a
  * wrong field count, a non-numeric or non-finite number, an over-long
  * categorical value, an unknown label, NUL bytes. Returns 0, or -1 with
  * errstr naming the field number and name and what is wrong (the caller

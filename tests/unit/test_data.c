@@ -191,9 +191,15 @@ static void test_parse_good_rows(void) {
         CHECK_NEAR(row.num[37], 0.0, 0);     /* dst_host_srv_rerror_rate */
 
         /* CRLF, 42 fields (no difficulty), 41 fields (no label) */
+        static const char *const ends[] = {"\r", "\n", "\r\n"};
+        for (int e = 0; e < 3; e++) {
+                snprintf(line, sizeof(line), "%s%s", good43, ends[e]);
+                CHECK(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == 0);
+                CHECK_INT(row.difficulty, 20);
+        }
+        snprintf(line, sizeof(line), "%s\n\n", good43); /* only one line end */
+        CHECK(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == -1);
         snprintf(line, sizeof(line), "%s\r", good43);
-        CHECK(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == 0);
-        CHECK_INT(row.difficulty, 20);
         char *comma = strrchr(line, ',');
         *comma = '\0';
         CHECK_MSG(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == 0, "%s", err);
