@@ -43,11 +43,15 @@ void sf_metrics_compute(const sf_confusion_t *cm, sf_metrics_t *out) {
                 out->f1[c] = ratio(2.0 * (double)tp, (double)(predicted + support));
         }
         out->accuracy = ratio((double)tp_sum, (double)out->total);
+        /* sum, then divide, in class order: numpy's mean over 5 values */
         for (int c = 0; c < K; c++) {
-                out->macro_precision += out->precision[c] / K;
-                out->macro_recall += out->recall[c] / K;
-                out->macro_f1 += out->f1[c] / K;
+                out->macro_precision += out->precision[c];
+                out->macro_recall += out->recall[c];
+                out->macro_f1 += out->f1[c];
         }
+        out->macro_precision /= K;
+        out->macro_recall /= K;
+        out->macro_f1 /= K;
         if (out->total > 0) {
                 double wp = 0, wr = 0, wf = 0;
                 for (int c = 0; c < K; c++) {
