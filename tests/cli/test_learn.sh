@@ -131,6 +131,21 @@ check "same seed gives a byte-identical model" cmp -s "$model" "$SF_TMP/again.sa
 run "$SF" train --data "$data" --epochs 2 --seed 8 --logdir "$logs" --model "$SF_TMP/other.safetensors"
 check "another seed gives another model" differ "$model" "$SF_TMP/other.safetensors"
 
+# On a terminal: a live progress bar per epoch, closed by the full bar.
+if command -v script >/dev/null 2>&1; then
+  script -qec "'$SF' train --data '$data' --epochs 1 --seed 7 --logdir '$logs' --model '$SF_TMP/tty.safetensors'" \
+    /dev/null >"$SF_TMP/tty.out" 2>&1 </dev/null
+  rc=$?
+  tty_out=$(tr -d '\r' <"$SF_TMP/tty.out" | sed 's/\x1b\[K//g')
+  check "train on a terminal exits 0" [ "$rc" -eq 0 ]
+  check_grep "terminal: Epoch header line" '^Epoch 1/1$' "$tty_out"
+  check_grep "terminal: full bar with metrics" \
+    '47/47 \[==============================\] - [0-9.]+s [0-9]+(us|ms|s)/step - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+$' "$tty_out"
+  sanitizer_check "train on a terminal" "$rc" "$tty_out"
+else
+  skip "progress bar on a terminal" "util-linux 'script' is not installed"
+fi
+
 # An unknown label in the training file is an error naming file and line.
 mkdir -p "$SF_TMP/badlabel"
 head -n 5 "$data/KDDTrain+.txt" >"$SF_TMP/badlabel/KDDTrain+.txt"
