@@ -15,8 +15,32 @@
  * negative. */
 #pragma GCC optimize("O3", "no-math-errno")
 
+/* A few rows times a matrix, as row updates: c[i] += a[i][p] * b[p] for
+ * each p, skipping the zeros (the one-hot inputs of a single encoded row).
+ * At batch 1 this is ~3x faster than cblas_sgemm's call and packing cost. */
+static void small_gemm(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                       float beta, float *c, int ldc) {
+        for (int i = 0; i < m; i++) {
+                float *ci = c + (size_t)i * ldc;
+                if (beta == 0.0f)
+                        for (int j = 0; j < n; j++) ci[j] = 0.0f;
+                else if (beta != 1.0f)
+                        for (int j = 0; j < n; j++) ci[j] *= beta;
+                for (int p = 0; p < k; p++) {
+                        float av = alpha * a[(size_t)i * lda + p];
+                        if (av == 0.0f) continue;
+                        const float *bp = b + (size_t)p * ldb;
+                        for (int j = 0; j < n; j++) ci[j] += av * bp[j];
+                }
+        }
+}
+
 void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc) {
+        if (m <= SF_SGEMM_SMALL_M && !trans_a && !trans_b) {
+                small_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                return;
+        }
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -22,7 +22,10 @@
 #define SF_ADAM_EPS   1e-7f
 
 /* C (m, n) = alpha * op(A) · op(B) + beta * C, row-major; op(A) is (m, k),
- * op(B) is (k, n). The one seam to cblas_sgemm (OpenBLAS). */
+ * op(B) is (k, n). The one seam to cblas_sgemm (OpenBLAS); products of at
+ * most SF_SGEMM_SMALL_M rows without transposes (single-row inference) are
+ * done by a plain loop that skips zero inputs, which is faster there. */
+#define SF_SGEMM_SMALL_M 4
 void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc);
 
