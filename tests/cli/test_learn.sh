@@ -7,7 +7,9 @@ data="$SF_TMP/data"
 mkdir -p "$data"
 # 3000 training rows (plain), 1000 test rows (gzip): both readers are used.
 zcat "$SF_ROOT/data/nsl-kdd/KDDTrain+.txt.gz" | head -n 3000 >"$data/KDDTrain+.txt"
-zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n 1000 | gzip >"$data/KDDTest+.txt.gz"
+# Row 1 gets a service that training never saw: encoded as zeros and counted.
+zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n 1000 | sed '1s/^0,tcp,private,/0,tcp,nosuchservice,/' |
+  gzip >"$data/KDDTest+.txt.gz"
 model="$SF_TMP/m.safetensors"
 differ() { ! cmp -s "$1" "$2"; }
 has_file() { compgen -G "$1" >/dev/null; }
@@ -35,7 +37,7 @@ check_grep "second epoch line" '^Epoch 2/2 - 47/47 ' "$out"
 check "exactly two epoch lines" [ "$(grep -c '^Epoch ' <<<"$out")" -eq 2 ]
 check_nogrep "no progress bar off a terminal" $'\r' "$out"
 check_grep "test loss and accuracy" '^Test loss: [0-9.]+ - test accuracy: 0\.[0-9]{4} \(500 rows\)$' "$out"
-check_grep "unseen categorical values counted" '^Unseen categorical values \(encoded as zeros\): validation [0-9]+ rows, test [0-9]+ rows$' "$out"
+check_grep "unseen categorical values counted" '^Unseen categorical values \(encoded as zeros\): validation (1 rows, test 0|0 rows, test 1) rows$' "$out"
 check_grep "says where the model went" "^Model written to $model \(id [0-9a-f]{16}\)" "$out"
 check "model file exists" [ -s "$model" ]
 
@@ -173,7 +175,7 @@ check_grep "confusion matrix has labelled columns" "normal +DoS +Probe +R2L +U2R
 run "$SF" evaluate --model "$model" --data "$data" --split validation
 check_grep "validation split: train's last val_accuracy" "^accuracy: $val_acc\$" "$out"
 run "$SF" evaluate --model "$model" --data "$data" --split all
-check_grep "all: every KDDTest+ row" "all split \(seed 7\): 1000 rows" "$out"
+check_grep "all: every KDDTest+ row" "all split \(seed 7\): 1000 rows, 1 with categorical values unseen in training" "$out"
 run "$SF" evaluate --model "$model" --data "$data" --seed 9
 check_grep "--seed overrides the model's" "test split \(seed 9\)" "$out"
 
@@ -211,8 +213,10 @@ zcat "$data/KDDTest+.txt.gz" | head -n 20 >"$SF_TMP/rows.csv"
 run "$SF" predict --model "$model" "$SF_TMP/rows.csv"
 check "predict exits 0 on good rows" [ "$rc" -eq 0 ]
 check "one JSON line per row" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
+check_grep "an unseen service is flagged" '"line":1,.*"unseen":\["service"\]\}$' "$out"
+check "only that row is flagged" [ "$(grep -c unseen <<<"$out")" -eq 1 ]
 check_grep "predict shows class, index, probabilities, label" \
-  '^\{"class":"[A-Za-z0-9]+","class_index":[0-4],"confidence":[0-9.]+,"probabilities":\{"normal":[0-9.]+,"DoS":[0-9.]+,"Probe":[0-9.]+,"R2L":[0-9.]+,"U2R":[0-9.]+\},"line":1,"label":"[A-Za-z0-9]+","label_index":[0-4],"attack":"[a-z_0-9]+"\}$' "$out"
+  '^\{"class":"[A-Za-z0-9]+","class_index":[0-4],"confidence":[0-9.]+,"probabilities":\{"normal":[0-9.]+,"DoS":[0-9.]+,"Probe":[0-9.]+,"R2L":[0-9.]+,"U2R":[0-9.]+\},"line":2,"label":"[A-Za-z0-9]+","label_index":[0-4],"attack":"[a-z_0-9]+"\}$' "$out"
 with_label=$out
 
 # Without the label and difficulty columns: same classes, no label.
