@@ -163,6 +163,17 @@ int cmd_train(int argc, char **argv) {
         sf_model_t *saved = NULL;
         char run_dir[4096 + 64];
 
+        /* Fail now, not after training, when the model cannot be written there. */
+        char probe[4096 + 32];
+        snprintf(probe, sizeof(probe), "%s.tmp.%ld", model_path, (long)getpid());
+        FILE *probe_fp = fopen(probe, "wb");
+        if (!probe_fp) {
+                fprintf(stderr, "streamflow train: cannot write the model: %s: %s\n", probe, strerror(errno));
+                goto out;
+        }
+        fclose(probe_fp);
+        unlink(probe);
+
         sf_nn_set_threads((int)threads);
         if (read_rows(data_dir, "KDDTrain+.txt", &train_rows, train_path, sizeof(train_path)) != 0 ||
             read_rows(data_dir, "KDDTest+.txt", &test_rows, test_path, sizeof(test_path)) != 0)

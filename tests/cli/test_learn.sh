@@ -148,6 +148,11 @@ else
   skip "progress bar on a terminal" "util-linux 'script' is not installed"
 fi
 
+run "$SF" train --data "$data" --epochs 1 --logdir "$logs" --model "$SF_TMP/no/such/dir/m.safetensors"
+check "unwritable model path exits 1" [ "$rc" -eq 1 ]
+check_grep "... before training, naming the path" "cannot write the model: .*no/such/dir/m\.safetensors" "$err"
+check_nogrep "... without training first" "^Epoch" "$out"
+
 # An unknown label in the training file is an error naming file and line.
 mkdir -p "$SF_TMP/badlabel"
 head -n 5 "$data/KDDTrain+.txt" >"$SF_TMP/badlabel/KDDTrain+.txt"
