@@ -15,9 +15,7 @@ enum { OPT_MODEL = SF_OPT_LONG, OPT_DATA, OPT_SPLIT, OPT_SEED, OPT_JSON, OPT_THR
 
 static const sf_option_t options[] = {
         {"model", OPT_MODEL, "FILE", "the model to evaluate (default model.safetensors)"},
-        {"data", OPT_DATA, "DIR",
-         "NSL-KDD directory with KDDTest+.txt, plain or .gz (default: the data/nsl-kdd "
-         "that ships with StreamFlow)"},
+        {"data", OPT_DATA, "DIR", "where KDDTest+.txt is, plain or .gz (default: data/nsl-kdd)"},
         {"split", OPT_SPLIT, "SPLIT", "test (default), validation, or all of KDDTest+"},
         {"seed", OPT_SEED, "N",
          "seed of the validation/test split (default: the one the model was trained with)"},

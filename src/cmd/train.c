@@ -18,8 +18,7 @@ enum { OPT_DATA = SF_OPT_LONG, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_THRE
 
 static const sf_option_t options[] = {
         {"data", OPT_DATA, "DIR",
-         "NSL-KDD directory with KDDTrain+.txt and KDDTest+.txt, plain or .gz "
-         "(default: the data/nsl-kdd that ships with StreamFlow)"},
+         "where KDDTrain+.txt and KDDTest+.txt are, plain or .gz (default: data/nsl-kdd)"},
         {"epochs", OPT_EPOCHS, "N", "passes over the training set (default 30)"},
         {"batch", OPT_BATCH, "N", "rows per Adam step (default 64)"},
         {"lr", OPT_LR, "RATE", "Adam learning rate (default 0.001)"},
