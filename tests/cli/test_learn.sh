@@ -130,6 +130,10 @@ test_acc=$(sed -nE 's/^Test loss: .* - test accuracy: ([0-9.]+) .*/\1/p' <<<"$ou
 run "$SF" train --data "$data" --epochs 2 --seed 7 --logdir "$logs" --model "$SF_TMP/again.safetensors"
 check "same seed trains again" [ "$rc" -eq 0 ]
 check "same seed gives a byte-identical model" cmp -s "$model" "$SF_TMP/again.safetensors"
+for i in 1 2; do
+  run "$SF" train --data "$data" --epochs 2 --seed 7 --threads 2 --logdir "$logs" --model "$SF_TMP/t2-$i.safetensors"
+done
+check "same seed with 2 threads: byte-identical too" cmp -s "$SF_TMP/t2-1.safetensors" "$SF_TMP/t2-2.safetensors"
 run "$SF" train --data "$data" --epochs 2 --seed 8 --logdir "$logs" --model "$SF_TMP/other.safetensors"
 check "another seed gives another model" differ "$model" "$SF_TMP/other.safetensors"
 
