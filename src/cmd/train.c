@@ -189,11 +189,16 @@ int cmd_train(int argc, char **argv) {
         }
         sf_kdd_split(test_rows.n, (uint64_t)seed, split);
         size_t n_val = test_rows.n / 2;
-        if (sf_dataset_encode(&train, enc, &train_rows, NULL, train_rows.n, 1, err, sizeof(err)) != 0 ||
-            sf_dataset_encode(&val, enc, &test_rows, split, n_val, 1, err, sizeof(err)) != 0 ||
+        if (sf_dataset_encode(&train, enc, &train_rows, NULL, train_rows.n, 1, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s: %s (training rows need the label column)\n",
+                        train_path, err);
+                goto out;
+        }
+        if (sf_dataset_encode(&val, enc, &test_rows, split, n_val, 1, err, sizeof(err)) != 0 ||
             sf_dataset_encode(&test, enc, &test_rows, split + n_val, test_rows.n - n_val, 1, err,
                               sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: encoding: %s\n", err);
+                fprintf(stderr, "streamflow train: %s: %s (test rows need the label column)\n", test_path,
+                        err);
                 goto out;
         }
         /* The parsed rows are no longer needed: keep the peak memory down. */

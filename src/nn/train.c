@@ -25,7 +25,7 @@ int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kd
                 size_t r = idx ? idx[i] : i;
                 const sf_kdd_row_t *row = &rows->rows[r];
                 if (row->label < 0 || row->label >= SF_KDD_NCLASSES) {
-                        snprintf(errstr, errstr_size, "row %zu has no label", r + 1);
+                        snprintf(errstr, errstr_size, "data row %zu has no label", r + 1);
                         goto fail;
                 }
                 ds->y[i] = row->label;

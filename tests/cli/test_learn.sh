@@ -167,6 +167,14 @@ check "unknown label exits 1" [ "$rc" -eq 1 ]
 check_grep "unknown label names file and line" "badlabel/KDDTrain\+\.txt:6:.*frobnicate" "$err"
 check "no model written on failure" [ ! -e "$SF_TMP/x.safetensors" ]
 
+# Training rows without the label column cannot train.
+mkdir -p "$SF_TMP/nolabel"
+head -n 5 "$data/KDDTrain+.txt" | cut -d, -f1-41 >"$SF_TMP/nolabel/KDDTrain+.txt"
+cp "$data/KDDTest+.txt.gz" "$SF_TMP/nolabel/"
+run "$SF" train --data "$SF_TMP/nolabel" --epochs 1 --logdir "$logs" --model "$SF_TMP/x.safetensors"
+check "unlabelled training rows exit 1" [ "$rc" -eq 1 ]
+check_grep "... naming the file and row" "nolabel/KDDTrain\+\.txt: data row 1 has no label" "$err"
+
 # ---- evaluate ----
 run "$SF" evaluate --model "$model" --data "$data"
 check "evaluate exits 0" [ "$rc" -eq 0 ]
