@@ -291,6 +291,114 @@ check_grep "several files: each line names its file" '"file":"[^"]*rows\.csv","l
 run "$SF" predict --model "$SF_TMP/none.safetensors" "$SF_TMP/rows.csv"
 check "predict with a missing model exits 1" [ "$rc" -eq 1 ]
 
+# ---- train against an independent numpy (float64) implementation of the
+# same recipe: Glorot init from the seed's stream, the per-epoch shuffle,
+# batches of 64 with the partial last one, mean cross-entropy, Keras' Adam.
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  cat >"$SF_TMP/ref.py" <<'PY'
+# Independent reference: Keras' recipe in numpy (float64), full batch, from the same seed.
+import json, struct, sys
+import numpy as np
+M = (1 << 64) - 1
+def rotl(x, k):
+    return ((x << k) | (x >> (64 - k))) & M
+class Rng:  # splitmix64-seeded xoshiro256**, as src/util/rng.c
+    def __init__(self, seed):
+        self.s = []
+        for _ in range(4):
+            seed = (seed + 0x9E3779B97F4A7C15) & M
+            z = seed
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+            self.s.append(z ^ (z >> 31))
+    def next(self):
+        s = self.s
+        r = (rotl((s[1] * 5) & M, 7) * 9) & M
+        t = (s[1] << 17) & M
+        s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45)
+        return r
+    def below(self, n):
+        limit = M - M % n
+        while True:
+            r = self.next()
+            if r < limit:
+                return r % n
+    def uniform(self):
+        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+model, train_csv, seed, epochs, lr, batch = (sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                                             float(sys.argv[5]), int(sys.argv[6]))
+with open(model, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
+meta = {k: json.loads(v) if v[:1] in "[{" else v for k, v in header.pop("__metadata__").items()}
+got = {k: np.frombuffer(data, "<f4", int(np.prod(v["shape"])), v["data_offsets"][0]).reshape(v["shape"])
+       for k, v in header.items()}
+sizes = meta["layer_sizes"]
+rows = [l.strip().split(",") for l in open(train_csv) if l.strip()]
+def encode(f):
+    num = np.array([f[0]] + f[4:41], np.float32)
+    x = [(num - np.array(meta["mean"], np.float32)) / np.array(meta["std"], np.float32)]
+    for col, vocab in ((1, "protocol_type"), (2, "service"), (3, "flag")):
+        x.append(np.array([v == f[col] for v in meta[vocab]], np.float32))
+    return np.concatenate(x).astype(np.float64)
+X = np.stack([encode(f) for f in rows])
+cls = {"normal": 0}
+for group, names in enumerate(["back land neptune pod smurf teardrop", "ipsweep nmap portsweep satan",
+                               "ftp_write guess_passwd imap multihop phf spy warezclient warezmaster",
+                               "buffer_overflow loadmodule perl rootkit"], 1):
+    cls.update({a: group for a in names.split()})
+y = np.array([cls[f[41]] for f in rows])
+rng = Rng(seed)
+W, b = [], []
+for i in range(len(sizes) - 1):
+    lim = np.sqrt(6.0 / (sizes[i] + sizes[i + 1]))
+    w = np.array([(2 * rng.uniform() - 1) * lim for _ in range(sizes[i] * sizes[i + 1])], np.float32)
+    W.append(w.astype(np.float64).reshape(sizes[i], sizes[i + 1]))
+    b.append(np.zeros(sizes[i + 1]))
+params = W + b
+m = [np.zeros_like(p) for p in params]
+v = [np.zeros_like(p) for p in params]
+shuffle = Rng(seed ^ 0x73687566666C65)  # the trainer's own stream
+t = 0
+for epoch in range(epochs):
+    order = list(range(len(y)))
+    for i in range(len(order), 1, -1):  # Fisher-Yates, as sf_rng_shuffle
+        j = shuffle.below(i)
+        order[i - 1], order[j] = order[j], order[i - 1]
+    for start in range(0, len(y), batch):  # the last batch may be partial: it counts
+        idx = order[start:start + batch]
+        acts = [X[idx]]
+        for i in range(len(W)):
+            z = acts[-1] @ W[i] + b[i]
+            acts.append(np.maximum(z, 0) if i < len(W) - 1 else z)
+        z = acts[-1]
+        p = np.exp(z - z.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+        d = p.copy(); d[np.arange(len(idx)), y[idx]] -= 1; d /= len(idx)  # mean over the batch
+        gW, gb = [None] * len(W), [None] * len(W)
+        for i in reversed(range(len(W))):
+            gW[i] = acts[i].T @ d; gb[i] = d.sum(0)
+            if i: d = (d @ W[i].T) * (acts[i] > 0)
+        grads = gW + gb
+        t += 1
+        alpha = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        for k in range(len(params)):
+            m[k] = 0.9 * m[k] + 0.1 * grads[k]
+            v[k] = 0.999 * v[k] + 0.001 * grads[k] ** 2
+            params[k] -= alpha * m[k] / (np.sqrt(v[k]) + 1e-7)
+diffs = np.concatenate([np.abs(got["dense_%d.kernel" % i] - W[i]).ravel() for i in range(len(W))] +
+                       [np.abs(got["dense_%d.bias" % i] - b[i]).ravel() for i in range(len(W))])
+print("%.3g %.3g %d" % (diffs.max(), np.median(diffs), (diffs > 1e-4).sum()))
+PY
+  ref_out=$(/usr/bin/python3 "$SF_TMP/ref.py" "$model" "$data/KDDTrain+.txt" 7 2 0.001 64 2>&1)
+  check "weights after 2 epochs match the numpy reference (max diff, median, count > 1e-4: $ref_out)" \
+    python3 -c "import sys; sys.exit(0 if float('${ref_out%% *}') < 1e-5 else 1)"
+  # The reference can tell: another seed's model does not match.
+  ref_other=$(/usr/bin/python3 "$SF_TMP/ref.py" "$SF_TMP/other.safetensors" "$data/KDDTrain+.txt" 7 2 0.001 64 2>&1)
+  check "the reference rejects another seed's weights ($ref_other)" \
+    python3 -c "import sys; sys.exit(0 if float('${ref_other%% *}') > 1e-2 else 1)"
+else
+  skip "numpy reference" "python3-numpy is not installed (scripts/install-deps installs it)"
+fi
+
 # ---- the README's numpy loader gives predict's probabilities ----
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   awk '/<!-- section: learn -->/{s=1} s&&/^```python$/{p=1;next} p&&/^```$/{exit} p' "$SF_ROOT/README.md" |
