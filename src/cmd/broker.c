@@ -1,0 +1,655 @@
+/* streamflow broker: an in-memory Kafka cluster for one machine, so every
+ * other command works with no Kafka installed and no flags.
+ *
+ * The fixed address. librdkafka 2.0.2's mock cluster binds each broker to
+ * 127.0.0.1 on an ephemeral port and has no API to choose it. Rather than
+ * interposing bind() (which would reach into librdkafka's internals and
+ * every other socket of the process), we listen on the documented
+ * 127.0.0.1:PORT ourselves and forward each connection, byte for byte, to
+ * one of the mock brokers. Kafka clients only use the bootstrap address
+ * for their first Metadata request: the answer lists the mock brokers'
+ * own addresses, and all produce/fetch/group traffic then goes to those
+ * directly. So the forwarder carries little traffic, fault injection on a
+ * broker applies to clients exactly as if they had connected directly,
+ * and nothing in librdkafka is patched. ::1 is forwarded too when the
+ * machine has it, so "localhost:PORT" works whichever address it
+ * resolves to first. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+
+#include "cmd/cmd.h"
+#include "cmd/opt.h"
+#include "kafka/kafka.h"
+#include "util/util.h"
+
+enum {
+        OPT_PORT = SF_OPT_LONG,
+        OPT_BROKERS,
+        OPT_PARTITIONS,
+        OPT_TOPIC,
+        OPT_CONTROL,
+        OPT_SEND,
+        OPT_DAEMON,
+};
+
+static const sf_option_t options[] = {
+        {"port", OPT_PORT, "PORT", "listen on 127.0.0.1:PORT (default 9092; 0 picks a free port)"},
+        {"brokers", OPT_BROKERS, "N", "number of brokers in the cluster (default 1)"},
+        {"partitions", OPT_PARTITIONS, "N", "partitions of each StreamFlow topic (default 3)"},
+        {"topic", OPT_TOPIC, "NAME[:N]", "also create topic NAME (N partitions), repeatable"},
+        {"control", OPT_CONTROL, "PATH", "accept fault-injection commands on Unix socket PATH"},
+        {"send", OPT_SEND, "PATH", "send the command operand to the broker controlled at PATH, print its answer"},
+        {"daemon", OPT_DAEMON, NULL, "run in the background; print the address and the pid, then return"},
+        {0}};
+
+static const sf_cmd_spec_t spec = {
+        "broker", "[--send PATH COMMAND]",
+        "Run an in-memory Kafka cluster for development (librdkafka's mock cluster) on 127.0.0.1.\n"
+        "Prints the bootstrap address as its first line, creates topic_yt, connections,\n"
+        "predictions and connections.dlq, and runs until SIGINT/SIGTERM. Data lives in memory\n"
+        "only. Other topics are created on first use.\n\n"
+        "Control commands (--control PATH, sent with --send PATH 'COMMAND'):\n"
+        "  down BROKER|all            disconnect a broker and refuse its connections\n"
+        "  up BROKER|all              accept connections again\n"
+        "  disconnect [BROKER|all]    drop the current connections once\n"
+        "  leader TOPIC PARTITION BROKER   move a partition's leader\n"
+        "  error API ERR [COUNT]      next COUNT requests of API (Produce, Fetch, ... or a number)\n"
+        "                             fail with ERR (e.g. NOT_LEADER_FOR_PARTITION, TRANSPORT)\n"
+        "  topic-error TOPIC ERR      requests for TOPIC fail with ERR (NO_ERROR clears)\n"
+        "  rtt BROKER|all MS          add round-trip delay\n"
+        "  create TOPIC [PARTITIONS]  create a topic\n"
+        "  ping                       check the broker is there",
+        {options, NULL}};
+
+/* ----------------------------------------------------------- forwarder */
+
+typedef struct conn {
+        int client, upstream;
+        pthread_t thread;
+        volatile int done;
+        struct conn *next;
+} conn_t;
+
+typedef struct forwarder {
+        int listen_fd[2]; /* 127.0.0.1 and ::1 (or -1) */
+        int wake[2];      /* a byte here ends the accept loop */
+        struct sockaddr_in upstream[16];
+        int nupstream;
+        int next_upstream;
+        pthread_t thread;
+        int thread_started;
+        pthread_mutex_t lock;
+        conn_t *conns;
+        volatile int stopping;
+} forwarder_t;
+
+static void write_all(int fd, const char *buf, size_t len, int *ok) {
+        while (len > 0 && *ok) {
+                ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR) continue;
+                        *ok = 0;
+                        return;
+                }
+                buf += w;
+                len -= (size_t)w;
+        }
+}
+
+static void *pump(void *arg) {
+        conn_t *c = arg;
+        char *buf = malloc(65536);
+        struct pollfd pfd[2] = {{c->client, POLLIN, 0}, {c->upstream, POLLIN, 0}};
+        int ok = buf != NULL;
+        while (ok) {
+                int r = poll(pfd, 2, -1);
+                if (r < 0) {
+                        if (errno == EINTR) continue;
+                        break;
+                }
+                for (int i = 0; i < 2 && ok; i++) {
+                        if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                        ssize_t n = recv(pfd[i].fd, buf, 65536, 0);
+                        if (n <= 0) {
+                                if (n < 0 && errno == EINTR) continue;
+                                ok = 0;
+                                break;
+                        }
+                        write_all(pfd[1 - i].fd, buf, (size_t)n, &ok);
+                }
+        }
+        free(buf);
+        /* Either side closing closes the pair: the other side sees it as
+         * the broker (or client) going away, which is what it is. */
+        shutdown(c->client, SHUT_RDWR);
+        shutdown(c->upstream, SHUT_RDWR);
+        c->done = 1;
+        return NULL;
+}
+
+static int connect_upstream(forwarder_t *f) {
+        for (int tries = 0; tries < f->nupstream; tries++) {
+                int i = f->next_upstream++ % f->nupstream;
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0) return -1;
+                if (connect(fd, (struct sockaddr *)&f->upstream[i], sizeof(f->upstream[i])) == 0) {
+                        int one = 1;
+                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                        return fd;
+                }
+                close(fd);
+        }
+        return -1;
+}
+
+/* Joins and frees the connections that have ended (all when `all`). */
+static void reap(forwarder_t *f, int all) {
+        pthread_mutex_lock(&f->lock);
+        conn_t **pp = &f->conns;
+        while (*pp) {
+                conn_t *c = *pp;
+                if (all && !c->done) {
+                        shutdown(c->client, SHUT_RDWR);
+                        shutdown(c->upstream, SHUT_RDWR);
+                }
+                if (all || c->done) {
+                        pthread_join(c->thread, NULL);
+                        close(c->client);
+                        close(c->upstream);
+                        *pp = c->next;
+                        free(c);
+                } else {
+                        pp = &c->next;
+                }
+        }
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void *accept_loop(void *arg) {
+        forwarder_t *f = arg;
+        struct pollfd pfd[3];
+        int n = 0;
+        pfd[n++] = (struct pollfd){f->wake[0], POLLIN, 0};
+        for (int i = 0; i < 2; i++)
+                if (f->listen_fd[i] >= 0) pfd[n++] = (struct pollfd){f->listen_fd[i], POLLIN, 0};
+        while (!f->stopping) {
+                int r = poll(pfd, (nfds_t)n, 1000);
+                if (r < 0 && errno != EINTR) break;
+                if (pfd[0].revents) break;
+                reap(f, 0);
+                for (int i = 1; i < n; i++) {
+                        if (!(pfd[i].revents & POLLIN)) continue;
+                        int client = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+                        if (client < 0) continue;
+                        int upstream = connect_upstream(f);
+                        conn_t *c = upstream >= 0 ? calloc(1, sizeof(*c)) : NULL;
+                        if (!c) {
+                                /* Refusing is what a down broker does too. */
+                                close(client);
+                                if (upstream >= 0) close(upstream);
+                                continue;
+                        }
+                        int one = 1;
+                        setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                        c->client = client;
+                        c->upstream = upstream;
+                        pthread_mutex_lock(&f->lock);
+                        if (pthread_create(&c->thread, NULL, pump, c) != 0) {
+                                pthread_mutex_unlock(&f->lock);
+                                close(client);
+                                close(upstream);
+                                free(c);
+                                continue;
+                        }
+                        c->next = f->conns;
+                        f->conns = c;
+                        pthread_mutex_unlock(&f->lock);
+                }
+        }
+        return NULL;
+}
+
+/* Binds a listening socket; returns the fd or -1 with errno. */
+static int listen_on(int family, int port, int *bound_port) {
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -1;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_storage ss;
+        socklen_t len;
+        memset(&ss, 0, sizeof(ss));
+        if (family == AF_INET) {
+                struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+                a->sin_family = AF_INET;
+                a->sin_port = htons((uint16_t)port);
+                a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                len = sizeof(*a);
+        } else {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons((uint16_t)port);
+                a->sin6_addr = in6addr_loopback;
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                len = sizeof(*a);
+        }
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+                int e = errno;
+                close(fd);
+                errno = e;
+                return -1;
+        }
+        if (bound_port) {
+                len = sizeof(ss);
+                getsockname(fd, (struct sockaddr *)&ss, &len);
+                *bound_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        return fd;
+}
+
+/* Parses the mock's "127.0.0.1:P1,127.0.0.1:P2" into f->upstream. */
+static int parse_bootstraps(forwarder_t *f, const char *list, char *errstr, size_t errstr_size) {
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%s", list);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && f->nupstream < 16;
+             tok = strtok_r(NULL, ",", &save)) {
+                char *colon = strrchr(tok, ':');
+                if (!colon) continue;
+                *colon = '\0';
+                struct sockaddr_in *a = &f->upstream[f->nupstream];
+                memset(a, 0, sizeof(*a));
+                a->sin_family = AF_INET;
+                a->sin_port = htons((uint16_t)atoi(colon + 1));
+                if (inet_pton(AF_INET, tok, &a->sin_addr) != 1) continue;
+                f->nupstream++;
+        }
+        if (f->nupstream == 0) {
+                snprintf(errstr, errstr_size, "cannot parse the mock cluster's address list '%s'", list);
+                return -1;
+        }
+        return 0;
+}
+
+static int forwarder_start(forwarder_t *f, int port, const char *bootstraps, int *bound_port, char *errstr,
+                           size_t errstr_size) {
+        f->listen_fd[0] = f->listen_fd[1] = -1;
+        f->wake[0] = f->wake[1] = -1;
+        pthread_mutex_init(&f->lock, NULL);
+        if (parse_bootstraps(f, bootstraps, errstr, errstr_size) < 0) return -1;
+        f->listen_fd[0] = listen_on(AF_INET, port, bound_port);
+        if (f->listen_fd[0] < 0) {
+                if (errno == EADDRINUSE)
+                        snprintf(errstr, errstr_size,
+                                 "127.0.0.1:%d is already in use (another Kafka or 'streamflow broker'?): stop it, "
+                                 "or choose another port with --port (0 picks a free one)",
+                                 port);
+                else
+                        snprintf(errstr, errstr_size, "cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
+                return -1;
+        }
+        /* Best effort: no ::1 on this machine, or something else there. */
+        f->listen_fd[1] = listen_on(AF_INET6, *bound_port, NULL);
+        if (pipe2(f->wake, O_CLOEXEC) < 0) {
+                snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
+                return -1;
+        }
+        if (pthread_create(&f->thread, NULL, accept_loop, f) != 0) {
+                snprintf(errstr, errstr_size, "cannot start the forwarding thread");
+                return -1;
+        }
+        f->thread_started = 1;
+        return 0;
+}
+
+static void forwarder_stop(forwarder_t *f) {
+        f->stopping = 1;
+        if (f->thread_started) {
+                ssize_t w = write(f->wake[1], "x", 1);
+                (void)w;
+                pthread_join(f->thread, NULL);
+        }
+        reap(f, 1);
+        for (int i = 0; i < 2; i++)
+                if (f->listen_fd[i] >= 0) close(f->listen_fd[i]);
+        for (int i = 0; i < 2; i++)
+                if (f->wake[i] >= 0) close(f->wake[i]);
+        pthread_mutex_destroy(&f->lock);
+}
+
+/* ------------------------------------------------------ control socket */
+
+static int control_listen(const char *path, char *errstr, size_t errstr_size) {
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof(a));
+        a.sun_family = AF_UNIX;
+        if (strlen(path) >= sizeof(a.sun_path)) {
+                snprintf(errstr, errstr_size, "control socket path '%s' is too long (max %zu bytes)", path,
+                         sizeof(a.sun_path) - 1);
+                return -1;
+        }
+        strcpy(a.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+                snprintf(errstr, errstr_size, "socket: %s", strerror(errno));
+                return -1;
+        }
+        /* A socket file left by a broker that was killed: replace it, but
+         * never a live one. */
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+                snprintf(errstr, errstr_size, "control socket '%s' is in use by a running broker", path);
+                close(fd);
+                return -1;
+        }
+        close(fd);
+        unlink(path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+                snprintf(errstr, errstr_size, "cannot listen on control socket '%s': %s", path, strerror(errno));
+                if (fd >= 0) close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Reads one line (at most size-1 bytes) within ~2 s. Returns its length or -1. */
+static int read_line(int fd, char *buf, size_t size) {
+        size_t n = 0;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        while (n + 1 < size) {
+                if (poll(&pfd, 1, 2000) <= 0) return -1;
+                ssize_t r = recv(fd, buf + n, 1, 0);
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) break;
+                if (buf[n] == '\n') break;
+                n++;
+        }
+        buf[n] = '\0';
+        return (int)n;
+}
+
+static void control_serve(int lfd, sf_kafka_mock_t *mock) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) return;
+        char line[512], reply[1024];
+        if (read_line(fd, line, sizeof(line)) < 0) {
+                close(fd);
+                return;
+        }
+        sf_kafka_mock_control(mock, line, reply, sizeof(reply));
+        fprintf(stderr, "streamflow broker: control: %s -> %s\n", line, reply);
+        size_t len = strlen(reply);
+        reply[len++] = '\n';
+        int ok = 1;
+        write_all(fd, reply, len, &ok);
+        close(fd);
+}
+
+static int control_send(const char *path, const char *command) {
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof(a));
+        a.sun_family = AF_UNIX;
+        if (strlen(path) >= sizeof(a.sun_path)) {
+                fprintf(stderr, "streamflow broker: control socket path '%s' is too long\n", path);
+                return 1;
+        }
+        strcpy(a.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                fprintf(stderr,
+                        "streamflow broker: cannot reach the broker's control socket '%s': %s (is 'streamflow "
+                        "broker --control %s' running?)\n",
+                        path, strerror(errno), path);
+                if (fd >= 0) close(fd);
+                return 1;
+        }
+        char line[600], reply[1024];
+        int n = snprintf(line, sizeof(line), "%s\n", command);
+        int ok = n > 0 && (size_t)n < sizeof(line);
+        if (!ok) {
+                fprintf(stderr, "streamflow broker: command too long\n");
+                close(fd);
+                return 2;
+        }
+        write_all(fd, line, (size_t)n, &ok);
+        if (!ok || read_line(fd, reply, sizeof(reply)) <= 0) {
+                fprintf(stderr, "streamflow broker: no answer from the control socket '%s'\n", path);
+                close(fd);
+                return 1;
+        }
+        close(fd);
+        printf("%s\n", reply);
+        return strncmp(reply, "ok", 2) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------- command */
+
+typedef struct topic_spec {
+        const char *name;
+        int partitions; /* 0: --partitions */
+} topic_spec_t;
+
+static int valid_topic(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return 0;
+        for (size_t i = 0; i < n; i++) {
+                char ch = name[i];
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      ch == '.' || ch == '_' || ch == '-'))
+                        return 0;
+        }
+        return 1;
+}
+
+int cmd_broker(int argc, char **argv) {
+        sf_optparser_t p;
+        const char *arg, *control = NULL, *send_path = NULL;
+        long long port = 9092, nbrokers = 1, partitions = 3;
+        int daemon = 0, c, rc = 1;
+        topic_spec_t topics[64];
+        size_t ntopics = 0;
+        char *topic_names[64] = {0};
+        char errstr[512];
+        sf_kafka_mock_t *mock = NULL;
+        forwarder_t fwd;
+        int forwarding = 0, control_fd = -1, ready_fd = -1;
+
+        memset(&fwd, 0, sizeof(fwd));
+        sf_opt_init(&p, &spec, argc, argv);
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                switch (c) {
+                case OPT_PORT:
+                        if (sf_opt_long(&spec, "--port", arg, 0, 65535, &port) < 0) return 2;
+                        break;
+                case OPT_BROKERS:
+                        if (sf_opt_long(&spec, "--brokers", arg, 1, 16, &nbrokers) < 0) return 2;
+                        break;
+                case OPT_PARTITIONS:
+                        if (sf_opt_long(&spec, "--partitions", arg, 1, 1000, &partitions) < 0) return 2;
+                        break;
+                case OPT_TOPIC: {
+                        if (ntopics >= SF_ARRAY_SIZE(topics)) {
+                                sf_opt_usage(&spec, "at most %zu --topic options", SF_ARRAY_SIZE(topics));
+                                rc = 2;
+                                goto out;
+                        }
+                        char *name = strdup(arg);
+                        if (!name) goto out;
+                        topic_names[ntopics] = name;
+                        long long np = 0;
+                        char *colon = strchr(name, ':');
+                        if (colon) {
+                                *colon = '\0';
+                                if (sf_opt_long(&spec, "--topic NAME:N", colon + 1, 1, 1000, &np) < 0) {
+                                        rc = 2;
+                                        goto out;
+                                }
+                        }
+                        if (!valid_topic(name)) {
+                                sf_opt_usage(&spec, "invalid topic name '%s' (letters, digits, '.', '_', '-')", name);
+                                rc = 2;
+                                goto out;
+                        }
+                        topics[ntopics++] = (topic_spec_t){name, (int)np};
+                        break;
+                }
+                case OPT_CONTROL: control = arg; break;
+                case OPT_SEND: send_path = arg; break;
+                case OPT_DAEMON: daemon = 1; break;
+                }
+        }
+        if (c == SF_OPT_EXIT) {
+                rc = 0;
+                goto out;
+        }
+        if (c == SF_OPT_USAGE) {
+                rc = 2;
+                goto out;
+        }
+        if (send_path) {
+                if (p.nops != 1) {
+                        sf_opt_usage(&spec, "--send PATH needs exactly one COMMAND, e.g. 'down 1'");
+                        rc = 2;
+                        goto out;
+                }
+                rc = control_send(send_path, argv[1]);
+                goto out;
+        }
+        if (p.nops > 0) {
+                sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
+                rc = 2;
+                goto out;
+        }
+
+        if (daemon) {
+                /* Fork before any thread exists (librdkafka's would not
+                 * survive it); the child reports readiness through a pipe. */
+                int pfd[2];
+                if (pipe(pfd) < 0) {
+                        fprintf(stderr, "streamflow broker: pipe: %s\n", strerror(errno));
+                        goto out;
+                }
+                fflush(stdout);
+                pid_t pid = fork();
+                if (pid < 0) {
+                        fprintf(stderr, "streamflow broker: fork: %s\n", strerror(errno));
+                        goto out;
+                }
+                if (pid > 0) {
+                        close(pfd[1]);
+                        char buf[1024];
+                        size_t n = 0;
+                        ssize_t r;
+                        while (n < sizeof(buf) - 1 && (r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
+                                if (r < 0) {
+                                        if (errno == EINTR) continue;
+                                        break;
+                                }
+                                n += (size_t)r;
+                        }
+                        buf[n] = '\0';
+                        close(pfd[0]);
+                        if (strncmp(buf, "ok ", 3) != 0) {
+                                int status;
+                                waitpid(pid, &status, 0);
+                                fprintf(stderr, "streamflow broker: %s\n", n ? buf : "the background broker did not start");
+                                rc = 1;
+                                goto out;
+                        }
+                        printf("%s\n", buf + 3);
+                        printf("in-memory Kafka for development, running in the background as pid %d; "
+                               "stop it with: kill %d\n",
+                               (int)pid, (int)pid);
+                        rc = 0;
+                        goto out;
+                }
+                close(pfd[0]);
+                ready_fd = pfd[1];
+                setsid();
+                int devnull = open("/dev/null", O_RDWR);
+                if (devnull >= 0) {
+                        dup2(devnull, STDIN_FILENO);
+                        dup2(devnull, STDOUT_FILENO);
+                        dup2(devnull, STDERR_FILENO);
+                        if (devnull > 2) close(devnull);
+                }
+        }
+
+        sf_kafka_install_signals();
+        signal(SIGPIPE, SIG_IGN);
+        mock = sf_kafka_mock_new((int)nbrokers, (int)partitions, errstr, sizeof(errstr));
+        if (!mock) goto fail;
+        static const char *const builtin[] = {SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS, SF_TOPIC_DLQ};
+        for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++) {
+                int np = (int)partitions;
+                for (size_t t = 0; t < ntopics; t++)
+                        if (strcmp(topics[t].name, builtin[i]) == 0 && topics[t].partitions) np = topics[t].partitions;
+                if (sf_kafka_mock_topic(mock, builtin[i], np, errstr, sizeof(errstr)) < 0) goto fail;
+        }
+        for (size_t t = 0; t < ntopics; t++) {
+                int builtin_topic = 0;
+                for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++)
+                        if (strcmp(topics[t].name, builtin[i]) == 0) builtin_topic = 1;
+                if (!builtin_topic &&
+                    sf_kafka_mock_topic(mock, topics[t].name, topics[t].partitions, errstr, sizeof(errstr)) < 0)
+                        goto fail;
+        }
+        int bound = 0;
+        if (forwarder_start(&fwd, (int)port, sf_kafka_mock_bootstraps(mock), &bound, errstr, sizeof(errstr)) < 0)
+                goto fail;
+        forwarding = 1;
+        if (control && (control_fd = control_listen(control, errstr, sizeof(errstr))) < 0) goto fail;
+
+        if (ready_fd >= 0) {
+                char msg[64];
+                int n = snprintf(msg, sizeof(msg), "ok 127.0.0.1:%d", bound);
+                ssize_t w = write(ready_fd, msg, (size_t)n);
+                (void)w;
+                close(ready_fd);
+                ready_fd = -1;
+        }
+        printf("127.0.0.1:%d\n", bound);
+        printf("in-memory Kafka for development (librdkafka mock cluster, %d broker%s): data is lost when it "
+               "stops; topics %s, %s, %s, %s have %d partitions. Ctrl-C stops it.\n",
+               (int)nbrokers, nbrokers > 1 ? "s" : "", SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS,
+               SF_TOPIC_DLQ, (int)partitions);
+        fflush(stdout);
+
+        while (sf_kafka_running()) {
+                struct pollfd pfd = {control_fd, POLLIN, 0};
+                int r = poll(&pfd, control_fd >= 0 ? 1 : 0, 200);
+                if (r > 0 && (pfd.revents & POLLIN)) control_serve(control_fd, mock);
+        }
+        rc = 0;
+        goto out;
+fail:
+        if (ready_fd >= 0) {
+                ssize_t w = write(ready_fd, errstr, strlen(errstr));
+                (void)w;
+        }
+        fprintf(stderr, "streamflow broker: %s\n", errstr);
+        rc = 1;
+out:
+        if (ready_fd >= 0) close(ready_fd);
+        if (control_fd >= 0) {
+                close(control_fd);
+                unlink(control);
+        }
+        if (forwarding) forwarder_stop(&fwd);
+        sf_kafka_mock_destroy(mock);
+        for (size_t t = 0; t < SF_ARRAY_SIZE(topic_names); t++) free(topic_names[t]);
+        return rc;
+}
