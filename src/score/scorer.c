@@ -134,7 +134,7 @@ static int produce_one(scorer_t *s, slot_t *sl) {
         const char *topic;
         const void *value;
         size_t len;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 6 : 1);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 7 : 1);
         if (!h) {
                 fail(s, "out of memory");
                 return -1;
@@ -160,6 +160,14 @@ static int produce_one(scorer_t *s, slot_t *sl) {
                 hr |= add_header(h, "source_offset", num);
                 value = m->payload;
                 len = m->len;
+                if (len > SF_SCORE_DLQ_MAX) {
+                        /* Kafka's default limit is 1 MB per message: a copy
+                         * that big could not be delivered, and scoring would
+                         * stall on it. Keep the head and say how big it was. */
+                        snprintf(num, sizeof(num), "%zu", len);
+                        hr |= add_header(h, "original_size", num);
+                        len = SF_SCORE_DLQ_MAX;
+                }
                 topic = s->o->dlq;
                 s->t.dlq++;
         }

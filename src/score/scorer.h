@@ -22,6 +22,10 @@
 #include "kafka/kafka.h"
 #include "nn/model.h"
 
+/* A DLQ copy keeps the record unchanged up to this size; a bigger record
+ * is cut to it and its header original_size gives the full size. */
+#define SF_SCORE_DLQ_MAX (512 * 1024)
+
 typedef struct sf_scorer_opts {
         const char *topic;  /* input topic */
         const char *output; /* predictions topic */

@@ -1,0 +1,203 @@
+# streamflow score against a broker of its own: one prediction or one DLQ
+# record per input offset, the DLQ reasons, unseen values, stats, SIGTERM,
+# model errors, and --report equal to `evaluate --split all`.
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/broker.sh"
+
+N=3000
+[ "$SF_SANITIZED" = 1 ] && N=800
+DATA="$SF_ROOT/data/nsl-kdd"
+model="$SF_TMP/model.safetensors"
+ROW='0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,0.00,0.00,1.00,0.00,0.00,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00'
+
+run "$SF" train --epochs 1 --model "$model" --logdir "$SF_TMP/logs"
+check "a one-epoch model trains" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || done_testing
+
+# ---- the model is checked before anything else
+run "$SF" score -b 127.0.0.1:1 --model "$SF_TMP/missing.safetensors"
+check "missing model: exit 1" [ "$rc" -eq 1 ]
+check_grep "missing model: the error names the file" "missing.safetensors" "$err"
+head -c 3000 /dev/urandom >"$SF_TMP/corrupt.safetensors"
+run "$SF" score -b 127.0.0.1:1 --model "$SF_TMP/corrupt.safetensors"
+check "corrupt model: exit 1" [ "$rc" -eq 1 ]
+check_grep "corrupt model: the error names the file" "corrupt.safetensors" "$err"
+head -c "$(($(stat -c %s "$model") - 100))" "$model" >"$SF_TMP/truncated.safetensors"
+run "$SF" score -b 127.0.0.1:1 --model "$SF_TMP/truncated.safetensors"
+check "truncated model: exit 1" [ "$rc" -eq 1 ]
+# Another shape: a kernel declared (64, 63) instead of (64, 64), data cut to match.
+python3 - "$model" "$SF_TMP/shape.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+name = [k for k in hdr if k != "__metadata__" and hdr[k]["shape"] == [64, 64]][0]
+hdr[name]["shape"] = [64, 63]
+b, e = hdr[name]["data_offsets"]
+cut = 64 * 4
+for k, v in hdr.items():
+    if k == "__metadata__": continue
+    vb, ve = v["data_offsets"]
+    if k == name: v["data_offsets"] = [vb, ve - cut]
+    elif vb >= e: v["data_offsets"] = [vb - cut, ve - cut]
+data = data[:e - cut] + data[e:]
+h = json.dumps(hdr).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + data)
+PY
+run "$SF" score -b 127.0.0.1:1 --model "$SF_TMP/shape.safetensors"
+check "model of another shape: exit 1" [ "$rc" -eq 1 ]
+check_grep "model of another shape: the error names the file" "shape.safetensors" "$err"
+
+run "$SF" score --batch 0 --model "$model"
+check "--batch 0 is a usage error" [ "$rc" -eq 2 ]
+run "$SF" score --model "$model" -t same --output same
+check "input topic = output topic is a usage error" [ "$rc" -eq 2 ]
+
+broker_start --partitions 3 || done_testing
+
+# ---- input: N good rows, then one record of every kind, keyed by its kind
+zcat "$DATA/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/rows.csv"
+run "$SF" replay -q "$SF_TMP/rows.csv"
+check "replay of $N rows exits 0" [ "$rc" -eq 0 ]
+{
+  echo "field_count:1,2,3"
+  echo "non_numeric:${ROW/215/abc}"
+  echo "non_finite:nan${ROW#0}"
+  echo "non_finite:${ROW/45076/inf},normal"
+  echo "non_numeric:$ROW,normal,hard"
+  echo "field_count:$ROW,normal,21,extra"
+  echo "empty:"
+  printf 'empty:\r\n'
+  echo "unknown_label:$ROW,zeroday"
+  echo "unseen:${ROW/http/gopher9},normal,21"
+} >"$SF_TMP/odd.txt"
+kcat -P -b "$BROKERS" -t connections -K : -Z <"$SF_TMP/odd.txt"
+printf '0,tcp\0,http' >"$SF_TMP/binary.msg"
+head -c 1048576 /dev/zero | tr '\0' '7' >"$SF_TMP/big.msg"
+kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k binary "$SF_TMP/binary.msg"
+kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k too_long "$SF_TMP/big.msg"
+check "kcat produced the odd records" [ $? -eq 0 ]
+
+run "$SF" score -e --model "$model" --batch 256 --stats 0.2 --stats-json "$SF_TMP/stats.jsonl"
+check "score -e exits 0" [ "$rc" -eq 0 ]
+check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 10 to connections.dlq" "$err"
+check_grep "a status line on stderr" "in/s, [0-9]+ out/s, lag [0-9]+, batch [0-9]+, latency p50 [0-9.]+ ms p99 [0-9.]+ ms, dlq" "$err"
+
+kcat -C -b "$BROKERS" -t connections -e -q -f '%p %o\n' >"$SF_TMP/in.txt"
+kcat -C -b "$BROKERS" -t predictions -e -q -f '%k\t%s\n' >"$SF_TMP/pred.txt"
+kcat -C -b "$BROKERS" -t connections.dlq -e -q -X fetch.message.max.bytes=2000000 -f '%k\t%S\t%h\n' >"$SF_TMP/dlq.txt"
+kcat -C -b "$BROKERS" -t predictions -e -q -c 1 -f '%h\n' >"$SF_TMP/pred_headers.txt"
+
+check_out=$(python3 - "$SF_TMP" "$N" <<'PY'
+import json, re, sys, collections
+d, n = sys.argv[1], int(sys.argv[2])
+inputs = set(tuple(map(int, l.split())) for l in open(d + "/in.txt"))
+seen = collections.Counter()
+preds = {}
+for l in open(d + "/pred.txt", errors="replace"):
+    k, v = l.rstrip("\n").split("\t", 1)
+    j = json.loads(v)
+    seen[(j["partition"], j["offset"])] += 1
+    preds[k] = j
+dlq = {}
+for l in open(d + "/dlq.txt", errors="replace"):
+    k, size, h = l.rstrip("\n").split("\t", 2)
+    p = int(re.search(r"source_partition=(\d+)", h).group(1))
+    o = int(re.search(r"source_offset=(\d+)", h).group(1))
+    seen[(p, o)] += 1
+    dlq.setdefault(k, []).append((re.search(r"(?:^|,)error=(\w+)", h).group(1), int(size), h))
+print("inputs", len(inputs), "expected", n + 12)
+print("missing", len(inputs - set(seen)))
+print("dups", sum(1 for c in seen.values() if c > 1))
+print("strays", len(set(seen) - inputs))
+bad = [k for k, v in dlq.items() for r in v if r[0] != k]
+print("wrong_reason", " ".join(sorted(set(bad))) or "none")
+print("dlq_kinds", " ".join(sorted(dlq)))
+print("big_cut", dlq.get("too_long", [("", 0, "")])[0][1], "original_size=1048576" in dlq.get("too_long", [("", 0, "")])[0][2])
+print("model_id_header", all("model_id=" in r[2] for v in dlq.values() for r in v))
+u = preds.get("unseen", {})
+print("unseen", u.get("unseen"), u.get("label"))
+ul = preds.get("unknown_label", {})
+print("unknown_label", ul.get("unknown_label"), ul.get("attack"), "label" in ul)
+good = [j for k, j in preds.items() if k.endswith(":1") and "rows.csv" in k]
+print("row1", json.dumps(good[0], sort_keys=True) if good else "none")
+PY
+)
+echo "$check_out" | sed 's/^/# /'
+check_grep "every input record is there" "^inputs $((N + 12)) expected $((N + 12))$" "$check_out"
+check_grep "every offset has an output" "^missing 0$" "$check_out"
+check_grep "no offset has two outputs" "^dups 0$" "$check_out"
+check_grep "no output names an offset that does not exist" "^strays 0$" "$check_out"
+check_grep "every DLQ record has the reason of its kind" "^wrong_reason none$" "$check_out"
+check_grep "every kind of malformed record reached the DLQ" \
+  "^dlq_kinds binary empty field_count non_finite non_numeric too_long$" "$check_out"
+check_grep "a 1 MB record is cut to 512 KiB with its size in a header" "^big_cut 524288 True$" "$check_out"
+check_grep "DLQ records carry the model id" "^model_id_header True$" "$check_out"
+check_grep "an unseen service is scored and flagged" "^unseen \['service'\] normal$" "$check_out"
+check_grep "an unknown label is scored without a label" "^unknown_label True zeroday False$" "$check_out"
+check_grep "predictions carry the model id in a header" "model_id=[0-9a-f]{16}" "$(cat "$SF_TMP/pred_headers.txt")"
+
+# The unseen row is scored exactly as predict scores it.
+printf '%s\n' "${ROW/http/gopher9},normal,21" >"$SF_TMP/unseen.csv"
+run "$SF" predict --model "$model" "$SF_TMP/unseen.csv"
+want=$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["class"], json.dumps(j["probabilities"]))' "$out")
+got=$(python3 -c '
+import json,sys
+for l in open(sys.argv[1]):
+    k, v = l.rstrip("\n").split("\t", 1)
+    if k == "unseen": j = json.loads(v); print(j["class"], json.dumps(j["probabilities"]))' "$SF_TMP/pred.txt")
+check "the unseen row's prediction equals predict's" [ -n "$want" ] && [ "$want" = "$got" ]
+
+# Row 1 of the file against predict on the same row.
+head -n 1 "$SF_TMP/rows.csv" >"$SF_TMP/row1.csv"
+run "$SF" predict --model "$model" "$SF_TMP/row1.csv"
+want=$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["class"], json.dumps(j["probabilities"], sort_keys=True))' "$out")
+got=$(grep '^row1 ' <<<"$check_out" | cut -d' ' -f2- | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["class"], json.dumps(j["probabilities"], sort_keys=True))')
+check "a row's prediction equals predict's" [ -n "$want" ] && [ "$want" = "$got" ]
+
+stats_ok=$(python3 - "$SF_TMP/stats.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = {"in_per_s", "out_per_s", "lag", "batch_avg", "latency_p50_ms", "latency_p99_ms", "dlq", "records"}
+print(len(rows) >= 1 and all(keys <= set(r) for r in rows) and rows[-1]["final"] and rows[-1]["dlq"] == 10)
+PY
+)
+check "--stats-json writes JSON lines with the status fields" [ "$stats_ok" = True ]
+
+# A second run of the same group finds nothing new: the offsets were committed.
+run "$SF" score -e --model "$model" -q
+check "a rerun of the group exits 0" [ "$rc" -eq 0 ]
+after=$(kcat -C -b "$BROKERS" -t predictions -e -q -f '.\n' | wc -l)
+check "a rerun of the group scores nothing again (offsets were committed)" [ "$after" -eq "$(wc -l <"$SF_TMP/pred.txt")" ]
+
+# ---- SIGTERM: finish, commit, totals, exit 0
+"$SF" score --model "$model" -G term -t connections --output pred_term --stats 0 \
+  </dev/null >"$SF_TMP/term.out" 2>"$SF_TMP/term.err" &
+pid=$!
+for _ in $(seq 1 100); do
+  [ "$(kcat -C -b "$BROKERS" -t pred_term -e -q -f '.\n' 2>/dev/null | wc -l)" -ge "$N" ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+err=$(cat "$SF_TMP/term.err")
+sanitizer_check "score (SIGTERM)" "$rc" "$err"
+check "SIGTERM: exit 0" [ "$rc" -eq 0 ]
+check_grep "SIGTERM: totals printed" "^score: $((N + 12)) records" "$err"
+
+# ---- --report over a predictions topic equals evaluate --split all
+run "$SF" replay -q -t full "$DATA/KDDTest+.txt.gz"
+check "replay of KDDTest+ exits 0" [ "$rc" -eq 0 ]
+run "$SF" score -e -q --model "$model" -t full --output full_pred -G full
+check "scoring KDDTest+ exits 0" [ "$rc" -eq 0 ]
+run "$SF" score --report --output full_pred
+check "--report exits 0" [ "$rc" -eq 0 ]
+report=$out
+check_grep "--report counts every row once" "22544 scored with a label, 0 duplicates" "$err"
+run "$SF" evaluate --model "$model" --split all
+want=$(sed -n '/precision/,/weighted avg/p' <<<"$out")
+got=$(sed -n '/precision/,/weighted avg/p' <<<"$report")
+check "--report equals evaluate --split all" [ -n "$want" ] && [ "$want" = "$got" ]
+
+done_testing
