@@ -1,0 +1,364 @@
+/* streamflow yt-consume: running like totals per video from topic_yt.
+ *
+ * State across crashes: the totals are rebuilt from the topic itself. At
+ * start a group-less reader reads every partition of topic_yt from its
+ * first offset to its end; then the consumer joins its group (analytics)
+ * and goes on from the group's committed offsets. Replaying a message is
+ * harmless because a total is the sum of each distinct comment's latest
+ * like count, so whatever was applied before a SIGKILL, the restarted
+ * process ends with the same exact totals. The price is one read of the
+ * topic per start, and the topic's retention must keep what is counted. */
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/opt.h"
+#include "kafka/kafka.h"
+#include "util/util.h"
+#include "youtube/agg.h"
+
+enum { OPT_IDLE = SF_OPT_LONG, OPT_JSON };
+
+static const sf_option_t options[] = {
+        {"topic", 't', "TOPIC", "topic to read (default topic_yt)"},
+        {"group", 'G', "GROUP", "consumer group (default analytics)"},
+        {NULL, 'e', NULL, "exit once caught up with the end of every partition"},
+        {"idle", OPT_IDLE, "SECONDS", "exit after SECONDS without a message"},
+        {"json", OPT_JSON, NULL, "JSON lines: one per change, then the summary"},
+        {NULL, 'q', NULL, "no running output, only the summary"},
+        {0},
+};
+
+static const sf_cmd_spec_t spec = {
+        "yt-consume", NULL,
+        "Reads topic_yt and keeps running totals per video: likes (the sum of each distinct comment's\n"
+        "latest like count), comments and status, shown as a live table on a terminal, one line per\n"
+        "change otherwise. Ends on SIGINT/SIGTERM, -e or --idle, commits, and prints the summary.\n"
+        "Totals are rebuilt from the topic at start, so a crash or SIGKILL never loses or doubles them.",
+        {options, sf_kafka_options, NULL}};
+
+typedef enum { OUT_LINES, OUT_TABLE, OUT_JSON, OUT_QUIET } out_mode_t;
+
+typedef struct consume {
+        sf_yt_agg_t *agg;
+        const char *topic;
+        out_mode_t mode;
+        unsigned char *dirty; /* per video index: changed since the last output */
+        size_t dirty_cap;
+        uint64_t bad;
+        uint64_t read;
+        double assigned_at; /* when the group last gave us partitions, 0 before */
+} consume_t;
+
+/* --idle counts from the first assignment: joining a group takes seconds
+ * and is not "no messages". */
+static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
+                         const rd_kafka_topic_partition_list_t *parts) {
+        consume_t *cs = ctx;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && parts->cnt > 0) cs->assigned_at = sf_now_s();
+}
+
+static int mark_dirty(consume_t *cs, int idx) {
+        if ((size_t)idx >= cs->dirty_cap) {
+                size_t cap = cs->dirty_cap ? cs->dirty_cap : 16;
+                while (cap <= (size_t)idx) cap *= 2;
+                unsigned char *p = realloc(cs->dirty, cap);
+                if (!p) return -1;
+                memset(p + cs->dirty_cap, 0, cap - cs->dirty_cap);
+                cs->dirty = p;
+                cs->dirty_cap = cap;
+        }
+        cs->dirty[idx] = 1;
+        return 0;
+}
+
+/* Applies one message; reports a malformed one with its coordinates.
+ * Returns -1 only when out of memory. */
+static int apply(consume_t *cs, const rd_kafka_message_t *m) {
+        char err[512];
+        int changed = 0;
+        cs->read++;
+        int idx = sf_yt_agg_apply(cs->agg, m->key, m->key_len, m->payload, m->len, &changed, err, sizeof(err));
+        if (idx < 0) {
+                if (strcmp(err, "out of memory") == 0) return -1;
+                cs->bad++;
+                fprintf(stderr, "streamflow yt-consume: %s [%d] offset %lld: skipped: %s\n",
+                        rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, err);
+                return 0;
+        }
+        if (changed && mark_dirty(cs, idx) != 0) return -1;
+        return 0;
+}
+
+static int title_width(const sf_yt_agg_t *agg) {
+        int w = 5;
+        for (size_t i = 0; i < sf_yt_agg_count(agg); i++) {
+                int t = sf_yt_display_width(sf_yt_agg_video(agg, i)->title);
+                if (t > w) w = t;
+        }
+        return w > 48 ? 48 : w;
+}
+
+static void print_row(FILE *out, const sf_yt_agg_video_t *v, int tw) {
+        char title[512];
+        sf_yt_fit(title, sizeof(title), v->title, tw);
+        printf("%s  %-11s  %10lld  %8lld  %s\n", title, v->id, (long long)v->likes, (long long)v->comments,
+               sf_yt_agg_status_str(v->status));
+        (void)out;
+}
+
+static void print_table(const sf_yt_agg_t *agg) {
+        int tw = title_width(agg);
+        char head[128];
+        sf_yt_fit(head, sizeof(head), "TITLE", tw);
+        printf("%s  %-11s  %10s  %8s  %s\n", head, "VIDEO ID", "LIKES", "COMMENTS", "STATUS");
+        for (size_t i = 0; i < sf_yt_agg_count(agg); i++) print_row(stdout, sf_yt_agg_video(agg, i), tw);
+}
+
+static void print_json_video(const char *type, const sf_yt_agg_video_t *v) {
+        char *s = sf_yt_agg_video_json(v);
+        if (!s) return;
+        printf("{\"type\":\"%s\",%s\n", type, s + 1);
+        free(s);
+}
+
+/* Shows what changed since the last call. */
+static void flush_changes(consume_t *cs) {
+        size_t n = sf_yt_agg_count(cs->agg);
+        int any = 0;
+        for (size_t i = 0; i < n && i < cs->dirty_cap; i++) any |= cs->dirty[i];
+        if (!any) return;
+        if (cs->mode == OUT_TABLE) {
+                printf("\033[H\033[2J%s: %llu messages\n\n", cs->topic, (unsigned long long)cs->read);
+                print_table(cs->agg);
+        } else if (cs->mode != OUT_QUIET) {
+                int tw = title_width(cs->agg);
+                for (size_t i = 0; i < n && i < cs->dirty_cap; i++) {
+                        if (!cs->dirty[i]) continue;
+                        const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, i);
+                        if (cs->mode == OUT_JSON) {
+                                print_json_video("update", v);
+                        } else {
+                                char title[512];
+                                sf_yt_fit(title, sizeof(title), v->title, tw);
+                                printf("update  %s  %s  likes %lld  comments %lld  status %s\n", v->id, title,
+                                       (long long)v->likes, (long long)v->comments, sf_yt_agg_status_str(v->status));
+                        }
+                }
+        }
+        memset(cs->dirty, 0, cs->dirty_cap);
+        fflush(stdout);
+}
+
+static void print_summary(consume_t *cs, const char *group) {
+        size_t n = sf_yt_agg_count(cs->agg);
+        size_t best[64];
+        size_t nbest = sf_yt_agg_most_liked(cs->agg, best, SF_ARRAY_SIZE(best));
+        if (cs->mode == OUT_JSON) {
+                printf("{\"type\":\"summary\",\"topic\":\"%s\",\"messages\":%llu,\"malformed\":%llu,\"videos\":%zu,"
+                       "\"most_liked\":[",
+                       cs->topic, (unsigned long long)cs->read, (unsigned long long)cs->bad, n);
+                for (size_t i = 0; i < nbest; i++)
+                        printf("%s\"%s\"", i ? "," : "", sf_yt_agg_video(cs->agg, best[i])->id);
+                printf("]}\n");
+                for (size_t i = 0; i < n; i++) print_json_video("total", sf_yt_agg_video(cs->agg, i));
+                fflush(stdout);
+                return;
+        }
+        if (cs->mode == OUT_TABLE) printf("\033[H\033[2J");
+        else printf("\n");
+        if (n == 0) {
+                printf("summary: %s has no YouTube records%s (run 'streamflow yt-produce' to fetch some)\n", cs->topic,
+                       cs->read ? " that could be read" : ": the topic is empty");
+                if (cs->bad) printf("%llu malformed message(s) skipped\n", (unsigned long long)cs->bad);
+                fflush(stdout);
+                return;
+        }
+        printf("summary: %zu video%s from %llu message%s on %s (group %s)\n", n, n == 1 ? "" : "s",
+               (unsigned long long)cs->read, cs->read == 1 ? "" : "s", cs->topic, group);
+        print_table(cs->agg);
+        const sf_yt_agg_video_t *top = sf_yt_agg_video(cs->agg, best[0]);
+        if (nbest == 1) {
+                printf("most liked: \"%s\" (%s) with %lld likes\n", top->title, top->id, (long long)top->likes);
+        } else {
+                printf("most liked: a tie of %zu videos with %lld likes each:", nbest, (long long)top->likes);
+                for (size_t i = 0; i < nbest; i++) {
+                        const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, best[i]);
+                        printf("%s \"%s\" (%s)", i ? "," : "", v->title, v->id);
+                }
+                printf("\n");
+        }
+        if (cs->bad) printf("%llu malformed message(s) skipped (reported above)\n", (unsigned long long)cs->bad);
+        fflush(stdout);
+}
+
+/* Column widths need wcwidth to know UTF-8; the bytes printed are the same
+ * whatever the locale. */
+static void utf8_locale(void) {
+        const char *l = setlocale(LC_CTYPE, "");
+        if (l && strcmp(nl_langinfo(CODESET), "UTF-8") == 0) return;
+        if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "C.utf8");
+}
+
+int cmd_yt_consume(int argc, char **argv) {
+        sf_optparser_t p;
+        const char *arg;
+        int c, rc = 1, exit_at_end = 0, json = 0, quiet = 0;
+        char errstr[512];
+        const char *topic = SF_TOPIC_YT, *group = "analytics";
+        double idle = 0;
+        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
+        sf_consumer_t *reader = NULL, *cons = NULL;
+        consume_t cs = {0};
+
+        if (!kconf) {
+                fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                return 1;
+        }
+        sf_opt_init(&p, &spec, argc, argv);
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (sf_kafka_is_opt(c)) {
+                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        if (kr == SF_KAFKA_OPT_LISTED) {
+                                rc = 0;
+                                goto out;
+                        }
+                        if (kr == SF_KAFKA_OPT_USAGE) {
+                                sf_opt_usage(&spec, "%s", errstr);
+                                goto usage;
+                        }
+                        continue;
+                }
+                switch (c) {
+                case 't': topic = arg; break;
+                case 'G': group = arg; break;
+                case 'e': exit_at_end = 1; break;
+                case OPT_IDLE:
+                        if (sf_opt_double(&spec, "--idle", arg, 0.1, 1e7, &idle) != 0) goto usage;
+                        break;
+                case OPT_JSON: json = 1; break;
+                case 'q': quiet = 1; break;
+                }
+        }
+        if (c == SF_OPT_EXIT) {
+                rc = 0;
+                goto out;
+        }
+        if (c == SF_OPT_USAGE) goto usage;
+        if (p.nops > 0) {
+                sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
+                goto usage;
+        }
+        if (!*topic || !*group) {
+                sf_opt_usage(&spec, "%s needs a name", !*topic ? "-t" : "-G");
+                goto usage;
+        }
+        utf8_locale();
+        cs.topic = topic;
+        cs.mode = json ? OUT_JSON : quiet ? OUT_QUIET : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_LINES;
+        if (!(cs.agg = sf_yt_agg_new())) {
+                fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                goto out;
+        }
+        sf_kafka_install_signals();
+        const char *topics[] = {topic};
+
+        /* 1. Rebuild the totals from the whole topic. */
+        sf_consumer_opts_t ropts = {.group = NULL, .start = SF_KAFKA_START_BEGINNING, .exit_at_end = true};
+        reader = sf_consumer_new(kconf, topics, 1, &ropts, errstr, sizeof(errstr));
+        if (!reader) {
+                fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+                goto out;
+        }
+        while (sf_kafka_running()) {
+                rd_kafka_message_t *m = sf_consumer_poll(reader, 200);
+                if (!m) {
+                        if (sf_consumer_at_end(reader) || sf_consumer_fatal(reader)) break;
+                        continue;
+                }
+                int r = apply(&cs, m);
+                rd_kafka_message_destroy(m);
+                if (r != 0) {
+                        fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                        goto out;
+                }
+        }
+        if (sf_consumer_fatal(reader)) {
+                fprintf(stderr, "streamflow yt-consume: %s\n", sf_consumer_fatal(reader));
+                goto out;
+        }
+        sf_consumer_close(reader, errstr, sizeof(errstr));
+        reader = NULL;
+        uint64_t rebuilt = cs.read;
+        if (cs.mode == OUT_LINES || cs.mode == OUT_QUIET)
+                fprintf(stderr, "yt-consume: %llu message(s) already on %s read back to rebuild the totals\n",
+                        (unsigned long long)rebuilt, topic);
+        flush_changes(&cs);
+
+        /* 2. Follow the topic as the group, from its committed offsets.
+         * Messages read again here were counted above; that changes nothing. */
+        if (sf_kafka_running()) {
+                sf_consumer_opts_t copts = {.group = group, .start = SF_KAFKA_START_BEGINNING,
+                                            .exit_at_end = exit_at_end, .rebalance = on_rebalance,
+                                            .rebalance_ctx = &cs};
+                cons = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
+                if (!cons) {
+                        fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+                        goto out;
+                }
+        }
+        double last_msg = sf_now_s(), last_out = 0;
+        while (cons && sf_kafka_running()) {
+                rd_kafka_message_t *m = sf_consumer_poll(cons, 100);
+                double now = sf_now_s();
+                if (m) {
+                        int r = apply(&cs, m);
+                        if (r == 0 && sf_consumer_store(cons, m, errstr, sizeof(errstr)) != 0)
+                                fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+                        rd_kafka_message_destroy(m);
+                        if (r != 0) {
+                                fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                                break;
+                        }
+                        last_msg = now;
+                }
+                if (!m || now - last_out >= (cs.mode == OUT_TABLE ? 0.25 : 0.1)) {
+                        flush_changes(&cs);
+                        last_out = now;
+                }
+                if (!m) {
+                        if (sf_consumer_fatal(cons)) break;
+                        if (exit_at_end && sf_consumer_at_end(cons)) break;
+                        if (idle > 0 && cs.assigned_at > 0) {
+                                double since = last_msg > cs.assigned_at ? last_msg : cs.assigned_at;
+                                if (now - since >= idle) break;
+                        }
+                }
+        }
+        flush_changes(&cs);
+        rc = 0;
+        if (cons && sf_consumer_fatal(cons)) {
+                fprintf(stderr, "streamflow yt-consume: %s\n", sf_consumer_fatal(cons));
+                rc = 1;
+        }
+        if (cons && sf_consumer_close(cons, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+                rc = 1;
+        }
+        cons = NULL;
+        print_summary(&cs, group);
+        goto out;
+usage:
+        rc = 2;
+out:
+        if (reader) sf_consumer_close(reader, errstr, sizeof(errstr));
+        if (cons) sf_consumer_close(cons, errstr, sizeof(errstr));
+        sf_yt_agg_destroy(cs.agg);
+        free(cs.dirty);
+        sf_kafka_conf_destroy(kconf);
+        return rc;
+}
