@@ -442,18 +442,6 @@ typedef struct topic_spec {
         int partitions; /* 0: --partitions */
 } topic_spec_t;
 
-static int valid_topic(const char *name) {
-        size_t n = strlen(name);
-        if (n == 0 || n > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return 0;
-        for (size_t i = 0; i < n; i++) {
-                char ch = name[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                      ch == '.' || ch == '_' || ch == '-'))
-                        return 0;
-        }
-        return 1;
-}
-
 int cmd_broker(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg, *control = NULL, *send_path = NULL;
@@ -498,7 +486,7 @@ int cmd_broker(int argc, char **argv) {
                                         goto out;
                                 }
                         }
-                        if (!valid_topic(name)) {
+                        if (!sf_kafka_topic_valid(name)) {
                                 sf_opt_usage(&spec, "invalid topic name '%s' (letters, digits, '.', '_', '-')", name);
                                 rc = 2;
                                 goto out;

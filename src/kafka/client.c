@@ -56,6 +56,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
                                              strstr(buf, "is a consumer property")))
                 return;
         if (cl->connecting && level > 3) return;
+        if (cl->on_offset_reset && strcmp(fac, "OFFSET") == 0 && strstr(buf, "offset reset (at offset ")) {
+                cl->on_offset_reset(cl, buf);
+                return;
+        }
         sf_kafka_client_log(cl, level, "%s", buf);
 }
 
@@ -82,6 +86,11 @@ rd_kafka_conf_t *sf_kafka_client_conf(const sf_kafka_conf_t *conf, sf_kafka_clie
         if (set(c, "client.id", "streamflow", errstr, errstr_size) < 0) goto fail;
         /* Logs are served by our poll calls, in the caller's thread. */
         if (set(c, "log.queue", "true", errstr, errstr_size) < 0) goto fail;
+        /* Retry a lost broker every second at most, as the Java client
+         * does, rather than backing off to librdkafka's 10 s. */
+        if (!sf_kafka_conf_has(conf, "reconnect.backoff.max.ms") &&
+            set(c, "reconnect.backoff.max.ms", "1000", errstr, errstr_size) < 0)
+                goto fail;
         for (size_t i = 0; defaults && defaults[i]; i += 2)
                 if (!sf_kafka_conf_has(conf, defaults[i]) &&
                     set(c, defaults[i], defaults[i + 1], errstr, errstr_size) < 0)
@@ -183,4 +192,16 @@ out:
         if (md) rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
         return n;
+}
+
+bool sf_kafka_topic_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return false;
+        for (size_t i = 0; i < n; i++) {
+                char ch = name[i];
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '_' || ch == '-'))
+                        return false;
+        }
+        return true;
 }

@@ -3,6 +3,7 @@
  * out-of-range offsets, and end-of-partition tracking for -e. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kafka/kafka_int.h"
 
@@ -55,12 +56,99 @@ static void parts_remove(sf_consumer_t *c, const rd_kafka_topic_partition_list_t
         }
 }
 
+/* Decides where each newly assigned partition starts, instead of letting
+ * auto.offset.reset decide quietly: the committed offset when it is still
+ * in the log; the log start or end (opts.start) for a partition the group
+ * never committed; the log start, loudly and counted, when the committed
+ * offset is out of range (deleted by retention, or past the end of a log
+ * that was recreated). */
+static void resolve_start(sf_consumer_t *c, rd_kafka_topic_partition_list_t *parts) {
+        rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+        if (!committed) return;
+        rd_kafka_resp_err_t err = rd_kafka_committed(c->cl.rk, committed, 10000);
+        if (err) {
+                /* Leave the offsets unset: librdkafka fetches them itself,
+                 * and the OFFSET log (on_offset_reset) still reports resets. */
+                sf_kafka_client_log(&c->cl, 4, "cannot read the committed offsets of group '%s': %s", c->group,
+                                    rd_kafka_err2str(err));
+                rd_kafka_topic_partition_list_destroy(committed);
+                return;
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                rd_kafka_topic_partition_t *ct =
+                        rd_kafka_topic_partition_list_find(committed, tp->topic, tp->partition);
+                int64_t off = ct && !ct->err ? ct->offset : RD_KAFKA_OFFSET_INVALID;
+                int64_t lo, hi;
+                char e[512];
+                if (sf_kafka_watermarks(c->cl.rk, tp->topic, tp->partition, &lo, &hi, 10000, e, sizeof(e)) < 0) {
+                        sf_kafka_client_log(&c->cl, 4, "%s", e);
+                        continue; /* auto.offset.reset=earliest, reported by the OFFSET log */
+                }
+                if (off < 0) {
+                        tp->offset = c->opts.start == SF_KAFKA_START_END ? hi : lo;
+                } else if (off < lo) {
+                        c->skipped += lo - off;
+                        sf_kafka_client_log(&c->cl, 3,
+                                            "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the "
+                                            "broker before group '%s' read them; SKIPPED them, resuming at offset %lld",
+                                            tp->topic, (int)tp->partition, (long long)off, (long long)(lo - 1),
+                                            (long long)(lo - off), c->group, (long long)lo);
+                        tp->offset = lo;
+                } else if (off > hi) {
+                        sf_kafka_client_log(&c->cl, 3,
+                                            "%s [%d]: committed offset %lld is beyond the end of the log (%lld): the "
+                                            "topic was recreated or truncated; reading it again from offset %lld",
+                                            tp->topic, (int)tp->partition, (long long)off, (long long)hi, (long long)lo);
+                        tp->offset = lo;
+                } else {
+                        tp->offset = off;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(committed);
+}
+
+/* librdkafka reset an offset that went out of range while we were reading
+ * (the broker deleted data we had not read yet): it resumes at the log
+ * start (auto.offset.reset=earliest); we say so, and count what was lost.
+ * The only trace librdkafka 2.0.2 gives of this is its OFFSET warning:
+ * "TOPIC [P]: offset reset (at offset N, broker B) to ...". */
+static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
+        sf_consumer_t *c = (sf_consumer_t *)cl;
+        const char *bracket = strstr(line, " [");
+        const char *at = strstr(line, "offset reset (at offset ");
+        char topic[256];
+        int partition;
+        long long off;
+        if (!bracket || !at || (size_t)(bracket - line) >= sizeof(topic) ||
+            sscanf(bracket, " [%d]", &partition) != 1 || sscanf(at, "offset reset (at offset %lld", &off) != 1) {
+                sf_kafka_client_log(cl, 3, "%s", line);
+                return;
+        }
+        memcpy(topic, line, (size_t)(bracket - line));
+        topic[bracket - line] = '\0';
+        int64_t lo, hi;
+        char e[512];
+        if (sf_kafka_watermarks(cl->rk, topic, partition, &lo, &hi, 5000, e, sizeof(e)) < 0 || off >= lo) {
+                /* Past the end (log recreated), or we cannot tell how much. */
+                sf_kafka_client_log(cl, 3, "%s [%d]: offset %lld was out of range; reading again from the log start",
+                                    topic, partition, off);
+                return;
+        }
+        c->skipped += lo - off;
+        sf_kafka_client_log(cl, 3,
+                            "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the broker before they "
+                            "were read; SKIPPED them, resuming at offset %lld",
+                            topic, partition, off, (long long)(lo - 1), (long long)(lo - off), (long long)lo);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
         sf_consumer_t *c = opaque;
         rd_kafka_error_t *error = NULL;
         rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                resolve_start(c, parts);
                 if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
                 if (c->cooperative)
                         error = rd_kafka_incremental_assign(rk, parts);
@@ -95,12 +183,17 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         }
 }
 
-/* At-least-once and never a silent reset: offsets are stored by the caller
- * after processing, and auto.offset.reset=error hands an unusable offset to
- * us (handle_reset) instead of jumping over data quietly. */
+/* At-least-once: offsets are stored by the caller after processing and
+ * committed in the background. Where to start is decided by
+ * resolve_start, so auto.offset.reset only applies to an offset that goes
+ * out of range while reading, which on_offset_reset reports. */
 static const char *const consumer_defaults[] = {
-        "enable.auto.commit", "true", "enable.auto.offset.store", "false", "auto.offset.reset", "error",
-        "log_level", "4", NULL,
+        "enable.auto.commit", "true", "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
+        "log_level", "4",
+        /* Kafka's classic 10 s rather than librdkafka 2.0's 45 s: a
+         * restarted member is back sooner (the development broker holds a
+         * group whose last member left for this long minus 1 s). */
+        "session.timeout.ms", "10000", NULL,
 };
 
 sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics,
@@ -124,14 +217,24 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
                 if (!c->group) goto oom;
                 c->opts.group = c->group;
         }
+        c->cl.on_offset_reset = on_offset_reset;
         kc = sf_kafka_client_conf(conf, &c->cl, consumer_defaults, errstr, errstr_size);
         if (!kc) goto fail;
         if (c->group && rd_kafka_conf_set(kc, "group.id", c->group, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
                 snprintf(errstr, errstr_size, "group '%s': %s", c->group, rkerr);
                 goto fail;
         }
-        if (!c->group && !sf_kafka_conf_has(conf, "enable.auto.commit"))
-                rd_kafka_conf_set(kc, "enable.auto.commit", "false", rkerr, sizeof(rkerr));
+        if (!c->group) {
+                /* librdkafka 2.0.2 refuses assign() without a group.id; this
+                 * one never joins (no subscribe) and never commits. */
+                char anon[64];
+                snprintf(anon, sizeof(anon), "streamflow-anonymous-%ld", (long)getpid());
+                if (rd_kafka_conf_set(kc, "group.id", anon, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK ||
+                    rd_kafka_conf_set(kc, "enable.auto.commit", "false", rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                        snprintf(errstr, errstr_size, "group.id: %s", rkerr);
+                        goto fail;
+                }
+        }
         if (c->opts.exit_at_end &&
             rd_kafka_conf_set(kc, "enable.partition.eof", "true", rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
                 snprintf(errstr, errstr_size, "enable.partition.eof: %s", rkerr);
@@ -193,60 +296,6 @@ fail:
         return NULL;
 }
 
-/* Restarts fetching topic[partition] at offset. */
-static void seek_to(sf_consumer_t *c, const char *topic, int32_t partition, int64_t offset) {
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-        if (!list) return;
-        rd_kafka_topic_partition_list_add(list, topic, partition)->offset = offset;
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->cl.rk, list, 5000);
-        if (!error && list->elems[0].err)
-                error = rd_kafka_error_new(list->elems[0].err, "%s", rd_kafka_err2str(list->elems[0].err));
-        if (error) {
-                sf_kafka_client_log(&c->cl, 3, "%s [%d]: cannot resume at offset %lld: %s", topic, (int)partition,
-                                    (long long)offset, rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-        }
-        rd_kafka_topic_partition_list_destroy(list);
-}
-
-/* auto.offset.reset=error gave us topic[partition] with an unusable
- * offset: no committed offset yet (offset < 0), or out of range. */
-static void handle_reset(sf_consumer_t *c, const rd_kafka_message_t *m) {
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        int64_t lo = 0, hi = 0;
-        char err[512];
-        if (sf_kafka_watermarks(c->cl.rk, topic, m->partition, &lo, &hi, 5000, err, sizeof(err)) < 0) {
-                sf_kafka_client_log(&c->cl, 3, "%s [%d]: offset %lld unusable (%s), and %s; retrying", topic,
-                                    (int)m->partition, (long long)m->offset, rd_kafka_message_errstr(m), err);
-                seek_to(c, topic, m->partition, m->offset >= 0 ? m->offset : RD_KAFKA_OFFSET_BEGINNING);
-                return;
-        }
-        if (m->offset < 0) {
-                /* A new group (or no group): where to start is the user's choice. */
-                seek_to(c, topic, m->partition, c->opts.start == SF_KAFKA_START_END ? hi : lo);
-                return;
-        }
-        if (m->offset < lo) {
-                int64_t n = lo - m->offset;
-                c->skipped += n;
-                sf_kafka_client_log(&c->cl, 3,
-                                    "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the broker "
-                                    "before they were read; SKIPPED them, resuming at offset %lld",
-                                    topic, (int)m->partition, (long long)m->offset, (long long)(lo - 1),
-                                    (long long)n, (long long)lo);
-                seek_to(c, topic, m->partition, lo);
-        } else if (m->offset > hi) {
-                sf_kafka_client_log(&c->cl, 3,
-                                    "%s [%d]: offset %lld is beyond the end of the log (%lld): the topic was "
-                                    "recreated or truncated; reading it again from offset %lld",
-                                    topic, (int)m->partition, (long long)m->offset, (long long)hi, (long long)lo);
-                seek_to(c, topic, m->partition, lo);
-        } else {
-                /* In range again (a transient error): just retry there. */
-                seek_to(c, topic, m->partition, m->offset);
-        }
-}
-
 rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
         int64_t deadline = sf_now_ns() + (int64_t)timeout_ms * 1000000;
         for (;;) {
@@ -263,8 +312,6 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         part_state_t *ps = m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
                         if (ps) ps->eof = true;
-                } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m->rkt) {
-                        handle_reset(c, m);
                 } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                         /* on_error has recorded it; make sure of it here too */
                         if (!c->cl.fatal[0])

@@ -292,6 +292,10 @@ int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, in
 int sf_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
 
+/* True when name is a legal Kafka topic name (1..249 of [a-zA-Z0-9._-],
+ * not "." or ".."). */
+bool sf_kafka_topic_valid(const char *name);
+
 /* ------------------------------------------------- development cluster */
 
 /* An in-memory Kafka cluster in this process (librdkafka's mock cluster),

@@ -21,7 +21,8 @@ struct sf_kafka_conf {
 
 /* State every client (producer or consumer) carries; the first member of
  * sf_producer and sf_consumer, and the rd_kafka opaque. */
-typedef struct sf_kafka_client {
+typedef struct sf_kafka_client sf_kafka_client_t;
+struct sf_kafka_client {
         rd_kafka_t *rk;
         sf_kafka_log_fn log;
         void *log_ctx;
@@ -30,7 +31,9 @@ typedef struct sf_kafka_client {
         int connecting;  /* during the first contact: keep errors, do not log */
         int all_down;    /* ALL_BROKERS_DOWN seen while connecting */
         char last_error[512];
-} sf_kafka_client_t;
+        /* Consumers: called with librdkafka's "offset reset" warning. */
+        void (*on_offset_reset)(sf_kafka_client_t *cl, const char *line);
+};
 
 /* True when the user set property `name` with -X/-F. */
 bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name);

@@ -60,6 +60,11 @@ rd_kafka_mock_cluster_t *sf_kafka_mock_cluster(sf_kafka_mock_t *m) { return m->m
 
 int sf_kafka_mock_topic(sf_kafka_mock_t *m, const char *topic, int partitions, char *errstr,
                         size_t errstr_size) {
+        if (!sf_kafka_topic_valid(topic)) {
+                snprintf(errstr, errstr_size, "invalid topic name '%s' (1 to 249 letters, digits, '.', '_', '-')",
+                         topic);
+                return -1;
+        }
         if (partitions <= 0) partitions = m->partitions;
         int rf = m->brokers < 3 ? m->brokers : 3;
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, rf);

@@ -1,0 +1,503 @@
+/* The Kafka layer against an in-process mock cluster: options, produce and
+ * consume, group resume, faults (broker down, leader move, disconnects,
+ * permanent errors), out-of-range offsets, an unreachable broker. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka/kafka.h"
+#include "test.h"
+#include "util/util.h"
+
+/* Everything the layer reported, for checks on what the user is told. */
+static char logbuf[65536];
+static size_t loglen;
+
+static void capture(void *ctx, int level, const char *msg) {
+        int n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%d %s\n", level, msg);
+        if (n > 0) loglen += (size_t)n < sizeof(logbuf) - loglen ? (size_t)n : sizeof(logbuf) - loglen - 1;
+}
+
+static void log_reset(void) {
+        loglen = 0;
+        logbuf[0] = '\0';
+}
+
+static sf_kafka_conf_t *conf_for(sf_kafka_mock_t *m) {
+        sf_kafka_conf_t *conf = sf_kafka_conf_new();
+        if (!conf) return NULL;
+        sf_kafka_conf_set_brokers(conf, sf_kafka_mock_bootstraps(m));
+        sf_kafka_conf_set_log(conf, capture, NULL);
+        /* A group left by its last member takes a new one after
+         * session.timeout.ms - 1 s in the mock: keep it short here. */
+        char e[256];
+        if (sf_kafka_conf_set(conf, "session.timeout.ms", "3000", e, sizeof(e)) < 0 ||
+            sf_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", e, sizeof(e)) < 0)
+                printf("# %s\n", e);
+        /* SF_TEST_KAFKA_DEBUG=cgrp,fetch turns on librdkafka's debug log. */
+        const char *dbg = getenv("SF_TEST_KAFKA_DEBUG");
+        char err[256];
+        if (dbg) {
+                sf_kafka_conf_set_log(conf, NULL, NULL);
+                if (sf_kafka_conf_set(conf, "debug", dbg, err, sizeof(err)) < 0) printf("# %s\n", err);
+        }
+        return conf;
+}
+
+/* ------------------------------------------------------------ options */
+
+static void test_options(void) {
+        char err[512];
+        unsetenv(SF_KAFKA_BROKERS_ENV);
+        sf_kafka_conf_t *conf = sf_kafka_conf_new();
+        CHECK(conf != NULL);
+        if (!conf) return;
+        CHECK_STR(sf_kafka_conf_brokers(conf), SF_KAFKA_DEFAULT_BROKERS);
+        CHECK(sf_kafka_is_opt('b') && sf_kafka_is_opt('X') && sf_kafka_is_opt('F') && !sf_kafka_is_opt('t'));
+
+        CHECK_INT(sf_kafka_conf_opt(conf, 'b', "h1:1,h2:2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_STR(sf_kafka_conf_brokers(conf), "h1:1,h2:2");
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "bootstrap.servers=h3:3", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_STR(sf_kafka_conf_brokers(conf), "h3:3");
+
+        /* Valid: a global property, a topic-level one, a value with '='. */
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=1234", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "acks=1", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.username=a=b", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+
+        /* Unknown property: a usage error naming it. */
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "no.such.property=1", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK(strstr(err, "'no.such.property'") != NULL);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "acks", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK(strstr(err, "PROP=VALUE") != NULL);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=soon", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK(strstr(err, "socket.timeout.ms") != NULL);
+
+        /* A secret's value never appears, even when it is rejected. */
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.password=hunter2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.mechanisms=hunter2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.location.bad=hunter2", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_USAGE);
+        CHECK(strstr(err, "hunter2") == NULL);
+
+        /* -F: comments, blanks, spaces around '=', and a bad line named by file:line. */
+        char path[] = "/tmp/sf-test-kafka-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd >= 0) {
+                const char *text = "# client settings\n\n  client.id = reporter \nlinger.ms=7\nbogus.prop=1\n";
+                CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+                close(fd);
+                CHECK_INT(sf_kafka_conf_opt(conf, 'F', path, stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+                char want[600];
+                snprintf(want, sizeof(want), "%s:5:", path);
+                CHECK_MSG(strstr(err, want) && strstr(err, "bogus.prop"), "err = %s", err);
+                unlink(path);
+        }
+        CHECK_INT(sf_kafka_conf_opt(conf, 'F', "/nonexistent/client.properties", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_USAGE);
+        CHECK(strstr(err, "/nonexistent/client.properties") && strstr(err, "No such file"));
+
+        /* -X list prints librdkafka's table to the stream given. */
+        FILE *out = tmpfile();
+        CHECK(out != NULL);
+        if (out) {
+                CHECK_INT(sf_kafka_conf_opt(conf, 'X', "list", out, err, sizeof(err)), SF_KAFKA_OPT_LISTED);
+                CHECK(ftell(out) > 1000);
+                fclose(out);
+        }
+        sf_kafka_conf_destroy(conf);
+
+        setenv(SF_KAFKA_BROKERS_ENV, "envhost:9", 1);
+        conf = sf_kafka_conf_new();
+        CHECK(conf && strcmp(sf_kafka_conf_brokers(conf), "envhost:9") == 0);
+        sf_kafka_conf_destroy(conf);
+        unsetenv(SF_KAFKA_BROKERS_ENV);
+        sf_kafka_conf_destroy(NULL);
+}
+
+/* ------------------------------------------------------ produce/consume */
+
+typedef struct {
+        int *acked; /* per sequence number: delivery reports with no error */
+        int nfail;
+} dr_state_t;
+
+static void on_dr(void *ctx, const rd_kafka_message_t *msg, void *opaque) {
+        dr_state_t *st = ctx;
+        intptr_t seq = (intptr_t)opaque;
+        if (msg->err)
+                st->nfail++;
+        else
+                st->acked[seq]++;
+}
+
+/* Produces n keyed messages "k<seq>" to topic; calls fault(i) before message i. */
+static int produce_n(sf_kafka_conf_t *conf, const char *topic, int n, dr_state_t *st,
+                     void (*fault)(sf_kafka_mock_t *, int), sf_kafka_mock_t *m, uint64_t *undelivered) {
+        char err[512], key[32], value[64];
+        sf_producer_t *p = sf_producer_new(conf, on_dr, st, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (!p) return -1;
+        for (int i = 0; i < n; i++) {
+                if (fault) fault(m, i);
+                int kl = snprintf(key, sizeof(key), "k%06d", i);
+                int vl = snprintf(value, sizeof(value), "value of message %d", i);
+                if (sf_producer_send(p, topic, -1, key, (size_t)kl, value, (size_t)vl, NULL, (void *)(intptr_t)i, err,
+                                     sizeof(err)) < 0) {
+                        CHECK_MSG(0, "send %d: %s", i, err);
+                        break;
+                }
+                if (i % 50 == 0) sf_producer_poll(p, 1);
+        }
+        *undelivered = sf_producer_flush(p, 30000);
+        sf_producer_stats_t s = sf_producer_stats(p);
+        CHECK_INT(s.sent, n);
+        sf_producer_destroy(p);
+        return 0;
+}
+
+/* Reads topic from the beginning to its end; counts[seq] += 1 per message. */
+static int consume_all(sf_kafka_conf_t *conf, const char *topic, const char *group, int *counts, int n,
+                       int max) {
+        char err[512];
+        const char *topics[] = {topic};
+        sf_consumer_opts_t opts = {.group = group, .exit_at_end = true};
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (!c) return -1;
+        int got = 0;
+        int64_t deadline = sf_now_ns() + 20LL * 1000000000;
+        while (sf_now_ns() < deadline && !sf_consumer_at_end(c) && (max <= 0 || got < max)) {
+                rd_kafka_message_t *msg = sf_consumer_poll(c, 100);
+                if (!msg) continue;
+                int seq = -1;
+                if (msg->key_len > 1 && msg->key_len < 20) {
+                        char k[24];
+                        memcpy(k, msg->key, msg->key_len);
+                        k[msg->key_len] = '\0';
+                        seq = atoi(k + 1);
+                }
+                CHECK(seq >= 0 && seq < n);
+                if (seq >= 0 && seq < n) counts[seq]++;
+                got++;
+                CHECK(sf_consumer_store(c, msg, err, sizeof(err)) == 0);
+                rd_kafka_message_destroy(msg);
+        }
+        CHECK_MSG(sf_consumer_close(c, err, sizeof(err)) == 0, "%s", err);
+        return got;
+}
+
+/* Exactly once: every sequence acknowledged once and read once. */
+static void check_exactly_once(const char *what, int n, dr_state_t *st, int *counts) {
+        int lost = 0, dup = 0, unacked = 0;
+        for (int i = 0; i < n; i++) {
+                if (st->acked[i] != 1) unacked++;
+                if (counts[i] == 0) lost++;
+                if (counts[i] > 1) dup++;
+        }
+        CHECK_MSG(unacked == 0 && lost == 0 && dup == 0, "%s: %d not acknowledged once, %d lost, %d duplicated",
+                  what, unacked, lost, dup);
+}
+
+static void run_fault_case(const char *topic, int brokers, int n, void (*fault)(sf_kafka_mock_t *, int)) {
+        char err[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(brokers, 3, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, topic, 3, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        dr_state_t st = {calloc((size_t)n, sizeof(int)), 0};
+        int *counts = calloc((size_t)n, sizeof(int));
+        uint64_t undelivered = 99;
+        log_reset();
+        if (st.acked && counts && produce_n(conf, topic, n, &st, fault, m, &undelivered) == 0) {
+                CHECK_INT(undelivered, 0);
+                CHECK_INT(st.nfail, 0);
+                int got = consume_all(conf, topic, NULL, counts, n, 0);
+                CHECK_INT(got, n);
+                check_exactly_once(topic, n, &st, counts);
+        }
+        free(st.acked);
+        free(counts);
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
+static void test_roundtrip(void) { run_fault_case("plain", 1, 3000, NULL); }
+
+/* Broker 1 (leader of everything with one broker... here of some
+ * partitions of three) goes away for 2 s in the middle of production. */
+static void fault_down(sf_kafka_mock_t *m, int i) {
+        if (i == 1000) rd_kafka_mock_broker_set_down(sf_kafka_mock_cluster(m), 1);
+        if (i > 1000 && i < 1400) usleep(5000); /* keep producing while it is down: ~2 s */
+        if (i == 1400) rd_kafka_mock_broker_set_up(sf_kafka_mock_cluster(m), 1);
+}
+
+static void test_broker_down(void) { run_fault_case("down", 3, 3000, fault_down); }
+
+static void fault_leader(sf_kafka_mock_t *m, int i) {
+        rd_kafka_mock_cluster_t *mc = sf_kafka_mock_cluster(m);
+        if (i == 500) rd_kafka_mock_partition_set_leader(mc, "leader", 0, 2);
+        if (i == 1000) rd_kafka_mock_partition_set_leader(mc, "leader", 1, 3);
+        if (i == 1500) rd_kafka_mock_partition_set_leader(mc, "leader", 0, 3);
+        if (i % 100 == 0) usleep(2000);
+}
+
+static void test_leader_change(void) { run_fault_case("leader", 3, 3000, fault_leader); }
+
+/* Connections cut under the producer's feet, and transport errors on
+ * produce requests: retries must not duplicate anything. */
+static void fault_disconnect(sf_kafka_mock_t *m, int i) {
+        rd_kafka_mock_cluster_t *mc = sf_kafka_mock_cluster(m);
+        if (i == 700 || i == 1700) {
+                rd_kafka_mock_broker_set_down(mc, -1);
+                rd_kafka_mock_broker_set_up(mc, -1);
+        }
+        if (i == 1200)
+                rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 4, RD_KAFKA_RESP_ERR__TRANSPORT,
+                                                  RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                                  RD_KAFKA_RESP_ERR__TRANSPORT,
+                                                  RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+        if (i % 100 == 0) usleep(2000);
+}
+
+static void test_disconnects(void) { run_fault_case("disconnect", 2, 3000, fault_disconnect); }
+
+/* A permanent error: every message fails, each failure is reported with
+ * the topic, and flush says how many were not delivered. */
+static void test_permanent_error(void) {
+        char err[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(1, 3, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "refused", 1, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        CHECK(sf_kafka_conf_set(conf, "message.timeout.ms", "3000", err, sizeof(err)) == 0);
+        log_reset();
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (p) {
+                /* Every produce request is refused (more errors than the producer will try). */
+                rd_kafka_resp_err_t errs[200];
+                for (size_t i = 0; i < SF_ARRAY_SIZE(errs); i++) errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                rd_kafka_mock_push_request_errors_array(sf_kafka_mock_cluster(m), 0 /* Produce */, SF_ARRAY_SIZE(errs),
+                                                        errs);
+                int sent = 0;
+                for (int i = 0; i < 10; i++)
+                        if (sf_producer_send(p, "refused", -1, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) == 0) sent++;
+                uint64_t undelivered = sf_producer_flush(p, 10000);
+                CHECK_INT(undelivered, sent);
+                CHECK(sent > 0);
+                CHECK_INT(sf_producer_stats(p).failed, sent);
+                CHECK_INT(sf_producer_stats(p).delivered, 0);
+                CHECK_MSG(strstr(logbuf, "delivery to refused [") != NULL, "log: %s", logbuf);
+                sf_producer_destroy(p);
+        }
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
+/* A group stops cleanly after part of the topic and a new member resumes
+ * from the committed offsets: together they read everything once. */
+static void test_group_resume(void) {
+        char err[512];
+        enum { N = 600 };
+        sf_kafka_mock_t *m = sf_kafka_mock_new(1, 3, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        sf_kafka_conf_t *conf = conf_for(m);
+        dr_state_t st = {calloc(N, sizeof(int)), 0};
+        int *counts = calloc(N, sizeof(int));
+        uint64_t undelivered = 99;
+        CHECK(sf_kafka_mock_topic(m, "resume", 3, err, sizeof(err)) == 0);
+        if (st.acked && counts && produce_n(conf, "resume", N, &st, NULL, m, &undelivered) == 0) {
+                CHECK_INT(undelivered, 0);
+                int first = consume_all(conf, "resume", "g-resume", counts, N, 250);
+                CHECK_INT(first, 250);
+                int second = consume_all(conf, "resume", "g-resume", counts, N, 0);
+                CHECK_INT(second, N - 250);
+                check_exactly_once("resume", N, &st, counts);
+        }
+        free(st.acked);
+        free(counts);
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
+/* Out of range, never silent: data deleted by retention before it was
+ * read is counted and reported; an offset past the end is reported and
+ * the log is read again from its start. */
+static void test_out_of_range(void) {
+        char err[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(1, 1, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "retained", 1, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        const char *topics[] = {"retained"};
+        sf_consumer_opts_t opts = {.group = "g-range"};
+
+        /* The group commits offset 1 of a small log... */
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (!p) goto out;
+        CHECK(sf_producer_send(p, "retained", 0, "a", 1, "first", 5, NULL, NULL, err, sizeof(err)) == 0);
+        CHECK_INT(sf_producer_flush(p, 10000), 0);
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (c) {
+                rd_kafka_message_t *msg = NULL;
+                for (int i = 0; i < 100 && !msg; i++) msg = sf_consumer_poll(c, 100);
+                CHECK(msg != NULL);
+                if (msg) {
+                        CHECK_INT(msg->offset, 0);
+                        CHECK(sf_consumer_store(c, msg, err, sizeof(err)) == 0);
+                        rd_kafka_message_destroy(msg);
+                }
+                CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
+        }
+        /* ...then 8 MiB more arrive in 64 KiB messages, each its own batch:
+         * the mock keeps 5 MiB per partition and drops the oldest. */
+        char *big = calloc(1, 65536);
+        CHECK(big != NULL);
+        for (int i = 0; big && i < 128; i++) {
+                CHECK(sf_producer_send(p, "retained", 0, "b", 1, big, 65536, NULL, NULL, err, sizeof(err)) == 0);
+                CHECK_INT(sf_producer_flush(p, 10000), 0);
+        }
+        free(big);
+        int64_t lo = -1, hi = -1;
+        CHECK(sf_kafka_watermarks(sf_producer_handle(p), "retained", 0, &lo, &hi, 5000, err, sizeof(err)) == 0);
+        CHECK_INT(hi, 129);
+        CHECK(lo > 1);
+        sf_producer_destroy(p);
+
+        log_reset();
+        c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (c) {
+                rd_kafka_message_t *msg = NULL;
+                for (int i = 0; i < 100 && !msg; i++) msg = sf_consumer_poll(c, 100);
+                CHECK(msg != NULL);
+                if (msg) {
+                        CHECK_INT(msg->offset, lo); /* resumed at the log start */
+                        rd_kafka_message_destroy(msg);
+                }
+                CHECK_INT(sf_consumer_skipped(c), lo - 1);
+                char want[128];
+                snprintf(want, sizeof(want), "retained [0]: offsets 1..%lld (%lld message(s))", (long long)(lo - 1),
+                         (long long)(lo - 1));
+                CHECK_MSG(strstr(logbuf, want) != NULL, "log: %s", logbuf);
+                /* Store an offset beyond the end, as a recreated topic would leave. */
+                CHECK(sf_consumer_store_offset(c, "retained", 0, 5000, err, sizeof(err)) == 0);
+                CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
+        }
+        log_reset();
+        c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (c) {
+                rd_kafka_message_t *msg = NULL;
+                for (int i = 0; i < 100 && !msg; i++) msg = sf_consumer_poll(c, 100);
+                CHECK(msg && msg->offset == lo);
+                if (msg) rd_kafka_message_destroy(msg);
+                CHECK_MSG(strstr(logbuf, "offset 5000 is beyond the end of the log") != NULL, "log: %s", logbuf);
+                CHECK_INT(sf_consumer_skipped(c), 0);
+                CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
+        }
+out:
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
+/* Nobody listening: a clear error within a few seconds, no hang. */
+static void test_unreachable(void) {
+        char err[512];
+        sf_kafka_conf_t *conf = sf_kafka_conf_new();
+        CHECK(conf != NULL);
+        if (!conf) return;
+        sf_kafka_conf_set_brokers(conf, "127.0.0.1:1");
+        sf_kafka_conf_set_log(conf, capture, NULL);
+        int64_t t0 = sf_now_ns();
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        double secs = (double)(sf_now_ns() - t0) / 1e9;
+        CHECK(p == NULL);
+        sf_producer_destroy(p);
+        CHECK_MSG(secs < 6.0, "took %.1f s", secs);
+        CHECK_MSG(strstr(err, "cannot reach Kafka at 127.0.0.1:1") && strstr(err, "streamflow broker") &&
+                          strstr(err, "-b"),
+                  "err = %s", err);
+        const char *topics[] = {"x"};
+        sf_consumer_opts_t opts = {.group = "g"};
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK(c == NULL);
+        CHECK(strstr(err, "cannot reach Kafka at 127.0.0.1:1") != NULL);
+        CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
+        sf_kafka_conf_destroy(conf);
+}
+
+/* The control commands the broker's socket accepts. */
+static void test_control(void) {
+        char err[512], reply[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(2, 2, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        static const struct {
+                const char *line;
+                int ok;
+        } cases[] = {
+                {"ping", 1},
+                {"down 1", 1},
+                {"up 1", 1},
+                {"down all", 1},
+                {"up all", 1},
+                {"disconnect", 1},
+                {"disconnect 2", 1},
+                {"down 3", 0},
+                {"down", 0},
+                {"leader t 0 2", 1},
+                {"leader t 0 9", 0},
+                {"leader t x 1", 0},
+                {"error Produce NOT_LEADER_FOR_PARTITION 3", 1},
+                {"error 0 TRANSPORT", 1},
+                {"error 1 6", 1},
+                {"error Nope 6", 0},
+                {"error Produce NOT_AN_ERROR", 0},
+                {"topic-error t TOPIC_AUTHORIZATION_FAILED", 1},
+                {"topic-error t NO_ERROR", 1},
+                {"rtt all 10", 1},
+                {"rtt 1 x", 0},
+                {"create newtopic 4", 1},
+                {"create bad/name", 0},
+                {"frobnicate", 0},
+                {"", 0},
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
+                int rc = sf_kafka_mock_control(m, cases[i].line, reply, sizeof(reply));
+                CHECK_MSG((rc == 0) == cases[i].ok, "'%s' -> %s", cases[i].line, reply);
+                CHECK_MSG(strncmp(reply, cases[i].ok ? "ok" : "error", cases[i].ok ? 2 : 5) == 0, "'%s' -> %s",
+                          cases[i].line, reply);
+        }
+        sf_kafka_mock_destroy(m);
+}
+
+int main(void) {
+        const char *only = getenv("SF_TEST_ONLY");
+        if (only) {
+                if (strcmp(only, "group") == 0) RUN(test_group_resume);
+                if (strcmp(only, "range") == 0) RUN(test_out_of_range);
+                if (strcmp(only, "perm") == 0) RUN(test_permanent_error);
+                if (strcmp(only, "disc") == 0) RUN(test_disconnects);
+                return TEST_DONE();
+        }
+        RUN(test_options);
+        RUN(test_control);
+        RUN(test_unreachable);
+        RUN(test_roundtrip);
+        RUN(test_permanent_error);
+        RUN(test_broker_down);
+        RUN(test_leader_change);
+        RUN(test_disconnects);
+        RUN(test_group_resume);
+        RUN(test_out_of_range);
+        return TEST_DONE();
+}
