@@ -44,6 +44,7 @@ enum {
         OPT_CONTROL,
         OPT_SEND,
         OPT_DAEMON,
+        OPT_CHECK,
 };
 
 static const sf_option_t options[] = {
@@ -54,10 +55,11 @@ static const sf_option_t options[] = {
         {"control", OPT_CONTROL, "PATH", "accept fault-injection commands on Unix socket PATH"},
         {"send", OPT_SEND, "PATH", "send the command operand to the broker controlled at PATH, print its answer"},
         {"daemon", OPT_DAEMON, NULL, "run in the background; print the address and the pid, then return"},
+        {"check", OPT_CHECK, NULL, "do not run a broker: check that Kafka answers at -b, list brokers and topics"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
-        "broker", "[--send PATH COMMAND]",
+        "broker", "[--send PATH COMMAND | --check [-b BROKERS] [-X PROP=VALUE] [-F FILE]]",
         "Run an in-memory Kafka cluster for development (librdkafka's mock cluster) on 127.0.0.1.\n"
         "Prints the bootstrap address as its first line, creates topic_yt, connections,\n"
         "predictions and connections.dlq, and runs until SIGINT/SIGTERM. Data lives in memory\n"
@@ -73,7 +75,7 @@ static const sf_cmd_spec_t spec = {
         "  rtt BROKER|all MS          add round-trip delay\n"
         "  create TOPIC [PARTITIONS]  create a topic\n"
         "  ping                       check the broker is there",
-        {options, NULL}};
+        {options, sf_kafka_options, NULL}};
 
 /* ----------------------------------------------------------- forwarder */
 
@@ -435,6 +437,39 @@ static int control_send(const char *path, const char *command) {
         return strncmp(reply, "ok", 2) == 0 ? 0 : 1;
 }
 
+/* ------------------------------------------------------------- --check */
+
+/* Connects like every pipeline command does, then lists what it sees. */
+static int check_cluster(const sf_kafka_conf_t *kconf) {
+        char errstr[1024];
+        const struct rd_kafka_metadata *md = NULL;
+        sf_producer_t *prod = sf_producer_new(kconf, NULL, NULL, errstr, sizeof(errstr));
+        if (!prod) {
+                fprintf(stderr, "streamflow broker: %s\n", errstr);
+                return 1;
+        }
+        int rc = 1;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(sf_producer_handle(prod), 1, NULL, &md, 5000);
+        if (err) {
+                fprintf(stderr, "streamflow broker: Kafka at %s answered, but not with its topic list: %s\n",
+                        sf_kafka_conf_brokers(kconf), rd_kafka_err2str(err));
+                goto out;
+        }
+        printf("%s: Kafka answers (%d broker%s, %d topic%s)\n", sf_kafka_conf_brokers(kconf), md->broker_cnt,
+               md->broker_cnt == 1 ? "" : "s", md->topic_cnt, md->topic_cnt == 1 ? "" : "s");
+        for (int i = 0; i < md->broker_cnt; i++)
+                printf("broker %d %s:%d\n", (int)md->brokers[i].id, md->brokers[i].host, md->brokers[i].port);
+        for (int i = 0; i < md->topic_cnt; i++)
+                printf("topic %s %d partition%s%s%s\n", md->topics[i].topic, md->topics[i].partition_cnt,
+                       md->topics[i].partition_cnt == 1 ? "" : "s", md->topics[i].err ? " error: " : "",
+                       md->topics[i].err ? rd_kafka_err2str(md->topics[i].err) : "");
+        rc = 0;
+out:
+        if (md) rd_kafka_metadata_destroy(md);
+        sf_producer_destroy(prod);
+        return rc;
+}
+
 /* ------------------------------------------------------------- command */
 
 typedef struct topic_spec {
@@ -446,7 +481,8 @@ int cmd_broker(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg, *control = NULL, *send_path = NULL;
         long long port = 9092, nbrokers = 1, partitions = 3;
-        int daemon = 0, c, rc = 1;
+        int daemon = 0, check = 0, kafka_opts = 0, c, rc = 1;
+        sf_kafka_conf_t *kconf = NULL;
         topic_spec_t topics[64];
         size_t ntopics = 0;
         char *topic_names[64] = {0};
@@ -458,6 +494,21 @@ int cmd_broker(int argc, char **argv) {
         memset(&fwd, 0, sizeof(fwd));
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (sf_kafka_is_opt(c)) {
+                        if (!kconf && !(kconf = sf_kafka_conf_new())) goto out;
+                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        if (kr == SF_KAFKA_OPT_LISTED) {
+                                rc = 0;
+                                goto out;
+                        }
+                        if (kr == SF_KAFKA_OPT_USAGE) {
+                                sf_opt_usage(&spec, "%s", errstr);
+                                rc = 2;
+                                goto out;
+                        }
+                        kafka_opts = 1;
+                        continue;
+                }
                 switch (c) {
                 case OPT_PORT:
                         if (sf_opt_long(&spec, "--port", arg, 0, 65535, &port) < 0) return 2;
@@ -497,6 +548,7 @@ int cmd_broker(int argc, char **argv) {
                 case OPT_CONTROL: control = arg; break;
                 case OPT_SEND: send_path = arg; break;
                 case OPT_DAEMON: daemon = 1; break;
+                case OPT_CHECK: check = 1; break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -505,6 +557,21 @@ int cmd_broker(int argc, char **argv) {
         }
         if (c == SF_OPT_USAGE) {
                 rc = 2;
+                goto out;
+        }
+        if (kafka_opts && !check) {
+                sf_opt_usage(&spec, "-b, -X and -F only apply with --check");
+                rc = 2;
+                goto out;
+        }
+        if (check) {
+                if (p.nops > 0) {
+                        sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
+                        rc = 2;
+                        goto out;
+                }
+                if (!kconf && !(kconf = sf_kafka_conf_new())) goto out;
+                rc = check_cluster(kconf);
                 goto out;
         }
         if (send_path) {
@@ -638,6 +705,7 @@ out:
         }
         if (forwarding) forwarder_stop(&fwd);
         sf_kafka_mock_destroy(mock);
+        sf_kafka_conf_destroy(kconf);
         for (size_t t = 0; t < SF_ARRAY_SIZE(topic_names); t++) free(topic_names[t]);
         return rc;
 }

@@ -7,7 +7,7 @@
 #include "kafka/kafka_int.h"
 
 const sf_option_t sf_kafka_options[] = {
-        {"brokers", SF_KAFKA_OPT_BROKERS, "BROKERS",
+        {"bootstrap", SF_KAFKA_OPT_BROKERS, "BROKERS",
          "Kafka bootstrap brokers (default $" SF_KAFKA_BROKERS_ENV " or " SF_KAFKA_DEFAULT_BROKERS ")"},
         {NULL, SF_KAFKA_OPT_PROP, "PROP=VALUE", "librdkafka property, repeatable; '-X list' lists them"},
         {NULL, SF_KAFKA_OPT_FILE, "FILE", "librdkafka properties file (key=value lines, # comments)"},
