@@ -179,7 +179,7 @@ out:
 
 /* Defaults tuned for throughput with a bounded footprint (< 50 MB RSS):
  * the consumer prefetches at most 8 MB, the producer buffers at most 32 MB
- * and sends big batches. -X given later on the command line wins. */
+ * and sends big batches. -X given on the command line wins. */
 static const char *const tuned[][2] = {
         {"queued.max.messages.kbytes", "8192"},
         {"fetch.max.bytes", "4194304"},
@@ -188,6 +188,9 @@ static const char *const tuned[][2] = {
         {"queue.buffering.max.kbytes", "32768"},
         {"batch.num.messages", "10000"},
         {"linger.ms", "5"},
+        /* A scorer killed with -9 hands its partitions over after 6 s, not 45. */
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "1000"},
 };
 
 int cmd_score(int argc, char **argv) {

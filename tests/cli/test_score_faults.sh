@@ -1,0 +1,145 @@
+# streamflow score when things fail: kill -9 and restart (every offset
+# scored, duplicates only in the uncommitted window), three scorers in one
+# group with one killed mid-stream, the broker down for seconds and forced
+# disconnects while scoring.
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/broker.sh"
+
+N=3000 RATE=1500
+[ "$SF_SANITIZED" = 1 ] && N=900 RATE=450
+model="$SF_TMP/model.safetensors"
+run "$SF" train --epochs 1 --model "$model" --logdir "$SF_TMP/logs"
+check "a one-epoch model trains" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || done_testing
+zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/rows.csv"
+broker_start --partitions 3 --topic k9:3 --topic trio:6 --topic flt:3 || done_testing
+
+# coverage IN_TOPIC PRED_TOPIC: "missing M dups D window W" where W says
+# whether, in every partition, the duplicated offsets are one contiguous run
+# at which everything before it was scored once.
+coverage() {
+  kcat -C -b "$BROKERS" -t "$1" -e -q -f '%p %o\n' >"$SF_TMP/cov_in.txt"
+  kcat -C -b "$BROKERS" -t "$2" -e -q -f '%s\n' >"$SF_TMP/cov_pred.txt"
+  python3 - "$SF_TMP/cov_in.txt" "$SF_TMP/cov_pred.txt" <<'PY'
+import collections, json, sys
+inputs = set(tuple(map(int, l.split())) for l in open(sys.argv[1]))
+seen = collections.Counter()
+for l in open(sys.argv[2]):
+    j = json.loads(l)
+    seen[(j["partition"], j["offset"])] += 1
+dups = sorted(k for k, c in seen.items() if c > 1)
+window = True
+for p in set(k[0] for k in dups):
+    offs = [o for q, o in dups if q == p]
+    if offs != list(range(offs[0], offs[-1] + 1)) or any(seen[(p, o)] > 2 for o in offs):
+        window = False
+print("inputs", len(inputs), "missing", len(inputs - set(seen)), "dups", len(dups), "window", window)
+PY
+}
+
+# wait_scored IN PRED SECONDS: until every input offset has a prediction.
+wait_scored() {
+  local i
+  for i in $(seq 1 $(($3 * 2))); do
+    coverage "$1" "$2" | grep -q "missing 0 " && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# warm TOPIC PRED: one record in, and wait (20 s at most) for its
+# prediction: the scorers have joined their group and own the partitions.
+warm() {
+  "$SF" replay -q -t "$1" --limit 1 "$SF_TMP/rows.csv" </dev/null >/dev/null 2>&1
+  local i
+  for i in $(seq 1 200); do
+    [ "$(kcat -C -b "$BROKERS" -t "$2" -e -q -f '.\n' 2>/dev/null | wc -l)" -ge 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# bg NAME ARGS...: a scorer in the background; its pid in $bg_pid.
+bg() {
+  local name=$1; shift
+  "$SF" score --model "$model" -q "$@" </dev/null >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
+  bg_pid=$!
+}
+# stopped NAME PID: SIGTERM, wait, check it exited 0 without a sanitizer report.
+stopped() {
+  kill -TERM "$2" 2>/dev/null
+  wait "$2"
+  local r=$?
+  sanitizer_check "score $1" "$r" "$(cat "$SF_TMP/$1.err")"
+  check "$1: SIGTERM exits 0" [ "$r" -eq 0 ]
+}
+
+# ---- kill -9 mid-stream then a restart (topic k9), and three scorers in
+# one group over 6 partitions with one killed mid-stream (topic trio): run
+# side by side to keep the test short.
+X="-X session.timeout.ms=3000 -X heartbeat.interval.ms=300"
+bg k9a -t k9 --output k9_pred -G k9 --batch 32 -X auto.commit.interval.ms=200 $X
+k9pid=$bg_pid
+bg trio1 -t trio --output trio_pred -G trio --batch 32 $X
+p1=$bg_pid
+bg trio2 -t trio --output trio_pred -G trio --batch 32 $X
+p2=$bg_pid
+bg trio3 -t trio --output trio_pred -G trio --batch 32 $X
+p3=$bg_pid
+warm k9 k9_pred
+warm trio trio_pred
+"$SF" replay -q -t k9 --rate "$RATE" "$SF_TMP/rows.csv" </dev/null >/dev/null 2>"$SF_TMP/replay_k9.err" &
+replay_k9=$!
+"$SF" replay -q -t trio --rate "$RATE" "$SF_TMP/rows.csv" </dev/null >/dev/null 2>&1 &
+replay_trio=$!
+# Both replays take N/RATE = 2 s: kill at about a third and a half of it.
+sleep 0.7
+kill -9 "$k9pid"
+wait "$k9pid" 2>/dev/null
+before=$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' | wc -l)
+sleep 0.3
+kill -9 "$p2"
+wait "$p2" 2>/dev/null
+wait "$replay_k9"
+check "replay into k9 exits 0" [ $? -eq 0 ]
+wait "$replay_trio"
+check "the killed scorer was mid-stream" [ "$before" -gt 1 -a "$before" -lt "$N" ]
+run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e $X
+check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
+cov=$(coverage k9 k9_pred)
+echo "# kill -9: $cov (before the kill: $before predictions)"
+check_grep "kill -9 + restart: every offset has a prediction" "^inputs $((N + 1)) missing 0 " "$cov"
+check_grep "kill -9 + restart: duplicates only in the uncommitted window" "window True$" "$cov"
+dups=$(sed -E 's/.*dups ([0-9]+).*/\1/' <<<"$cov")
+check "kill -9 + restart: fewer duplicates than records scored before the kill" [ "$dups" -lt "$before" ]
+
+wait_scored trio trio_pred 40
+cov=$(coverage trio trio_pred)
+echo "# three scorers, one killed: $cov"
+check_grep "3 scorers, one killed: every record scored" "^inputs $((N + 1)) missing 0 " "$cov"
+stopped trio1 "$p1"
+stopped trio3 "$p3"
+
+# ---- the broker down for 3 s, then forced disconnects, while scoring
+bg flt -t flt --output flt_pred -G flt --batch 64 $X
+fpid=$bg_pid
+warm flt flt_pred
+"$SF" replay -q -t flt --rate "$RATE" "$SF_TMP/rows.csv" </dev/null >/dev/null 2>"$SF_TMP/replay_flt.err" &
+replay_pid=$!
+sleep 0.5
+broker_ctl 'down all' >/dev/null
+sleep 3
+broker_ctl 'up all' >/dev/null
+sleep 0.5
+broker_ctl 'disconnect all' >/dev/null
+sleep 0.5
+broker_ctl 'disconnect all' >/dev/null
+wait "$replay_pid"
+check "replay through the outage exits 0" [ $? -eq 0 ]
+wait_scored flt flt_pred 40
+cov=$(coverage flt flt_pred)
+echo "# broker down + disconnects: $cov"
+check_grep "broker down and disconnects: every record scored" "^inputs $((N + 1)) missing 0 " "$cov"
+stopped flt "$fpid"
+
+done_testing
