@@ -200,13 +200,26 @@ static void check_exactly_once(const char *what, int n, dr_state_t *st, int *cou
                   what, unacked, lost, dup);
 }
 
-static void run_fault_case(const char *topic, int brokers, int n, void (*fault)(sf_kafka_mock_t *, int)) {
+/* One 3-broker cluster serves every fault case (each on its own topic):
+ * starting and stopping a cluster costs about a second each. */
+static sf_kafka_mock_t *shared;
+
+static sf_kafka_mock_t *shared_mock(void) {
         char err[512];
-        sf_kafka_mock_t *m = sf_kafka_mock_new(brokers, 3, err, sizeof(err));
-        CHECK_MSG(m != NULL, "%s", err);
+        if (!shared) {
+                shared = sf_kafka_mock_new(3, 3, err, sizeof(err));
+                CHECK_MSG(shared != NULL, "%s", err);
+        }
+        return shared;
+}
+
+static void run_fault_case(const char *topic, int n, void (*fault)(sf_kafka_mock_t *, int)) {
+        char err[512];
+        sf_kafka_mock_t *m = shared_mock();
         if (!m) return;
         CHECK(sf_kafka_mock_topic(m, topic, 3, err, sizeof(err)) == 0);
         sf_kafka_conf_t *conf = conf_for(m);
+        if (strcmp(topic, "slow") == 0) CHECK(sf_kafka_conf_set(conf, "request.timeout.ms", "400", err, sizeof(err)) == 0);
         dr_state_t st = {calloc((size_t)n, sizeof(int)), 0};
         int *counts = calloc((size_t)n, sizeof(int));
         uint64_t undelivered = 99;
@@ -221,20 +234,19 @@ static void run_fault_case(const char *topic, int brokers, int n, void (*fault)(
         free(st.acked);
         free(counts);
         sf_kafka_conf_destroy(conf);
-        sf_kafka_mock_destroy(m);
 }
 
-static void test_roundtrip(void) { run_fault_case("plain", 1, 3000, NULL); }
+static void test_roundtrip(void) { run_fault_case("plain", 3000, NULL); }
 
-/* Broker 1 (leader of everything with one broker... here of some
- * partitions of three) goes away for 2 s in the middle of production. */
+/* Broker 1, leader of some of the partitions, goes away for about 2 s in
+ * the middle of production. */
 static void fault_down(sf_kafka_mock_t *m, int i) {
         if (i == 1000) rd_kafka_mock_broker_set_down(sf_kafka_mock_cluster(m), 1);
         if (i > 1000 && i < 1400) usleep(5000); /* keep producing while it is down: ~2 s */
         if (i == 1400) rd_kafka_mock_broker_set_up(sf_kafka_mock_cluster(m), 1);
 }
 
-static void test_broker_down(void) { run_fault_case("down", 3, 3000, fault_down); }
+static void test_broker_down(void) { run_fault_case("down", 3000, fault_down); }
 
 static void fault_leader(sf_kafka_mock_t *m, int i) {
         rd_kafka_mock_cluster_t *mc = sf_kafka_mock_cluster(m);
@@ -244,7 +256,7 @@ static void fault_leader(sf_kafka_mock_t *m, int i) {
         if (i % 100 == 0) usleep(2000);
 }
 
-static void test_leader_change(void) { run_fault_case("leader", 3, 3000, fault_leader); }
+static void test_leader_change(void) { run_fault_case("leader", 3000, fault_leader); }
 
 /* Connections cut under the producer's feet, and transport errors on
  * produce requests: retries must not duplicate anything. */
@@ -262,7 +274,55 @@ static void fault_disconnect(sf_kafka_mock_t *m, int i) {
         if (i % 100 == 0) usleep(2000);
 }
 
-static void test_disconnects(void) { run_fault_case("disconnect", 2, 3000, fault_disconnect); }
+static void test_disconnects(void) { run_fault_case("disconnect", 3000, fault_disconnect); }
+
+/* Acknowledgements slower than request.timeout.ms: the producer gives up
+ * waiting, reconnects and sends again. (The mock drops a request whose
+ * connection closed before answering, so it never shows the "appended but
+ * not acknowledged" case; test_producer_defaults checks idempotence is on.) */
+static void fault_slow_acks(sf_kafka_mock_t *m, int i) {
+        rd_kafka_mock_cluster_t *mc = sf_kafka_mock_cluster(m);
+        if (i == 300)
+                for (int b = 1; b <= 3; b++) rd_kafka_mock_broker_set_rtt(mc, b, 900);
+        if (i > 300 && i < 700) usleep(3000);
+        if (i == 700)
+                for (int b = 1; b <= 3; b++) rd_kafka_mock_broker_set_rtt(mc, b, 0);
+}
+
+static void test_slow_acks(void) { run_fault_case("slow", 1500, fault_slow_acks); }
+
+/* The producer runs idempotent with acks=all unless -X says otherwise. */
+static void test_producer_defaults(void) {
+        char err[512], val[64];
+        size_t len;
+        sf_kafka_mock_t *m = shared_mock();
+        if (!m) return;
+        sf_kafka_conf_t *conf = conf_for(m);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (p) {
+                const rd_kafka_conf_t *kc = rd_kafka_conf(sf_producer_handle(p));
+                len = sizeof(val);
+                CHECK(rd_kafka_conf_get(kc, "enable.idempotence", val, &len) == RD_KAFKA_CONF_OK);
+                CHECK_STR(val, "true");
+                len = sizeof(val);
+                CHECK(rd_kafka_conf_get(kc, "acks", val, &len) == RD_KAFKA_CONF_OK);
+                CHECK_STR(val, "-1");
+                sf_producer_destroy(p);
+        }
+        CHECK(sf_kafka_conf_set(conf, "enable.idempotence", "false", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set(conf, "acks", "1", err, sizeof(err)) == 0);
+        p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (p) {
+                const rd_kafka_conf_t *kc = rd_kafka_conf(sf_producer_handle(p));
+                len = sizeof(val);
+                CHECK(rd_kafka_conf_get(kc, "enable.idempotence", val, &len) == RD_KAFKA_CONF_OK);
+                CHECK_STR(val, "false");
+                sf_producer_destroy(p);
+        }
+        sf_kafka_conf_destroy(conf);
+}
 
 /* A permanent error: every message fails, each failure is reported with
  * the topic, and flush says how many were not delivered. */
@@ -487,17 +547,22 @@ int main(void) {
                 if (strcmp(only, "range") == 0) RUN(test_out_of_range);
                 if (strcmp(only, "perm") == 0) RUN(test_permanent_error);
                 if (strcmp(only, "disc") == 0) RUN(test_disconnects);
+                if (strcmp(only, "slow") == 0) RUN(test_slow_acks);
+                sf_kafka_mock_destroy(shared);
                 return TEST_DONE();
         }
         RUN(test_options);
         RUN(test_control);
         RUN(test_unreachable);
         RUN(test_roundtrip);
+        RUN(test_producer_defaults);
         RUN(test_permanent_error);
         RUN(test_broker_down);
         RUN(test_leader_change);
         RUN(test_disconnects);
+        RUN(test_slow_acks);
         RUN(test_group_resume);
         RUN(test_out_of_range);
+        sf_kafka_mock_destroy(shared);
         return TEST_DONE();
 }

@@ -18,7 +18,7 @@
 extern char **environ;
 
 static pid_t broker_pid = -1;
-static char brokers[64];
+static char brokers[256];
 static char control[100];
 static char logbuf[65536];
 static size_t loglen;
