@@ -115,6 +115,8 @@ static void resolve_start(sf_consumer_t *c, rd_kafka_topic_partition_list_t *par
  * "TOPIC [P]: offset reset (at offset N, broker B) to ...". */
 static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
         sf_consumer_t *c = (sf_consumer_t *)cl;
+        /* librdkafka prefixes the thread: "[thrd:main]: TOPIC [P]: ..." */
+        if (strncmp(line, "[thrd:", 6) == 0 && strstr(line, "]: ")) line = strstr(line, "]: ") + 3;
         const char *bracket = strstr(line, " [");
         const char *at = strstr(line, "offset reset (at offset ");
         char topic[256];
@@ -129,10 +131,19 @@ static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
         topic[bracket - line] = '\0';
         int64_t lo, hi;
         char e[512];
-        if (sf_kafka_watermarks(cl->rk, topic, partition, &lo, &hi, 5000, e, sizeof(e)) < 0 || off >= lo) {
-                /* Past the end (log recreated), or we cannot tell how much. */
-                sf_kafka_client_log(cl, 3, "%s [%d]: offset %lld was out of range; reading again from the log start",
-                                    topic, partition, off);
+        if (sf_kafka_watermarks(cl->rk, topic, partition, &lo, &hi, 5000, e, sizeof(e)) < 0) {
+                sf_kafka_client_log(cl, 3,
+                                    "%s [%d]: offset %lld was out of range; resuming at the log start, and %s, so "
+                                    "how many offsets were skipped is unknown",
+                                    topic, partition, off, e);
+                return;
+        }
+        if (off >= lo) {
+                /* Past the end: the log was recreated or truncated. */
+                sf_kafka_client_log(cl, 3,
+                                    "%s [%d]: offset %lld is beyond the end of the log (%lld); reading it again from "
+                                    "offset %lld",
+                                    topic, partition, off, (long long)hi, (long long)lo);
                 return;
         }
         c->skipped += lo - off;
