@@ -58,8 +58,8 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++) {
                 int kl = snprintf(key, sizeof(key), "k%ld", i);
                 sent_at[i] = sf_now_s();
-                if (sf_producer_send(p, "bench", -1, key, (size_t)kl, value, sizeof(value), NULL, (void *)(intptr_t)i,
-                                     err, sizeof(err)) < 0) {
+                if (sf_producer_send(p, "bench", -1, key, (size_t)kl, value, sizeof(value), NULL,
+                                     (void *)(intptr_t)i, err, sizeof(err)) < 0) {
                         fprintf(stderr, "bench_kafka: %s\n", err);
                         goto out;
                 }
@@ -67,12 +67,14 @@ int main(int argc, char **argv) {
         uint64_t undelivered = sf_producer_flush(p, 60000);
         double tp = sf_now_s() - t0;
         if (undelivered) {
-                fprintf(stderr, "bench_kafka: %llu messages not delivered\n", (unsigned long long)undelivered);
+                fprintf(stderr, "bench_kafka: %llu messages not delivered\n",
+                        (unsigned long long)undelivered);
                 goto out;
         }
         qsort(lat, (size_t)n, sizeof(*lat), cmp);
-        printf("produce  %ld msgs x %zu B: %.2f s, %.0f msg/s, %.1f MB/s; ack latency p50 %.1f ms, p99 %.1f ms\n", n,
-               sizeof(value), tp, n / tp, n * (double)sizeof(value) / tp / 1e6, lat[n / 2] * 1e3,
+        printf("produce  %ld msgs x %zu B: %.2f s, %.0f msg/s, %.1f MB/s; ack latency p50 %.1f ms, p99 %.1f "
+               "ms\n",
+               n, sizeof(value), tp, n / tp, n * (double)sizeof(value) / tp / 1e6, lat[n / 2] * 1e3,
                lat[(size_t)(n * 0.99)] * 1e3);
         sf_producer_destroy(p);
         p = NULL;
@@ -96,7 +98,8 @@ int main(int argc, char **argv) {
         }
         double tc = sf_now_s() - t1;
         if (sf_consumer_close(c, err, sizeof(err)) < 0) fprintf(stderr, "bench_kafka: %s\n", err);
-        printf("consume  %ld msgs (group, offsets stored and committed): %.2f s, %.0f msg/s\n", got, tc, got / tc);
+        printf("consume  %ld msgs (group, offsets stored and committed): %.2f s, %.0f msg/s\n", got, tc,
+               got / tc);
         rc = got == n ? 0 : 1;
 out:
         sf_producer_destroy(p);

@@ -53,13 +53,16 @@ static const sf_option_t options[] = {
         {"partitions", OPT_PARTITIONS, "N", "partitions of each StreamFlow topic (default 3)"},
         {"topic", OPT_TOPIC, "NAME[:N]", "also create topic NAME (N partitions), repeatable"},
         {"control", OPT_CONTROL, "PATH", "accept fault-injection commands on Unix socket PATH"},
-        {"send", OPT_SEND, "PATH", "send the command operand to the broker controlled at PATH, print its answer"},
+        {"send", OPT_SEND, "PATH",
+         "send the command operand to the broker controlled at PATH, print its answer"},
         {"daemon", OPT_DAEMON, NULL, "run in the background; print the address and the pid, then return"},
-        {"check", OPT_CHECK, NULL, "do not run a broker: check that Kafka answers at -b, list brokers and topics"},
+        {"check", OPT_CHECK, NULL,
+         "do not run a broker: check that Kafka answers at -b, list brokers and topics"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
-        "broker", "[--send PATH COMMAND | --check [-b BROKERS] [-X PROP=VALUE] [-F FILE]]",
+        "broker",
+        "[--send PATH COMMAND | --check [-b BROKERS] [-X PROP=VALUE] [-F FILE]]",
         "Run an in-memory Kafka cluster for development (librdkafka's mock cluster) on 127.0.0.1.\n"
         "Prints the bootstrap address as its first line, creates topic_yt, connections,\n"
         "predictions and connections.dlq, and runs until SIGINT/SIGTERM. Data lives in memory\n"
@@ -296,11 +299,13 @@ static int forwarder_start(forwarder_t *f, int port, const char *bootstraps, int
         if (f->listen_fd[0] < 0) {
                 if (errno == EADDRINUSE)
                         snprintf(errstr, errstr_size,
-                                 "127.0.0.1:%d is already in use (another Kafka or 'streamflow broker'?): stop it, "
+                                 "127.0.0.1:%d is already in use (another Kafka or 'streamflow broker'?): "
+                                 "stop it, "
                                  "or choose another port with --port (0 picks a free one)",
                                  port);
                 else
-                        snprintf(errstr, errstr_size, "cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
+                        snprintf(errstr, errstr_size, "cannot listen on 127.0.0.1:%d: %s", port,
+                                 strerror(errno));
                 return -1;
         }
         /* Best effort: no ::1 on this machine, or something else there. */
@@ -360,7 +365,8 @@ static int control_listen(const char *path, char *errstr, size_t errstr_size) {
         unlink(path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
-                snprintf(errstr, errstr_size, "cannot listen on control socket '%s': %s", path, strerror(errno));
+                snprintf(errstr, errstr_size, "cannot listen on control socket '%s': %s", path,
+                         strerror(errno));
                 if (fd >= 0) close(fd);
                 return -1;
         }
@@ -412,7 +418,8 @@ static int control_send(const char *path, const char *command) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
                 fprintf(stderr,
-                        "streamflow broker: cannot reach the broker's control socket '%s': %s (is 'streamflow "
+                        "streamflow broker: cannot reach the broker's control socket '%s': %s (is "
+                        "'streamflow "
                         "broker --control %s' running?)\n",
                         path, strerror(errno), path);
                 if (fd >= 0) close(fd);
@@ -496,7 +503,8 @@ int cmd_broker(int argc, char **argv) {
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
                         if (!kconf && !(kconf = sf_kafka_conf_new())) goto out;
-                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_kafka_opt_result_t kr =
+                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;
@@ -538,17 +546,27 @@ int cmd_broker(int argc, char **argv) {
                                 }
                         }
                         if (!sf_kafka_topic_valid(name)) {
-                                sf_opt_usage(&spec, "invalid topic name '%s' (letters, digits, '.', '_', '-')", name);
+                                sf_opt_usage(&spec,
+                                             "invalid topic name '%s' (letters, digits, '.', '_', '-')",
+                                             name);
                                 rc = 2;
                                 goto out;
                         }
                         topics[ntopics++] = (topic_spec_t){name, (int)np};
                         break;
                 }
-                case OPT_CONTROL: control = arg; break;
-                case OPT_SEND: send_path = arg; break;
-                case OPT_DAEMON: daemon = 1; break;
-                case OPT_CHECK: check = 1; break;
+                case OPT_CONTROL:
+                        control = arg;
+                        break;
+                case OPT_SEND:
+                        send_path = arg;
+                        break;
+                case OPT_DAEMON:
+                        daemon = 1;
+                        break;
+                case OPT_CHECK:
+                        check = 1;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -620,7 +638,8 @@ int cmd_broker(int argc, char **argv) {
                         if (strncmp(buf, "ok ", 3) != 0) {
                                 int status;
                                 waitpid(pid, &status, 0);
-                                fprintf(stderr, "streamflow broker: %s\n", n ? buf : "the background broker did not start");
+                                fprintf(stderr, "streamflow broker: %s\n",
+                                        n ? buf : "the background broker did not start");
                                 rc = 1;
                                 goto out;
                         }
@@ -647,23 +666,26 @@ int cmd_broker(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         mock = sf_kafka_mock_new((int)nbrokers, (int)partitions, errstr, sizeof(errstr));
         if (!mock) goto fail;
-        static const char *const builtin[] = {SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS, SF_TOPIC_DLQ};
+        static const char *const builtin[] = {SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS,
+                                              SF_TOPIC_DLQ};
         for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++) {
                 int np = (int)partitions;
                 for (size_t t = 0; t < ntopics; t++)
-                        if (strcmp(topics[t].name, builtin[i]) == 0 && topics[t].partitions) np = topics[t].partitions;
+                        if (strcmp(topics[t].name, builtin[i]) == 0 && topics[t].partitions)
+                                np = topics[t].partitions;
                 if (sf_kafka_mock_topic(mock, builtin[i], np, errstr, sizeof(errstr)) < 0) goto fail;
         }
         for (size_t t = 0; t < ntopics; t++) {
                 int builtin_topic = 0;
                 for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++)
                         if (strcmp(topics[t].name, builtin[i]) == 0) builtin_topic = 1;
-                if (!builtin_topic &&
-                    sf_kafka_mock_topic(mock, topics[t].name, topics[t].partitions, errstr, sizeof(errstr)) < 0)
+                if (!builtin_topic && sf_kafka_mock_topic(mock, topics[t].name, topics[t].partitions, errstr,
+                                                          sizeof(errstr)) < 0)
                         goto fail;
         }
         int bound = 0;
-        if (forwarder_start(&fwd, (int)port, sf_kafka_mock_bootstraps(mock), &bound, errstr, sizeof(errstr)) < 0)
+        if (forwarder_start(&fwd, (int)port, sf_kafka_mock_bootstraps(mock), &bound, errstr, sizeof(errstr)) <
+            0)
                 goto fail;
         forwarding = 1;
         if (control && (control_fd = control_listen(control, errstr, sizeof(errstr))) < 0) goto fail;
@@ -679,8 +701,8 @@ int cmd_broker(int argc, char **argv) {
         printf("127.0.0.1:%d\n", bound);
         printf("in-memory Kafka for development (librdkafka mock cluster, %d broker%s): data is lost when it "
                "stops; topics %s, %s, %s, %s have %d partitions. Ctrl-C stops it.\n",
-               (int)nbrokers, nbrokers > 1 ? "s" : "", SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS,
-               SF_TOPIC_DLQ, (int)partitions);
+               (int)nbrokers, nbrokers > 1 ? "s" : "", SF_TOPIC_YT, SF_TOPIC_CONNECTIONS,
+               SF_TOPIC_PREDICTIONS, SF_TOPIC_DLQ, (int)partitions);
         fflush(stdout);
 
         while (sf_kafka_running()) {

@@ -52,8 +52,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
         if (strcmp(fac, "FAIL") == 0 || strcmp(fac, "ERROR") == 0) return;
         /* One -X list serves a producer and a consumer; a property meant for
          * the other role is expected, not worth a warning. */
-        if (strcmp(fac, "CONFWARN") == 0 && (strstr(buf, "is a producer property") ||
-                                             strstr(buf, "is a consumer property")))
+        if (strcmp(fac, "CONFWARN") == 0 &&
+            (strstr(buf, "is a producer property") || strstr(buf, "is a consumer property")))
                 return;
         if (cl->connecting && level > 3) return;
         if (cl->on_offset_reset && strcmp(fac, "OFFSET") == 0 && strstr(buf, "offset reset (at offset ")) {
@@ -157,9 +157,10 @@ int sf_kafka_client_connect(sf_kafka_client_t *cl, int timeout_ms, char *errstr,
         return -1;
 }
 
-int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *low,
-                        int64_t *high, int timeout_ms, char *errstr, size_t errstr_size) {
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic, partition, low, high, timeout_ms);
+int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *low, int64_t *high,
+                        int timeout_ms, char *errstr, size_t errstr_size) {
+        rd_kafka_resp_err_t err =
+                rd_kafka_query_watermark_offsets(rk, topic, partition, low, high, timeout_ms);
         if (err) {
                 snprintf(errstr, errstr_size, "cannot read the offsets of %s [%d]: %s", topic, (int)partition,
                          rd_kafka_err2str(err));
@@ -174,7 +175,8 @@ int sf_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
         const struct rd_kafka_metadata *md = NULL;
         int n = -1;
         if (!rkt) {
-                snprintf(errstr, errstr_size, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+                snprintf(errstr, errstr_size, "topic '%s': %s", topic,
+                         rd_kafka_err2str(rd_kafka_last_error()));
                 return -1;
         }
         rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
@@ -199,8 +201,8 @@ bool sf_kafka_topic_valid(const char *name) {
         if (n == 0 || n > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return false;
         for (size_t i = 0; i < n; i++) {
                 char ch = name[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                      ch == '_' || ch == '-'))
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      ch == '.' || ch == '_' || ch == '-'))
                         return false;
         }
         return true;

@@ -15,7 +15,8 @@ const sf_option_t sf_kafka_options[] = {
 
 /* Properties whose values must never appear in a message. */
 static bool is_secret(const char *name) {
-        static const char *const words[] = {"password", "secret", "key", "token", "jaas", "credential"};
+        static const char *const words[] = {"password", "secret",     "key",        "token",
+                                            "jaas",     "credential", "oauthbearer"};
         for (size_t i = 0; i < SF_ARRAY_SIZE(words); i++)
                 if (strstr(name, words[i])) return true;
         return false;
@@ -67,7 +68,9 @@ void sf_kafka_conf_set_brokers(sf_kafka_conf_t *conf, const char *brokers) {
         conf->brokers = b;
 }
 
-const char *sf_kafka_conf_brokers(const sf_kafka_conf_t *conf) { return conf->brokers; }
+const char *sf_kafka_conf_brokers(const sf_kafka_conf_t *conf) {
+        return conf->brokers;
+}
 
 void sf_kafka_conf_set_log(sf_kafka_conf_t *conf, sf_kafka_log_fn fn, void *ctx) {
         conf->log = fn;
@@ -258,8 +261,12 @@ void sf_kafka_install_signals(void) {
         sigaction(SIGTERM, &sa, NULL);
 }
 
-bool sf_kafka_running(void) { return running != 0; }
-void sf_kafka_stop(void) { running = 0; }
+bool sf_kafka_running(void) {
+        return running != 0;
+}
+void sf_kafka_stop(void) {
+        running = 0;
+}
 void sf_kafka_reset_running(void) {
         running = 1;
         signals_seen = 0;

@@ -69,8 +69,8 @@ static void resolve_start(sf_consumer_t *c, rd_kafka_topic_partition_list_t *par
         if (err) {
                 /* Leave the offsets unset: librdkafka fetches them itself,
                  * and the OFFSET log (on_offset_reset) still reports resets. */
-                sf_kafka_client_log(&c->cl, 4, "cannot read the committed offsets of group '%s': %s", c->group,
-                                    rd_kafka_err2str(err));
+                sf_kafka_client_log(&c->cl, 4, "cannot read the committed offsets of group '%s': %s",
+                                    c->group, rd_kafka_err2str(err));
                 rd_kafka_topic_partition_list_destroy(committed);
                 return;
         }
@@ -81,7 +81,8 @@ static void resolve_start(sf_consumer_t *c, rd_kafka_topic_partition_list_t *par
                 int64_t off = ct && !ct->err ? ct->offset : RD_KAFKA_OFFSET_INVALID;
                 int64_t lo, hi;
                 char e[512];
-                if (sf_kafka_watermarks(c->cl.rk, tp->topic, tp->partition, &lo, &hi, 10000, e, sizeof(e)) < 0) {
+                if (sf_kafka_watermarks(c->cl.rk, tp->topic, tp->partition, &lo, &hi, 10000, e, sizeof(e)) <
+                    0) {
                         sf_kafka_client_log(&c->cl, 4, "%s", e);
                         continue; /* auto.offset.reset=earliest, reported by the OFFSET log */
                 }
@@ -89,17 +90,19 @@ static void resolve_start(sf_consumer_t *c, rd_kafka_topic_partition_list_t *par
                         tp->offset = c->opts.start == SF_KAFKA_START_END ? hi : lo;
                 } else if (off < lo) {
                         c->skipped += lo - off;
-                        sf_kafka_client_log(&c->cl, 3,
-                                            "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the "
-                                            "broker before group '%s' read them; SKIPPED them, resuming at offset %lld",
-                                            tp->topic, (int)tp->partition, (long long)off, (long long)(lo - 1),
-                                            (long long)(lo - off), c->group, (long long)lo);
+                        sf_kafka_client_log(
+                                &c->cl, 3,
+                                "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the "
+                                "broker before group '%s' read them; SKIPPED them, resuming at offset %lld",
+                                tp->topic, (int)tp->partition, (long long)off, (long long)(lo - 1),
+                                (long long)(lo - off), c->group, (long long)lo);
                         tp->offset = lo;
                 } else if (off > hi) {
-                        sf_kafka_client_log(&c->cl, 3,
-                                            "%s [%d]: committed offset %lld is beyond the end of the log (%lld): the "
-                                            "topic was recreated or truncated; reading it again from offset %lld",
-                                            tp->topic, (int)tp->partition, (long long)off, (long long)hi, (long long)lo);
+                        sf_kafka_client_log(
+                                &c->cl, 3,
+                                "%s [%d]: committed offset %lld is beyond the end of the log (%lld): the "
+                                "topic was recreated or truncated; reading it again from offset %lld",
+                                tp->topic, (int)tp->partition, (long long)off, (long long)hi, (long long)lo);
                         tp->offset = lo;
                 } else {
                         tp->offset = off;
@@ -123,7 +126,8 @@ static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
         int partition;
         long long off;
         if (!bracket || !at || (size_t)(bracket - line) >= sizeof(topic) ||
-            sscanf(bracket, " [%d]", &partition) != 1 || sscanf(at, "offset reset (at offset %lld", &off) != 1) {
+            sscanf(bracket, " [%d]", &partition) != 1 ||
+            sscanf(at, "offset reset (at offset %lld", &off) != 1) {
                 sf_kafka_client_log(cl, 3, "%s", line);
                 return;
         }
@@ -132,25 +136,28 @@ static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
         int64_t lo, hi;
         char e[512];
         if (sf_kafka_watermarks(cl->rk, topic, partition, &lo, &hi, 5000, e, sizeof(e)) < 0) {
-                sf_kafka_client_log(cl, 3,
-                                    "%s [%d]: offset %lld was out of range; resuming at the log start, and %s, so "
-                                    "how many offsets were skipped is unknown",
-                                    topic, partition, off, e);
+                sf_kafka_client_log(
+                        cl, 3,
+                        "%s [%d]: offset %lld was out of range; resuming at the log start, and %s, so "
+                        "how many offsets were skipped is unknown",
+                        topic, partition, off, e);
                 return;
         }
         if (off >= lo) {
                 /* Past the end: the log was recreated or truncated. */
-                sf_kafka_client_log(cl, 3,
-                                    "%s [%d]: offset %lld is beyond the end of the log (%lld); reading it again from "
-                                    "offset %lld",
-                                    topic, partition, off, (long long)hi, (long long)lo);
+                sf_kafka_client_log(
+                        cl, 3,
+                        "%s [%d]: offset %lld is beyond the end of the log (%lld); reading it again from "
+                        "offset %lld",
+                        topic, partition, off, (long long)hi, (long long)lo);
                 return;
         }
         c->skipped += lo - off;
-        sf_kafka_client_log(cl, 3,
-                            "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the broker before they "
-                            "were read; SKIPPED them, resuming at offset %lld",
-                            topic, partition, off, (long long)(lo - 1), (long long)(lo - off), (long long)lo);
+        sf_kafka_client_log(
+                cl, 3,
+                "%s [%d]: offsets %lld..%lld (%lld message(s)) were deleted by the broker before they "
+                "were read; SKIPPED them, resuming at offset %lld",
+                topic, partition, off, (long long)(lo - 1), (long long)(lo - off), (long long)lo);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -174,7 +181,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
                         rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
                         if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                                sf_kafka_client_log(&c->cl, 3, "commit before giving up %d partition(s) failed: %s",
+                                sf_kafka_client_log(&c->cl, 3,
+                                                    "commit before giving up %d partition(s) failed: %s",
                                                     parts->cnt, rd_kafka_err2str(cerr));
                 }
                 if (c->cooperative)
@@ -199,17 +207,24 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
  * resolve_start, so auto.offset.reset only applies to an offset that goes
  * out of range while reading, which on_offset_reset reports. */
 static const char *const consumer_defaults[] = {
-        "enable.auto.commit", "true", "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
-        "log_level", "4",
+        "enable.auto.commit",
+        "true",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "log_level",
+        "4",
         /* Kafka's classic 10 s rather than librdkafka 2.0's 45 s: a
          * restarted member is back sooner (the development broker holds a
          * group whose last member left for this long minus 1 s). */
-        "session.timeout.ms", "10000", NULL,
+        "session.timeout.ms",
+        "10000",
+        NULL,
 };
 
-sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics,
-                               size_t ntopics, const sf_consumer_opts_t *opts, char *errstr,
-                               size_t errstr_size) {
+sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics, size_t ntopics,
+                               const sf_consumer_opts_t *opts, char *errstr, size_t errstr_size) {
         sf_consumer_t *c = calloc(1, sizeof(*c));
         rd_kafka_conf_t *kc = NULL;
         rd_kafka_topic_partition_list_t *list = NULL;
@@ -231,7 +246,8 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
         c->cl.on_offset_reset = on_offset_reset;
         kc = sf_kafka_client_conf(conf, &c->cl, consumer_defaults, errstr, errstr_size);
         if (!kc) goto fail;
-        if (c->group && rd_kafka_conf_set(kc, "group.id", c->group, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+        if (c->group &&
+            rd_kafka_conf_set(kc, "group.id", c->group, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
                 snprintf(errstr, errstr_size, "group '%s': %s", c->group, rkerr);
                 goto fail;
         }
@@ -241,7 +257,8 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
                 char anon[64];
                 snprintf(anon, sizeof(anon), "streamflow-anonymous-%ld", (long)getpid());
                 if (rd_kafka_conf_set(kc, "group.id", anon, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK ||
-                    rd_kafka_conf_set(kc, "enable.auto.commit", "false", rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                    rd_kafka_conf_set(kc, "enable.auto.commit", "false", rkerr, sizeof(rkerr)) !=
+                            RD_KAFKA_CONF_OK) {
                         snprintf(errstr, errstr_size, "group.id: %s", rkerr);
                         goto fail;
                 }
@@ -275,7 +292,8 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
                 }
         } else {
                 /* No group: every partition, from the start position. */
-                int timeout = conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : SF_KAFKA_CONNECT_TIMEOUT_MS;
+                int timeout =
+                        conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : SF_KAFKA_CONNECT_TIMEOUT_MS;
                 for (size_t i = 0; i < ntopics; i++) {
                         int n = sf_kafka_partition_count(c->cl.rk, topics[i], timeout, errstr, errstr_size);
                         if (n < 0) goto fail;
@@ -316,12 +334,14 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->cl.rk, (int)left);
                 if (!m) return NULL;
                 if (!m->err) {
-                        part_state_t *ps = m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                        part_state_t *ps =
+                                m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
                         if (ps) ps->eof = false;
                         return m;
                 }
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        part_state_t *ps = m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                        part_state_t *ps =
+                                m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
                         if (ps) ps->eof = true;
                 } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                         /* on_error has recorded it; make sure of it here too */
@@ -330,8 +350,9 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                                          rd_kafka_message_errstr(m));
                         sf_kafka_stop();
                 } else if (m->rkt) {
-                        sf_kafka_client_log(&c->cl, 3, "%s [%d] at offset %lld: %s", rd_kafka_topic_name(m->rkt),
-                                            (int)m->partition, (long long)m->offset, rd_kafka_message_errstr(m));
+                        sf_kafka_client_log(&c->cl, 3, "%s [%d] at offset %lld: %s",
+                                            rd_kafka_topic_name(m->rkt), (int)m->partition,
+                                            (long long)m->offset, rd_kafka_message_errstr(m));
                 } else {
                         sf_kafka_client_log(&c->cl, 3, "consumer: %s", rd_kafka_message_errstr(m));
                 }
@@ -353,23 +374,24 @@ int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partit
         if (!err) err = list->elems[0].err;
         rd_kafka_topic_partition_list_destroy(list);
         if (err) {
-                snprintf(errstr, errstr_size, "cannot store offset %lld of %s [%d]: %s", (long long)next_offset,
-                         topic, (int)partition, rd_kafka_err2str(err));
+                snprintf(errstr, errstr_size, "cannot store offset %lld of %s [%d]: %s",
+                         (long long)next_offset, topic, (int)partition, rd_kafka_err2str(err));
                 return -1;
         }
         return 0;
 }
 
 int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
-        return sf_consumer_store_offset(c, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset + 1, errstr,
-                                        errstr_size);
+        return sf_consumer_store_offset(c, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset + 1,
+                                        errstr, errstr_size);
 }
 
 int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (!c->group) return 0;
         rd_kafka_resp_err_t err = rd_kafka_commit(c->cl.rk, NULL, 0);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-                snprintf(errstr, errstr_size, "commit of group '%s' failed: %s", c->group, rd_kafka_err2str(err));
+                snprintf(errstr, errstr_size, "commit of group '%s' failed: %s", c->group,
+                         rd_kafka_err2str(err));
                 return -1;
         }
         return 0;
@@ -382,11 +404,17 @@ bool sf_consumer_at_end(const sf_consumer_t *c) {
         return true;
 }
 
-int64_t sf_consumer_skipped(const sf_consumer_t *c) { return c->skipped; }
+int64_t sf_consumer_skipped(const sf_consumer_t *c) {
+        return c->skipped;
+}
 
-const char *sf_consumer_fatal(const sf_consumer_t *c) { return c->cl.fatal[0] ? c->cl.fatal : NULL; }
+const char *sf_consumer_fatal(const sf_consumer_t *c) {
+        return c->cl.fatal[0] ? c->cl.fatal : NULL;
+}
 
-rd_kafka_t *sf_consumer_handle(sf_consumer_t *c) { return c->cl.rk; }
+rd_kafka_t *sf_consumer_handle(sf_consumer_t *c) {
+        return c->cl.rk;
+}
 
 int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (!c) return 0;

@@ -56,10 +56,10 @@
 #define SF_KAFKA_CONNECT_TIMEOUT_MS 5000
 
 /* The topics StreamFlow uses; `streamflow broker` creates them at start. */
-#define SF_TOPIC_YT "topic_yt"
+#define SF_TOPIC_YT          "topic_yt"
 #define SF_TOPIC_CONNECTIONS "connections"
 #define SF_TOPIC_PREDICTIONS "predictions"
-#define SF_TOPIC_DLQ "connections.dlq"
+#define SF_TOPIC_DLQ         "connections.dlq"
 
 /* ---------------------------------------------------------------- options */
 
@@ -163,8 +163,8 @@ typedef struct sf_producer_stats {
  * connect timeout; if not, returns NULL with errstr "cannot reach Kafka at
  * BROKERS (...): start one with 'streamflow broker' or point -b at your
  * cluster". dr may be NULL. conf is not consumed. */
-sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx,
-                               char *errstr, size_t errstr_size);
+sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx, char *errstr,
+                               size_t errstr_size);
 
 /* Queues one message (key and value are copied). partition -1 lets the
  * partitioner choose from the key. On success the producer takes ownership
@@ -173,9 +173,9 @@ sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr
  * Returns 0, or -1 with errstr (topic, reason) when the message was not
  * queued (fatal producer error, message too large, interrupted while the
  * queue stayed full, ...). */
-int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key,
-                     size_t key_len, const void *value, size_t value_len, rd_kafka_headers_t *headers,
-                     void *msg_opaque, char *errstr, size_t errstr_size);
+int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key, size_t key_len,
+                     const void *value, size_t value_len, rd_kafka_headers_t *headers, void *msg_opaque,
+                     char *errstr, size_t errstr_size);
 
 /* Serves delivery reports and errors for up to timeout_ms. Returns the
  * number of events served. */
@@ -236,9 +236,8 @@ typedef struct sf_consumer_opts {
  * the offset, where it resumes and how many offsets were skipped, counts
  * them (sf_consumer_skipped) and resumes at the log start. Checks that the
  * cluster answers like sf_producer_new. conf and opts are not consumed. */
-sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics,
-                               size_t ntopics, const sf_consumer_opts_t *opts, char *errstr,
-                               size_t errstr_size);
+sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *topics, size_t ntopics,
+                               const sf_consumer_opts_t *opts, char *errstr, size_t errstr_size);
 
 /* Waits up to timeout_ms for the next message. Returns it (the caller
  * destroys it with rd_kafka_message_destroy), or NULL when none arrived,
@@ -249,13 +248,12 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms);
 
 /* Marks msg as processed: its offset + 1 will be committed. Returns 0, or
  * -1 with errstr (e.g. the partition was revoked meanwhile). */
-int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *errstr,
-                      size_t errstr_size);
+int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size);
 
 /* Same by coordinates: `next_offset` is the next offset to read, i.e. the
  * last processed offset + 1. */
-int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partition,
-                             int64_t next_offset, char *errstr, size_t errstr_size);
+int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partition, int64_t next_offset,
+                             char *errstr, size_t errstr_size);
 
 /* Commits the stored offsets now and waits for the answer. Returns 0
  * (also when nothing was stored), or -1 with errstr. */
@@ -284,8 +282,8 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* Low and high watermarks of topic[partition], asking the leader. Returns
  * 0, or -1 with errstr naming topic and partition. */
-int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *low,
-                        int64_t *high, int timeout_ms, char *errstr, size_t errstr_size);
+int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *low, int64_t *high,
+                        int timeout_ms, char *errstr, size_t errstr_size);
 
 /* Number of partitions of topic, from metadata; -1 with errstr if the
  * topic does not exist or the cluster did not answer. */

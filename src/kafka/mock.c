@@ -56,21 +56,23 @@ const char *sf_kafka_mock_bootstraps(const sf_kafka_mock_t *m) {
         return rd_kafka_mock_cluster_bootstraps(m->mcluster);
 }
 
-rd_kafka_mock_cluster_t *sf_kafka_mock_cluster(sf_kafka_mock_t *m) { return m->mcluster; }
+rd_kafka_mock_cluster_t *sf_kafka_mock_cluster(sf_kafka_mock_t *m) {
+        return m->mcluster;
+}
 
 int sf_kafka_mock_topic(sf_kafka_mock_t *m, const char *topic, int partitions, char *errstr,
                         size_t errstr_size) {
         if (!sf_kafka_topic_valid(topic)) {
-                snprintf(errstr, errstr_size, "invalid topic name '%s' (1 to 249 letters, digits, '.', '_', '-')",
-                         topic);
+                snprintf(errstr, errstr_size,
+                         "invalid topic name '%s' (1 to 249 letters, digits, '.', '_', '-')", topic);
                 return -1;
         }
         if (partitions <= 0) partitions = m->partitions;
         int rf = m->brokers < 3 ? m->brokers : 3;
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, rf);
         if (err) {
-                snprintf(errstr, errstr_size, "cannot create topic '%s' with %d partition(s): %s", topic, partitions,
-                         rd_kafka_err2str(err));
+                snprintf(errstr, errstr_size, "cannot create topic '%s' with %d partition(s): %s", topic,
+                         partitions, rd_kafka_err2str(err));
                 return -1;
         }
         return 0;
@@ -89,10 +91,14 @@ static const struct {
         const char *name;
         int16_t key;
 } api_keys[] = {
-        {"Produce", 0},        {"Fetch", 1},           {"ListOffsets", 2},      {"Metadata", 3},
-        {"OffsetCommit", 8},   {"OffsetFetch", 9},     {"FindCoordinator", 10}, {"JoinGroup", 11},
-        {"Heartbeat", 12},     {"LeaveGroup", 13},     {"SyncGroup", 14},       {"ApiVersions", 18},
-        {"InitProducerId", 22}, {"AddPartitionsToTxn", 24}, {"EndTxn", 26},
+        {"Produce", 0},          {"Fetch", 1},
+        {"ListOffsets", 2},      {"Metadata", 3},
+        {"OffsetCommit", 8},     {"OffsetFetch", 9},
+        {"FindCoordinator", 10}, {"JoinGroup", 11},
+        {"Heartbeat", 12},       {"LeaveGroup", 13},
+        {"SyncGroup", 14},       {"ApiVersions", 18},
+        {"InitProducerId", 22},  {"AddPartitionsToTxn", 24},
+        {"EndTxn", 26},
 };
 
 static int parse_int(const char *s, long min, long max, long *out) {
@@ -175,7 +181,8 @@ int sf_kafka_mock_control(sf_kafka_mock_t *m, const char *line, char *reply, siz
                 snprintf(reply, reply_size, "ok pong");
                 return 0;
         }
-        if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0 || strcmp(cmd, "disconnect") == 0) && n <= 2) {
+        if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0 || strcmp(cmd, "disconnect") == 0) &&
+            n <= 2) {
                 if (n == 1 && strcmp(cmd, "disconnect") == 0)
                         broker = -1;
                 else if (n != 2 || parse_broker(m, w[1], &broker) < 0)
@@ -202,8 +209,8 @@ int sf_kafka_mock_control(sf_kafka_mock_t *m, const char *line, char *reply, siz
                 int16_t api;
                 rd_kafka_resp_err_t code;
                 if (parse_api(w[1], &api) < 0) {
-                        snprintf(reply, reply_size, "error: unknown API '%s' (a number or Produce, Fetch, Metadata, ...)",
-                                 w[1]);
+                        snprintf(reply, reply_size,
+                                 "error: unknown API '%s' (a number or Produce, Fetch, Metadata, ...)", w[1]);
                         return -1;
                 }
                 if (parse_err(w[2], &code) < 0) {
@@ -268,7 +275,8 @@ int sf_kafka_mock_control(sf_kafka_mock_t *m, const char *line, char *reply, siz
         }
         snprintf(reply, reply_size,
                  "error: unknown command '%s' (down|up|disconnect BROKER|all, leader TOPIC PARTITION BROKER, "
-                 "error API ERR [COUNT], topic-error TOPIC ERR, rtt BROKER MS, create TOPIC [PARTITIONS], ping)",
+                 "error API ERR [COUNT], topic-error TOPIC ERR, rtt BROKER MS, create TOPIC [PARTITIONS], "
+                 "ping)",
                  line);
         return -1;
 bad_broker:

@@ -31,8 +31,8 @@ static const char *const producer_defaults[] = {
         "enable.idempotence", "true", "acks", "all", "linger.ms", "5", "log_level", "4", NULL,
 };
 
-sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx,
-                               char *errstr, size_t errstr_size) {
+sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx, char *errstr,
+                               size_t errstr_size) {
         sf_producer_t *p = calloc(1, sizeof(*p));
         rd_kafka_conf_t *c = NULL;
         char rkerr[512];
@@ -60,9 +60,9 @@ fail:
         return NULL;
 }
 
-int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key,
-                     size_t key_len, const void *value, size_t value_len, rd_kafka_headers_t *headers,
-                     void *msg_opaque, char *errstr, size_t errstr_size) {
+int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key, size_t key_len,
+                     const void *value, size_t value_len, rd_kafka_headers_t *headers, void *msg_opaque,
+                     char *errstr, size_t errstr_size) {
         for (;;) {
                 if (p->cl.fatal[0]) {
                         snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
@@ -71,8 +71,8 @@ int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, con
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         p->cl.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)key, key_len),
-                        RD_KAFKA_V_VALUE((void *)value, value_len),
-                        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+                        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(headers),
+                        RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
                 if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                         p->stats.sent++;
                         rd_kafka_poll(p->cl.rk, 0);
@@ -86,21 +86,24 @@ int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, con
                 /* Queue full: the cluster is slower than us (or away).
                  * Serving delivery reports frees room; wait for it. */
                 if (!sf_kafka_running()) {
-                        snprintf(errstr, errstr_size, "not sent to %s: interrupted while the send queue was full",
-                                 topic);
+                        snprintf(errstr, errstr_size,
+                                 "not sent to %s: interrupted while the send queue was full", topic);
                         return -1;
                 }
                 rd_kafka_poll(p->cl.rk, 100);
         }
 }
 
-int sf_producer_poll(sf_producer_t *p, int timeout_ms) { return rd_kafka_poll(p->cl.rk, timeout_ms); }
+int sf_producer_poll(sf_producer_t *p, int timeout_ms) {
+        return rd_kafka_poll(p->cl.rk, timeout_ms);
+}
 
 uint64_t sf_producer_flush(sf_producer_t *p, int timeout_ms) {
         rd_kafka_resp_err_t err = rd_kafka_flush(p->cl.rk, timeout_ms);
         uint64_t queued = (uint64_t)rd_kafka_outq_len(p->cl.rk);
         if (err == RD_KAFKA_RESP_ERR__TIMED_OUT && queued > 0)
-                sf_kafka_client_log(&p->cl, 3, "%llu message(s) still not acknowledged by Kafka at %s after %d ms",
+                sf_kafka_client_log(&p->cl, 3,
+                                    "%llu message(s) still not acknowledged by Kafka at %s after %d ms",
                                     (unsigned long long)queued, p->cl.brokers, timeout_ms);
         /* outq_len also counts requests that are not messages; never
          * report more undelivered messages than were sent. */
@@ -109,11 +112,17 @@ uint64_t sf_producer_flush(sf_producer_t *p, int timeout_ms) {
         return p->stats.failed + queued;
 }
 
-sf_producer_stats_t sf_producer_stats(const sf_producer_t *p) { return p->stats; }
+sf_producer_stats_t sf_producer_stats(const sf_producer_t *p) {
+        return p->stats;
+}
 
-const char *sf_producer_fatal(const sf_producer_t *p) { return p->cl.fatal[0] ? p->cl.fatal : NULL; }
+const char *sf_producer_fatal(const sf_producer_t *p) {
+        return p->cl.fatal[0] ? p->cl.fatal : NULL;
+}
 
-rd_kafka_t *sf_producer_handle(sf_producer_t *p) { return p->cl.rk; }
+rd_kafka_t *sf_producer_handle(sf_producer_t *p) {
+        return p->cl.rk;
+}
 
 void sf_producer_destroy(sf_producer_t *p) {
         if (!p) return;

@@ -57,25 +57,32 @@ static void test_options(void) {
 
         CHECK_INT(sf_kafka_conf_opt(conf, 'b', "h1:1,h2:2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
         CHECK_STR(sf_kafka_conf_brokers(conf), "h1:1,h2:2");
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "bootstrap.servers=h3:3", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "bootstrap.servers=h3:3", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_OK);
         CHECK_STR(sf_kafka_conf_brokers(conf), "h3:3");
 
         /* Valid: a global property, a topic-level one, a value with '='. */
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=1234", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=1234", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_OK);
         CHECK_INT(sf_kafka_conf_opt(conf, 'X', "acks=1", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.username=a=b", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.username=a=b", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_OK);
 
         /* Unknown property: a usage error naming it. */
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "no.such.property=1", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "no.such.property=1", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "'no.such.property'") != NULL);
         CHECK_INT(sf_kafka_conf_opt(conf, 'X', "acks", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "PROP=VALUE") != NULL);
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=soon", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "socket.timeout.ms=soon", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "socket.timeout.ms") != NULL);
 
         /* A secret's value never appears, even when it is rejected. */
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.password=hunter2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
-        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.mechanisms=hunter2", stdout, err, sizeof(err)), SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.password=hunter2", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_OK);
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.mechanisms=hunter2", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_OK);
         CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.location.bad=hunter2", stdout, err, sizeof(err)),
                   SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "hunter2") == NULL);
@@ -85,7 +92,8 @@ static void test_options(void) {
         int fd = mkstemp(path);
         CHECK(fd >= 0);
         if (fd >= 0) {
-                const char *text = "# client settings\n\n  client.id = reporter \nlinger.ms=7\nbogus.prop=1\n";
+                const char *text =
+                        "# client settings\n\n  client.id = reporter \nlinger.ms=7\nbogus.prop=1\n";
                 CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
                 close(fd);
                 CHECK_INT(sf_kafka_conf_opt(conf, 'F', path, stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
@@ -143,8 +151,8 @@ static int produce_n(sf_kafka_conf_t *conf, const char *topic, int n, dr_state_t
                 if (fault) fault(m, i);
                 int kl = snprintf(key, sizeof(key), "k%06d", i);
                 int vl = snprintf(value, sizeof(value), "value of message %d", i);
-                if (sf_producer_send(p, topic, -1, key, (size_t)kl, value, (size_t)vl, NULL, (void *)(intptr_t)i, err,
-                                     sizeof(err)) < 0) {
+                if (sf_producer_send(p, topic, -1, key, (size_t)kl, value, (size_t)vl, NULL,
+                                     (void *)(intptr_t)i, err, sizeof(err)) < 0) {
                         CHECK_MSG(0, "send %d: %s", i, err);
                         break;
                 }
@@ -196,8 +204,8 @@ static void check_exactly_once(const char *what, int n, dr_state_t *st, int *cou
                 if (counts[i] == 0) lost++;
                 if (counts[i] > 1) dup++;
         }
-        CHECK_MSG(unacked == 0 && lost == 0 && dup == 0, "%s: %d not acknowledged once, %d lost, %d duplicated",
-                  what, unacked, lost, dup);
+        CHECK_MSG(unacked == 0 && lost == 0 && dup == 0,
+                  "%s: %d not acknowledged once, %d lost, %d duplicated", what, unacked, lost, dup);
 }
 
 /* One 3-broker cluster serves every fault case (each on its own topic):
@@ -219,7 +227,8 @@ static void run_fault_case(const char *topic, int n, void (*fault)(sf_kafka_mock
         if (!m) return;
         CHECK(sf_kafka_mock_topic(m, topic, 3, err, sizeof(err)) == 0);
         sf_kafka_conf_t *conf = conf_for(m);
-        if (strcmp(topic, "slow") == 0) CHECK(sf_kafka_conf_set(conf, "request.timeout.ms", "400", err, sizeof(err)) == 0);
+        if (strcmp(topic, "slow") == 0)
+                CHECK(sf_kafka_conf_set(conf, "request.timeout.ms", "400", err, sizeof(err)) == 0);
         dr_state_t st = {calloc((size_t)n, sizeof(int)), 0};
         int *counts = calloc((size_t)n, sizeof(int));
         uint64_t undelivered = 99;
@@ -236,7 +245,9 @@ static void run_fault_case(const char *topic, int n, void (*fault)(sf_kafka_mock
         sf_kafka_conf_destroy(conf);
 }
 
-static void test_roundtrip(void) { run_fault_case("plain", 3000, NULL); }
+static void test_roundtrip(void) {
+        run_fault_case("plain", 3000, NULL);
+}
 
 /* Broker 1, leader of some of the partitions, goes away for about 2 s in
  * the middle of production. */
@@ -246,7 +257,9 @@ static void fault_down(sf_kafka_mock_t *m, int i) {
         if (i == 1400) rd_kafka_mock_broker_set_up(sf_kafka_mock_cluster(m), 1);
 }
 
-static void test_broker_down(void) { run_fault_case("down", 3000, fault_down); }
+static void test_broker_down(void) {
+        run_fault_case("down", 3000, fault_down);
+}
 
 static void fault_leader(sf_kafka_mock_t *m, int i) {
         rd_kafka_mock_cluster_t *mc = sf_kafka_mock_cluster(m);
@@ -256,7 +269,9 @@ static void fault_leader(sf_kafka_mock_t *m, int i) {
         if (i % 100 == 0) usleep(2000);
 }
 
-static void test_leader_change(void) { run_fault_case("leader", 3000, fault_leader); }
+static void test_leader_change(void) {
+        run_fault_case("leader", 3000, fault_leader);
+}
 
 /* Connections cut under the producer's feet, and transport errors on
  * produce requests: retries must not duplicate anything. */
@@ -274,7 +289,9 @@ static void fault_disconnect(sf_kafka_mock_t *m, int i) {
         if (i % 100 == 0) usleep(2000);
 }
 
-static void test_disconnects(void) { run_fault_case("disconnect", 3000, fault_disconnect); }
+static void test_disconnects(void) {
+        run_fault_case("disconnect", 3000, fault_disconnect);
+}
 
 /* Acknowledgements slower than request.timeout.ms: the producer gives up
  * waiting, reconnects and sends again. (The mock drops a request whose
@@ -289,7 +306,9 @@ static void fault_slow_acks(sf_kafka_mock_t *m, int i) {
                 for (int b = 1; b <= 3; b++) rd_kafka_mock_broker_set_rtt(mc, b, 0);
 }
 
-static void test_slow_acks(void) { run_fault_case("slow", 1500, fault_slow_acks); }
+static void test_slow_acks(void) {
+        run_fault_case("slow", 1500, fault_slow_acks);
+}
 
 /* The producer runs idempotent with acks=all unless -X says otherwise. */
 static void test_producer_defaults(void) {
@@ -340,12 +359,15 @@ static void test_permanent_error(void) {
         if (p) {
                 /* Every produce request is refused (more errors than the producer will try). */
                 rd_kafka_resp_err_t errs[200];
-                for (size_t i = 0; i < SF_ARRAY_SIZE(errs); i++) errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
-                rd_kafka_mock_push_request_errors_array(sf_kafka_mock_cluster(m), 0 /* Produce */, SF_ARRAY_SIZE(errs),
-                                                        errs);
+                for (size_t i = 0; i < SF_ARRAY_SIZE(errs); i++)
+                        errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                rd_kafka_mock_push_request_errors_array(sf_kafka_mock_cluster(m), 0 /* Produce */,
+                                                        SF_ARRAY_SIZE(errs), errs);
                 int sent = 0;
                 for (int i = 0; i < 10; i++)
-                        if (sf_producer_send(p, "refused", -1, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) == 0) sent++;
+                        if (sf_producer_send(p, "refused", -1, "k", 1, "v", 1, NULL, NULL, err,
+                                             sizeof(err)) == 0)
+                                sent++;
                 uint64_t undelivered = sf_producer_flush(p, 10000);
                 CHECK_INT(undelivered, sent);
                 CHECK(sent > 0);
@@ -422,12 +444,14 @@ static void test_out_of_range(void) {
         char *big = calloc(1, 65536);
         CHECK(big != NULL);
         for (int i = 0; big && i < 128; i++) {
-                CHECK(sf_producer_send(p, "retained", 0, "b", 1, big, 65536, NULL, NULL, err, sizeof(err)) == 0);
+                CHECK(sf_producer_send(p, "retained", 0, "b", 1, big, 65536, NULL, NULL, err, sizeof(err)) ==
+                      0);
                 CHECK_INT(sf_producer_flush(p, 10000), 0);
         }
         free(big);
         int64_t lo = -1, hi = -1;
-        CHECK(sf_kafka_watermarks(sf_producer_handle(p), "retained", 0, &lo, &hi, 5000, err, sizeof(err)) == 0);
+        CHECK(sf_kafka_watermarks(sf_producer_handle(p), "retained", 0, &lo, &hi, 5000, err, sizeof(err)) ==
+              0);
         CHECK_INT(hi, 129);
         CHECK(lo > 1);
         sf_producer_destroy(p);
@@ -445,8 +469,8 @@ static void test_out_of_range(void) {
                 }
                 CHECK_INT(sf_consumer_skipped(c), lo - 1);
                 char want[128];
-                snprintf(want, sizeof(want), "retained [0]: offsets 1..%lld (%lld message(s))", (long long)(lo - 1),
-                         (long long)(lo - 1));
+                snprintf(want, sizeof(want), "retained [0]: offsets 1..%lld (%lld message(s))",
+                         (long long)(lo - 1), (long long)(lo - 1));
                 CHECK_MSG(strstr(logbuf, want) != NULL, "log: %s", logbuf);
                 /* Store an offset beyond the end, as a recreated topic would leave. */
                 CHECK(sf_consumer_store_offset(c, "retained", 0, 5000, err, sizeof(err)) == 0);
@@ -460,7 +484,8 @@ static void test_out_of_range(void) {
                 for (int i = 0; i < 100 && !msg; i++) msg = sf_consumer_poll(c, 100);
                 CHECK(msg && msg->offset == lo);
                 if (msg) rd_kafka_message_destroy(msg);
-                CHECK_MSG(strstr(logbuf, "offset 5000 is beyond the end of the log") != NULL, "log: %s", logbuf);
+                CHECK_MSG(strstr(logbuf, "offset 5000 is beyond the end of the log") != NULL, "log: %s",
+                          logbuf);
                 CHECK_INT(sf_consumer_skipped(c), 0);
                 CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
         }
@@ -534,8 +559,8 @@ static void test_control(void) {
         for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
                 int rc = sf_kafka_mock_control(m, cases[i].line, reply, sizeof(reply));
                 CHECK_MSG((rc == 0) == cases[i].ok, "'%s' -> %s", cases[i].line, reply);
-                CHECK_MSG(strncmp(reply, cases[i].ok ? "ok" : "error", cases[i].ok ? 2 : 5) == 0, "'%s' -> %s",
-                          cases[i].line, reply);
+                CHECK_MSG(strncmp(reply, cases[i].ok ? "ok" : "error", cases[i].ok ? 2 : 5) == 0,
+                          "'%s' -> %s", cases[i].line, reply);
         }
         sf_kafka_mock_destroy(m);
 }

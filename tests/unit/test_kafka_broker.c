@@ -147,8 +147,8 @@ static void test_faults_through_control(void) {
                 if (i == 2000) CHECK(ctl("disconnect") == 0);
                 if (i == 2500) CHECK(ctl("error Produce NOT_LEADER_FOR_PARTITION 3") == 0);
                 int kl = snprintf(key, sizeof(key), "k%d", i), vl = snprintf(val, sizeof(val), "v%d", i);
-                CHECK(sf_producer_send(p, "connections", -1, key, (size_t)kl, val, (size_t)vl, NULL, (void *)(intptr_t)i,
-                                       err, sizeof(err)) == 0);
+                CHECK(sf_producer_send(p, "connections", -1, key, (size_t)kl, val, (size_t)vl, NULL,
+                                       (void *)(intptr_t)i, err, sizeof(err)) == 0);
         }
         CHECK_INT(sf_producer_flush(p, 30000), 0);
         sf_producer_destroy(p);
@@ -188,7 +188,8 @@ static void test_permanent_error(void) {
         if (p) {
                 CHECK(ctl("error Produce TOPIC_AUTHORIZATION_FAILED 500") == 0);
                 for (int i = 0; i < 5; i++)
-                        CHECK(sf_producer_send(p, "predictions", 0, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) == 0);
+                        CHECK(sf_producer_send(p, "predictions", 0, "k", 1, "v", 1, NULL, NULL, err,
+                                               sizeof(err)) == 0);
                 CHECK_INT(sf_producer_flush(p, 10000), 5);
                 CHECK_INT(sf_producer_stats(p).failed, 5);
                 CHECK_MSG(strstr(logbuf, "delivery to predictions [0] failed") != NULL, "log: %s", logbuf);
@@ -197,7 +198,9 @@ static void test_permanent_error(void) {
         sf_kafka_conf_destroy(conf);
 }
 
-static void test_broker_process(void) { SKIP("$SF is not set: run this through tests/run"); }
+static void test_broker_process(void) {
+        SKIP("$SF is not set: run this through tests/run");
+}
 
 int main(void) {
         if (!getenv("SF")) {
