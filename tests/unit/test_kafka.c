@@ -494,6 +494,68 @@ out:
         sf_kafka_mock_destroy(m);
 }
 
+/* Data deleted under a running consumer (it paused; the topic moved on by
+ * more than the 5 MiB a partition keeps): librdkafka resets to the log
+ * start, and the layer reports and counts what was lost. */
+static void test_out_of_range_while_reading(void) {
+        char err[512];
+        sf_kafka_mock_t *m = shared_mock();
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "dropped", 1, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (!p) goto out;
+        for (int i = 0; i < 10; i++)
+                CHECK(sf_producer_send(p, "dropped", 0, "s", 1, "small", 5, NULL, NULL, err, sizeof(err)) ==
+                      0);
+        CHECK_INT(sf_producer_flush(p, 10000), 0);
+        const char *topics[] = {"dropped"};
+        sf_consumer_opts_t opts = {0};
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (!c) goto out;
+        int got = 0;
+        for (int i = 0; i < 100 && got < 10; i++) {
+                rd_kafka_message_t *msg = sf_consumer_poll(c, 100);
+                if (msg) got++, rd_kafka_message_destroy(msg);
+        }
+        CHECK_INT(got, 10);
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(parts, "dropped", 0);
+        CHECK(rd_kafka_pause_partitions(sf_consumer_handle(c), parts) == 0);
+        char *big = calloc(1, 65536);
+        for (int i = 0; big && i < 100; i++) {
+                CHECK(sf_producer_send(p, "dropped", 0, "b", 1, big, 65536, NULL, NULL, err, sizeof(err)) ==
+                      0);
+                CHECK_INT(sf_producer_flush(p, 10000), 0);
+        }
+        free(big);
+        int64_t lo = -1, hi = -1;
+        CHECK(sf_kafka_watermarks(sf_producer_handle(p), "dropped", 0, &lo, &hi, 5000, err, sizeof(err)) ==
+              0);
+        CHECK(lo > 10);
+        log_reset();
+        CHECK(rd_kafka_resume_partitions(sf_consumer_handle(c), parts) == 0);
+        rd_kafka_topic_partition_list_destroy(parts);
+        rd_kafka_message_t *msg = NULL;
+        for (int i = 0; i < 100 && !msg; i++) msg = sf_consumer_poll(c, 100);
+        CHECK(msg != NULL);
+        if (msg) {
+                CHECK_INT(msg->offset, lo);
+                rd_kafka_message_destroy(msg);
+        }
+        CHECK_INT(sf_consumer_skipped(c), lo - 10);
+        char want[128];
+        snprintf(want, sizeof(want), "dropped [0]: offsets 10..%lld (%lld message(s)) were deleted",
+                 (long long)(lo - 1), (long long)(lo - 10));
+        CHECK_MSG(strstr(logbuf, want) != NULL, "log: %s", logbuf);
+        CHECK(sf_consumer_close(c, err, sizeof(err)) == 0);
+out:
+        sf_producer_destroy(p);
+        sf_kafka_conf_destroy(conf);
+}
+
 /* Nobody listening: a clear error within a few seconds, no hang. */
 static void test_unreachable(void) {
         char err[512];
@@ -570,6 +632,7 @@ int main(void) {
         if (only) {
                 if (strcmp(only, "group") == 0) RUN(test_group_resume);
                 if (strcmp(only, "range") == 0) RUN(test_out_of_range);
+                if (strcmp(only, "range2") == 0) RUN(test_out_of_range_while_reading);
                 if (strcmp(only, "perm") == 0) RUN(test_permanent_error);
                 if (strcmp(only, "disc") == 0) RUN(test_disconnects);
                 if (strcmp(only, "slow") == 0) RUN(test_slow_acks);
@@ -588,6 +651,7 @@ int main(void) {
         RUN(test_slow_acks);
         RUN(test_group_resume);
         RUN(test_out_of_range);
+        RUN(test_out_of_range_while_reading);
         sf_kafka_mock_destroy(shared);
         return TEST_DONE();
 }
