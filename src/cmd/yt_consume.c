@@ -52,7 +52,29 @@ typedef struct consume {
         uint64_t bad;
         uint64_t read;
         double assigned_at; /* when the group last gave us partitions, 0 before */
+        int64_t *rebuilt_to; /* per partition: next offset after those the rebuild applied */
+        int32_t nrebuilt;
 } consume_t;
+
+/* Records that the rebuild applied topic[partition] up to offset. */
+static int note_rebuilt(consume_t *cs, int32_t partition, int64_t offset) {
+        if (partition < 0 || partition > 100000) return 0;
+        if (partition >= cs->nrebuilt) {
+                int32_t n = partition + 1;
+                int64_t *p = realloc(cs->rebuilt_to, (size_t)n * sizeof(*p));
+                if (!p) return -1;
+                for (int32_t i = cs->nrebuilt; i < n; i++) p[i] = 0;
+                cs->rebuilt_to = p;
+                cs->nrebuilt = n;
+        }
+        if (offset + 1 > cs->rebuilt_to[partition]) cs->rebuilt_to[partition] = offset + 1;
+        return 0;
+}
+
+/* True when the rebuild already applied this message. */
+static int already_applied(const consume_t *cs, const rd_kafka_message_t *m) {
+        return m->partition >= 0 && m->partition < cs->nrebuilt && m->offset < cs->rebuilt_to[m->partition];
+}
 
 /* --idle counts from the first assignment: joining a group takes seconds
  * and is not "no messages". */
@@ -281,6 +303,7 @@ int cmd_yt_consume(int argc, char **argv) {
                         continue;
                 }
                 int r = apply(&cs, m);
+                if (r == 0) r = note_rebuilt(&cs, m->partition, m->offset);
                 rd_kafka_message_destroy(m);
                 if (r != 0) {
                         fprintf(stderr, "streamflow yt-consume: out of memory\n");
@@ -300,7 +323,7 @@ int cmd_yt_consume(int argc, char **argv) {
         flush_changes(&cs);
 
         /* 2. Follow the topic as the group, from its committed offsets.
-         * Messages read again here were counted above; that changes nothing. */
+         * Messages the rebuild applied are only marked done here. */
         if (sf_kafka_running()) {
                 sf_consumer_opts_t copts = {.group = group, .start = SF_KAFKA_START_BEGINNING,
                                             .exit_at_end = exit_at_end, .rebalance = on_rebalance,
@@ -316,7 +339,9 @@ int cmd_yt_consume(int argc, char **argv) {
                 rd_kafka_message_t *m = sf_consumer_poll(cons, 100);
                 double now = sf_now_s();
                 if (m) {
-                        int r = apply(&cs, m);
+                        /* Already applied by the rebuild: applying it again
+                         * would briefly bring back older like counts. */
+                        int r = already_applied(&cs, m) ? 0 : apply(&cs, m);
                         if (r == 0 && sf_consumer_store(cons, m, errstr, sizeof(errstr)) != 0)
                                 fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
                         rd_kafka_message_destroy(m);
@@ -359,6 +384,7 @@ out:
         if (cons) sf_consumer_close(cons, errstr, sizeof(errstr));
         sf_yt_agg_destroy(cs.agg);
         free(cs.dirty);
+        free(cs.rebuilt_to);
         sf_kafka_conf_destroy(kconf);
         return rc;
 }
