@@ -556,6 +556,39 @@ out:
         sf_kafka_conf_destroy(conf);
 }
 
+/* A fatal error (the cluster refuses the idempotent producer an id) stops
+ * everything: reported, every later send refused, the run flag cleared. */
+static void test_fatal_error(void) {
+        char err[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(1, 1, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        sf_kafka_conf_t *conf = conf_for(m);
+        rd_kafka_mock_push_request_errors(sf_kafka_mock_cluster(m), 22 /* InitProducerId */, 1,
+                                          RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+        log_reset();
+        sf_kafka_reset_running();
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        if (p) {
+                /* The id is requested in the background: wait for the verdict. */
+                for (int i = 0; i < 50 && !sf_producer_fatal(p); i++) sf_producer_poll(p, 100);
+                CHECK(sf_producer_fatal(p) != NULL);
+                printf("# %s\n", sf_producer_fatal(p) ? sf_producer_fatal(p) : "(no fatal error)");
+                CHECK(!sf_kafka_running());
+                CHECK(sf_producer_send(p, "t", -1, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) < 0);
+                CHECK_MSG(strstr(err, "fatal") != NULL, "err = %s", err);
+                CHECK_MSG(strstr(logbuf, "fatal Kafka error") != NULL, "log: %s", logbuf);
+                sf_producer_destroy(p);
+        } else {
+                /* Refused before the first contact completed: as clear. */
+                printf("# %s\n", err);
+                CHECK_MSG(strstr(err, "fatal") != NULL, "err = %s", err);
+        }
+        sf_kafka_reset_running();
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
 /* Nobody listening: a clear error within a few seconds, no hang. */
 static void test_unreachable(void) {
         char err[512];
@@ -634,6 +667,7 @@ int main(void) {
                 if (strcmp(only, "range") == 0) RUN(test_out_of_range);
                 if (strcmp(only, "range2") == 0) RUN(test_out_of_range_while_reading);
                 if (strcmp(only, "perm") == 0) RUN(test_permanent_error);
+                if (strcmp(only, "fatal") == 0) RUN(test_fatal_error);
                 if (strcmp(only, "disc") == 0) RUN(test_disconnects);
                 if (strcmp(only, "slow") == 0) RUN(test_slow_acks);
                 sf_kafka_mock_destroy(shared);
@@ -645,6 +679,7 @@ int main(void) {
         RUN(test_roundtrip);
         RUN(test_producer_defaults);
         RUN(test_permanent_error);
+        RUN(test_fatal_error);
         RUN(test_broker_down);
         RUN(test_leader_change);
         RUN(test_disconnects);
