@@ -165,6 +165,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         sf_consumer_t *c = opaque;
         rd_kafka_error_t *error = NULL;
         rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+        /* Known for sure only once the group has chosen an assignor. */
+        const char *proto = rd_kafka_rebalance_protocol(rk);
+        c->cooperative = proto && strcmp(proto, "COOPERATIVE") == 0;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 resolve_start(c, parts);
                 if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
@@ -277,7 +280,6 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
         kc = NULL; /* owned by rk */
         if (sf_kafka_client_connect(&c->cl, conf->connect_timeout_ms, errstr, errstr_size) < 0) goto fail;
         rd_kafka_poll_set_consumer(c->cl.rk);
-        c->cooperative = c->group && strcmp(rd_kafka_rebalance_protocol(c->cl.rk), "COOPERATIVE") == 0;
 
         list = rd_kafka_topic_partition_list_new((int)ntopics);
         if (!list) goto oom;
