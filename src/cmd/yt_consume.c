@@ -34,7 +34,8 @@ static const sf_option_t options[] = {
 };
 
 static const sf_cmd_spec_t spec = {
-        "yt-consume", NULL,
+        "yt-consume",
+        NULL,
         "Reads topic_yt and keeps running totals per video: likes (the sum of each distinct comment's\n"
         "latest like count), comments and status, shown as a live table on a terminal, one line per\n"
         "change otherwise. Ends on SIGINT/SIGTERM, -e or --idle, commits, and prints the summary.\n"
@@ -51,7 +52,7 @@ typedef struct consume {
         size_t dirty_cap;
         uint64_t bad;
         uint64_t read;
-        double assigned_at; /* when the group last gave us partitions, 0 before */
+        double assigned_at;  /* when the group last gave us partitions, 0 before */
         int64_t *rebuilt_to; /* per partition: next offset after those the rebuild applied */
         int32_t nrebuilt;
 } consume_t;
@@ -104,7 +105,8 @@ static int apply(consume_t *cs, const rd_kafka_message_t *m) {
         char err[512];
         int changed = 0;
         cs->read++;
-        int idx = sf_yt_agg_apply(cs->agg, m->key, m->key_len, m->payload, m->len, &changed, err, sizeof(err));
+        int idx =
+                sf_yt_agg_apply(cs->agg, m->key, m->key_len, m->payload, m->len, &changed, err, sizeof(err));
         if (idx < 0) {
                 if (strcmp(err, "out of memory") == 0) return -1;
                 cs->bad++;
@@ -168,7 +170,8 @@ static void flush_changes(consume_t *cs) {
                                 char title[512];
                                 sf_yt_fit(title, sizeof(title), v->title, tw);
                                 printf("update  %s  %s  likes %lld  comments %lld  status %s\n", v->id, title,
-                                       (long long)v->likes, (long long)v->comments, sf_yt_agg_status_str(v->status));
+                                       (long long)v->likes, (long long)v->comments,
+                                       sf_yt_agg_status_str(v->status));
                         }
                 }
         }
@@ -176,12 +179,20 @@ static void flush_changes(consume_t *cs) {
         fflush(stdout);
 }
 
+/* A whole title for a line of text: as it is, control characters as '?'. */
+static const char *clean(const char *title, char *buf, size_t size) {
+        sf_yt_fit(buf, size, title, sf_yt_display_width(title));
+        return buf;
+}
+
 static void print_summary(consume_t *cs, const char *group) {
+        char tb[1024];
         size_t n = sf_yt_agg_count(cs->agg);
         size_t best[64];
         size_t nbest = sf_yt_agg_most_liked(cs->agg, best, SF_ARRAY_SIZE(best));
         if (cs->mode == OUT_JSON) {
-                printf("{\"type\":\"summary\",\"topic\":\"%s\",\"messages\":%llu,\"malformed\":%llu,\"videos\":%zu,"
+                printf("{\"type\":\"summary\",\"topic\":\"%s\",\"messages\":%llu,\"malformed\":%llu,"
+                       "\"videos\":%zu,"
                        "\"most_liked\":[",
                        cs->topic, (unsigned long long)cs->read, (unsigned long long)cs->bad, n);
                 for (size_t i = 0; i < nbest; i++)
@@ -191,11 +202,13 @@ static void print_summary(consume_t *cs, const char *group) {
                 fflush(stdout);
                 return;
         }
-        if (cs->mode == OUT_TABLE) printf("\033[H\033[2J");
-        else printf("\n");
+        if (cs->mode == OUT_TABLE)
+                printf("\033[H\033[2J");
+        else
+                printf("\n");
         if (n == 0) {
-                printf("summary: %s has no YouTube records%s (run 'streamflow yt-produce' to fetch some)\n", cs->topic,
-                       cs->read ? " that could be read" : ": the topic is empty");
+                printf("summary: %s has no YouTube records%s (run 'streamflow yt-produce' to fetch some)\n",
+                       cs->topic, cs->read ? " that could be read" : ": the topic is empty");
                 if (cs->bad) printf("%llu malformed message(s) skipped\n", (unsigned long long)cs->bad);
                 fflush(stdout);
                 return;
@@ -205,16 +218,18 @@ static void print_summary(consume_t *cs, const char *group) {
         print_table(cs->agg);
         const sf_yt_agg_video_t *top = sf_yt_agg_video(cs->agg, best[0]);
         if (nbest == 1) {
-                printf("most liked: \"%s\" (%s) with %lld likes\n", top->title, top->id, (long long)top->likes);
+                printf("most liked: \"%s\" (%s) with %lld likes\n", clean(top->title, tb, sizeof(tb)),
+                       top->id, (long long)top->likes);
         } else {
                 printf("most liked: a tie of %zu videos with %lld likes each:", nbest, (long long)top->likes);
                 for (size_t i = 0; i < nbest; i++) {
                         const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, best[i]);
-                        printf("%s \"%s\" (%s)", i ? "," : "", v->title, v->id);
+                        printf("%s \"%s\" (%s)", i ? "," : "", clean(v->title, tb, sizeof(tb)), v->id);
                 }
                 printf("\n");
         }
-        if (cs->bad) printf("%llu malformed message(s) skipped (reported above)\n", (unsigned long long)cs->bad);
+        if (cs->bad)
+                printf("%llu malformed message(s) skipped (reported above)\n", (unsigned long long)cs->bad);
         fflush(stdout);
 }
 
@@ -244,7 +259,8 @@ int cmd_yt_consume(int argc, char **argv) {
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_kafka_opt_result_t kr =
+                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;
@@ -256,14 +272,24 @@ int cmd_yt_consume(int argc, char **argv) {
                         continue;
                 }
                 switch (c) {
-                case 't': topic = arg; break;
-                case 'G': group = arg; break;
-                case 'e': exit_at_end = 1; break;
+                case 't':
+                        topic = arg;
+                        break;
+                case 'G':
+                        group = arg;
+                        break;
+                case 'e':
+                        exit_at_end = 1;
+                        break;
                 case OPT_IDLE:
                         if (sf_opt_double(&spec, "--idle", arg, 0.1, 1e7, &idle) != 0) goto usage;
                         break;
-                case OPT_JSON: json = 1; break;
-                case 'q': quiet = 1; break;
+                case OPT_JSON:
+                        json = 1;
+                        break;
+                case 'q':
+                        quiet = 1;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -325,8 +351,10 @@ int cmd_yt_consume(int argc, char **argv) {
         /* 2. Follow the topic as the group, from its committed offsets.
          * Messages the rebuild applied are only marked done here. */
         if (sf_kafka_running()) {
-                sf_consumer_opts_t copts = {.group = group, .start = SF_KAFKA_START_BEGINNING,
-                                            .exit_at_end = exit_at_end, .rebalance = on_rebalance,
+                sf_consumer_opts_t copts = {.group = group,
+                                            .start = SF_KAFKA_START_BEGINNING,
+                                            .exit_at_end = exit_at_end,
+                                            .rebalance = on_rebalance,
                                             .rebalance_ctx = &cs};
                 cons = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
                 if (!cons) {

@@ -11,6 +11,7 @@
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
 #include "util/util.h"
+#include "youtube/agg.h"
 #include "youtube/auth.h"
 #include "youtube/youtube.h"
 
@@ -18,19 +19,22 @@ enum { OPT_API_KEY = SF_OPT_LONG, OPT_CREDENTIALS, OPT_API_BASE, OPT_TIMEOUT, OP
 
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to publish to (default topic_yt)"},
-        {"api-key", OPT_API_KEY, "KEY", "YouTube Data API key (default $YOUTUBE_API_KEY; prefer the variable)"},
+        {"api-key", OPT_API_KEY, "KEY",
+         "YouTube Data API key (default $YOUTUBE_API_KEY; prefer the variable)"},
         {"credentials", OPT_CREDENTIALS, "FILE",
          "service-account JSON key file (default $GOOGLE_APPLICATION_CREDENTIALS)"},
         {"api-base", OPT_API_BASE, "URL", "API base URL (default " SF_YT_DEFAULT_API_BASE ")"},
         {"timeout", OPT_TIMEOUT, "SECONDS", "per-request timeout (default 30)"},
         {"tries", OPT_TRIES, "N", "tries per API call before a video fails (default 5)"},
-        {"retry-wait", OPT_RETRY_WAIT, "MS", "first backoff, doubled on each retry, with jitter (default 500)"},
+        {"retry-wait", OPT_RETRY_WAIT, "MS",
+         "first backoff, doubled on each retry, with jitter (default 500)"},
         {NULL, 'q', NULL, "no per-video lines, only errors and the totals"},
         {0},
 };
 
 static const sf_cmd_spec_t spec = {
-        "yt-produce", "[VIDEO...]",
+        "yt-produce",
+        "[VIDEO...]",
         "Fetches the title, like count and every top-level comment's like count of up to 5 YouTube\n"
         "videos (IDs or URLs) and publishes them to Kafka, keyed by video ID. With no VIDEO it asks\n"
         "for them on a terminal (one per line, empty line to finish) or reads them from a pipe.\n"
@@ -49,14 +53,16 @@ static int send_record(produce_t *pr, const sf_yt_video_t *v, char *value) {
         char errstr[512];
         if (!value) {
                 pr->send_failed++;
-                snprintf(pr->first_send_error, sizeof(pr->first_send_error), "out of memory building a record");
+                snprintf(pr->first_send_error, sizeof(pr->first_send_error),
+                         "out of memory building a record");
                 return -1;
         }
-        int rc = sf_producer_send(pr->prod, pr->topic, -1, v->id, strlen(v->id), value, strlen(value), NULL, NULL,
-                                  errstr, sizeof(errstr));
+        int rc = sf_producer_send(pr->prod, pr->topic, -1, v->id, strlen(v->id), value, strlen(value), NULL,
+                                  NULL, errstr, sizeof(errstr));
         free(value);
         if (rc != 0) {
-                if (!pr->send_failed++) snprintf(pr->first_send_error, sizeof(pr->first_send_error), "%s", errstr);
+                if (!pr->send_failed++)
+                        snprintf(pr->first_send_error, sizeof(pr->first_send_error), "%s", errstr);
                 fprintf(stderr, "streamflow yt-produce: %s: record not sent: %s\n", v->id, errstr);
                 return -1;
         }
@@ -79,10 +85,16 @@ static int on_video(void *opaque, const sf_yt_video_t *v) {
         if (!pr->quiet) {
                 char vlikes[32] = "hidden", rejected[48] = "";
                 if (v->video_likes >= 0) snprintf(vlikes, sizeof(vlikes), "%lld", (long long)v->video_likes);
-                if (v->rejected) snprintf(rejected, sizeof(rejected), "  rejected %lld", (long long)v->rejected);
-                printf("%s  %-18s %6lld comments %8lld likes  video likes %s  pages %d  retries %d%s  \"%s\"\n",
-                       v->id, sf_yt_status_str(v->status), (long long)v->comments, (long long)v->likes, vlikes,
-                       v->pages, v->retries, rejected, v->title ? v->title : "");
+                if (v->rejected)
+                        snprintf(rejected, sizeof(rejected), "  rejected %lld", (long long)v->rejected);
+                /* as it is, but no terminal control characters */
+                char title[1024];
+                const char *t = v->title ? v->title : "";
+                sf_yt_fit(title, sizeof(title), t, sf_yt_display_width(t));
+                printf("%s  %-18s %6lld comments %8lld likes  video likes %s  pages %d  retries %d%s  "
+                       "\"%s\"\n",
+                       v->id, sf_yt_status_str(v->status), (long long)v->comments, (long long)v->likes,
+                       vlikes, v->pages, v->retries, rejected, title);
                 if (v->reason[0]) printf("%s  reason: %s\n", v->id, v->reason);
                 fflush(stdout);
         }
@@ -102,20 +114,25 @@ static int should_stop(void *opaque) {
 static int add_video(const char *ref, char ids[][SF_YT_ID_LEN + 1], int *n, int interactive) {
         char id[SF_YT_ID_LEN + 1], err[256];
         if (sf_yt_parse_video_ref(ref, id, err, sizeof(err)) != 0) {
-                if (interactive) fprintf(stderr, "  %s; try again\n", err);
-                else sf_opt_usage(&spec, "%s", err);
+                if (interactive)
+                        fprintf(stderr, "  %s; try again\n", err);
+                else
+                        sf_opt_usage(&spec, "%s", err);
                 return -1;
         }
         for (int i = 0; i < *n; i++) {
                 if (strcmp(ids[i], id) == 0) {
-                        if (interactive) fprintf(stderr, "  %s is already in the list\n", id);
-                        else sf_opt_usage(&spec, "video %s is given twice ('%s')", id, ref);
+                        if (interactive)
+                                fprintf(stderr, "  %s is already in the list\n", id);
+                        else
+                                sf_opt_usage(&spec, "video %s is given twice ('%s')", id, ref);
                         return -1;
                 }
         }
         if (*n >= SF_YT_MAX_VIDEOS) {
                 if (!interactive)
-                        sf_opt_usage(&spec, "at most %d videos per run ('%s' is one too many)", SF_YT_MAX_VIDEOS, ref);
+                        sf_opt_usage(&spec, "at most %d videos per run ('%s' is one too many)",
+                                     SF_YT_MAX_VIDEOS, ref);
                 return -1;
         }
         memcpy(ids[(*n)++], id, sizeof(id));
@@ -177,7 +194,8 @@ int cmd_yt_produce(int argc, char **argv) {
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_kafka_opt_result_t kr =
+                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;
@@ -190,10 +208,18 @@ int cmd_yt_produce(int argc, char **argv) {
                         continue;
                 }
                 switch (c) {
-                case 't': topic = arg; break;
-                case OPT_API_KEY: api_key = arg; break;
-                case OPT_CREDENTIALS: creds = arg; break;
-                case OPT_API_BASE: api_base = arg; break;
+                case 't':
+                        topic = arg;
+                        break;
+                case OPT_API_KEY:
+                        api_key = arg;
+                        break;
+                case OPT_CREDENTIALS:
+                        creds = arg;
+                        break;
+                case OPT_API_BASE:
+                        api_base = arg;
+                        break;
                 case OPT_TIMEOUT:
                         if (sf_opt_double(&spec, "--timeout", arg, 0.05, 3600, &timeout_s) != 0) goto usage;
                         break;
@@ -203,7 +229,9 @@ int cmd_yt_produce(int argc, char **argv) {
                 case OPT_RETRY_WAIT:
                         if (sf_opt_long(&spec, "--retry-wait", arg, 1, 600000, &retry_wait) != 0) goto usage;
                         break;
-                case 'q': quiet = 1; break;
+                case 'q':
+                        quiet = 1;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -228,8 +256,9 @@ int cmd_yt_produce(int argc, char **argv) {
         if (nids == 0) {
                 if (read_videos(ids, &nids) != 0) goto usage;
                 if (nids == 0) {
-                        sf_opt_usage(&spec, "no video given (pass up to %d IDs or URLs as arguments, or one per "
-                                            "line on standard input)",
+                        sf_opt_usage(&spec,
+                                     "no video given (pass up to %d IDs or URLs as arguments, or one per "
+                                     "line on standard input)",
                                      SF_YT_MAX_VIDEOS);
                         goto usage;
                 }
@@ -238,13 +267,16 @@ int cmd_yt_produce(int argc, char **argv) {
         /* Credentials: the flags first, then the environment. */
         if (!api_key && !creds) {
                 const char *k = getenv("YOUTUBE_API_KEY"), *f = getenv("GOOGLE_APPLICATION_CREDENTIALS");
-                if (k && *k) api_key = k;
-                else if (f && *f) creds = f;
+                if (k && *k)
+                        api_key = k;
+                else if (f && *f)
+                        creds = f;
         }
         if (!api_key && !creds) {
-                sf_opt_usage(&spec, "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
-                                    "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
-                                    "service-account key file");
+                sf_opt_usage(&spec,
+                             "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
+                             "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
+                             "service-account key file");
                 goto usage;
         }
         auth = api_key ? sf_yt_auth_new_key(api_key, errstr, sizeof(errstr))
@@ -279,16 +311,18 @@ int cmd_yt_produce(int argc, char **argv) {
                        sf_yt_auth_is_bearer(auth) ? "a service account" : "an API key", topic);
         fflush(stdout);
         int frc = sf_yt_fetch(idp, nids, &fconf, auth, &ev, &st, errstr, sizeof(errstr));
-        if (frc != 0 && st.fatal) fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
+        if (frc != 0 && st.fatal)
+                fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
         else if (frc != 0 && pr.send_failed)
-                fprintf(stderr, "streamflow yt-produce: stopped: a record could not be sent to %s: %s\n", topic,
-                        pr.first_send_error);
-        else if (frc != 0) fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
+                fprintf(stderr, "streamflow yt-produce: stopped: a record could not be sent to %s: %s\n",
+                        topic, pr.first_send_error);
+        else if (frc != 0)
+                fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
 
         uint64_t undelivered = sf_producer_flush(pr.prod, 30000);
         sf_producer_stats_t ps = sf_producer_stats(pr.prod);
-        printf("quota units used: %ld (videos.list %ld, commentThreads.list %ld), retries %ld\n", st.quota_units,
-               st.videos_calls, st.comment_calls, st.retries);
+        printf("quota units used: %ld (videos.list %ld, commentThreads.list %ld), retries %ld\n",
+               st.quota_units, st.videos_calls, st.comment_calls, st.retries);
         if (sf_yt_auth_is_bearer(auth)) printf("access tokens obtained: %d\n", sf_yt_auth_token_count(auth));
         printf("messages: %llu sent to %s, %llu delivered, %llu not delivered\n", (unsigned long long)ps.sent,
                topic, (unsigned long long)ps.delivered, (unsigned long long)(undelivered + pr.send_failed));

@@ -122,8 +122,10 @@ int sf_yt_agg_apply(sf_yt_agg_t *agg, const void *key, size_t key_len, const voi
         *changed = 0;
         json_t *root = value ? json_loadb(value, value_len, JSON_DECODE_INT_AS_REAL, &jerr) : NULL;
         if (!root) {
-                if (value) snprintf(errstr, errstr_size, "value is not JSON: %s", jerr.text);
-                else snprintf(errstr, errstr_size, "message has no value");
+                if (value)
+                        snprintf(errstr, errstr_size, "value is not JSON: %s", jerr.text);
+                else
+                        snprintf(errstr, errstr_size, "message has no value");
                 return -1;
         }
         if (!json_is_object(root)) {
@@ -158,7 +160,8 @@ int sf_yt_agg_apply(sf_yt_agg_t *agg, const void *key, size_t key_len, const voi
         if (strcmp(type, "comment") == 0) {
                 json_t *cid = json_object_get(root, "comment_id");
                 if (!json_is_string(cid) || json_string_length(cid) == 0 || json_string_length(cid) > 200) {
-                        snprintf(errstr, errstr_size, "\"comment_id\" is missing or not a short non-empty string");
+                        snprintf(errstr, errstr_size,
+                                 "\"comment_id\" is missing or not a short non-empty string");
                         goto out;
                 }
                 comment_id = json_string_value(cid);

@@ -205,8 +205,10 @@ char *sf_yt_base64url(const unsigned char *in, size_t len) {
         while (n > 0 && out[n - 1] == '=') n--;
         out[n] = '\0';
         for (int i = 0; i < n; i++) {
-                if (out[i] == '+') out[i] = '-';
-                else if (out[i] == '/') out[i] = '_';
+                if (out[i] == '+')
+                        out[i] = '-';
+                else if (out[i] == '/')
+                        out[i] = '_';
         }
         return out;
 }
@@ -232,7 +234,8 @@ char *sf_yt_jwt_sign(const char *pem, const char *kid, const char *iss, const ch
         if (!(bio = BIO_new_mem_buf(pem, -1))) goto oom;
         pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
         if (!pkey) {
-                snprintf(errstr, errstr_size, "not a PEM private key (expected \"-----BEGIN PRIVATE KEY-----\")");
+                snprintf(errstr, errstr_size,
+                         "not a PEM private key (expected \"-----BEGIN PRIVATE KEY-----\")");
                 goto out;
         }
         if (!EVP_PKEY_is_a(pkey, "RSA")) {
@@ -310,7 +313,8 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
         curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curlerr);
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, auth->timeout_ms);
-        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, auth->timeout_ms < 10000 ? auth->timeout_ms : 10000);
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         auth->timeout_ms < 10000 ? auth->timeout_ms : 10000);
         curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(easy, CURLOPT_USERAGENT, "streamflow/" SF_VERSION);
         CURLcode cc = curl_easy_perform(easy);
@@ -335,7 +339,8 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                 goto out;
         }
         if (!json_is_object(root)) {
-                snprintf(errstr, errstr_size, "token endpoint %s: response is not a JSON object", auth->token_uri);
+                snprintf(errstr, errstr_size, "token endpoint %s: response is not a JSON object",
+                         auth->token_uri);
                 goto out;
         }
         json_t *tok = json_object_get(root, "access_token"), *exp = json_object_get(root, "expires_in");
@@ -346,8 +351,10 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
         }
         double life = 3600;
         if (exp) {
-                if (!json_is_number(exp) || json_number_value(exp) <= 0 || json_number_value(exp) > 86400 * 7) {
-                        snprintf(errstr, errstr_size, "token endpoint %s: \"expires_in\" is not a positive number",
+                if (!json_is_number(exp) || json_number_value(exp) <= 0 ||
+                    json_number_value(exp) > 86400 * 7) {
+                        snprintf(errstr, errstr_size,
+                                 "token endpoint %s: \"expires_in\" is not a positive number",
                                  auth->token_uri);
                         goto out;
                 }
@@ -355,8 +362,10 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
         }
         for (const char *p = json_string_value(tok); *p; p++) {
                 if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127) {
-                        snprintf(errstr, errstr_size, "token endpoint %s: \"access_token\" has characters "
-                                 "that cannot go in a header", auth->token_uri);
+                        snprintf(errstr, errstr_size,
+                                 "token endpoint %s: \"access_token\" has characters "
+                                 "that cannot go in a header",
+                                 auth->token_uri);
                         goto out;
                 }
         }
@@ -375,7 +384,8 @@ out:
         if (rc != SF_YT_AUTH_OK) sf_yt_auth_scrub(auth, errstr);
         if (root) {
                 json_t *tok2 = json_object_get(root, "access_token");
-                if (json_is_string(tok2)) OPENSSL_cleanse((char *)json_string_value(tok2), json_string_length(tok2));
+                if (json_is_string(tok2))
+                        OPENSSL_cleanse((char *)json_string_value(tok2), json_string_length(tok2));
         }
         json_decref(root);
         if (body.data) OPENSSL_cleanse(body.data, body.len);
@@ -402,8 +412,8 @@ int sf_yt_auth_prepare(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                 }
                 wipe_free(auth->jwt);
                 auth->jwt = sf_yt_jwt_sign(auth->private_key, auth->private_key_id, auth->client_email,
-                                           SF_YT_SCOPE, auth->token_uri, (int64_t)time(NULL), SF_YT_JWT_LIFE_S,
-                                           errstr, errstr_size);
+                                           SF_YT_SCOPE, auth->token_uri, (int64_t)time(NULL),
+                                           SF_YT_JWT_LIFE_S, errstr, errstr_size);
                 if (!auth->jwt) return SF_YT_AUTH_FATAL;
                 rc = exchange_once(auth, errstr, errstr_size);
                 if (rc != SF_YT_AUTH_TRANSIENT) break;

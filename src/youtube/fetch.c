@@ -24,7 +24,7 @@ typedef struct job {
         struct curl_slist *headers;
         sf_yt_buf_t body;
         char page_token[1024];
-        int tries;      /* of the current call */
+        int tries; /* of the current call */
         int in_flight;
         double next_at; /* sf_now_s() when the next request may start */
         char curlerr[CURL_ERROR_SIZE];
@@ -40,8 +40,8 @@ typedef struct fetch {
         sf_rng_t rng;
         job_t *jobs;
         int njobs;
-        int stop;         /* a callback asked to stop */
-        char fatal[512];  /* why everything stopped */
+        int stop;        /* a callback asked to stop */
+        char fatal[512]; /* why everything stopped */
 } fetch_t;
 
 static void note(fetch_t *f, job_t *j, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -79,19 +79,21 @@ static void stop_all(fetch_t *f, const char *why) {
 }
 
 static int build_url(fetch_t *f, job_t *j) {
-        const char *base = f->conf->api_base && *f->conf->api_base ? f->conf->api_base : SF_YT_DEFAULT_API_BASE;
+        const char *base =
+                f->conf->api_base && *f->conf->api_base ? f->conf->api_base : SF_YT_DEFAULT_API_BASE;
         size_t blen = strlen(base);
         while (blen > 0 && base[blen - 1] == '/') blen--;
         int w;
         if (j->phase == PH_VIDEOS) {
-                w = snprintf(j->url, sizeof(j->url), "%.*s/videos?part=snippet,statistics&id=%s", (int)blen, base,
-                             j->v.id);
+                w = snprintf(j->url, sizeof(j->url), "%.*s/videos?part=snippet,statistics&id=%s", (int)blen,
+                             base, j->v.id);
         } else {
                 char *tok = NULL;
                 if (j->page_token[0] && !(tok = curl_easy_escape(j->easy, j->page_token, 0))) return -1;
-                w = snprintf(j->url, sizeof(j->url),
-                             "%.*s/commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s",
-                             (int)blen, base, j->v.id, tok ? "&pageToken=" : "", tok ? tok : "");
+                w = snprintf(
+                        j->url, sizeof(j->url),
+                        "%.*s/commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s",
+                        (int)blen, base, j->v.id, tok ? "&pageToken=" : "", tok ? tok : "");
                 curl_free(tok);
         }
         if (w < 0 || (size_t)w >= sizeof(j->url)) return -1;
@@ -138,7 +140,8 @@ static void retry_or_fail(fetch_t *f, job_t *j, const char *why) {
         int max = f->conf->max_tries > 0 ? f->conf->max_tries : 5;
         if (j->tries >= max) {
                 char reason[400];
-                snprintf(reason, sizeof(reason), "gave up after %d tries of %s: %s", j->tries, call_name(j), why);
+                snprintf(reason, sizeof(reason), "gave up after %d tries of %s: %s", j->tries, call_name(j),
+                         why);
                 finish(f, j, SF_YT_STATUS_FAILED, reason);
                 return;
         }
@@ -200,13 +203,17 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         long code = 0;
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
         f->stats->quota_units++;
-        if (j->phase == PH_VIDEOS) f->stats->videos_calls++;
-        else f->stats->comment_calls++;
+        if (j->phase == PH_VIDEOS)
+                f->stats->videos_calls++;
+        else
+                f->stats->comment_calls++;
 
         sf_yt_api_error_t e;
         sf_yt_status_t status;
-        if (code < 200 || code >= 300) sf_yt_parse_api_error(j->body.data, j->body.len, (int)code, &e);
-        else memset(&e, 0, sizeof(e));
+        if (code < 200 || code >= 300)
+                sf_yt_parse_api_error(j->body.data, j->body.len, (int)code, &e);
+        else
+                memset(&e, 0, sizeof(e));
         sf_yt_action_t act = sf_yt_classify(call_name(j), (int)code, &e, &status, why, sizeof(why));
         sf_yt_auth_scrub(f->auth, why);
         switch (act) {
@@ -301,7 +308,8 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
                 curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, sf_yt_buf_write);
                 curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->body);
                 curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->curlerr);
-                curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, conf->timeout_ms > 0 ? conf->timeout_ms : 30000L);
+                curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
+                                 conf->timeout_ms > 0 ? conf->timeout_ms : 30000L);
                 curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS,
                                  conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 10000L);
                 curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
@@ -358,8 +366,10 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
 
         if (f.fatal[0]) {
                 sf_yt_auth_scrub(auth, f.fatal);
-                if (f.stop) stats->stopped = 1;
-                else stats->fatal = 1;
+                if (f.stop)
+                        stats->stopped = 1;
+                else
+                        stats->fatal = 1;
                 stop_all(&f, f.fatal);
                 snprintf(errstr, errstr_size, "%s", f.fatal);
         } else {

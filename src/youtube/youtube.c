@@ -13,7 +13,8 @@ static const char *const status_names[] = {"ok", "comments_disabled", "private_o
                                            "failed"};
 
 const char *sf_yt_status_str(sf_yt_status_t status) {
-        if ((int)status < 0 || (size_t)status >= sizeof(status_names) / sizeof(status_names[0])) return "failed";
+        if ((int)status < 0 || (size_t)status >= sizeof(status_names) / sizeof(status_names[0]))
+                return "failed";
         return status_names[status];
 }
 
@@ -63,8 +64,10 @@ int sf_yt_parse_video_ref(const char *ref, char id[SF_YT_ID_LEN + 1], char *errs
                 return -1;
         }
         const char *p = ref;
-        if (strncmp(p, "https://", 8) == 0) p += 8;
-        else if (strncmp(p, "http://", 7) == 0) p += 7;
+        if (strncmp(p, "https://", 8) == 0)
+                p += 8;
+        else if (strncmp(p, "http://", 7) == 0)
+                p += 7;
         const char *slash = strchr(p, '/');
         size_t hlen = slash ? (size_t)(slash - p) : strlen(p);
         char host[64];
@@ -155,7 +158,8 @@ int sf_yt_parse_count(const json_t *v, int64_t *out, char *errstr, size_t errstr
                         return -1;
                 }
                 if (x > SF_YT_MAX_COUNT) {
-                        snprintf(errstr, errstr_size, "count %" JSON_INTEGER_FORMAT " is implausibly large", x);
+                        snprintf(errstr, errstr_size, "count %" JSON_INTEGER_FORMAT " is implausibly large",
+                                 x);
                         return -1;
                 }
                 *out = (int64_t)x;
@@ -186,7 +190,8 @@ int sf_yt_parse_count(const json_t *v, int64_t *out, char *errstr, size_t errstr
                         if (n > 19 && strspn(s, "0123456789") == n)
                                 snprintf(errstr, errstr_size, "count \"%.24s...\" is implausibly large", s);
                         else
-                                snprintf(errstr, errstr_size, "count \"%.40s\" is not a non-negative integer", s);
+                                snprintf(errstr, errstr_size, "count \"%.40s\" is not a non-negative integer",
+                                         s);
                         return -1;
                 }
                 errno = 0;
@@ -199,12 +204,12 @@ int sf_yt_parse_count(const json_t *v, int64_t *out, char *errstr, size_t errstr
                 return 0;
         }
         snprintf(errstr, errstr_size, "count is %s, not a number",
-                 v == NULL           ? "missing"
-                 : json_is_null(v)   ? "null"
+                 v == NULL            ? "missing"
+                 : json_is_null(v)    ? "null"
                  : json_is_boolean(v) ? "a boolean"
-                 : json_is_object(v) ? "an object"
-                 : json_is_array(v)  ? "an array"
-                                     : "of an unknown type");
+                 : json_is_object(v)  ? "an object"
+                 : json_is_array(v)   ? "an array"
+                                      : "of an unknown type");
         return -1;
 }
 
@@ -255,8 +260,8 @@ sf_yt_action_t sf_yt_classify(const char *call, int http_code, const sf_yt_api_e
                 if (why_size) why[0] = '\0';
                 return SF_YT_ACT_OK;
         }
-        if (http_code == 403 && (strcmp(e->reason, "quotaExceeded") == 0 ||
-                                 strcmp(e->reason, "dailyLimitExceeded") == 0)) {
+        if (http_code == 403 &&
+            (strcmp(e->reason, "quotaExceeded") == 0 || strcmp(e->reason, "dailyLimitExceeded") == 0)) {
                 snprintf(why, why_size,
                          "quota exhausted (HTTP 403 %s): %s; the daily quota resets at midnight Pacific time",
                          e->reason, msg);
@@ -347,7 +352,8 @@ int sf_yt_parse_videos(const char *body, size_t len, sf_yt_video_t *video, int *
         json_t *item = json_array_get(items, 0);
         json_t *title = json_object_get(json_object_get(item, "snippet"), "title");
         if (!json_is_string(title)) {
-                snprintf(errstr, errstr_size, "items[0].snippet.title is %s", title ? "not a string" : "missing");
+                snprintf(errstr, errstr_size, "items[0].snippet.title is %s",
+                         title ? "not a string" : "missing");
                 goto out;
         }
         char *t = strdup(json_string_value(title));
@@ -396,7 +402,8 @@ int sf_yt_parse_comment_page(const char *body, size_t len, sf_yt_item_fn fn, voi
                         goto out;
                 }
                 if (json_string_length(tok) >= next_size) {
-                        snprintf(errstr, errstr_size, "\"nextPageToken\" is longer than %zu bytes", next_size - 1);
+                        snprintf(errstr, errstr_size, "\"nextPageToken\" is longer than %zu bytes",
+                                 next_size - 1);
                         goto out;
                 }
                 snprintf(next, next_size, "%s", json_string_value(tok));
@@ -407,16 +414,17 @@ int sf_yt_parse_comment_page(const char *body, size_t len, sf_yt_item_fn fn, voi
         json_array_foreach(items, i, item) {
                 char why[320];
                 json_t *id = json_object_get(item, "id");
-                json_t *likes =
-                        json_object_get(json_object_get(json_object_get(json_object_get(item, "snippet"),
-                                                                        "topLevelComment"),
-                                                        "snippet"),
-                                        "likeCount");
+                json_t *likes = json_object_get(
+                        json_object_get(json_object_get(json_object_get(item, "snippet"), "topLevelComment"),
+                                        "snippet"),
+                        "likeCount");
                 sf_yt_comment_t c = {0};
                 if (!json_is_object(item)) {
                         snprintf(why, sizeof(why), "item is not an object");
-                } else if (!json_is_string(id) || json_string_length(id) == 0 || json_string_length(id) > 200) {
-                        snprintf(why, sizeof(why), "\"id\" is %s", !id ? "missing" : "not a short non-empty string");
+                } else if (!json_is_string(id) || json_string_length(id) == 0 ||
+                           json_string_length(id) > 200) {
+                        snprintf(why, sizeof(why), "\"id\" is %s",
+                                 !id ? "missing" : "not a short non-empty string");
                 } else {
                         char cwhy[160];
                         if (sf_yt_parse_count(likes, &c.likes, cwhy, sizeof(cwhy)) == 0) {
@@ -425,7 +433,8 @@ int sf_yt_parse_comment_page(const char *body, size_t len, sf_yt_item_fn fn, voi
                                 if (rc) break;
                                 continue;
                         }
-                        snprintf(why, sizeof(why), "comment %.60s: snippet.topLevelComment.snippet.likeCount: %s",
+                        snprintf(why, sizeof(why),
+                                 "comment %.60s: snippet.topLevelComment.snippet.likeCount: %s",
                                  json_string_value(id), cwhy);
                 }
                 rc = fn(opaque, NULL, (int)i, why);

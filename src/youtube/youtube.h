@@ -13,8 +13,8 @@
 
 #include "youtube/auth.h"
 
-#define SF_YT_ID_LEN     11
-#define SF_YT_MAX_VIDEOS 5
+#define SF_YT_ID_LEN           11
+#define SF_YT_MAX_VIDEOS       5
 #define SF_YT_DEFAULT_API_BASE "https://www.googleapis.com/youtube/v3"
 /* Like counts above this (10^15) are rejected as implausible. Responses are
  * parsed with integers as doubles, so that one huge number rejects its item
@@ -68,10 +68,10 @@ void sf_yt_parse_api_error(const char *body, size_t len, int http_code, sf_yt_ap
 
 /* What the fetcher does with a response or a transport error. */
 typedef enum {
-        SF_YT_ACT_OK,      /* 2xx: parse the body */
-        SF_YT_ACT_RETRY,   /* transient: try again after a backoff */
-        SF_YT_ACT_VIDEO,   /* this video ends with the status given */
-        SF_YT_ACT_FATAL,   /* stop every video: quota, bad key, bad token */
+        SF_YT_ACT_OK,    /* 2xx: parse the body */
+        SF_YT_ACT_RETRY, /* transient: try again after a backoff */
+        SF_YT_ACT_VIDEO, /* this video ends with the status given */
+        SF_YT_ACT_FATAL, /* stop every video: quota, bad key, bad token */
 } sf_yt_action_t;
 
 /* Decides what to do with an HTTP response of the given call ("videos" or
@@ -87,15 +87,15 @@ long sf_yt_backoff_ms(int attempt, long base_ms, long max_ms, double u);
 /* One video as the fetcher sees it; passed to every callback. */
 typedef struct sf_yt_video {
         char id[SF_YT_ID_LEN + 1];
-        char *title;          /* NULL until videos.list answered */
+        char *title; /* NULL until videos.list answered */
         sf_yt_status_t status;
-        int64_t video_likes;  /* statistics.likeCount, -1 if hidden or unknown */
-        int64_t comments;     /* top-level comments accepted */
-        int64_t likes;        /* sum of their like counts */
-        int64_t rejected;     /* items rejected as malformed */
-        int pages;            /* commentThreads pages read */
-        int retries;          /* retries over all of this video's calls */
-        char reason[256];     /* why it is not ok, "" when ok */
+        int64_t video_likes; /* statistics.likeCount, -1 if hidden or unknown */
+        int64_t comments;    /* top-level comments accepted */
+        int64_t likes;       /* sum of their like counts */
+        int64_t rejected;    /* items rejected as malformed */
+        int pages;           /* commentThreads pages read */
+        int retries;         /* retries over all of this video's calls */
+        char reason[256];    /* why it is not ok, "" when ok */
 } sf_yt_video_t;
 
 /* Parses a videos.list body: *found = 0 if items is empty (private or
@@ -151,11 +151,11 @@ typedef struct sf_yt_events {
 
 /* Totals of one run. */
 typedef struct sf_yt_fetch_stats {
-        long quota_units;     /* API calls answered by the server: 1 unit each */
+        long quota_units; /* API calls answered by the server: 1 unit each */
         long videos_calls, comment_calls;
         long retries;
-        int fatal;            /* 1 when a quota/key/token error stopped the run */
-        int stopped;          /* 1 when should_stop or a callback stopped it */
+        int fatal;   /* 1 when a quota/key/token error stopped the run */
+        int stopped; /* 1 when should_stop or a callback stopped it */
 } sf_yt_fetch_stats_t;
 
 /* Fetches the n videos (ids, validated) concurrently; pages of one video in

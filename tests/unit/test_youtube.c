@@ -110,8 +110,8 @@ static void test_parse_count(void) {
                 char err[160] = "";
                 int rc = sf_yt_parse_count(v, &got, err, sizeof(err));
                 if (cases[i].want >= 0) {
-                        CHECK_MSG(rc == 0 && got == cases[i].want, "%s -> rc %d, %lld (%s)", cases[i].json, rc,
-                                  (long long)got, err);
+                        CHECK_MSG(rc == 0 && got == cases[i].want, "%s -> rc %d, %lld (%s)", cases[i].json,
+                                  rc, (long long)got, err);
                 } else {
                         CHECK_MSG(rc == -1 && err[0], "%s accepted as %lld", cases[i].json, (long long)got);
                 }
@@ -131,24 +131,28 @@ static void test_classify(void) {
                 sf_yt_status_t status;
         } cases[] = {
                 {200, "{}", SF_YT_ACT_OK, SF_YT_STATUS_FAILED},
-                {403, "{\"error\":{\"code\":403,\"message\":\"The video identified by the videoId parameter has "
-                      "disabled comments.\",\"errors\":[{\"reason\":\"commentsDisabled\"}]}}",
+                {403,
+                 "{\"error\":{\"code\":403,\"message\":\"The video identified by the videoId parameter has "
+                 "disabled comments.\",\"errors\":[{\"reason\":\"commentsDisabled\"}]}}",
                  SF_YT_ACT_VIDEO, SF_YT_STATUS_COMMENTS_DISABLED},
-                {403, "{\"error\":{\"code\":403,\"errors\":[{\"reason\":\"quotaExceeded\"}]}}", SF_YT_ACT_FATAL,
-                 SF_YT_STATUS_FAILED},
-                {403, "{\"error\":{\"code\":403,\"errors\":[{\"reason\":\"rateLimitExceeded\"}]}}", SF_YT_ACT_RETRY,
-                 SF_YT_STATUS_FAILED},
+                {403, "{\"error\":{\"code\":403,\"errors\":[{\"reason\":\"quotaExceeded\"}]}}",
+                 SF_YT_ACT_FATAL, SF_YT_STATUS_FAILED},
+                {403, "{\"error\":{\"code\":403,\"errors\":[{\"reason\":\"rateLimitExceeded\"}]}}",
+                 SF_YT_ACT_RETRY, SF_YT_STATUS_FAILED},
                 {403, "{\"error\":{\"code\":403,\"errors\":[{\"reason\":\"forbidden\"}]}}", SF_YT_ACT_VIDEO,
                  SF_YT_STATUS_FAILED},
-                {404, "{\"error\":{\"code\":404,\"errors\":[{\"reason\":\"videoNotFound\"}]}}", SF_YT_ACT_VIDEO,
-                 SF_YT_STATUS_NOT_FOUND},
-                {400, "{\"error\":{\"code\":400,\"message\":\"API key not valid. Please pass a valid API key.\","
-                      "\"errors\":[{\"reason\":\"badRequest\"}]}}",
+                {404, "{\"error\":{\"code\":404,\"errors\":[{\"reason\":\"videoNotFound\"}]}}",
+                 SF_YT_ACT_VIDEO, SF_YT_STATUS_NOT_FOUND},
+                {400,
+                 "{\"error\":{\"code\":400,\"message\":\"API key not valid. Please pass a valid API key.\","
+                 "\"errors\":[{\"reason\":\"badRequest\"}]}}",
                  SF_YT_ACT_FATAL, SF_YT_STATUS_FAILED},
-                {400, "{\"error\":{\"code\":400,\"message\":\"x\",\"details\":[{\"reason\":\"API_KEY_INVALID\"}]}}",
+                {400,
+                 "{\"error\":{\"code\":400,\"message\":\"x\",\"details\":[{\"reason\":\"API_KEY_INVALID\"}]}"
+                 "}",
                  SF_YT_ACT_FATAL, SF_YT_STATUS_FAILED},
-                {400, "{\"error\":{\"code\":400,\"errors\":[{\"reason\":\"invalidPageToken\"}]}}", SF_YT_ACT_VIDEO,
-                 SF_YT_STATUS_FAILED},
+                {400, "{\"error\":{\"code\":400,\"errors\":[{\"reason\":\"invalidPageToken\"}]}}",
+                 SF_YT_ACT_VIDEO, SF_YT_STATUS_FAILED},
                 {401, "{\"error\":{\"code\":401,\"errors\":[{\"reason\":\"authError\"}]}}", SF_YT_ACT_FATAL,
                  SF_YT_STATUS_FAILED},
                 {500, "oops", SF_YT_ACT_RETRY, SF_YT_STATUS_FAILED},
@@ -161,14 +165,16 @@ static void test_classify(void) {
                 sf_yt_status_t st;
                 char why[300] = "";
                 sf_yt_parse_api_error(cases[i].body, strlen(cases[i].body), cases[i].code, &e);
-                sf_yt_action_t act = sf_yt_classify("commentThreads.list", cases[i].code, &e, &st, why, sizeof(why));
-                CHECK_MSG(act == cases[i].act, "case %zu (HTTP %d): action %d, expected %d (%s)", i, cases[i].code,
-                          act, cases[i].act, why);
+                sf_yt_action_t act =
+                        sf_yt_classify("commentThreads.list", cases[i].code, &e, &st, why, sizeof(why));
+                CHECK_MSG(act == cases[i].act, "case %zu (HTTP %d): action %d, expected %d (%s)", i,
+                          cases[i].code, act, cases[i].act, why);
                 if (act == SF_YT_ACT_VIDEO) CHECK_MSG(st == cases[i].status, "case %zu: status %d", i, st);
                 if (act != SF_YT_ACT_OK) CHECK(why[0] != '\0');
         }
         sf_yt_api_error_t e;
-        const char *b = "{\"error\":{\"code\":403,\"message\":\"line1\\nline2\",\"errors\":[{\"reason\":\"forbidden\"}]}}";
+        const char *b = "{\"error\":{\"code\":403,\"message\":\"line1\\nline2\",\"errors\":[{\"reason\":"
+                        "\"forbidden\"}]}}";
         sf_yt_parse_api_error(b, strlen(b), 403, &e);
         CHECK_STR(e.reason, "forbidden");
         CHECK_STR(e.message, "line1 line2");
@@ -181,15 +187,17 @@ static void test_backoff(void) {
         CHECK_INT(sf_yt_backoff_ms(30, 100, 10000, 0.0), 5000);
         CHECK(sf_yt_backoff_ms(30, 100, 10000, 0.5) <= 10000);
         /* grows with the attempt for the same jitter */
-        for (int a = 1; a < 8; a++) CHECK(sf_yt_backoff_ms(a + 1, 100, 100000, 0.3) > sf_yt_backoff_ms(a, 100, 100000, 0.3));
+        for (int a = 1; a < 8; a++)
+                CHECK(sf_yt_backoff_ms(a + 1, 100, 100000, 0.3) > sf_yt_backoff_ms(a, 100, 100000, 0.3));
 }
 
 static void test_parse_videos(void) {
         sf_yt_video_t v = {.video_likes = -1};
         int found = -1;
         char err[256];
-        const char *ok = "{\"items\":[{\"id\":\"abcdefghijk\",\"snippet\":{\"title\":\"Caf\\u00e9 \\ud83c\\udf89\"},"
-                         "\"statistics\":{\"likeCount\":\"1234\"}}]}";
+        const char *ok =
+                "{\"items\":[{\"id\":\"abcdefghijk\",\"snippet\":{\"title\":\"Caf\\u00e9 \\ud83c\\udf89\"},"
+                "\"statistics\":{\"likeCount\":\"1234\"}}]}";
         CHECK_INT(sf_yt_parse_videos(ok, strlen(ok), &v, &found, err, sizeof(err)), 0);
         CHECK_INT(found, 1);
         CHECK_STR(v.title, "Café 🎉");
@@ -200,13 +208,15 @@ static void test_parse_videos(void) {
         const char *hidden = "{\"items\":[{\"snippet\":{\"title\":\"t\"},\"statistics\":{}}]}";
         CHECK_INT(sf_yt_parse_videos(hidden, strlen(hidden), &v, &found, err, sizeof(err)), 0);
         CHECK_INT(v.video_likes, -1);
-        const char *badlikes = "{\"items\":[{\"snippet\":{\"title\":\"t\"},\"statistics\":{\"likeCount\":\"lots\"}}]}";
+        const char *badlikes =
+                "{\"items\":[{\"snippet\":{\"title\":\"t\"},\"statistics\":{\"likeCount\":\"lots\"}}]}";
         CHECK_INT(sf_yt_parse_videos(badlikes, strlen(badlikes), &v, &found, err, sizeof(err)), 1);
         CHECK(strstr(err, "likeCount") != NULL);
         const char *bad[] = {"{\"items\":[{\"snippet\":{\"tit", "[]", "{\"items\":{}}",
                              "{\"items\":[{\"snippet\":{\"title\":5}}]}"};
         for (size_t i = 0; i < SF_ARRAY_SIZE(bad); i++)
-                CHECK_MSG(sf_yt_parse_videos(bad[i], strlen(bad[i]), &v, &found, err, sizeof(err)) == -1, "%s", bad[i]);
+                CHECK_MSG(sf_yt_parse_videos(bad[i], strlen(bad[i]), &v, &found, err, sizeof(err)) == -1,
+                          "%s", bad[i]);
         free(v.title);
 }
 
@@ -228,30 +238,41 @@ static int count_item(void *opaque, const sf_yt_comment_t *c, int index, const c
         return 0;
 }
 
-#define ITEM(id, likes) "{\"id\":\"" id "\",\"snippet\":{\"topLevelComment\":{\"snippet\":{\"likeCount\":" likes "}}}}"
+#define ITEM(id, likes)                                                                                      \
+        "{\"id\":\"" id "\",\"snippet\":{\"topLevelComment\":{\"snippet\":{\"likeCount\":" likes "}}}}"
 
 static void test_parse_comment_page(void) {
-        const char *page = "{\"nextPageToken\":\"P2\",\"items\":[" ITEM("c1", "3") "," ITEM("c2", "\"4\"") "," ITEM(
-                "c3", "\"x\"") "," ITEM("c4", "-1") "," ITEM("c5", "99999999999999999999999") ",5,"
-                               "{\"snippet\":{}}," ITEM("c6", "0") "]}";
+        const char *page =
+                "{\"nextPageToken\":\"P2\",\"items\":[" ITEM("c1", "3") "," ITEM("c2", "\"4\"") "," ITEM(
+                        "c3",
+                        "\"x\"") "," ITEM("c4",
+                                          "-1") "," ITEM("c5",
+                                                         "99999999999999999999999") ",5,"
+                                                                                    "{\"snippet\":{}}," ITEM(
+                                                                                            "c6", "0") "]}";
         page_seen_t s = {0};
         char next[64], err[256];
-        CHECK_INT(sf_yt_parse_comment_page(page, strlen(page), count_item, &s, next, sizeof(next), err, sizeof(err)), 0);
+        CHECK_INT(sf_yt_parse_comment_page(page, strlen(page), count_item, &s, next, sizeof(next), err,
+                                           sizeof(err)),
+                  0);
         CHECK_STR(next, "P2");
         CHECK_INT(s.ok, 3);
         CHECK_INT(s.likes, 7);
         CHECK_INT(s.rejected, 5);
         const char *last = "{\"items\":[" ITEM("c1", "1") "]}";
         memset(&s, 0, sizeof(s));
-        CHECK_INT(sf_yt_parse_comment_page(last, strlen(last), count_item, &s, next, sizeof(next), err, sizeof(err)), 0);
+        CHECK_INT(sf_yt_parse_comment_page(last, strlen(last), count_item, &s, next, sizeof(next), err,
+                                           sizeof(err)),
+                  0);
         CHECK_STR(next, "");
         CHECK_INT(s.ok, 1);
         /* A broken page reports no item at all, so a retry cannot double any. */
-        const char *broken[] = {"{\"items\":[" ITEM("c1", "1") ",", "{\"items\":5}", "{\"nextPageToken\":7,\"items\":[" ITEM("c1", "1") "]}", "\"x\""};
+        const char *broken[] = {"{\"items\":[" ITEM("c1", "1") ",", "{\"items\":5}",
+                                "{\"nextPageToken\":7,\"items\":[" ITEM("c1", "1") "]}", "\"x\""};
         for (size_t i = 0; i < SF_ARRAY_SIZE(broken); i++) {
                 memset(&s, 0, sizeof(s));
-                CHECK_MSG(sf_yt_parse_comment_page(broken[i], strlen(broken[i]), count_item, &s, next, sizeof(next),
-                                                   err, sizeof(err)) == -1,
+                CHECK_MSG(sf_yt_parse_comment_page(broken[i], strlen(broken[i]), count_item, &s, next,
+                                                   sizeof(next), err, sizeof(err)) == -1,
                           "%s", broken[i]);
                 CHECK_INT(s.ok + s.rejected, 0);
         }
@@ -260,7 +281,8 @@ static void test_parse_comment_page(void) {
 static void test_base64url(void) {
         static const struct {
                 const char *in, *out;
-        } cases[] = {{"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"\xfb\xff", "-_8"}, {"\xff\xfe\xfd", "__79"}};
+        } cases[] = {{"", ""},        {"f", "Zg"},         {"fo", "Zm8"},
+                     {"foo", "Zm9v"}, {"\xfb\xff", "-_8"}, {"\xff\xfe\xfd", "__79"}};
         for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
                 char *b = sf_yt_base64url((const unsigned char *)cases[i].in, strlen(cases[i].in));
                 CHECK_STR(b, cases[i].out);
@@ -318,9 +340,11 @@ static void test_jwt_sign_verify(void) {
                         json_t *cj = c ? json_loadb((char *)c, cl, 0, NULL) : NULL;
                         CHECK_STR(json_string_value(json_object_get(hj, "alg")), "RS256");
                         CHECK_STR(json_string_value(json_object_get(hj, "kid")), "kid1");
-                        CHECK_STR(json_string_value(json_object_get(cj, "iss")), "sa@p.iam.gserviceaccount.com");
+                        CHECK_STR(json_string_value(json_object_get(cj, "iss")),
+                                  "sa@p.iam.gserviceaccount.com");
                         CHECK_STR(json_string_value(json_object_get(cj, "scope")), SF_YT_SCOPE);
-                        CHECK_STR(json_string_value(json_object_get(cj, "aud")), "https://oauth2.googleapis.com/token");
+                        CHECK_STR(json_string_value(json_object_get(cj, "aud")),
+                                  "https://oauth2.googleapis.com/token");
                         CHECK_INT(json_integer_value(json_object_get(cj, "iat")), 1700000000);
                         CHECK_INT(json_integer_value(json_object_get(cj, "exp")), 1700003600);
                         /* The signature verifies over "header.claims" with the public key... */
@@ -344,8 +368,8 @@ static void test_jwt_sign_verify(void) {
                 }
                 free(jwt);
         }
-        char *none = sf_yt_jwt_sign("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n", NULL, "a",
-                                    "s", "u", 0, 10, err, sizeof(err));
+        char *none = sf_yt_jwt_sign("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n", NULL,
+                                    "a", "s", "u", 0, 10, err, sizeof(err));
         CHECK(none == NULL);
         CHECK(strstr(err, "nope") == NULL);
         free(pem_z);
@@ -387,7 +411,8 @@ static void test_auth_file_errors(void) {
         if (fd < 0) return;
         FILE *f = fdopen(fd, "w");
         fputs("{\"type\":\"service_account\",\"client_email\":\"a@b\",\"token_uri\":\"http://127.0.0.1:1/t\","
-              "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nTOPSECRETMATERIAL\\n-----END PRIVATE KEY-----\\n\"}",
+              "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nTOPSECRETMATERIAL\\n-----END PRIVATE "
+              "KEY-----\\n\"}",
               f);
         fclose(f);
         CHECK(sf_yt_auth_new_service_account(path, err, sizeof(err)) == NULL);
@@ -409,7 +434,8 @@ static void test_auth_file_errors(void) {
 static char *comment_msg(const char *vid, const char *title, const char *cid, const char *likes) {
         char *s = malloc(512);
         snprintf(s, 512,
-                 "{\"type\":\"comment\",\"video_id\":\"%s\",\"title\":\"%s\",\"comment_id\":\"%s\",\"likes\":%s,"
+                 "{\"type\":\"comment\",\"video_id\":\"%s\",\"title\":\"%s\",\"comment_id\":\"%s\",\"likes\":"
+                 "%s,"
                  "\"fetched_at\":\"2026-01-01T00:00:00.000Z\"}",
                  vid, title, cid, likes);
         return s;
@@ -417,7 +443,8 @@ static char *comment_msg(const char *vid, const char *title, const char *cid, co
 
 static int apply(sf_yt_agg_t *agg, const char *key, const char *value, int *changed) {
         char err[256];
-        return sf_yt_agg_apply(agg, key, key ? strlen(key) : 0, value, strlen(value), changed, err, sizeof(err));
+        return sf_yt_agg_apply(agg, key, key ? strlen(key) : 0, value, strlen(value), changed, err,
+                               sizeof(err));
 }
 
 static void test_agg_dedup(void) {
@@ -453,8 +480,9 @@ static void test_agg_dedup(void) {
         char *m4 = comment_msg(B, "Same", "c9", "4");
         apply(agg, B, m4, &changed);
         CHECK_INT(sf_yt_agg_most_liked(agg, idx, 4), 2); /* 16 and 16: a tie lists both */
-        const char *sum = "{\"type\":\"video\",\"video_id\":\"aaaaaaaaaaa\",\"title\":\"Same\",\"status\":\"ok\","
-                          "\"comments\":2,\"likes\":16,\"video_likes\":\"300\",\"fetched_at\":\"x\"}";
+        const char *sum =
+                "{\"type\":\"video\",\"video_id\":\"aaaaaaaaaaa\",\"title\":\"Same\",\"status\":\"ok\","
+                "\"comments\":2,\"likes\":16,\"video_likes\":\"300\",\"fetched_at\":\"x\"}";
         CHECK_INT(apply(agg, A, sum, &changed), 0);
         CHECK_INT(changed, 1);
         CHECK_STR(sf_yt_agg_status_str(v->status), "ok");
@@ -492,12 +520,14 @@ static void test_agg_rejects(void) {
                 "{\"type\":\"comment\",\"video_id\":\"aaaaaaaaaaa\",\"comment_id\":\"c\",\"likes\":\"many\"}",
                 "{\"type\":\"comment\",\"video_id\":\"aaaaaaaaaaa\",\"comment_id\":\"c\",\"likes\":-1}",
                 "{\"type\":\"comment\",\"video_id\":\"aaaaaaaaaaa\",\"comment_id\":\"c\",\"likes\":1e300}",
-                "{\"type\":\"comment\",\"video_id\":\"aaaaaaaaaaa\",\"title\":7,\"comment_id\":\"c\",\"likes\":1}",
+                "{\"type\":\"comment\",\"video_id\":\"aaaaaaaaaaa\",\"title\":7,\"comment_id\":\"c\","
+                "\"likes\":1}",
                 "{\"type\":\"video\",\"video_id\":\"aaaaaaaaaaa\",\"status\":\"great\"}",
         };
         for (size_t i = 0; i < SF_ARRAY_SIZE(bad); i++) {
                 char err[256] = "";
-                int r = sf_yt_agg_apply(agg, "aaaaaaaaaaa", 11, bad[i], strlen(bad[i]), &changed, err, sizeof(err));
+                int r = sf_yt_agg_apply(agg, "aaaaaaaaaaa", 11, bad[i], strlen(bad[i]), &changed, err,
+                                        sizeof(err));
                 CHECK_MSG(r == -1 && err[0], "accepted: %s", bad[i]);
         }
         CHECK_INT(sf_yt_agg_count(agg), 0);
@@ -510,8 +540,12 @@ static void test_agg_rejects(void) {
 }
 
 static void test_records_roundtrip(void) {
-        sf_yt_video_t v = {.id = "abcdefghijk", .title = "Émoji 🎉 \"quoted\"", .status = SF_YT_STATUS_OK,
-                           .video_likes = 5, .comments = 1, .likes = 3};
+        sf_yt_video_t v = {.id = "abcdefghijk",
+                           .title = "Émoji 🎉 \"quoted\"",
+                           .status = SF_YT_STATUS_OK,
+                           .video_likes = 5,
+                           .comments = 1,
+                           .likes = 3};
         char *c = sf_yt_comment_record(&v, "Ugx1", 3, "2026-01-01T00:00:00.000Z");
         char *s = sf_yt_video_record(&v, "2026-01-01T00:00:00.000Z");
         CHECK(c && s);
@@ -546,14 +580,14 @@ static void test_display_width(void) {
         CHECK_INT(sf_yt_display_width("🎉"), 2);
         CHECK_INT(sf_yt_display_width("a\tb"), 3);
         CHECK_INT(sf_yt_display_width("\xff"), 1);
-        static const char *titles[] = {"abc", "Café ☕ déjà vu", "日本語のタイトル", "🎉🎉🎉 party 🎉",
+        static const char *titles[] = {"abc",          "Café ☕ déjà vu",  "日本語のタイトル", "🎉🎉🎉 party 🎉",
                                        "a\x1b[31mred", "\xff\xfe broken", "exactly-ten"};
         for (size_t i = 0; i < SF_ARRAY_SIZE(titles); i++) {
                 for (int w = 1; w <= 16; w++) {
                         char out[256];
                         sf_yt_fit(out, sizeof(out), titles[i], w);
-                        CHECK_MSG(sf_yt_display_width(out) == w, "fit('%s', %d) = '%s' (%d columns)", titles[i], w,
-                                  out, sf_yt_display_width(out));
+                        CHECK_MSG(sf_yt_display_width(out) == w, "fit('%s', %d) = '%s' (%d columns)",
+                                  titles[i], w, out, sf_yt_display_width(out));
                         CHECK(strchr(out, '\x1b') == NULL);
                 }
         }
