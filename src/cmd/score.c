@@ -10,6 +10,7 @@
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
 #include "nn/model.h"
+#include "nn/nn.h"
 #include "report/metrics.h"
 #include "score/scorer.h"
 #include "util/util.h"
@@ -177,15 +178,18 @@ out:
 
 /* ------------------------------------------------------------- scoring */
 
-/* Defaults tuned for throughput with a bounded footprint (< 50 MB RSS):
- * the consumer prefetches at most 8 MB, the producer buffers at most 32 MB
- * and sends big batches. -X given on the command line wins. */
+/* Defaults tuned for throughput with a bounded footprint: the consumer
+ * prefetches at most 12 MB of records (librdkafka 2.0 refills a queue
+ * that hit its limit only after a pause, so a smaller one caps the rate:
+ * 4 MB gave 39 k records/s, 12 MB 160 k on the embedded broker; memory
+ * follows, about 65 MB RSS under a full backlog), the producer buffers at
+ * most 8 MB and sends big batches. -X given on the command line wins. */
 static const char *const tuned[][2] = {
-        {"queued.max.messages.kbytes", "8192"},
-        {"fetch.max.bytes", "4194304"},
+        {"queued.max.messages.kbytes", "12288"},
+        {"fetch.max.bytes", "2097152"},
         {"max.partition.fetch.bytes", "1048576"},
         {"fetch.wait.max.ms", "10"},
-        {"queue.buffering.max.kbytes", "32768"},
+        {"queue.buffering.max.kbytes", "8192"},
         {"batch.num.messages", "10000"},
         {"linger.ms", "5"},
         /* A scorer killed with -9 hands its partitions over after 6 s, not 45. */
@@ -286,6 +290,9 @@ int cmd_score(int argc, char **argv) {
                 goto usage;
         }
 
+        /* One BLAS thread: at these sizes more threads only spin
+         * (sched_yield) against librdkafka's threads for the two cores. */
+        sf_nn_set_threads(1);
         model = sf_model_load(model_path, errstr, sizeof(errstr));
         if (!model) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);

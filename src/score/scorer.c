@@ -479,6 +479,9 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         /* Finish what was consumed, wait for the cluster, commit. */
         score_batch(s);
         uint64_t undelivered = sf_producer_flush(s->prod, 30000);
+        /* Throughput up to the last acknowledged output; leaving the group
+         * is shutdown, not scoring. */
+        s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
         store_offsets(s, s->cons);
         stats(s, 1);
         char cerr[512];
@@ -507,7 +510,6 @@ out:
                 s->cons = NULL;
         }
         if (s->slots) release_batch(s);
-        s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
         s->t.p50_us = sf_score_hist_percentile(&s->hist_all, 50);
         s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
         *totals = s->t;

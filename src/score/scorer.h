@@ -52,7 +52,7 @@ typedef struct sf_scorer_totals {
         uint64_t unknown_label; /* rows scored whose label is not in the attack table */
         uint64_t batches;
         uint64_t aborted;       /* transactions aborted (exactly-once) */
-        double seconds;         /* from the first record to the end */
+        double seconds;         /* from the first record to the last output acknowledged */
         int64_t p50_us, p99_us; /* record timestamp -> prediction, whole run */
 } sf_scorer_totals_t;
 
