@@ -16,4 +16,11 @@ check "make install installs the data set" [ -f "$prefix/share/streamflow/nsl-kd
 run "$prefix/bin/streamflow" --version
 check "the installed binary runs" [ "$rc" -eq 0 ]
 
+# Away from the source tree (cwd and binary under $SF_TMP), the installed
+# binary finds the data set it installed.
+cd "$SF_TMP"
+run env -u STREAMFLOW_DATA "$prefix/bin/streamflow" train --epochs 1 --model "$SF_TMP/m.safetensors" --logdir "$SF_TMP/logs"
+cd "$SF_ROOT"
+check "the installed binary trains from PREFIX/share/streamflow/nsl-kdd" [ "$rc" -eq 0 ]
+
 done_testing
