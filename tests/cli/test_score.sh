@@ -170,6 +170,14 @@ check "a rerun of the group exits 0" [ "$rc" -eq 0 ]
 after=$(kcat -C -b "$BROKERS" -t predictions -e -q -f '.\n' | wc -l)
 check "a rerun of the group scores nothing again (offsets were committed)" [ "$after" -eq "$(wc -l <"$SF_TMP/pred.txt")" ]
 
+# ---- --exactly-once: the transactional path runs (the embedded broker
+# accepts transactions; the guarantee itself needs a real cluster)
+run "$SF" score -e -q --exactly-once --model "$model" -G eos --output eos_pred --dlq eos_dlq
+check "--exactly-once: exit 0" [ "$rc" -eq 0 ]
+n_eos=$(kcat -C -b "$BROKERS" -t eos_pred -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
+d_eos=$(kcat -C -b "$BROKERS" -t eos_dlq -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
+check "--exactly-once: one committed output per record ($n_eos + $d_eos)" [ "$((n_eos + d_eos))" -eq $((N + 12)) ]
+
 # ---- SIGTERM: finish, commit, totals, exit 0
 "$SF" score --model "$model" -G term -t connections --output pred_term --stats 0 \
   </dev/null >"$SF_TMP/term.out" 2>"$SF_TMP/term.err" &

@@ -68,6 +68,13 @@ bg() {
 # stopped NAME PID: SIGTERM, wait, check it exited 0 without a sanitizer report.
 stopped() {
   kill -TERM "$2" 2>/dev/null
+  local i
+  # Bounded: a scorer that does not finish in 30 s is a failure, not a hang.
+  for i in $(seq 1 300); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$2" 2>/dev/null; then
+    kill -9 "$2" 2>/dev/null
+    echo "# $1 still running 30 s after SIGTERM: killed"
+  fi
   wait "$2"
   local r=$?
   sanitizer_check "score $1" "$r" "$(cat "$SF_TMP/$1.err")"
