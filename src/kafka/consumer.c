@@ -160,6 +160,26 @@ static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
                 topic, partition, off, (long long)(lo - 1), (long long)(lo - off), (long long)lo);
 }
 
+/* Commits the stored offsets, waiting at most timeout_ms for the answer:
+ * rd_kafka_commit() in sync mode has no timeout, and a coordinator that
+ * never answers must not hang a revoke or a shutdown. */
+static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        if (!q) return RD_KAFKA_RESP_ERR__FAIL;
+        rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
+        if (!err) {
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+                if (!ev) {
+                        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+                } else {
+                        err = rd_kafka_event_error(ev);
+                        rd_kafka_event_destroy(ev);
+                }
+        }
+        rd_kafka_queue_destroy(q);
+        return err;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
         sf_consumer_t *c = opaque;
@@ -182,7 +202,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                  * before someone else is given them. */
                 if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
                 if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
-                        rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+                        rd_kafka_resp_err_t cerr = commit_bounded(rk, 10000);
                         if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
                                 sf_kafka_client_log(&c->cl, 3,
                                                     "commit before giving up %d partition(s) failed: %s",
@@ -390,7 +410,7 @@ int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *err
 
 int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (!c->group) return 0;
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->cl.rk, NULL, 0);
+        rd_kafka_resp_err_t err = commit_bounded(c->cl.rk, 10000);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
                 snprintf(errstr, errstr_size, "commit of group '%s' failed: %s", c->group,
                          rd_kafka_err2str(err));
@@ -423,13 +443,45 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         int rc = 0;
         char err[512] = "";
         if (!c->cl.fatal[0] && sf_consumer_commit(c, err, sizeof(err)) < 0) rc = -1;
-        rd_kafka_resp_err_t cerr = rd_kafka_consumer_close(c->cl.rk);
-        if (cerr && rc == 0) {
-                snprintf(err, sizeof(err), "closing the consumer: %s", rd_kafka_err2str(cerr));
+        /* rd_kafka_consumer_close() has no timeout: close through a queue
+         * we serve ourselves (rebalance events included) and give up after
+         * SF_KAFKA_CLOSE_TIMEOUT_MS rather than hang a shutdown. */
+        int closed = 0;
+        rd_kafka_queue_t *q = rd_kafka_queue_new(c->cl.rk);
+        rd_kafka_error_t *cerr = q ? rd_kafka_consumer_close_queue(c->cl.rk, q) : NULL;
+        if (q && !cerr) {
+                int64_t deadline = sf_now_ns() + (int64_t)SF_KAFKA_CLOSE_TIMEOUT_MS * 1000000;
+                while (!(closed = rd_kafka_consumer_closed(c->cl.rk)) && sf_now_ns() < deadline) {
+                        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+                        if (!ev) continue;
+                        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+                                rd_kafka_topic_partition_list_t *parts =
+                                        rd_kafka_event_topic_partition_list(ev);
+                                if (c->group && parts)
+                                        on_rebalance(c->cl.rk, rd_kafka_event_error(ev), parts, c);
+                        }
+                        rd_kafka_event_destroy(ev);
+                }
+                if (!closed && rc == 0) {
+                        snprintf(err, sizeof(err),
+                                 "the consumer did not close within %d ms (group '%s'); gave up, its "
+                                 "partitions "
+                                 "move to other members after session.timeout.ms",
+                                 SF_KAFKA_CLOSE_TIMEOUT_MS, c->group ? c->group : "-");
+                        rc = -1;
+                }
+        } else if (rc == 0) {
+                snprintf(err, sizeof(err), "closing the consumer: %s",
+                         cerr ? rd_kafka_error_string(cerr) : "out of memory");
                 rc = -1;
         }
+        if (cerr) rd_kafka_error_destroy(cerr);
+        if (q) rd_kafka_queue_destroy(q);
         if (rc < 0) snprintf(errstr, errstr_size, "%s", err);
-        rd_kafka_destroy(c->cl.rk);
+        if (closed)
+                rd_kafka_destroy(c->cl.rk);
+        else
+                rd_kafka_destroy_flags(c->cl.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         parts_clear(c);
         free(c->parts);
         free(c->group);

@@ -55,6 +55,9 @@
  * the cluster before giving up with "cannot reach Kafka at ...". */
 #define SF_KAFKA_CONNECT_TIMEOUT_MS 5000
 
+/* The longest sf_consumer_close waits for the group to let it go. */
+#define SF_KAFKA_CLOSE_TIMEOUT_MS 15000
+
 /* The topics StreamFlow uses; `streamflow broker` creates them at start. */
 #define SF_TOPIC_YT          "topic_yt"
 #define SF_TOPIC_CONNECTIONS "connections"
@@ -273,9 +276,9 @@ const char *sf_consumer_fatal(const sf_consumer_t *c);
 /* The librdkafka handle. Owned by c. */
 rd_kafka_t *sf_consumer_handle(sf_consumer_t *c);
 
-/* Commits the stored offsets, leaves the group (rd_kafka_consumer_close)
- * and destroys c. Returns 0, or -1 with errstr when the final commit or
- * the close failed. NULL is a no-op returning 0. */
+/* Commits the stored offsets, leaves the group (as rd_kafka_consumer_close,
+ * but giving up after SF_KAFKA_CLOSE_TIMEOUT_MS) and destroys c. Returns 0, or -1 with errstr when the final
+ * commit or the close failed. NULL is a no-op returning 0. */
 int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* ---------------------------------------------------------------- helpers */
