@@ -24,7 +24,8 @@ static const sf_option_t options[] = {
         {0}};
 
 static const sf_cmd_spec_t spec = {
-        "replay", "FILE...",
+        "replay",
+        "FILE...",
         "Streams NSL-KDD rows (plain or gzip CSV) into a Kafka topic: one record per row, the value\n"
         "being the row as it is in the file and the key FILE:LINE. A progress line is shown on a\n"
         "terminal and the totals at the end; the exit status is 1 if any record was not delivered\n"
@@ -86,7 +87,8 @@ int cmd_replay(int argc, char **argv) {
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_kafka_opt_result_t kr =
+                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;
@@ -99,7 +101,9 @@ int cmd_replay(int argc, char **argv) {
                         continue;
                 }
                 switch (c) {
-                case 't': topic = arg; break;
+                case 't':
+                        topic = arg;
+                        break;
                 case OPT_RATE:
                         if (sf_opt_double(&spec, "--rate", arg, 0.001, 1e9, &rate) != 0) {
                                 rc = 2;
@@ -112,8 +116,12 @@ int cmd_replay(int argc, char **argv) {
                                 goto out;
                         }
                         break;
-                case OPT_LOOP: loop = 1; break;
-                case 'q': quiet = 1; break;
+                case OPT_LOOP:
+                        loop = 1;
+                        break;
+                case 'q':
+                        quiet = 1;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -178,7 +186,8 @@ int cmd_replay(int argc, char **argv) {
                                 const char *line;
                                 size_t len;
                                 uint64_t lineno = 0;
-                                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, errstr, sizeof(errstr));
+                                sf_lines_status_t st =
+                                        sf_lines_next(lr, &line, &len, &lineno, errstr, sizeof(errstr));
                                 if (st == SF_LINES_EOF) break;
                                 if (st == SF_LINES_BAD) {
                                         fprintf(stderr, "streamflow replay: %s (line not sent)\n", errstr);
@@ -191,9 +200,10 @@ int cmd_replay(int argc, char **argv) {
                                         break;
                                 }
                                 if (rate > 0) pace(prod, r.t0, r.sent, rate);
-                                int klen = snprintf(key, key_cap, "%s:%llu", argv[f], (unsigned long long)lineno);
-                                if (sf_producer_send(prod, topic, -1, key, (size_t)klen, line, len, NULL, NULL,
-                                                     errstr, sizeof(errstr)) != 0) {
+                                int klen = snprintf(key, key_cap, "%s:%llu", argv[f],
+                                                    (unsigned long long)lineno);
+                                if (sf_producer_send(prod, topic, -1, key, (size_t)klen, line, len, NULL,
+                                                     NULL, errstr, sizeof(errstr)) != 0) {
                                         fprintf(stderr, "streamflow replay: %s:%llu: %s\n", argv[f],
                                                 (unsigned long long)lineno, errstr);
                                         failed_read = 1;
@@ -222,8 +232,9 @@ int cmd_replay(int argc, char **argv) {
         sf_producer_stats_t st = sf_producer_stats(prod);
         if (r.progress) progress(&r, prod, 1);
         if (!quiet)
-                fprintf(stderr, "replay: %llu records sent to %s, %llu delivered, %llu not delivered, %llu lines "
-                                "unreadable, %.2f s, %.0f records/s\n",
+                fprintf(stderr,
+                        "replay: %llu records sent to %s, %llu delivered, %llu not delivered, %llu lines "
+                        "unreadable, %.2f s, %.0f records/s\n",
                         (unsigned long long)r.sent, topic, (unsigned long long)st.delivered,
                         (unsigned long long)undelivered, (unsigned long long)r.bad_lines, dt,
                         dt > 0 ? st.delivered / dt : 0.0);

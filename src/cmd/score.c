@@ -34,21 +34,25 @@ static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to score (default " SF_TOPIC_CONNECTIONS ")"},
         {"output", OPT_OUTPUT, "TOPIC", "topic for predictions (default " SF_TOPIC_PREDICTIONS ")"},
         {"dlq", OPT_DLQ, "TOPIC", "topic for records that cannot be scored (default " SF_TOPIC_DLQ ")"},
-        {"group", 'G', "GROUP", "consumer group; scorers in one group share the partitions (default " DEFAULT_GROUP ")"},
+        {"group", 'G', "GROUP",
+         "consumer group; scorers in one group share the partitions (default " DEFAULT_GROUP ")"},
         {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
-        {"exactly-once", OPT_EOS, NULL, "one Kafka transaction per batch, input offsets included (real clusters only)"},
+        {"exactly-once", OPT_EOS, NULL,
+         "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
         {"count", 'c', "N", "exit after N input records"},
         {"stats", OPT_STATS, "SECONDS", "a status line on stderr every SECONDS (default 0: none)"},
         {"stats-json", OPT_STATS_JSON, "FILE", "the status as JSON lines to FILE ('-': stdout)"},
-        {"report", OPT_REPORT, NULL, "read the predictions topic to its end and print the classification report"},
+        {"report", OPT_REPORT, NULL,
+         "read the predictions topic to its end and print the classification report"},
         {"quiet", 'q', NULL, "no totals at the end"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
-        "score", NULL,
+        "score",
+        NULL,
         "Consumes NSL-KDD rows from Kafka, scores them in micro-batches with the model and produces one\n"
         "JSON prediction per record (key = the input's key). Records that cannot be parsed go unchanged\n"
         "to the dead-letter topic with the reason in their headers. Input offsets are committed only\n"
@@ -138,14 +142,15 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                 json_t *src = json_object_get(j, "topic");
                 if (!j || !json_is_integer(cls) || !json_is_string(src)) {
                         if (bad++ < 5)
-                                fprintf(stderr, "streamflow score: %s [%d] offset %lld: not a prediction\n", topic,
-                                        (int)m->partition, (long long)m->offset);
+                                fprintf(stderr, "streamflow score: %s [%d] offset %lld: not a prediction\n",
+                                        topic, (int)m->partition, (long long)m->offset);
                 } else if (!json_is_integer(lab)) {
                         unlabeled++;
                 } else {
-                        uint64_t key = mix(str_hash(json_string_value(src)) ^
-                                           mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
-                                               (uint64_t)json_integer_value(json_object_get(j, "offset"))));
+                        uint64_t key = mix(
+                                str_hash(json_string_value(src)) ^
+                                mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
+                                    (uint64_t)json_integer_value(json_object_get(j, "offset"))));
                         int r = seen_add(&seen, key);
                         if (r < 0) {
                                 fprintf(stderr, "streamflow score: out of memory\n");
@@ -155,7 +160,8 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                         }
                         if (r == 0)
                                 dups++;
-                        else if (sf_confusion_add(&cm, (int)json_integer_value(lab), (int)json_integer_value(cls)) != 0)
+                        else if (sf_confusion_add(&cm, (int)json_integer_value(lab),
+                                                  (int)json_integer_value(cls)) != 0)
                                 bad++;
                 }
                 json_decref(j);
@@ -165,13 +171,15 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                 fprintf(stderr, "streamflow score: cannot write the report\n");
                 goto out;
         }
-        fprintf(stderr, "report: %llu records read from %s, %llu scored with a label, %llu duplicates ignored, "
-                        "%llu without a label, %llu not predictions\n",
-                (unsigned long long)read, topic, (unsigned long long)seen.n,
-                (unsigned long long)dups, (unsigned long long)unlabeled, (unsigned long long)bad);
+        fprintf(stderr,
+                "report: %llu records read from %s, %llu scored with a label, %llu duplicates ignored, "
+                "%llu without a label, %llu not predictions\n",
+                (unsigned long long)read, topic, (unsigned long long)seen.n, (unsigned long long)dups,
+                (unsigned long long)unlabeled, (unsigned long long)bad);
         rc = bad ? 1 : 0;
 out:
-        if (sf_consumer_close(c, errstr, sizeof(errstr)) != 0) fprintf(stderr, "streamflow score: %s\n", errstr);
+        if (sf_consumer_close(c, errstr, sizeof(errstr)) != 0)
+                fprintf(stderr, "streamflow score: %s\n", errstr);
         free(seen.keys);
         return rc;
 }
@@ -228,7 +236,8 @@ int cmd_score(int argc, char **argv) {
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr = sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_kafka_opt_result_t kr =
+                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;
@@ -241,11 +250,21 @@ int cmd_score(int argc, char **argv) {
                         continue;
                 }
                 switch (c) {
-                case 't': o.topic = arg; break;
-                case OPT_OUTPUT: o.output = arg; break;
-                case OPT_DLQ: o.dlq = arg; break;
-                case 'G': o.group = arg; break;
-                case OPT_MODEL: model_path = arg; break;
+                case 't':
+                        o.topic = arg;
+                        break;
+                case OPT_OUTPUT:
+                        o.output = arg;
+                        break;
+                case OPT_DLQ:
+                        o.dlq = arg;
+                        break;
+                case 'G':
+                        o.group = arg;
+                        break;
+                case OPT_MODEL:
+                        model_path = arg;
+                        break;
                 case OPT_BATCH:
                         if (sf_opt_long(&spec, "--batch", arg, 1, 65536, &v) != 0) goto usage;
                         o.batch = (int)v;
@@ -254,8 +273,12 @@ int cmd_score(int argc, char **argv) {
                         if (sf_opt_long(&spec, "--linger-ms", arg, 0, 60000, &v) != 0) goto usage;
                         o.linger_ms = (int)v;
                         break;
-                case OPT_EOS: o.exactly_once = true; break;
-                case 'e': o.exit_at_end = true; break;
+                case OPT_EOS:
+                        o.exactly_once = true;
+                        break;
+                case 'e':
+                        o.exit_at_end = true;
+                        break;
                 case 'c':
                         if (sf_opt_long(&spec, "-c", arg, 1, INT64_MAX, &v) != 0) goto usage;
                         o.max_records = v;
@@ -263,9 +286,15 @@ int cmd_score(int argc, char **argv) {
                 case OPT_STATS:
                         if (sf_opt_double(&spec, "--stats", arg, 0, 86400, &o.stats_s) != 0) goto usage;
                         break;
-                case OPT_STATS_JSON: stats_json = arg; break;
-                case OPT_REPORT: report = 1; break;
-                case 'q': quiet = 1; break;
+                case OPT_STATS_JSON:
+                        stats_json = arg;
+                        break;
+                case OPT_REPORT:
+                        report = 1;
+                        break;
+                case 'q':
+                        quiet = 1;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -286,7 +315,8 @@ int cmd_score(int argc, char **argv) {
                 goto out;
         }
         if (strcmp(o.topic, o.output) == 0 || strcmp(o.topic, o.dlq) == 0) {
-                sf_opt_usage(&spec, "the input topic '%s' cannot also be the output or the DLQ topic", o.topic);
+                sf_opt_usage(&spec, "the input topic '%s' cannot also be the output or the DLQ topic",
+                             o.topic);
                 goto usage;
         }
 
@@ -314,14 +344,16 @@ int cmd_score(int argc, char **argv) {
         int r = sf_scorer_run(kconf, model, &o, &t, errstr, sizeof(errstr));
         if (!quiet)
                 fprintf(stderr,
-                        "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen values, "
-                        "%llu unknown labels, %llu batches, %.2f s, %.0f records/s, latency p50 %.1f ms p99 %.1f ms, "
+                        "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen "
+                        "values, "
+                        "%llu unknown labels, %llu batches, %.2f s, %.0f records/s, latency p50 %.1f ms p99 "
+                        "%.1f ms, "
                         "model %s\n",
-                        (unsigned long long)t.records, (unsigned long long)t.predictions, (unsigned long long)t.dlq,
-                        o.dlq, (unsigned long long)t.delivered, (unsigned long long)t.unseen,
-                        (unsigned long long)t.unknown_label, (unsigned long long)t.batches, t.seconds,
-                        t.seconds > 0 ? t.records / t.seconds : 0.0, t.p50_us / 1000.0, t.p99_us / 1000.0,
-                        sf_model_id(model));
+                        (unsigned long long)t.records, (unsigned long long)t.predictions,
+                        (unsigned long long)t.dlq, o.dlq, (unsigned long long)t.delivered,
+                        (unsigned long long)t.unseen, (unsigned long long)t.unknown_label,
+                        (unsigned long long)t.batches, t.seconds, t.seconds > 0 ? t.records / t.seconds : 0.0,
+                        t.p50_us / 1000.0, t.p99_us / 1000.0, sf_model_id(model));
         if (r != 0) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <string.h>
 
-void sf_score_hist_reset(sf_score_hist_t *h) { memset(h, 0, sizeof(*h)); }
+void sf_score_hist_reset(sf_score_hist_t *h) {
+        memset(h, 0, sizeof(*h));
+}
 
 /* Values below SF_HIST_SUB have a bucket each; above, the power of two picks
  * a group of SF_HIST_SUB buckets and the next 4 bits the bucket in it. */

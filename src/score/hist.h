@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define SF_HIST_SUB 16
+#define SF_HIST_SUB      16
 #define SF_HIST_NBUCKETS (SF_HIST_SUB * 61)
 
 typedef struct sf_score_hist {

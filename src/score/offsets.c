@@ -30,7 +30,9 @@ static void part_clear(part_t *p) {
         p->committed = -1;
 }
 
-sf_score_offsets_t *sf_score_offsets_new(void) { return calloc(1, sizeof(sf_score_offsets_t)); }
+sf_score_offsets_t *sf_score_offsets_new(void) {
+        return calloc(1, sizeof(sf_score_offsets_t));
+}
 
 void sf_score_offsets_destroy(sf_score_offsets_t *t) {
         if (!t) return;
@@ -56,7 +58,9 @@ static part_t *get_part(sf_score_offsets_t *t, int32_t partition, int create) {
         return &t->parts[partition];
 }
 
-static entry_t *at(const part_t *p, size_t i) { return &p->ring[(p->head + i) & (p->cap - 1)]; }
+static entry_t *at(const part_t *p, size_t i) {
+        return &p->ring[(p->head + i) & (p->cap - 1)];
+}
 
 static int grow(part_t *p) {
         size_t cap = p->cap ? p->cap * 2 : 256;
@@ -134,4 +138,6 @@ size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition)
         return n;
 }
 
-int32_t sf_score_offsets_npartitions(const sf_score_offsets_t *t) { return t->nparts; }
+int32_t sf_score_offsets_npartitions(const sf_score_offsets_t *t) {
+        return t->nparts;
+}

@@ -8,14 +8,22 @@
 
 const char *sf_score_reject_str(sf_score_reject_t reason) {
         switch (reason) {
-        case SF_REJECT_NONE: return "none";
-        case SF_REJECT_EMPTY: return "empty";
-        case SF_REJECT_TOO_LONG: return "too_long";
-        case SF_REJECT_BINARY: return "binary";
-        case SF_REJECT_FIELD_COUNT: return "field_count";
-        case SF_REJECT_NON_NUMERIC: return "non_numeric";
-        case SF_REJECT_NON_FINITE: return "non_finite";
-        case SF_REJECT_INVALID: return "invalid_field";
+        case SF_REJECT_NONE:
+                return "none";
+        case SF_REJECT_EMPTY:
+                return "empty";
+        case SF_REJECT_TOO_LONG:
+                return "too_long";
+        case SF_REJECT_BINARY:
+                return "binary";
+        case SF_REJECT_FIELD_COUNT:
+                return "field_count";
+        case SF_REJECT_NON_NUMERIC:
+                return "non_numeric";
+        case SF_REJECT_NON_FINITE:
+                return "non_finite";
+        case SF_REJECT_INVALID:
+                return "invalid_field";
         }
         return "invalid_field";
 }
@@ -48,7 +56,9 @@ static long find_binary(const unsigned char *s, size_t len) {
         return -1;
 }
 
-static int is_numeric_field(int i) { return i < SF_KDD_NFEATURES && (i < 1 || i > 3); }
+static int is_numeric_field(int i) {
+        return i < SF_KDD_NFEATURES && (i < 1 || i > 3);
+}
 
 /* After the parser refused the 41 feature fields, find the first numeric
  * field that is not a finite number to give the precise reason. */
@@ -69,8 +79,8 @@ static sf_score_reject_t classify_numeric(const char *s, size_t len, char *errst
                         double v = n ? strtod(tmp, &endp) : 0.0;
                         int ok = n > 0 && !toolong && endp && *endp == '\0';
                         if (!ok) {
-                                snprintf(errstr, errstr_size, "field %d (%s): '%.*s%s' is not a number", f + 1,
-                                         sf_kdd_field_name(f), (int)(n > 32 ? 32 : n), tmp,
+                                snprintf(errstr, errstr_size, "field %d (%s): '%.*s%s' is not a number",
+                                         f + 1, sf_kdd_field_name(f), (int)(n > 32 ? 32 : n), tmp,
                                          n > 32 || toolong ? "..." : "");
                                 return SF_REJECT_NON_NUMERIC;
                         }
@@ -115,8 +125,9 @@ sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *ro
                 nfields++;
         }
         if (nfields < SF_KDD_NFEATURES || nfields > SF_KDD_NFEATURES + 2) {
-                snprintf(errstr, errstr_size, "%d fields, expected %d (features), %d (+ label) or %d (+ difficulty)",
-                         nfields, SF_KDD_NFEATURES, SF_KDD_NFEATURES + 1, SF_KDD_NFEATURES + 2);
+                snprintf(errstr, errstr_size,
+                         "%d fields, expected %d (features), %d (+ label) or %d (+ difficulty)", nfields,
+                         SF_KDD_NFEATURES, SF_KDD_NFEATURES + 1, SF_KDD_NFEATURES + 2);
                 return SF_REJECT_FIELD_COUNT;
         }
         size_t feat_len = nfields == SF_KDD_NFEATURES ? len : commas[SF_KDD_NFEATURES - 1];

@@ -80,8 +80,9 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         unpack(opaque, &part, &off);
         if (msg->err) {
                 s->t.failed++;
-                fail(s, "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
-                        "ones after it stay uncommitted and are scored again on restart",
+                fail(s,
+                     "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
+                     "ones after it stay uncommitted and are scored again on restart",
                      s->o->topic, (int)part, (long long)off, rd_kafka_topic_name(msg->rkt),
                      rd_kafka_err2str(msg->err));
                 return;
@@ -181,8 +182,8 @@ static int produce_one(scorer_t *s, slot_t *sl) {
                 fail(s, "out of memory tracking offsets");
                 return -1;
         }
-        if (sf_producer_send(s->prod, topic, -1, m->key, m->key_len, value, len, h, pack(m->partition, m->offset),
-                             err, sizeof(err)) != 0) {
+        if (sf_producer_send(s->prod, topic, -1, m->key, m->key_len, value, len, h,
+                             pack(m->partition, m->offset), err, sizeof(err)) != 0) {
                 rd_kafka_headers_destroy(h);
                 /* The offset stays in flight, unacknowledged: nothing at or
                  * after it is committed, so it is scored again on restart. */
@@ -211,12 +212,15 @@ static void rewind_batch(scorer_t *s) {
                 rd_kafka_message_t *m = s->slots[i].msg;
                 rd_kafka_topic_partition_t *tp =
                         rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition);
-                if (!tp) tp = rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(m->rkt), m->partition);
+                if (!tp)
+                        tp = rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(m->rkt),
+                                                               m->partition);
                 if (tp->offset == RD_KAFKA_OFFSET_INVALID || m->offset < tp->offset) tp->offset = m->offset;
         }
         rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
         if (error) {
-                fail(s, "cannot rewind %s after an aborted transaction: %s", s->o->topic, rd_kafka_error_string(error));
+                fail(s, "cannot rewind %s after an aborted transaction: %s", s->o->topic,
+                     rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
         }
         rd_kafka_topic_partition_list_destroy(parts);
@@ -234,9 +238,11 @@ static int commit_txn(scorer_t *s) {
         }
         for (int i = 0; i < s->n; i++) {
                 rd_kafka_message_t *m = s->slots[i].msg;
-                rd_kafka_topic_partition_t *tp =
-                        rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(m->rkt), m->partition);
-                if (!tp) tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt), m->partition);
+                rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                        offsets, rd_kafka_topic_name(m->rkt), m->partition);
+                if (!tp)
+                        tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt),
+                                                               m->partition);
                 if (m->offset + 1 > tp->offset) tp->offset = m->offset + 1;
         }
         rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(crk);
@@ -333,7 +339,8 @@ static int64_t consumer_lag(scorer_t *s) {
         for (int i = 0; i < parts->cnt; i++) {
                 int64_t lo, hi;
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
-                if (rd_kafka_get_watermark_offsets(crk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0) continue;
+                if (rd_kafka_get_watermark_offsets(crk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
+                        continue;
                 int64_t pos = tp->offset >= 0 ? tp->offset : lo;
                 if (hi > pos) lag += hi - pos;
         }
@@ -352,7 +359,8 @@ static void stats(scorer_t *s, int final) {
         double p99 = sf_score_hist_percentile(&s->hist_iv, 99) / 1000.0;
         if (s->o->stats_text) {
                 fprintf(s->o->stats_text,
-                        "score: %.0f in/s, %.0f out/s, lag %lld, batch %.0f, latency p50 %.1f ms p99 %.1f ms, "
+                        "score: %.0f in/s, %.0f out/s, lag %lld, batch %.0f, latency p50 %.1f ms p99 %.1f "
+                        "ms, "
                         "dlq %llu, records %llu\n",
                         in, out, (long long)lag, batch, p50, p99, (unsigned long long)s->t.dlq,
                         (unsigned long long)s->t.records);
@@ -360,7 +368,8 @@ static void stats(scorer_t *s, int final) {
         }
         if (s->o->stats_json) {
                 fprintf(s->o->stats_json,
-                        "{\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":%.1f,"
+                        "{\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":%."
+                        "1f,"
                         "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"dlq\":%llu,\"records\":%llu,"
                         "\"predictions\":%llu,\"delivered\":%llu,\"final\":%s}\n",
                         (long long)sf_wall_ms(), in, out, (long long)lag, batch, p50, p99,
@@ -495,7 +504,8 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 snprintf(errstr, errstr_size, "producer: %s", fatal);
         } else if (undelivered) {
                 snprintf(errstr, errstr_size,
-                         "%llu outputs were not acknowledged by the cluster in 30 s; their input offsets were not "
+                         "%llu outputs were not acknowledged by the cluster in 30 s; their input offsets "
+                         "were not "
                          "committed and will be scored again",
                          (unsigned long long)undelivered);
         } else if (crc != 0) {

@@ -27,18 +27,18 @@
 #define SF_SCORE_DLQ_MAX (512 * 1024)
 
 typedef struct sf_scorer_opts {
-        const char *topic;  /* input topic */
-        const char *output; /* predictions topic */
-        const char *dlq;    /* dead-letter topic */
-        const char *group;  /* consumer group */
-        int batch;          /* records per micro-batch, at most */
-        int linger_ms;      /* wait at most this long to fill a batch */
-        bool exactly_once;  /* Kafka transactions; needs a real cluster */
-        bool exit_at_end;   /* stop once every assigned partition is read to its end */
+        const char *topic;   /* input topic */
+        const char *output;  /* predictions topic */
+        const char *dlq;     /* dead-letter topic */
+        const char *group;   /* consumer group */
+        int batch;           /* records per micro-batch, at most */
+        int linger_ms;       /* wait at most this long to fill a batch */
+        bool exactly_once;   /* Kafka transactions; needs a real cluster */
+        bool exit_at_end;    /* stop once every assigned partition is read to its end */
         int64_t max_records; /* stop after this many input records (0: no limit) */
-        double stats_s;     /* status every stats_s seconds (0: never) */
-        FILE *stats_text;   /* status lines go here (stderr), or NULL */
-        FILE *stats_json;   /* the same as JSON lines, or NULL */
+        double stats_s;      /* status every stats_s seconds (0: never) */
+        FILE *stats_text;    /* status lines go here (stderr), or NULL */
+        FILE *stats_json;    /* the same as JSON lines, or NULL */
 } sf_scorer_opts_t;
 
 /* What a run did. */

@@ -173,11 +173,13 @@ static void test_parse_rejects(void) {
                 if (!c->value) {
                         const char *row2 = ROW + 1; /* ROW without its first field's value */
                         if (strcmp(c->name, "text in a number") == 0)
-                                snprintf(buf, sizeof(buf), "0,tcp,http,SF,abc,45076%s", strstr(ROW, ",0,0,0,0,0,1"));
+                                snprintf(buf, sizeof(buf), "0,tcp,http,SF,abc,45076%s",
+                                         strstr(ROW, ",0,0,0,0,0,1"));
                         else if (strcmp(c->name, "nan") == 0)
                                 snprintf(buf, sizeof(buf), "nan%s,normal", row2);
                         else if (strcmp(c->name, "inf") == 0)
-                                snprintf(buf, sizeof(buf), "0,tcp,http,SF,215,inf%s", strstr(ROW, ",0,0,0,0,0,1"));
+                                snprintf(buf, sizeof(buf), "0,tcp,http,SF,215,inf%s",
+                                         strstr(ROW, ",0,0,0,0,0,1"));
                         else if (strcmp(c->name, "float overflow") == 0)
                                 snprintf(buf, sizeof(buf), "1e300%s", row2);
                         else if (strcmp(c->name, "44 fields") == 0)
