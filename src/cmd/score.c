@@ -189,7 +189,7 @@ out:
 /* Defaults tuned for throughput with a bounded footprint: the consumer
  * prefetches at most 12 MB of records (librdkafka 2.0 refills a queue
  * that hit its limit only after a pause, so a smaller one caps the rate:
- * 4 MB gave 39 k records/s, 12 MB 160 k on the embedded broker; memory
+ * 4 MB gave 39 k records/s, 12 MB 100-160 k on the embedded broker; memory
  * follows, about 65 MB RSS under a full backlog), the producer buffers at
  * most 8 MB and sends big batches. -X given on the command line wins. */
 static const char *const tuned[][2] = {
