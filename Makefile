@@ -37,6 +37,8 @@ BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps tests asan test check demo bench install uninstall format format-check clean help
 .DEFAULT_GOAL := all
+# Keep the objects of test and bench programs: they are not throwaway intermediates.
+.SECONDARY:
 
 all: $(BUILD)/streamflow $(UNIT_BINS) $(BENCH_BINS)
 
