@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
 #include "util/util.h"
@@ -194,14 +195,12 @@ int cmd_yt_produce(int argc, char **argv) {
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr =
-                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
-                        if (kr == SF_KAFKA_OPT_LISTED) {
+                        int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
+                        if (kr == SF_OPT_EXIT) {
                                 rc = 0;
                                 goto out;
                         }
-                        if (kr == SF_KAFKA_OPT_USAGE) {
-                                sf_opt_usage(&spec, "%s", errstr);
+                        if (kr == SF_OPT_USAGE) {
                                 rc = 2;
                                 goto out;
                         }
