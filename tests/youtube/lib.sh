@@ -35,7 +35,11 @@ PY
 
 standin_start() {
   local pf="$SF_TMP/standin.port.$RANDOM"
-  python3 "$SF_ROOT/tests/youtube/standin.py" --port-file "$pf" --key "$API_KEY" --lifetime 300 "$@" \
+  # Debian's python3, where scripts/install-deps puts python3-cryptography
+  # (a python3 earlier on PATH may lack it).
+  local py=python3
+  [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+  "$py" "$SF_ROOT/tests/youtube/standin.py" --port-file "$pf" --key "$API_KEY" --lifetime 300 "$@" \
     </dev/null >"$SF_TMP/standin.log" 2>&1 &
   STANDIN_PID=$!
   local i
