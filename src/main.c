@@ -12,10 +12,9 @@ typedef struct {
         const char *help;
 } command_t;
 
-/* The order here is the order of `streamflow help`: learn, watch, score. */
+/* The order here is the order of `streamflow help`: learn, Kafka, watch,
+ * score, then the help itself. */
 static const command_t commands[] = {
-        {"help", cmd_help, "List the commands, or show one command's options"},
-        {"version", cmd_version, "Print StreamFlow's version and its libraries' versions"},
         {"train", cmd_train, "Train the NSL-KDD intrusion classifier and write the model file"},
         {"evaluate", cmd_evaluate, "Loss, accuracy, classification report and confusion matrix of a model"},
         {"predict", cmd_predict, "Classify NSL-KDD CSV rows from files or stdin, one JSON line per row"},
@@ -24,6 +23,8 @@ static const command_t commands[] = {
         {"yt-consume", cmd_yt_consume, "Aggregate likes per video from topic_yt in real time"},
         {"replay", cmd_replay, "Stream NSL-KDD rows from CSV files into a Kafka topic"},
         {"score", cmd_score, "Classify connection records from Kafka in real time"},
+        {"help", cmd_help, "List the commands, or show one command's options"},
+        {"version", cmd_version, "Print StreamFlow's version and its libraries' versions"},
 };
 
 static const command_t *find_command(const char *name) {
