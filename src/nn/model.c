@@ -222,7 +222,9 @@ static uint8_t *read_all(const char *path, size_t *size, char *errstr, size_t er
         FILE *fp = fopen(path, "rb");
         uint8_t *buf = NULL;
         if (!fp) {
-                seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+                int e = errno;
+                seterr(errstr, errstr_size, "cannot open model file %s: %s%s", path, strerror(e),
+                       e == ENOENT ? " (write one with 'streamflow train', or pass --model FILE)" : "");
                 return NULL;
         }
         struct stat st;

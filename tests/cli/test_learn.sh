@@ -219,7 +219,7 @@ run "$SF" evaluate --model "$model" --data "$data" --split bogus
 check "--split bogus is a usage error" [ "$rc" -eq 2 ]
 run "$SF" evaluate --model "$SF_TMP/none.safetensors" --data "$data"
 check "missing model exits 1" [ "$rc" -eq 1 ]
-check_grep "missing model names the file" "none\.safetensors: No such file" "$err"
+check_grep "missing model names the file" "cannot open model file .*none\.safetensors: No such file" "$err"
 head -c 300 "$model" >"$SF_TMP/trunc.safetensors"
 run "$SF" evaluate --model "$SF_TMP/trunc.safetensors" --data "$data"
 check "truncated model exits 1" [ "$rc" -eq 1 ]
