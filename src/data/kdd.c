@@ -152,22 +152,46 @@ static void quote_field(char *out, size_t out_size, const char *s, size_t len) {
         out[j] = '\0';
 }
 
+/* Plain decimals of at most 15 digits ("0.05", "1.00", "215"), the rest of
+ * NSL-KDD's numbers, without strtod: the digits as an integer are exact in a
+ * double (< 2^53), so are the powers of ten up to 10^15, and one IEEE
+ * division rounds correctly, so the result is the double strtod returns
+ * (Clinger's fast path). Returns 0, or -1 when the field needs strtod. */
+static int parse_plain_decimal(const char *s, size_t len, double *out) {
+        static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                         1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        uint64_t mant = 0;
+        int digits = 0, frac = -1;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c >= '0' && c <= '9') {
+                        mant = mant * 10 + (uint64_t)(c - '0');
+                        digits++;
+                        if (frac >= 0) frac++;
+                } else if (c == '.' && frac < 0) {
+                        frac = 0;
+                } else {
+                        return -1;
+                }
+        }
+        /* "." alone, "5." and ".5" are left to strtod, which says what they are. */
+        if (digits == 0 || digits > 15 || frac == 0 || s[0] == '.') return -1;
+        *out = frac > 0 ? (double)mant / pow10[frac] : (double)mant;
+        return 0;
+}
+
 /* A numeric field: digits, sign, '.', exponent only (rejects nan, inf, hex,
- * blanks); the value must be finite as a float. Plain integers of up to 9
- * digits, most of NSL-KDD, skip strtod. */
+ * blanks); the value must be finite as a float. Plain decimals, all of
+ * NSL-KDD, skip strtod. */
 static int parse_number(const char *s, size_t len, float *out, const char **why) {
         if (len == 0) {
                 *why = "empty field, expected a number";
                 return -1;
         }
-        if (len <= 9) {
-                uint32_t v = 0;
-                size_t i = 0;
-                for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) v = v * 10 + (uint32_t)(s[i] - '0');
-                if (i == len) {
-                        *out = (float)v;
-                        return 0;
-                }
+        double plain;
+        if (len <= 16 && parse_plain_decimal(s, len, &plain) == 0) {
+                *out = (float)plain;
+                return 0;
         }
         if (len > 63) {
                 *why = "not a number (field too long)";

@@ -232,6 +232,61 @@ static void test_parse_good_rows(void) {
         CHECK_INT(row.difficulty, 20);
 }
 
+/* Plain decimals skip strtod (Clinger's fast path): every value must still be
+ * the float that (float)strtod gives, across digit counts and scales, and the
+ * spellings the fast path leaves to strtod must keep their old meaning. */
+static void test_parse_numbers_match_strtod(void) {
+        sf_kdd_row_t row;
+        char err[256], line[1024], num[64];
+        uint64_t state = 0x9e3779b97f4a7c15ull;
+        int mismatches = 0;
+        for (int i = 0; i < 200000; i++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                int digits = 1 + (int)((state >> 33) % 17); /* 1..17: past the 15-digit limit too */
+                int frac = (int)((state >> 40) % (unsigned)(digits + 1));
+                uint64_t r = state ^ (state >> 29);
+                char d[32];
+                for (int k = 0; k < digits; k++, r = r * 2862933555777941757ull + 3037000493ull)
+                        d[k] = (char)('0' + (r >> 60) % 10);
+                if (frac == 0 || frac == digits)
+                        snprintf(num, sizeof(num), "%.*s", digits, d);
+                else
+                        snprintf(num, sizeof(num), "%.*s.%.*s", digits - frac, d, frac, d + digits - frac);
+                with_field(line, sizeof(line), 4, num);
+                float want = (float)strtod(num, NULL);
+                if (sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) != 0 ||
+                    row.num[1] != want) {
+                        if (mismatches++ < 5)
+                                CHECK_MSG(0, "\"%s\" -> %.9g, strtod %.9g", num, (double)row.num[1],
+                                          (double)want);
+                }
+        }
+        CHECK_INT(mismatches, 0);
+        static const char *const edge[] = {"5.",
+                                           ".5",
+                                           "0.1",
+                                           "0.30",
+                                           "999999999999999",
+                                           "9999999999999999",
+                                           "1.000000000000001",
+                                           "123456.789012345",
+                                           "0",
+                                           "00.00"};
+        for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+                with_field(line, sizeof(line), 4, edge[i]);
+                int rc = sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err));
+                CHECK_MSG(rc == 0, "\"%s\": %s", edge[i], err);
+                CHECK_MSG(rc != 0 || row.num[1] == (float)strtod(edge[i], NULL), "\"%s\" -> %.9g", edge[i],
+                          (double)row.num[1]);
+        }
+        static const char *const bad[] = {".", "1..2", "1.2.3", "..5"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                with_field(line, sizeof(line), 4, bad[i]);
+                CHECK_MSG(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == -1,
+                          "\"%s\" accepted", bad[i]);
+        }
+}
+
 static void test_parse_bad_rows(void) {
         static const struct {
                 int field; /* field to replace, -1: use text as the whole line */
@@ -921,6 +976,7 @@ int main(void) {
         RUN(test_label_table);
         RUN(test_shipped_files_all_map);
         RUN(test_parse_good_rows);
+        RUN(test_parse_numbers_match_strtod);
         RUN(test_parse_bad_rows);
         RUN(test_lines_reader);
         RUN(test_lines_gzip_and_stdin);
