@@ -1,7 +1,9 @@
 /* streamflow: real-time ML inference on Kafka. main() only dispatches:
  * every subcommand is a cmd_<name>() in src/cmd/, listed once below. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "util/util.h"
@@ -69,7 +71,30 @@ int cmd_help(int argc, char **argv) {
         return cmd->fn(2, sub);
 }
 
+/* OpenBLAS starts one worker thread per core when the library is loaded,
+ * before main(), unless OPENBLAS_NUM_THREADS says otherwise. StreamFlow's
+ * products are small and run on the calling thread (sf_nn_set_threads), yet
+ * the idle worker keeps waking up and spinning in sched_yield: measured, about
+ * 10% of `streamflow score`'s CPU. So the process runs itself again, once,
+ * with OPENBLAS_NUM_THREADS=1 (same pid, same arguments). `train --threads N`
+ * still gets N: openblas_set_num_threads starts more workers when asked. A
+ * user's own OPENBLAS_NUM_THREADS is left as it is; where /proc/self/exe
+ * cannot be run, the program simply goes on with the workers. */
+static void single_blas_thread(char **argv) {
+        char self[4096];
+        if (getenv("OPENBLAS_NUM_THREADS")) return;
+        /* The real path, not /proc/self/exe, so that ps and pkill still see
+         * "streamflow". */
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0 || (size_t)n >= sizeof(self) - 1) return;
+        self[n] = '\0';
+        if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+        execv(self, argv);
+        unsetenv("OPENBLAS_NUM_THREADS"); /* not run again: go on as we are */
+}
+
 int main(int argc, char **argv) {
+        single_blas_thread(argv);
         if (argc < 2) {
                 list_commands(stdout);
                 return 0;
