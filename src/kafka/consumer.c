@@ -348,16 +348,23 @@ fail:
 }
 
 rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
-        int64_t deadline = sf_now_ns() + (int64_t)timeout_ms * 1000000;
+        /* A poll that does not wait reads no clock: under load that is every
+         * call (the scorer tries one before it waits). */
+        int64_t deadline = timeout_ms > 0 ? sf_now_ns() + (int64_t)timeout_ms * 1000000 : 0;
         for (;;) {
                 if (c->cl.fatal[0] || sf_consumer_at_end(c)) return NULL;
-                int64_t left = (deadline - sf_now_ns()) / 1000000;
-                if (left < 0) left = 0;
+                int64_t left = 0;
+                if (timeout_ms > 0) {
+                        left = (deadline - sf_now_ns()) / 1000000;
+                        if (left < 0) left = 0;
+                }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->cl.rk, (int)left);
                 if (!m) return NULL;
                 if (!m->err) {
-                        part_state_t *ps =
-                                m->rkt ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                        /* Only -e tracks end-of-partition state. */
+                        part_state_t *ps = c->opts.exit_at_end && m->rkt
+                                                   ? parts_find(c, rd_kafka_topic_name(m->rkt), m->partition)
+                                                   : NULL;
                         if (ps) ps->eof = false;
                         return m;
                 }
@@ -379,7 +386,7 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                         sf_kafka_client_log(&c->cl, 3, "consumer: %s", rd_kafka_message_errstr(m));
                 }
                 rd_kafka_message_destroy(m);
-                if (sf_now_ns() >= deadline) return NULL;
+                if (timeout_ms <= 0 || sf_now_ns() >= deadline) return NULL;
         }
 }
 

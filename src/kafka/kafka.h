@@ -173,6 +173,8 @@ sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr
  * partitioner choose from the key. On success the producer takes ownership
  * of headers (may be NULL); on failure the caller keeps it. QUEUE_FULL is
  * handled by serving delivery reports and retrying while sf_kafka_running().
+ * Delivery reports are also served every 256 sends; call sf_producer_poll()
+ * regularly (or sf_producer_flush()) to have the rest reported promptly.
  * Returns 0, or -1 with errstr (topic, reason) when the message was not
  * queued (fatal producer error, message too large, interrupted while the
  * queue stayed full, ...). */
