@@ -5,45 +5,49 @@
 
 #include "kafka/kafka_int.h"
 
-/* Topic handles kept for the producer's life: naming the topic in each
- * rd_kafka_producev() makes librdkafka look it up and reference it again for
- * every message (a lock and a list walk each time). */
-#define SF_PRODUCER_TOPICS 8
-
 /* Delivery reports are served every this many sends (and by every
  * sf_producer_poll), not after each one: a poll per message is a queue lock
  * per message. */
 #define SF_PRODUCER_POLL_EVERY 256
+
+/* A topic handle kept for the producer's life: naming the topic in each
+ * rd_kafka_producev() makes librdkafka look it up and reference it again for
+ * every message (a lock and a list walk each time). */
+typedef struct {
+        char *name;
+        rd_kafka_topic_t *rkt;
+} topic_t;
 
 struct sf_producer {
         sf_kafka_client_t cl; /* first: the rd_kafka opaque */
         sf_producer_dr_fn dr;
         void *dr_ctx;
         sf_producer_stats_t stats;
-        struct {
-                char *name;
-                rd_kafka_topic_t *rkt;
-        } topics[SF_PRODUCER_TOPICS];
+        topic_t *topics; /* (ntopics) */
         int ntopics;
 };
 
-/* The handle for topic, created on first use; NULL when the cache is full
- * or out of memory (the caller then names the topic instead). */
-static rd_kafka_topic_t *topic_handle(sf_producer_t *p, const char *topic) {
+/* The handle for topic, created on first use; NULL with errstr when
+ * librdkafka refuses the name or memory runs out. */
+static rd_kafka_topic_t *topic_handle(sf_producer_t *p, const char *topic, char *errstr, size_t errstr_size) {
         for (int i = 0; i < p->ntopics; i++)
                 if (p->topics[i].name == topic || strcmp(p->topics[i].name, topic) == 0)
                         return p->topics[i].rkt;
-        if (p->ntopics == SF_PRODUCER_TOPICS) return NULL;
+        topic_t *nt = realloc(p->topics, (size_t)(p->ntopics + 1) * sizeof(*nt));
+        if (!nt) {
+                snprintf(errstr, errstr_size, "not sent to %s: out of memory", topic);
+                return NULL;
+        }
+        p->topics = nt;
         char *name = strdup(topic);
-        if (!name) return NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->cl.rk, topic, NULL);
+        rd_kafka_topic_t *rkt = name ? rd_kafka_topic_new(p->cl.rk, topic, NULL) : NULL;
         if (!rkt) {
+                snprintf(errstr, errstr_size, "not sent to %s: %s", topic,
+                         name ? rd_kafka_err2str(rd_kafka_last_error()) : "out of memory");
                 free(name);
                 return NULL;
         }
-        p->topics[p->ntopics].name = name;
-        p->topics[p->ntopics].rkt = rkt;
-        p->ntopics++;
+        nt[p->ntopics++] = (topic_t){name, rkt};
         return rkt;
 }
 
@@ -98,25 +102,18 @@ fail:
 int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key, size_t key_len,
                      const void *value, size_t value_len, rd_kafka_headers_t *headers, void *msg_opaque,
                      char *errstr, size_t errstr_size) {
-        rd_kafka_topic_t *rkt = topic_handle(p, topic);
+        rd_kafka_topic_t *rkt = topic_handle(p, topic, errstr, errstr_size);
+        if (!rkt) return -1;
         for (;;) {
                 if (p->cl.fatal[0]) {
                         snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
                         return -1;
                 }
-                rd_kafka_resp_err_t err =
-                        rkt ? rd_kafka_producev(
-                                      p->cl.rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_KEY((void *)key, key_len),
-                                      RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(headers),
-                                      RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END)
-                            : rd_kafka_producev(
-                                      p->cl.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_KEY((void *)key, key_len),
-                                      RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(headers),
-                                      RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        p->cl.rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)key, key_len),
+                        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(headers),
+                        RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
                 if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                         if (++p->stats.sent % SF_PRODUCER_POLL_EVERY == 0) rd_kafka_poll(p->cl.rk, 0);
                         return 0;
@@ -173,6 +170,7 @@ void sf_producer_destroy(sf_producer_t *p) {
                 rd_kafka_topic_destroy(p->topics[i].rkt);
                 free(p->topics[i].name);
         }
+        free(p->topics);
         rd_kafka_destroy(p->cl.rk);
         free(p);
 }
