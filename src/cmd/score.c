@@ -345,6 +345,7 @@ int cmd_score(int argc, char **argv) {
         }
         o.stats_text = o.stats_s > 0 ? stderr : NULL;
         o.stats_json = json_fp;
+        o.events = quiet ? NULL : stderr;
 
         sf_kafka_install_signals();
         sf_scorer_totals_t t;

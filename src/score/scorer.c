@@ -402,6 +402,16 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++)
                 if (strcmp(parts->elems[i].topic, s->o->topic) == 0)
                         sf_score_offsets_reset(s->offsets, parts->elems[i].partition);
+        /* Who scores what, as Kafka consumers log it: after a rebalance an
+         * operator (or a script waiting to send data) can see it. */
+        if (s->o->events && parts->cnt > 0) {
+                fprintf(s->o->events, "score: %s %s [",
+                        err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked", s->o->topic);
+                for (int i = 0; i < parts->cnt; i++)
+                        fprintf(s->o->events, "%s%d", i ? " " : "", (int)parts->elems[i].partition);
+                fprintf(s->o->events, "]\n");
+                fflush(s->o->events);
+        }
 }
 
 int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,

@@ -39,6 +39,7 @@ typedef struct sf_scorer_opts {
         double stats_s;      /* status every stats_s seconds (0: never) */
         FILE *stats_text;    /* status lines go here (stderr), or NULL */
         FILE *stats_json;    /* the same as JSON lines, or NULL */
+        FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
 } sf_scorer_opts_t;
 
 /* What a run did. */

@@ -193,6 +193,8 @@ err=$(cat "$SF_TMP/term.err")
 sanitizer_check "score (SIGTERM)" "$rc" "$err"
 check "SIGTERM: exit 0" [ "$rc" -eq 0 ]
 check_grep "SIGTERM: totals printed" "^score: $((N + 12)) records" "$err"
+check_grep "the assignment is logged" "^score: assigned connections \[[0-9 ]+\]$" "$err"
+check_grep "leaving the group logs the revocation" "^score: revoked connections \[[0-9 ]+\]$" "$err"
 
 # ---- --report over a predictions topic equals evaluate --split all
 run "$SF" replay -q -t full "$DATA/KDDTest+.txt.gz"
