@@ -31,8 +31,7 @@ struct sf_producer {
  * librdkafka refuses the name or memory runs out. */
 static rd_kafka_topic_t *topic_handle(sf_producer_t *p, const char *topic, char *errstr, size_t errstr_size) {
         for (int i = 0; i < p->ntopics; i++)
-                if (p->topics[i].name == topic || strcmp(p->topics[i].name, topic) == 0)
-                        return p->topics[i].rkt;
+                if (strcmp(p->topics[i].name, topic) == 0) return p->topics[i].rkt;
         topic_t *nt = realloc(p->topics, (size_t)(p->ntopics + 1) * sizeof(*nt));
         if (!nt) {
                 snprintf(errstr, errstr_size, "not sent to %s: out of memory", topic);
