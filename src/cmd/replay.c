@@ -33,18 +33,54 @@ static const sf_cmd_spec_t spec = {
         "(or a line could not be read).",
         {options, sf_kafka_options, NULL}};
 
+/* Records go to librdkafka in batches of up to this many (one call, one
+ * topic lock, one clock read each); under --rate a batch is sent as soon as
+ * the next record is not due yet, so pacing adds no delay. */
+#define REPLAY_BATCH 256
+/* Bytes of keys and values a batch holds: any one line (SF_KDD_MAX_LINE)
+ * and its key always fit. */
+#define REPLAY_BATCH_BYTES (256 * 1024)
+/* With --loop, the rows of the first pass are kept in memory (decoded once,
+ * not inflated again each pass) when they take at most this many bytes. */
+#define REPLAY_CACHE_MAX (256u * 1024 * 1024)
+
+/* One row kept for the later passes of --loop. */
+typedef struct cached_row {
+        size_t off; /* in cache.data */
+        uint32_t len;
+        int file; /* index in argv */
+        uint64_t lineno;
+} cached_row_t;
+
 typedef struct replay {
+        const char *topic;
+        char **files; /* argv: files[1..nfiles] */
+        double rate;
+        sf_producer_t *prod;
         uint64_t sent, bad_lines;
         double t0, last_progress;
         int progress; /* stderr is a terminal */
+        /* the batch being filled */
+        rd_kafka_message_t msgs[REPLAY_BATCH];
+        int msg_file[REPLAY_BATCH];
+        uint64_t msg_line[REPLAY_BATCH];
+        int n;
+        char *buf; /* REPLAY_BATCH_BYTES */
+        size_t used;
+        /* --loop: the first pass's rows */
+        int caching; /* still filling the cache */
+        char *cache;
+        size_t cache_len, cache_cap;
+        cached_row_t *rows;
+        size_t nrows, rows_cap;
 } replay_t;
 
-static void progress(replay_t *r, sf_producer_t *prod, int final) {
+static void progress(replay_t *r, int final) {
         double now = sf_now_s();
         if (!final && now - r->last_progress < 0.5) return;
         r->last_progress = now;
         double dt = now - r->t0;
-        sf_producer_stats_t st = sf_producer_stats(prod);
+        sf_producer_stats_t st = sf_producer_stats(r->prod);
         fprintf(stderr, "\rreplay: %llu records sent, %llu delivered, %.0f records/s   ",
                 (unsigned long long)r->sent, (unsigned long long)st.delivered, dt > 0 ? r->sent / dt : 0.0);
         if (final) fputc('\n', stderr);
@@ -65,6 +101,145 @@ static void pace(sf_producer_t *prod, double t0, uint64_t i, double rate) {
         }
 }
 
+/* Sends the batch. Returns 0, or 1 after reporting the record not sent. */
+static int flush_batch(replay_t *r) {
+        if (r->n == 0) return 0;
+        char errstr[512];
+        int queued = 0;
+        int rc = sf_producer_send_batch(r->prod, r->topic, r->msgs, r->n, &queued, errstr, sizeof(errstr));
+        r->sent += (uint64_t)queued;
+        if (rc != 0)
+                fprintf(stderr, "streamflow replay: %s:%llu: %s\n", r->files[r->msg_file[queued]],
+                        (unsigned long long)r->msg_line[queued], errstr);
+        uint64_t before = r->sent - (uint64_t)queued;
+        if (before / 1024 != r->sent / 1024) {
+                sf_producer_poll(r->prod, 0);
+                if (r->progress) progress(r, 0);
+        }
+        r->n = 0;
+        r->used = 0;
+        return rc != 0;
+}
+
+static void cache_drop(replay_t *r) {
+        free(r->cache);
+        free(r->rows);
+        r->cache = NULL;
+        r->rows = NULL;
+        r->cache_len = r->cache_cap = r->nrows = r->rows_cap = 0;
+        r->caching = 0;
+}
+
+/* Keeps a row of the first pass for the next ones; past REPLAY_CACHE_MAX
+ * the cache is dropped and every pass reads the files again. */
+static void cache_row(replay_t *r, int file, uint64_t lineno, const char *line, size_t len) {
+        if (r->cache_len + len > REPLAY_CACHE_MAX) goto drop;
+        if (r->cache_len + len > r->cache_cap) {
+                size_t cap = r->cache_cap ? r->cache_cap * 2 : 1024 * 1024;
+                while (cap < r->cache_len + len) cap *= 2;
+                char *c = realloc(r->cache, cap);
+                if (!c) goto drop;
+                r->cache = c;
+                r->cache_cap = cap;
+        }
+        if (r->nrows == r->rows_cap) {
+                size_t cap = r->rows_cap ? r->rows_cap * 2 : 16384;
+                cached_row_t *rows = realloc(r->rows, cap * sizeof(*rows));
+                if (!rows) goto drop;
+                r->rows = rows;
+                r->rows_cap = cap;
+        }
+        memcpy(r->cache + r->cache_len, line, len);
+        r->rows[r->nrows++] = (cached_row_t){r->cache_len, (uint32_t)len, file, lineno};
+        r->cache_len += len;
+        return;
+drop:
+        cache_drop(r);
+}
+
+/* Adds one record (key FILE:LINE) to the batch, sending the batch when it
+ * is full or, under --rate, before waiting for the record to be due.
+ * Returns 0, or 1 when a record could not be sent. */
+static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t len) {
+        const char *path = r->files[file];
+        size_t plen = strlen(path);
+        if (r->n == REPLAY_BATCH || r->used + plen + 22 + len > REPLAY_BATCH_BYTES)
+                if (flush_batch(r)) return 1;
+        if (r->rate > 0) {
+                uint64_t i = r->sent + (uint64_t)r->n; /* this record's number */
+                if (r->n > 0 && r->t0 + (double)i / r->rate > sf_now_s() && flush_batch(r)) return 1;
+                pace(r->prod, r->t0, i, r->rate);
+        }
+        /* key = PATH:LINE, formatted by hand (snprintf was a tenth of the
+         * time spent per record) */
+        char *key = r->buf + r->used, *o = key;
+        memcpy(o, path, plen);
+        o += plen;
+        *o++ = ':';
+        char digits[20];
+        int nd = 0;
+        uint64_t v = lineno;
+        do {
+                digits[nd++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        while (nd) *o++ = digits[--nd];
+        char *value = o;
+        memcpy(value, line, len);
+        r->used += (size_t)(o - key) + len;
+        rd_kafka_message_t *m = &r->msgs[r->n];
+        memset(m, 0, sizeof(*m));
+        m->key = key;
+        m->key_len = (size_t)(value - key);
+        m->payload = value;
+        m->len = len;
+        r->msg_file[r->n] = file;
+        r->msg_line[r->n] = lineno;
+        r->n++;
+        return 0;
+}
+
+/* Sends the rows of files[f] (keeping them when caching). Returns 0, or 1
+ * when the file could not be read or a record not sent. */
+static int replay_file(replay_t *r, int f, long long limit) {
+        char errstr[512];
+        sf_lines_t *lr = sf_lines_open(r->files[f], 0, errstr, sizeof(errstr));
+        if (!lr) {
+                fprintf(stderr, "streamflow replay: %s\n", errstr);
+                return 1;
+        }
+        int failed = 0;
+        for (;;) {
+                if (!sf_kafka_running() || (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit)) {
+                        r->caching = 0; /* the pass is not whole */
+                        break;
+                }
+                const char *line;
+                size_t len;
+                uint64_t lineno = 0;
+                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, errstr, sizeof(errstr));
+                if (st == SF_LINES_EOF) break;
+                if (st == SF_LINES_BAD) {
+                        fprintf(stderr, "streamflow replay: %s (line not sent)\n", errstr);
+                        r->bad_lines++;
+                        cache_drop(r); /* each pass reports it again */
+                        continue;
+                }
+                if (st == SF_LINES_ERROR) {
+                        fprintf(stderr, "streamflow replay: %s\n", errstr);
+                        failed = 1;
+                        break;
+                }
+                if (r->caching) cache_row(r, f, lineno, line, len);
+                if (emit(r, f, lineno, line, len)) {
+                        failed = 1;
+                        break;
+                }
+        }
+        sf_lines_close(lr);
+        return failed;
+}
+
 int cmd_replay(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
@@ -76,9 +251,6 @@ int cmd_replay(int argc, char **argv) {
         int loop = 0, quiet = 0;
         sf_kafka_conf_t *kconf = sf_kafka_conf_new();
         sf_producer_t *prod = NULL;
-        sf_lines_t *lr = NULL;
-        char *key = NULL;
-        size_t key_cap = 0;
         replay_t r = {0};
 
         if (!kconf) {
@@ -157,79 +329,55 @@ int cmd_replay(int argc, char **argv) {
                 fprintf(stderr, "streamflow replay: %s\n", errstr);
                 goto out;
         }
+        r.topic = topic;
+        r.files = argv;
+        r.rate = rate;
+        r.prod = prod;
+        r.buf = malloc(REPLAY_BATCH_BYTES);
+        if (!r.buf) {
+                fprintf(stderr, "streamflow replay: out of memory\n");
+                goto out;
+        }
+        r.caching = loop;
         r.progress = !quiet && isatty(STDERR_FILENO);
         r.t0 = r.last_progress = sf_now_s();
-        int failed_read = 0;
-        while (sf_kafka_running() && (limit < 0 || (long long)r.sent < limit)) {
+        int failed = 0, cached = 0;
+        while (sf_kafka_running() && (limit < 0 || (long long)r.sent < limit) && !failed) {
                 uint64_t pass_sent = r.sent;
-                for (int f = 1; f <= nfiles && sf_kafka_running(); f++) {
-                        lr = sf_lines_open(argv[f], 0, errstr, sizeof(errstr));
-                        if (!lr) {
-                                fprintf(stderr, "streamflow replay: %s\n", errstr);
-                                failed_read = 1;
-                                break;
-                        }
-                        size_t plen = strlen(argv[f]);
-                        if (key_cap < plen + 24) {
-                                free(key);
-                                key_cap = plen + 24;
-                                key = malloc(key_cap);
-                                if (!key) {
-                                        fprintf(stderr, "streamflow replay: out of memory\n");
-                                        failed_read = 1;
+                if (cached) {
+                        for (size_t i = 0; i < r.nrows && !failed; i++) {
+                                if (!sf_kafka_running() ||
+                                    (limit >= 0 && (long long)(r.sent + (uint64_t)r.n) >= limit))
                                         break;
-                                }
+                                const cached_row_t *row = &r.rows[i];
+                                failed = emit(&r, row->file, row->lineno, r.cache + row->off, row->len);
                         }
-                        for (;;) {
-                                if (!sf_kafka_running() || (limit >= 0 && (long long)r.sent >= limit)) break;
-                                const char *line;
-                                size_t len;
-                                uint64_t lineno = 0;
-                                sf_lines_status_t st =
-                                        sf_lines_next(lr, &line, &len, &lineno, errstr, sizeof(errstr));
-                                if (st == SF_LINES_EOF) break;
-                                if (st == SF_LINES_BAD) {
-                                        fprintf(stderr, "streamflow replay: %s (line not sent)\n", errstr);
-                                        r.bad_lines++;
-                                        continue;
-                                }
-                                if (st == SF_LINES_ERROR) {
-                                        fprintf(stderr, "streamflow replay: %s\n", errstr);
-                                        failed_read = 1;
-                                        break;
-                                }
-                                if (rate > 0) pace(prod, r.t0, r.sent, rate);
-                                int klen = snprintf(key, key_cap, "%s:%llu", argv[f],
-                                                    (unsigned long long)lineno);
-                                if (sf_producer_send(prod, topic, -1, key, (size_t)klen, line, len, NULL,
-                                                     NULL, errstr, sizeof(errstr)) != 0) {
-                                        fprintf(stderr, "streamflow replay: %s:%llu: %s\n", argv[f],
-                                                (unsigned long long)lineno, errstr);
-                                        failed_read = 1;
-                                        break;
-                                }
-                                r.sent++;
-                                if ((r.sent & 1023) == 0) {
-                                        sf_producer_poll(prod, 0);
-                                        if (r.progress) progress(&r, prod, 0);
-                                }
-                        }
-                        sf_lines_close(lr);
-                        lr = NULL;
-                        if (failed_read) break;
+                } else {
+                        for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
+                                failed = replay_file(&r, f, limit);
+                        /* A whole first pass read and kept: the next ones
+                         * come from memory. */
+                        if (r.caching && !failed && sf_kafka_running())
+                                cached = 1;
+                        else
+                                cache_drop(&r);
+                        r.caching = 0;
                 }
-                if (failed_read || !loop) break;
+                if (!failed) failed = flush_batch(&r);
+                if (failed || !loop) break;
                 if (r.sent == pass_sent) {
                         fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
-                        failed_read = 1;
+                        failed = 1;
                         break;
                 }
         }
+        if (!failed) failed = flush_batch(&r);
+        int failed_read = failed;
 
         uint64_t undelivered = sf_producer_flush(prod, 30000);
         double dt = sf_now_s() - r.t0;
         sf_producer_stats_t st = sf_producer_stats(prod);
-        if (r.progress) progress(&r, prod, 1);
+        if (r.progress) progress(&r, 1);
         if (!quiet)
                 fprintf(stderr,
                         "replay: %llu records sent to %s, %llu delivered, %llu not delivered, %llu lines "
@@ -239,8 +387,9 @@ int cmd_replay(int argc, char **argv) {
                         dt > 0 ? st.delivered / dt : 0.0);
         rc = (undelivered || failed_read || r.bad_lines || sf_producer_fatal(prod)) ? 1 : 0;
 out:
-        sf_lines_close(lr);
-        free(key);
+        free(r.buf);
+        free(r.cache);
+        free(r.rows);
         sf_producer_destroy(prod);
         sf_kafka_conf_destroy(kconf);
         return rc;

@@ -157,9 +157,10 @@ static void quote_field(char *out, size_t out_size, const char *s, size_t len) {
  * double (< 2^53), so are the powers of ten up to 10^15, and one IEEE
  * division rounds correctly, so the result is the double strtod returns
  * (Clinger's fast path). Returns 0, or -1 when the field needs strtod. */
+static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 static int parse_plain_decimal(const char *s, size_t len, double *out) {
-        static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                         1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
         uint64_t mant = 0;
         int digits = 0, frac = -1;
         for (size_t i = 0; i < len; i++) {
@@ -243,7 +244,100 @@ static int copy_word(char *dst, size_t size, const char *s, size_t len, const ch
         return 0;
 }
 
+long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row) {
+        const char *p = line, *end = line + len;
+        int k = 0;
+        for (int f = 0; f < SF_KDD_NFEATURES; f++) {
+                if (f >= 1 && f <= 3) {
+                        /* copy_word's rule: printable ASCII, no blank */
+                        char *dst = f == 1 ? row->proto : f == 2 ? row->service : row->flag;
+                        size_t size = f == 1   ? sizeof(row->proto)
+                                      : f == 2 ? sizeof(row->service)
+                                               : sizeof(row->flag);
+                        const char *q = p;
+                        while (q < end && *q != ',') {
+                                unsigned char c = (unsigned char)*q;
+                                if (c <= 0x20 || c >= 0x7f) return -1;
+                                q++;
+                        }
+                        size_t n = (size_t)(q - p);
+                        if (n == 0 || n >= size) return -1;
+                        memcpy(dst, p, n);
+                        dst[n] = '\0';
+                        p = q;
+                } else {
+                        /* parse_plain_decimal's rule and result */
+                        uint64_t mant = 0;
+                        int digits = 0, frac = -1;
+                        const char *q = p;
+                        for (; q < end; q++) {
+                                unsigned d = (unsigned)(unsigned char)*q - '0';
+                                if (d <= 9) {
+                                        mant = mant * 10 + d;
+                                        digits++;
+                                        if (frac >= 0) frac++;
+                                } else if (*q == '.' && frac < 0) {
+                                        frac = 0;
+                                } else {
+                                        break;
+                                }
+                        }
+                        if ((q < end && *q != ',') || digits == 0 || digits > 15 || frac == 0 || *p == '.')
+                                return -1;
+                        row->num[k++] = (float)(frac > 0 ? (double)mant / pow10[frac] : (double)mant);
+                        p = q;
+                }
+                if (f < SF_KDD_NFEATURES - 1) {
+                        if (p == end) return -1; /* too few fields */
+                        p++;                     /* the ',' */
+                }
+        }
+        return (long)(p - line);
+}
+
+/* The label (and difficulty) after fast-parsed features at line[pos]: 0 when
+ * they are as sf_kdd_parse_line accepts them in the usual form, -1 when the
+ * full parser must look. */
+static int parse_tail_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row) {
+        row->label = -1;
+        row->label_name[0] = '\0';
+        row->difficulty = -1;
+        if (pos == len) return 0;
+        const char *p = line + pos + 1, *end = line + len, *q = p;
+        while (q < end && *q != ',') {
+                unsigned char c = (unsigned char)*q;
+                if (c <= 0x20 || c >= 0x7f) return -1;
+                q++;
+        }
+        size_t n = (size_t)(q - p);
+        if (n == 0 || n >= sizeof(row->label_name)) return -1;
+        memcpy(row->label_name, p, n);
+        row->label_name[n] = '\0';
+        if ((row->label = sf_kdd_label_class(row->label_name)) < 0) return -1;
+        if (q == end) return 0;
+        /* difficulty: one or two digits, 0 to 21 */
+        p = q + 1;
+        n = (size_t)(end - p);
+        if (n == 0 || n > 2 || p[0] < '0' || p[0] > '9' || (n == 2 && (p[1] < '0' || p[1] > '9'))) return -1;
+        int d = n == 2 ? (p[0] - '0') * 10 + (p[1] - '0') : p[0] - '0';
+        if (d > 21) return -1;
+        row->difficulty = d;
+        return 0;
+}
+
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size) {
+        size_t n = len;
+        if (n > 0 && line[n - 1] == '\n') n--;
+        if (n > 0 && line[n - 1] == '\r') n--;
+        /* The usual row in one pass; anything else, valid or not, takes the
+         * full parser, which says what is wrong. */
+        long pos = n ? sf_kdd_parse_features_fast(line, n, row) : -1;
+        if (pos >= 0 && parse_tail_fast(line, n, (size_t)pos, row) == 0) return 0;
+        return sf_kdd_parse_line_full(line, len, row, errstr, errstr_size);
+}
+
+int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr,
+                           size_t errstr_size) {
         if (len > 0 && line[len - 1] == '\n') len--;
         if (len > 0 && line[len - 1] == '\r') len--;
         if (len == 0) {

@@ -51,6 +51,20 @@ typedef struct sf_kdd_row {
  * prefixes file:line). */
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
 
+/* sf_kdd_parse_line without its one-pass fast path (field by field, each
+ * check in turn): the same result for every line, slower. The tests compare
+ * the two. */
+int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
+
+/* The usual form of a row's 41 features, parsed in one pass: every number
+ * a plain decimal of at most 15 digits ("0", "0.05", "491") and every word
+ * printable ASCII. Fills row->num, proto, service and flag exactly as
+ * sf_kdd_parse_line would and returns where the features end (the index of
+ * the ',' after the 41st, or len). Returns -1 for anything else, valid or
+ * not (an exponent, a wrong field count, a bad byte, ...): the caller then
+ * takes the full parser, which decides and says what is wrong. */
+long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row);
+
 /* A growable array of rows read from a file. */
 typedef struct sf_kdd_rows {
         sf_kdd_row_t *rows;

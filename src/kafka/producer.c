@@ -133,6 +133,56 @@ int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, con
         }
 }
 
+int sf_producer_send_batch(sf_producer_t *p, const char *topic, rd_kafka_message_t *msgs, int n, int *nqueued,
+                           char *errstr, size_t errstr_size) {
+        *nqueued = 0;
+        rd_kafka_topic_t *rkt = topic_handle(p, topic, errstr, errstr_size);
+        if (!rkt) return -1;
+        uint64_t sent0 = p->stats.sent;
+        int done = 0, rc = 0; /* msgs[0..done) are queued */
+        while (done < n) {
+                if (p->cl.fatal[0]) {
+                        snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
+                        rc = -1;
+                        break;
+                }
+                int want = n - done;
+                int ok = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs + done,
+                                                want);
+                if (ok == want) {
+                        p->stats.sent += (uint64_t)want;
+                        done = n;
+                        break;
+                }
+                /* librdkafka tries every message of the batch and marks the
+                 * refused ones. Once the queue is full the rest are refused
+                 * too (only this thread frees room), so the queued part is a
+                 * prefix and the rest is retried in order. */
+                p->stats.sent += (uint64_t)ok;
+                int first = done;
+                while (first < n && !msgs[first].err) first++;
+                int prefix = ok == first - done;
+                done = first;
+                rd_kafka_resp_err_t err = msgs[first].err;
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !prefix) {
+                        snprintf(errstr, errstr_size, "cannot send to %s: %s", topic, rd_kafka_err2str(err));
+                        rc = -1;
+                        break;
+                }
+                if (!sf_kafka_running()) {
+                        snprintf(errstr, errstr_size,
+                                 "not sent to %s: interrupted while the send queue was full", topic);
+                        rc = -1;
+                        break;
+                }
+                rd_kafka_poll(p->cl.rk, 100); /* serving delivery reports frees room */
+        }
+        *nqueued = done;
+        if (p->stats.sent / SF_PRODUCER_POLL_EVERY != sent0 / SF_PRODUCER_POLL_EVERY)
+                rd_kafka_poll(p->cl.rk, 0);
+        return rc;
+}
+
 int sf_producer_poll(sf_producer_t *p, int timeout_ms) {
         return rd_kafka_poll(p->cl.rk, timeout_ms);
 }

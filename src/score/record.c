@@ -95,8 +95,60 @@ static sf_score_reject_t classify_numeric(const char *s, size_t len, char *errst
         return SF_REJECT_INVALID;
 }
 
+/* The label and difficulty after fast-parsed features at value[pos], in
+ * their usual form (a printable ASCII label, a difficulty of digits only):
+ * 0 with row filled as the checks below would fill it, -1 to take them. */
+static int parse_tail_fast(const char *value, size_t len, size_t pos, sf_kdd_row_t *row, int *unknown_label) {
+        row->label = -1;
+        row->label_name[0] = '\0';
+        row->difficulty = -1;
+        if (pos == len) return 0;
+        const char *p = value + pos + 1, *end = value + len, *q = p;
+        while (q < end && *q != ',') {
+                unsigned char c = (unsigned char)*q;
+                if (c <= 0x20 || c >= 0x7f) return -1;
+                q++;
+        }
+        size_t n = (size_t)(q - p);
+        if (n == 0 || n >= sizeof(row->label_name)) return -1;
+        memcpy(row->label_name, p, n);
+        row->label_name[n] = '\0';
+        row->label = sf_kdd_label_class(row->label_name);
+        if (q == end) {
+                *unknown_label = row->label < 0;
+                return 0;
+        }
+        p = q + 1;
+        n = (size_t)(end - p);
+        if (n == 0 || n > 7) return -1;
+        long d = 0;
+        for (size_t i = 0; i < n; i++) {
+                unsigned digit = (unsigned)(unsigned char)p[i] - '0';
+                if (digit > 9) return -1;
+                d = d * 10 + digit;
+        }
+        if (d > 1000000) return -1;
+        row->difficulty = (int)d;
+        *unknown_label = row->label < 0;
+        return 0;
+}
+
 sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
                                  char *errstr, size_t errstr_size) {
+        size_t n = len;
+        if (n > 0 && value[n - 1] == '\n') n--;
+        if (n > 0 && value[n - 1] == '\r') n--;
+        /* The usual record in one pass; anything else, valid or not, takes
+         * the full checks, which say what is wrong. */
+        *unknown_label = 0;
+        long pos = n ? sf_kdd_parse_features_fast(value, n, row) : -1;
+        if (pos >= 0 && parse_tail_fast(value, n, (size_t)pos, row, unknown_label) == 0)
+                return SF_REJECT_NONE;
+        return sf_score_parse_full(value, len, row, unknown_label, errstr, errstr_size);
+}
+
+sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
+                                      char *errstr, size_t errstr_size) {
         *unknown_label = 0;
         if (len > 0 && value[len - 1] == '\n') len--;
         if (len > 0 && value[len - 1] == '\r') len--;

@@ -34,6 +34,11 @@ const char *sf_score_reject_str(sf_score_reject_t reason);
 sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
                                  char *errstr, size_t errstr_size);
 
+/* sf_score_parse without its one-pass fast path: the same result for every
+ * value, slower. The tests compare the two. */
+sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
+                                      char *errstr, size_t errstr_size);
+
 /* What a prediction carries besides the probabilities. */
 typedef struct sf_score_source {
         const char *topic; /* source topic (Kafka topic names need no JSON escaping) */

@@ -19,7 +19,7 @@ run "$SF" replay -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 "$SF_
 check "no broker: exit 1" [ "$rc" -eq 1 ]
 check_grep "no broker: says it cannot reach Kafka" "cannot reach Kafka" "$err"
 
-broker_start --partitions 3 --topic a:3 --topic b:1 --topic c:1 --topic d:1 || done_testing
+broker_start --partitions 3 --topic a:3 --topic b:1 --topic c:1 --topic d:1 --topic e:1 || done_testing
 
 run "$SF" replay -t a "$SF_TMP/rows.csv" "$SF_TMP/rows.csv.gz"
 check "two files, plain and gzip: exit 0" [ "$rc" -eq 0 ]
@@ -47,11 +47,27 @@ kcat -C -b "$BROKERS" -t d -e -q -f '%k\n' >"$SF_TMP/d.txt"
 check "--loop: 450 records" [ "$(wc -l <"$SF_TMP/d.txt")" -eq 450 ]
 check "--loop: the file starts again (line 1 three times)" [ "$(grep -cx "$SF_TMP/rows.csv:1" "$SF_TMP/d.txt")" -eq 3 ]
 
+# Later passes of --loop come from memory: the same keys and values in the
+# same order as the first, across files, with the line numbers of a file that
+# has an empty line.
+{ head -n 3 "$SF_TMP/rows.csv"; echo; sed -n 4,5p "$SF_TMP/rows.csv"; } >"$SF_TMP/gap.csv"
+run "$SF" replay -q -t e --loop --limit 1000 "$SF_TMP/gap.csv" "$SF_TMP/rows.csv.gz"
+check "--loop over two files: exit 0" [ "$rc" -eq 0 ]
+for i in 1 2 3 4 5; do
+  for n in 1 2 3 5 6; do printf '%s:%s\t%s\n' "$SF_TMP/gap.csv" "$n" "$(sed -n "${n}p" "$SF_TMP/gap.csv")"; done
+  for n in $(seq 1 200); do printf '%s:%s\t%s\n' "$SF_TMP/rows.csv.gz" "$n" "$(sed -n "${n}p" "$SF_TMP/rows.csv")"; done
+done | head -n 1000 >"$SF_TMP/e.want"
+kcat -C -b "$BROKERS" -t e -e -q -f '%k\t%s\n' >"$SF_TMP/e.txt"
+check "--loop over two files: every pass the same keys and rows, in order" cmp -s "$SF_TMP/e.want" "$SF_TMP/e.txt"
+
 # A line the reader refuses (NUL byte) is reported and counts as not sent.
 { head -n 3 "$SF_TMP/rows.csv"; printf 'bad\0line\n'; sed -n 4,5p "$SF_TMP/rows.csv"; } >"$SF_TMP/dirty.csv"
 run "$SF" replay -t d "$SF_TMP/dirty.csv"
 check "an unreadable line: exit 1" [ "$rc" -eq 1 ]
 check_grep "an unreadable line: named by file and line" "dirty.csv:4" "$err"
 check_grep "an unreadable line: the others are sent" "5 records sent" "$err"
+run "$SF" replay -t d --loop --limit 15 "$SF_TMP/dirty.csv"
+check "--loop: an unreadable line is reported in every pass" [ "$(grep -c 'dirty.csv:4' <<<"$err")" -eq 3 ]
+check_grep "--loop: and the others are sent" "15 records sent" "$err"
 
 done_testing

@@ -3,6 +3,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "data/lines.h"
+#include "fuzz.h"
 #include "score/hist.h"
 #include "score/offsets.h"
 #include "score/record.h"
@@ -248,6 +250,71 @@ static void test_parse_good(void) {
         CHECK_STR(row.service, "gopher9");
 }
 
+/* One value through sf_score_parse and sf_score_parse_full: 1 when both
+ * give the same verdict, message, row and unknown-label flag. */
+static int same_parse(const char *text, size_t n, int *accepted) {
+        sf_kdd_row_t a, b;
+        char ea[256] = "", eb[256] = "";
+        int ua = 7, ub = 7;
+        memset(&a, 0x55, sizeof(a));
+        memset(&b, 0x55, sizeof(b));
+        sf_score_reject_t ra = sf_score_parse(text, n, &a, &ua, ea, sizeof(ea));
+        sf_score_reject_t rb = sf_score_parse_full(text, n, &b, &ub, eb, sizeof(eb));
+        int same = ra == rb && ua == ub && (ra == SF_REJECT_NONE || strcmp(ea, eb) == 0);
+        if (same && ra == SF_REJECT_NONE)
+                same = memcmp(a.num, b.num, sizeof(a.num)) == 0 && !strcmp(a.proto, b.proto) &&
+                       !strcmp(a.service, b.service) && !strcmp(a.flag, b.flag) && a.label == b.label &&
+                       !strcmp(a.label_name, b.label_name) && a.difficulty == b.difficulty;
+        if (!same)
+                printf("#   \"%.*s\": %s \"%s\" unknown %d, full parser %s \"%s\" unknown %d\n",
+                       (int)(n > 200 ? 200 : n), text, sf_score_reject_str(ra), ea, ua,
+                       sf_score_reject_str(rb), eb, ub);
+        *accepted += ra == SF_REJECT_NONE;
+        return same;
+}
+
+/* The one-pass fast path gives what the full checks give: on shipped rows,
+ * on label and difficulty forms at its edges, and on 100,000 damaged
+ * copies. */
+static void test_parse_fast_matches_full(void) {
+        const char *root = getenv("SF_ROOT");
+        char path[1024], err[256], buf[1024], *out = malloc(65536);
+        snprintf(path, sizeof(path), "%s/data/nsl-kdd/KDDTest+.txt.gz", root ? root : ".");
+        sf_lines_t *lr = sf_lines_open(path, 0, err, sizeof(err));
+        CHECK_MSG(lr != NULL, "%s", err);
+        if (!lr || !out) {
+                free(out);
+                sf_lines_close(lr);
+                return;
+        }
+        static const char *const tails[] = {"",           ",normal",         ",zeroday",        ",normal,0",
+                                            ",normal,21", ",normal,1000000", ",normal,1000001", ",normal,+5",
+                                            ",normal, 5", ",normal,5 ",      ",normal,",        ",,5",
+                                            ",zeroday,7", ",normal,5,",      ",nórmal,5",       ",normal,05"};
+        int differ = 0, accepted = 0, rows = 0;
+        for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+                snprintf(buf, sizeof(buf), "%s%s", ROW, tails[i]);
+                differ += !same_parse(buf, strlen(buf), &accepted);
+        }
+        CHECK_INT(accepted, 11); /* all but 1000001, "5 ", the empty ones and a 44th field */
+        uint64_t state = 7;
+        const char *line;
+        size_t len;
+        uint64_t lineno;
+        while (rows < 1000 && sf_lines_next(lr, &line, &len, &lineno, err, sizeof(err)) == SF_LINES_OK) {
+                rows++;
+                differ += !same_parse(line, len, &accepted);
+                for (int m = 0; m < 100; m++) {
+                        size_t n = fuzz_mutate(&state, line, len, out, 65536);
+                        differ += !same_parse(out, n, &accepted);
+                }
+        }
+        sf_lines_close(lr);
+        free(out);
+        CHECK_INT(differ, 0);
+        CHECK_MSG(rows == 1000 && accepted > 20000, "%d rows, %d accepted", rows, accepted);
+}
+
 static void test_format(void) {
         sf_kdd_row_t row;
         memset(&row, 0, sizeof(row));
@@ -307,6 +374,7 @@ int main(void) {
         RUN(test_hist);
         RUN(test_parse_rejects);
         RUN(test_parse_good);
+        RUN(test_parse_fast_matches_full);
         RUN(test_format);
         return TEST_DONE();
 }
