@@ -31,7 +31,8 @@ typedef struct {
         sf_kdd_row_t rows[BATCH];
         uint64_t lineno[BATCH];
         int unseen[BATCH];
-        float x[BATCH * 256]; /* (n, n_inputs); n_inputs <= 256 is checked at start */
+        float num[BATCH * SF_KDD_NNUMERIC]; /* (n, 38) scaled numeric columns */
+        int32_t hot[BATCH * 3];             /* (n, 3) one-hot input indices */
         float probs[BATCH * SF_KDD_NCLASSES];
         int n;
 } pending_t;
@@ -53,7 +54,7 @@ static void put_json_string(FILE *out, const char *s) {
 static int flush_rows(sf_model_t *model, pending_t *pd, const char *file, FILE *out) {
         static const char *const unseen_names[] = {"protocol_type", "service", "flag"};
         if (pd->n == 0) return 0;
-        if (sf_model_predict(model, pd->x, (size_t)pd->n, pd->probs) != 0) return -1;
+        if (sf_model_predict_sparse(model, pd->num, pd->hot, (size_t)pd->n, pd->probs) != 0) return -1;
         for (int i = 0; i < pd->n; i++) {
                 const float *p = pd->probs + i * SF_KDD_NCLASSES;
                 const sf_kdd_row_t *row = &pd->rows[i];
@@ -126,7 +127,8 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
                         continue;
                 }
                 pd->lineno[pd->n] = lineno;
-                pd->unseen[pd->n] = sf_kdd_encode(enc, row, pd->x + (size_t)pd->n * enc->n_inputs);
+                pd->unseen[pd->n] = sf_kdd_encode_sparse(enc, row, pd->num + (size_t)pd->n * SF_KDD_NNUMERIC,
+                                                         pd->hot + (size_t)pd->n * 3);
                 if (++pd->n == BATCH && flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0)
                         goto oom;
         }
@@ -159,11 +161,6 @@ int cmd_predict(int argc, char **argv) {
         }
         pending_t *pd = NULL;
         int rc = 1;
-        if (sf_model_encoder(model)->n_inputs > 256) {
-                fprintf(stderr, "streamflow predict: %s: %d inputs is more than this command handles (256)\n",
-                        model_path, sf_model_encoder(model)->n_inputs);
-                goto out;
-        }
         pd = calloc(1, sizeof(*pd));
         if (!pd) {
                 fprintf(stderr, "streamflow predict: out of memory\n");

@@ -659,7 +659,7 @@ fail:
         return NULL;
 }
 
-int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int hot[3]) {
+int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int32_t hot[3]) {
         for (int j = 0; j < SF_KDD_NNUMERIC; j++) num[j] = (row->num[j] - enc->mean[j]) / enc->std[j];
         int mask = 0, base = SF_KDD_NNUMERIC;
         int i = vocab_find(enc->proto, enc->n_proto, row->proto);
@@ -683,7 +683,7 @@ int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, f
 }
 
 int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x) {
-        int hot[3];
+        int32_t hot[3];
         int mask = sf_kdd_encode_sparse(enc, row, x, hot);
         memset(x + SF_KDD_NNUMERIC, 0, (size_t)(enc->n_inputs - SF_KDD_NNUMERIC) * sizeof(*x));
         for (int k = 0; k < 3; k++)

@@ -116,7 +116,7 @@ size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows
  * of multiplying: num gets the 38 scaled numeric values and hot[0..3) the
  * input index (38 + ...) of the protocol, service and flag one-hot, or -1
  * for an unseen value. Returns the SF_KDD_UNSEEN_* mask. */
-int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int hot[3]);
+int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int32_t hot[3]);
 
 /* Finds DIR/NAME or, failing that, DIR/NAME.gz (NAME like "KDDTrain+.txt")
  * and writes the path into path. Returns 0, or -1 with errstr naming both

@@ -667,19 +667,31 @@ const sf_model_info_t *sf_model_info(const sf_model_t *model) {
         return &model->info;
 }
 
-int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) {
+/* Forward passes over n rows in chunks: x (n, n_dense), hot (n, n_hot) or
+ * NULL. */
+static int predict_rows(sf_model_t *model, const float *x, int n_dense, const int32_t *hot, int n_hot,
+                        size_t n, float *probs) {
         int want = n < PREDICT_CHUNK ? (int)n : PREDICT_CHUNK;
         if (n == 0) return 0;
         if (model->ws.max_batch < want) {
                 sf_nn_ws_free(&model->ws);
                 if (sf_nn_ws_init(&model->ws, model->nn, want, 0) != 0) return -1;
         }
-        int n_in = model->nn->sizes[0], n_out = model->nn->sizes[model->nn->n_layers];
+        int n_out = model->nn->sizes[model->nn->n_layers];
         for (size_t i = 0; i < n; i += (size_t)model->ws.max_batch) {
                 int b = n - i < (size_t)model->ws.max_batch ? (int)(n - i) : model->ws.max_batch;
-                sf_nn_input_t in = {x + i * (size_t)n_in, NULL, n_in, 0};
+                sf_nn_input_t in = {x + i * (size_t)n_dense, hot ? hot + i * (size_t)n_hot : NULL, n_dense,
+                                    hot ? n_hot : 0};
                 sf_nn_forward(model->nn, &model->ws, &in, NULL, b);
                 memcpy(probs + i * (size_t)n_out, model->ws.probs, (size_t)b * n_out * sizeof(float));
         }
         return 0;
+}
+
+int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) {
+        return predict_rows(model, x, model->nn->sizes[0], NULL, 0, n, probs);
+}
+
+int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs) {
+        return predict_rows(model, num, SF_KDD_NNUMERIC, hot, 3, n, probs);
 }

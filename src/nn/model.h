@@ -34,6 +34,12 @@ const char *sf_model_id(const sf_model_t *model);
  * Returns 0, or -1 if scratch space could not be allocated. */
 int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
 
+/* The same from the compact encoding (sf_kdd_encode_sparse): num (n, 38)
+ * scaled numeric columns, hot (n, 3) one-hot input indices (-1: unseen).
+ * The first layer adds three rows of weights instead of multiplying 84
+ * zeros: cheaper, and the exact arithmetic `evaluate` does. */
+int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs);
+
 /* How the model was trained, stored in the file (no timestamps: the same
  * seed and thread count give a byte-identical file). */
 typedef struct sf_model_info {

@@ -31,9 +31,7 @@ int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kd
                 ds->y[i] = row->label;
                 int unseen;
                 if (compact) {
-                        int hot[3];
-                        unseen = sf_kdd_encode_sparse(enc, row, ds->x + i * SF_KDD_NNUMERIC, hot);
-                        for (int k = 0; k < 3; k++) ds->hot[i * 3 + k] = hot[k];
+                        unseen = sf_kdd_encode_sparse(enc, row, ds->x + i * SF_KDD_NNUMERIC, ds->hot + i * 3);
                 } else {
                         unseen = sf_kdd_encode(enc, row, ds->x + i * (size_t)ds->n_dense);
                 }

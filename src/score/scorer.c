@@ -27,7 +27,6 @@ typedef struct scorer {
         sf_model_t *model;
         const sf_kdd_encoder_t *enc;
         const char *model_id;
-        int n_in;
 
         sf_consumer_t *cons;
         sf_producer_t *prod;
@@ -35,7 +34,8 @@ typedef struct scorer {
 
         slot_t *slots; /* (batch) */
         int n;         /* records in the batch */
-        float *x;      /* (batch, n_in) encoded rows, the first nx used */
+        float *x;      /* (batch, 38) scaled numeric columns, the first nx rows used */
+        int32_t *hot;  /* (batch, 3) their one-hot input indices */
         int nx;
         float *probs; /* (batch, 5) */
         char json[1024];
@@ -117,7 +117,8 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
                                     &sl->unknown_label, sl->err, sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
                 sl->xrow = s->nx++;
-                sl->unseen = sf_kdd_encode(s->enc, &sl->row, s->x + (size_t)sl->xrow * s->n_in); /* (n_in) */
+                sl->unseen = sf_kdd_encode_sparse(s->enc, &sl->row, s->x + (size_t)sl->xrow * SF_KDD_NNUMERIC,
+                                                  s->hot + (size_t)sl->xrow * 3);
         }
         s->t.records++;
         s->iv_in++;
@@ -298,7 +299,7 @@ static void score_batch(scorer_t *s) {
                 release_batch(s);
                 return;
         }
-        if (s->nx > 0 && sf_model_predict(s->model, s->x, (size_t)s->nx, s->probs) != 0) {
+        if (s->nx > 0 && sf_model_predict_sparse(s->model, s->x, s->hot, (size_t)s->nx, s->probs) != 0) {
                 fail(s, "out of memory running the model");
                 release_batch(s);
                 return;
@@ -427,12 +428,12 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         s->model = model;
         s->enc = sf_model_encoder(model);
         s->model_id = sf_model_id(model);
-        s->n_in = s->enc->n_inputs;
         s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
-        s->x = malloc((size_t)o->batch * s->n_in * sizeof(float));
+        s->x = malloc((size_t)o->batch * SF_KDD_NNUMERIC * sizeof(float));
+        s->hot = malloc((size_t)o->batch * 3 * sizeof(int32_t));
         s->probs = malloc((size_t)o->batch * SF_KDD_NCLASSES * sizeof(float));
         s->offsets = sf_score_offsets_new();
-        if (!s->slots || !s->x || !s->probs || !s->offsets) {
+        if (!s->slots || !s->x || !s->hot || !s->probs || !s->offsets) {
                 snprintf(errstr, errstr_size, "out of memory for a batch of %d records", o->batch);
                 goto out;
         }
@@ -546,6 +547,7 @@ out:
         sf_score_offsets_destroy(s->offsets);
         free(s->slots);
         free(s->x);
+        free(s->hot);
         free(s->probs);
         free(s);
         return rc;

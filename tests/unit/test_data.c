@@ -873,7 +873,7 @@ static void test_encoder_unseen(void) {
         double flag = 0;
         for (int k = 111; k < 122; k++) flag += x[k];
         CHECK_NEAR(flag, 1, 0);
-        int hot[3];
+        int32_t hot[3];
         CHECK_INT(sf_kdd_encode_sparse(e, &row, num, hot), SF_KDD_UNSEEN_SERVICE);
         CHECK_INT(hot[0], 39);
         CHECK_INT(hot[1], -1);

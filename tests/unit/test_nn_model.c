@@ -142,6 +142,44 @@ static void test_round_trip(void) {
         for (int c = 0; c < 5; c++) CHECK_NEAR(one[c], p1[567 * 5 + c], 1e-6);
         CHECK(sf_model_predict(model, x, 0, p2) == 0);
 
+        /* The compact encoding gives what the dense one gives, to float
+         * rounding, for rows with every categorical seen and with some
+         * unseen (no one-hot input set), over more than one chunk. */
+        {
+                enum { M = 4500 };
+                float *num = malloc(sizeof(float) * M * SF_KDD_NNUMERIC),
+                      *xd = calloc((size_t)M * n_in, sizeof(float)), *pd = malloc(sizeof(float) * M * 5),
+                      *ps = malloc(sizeof(float) * M * 5);
+                int32_t *hot = malloc(sizeof(int32_t) * M * 3);
+                CHECK(num && xd && pd && ps && hot);
+                if (num && xd && pd && ps && hot) {
+                        int base[3] = {SF_KDD_NNUMERIC, SF_KDD_NNUMERIC + enc->n_proto,
+                                       SF_KDD_NNUMERIC + enc->n_proto + enc->n_service};
+                        int count[3] = {enc->n_proto, enc->n_service, enc->n_flag};
+                        for (int i = 0; i < M; i++) {
+                                for (int j = 0; j < SF_KDD_NNUMERIC; j++)
+                                        xd[(size_t)i * n_in + j] = num[(size_t)i * SF_KDD_NNUMERIC + j] =
+                                                (float)sf_rng_uniform(&rng) * 4 - 2;
+                                for (int g = 0; g < 3; g++) {
+                                        int v = (int)(sf_rng_uniform(&rng) *
+                                                      (count[g] + 1)); /* == count: unseen */
+                                        if (v >= count[g]) {
+                                                hot[i * 3 + g] = -1;
+                                        } else {
+                                                hot[i * 3 + g] = base[g] + v;
+                                                xd[(size_t)i * n_in + base[g] + v] = 1.0f;
+                                        }
+                                }
+                        }
+                        CHECK(sf_model_predict(model, xd, M, pd) == 0);
+                        CHECK(sf_model_predict_sparse(model, num, hot, M, ps) == 0);
+                        int far = 0;
+                        for (int i = 0; i < M * 5; i++) far += !(fabsf(pd[i] - ps[i]) <= 1e-6f);
+                        CHECK_INT(far, 0);
+                }
+                free(num), free(xd), free(pd), free(ps), free(hot);
+        }
+
         /* The id is the first 16 hex digits of the file's SHA-256. */
         const char *id = sf_model_id(model);
         CHECK(id && strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16);
