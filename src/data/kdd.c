@@ -523,8 +523,49 @@ static void strv_free(char **v, int n) {
         free(v);
 }
 
+static uint32_t fnv1a(const char *s) {
+        uint32_t h = 2166136261u;
+        for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+        return h;
+}
+
+/* Builds the hash index of one vocabulary (v sorted, n <= MAX_VOCAB).
+ * Returns 0 or -1 (out of memory). */
+static int index_build(sf_kdd_encoder_t *enc, int which, char *const *v, int n) {
+        uint32_t size = 16;
+        while (size < 2u * (uint32_t)n) size *= 2;
+        uint16_t *slots = calloc(size, sizeof(*slots));
+        if (!slots) return -1;
+        for (int i = 0; i < n; i++) {
+                uint32_t h = fnv1a(v[i]) & (size - 1);
+                while (slots[h]) h = (h + 1) & (size - 1);
+                slots[h] = (uint16_t)(i + 1);
+        }
+        enc->index[which] = slots;
+        enc->index_mask[which] = size - 1;
+        return 0;
+}
+
+/* Index of s in vocabulary `which`, or -1. */
+static int index_find(const sf_kdd_encoder_t *enc, int which, char *const *v, const char *s) {
+        const uint16_t *slots = enc->index[which];
+        uint32_t mask = enc->index_mask[which];
+        for (uint32_t h = fnv1a(s) & mask; slots[h]; h = (h + 1) & mask)
+                if (strcmp(v[slots[h] - 1], s) == 0) return slots[h] - 1;
+        return -1;
+}
+
+static int index_all(sf_kdd_encoder_t *enc) {
+        return index_build(enc, 0, enc->proto, enc->n_proto) ||
+                               index_build(enc, 1, enc->service, enc->n_service) ||
+                               index_build(enc, 2, enc->flag, enc->n_flag)
+                       ? -1
+                       : 0;
+}
+
 void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc) {
         if (!enc) return;
+        for (int k = 0; k < 3; k++) free(enc->index[k]);
         strv_free(enc->proto, enc->n_proto);
         strv_free(enc->service, enc->n_service);
         strv_free(enc->flag, enc->n_flag);
@@ -577,6 +618,11 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                 enc->mean[j] = (float)mean;
                 /* Like sklearn's StandardScaler: a zero-variance column keeps scale 1. */
                 enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
+        }
+        if (index_all(enc) != 0) {
+                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                sf_kdd_encoder_destroy(enc);
+                return NULL;
         }
         return enc;
 fail:
@@ -653,6 +699,10 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
         memcpy(enc->mean, mean, sizeof(enc->mean));
         memcpy(enc->std, std, sizeof(enc->std));
         enc->n_inputs = SF_KDD_NNUMERIC + n_proto + n_service + n_flag;
+        if (index_all(enc) != 0) {
+                seterr(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
         return enc;
 fail:
         sf_kdd_encoder_destroy(enc);
@@ -662,19 +712,19 @@ fail:
 int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int32_t hot[3]) {
         for (int j = 0; j < SF_KDD_NNUMERIC; j++) num[j] = (row->num[j] - enc->mean[j]) / enc->std[j];
         int mask = 0, base = SF_KDD_NNUMERIC;
-        int i = vocab_find(enc->proto, enc->n_proto, row->proto);
+        int i = index_find(enc, 0, enc->proto, row->proto);
         if (i >= 0)
                 hot[0] = base + i;
         else
                 hot[0] = -1, mask |= SF_KDD_UNSEEN_PROTO;
         base += enc->n_proto;
-        i = vocab_find(enc->service, enc->n_service, row->service);
+        i = index_find(enc, 1, enc->service, row->service);
         if (i >= 0)
                 hot[1] = base + i;
         else
                 hot[1] = -1, mask |= SF_KDD_UNSEEN_SERVICE;
         base += enc->n_service;
-        i = vocab_find(enc->flag, enc->n_flag, row->flag);
+        i = index_find(enc, 2, enc->flag, row->flag);
         if (i >= 0)
                 hot[2] = base + i;
         else

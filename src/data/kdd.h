@@ -82,6 +82,10 @@ void sf_kdd_rows_free(sf_kdd_rows_t *rows);
 typedef struct sf_kdd_encoder {
         int n_proto, n_service, n_flag;
         char **proto, **service, **flag; /* sorted, owned */
+        /* A hash index over each vocabulary (proto, service, flag): slot ->
+         * entry + 1, 0 when empty; (mask + 1) slots, at most half used. */
+        uint16_t *index[3];
+        uint32_t index_mask[3];
         float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
         int n_inputs;
 } sf_kdd_encoder_t;

@@ -64,9 +64,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 }
 
 /* Idempotence gives exactly-once per partition across retries, and
- * requires acks=all; a few ms of linger batches without visible latency. */
+ * requires acks=all; a few ms of linger batches without visible latency.
+ * murmur2_random is the Java producer's partitioner: a key lands where Java
+ * clients and Kafka Streams look for it (and it hashes faster than the CRC32
+ * of librdkafka's default). */
 static const char *const producer_defaults[] = {
-        "enable.idempotence", "true", "acks", "all", "linger.ms", "5", "log_level", "4", NULL,
+        "enable.idempotence", "true",           "acks",      "all", "linger.ms", "5",
+        "partitioner",        "murmur2_random", "log_level", "4",   NULL,
 };
 
 sf_producer_t *sf_producer_new(const sf_kafka_conf_t *conf, sf_producer_dr_fn dr, void *dr_ctx, char *errstr,

@@ -901,6 +901,33 @@ static void test_encoder_unseen(void) {
         size_t idx[2] = {1, 1};
         CHECK_INT(sf_kdd_encode_rows(e, &rows, idx, 2, xs), 2);
         CHECK_NEAR(xs[122 + 38 + 1], 0, 0);
+
+        /* Every value of every vocabulary finds its own slot through the
+         * hash index; near misses (a prefix, one byte more, another case)
+         * are unseen. */
+        char *const *vocab[3] = {e->proto, e->service, e->flag};
+        int count[3] = {e->n_proto, e->n_service, e->n_flag}, base = 38, wrong = 0;
+        for (int g = 0; g < 3; g++) {
+                for (int i = 0; i < count[g]; i++) {
+                        char *dst = g == 0 ? row.proto : g == 1 ? row.service : row.flag;
+                        size_t size = g == 0   ? sizeof(row.proto)
+                                      : g == 1 ? sizeof(row.service)
+                                               : sizeof(row.flag);
+                        CHECK(sf_kdd_parse_line(good43, strlen(good43), &row, err, sizeof(err)) == 0);
+                        snprintf(dst, size, "%s", vocab[g][i]);
+                        sf_kdd_encode_sparse(e, &row, num, hot);
+                        wrong += hot[g] != base + i;
+                        snprintf(dst, size, "%sx", vocab[g][i]);
+                        wrong += sf_kdd_encode_sparse(e, &row, num, hot) != (1 << g);
+                        snprintf(dst, size, "%.*s", (int)strlen(vocab[g][i]) - 1, vocab[g][i]);
+                        wrong += dst[0] && sf_kdd_encode_sparse(e, &row, num, hot) != (1 << g);
+                        snprintf(dst, size, "%s", vocab[g][i]);
+                        dst[0] ^= 0x20; /* the other case */
+                        wrong += sf_kdd_encode_sparse(e, &row, num, hot) != (1 << g);
+                }
+                base += count[g];
+        }
+        CHECK_INT(wrong, 0);
 }
 
 static void test_encoder_new(void) {
