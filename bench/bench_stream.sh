@@ -8,13 +8,18 @@
 #     half that throughput;
 #   - the scorer's peak RSS (/usr/bin/time);
 #   - the same throughput for a Python scorer (confluent-kafka + numpy,
-#     bench/bench_stream_py.py) against the same broker, when installed.
+#     bench/bench_stream_py.py) against the same broker, when installed;
+#   - the Kafka floor: the same for bench/stream_floor.c, which consumes and
+#     produces exactly as the scorer does but does no scoring at all (no
+#     parsing, no model, no JSON), the ceiling for any scorer on librdkafka,
+#     this broker and these 2 cores.
 #
 #   bench/bench_stream.sh [BUILD]     SF_BENCH_RECORDS=N (default 200000)
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
 SF=$PWD/$build/streamflow
+FLOOR=$PWD/$build/bench/stream_floor
 N=${SF_BENCH_RECORDS:-200000}
 RUNS=${SF_BENCH_RUNS:-3}
 DATA=data/nsl-kdd/KDDTest+.txt.gz
@@ -27,6 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$SF" ] || { echo "bench_stream: $SF is not built" >&2; exit 1; }
+[ -x "$FLOOR" ] || { echo "bench_stream: $FLOOR is not built" >&2; exit 1; }
 command -v kcat >/dev/null || { echo "bench_stream: kcat is needed (apt-get install kcat)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_stream: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
 
@@ -66,7 +72,10 @@ warm() {
 throughput() {
   local kind=$1 i=$2 in="in_$1_$2" out="out_$1_$2" pid t0 t1
   topics "$in" "$out" || return 1
-  if [ "$kind" = c ]; then
+  if [ "$kind" = f ]; then
+    /usr/bin/time -f %M -o "$tmp/rss.$kind.$i" "$FLOOR" "$B" "$in" "$out" "g$in" $((N + 1)) "$tmp/end.$kind.$i" \
+      </dev/null 2>"$tmp/score.$kind.$i.err" &
+  elif [ "$kind" = c ]; then
     /usr/bin/time -f %M -o "$tmp/rss.$kind.$i" "$SF" score -b "$B" -t "$in" --output "$out" -G "g$in" \
       --model "$model" -c $((N + 1)) -q --stats 3600 --stats-json "$tmp/end.$kind.$i" \
       </dev/null 2>"$tmp/score.$kind.$i.err" &
@@ -85,16 +94,38 @@ throughput() {
   echo "$N $t0 $t1" | awk '{printf "%.0f\n", $1 / (($3 - $2) / 1e3)}'
 }
 
+py_ok=0
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # Debian's python3-confluent-kafka lives there
+$PY -c 'import confluent_kafka, numpy' 2>/dev/null && py_ok=1
+
+# Round by round, the three side by side: the machine's noise hits each alike.
 echo "streaming benchmark: $N records of KDDTest+ per run, 12 partitions, $RUNS runs, medians"
-rates=() rss=()
+rates=() rss=() floors=() pyrates=() pyrss=()
 for i in $(seq 1 "$RUNS"); do
   r=$(throughput c "$i") || exit 1
   rates+=("$r")
   rss+=("$(cat "$tmp/rss.c.$i")")
   echo "  run $i: streamflow $r records/s end to end, scorer peak RSS $(( $(cat "$tmp/rss.c.$i") / 1024 )) MB"
+  r=$(throughput f "$i") || exit 1
+  floors+=("$r")
+  echo "  run $i: Kafka floor (consume and produce only, no scoring) $r records/s end to end"
+  if [ "$py_ok" = 1 ]; then
+    r=$(throughput p "$i") || exit 1
+    pyrates+=("$r")
+    pyrss+=("$(cat "$tmp/rss.p.$i")")
+    echo "  run $i: python (confluent-kafka + numpy) $r records/s end to end, peak RSS $(( $(cat "$tmp/rss.p.$i") / 1024 )) MB"
+  fi
 done
+[ "$py_ok" = 1 ] || echo "  python baseline skipped: install python3-confluent-kafka and python3-numpy to run it"
 rate=$(printf '%s\n' "${rates[@]}" | median)
 peak=$(printf '%s\n' "${rss[@]}" | median)
+floor=$(printf '%s\n' "${floors[@]}" | median)
+py=""
+if [ "$py_ok" = 1 ]; then
+  py=$(printf '%s\n' "${pyrates[@]}" | median)
+  pypeak=$(printf '%s\n' "${pyrss[@]}" | median)
+fi
 
 # Latency at half the throughput, for 2 s of records per run (at most
 # 200000: the embedded broker keeps about 5 MB per partition).
@@ -121,23 +152,6 @@ done
 p50=$(printf '%s\n' "${p50s[@]}" | median)
 p99=$(printf '%s\n' "${p99s[@]}" | median)
 
-py=""
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # Debian's python3-confluent-kafka lives there
-if $PY -c 'import confluent_kafka, numpy' 2>/dev/null; then
-  pyrates=() pyrss=()
-  for i in $(seq 1 "$RUNS"); do
-    r=$(throughput p "$i") || exit 1
-    pyrates+=("$r")
-    pyrss+=("$(cat "$tmp/rss.p.$i")")
-    echo "  run $i: python (confluent-kafka + numpy) $r records/s end to end, peak RSS $(( $(cat "$tmp/rss.p.$i") / 1024 )) MB"
-  done
-  py=$(printf '%s\n' "${pyrates[@]}" | median)
-  pypeak=$(printf '%s\n' "${pyrss[@]}" | median)
-else
-  echo "  python baseline skipped: install python3-confluent-kafka and python3-numpy to run it"
-fi
-
 echo
 echo "streamflow score: $rate records/s end to end (median of $RUNS), peak RSS $((peak / 1024)) MB"
 echo "latency at $half records/s: p50 $p50 ms, p99 $p99 ms"
@@ -145,3 +159,4 @@ if [ -n "$py" ]; then
   echo "python (confluent-kafka + numpy): $py records/s, peak RSS $((pypeak / 1024)) MB"
   echo "speed-up: $(awk -v a="$rate" -v b="$py" 'BEGIN {printf "%.1f", a / b}')x"
 fi
+echo "Kafka floor (no scoring): $floor records/s$([ -n "$py" ] && awk -v a="$floor" -v b="$py" 'BEGIN {printf ", %.1fx python", a / b}')"

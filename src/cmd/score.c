@@ -186,33 +186,6 @@ out:
 
 /* ------------------------------------------------------------- scoring */
 
-/* Defaults tuned for throughput with a bounded footprint. The consumer
- * prefetches at most 4 MB of records. librdkafka 2.0 stops fetching when
- * that queue is full and its broker thread then sleeps until something
- * wakes it, a second at worst (fetch.error.backoff.ms plays no part;
- * fetch.queue.backoff.ms only exists from 2.1): alone, 4 MB gave 40-50 k
- * records/s and 12 MB 175-205 k at 62 MB RSS. A metadata refresh every
- * 100 ms is a request on a broker connection, whose reply wakes that
- * thread to fetch again: 4 MB then scores a backlog as fast as 16 MB did,
- * at under 40 MB RSS.
- * metadata.max.age.ms keeps the cache lifetime it had (it defaults to
- * three refresh intervals). The producer buffers at most 8 MB and sends
- * big batches. -X given on the command line wins. */
-static const char *const tuned[][2] = {
-        {"queued.max.messages.kbytes", "4096"},
-        {"topic.metadata.refresh.interval.ms", "100"},
-        {"metadata.max.age.ms", "900000"},
-        {"fetch.max.bytes", "2097152"},
-        {"max.partition.fetch.bytes", "1048576"},
-        {"fetch.wait.max.ms", "10"},
-        {"queue.buffering.max.kbytes", "8192"},
-        {"batch.num.messages", "10000"},
-        {"linger.ms", "5"},
-        /* A scorer killed with -9 hands its partitions over after 6 s, not 45. */
-        {"session.timeout.ms", "6000"},
-        {"heartbeat.interval.ms", "1000"},
-};
-
 int cmd_score(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
@@ -236,11 +209,10 @@ int cmd_score(int argc, char **argv) {
                 fprintf(stderr, "streamflow score: out of memory\n");
                 return 1;
         }
-        for (size_t i = 0; i < SF_ARRAY_SIZE(tuned); i++)
-                if (sf_kafka_conf_set(kconf, tuned[i][0], tuned[i][1], errstr, sizeof(errstr)) != 0) {
-                        fprintf(stderr, "streamflow score: %s\n", errstr);
-                        goto out;
-                }
+        if (sf_scorer_conf_defaults(kconf, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                goto out;
+        }
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
