@@ -263,6 +263,15 @@ static void test_parse_numbers_match_strtod(void) {
                 }
         }
         CHECK_INT(mismatches, 0);
+        /* every rate of two decimals, 0.00 to 1.00, and past it (a table
+         * serves the first 101) */
+        for (int m = 0; m <= 300; m++) {
+                snprintf(num, sizeof(num), "%d.%02d", m / 100, m % 100);
+                with_field(line, sizeof(line), 4, num);
+                float want = (float)strtod(num, NULL);
+                if (sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) != 0 || row.num[1] != want)
+                        CHECK_MSG(0, "\"%s\" -> %.9g, strtod %.9g", num, (double)row.num[1], (double)want);
+        }
         static const char *const edge[] = {"5.",
                                            ".5",
                                            "0.1",
