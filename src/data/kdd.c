@@ -311,14 +311,11 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
         return (long)(p - line);
 }
 
-/* The label (and difficulty) after fast-parsed features at line[pos]: 0 when
- * they are as sf_kdd_parse_line accepts them in the usual form, -1 when the
- * full parser must look. */
-static int parse_tail_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row) {
+long sf_kdd_parse_label_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row) {
         row->label = -1;
         row->label_name[0] = '\0';
         row->difficulty = -1;
-        if (pos == len) return 0;
+        if (pos == len) return (long)len;
         const char *p = line + pos + 1, *end = line + len, *q = p;
         while (q < end && *q != ',') {
                 unsigned char c = (unsigned char)*q;
@@ -329,11 +326,20 @@ static int parse_tail_fast(const char *line, size_t len, size_t pos, sf_kdd_row_
         if (n == 0 || n >= sizeof(row->label_name)) return -1;
         memcpy(row->label_name, p, n);
         row->label_name[n] = '\0';
-        if ((row->label = sf_kdd_label_class(row->label_name)) < 0) return -1;
-        if (q == end) return 0;
+        row->label = sf_kdd_label_class(row->label_name);
+        return (long)(q - line);
+}
+
+/* The label (and difficulty) after fast-parsed features at line[pos]: 0 when
+ * they are as sf_kdd_parse_line accepts them in the usual form, -1 when the
+ * full parser must look. */
+static int parse_tail_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row) {
+        long at = sf_kdd_parse_label_fast(line, len, pos, row);
+        if (at < 0 || (row->label_name[0] && row->label < 0)) return -1;
+        if ((size_t)at == len) return 0;
         /* difficulty: one or two digits, 0 to 21 */
-        p = q + 1;
-        n = (size_t)(end - p);
+        const char *p = line + at + 1, *end = line + len;
+        size_t n = (size_t)(end - p);
         if (n == 0 || n > 2 || p[0] < '0' || p[0] > '9' || (n == 2 && (p[1] < '0' || p[1] > '9'))) return -1;
         int d = n == 2 ? (p[0] - '0') * 10 + (p[1] - '0') : p[0] - '0';
         if (d > 21) return -1;

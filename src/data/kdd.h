@@ -65,6 +65,14 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
  * takes the full parser, which decides and says what is wrong. */
 long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row);
 
+/* After it, the label at line[pos] (pos == len: there is none) in its usual
+ * form, 1 to 31 bytes of printable ASCII: copies it to row->label_name and
+ * sets row->label to its class (-1 when not in the attack table) and
+ * row->difficulty to -1. Returns the index of the ',' that follows it (a
+ * difficulty comes next), len when the row ends there or has no label, or
+ * -1 when the label is not in that form (the full parser decides). */
+long sf_kdd_parse_label_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row);
+
 /* A growable array of rows read from a file. */
 typedef struct sf_kdd_rows {
         sf_kdd_row_t *rows;

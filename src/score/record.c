@@ -99,27 +99,14 @@ static sf_score_reject_t classify_numeric(const char *s, size_t len, char *errst
  * their usual form (a printable ASCII label, a difficulty of digits only):
  * 0 with row filled as the checks below would fill it, -1 to take them. */
 static int parse_tail_fast(const char *value, size_t len, size_t pos, sf_kdd_row_t *row, int *unknown_label) {
-        row->label = -1;
-        row->label_name[0] = '\0';
-        row->difficulty = -1;
-        if (pos == len) return 0;
-        const char *p = value + pos + 1, *end = value + len, *q = p;
-        while (q < end && *q != ',') {
-                unsigned char c = (unsigned char)*q;
-                if (c <= 0x20 || c >= 0x7f) return -1;
-                q++;
-        }
-        size_t n = (size_t)(q - p);
-        if (n == 0 || n >= sizeof(row->label_name)) return -1;
-        memcpy(row->label_name, p, n);
-        row->label_name[n] = '\0';
-        row->label = sf_kdd_label_class(row->label_name);
-        if (q == end) {
-                *unknown_label = row->label < 0;
+        long at = sf_kdd_parse_label_fast(value, len, pos, row);
+        if (at < 0) return -1;
+        if ((size_t)at == len) {
+                *unknown_label = row->label_name[0] && row->label < 0;
                 return 0;
         }
-        p = q + 1;
-        n = (size_t)(end - p);
+        const char *p = value + at + 1, *end = value + len;
+        size_t n = (size_t)(end - p);
         if (n == 0 || n > 7) return -1;
         long d = 0;
         for (size_t i = 0; i < n; i++) {
@@ -129,7 +116,7 @@ static int parse_tail_fast(const char *value, size_t len, size_t pos, sf_kdd_row
         }
         if (d > 1000000) return -1;
         row->difficulty = (int)d;
-        *unknown_label = row->label < 0;
+        *unknown_label = row->label_name[0] && row->label < 0;
         return 0;
 }
 
