@@ -347,6 +347,9 @@ fail:
         return NULL;
 }
 
+/* One message per call. rd_kafka_consume_batch_queue would take the queue
+ * lock once per batch, but in librdkafka 2.0 (Debian 12) it can return
+ * messages of partitions revoked while it ran (fixed in 2.1). */
 rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
         /* A poll that does not wait reads no clock: under load that is every
          * call (the scorer tries one before it waits). */
