@@ -372,7 +372,6 @@ int cmd_replay(int argc, char **argv) {
                 }
         }
         if (!failed) failed = flush_batch(&r);
-        int failed_read = failed;
 
         uint64_t undelivered = sf_producer_flush(prod, 30000);
         double dt = sf_now_s() - r.t0;
@@ -385,7 +384,7 @@ int cmd_replay(int argc, char **argv) {
                         (unsigned long long)r.sent, topic, (unsigned long long)st.delivered,
                         (unsigned long long)undelivered, (unsigned long long)r.bad_lines, dt,
                         dt > 0 ? st.delivered / dt : 0.0);
-        rc = (undelivered || failed_read || r.bad_lines || sf_producer_fatal(prod)) ? 1 : 0;
+        rc = (undelivered || failed || r.bad_lines || sf_producer_fatal(prod)) ? 1 : 0;
 out:
         free(r.buf);
         free(r.cache);

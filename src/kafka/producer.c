@@ -102,16 +102,34 @@ fail:
         return NULL;
 }
 
+/* Before each try to queue: -1 with errstr when the producer hit a fatal
+ * error. */
+static int check_fatal(sf_producer_t *p, const char *topic, char *errstr, size_t errstr_size) {
+        if (!p->cl.fatal[0]) return 0;
+        snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
+        return -1;
+}
+
+/* The queue is full: the cluster is slower than us (or away). Serves
+ * delivery reports, which frees room, for up to 100 ms; -1 with errstr
+ * when interrupted instead. */
+static int wait_for_room(sf_producer_t *p, const char *topic, char *errstr, size_t errstr_size) {
+        if (!sf_kafka_running()) {
+                snprintf(errstr, errstr_size, "not sent to %s: interrupted while the send queue was full",
+                         topic);
+                return -1;
+        }
+        rd_kafka_poll(p->cl.rk, 100);
+        return 0;
+}
+
 int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, const void *key, size_t key_len,
                      const void *value, size_t value_len, rd_kafka_headers_t *headers, void *msg_opaque,
                      char *errstr, size_t errstr_size) {
         rd_kafka_topic_t *rkt = topic_handle(p, topic, errstr, errstr_size);
         if (!rkt) return -1;
         for (;;) {
-                if (p->cl.fatal[0]) {
-                        snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
-                        return -1;
-                }
+                if (check_fatal(p, topic, errstr, errstr_size)) return -1;
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         p->cl.rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)key, key_len),
@@ -126,14 +144,7 @@ int sf_producer_send(sf_producer_t *p, const char *topic, int32_t partition, con
                                  rd_kafka_err2str(err));
                         return -1;
                 }
-                /* Queue full: the cluster is slower than us (or away).
-                 * Serving delivery reports frees room; wait for it. */
-                if (!sf_kafka_running()) {
-                        snprintf(errstr, errstr_size,
-                                 "not sent to %s: interrupted while the send queue was full", topic);
-                        return -1;
-                }
-                rd_kafka_poll(p->cl.rk, 100);
+                if (wait_for_room(p, topic, errstr, errstr_size)) return -1;
         }
 }
 
@@ -145,8 +156,7 @@ int sf_producer_send_batch(sf_producer_t *p, const char *topic, rd_kafka_message
         uint64_t sent0 = p->stats.sent;
         int done = 0, rc = 0; /* msgs[0..done) are queued */
         while (done < n) {
-                if (p->cl.fatal[0]) {
-                        snprintf(errstr, errstr_size, "not sent to %s: %s", topic, p->cl.fatal);
+                if (check_fatal(p, topic, errstr, errstr_size)) {
                         rc = -1;
                         break;
                 }
@@ -173,13 +183,10 @@ int sf_producer_send_batch(sf_producer_t *p, const char *topic, rd_kafka_message
                         rc = -1;
                         break;
                 }
-                if (!sf_kafka_running()) {
-                        snprintf(errstr, errstr_size,
-                                 "not sent to %s: interrupted while the send queue was full", topic);
+                if (wait_for_room(p, topic, errstr, errstr_size)) {
                         rc = -1;
                         break;
                 }
-                rd_kafka_poll(p->cl.rk, 100); /* serving delivery reports frees room */
         }
         *nqueued = done;
         if (p->stats.sent / SF_PRODUCER_POLL_EVERY != sent0 / SF_PRODUCER_POLL_EVERY)

@@ -427,8 +427,8 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
  * bench_stream (210-213 k records/s over 9 alternating rounds) at 2 MB less
  * peak RSS (40 MB median against 42).
  * metadata.max.age.ms keeps the cache lifetime it had (it defaults to
- * three refresh intervals). The producer sends big batches. -X given on the command line wins
- * (it is applied after these). */
+ * three refresh intervals). The producer sends big batches. -X given on
+ * the command line wins (it is applied after these). */
 static const char *const tuned[][2] = {
         {"queued.max.messages.kbytes", "3072"},
         {"topic.metadata.refresh.interval.ms", "100"},

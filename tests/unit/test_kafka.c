@@ -310,6 +310,60 @@ static void test_slow_acks(void) {
         run_fault_case("slow", 1500, fault_slow_acks);
 }
 
+/* sf_producer_send_batch through a queue that holds 64 messages: batches
+ * of 500 wait for room, and every record arrives once, in order. */
+static void test_send_batch_queue_full(void) {
+        char err[512];
+        sf_kafka_mock_t *m = shared_mock();
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "batched", 1, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        CHECK(sf_kafka_conf_set(conf, "queue.buffering.max.messages", "64", err, sizeof(err)) == 0);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        enum { BATCH = 500, N = 10 * BATCH };
+        static char keys[BATCH][16];
+        static rd_kafka_message_t msgs[BATCH];
+        for (int b = 0; p && b < N / BATCH; b++) {
+                for (int i = 0; i < BATCH; i++) {
+                        int kl = snprintf(keys[i], sizeof(keys[i]), "k%06d", b * BATCH + i);
+                        memset(&msgs[i], 0, sizeof(msgs[i]));
+                        msgs[i].key = keys[i];
+                        msgs[i].key_len = (size_t)kl;
+                        msgs[i].payload = keys[i];
+                        msgs[i].len = (size_t)kl;
+                }
+                int queued = -1;
+                CHECK_MSG(sf_producer_send_batch(p, "batched", msgs, BATCH, &queued, err, sizeof(err)) == 0,
+                          "%s", err);
+                CHECK_INT(queued, BATCH);
+        }
+        if (p) {
+                CHECK_INT(sf_producer_flush(p, 30000), 0);
+                CHECK_INT(sf_producer_stats(p).sent, N);
+                sf_producer_destroy(p);
+        }
+        const char *topics[] = {"batched"};
+        sf_consumer_opts_t opts = {.exit_at_end = true};
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        int got = 0, out_of_order = 0;
+        int64_t deadline = sf_now_ns() + 20LL * 1000000000;
+        while (c && sf_now_ns() < deadline && !sf_consumer_at_end(c)) {
+                rd_kafka_message_t *msg = sf_consumer_poll(c, 100);
+                if (!msg) continue;
+                char want[16];
+                int wl = snprintf(want, sizeof(want), "k%06d", got);
+                out_of_order += msg->key_len != (size_t)wl || memcmp(msg->key, want, (size_t)wl) != 0;
+                got++;
+                rd_kafka_message_destroy(msg);
+        }
+        if (c) sf_consumer_close(c, err, sizeof(err));
+        CHECK_INT(got, N);
+        CHECK_INT(out_of_order, 0);
+        sf_kafka_conf_destroy(conf);
+}
+
 /* The producer runs idempotent with acks=all unless -X says otherwise. */
 static void test_producer_defaults(void) {
         char err[512], val[64];
@@ -678,6 +732,7 @@ int main(void) {
         RUN(test_unreachable);
         RUN(test_roundtrip);
         RUN(test_producer_defaults);
+        RUN(test_send_batch_queue_full);
         RUN(test_permanent_error);
         RUN(test_fatal_error);
         RUN(test_broker_down);
