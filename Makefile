@@ -10,7 +10,7 @@ PREFIX    ?= /usr/local
 BUILD     ?= build
 ASAN_BUILD?= build/asan
 CC        ?= cc
-PKGS      := rdkafka libcurl jansson openssl openblas zlib
+PKGS      := rdkafka libcurl jansson openssl openblas zlib libprotobuf-c
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -20,7 +20,7 @@ CFLAGS    ?= $(OPT) -g
 # -fno-math-errno: nothing here reads errno after a math function, and with
 # it sqrtf() can be a single (packed) instruction, as in the Adam step.
 ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE -fno-math-errno -Wall -Wextra -Wshadow -Wno-unused-parameter \
-             -Isrc -DSF_VERSION='"$(VERSION)"' -DSF_DATADIR='"$(PREFIX)/share/streamflow"' \
+             -Isrc -I$(BUILD)/gen -DSF_VERSION='"$(VERSION)"' -DSF_DATADIR='"$(PREFIX)/share/streamflow"' \
              -MMD -MP $(PKG_CFLAGS)
 ALL_LIBS   = $(LDLIBS) $(PKG_LIBS) -lpthread -lm
 
@@ -30,7 +30,11 @@ Q         := $(if $(V),,@)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# ONNX's protobuf messages, generated at build time by protoc-c from the
+# onnx.proto that Debian's libonnx-dev installs.
+ONNX_PROTO?= /usr/include/onnx/onnx.proto
+GEN_OBJS  := $(BUILD)/gen/onnx/onnx.pb-c.o
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MAIN_OBJ  := $(BUILD)/src/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,6 +64,17 @@ deps:
 $(BUILD)/streamflow: $(MAIN_OBJ) $(LIB_OBJS)
 	$(Q)echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/gen/onnx/onnx.pb-c.c $(BUILD)/gen/onnx/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen/onnx
+	$(Q)echo "  PROTOC  $<"
+	$(Q)protoc-c --proto_path=$(dir $<) --c_out=$(BUILD)/gen/onnx $<
+
+$(BUILD)/gen/onnx/onnx.pb-c.o: $(BUILD)/gen/onnx/onnx.pb-c.c
+	$(Q)echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/gen/onnx -c -o $@ $<
+
+$(filter $(BUILD)/src/onnx/%,$(LIB_OBJS)): $(BUILD)/gen/onnx/onnx.pb-c.h
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

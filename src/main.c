@@ -20,6 +20,7 @@ static const command_t commands[] = {
         {"train", cmd_train, "Train the NSL-KDD intrusion classifier and write the model file"},
         {"evaluate", cmd_evaluate, "Loss, accuracy, classification report and confusion matrix of a model"},
         {"predict", cmd_predict, "Classify NSL-KDD CSV rows from files or stdin, one JSON line per row"},
+        {"export", cmd_export, "Write a model as an ONNX file, preprocessing included"},
         {"broker", cmd_broker, "Run an in-memory Kafka broker for development on 127.0.0.1:9092"},
         {"yt-produce", cmd_yt_produce, "Fetch YouTube video titles and comment likes into topic_yt"},
         {"yt-consume", cmd_yt_consume, "Aggregate likes per video from topic_yt in real time"},

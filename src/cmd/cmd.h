@@ -8,6 +8,7 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

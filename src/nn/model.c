@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "onnx/onnx_io.h"
+
 #define MODEL_FORMAT         "streamflow-nsl-kdd"
 #define MODEL_FORMAT_VERSION "1"
 #define MAX_HEADER           (16u << 20)  /* safetensors' own limit is 100 MB; ours is tiny */
@@ -488,12 +490,90 @@ static int cmp_span(const void *a, const void *b) {
         return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* The identity: the first 16 hex digits of the SHA-256 of the file. */
+static int file_id(const uint8_t *buf, size_t size, char id[17]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int md_len = 0;
+        if (EVP_Digest(buf, size, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 8) return -1;
+        for (int i = 0; i < 8; i++) snprintf(id + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+/* A safetensors file starts with its header's length and then '{'; an ONNX
+ * file is a protobuf ModelProto, which starts with field 1 (ir_version). */
+static int looks_like_onnx(const char *path, const uint8_t *buf, size_t size) {
+        size_t n = strlen(path);
+        if (n >= 5 && strcmp(path + n - 5, ".onnx") == 0) return 1;
+        return size > 8 && buf[0] == 0x08 && buf[8] != '{';
+}
+
+/* A model from an ONNX file that StreamFlow exported: the network from the
+ * graph, everything else from its metadata_props, which hold the same keys
+ * as a safetensors model's __metadata__. */
+static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, char *errstr,
+                             size_t errstr_size) {
+        sf_onnx_import_t imp;
+        sf_model_t *model = NULL;
+        json_t *meta = NULL;
+        if (sf_onnx_read_mem(path, buf, size, &imp, errstr, errstr_size) != 0) return NULL;
+        const char *fmt = sf_onnx_meta_get(&imp, "format");
+        if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0) {
+                seterr(errstr, errstr_size,
+                       "%s: a network without StreamFlow's metadata (format \"%s\"): StreamFlow cannot tell "
+                       "how to encode rows for it",
+                       path, MODEL_FORMAT);
+                goto fail;
+        }
+        if (imp.added_softmax) {
+                seterr(errstr, errstr_size, "%s: a StreamFlow export ends in Softmax; this graph does not",
+                       path);
+                goto fail;
+        }
+        if (!(meta = json_object())) goto oom;
+        for (int i = 0; i < imp.n_meta; i++)
+                if (json_object_set_new(meta, imp.meta[i].key, json_string(imp.meta[i].value)) != 0) goto oom;
+        if (!(model = calloc(1, sizeof(*model)))) goto oom;
+        int sizes[SF_NN_MAX_LAYERS + 1], n_layers = 0;
+        if (load_sizes(meta, path, sizes, &n_layers, errstr, errstr_size) != 0 ||
+            check_classes(meta, path, errstr, errstr_size) != 0 ||
+            load_info(meta, path, &model->info, errstr, errstr_size) != 0 ||
+            !(model->enc = load_encoder(meta, path, errstr, errstr_size)))
+                goto fail;
+        int same = n_layers == imp.nn->n_layers;
+        for (int l = 0; same && l <= n_layers; l++) same = sizes[l] == imp.nn->sizes[l];
+        if (!same || sizes[0] != model->enc->n_inputs) {
+                seterr(errstr, errstr_size, "%s: the graph's layers do not match its metadata 'layer_sizes'",
+                       path);
+                goto fail;
+        }
+        model->nn = imp.nn, imp.nn = NULL;
+        if (file_id(buf, size, model->id) != 0) {
+                seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
+                goto fail;
+        }
+        json_decref(meta);
+        sf_onnx_import_free(&imp);
+        return model;
+oom:
+        seterr(errstr, errstr_size, "%s: out of memory", path);
+fail:
+        json_decref(meta);
+        sf_onnx_import_free(&imp);
+        sf_model_destroy(model);
+        return NULL;
+}
+
 sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
         sf_model_t *model = NULL;
         json_t *header = NULL;
         size_t size = 0;
         uint8_t *buf = read_all(path, &size, errstr, errstr_size);
         if (!buf) return NULL;
+        if (looks_like_onnx(path, buf, size)) {
+                model = load_onnx(path, buf, size, errstr, errstr_size);
+                free(buf);
+                return model;
+        }
 
         if (size < 8) {
                 seterr(errstr, errstr_size, "%s: %zu bytes is too short for a safetensors file (truncated?)",
@@ -694,4 +774,55 @@ int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) 
 
 int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs) {
         return predict_rows(model, num, SF_KDD_NNUMERIC, hot, 3, n, probs);
+}
+
+/* ---- ONNX export ---- */
+
+/* The 41 feature columns as graph inputs, and the encoder's layout: the 38
+ * scaled numbers, then one-hot protocol_type, service and flag. */
+static void onnx_columns(const sf_kdd_encoder_t *enc, sf_onnx_column_t cols[SF_KDD_NFEATURES],
+                         sf_onnx_block_t blocks[SF_KDD_NNUMERIC + 3]) {
+        const char *const *vocab[3] = {(const char *const *)enc->proto, (const char *const *)enc->service,
+                                       (const char *const *)enc->flag};
+        int n_vocab[3] = {enc->n_proto, enc->n_service, enc->n_flag};
+        for (int i = 0, j = 0; i < SF_KDD_NFEATURES; i++) {
+                cols[i] = (sf_onnx_column_t){.name = sf_kdd_field_name(i), .kind = SF_ONNX_NUMERIC};
+                if (i >= 1 && i <= 3) {
+                        cols[i].kind = SF_ONNX_CATEGORICAL;
+                        cols[i].vocab = vocab[i - 1], cols[i].n_vocab = n_vocab[i - 1];
+                        blocks[SF_KDD_NNUMERIC + i - 1] = (sf_onnx_block_t){SF_ONNX_BLOCK_ONE_HOT, i};
+                        continue;
+                }
+                cols[i].mean = enc->mean[j], cols[i].std = enc->std[j];
+                blocks[j++] = (sf_onnx_block_t){SF_ONNX_BLOCK_SCALED, i};
+        }
+}
+
+int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size) {
+        sf_onnx_column_t cols[SF_KDD_NFEATURES];
+        sf_onnx_block_t blocks[SF_KDD_NNUMERIC + 3];
+        const char *classes[SF_KDD_NCLASSES];
+        onnx_columns(model->enc, cols, blocks);
+        for (int c = 0; c < SF_KDD_NCLASSES; c++) classes[c] = sf_kdd_class_name(c);
+        json_t *meta = build_metadata(model->nn, model->enc, &model->info);
+        size_t n = meta ? json_object_size(meta) : 0;
+        sf_onnx_meta_t *props = calloc(n + 2, sizeof(*props));
+        if (!meta || !props) {
+                json_decref(meta), free(props);
+                seterr(errstr, errstr_size, "%s: out of memory", path);
+                return -1;
+        }
+        const char *key;
+        json_t *value;
+        int k = 0;
+        json_object_foreach(meta, key, value) props[k++] = (sf_onnx_meta_t){key, json_string_value(value)};
+        props[k++] = (sf_onnx_meta_t){"model_id", model->id};
+        props[k++] = (sf_onnx_meta_t){"streamflow_version", SF_VERSION};
+        sf_onnx_model_desc_t desc = {cols,      SF_KDD_NFEATURES, blocks, SF_KDD_NNUMERIC + 3,
+                                     model->nn, classes,          props,  k,
+                                     SF_VERSION};
+        int rc = sf_onnx_export(path, &desc, errstr, errstr_size);
+        free(props);
+        json_decref(meta);
+        return rc;
 }

@@ -15,7 +15,8 @@
 
 typedef struct sf_model sf_model_t;
 
-/* Loads a model file written by `streamflow train` (safetensors). A missing,
+/* Loads a model file written by `streamflow train` (safetensors) or
+ * `streamflow export` (ONNX, recognised by its content or a .onnx name). A missing,
  * truncated or corrupt file, or one whose shapes disagree with its
  * metadata, is an error naming the file and the problem. Returns a new
  * model (destroy with sf_model_destroy) or NULL. */
@@ -58,6 +59,13 @@ typedef struct sf_model_info {
  * -1 with errstr naming the path. */
 int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
                   const sf_model_info_t *info, char *errstr, size_t errstr_size);
+
+/* Writes the model as an ONNX graph that takes the raw feature columns
+ * (float for numbers, string for categories, each (N, 1)) and gives
+ * "probabilities" (N, classes) and "label" (N), with the model's metadata in
+ * metadata_props (see src/onnx/onnx_io.h). sf_model_load reads such a file
+ * back. Returns 0, or -1 with errstr. */
+int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size);
 
 /* The network inside the model (owned by the model). */
 const sf_nn_t *sf_model_nn(const sf_model_t *model);

@@ -96,6 +96,30 @@ void sf_relu_forward(float *y, const float *x, size_t n) {
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+const char *sf_act_name(sf_act_t act) {
+        static const char *const names[] = {"relu", "identity", "leaky_relu", "sigmoid", "tanh"};
+        return (unsigned)act < sizeof(names) / sizeof(names[0]) ? names[act] : "?";
+}
+
+void sf_act_forward(float *y, size_t n, sf_act_t act, float alpha) {
+        switch (act) {
+        case SF_ACT_RELU:
+                sf_relu_forward(y, y, n);
+                break;
+        case SF_ACT_IDENTITY:
+                break;
+        case SF_ACT_LEAKY_RELU:
+                for (size_t i = 0; i < n; i++) y[i] = y[i] < 0 ? alpha * y[i] : y[i];
+                break;
+        case SF_ACT_SIGMOID:
+                for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
+                break;
+        case SF_ACT_TANH:
+                for (size_t i = 0; i < n; i++) y[i] = tanhf(y[i]);
+                break;
+        }
+}
+
 void sf_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
         for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
@@ -227,7 +251,7 @@ double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in,
                 } else {
                         sf_dense_forward(y, ws->act[l - 1], nn->w[l], nn->b[l], batch, nn->sizes[l], out);
                 }
-                if (l < last) sf_relu_forward(y, y, (size_t)batch * out);
+                if (l < last) sf_act_forward(y, (size_t)batch * out, nn->act[l], nn->act_alpha[l]);
         }
         return sf_softmax_xent_forward(ws->probs, ws->act[last], labels, batch, nn->sizes[last + 1]);
 }

@@ -65,11 +65,24 @@ double sf_softmax_xent_forward(float *probs, const float *logits, const int *lab
  * cross-entropy with respect to the logits. */
 void sf_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int batch, int classes);
 
+/* The activation after a hidden layer. Trained networks use ReLU (the
+ * zero value); the others come with networks imported from ONNX files.
+ * Training (sf_nn_backward) supports ReLU only. */
+typedef enum { SF_ACT_RELU = 0, SF_ACT_IDENTITY, SF_ACT_LEAKY_RELU, SF_ACT_SIGMOID, SF_ACT_TANH } sf_act_t;
+
+/* "relu", "identity", "leaky_relu", "sigmoid", "tanh". */
+const char *sf_act_name(sf_act_t act);
+
+/* y (n) = act(y) in place; alpha is LeakyRelu's slope for x < 0. */
+void sf_act_forward(float *y, size_t n, sf_act_t act, float alpha);
+
 /* A network: sizes[0] inputs, then each layer's width; the last layer is
  * the softmax over sizes[n_layers] classes. */
 typedef struct sf_nn {
         int n_layers;
         int sizes[SF_NN_MAX_LAYERS + 1];
+        sf_act_t act[SF_NN_MAX_LAYERS]; /* after each hidden layer; ReLU unless imported */
+        float act_alpha[SF_NN_MAX_LAYERS];
         size_t n_params;
         float *params;                                    /* (n_params), owned */
         float *w[SF_NN_MAX_LAYERS], *b[SF_NN_MAX_LAYERS]; /* views into params */
