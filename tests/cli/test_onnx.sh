@@ -27,7 +27,7 @@ run "$SF" predict --model "$model" "$SF_TMP/rows.csv"
 check "predict with the safetensors model" [ "$rc" -eq 0 ]
 printf '%s\n' "$out" >"$SF_TMP/sf.jsonl"
 if [ -d "$ort_dir/onnxruntime-node" ] && command -v node >/dev/null; then
-  run node "$SF_ROOT/tests/onnx/ort_predict.js" "$ort_dir" "$SF_TMP/m.onnx" "$SF_TMP/rows.csv"
+  run node "$SF_ROOT/tests/onnx/ort_predict.js" "$ort_dir" "$SF_TMP/m.onnx" "$SF_TMP/rows.csv" 1,2,3
   check "ONNX Runtime runs the exported graph" [ "$rc" -eq 0 ]
   printf '%s\n' "$out" >"$SF_TMP/ort.jsonl"
   cat >"$SF_TMP/compare.py" <<'PY'
@@ -50,7 +50,7 @@ PY
   echo "# ONNX Runtime against StreamFlow: $out"
   # An unseen category is all zeros in both.
   sed '1s/^\([^,]*\),tcp,[^,]*,/\1,tcp,nosuchservice,/' "$SF_TMP/rows.csv" | head -n 5 >"$SF_TMP/unseen.csv"
-  run node "$SF_ROOT/tests/onnx/ort_predict.js" "$ort_dir" "$SF_TMP/m.onnx" "$SF_TMP/unseen.csv"
+  run node "$SF_ROOT/tests/onnx/ort_predict.js" "$ort_dir" "$SF_TMP/m.onnx" "$SF_TMP/unseen.csv" 1,2,3
   ort_unseen=$(head -n 1 <<<"$out")
   run "$SF" predict --model "$model" "$SF_TMP/unseen.csv"
   check_grep "StreamFlow flags the unseen service" '"unseen":\["service"\]' "$(head -n 1 <<<"$out")"

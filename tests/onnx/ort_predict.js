@@ -1,23 +1,21 @@
 // Runs an ONNX model with ONNX Runtime (the onnxruntime-node package) over
 // the rows of a CSV file without a header and prints one JSON line per row:
-// {"probabilities":[...],"label":"..."}. Graph input i takes column i; a
-// string input gets the text, a float input the number (an empty field is
-// NaN, a missing value).
+// {"probabilities":[...],"label":"..."}. Graph input i takes column i; the
+// columns listed in STRING_COLUMNS (0-based, comma-separated) are fed as
+// strings, the others as float32 (an empty field is NaN, a missing value).
 //
-//   node ort_predict.js MODULE_DIR MODEL.onnx ROWS.csv
+//   node ort_predict.js MODULE_DIR MODEL.onnx ROWS.csv STRING_COLUMNS
 const fs = require('fs');
 const path = require('path');
 
-const [moduleDir, modelPath, rowsPath] = process.argv.slice(2);
+const [moduleDir, modelPath, rowsPath, stringColumns] = process.argv.slice(2);
 const ort = require(path.resolve(moduleDir, 'onnxruntime-node'));
 const BATCH = 4096;
 
 async function main() {
   const session = await ort.InferenceSession.create(modelPath);
-  const types = session.inputNames.map((name) => {
-    const meta = session.inputMetadata.find((m) => m.name === name);
-    return meta && meta.type === 'string' ? 'string' : 'float32';
-  });
+  const strings = new Set((stringColumns || '').split(',').filter((c) => c !== '').map(Number));
+  const types = session.inputNames.map((name, i) => (strings.has(i) ? 'string' : 'float32'));
   const rows = fs.readFileSync(rowsPath, 'utf8').split(/\r?\n/).filter((l) => l.length > 0)
     .map((l) => l.split(','));
   const out = [];
