@@ -2,7 +2,10 @@
  * (sf_model_load + sf_model_predict), over the 22,544 rows of KDDTest+:
  *   - from encoded rows (122 floats each) at batch 1 and batch 4096;
  *   - from raw CSV text: parse + encode + forward, at batch 1 and 4096.
- * Records per second, median of several passes.
+ * Records per second, median of several passes. Then the same encoded rows
+ * through ONNX Runtime on one thread (bench/ort_infer.js, onnxruntime-node
+ * from build/npm, on the network exported with `export --network-only`),
+ * and StreamFlow's speed as a ratio of it.
  *
  *   bench_infer [DATA_DIR]     (default: the shipped data/nsl-kdd) */
 #include <stdio.h>
@@ -66,6 +69,56 @@ static int read_lines(const char *path, lines_t *ls, char *err, size_t errsz) {
         }
         sf_lines_close(lr);
         return 0;
+}
+
+/* ONNX Runtime on the same encoded rows x (n, n_in); prints its records/s
+ * and StreamFlow's ratio to it at batch 1 and 4096 (ours in sf_rate).
+ * Returns 0, also when ONNX Runtime is not installed (said so). */
+static int ort_anchor(const sf_model_t *model, const float *x, size_t n, int n_in, const double sf_rate[2]) {
+        char net[] = "/tmp/sf-bench-net.XXXXXX", rows[] = "/tmp/sf-bench-rows.XXXXXX", err[1024], cmd[4096];
+        const char *modules = "build/npm/node_modules";
+        if (access("build/npm/node_modules/onnxruntime-node", R_OK) != 0) {
+                printf("  ONNX Runtime: not installed in %s (scripts/install-deps installs it)\n", modules);
+                return 0;
+        }
+        int fd_net = mkstemp(net), fd_rows = mkstemp(rows), rc = 1;
+        FILE *fp = fd_rows >= 0 ? fdopen(fd_rows, "wb") : NULL;
+        if (fd_net < 0 || !fp) goto out;
+        close(fd_net), fd_net = -1;
+        int written = fwrite(x, sizeof(float) * (size_t)n_in, n, fp) == n;
+        int closed = fclose(fp) == 0;
+        fp = NULL;
+        if (!written || !closed) goto out;
+        if (sf_model_export_onnx_network(model, net, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bench_infer: %s\n", err);
+                goto out;
+        }
+        snprintf(cmd, sizeof(cmd), "node bench/ort_infer.js %s %s %s %zu %d %d", modules, net, rows, n, n_in,
+                 REPS);
+        FILE *p = popen(cmd, "r");
+        if (!p) goto out;
+        char line[256];
+        double ort[2] = {0, 0};
+        while (fgets(line, sizeof(line), p)) {
+                int batch;
+                double rate;
+                if (sscanf(line, "ort batch %d %lf", &batch, &rate) == 2) ort[batch == 1 ? 0 : 1] = rate;
+        }
+        if (pclose(p) != 0 || ort[0] <= 0 || ort[1] <= 0) {
+                fprintf(stderr, "bench_infer: ONNX Runtime (bench/ort_infer.js) failed\n");
+                goto out;
+        }
+        printf("ONNX Runtime %s, one thread, the same encoded rows (network exported to ONNX)\n",
+               "(onnxruntime-node)");
+        for (int k = 0; k < 2; k++)
+                printf("  %-44s %12.0f records/s  StreamFlow %.2fx\n", k ? "batch 4096" : "batch 1", ort[k],
+                       sf_rate[k] / ort[k]);
+        rc = 0;
+out:
+        if (fp) fclose(fp);
+        if (fd_net >= 0) close(fd_net);
+        unlink(net), unlink(rows);
+        return rc;
 }
 
 int main(int argc, char **argv) {
@@ -158,6 +211,7 @@ int main(int argc, char **argv) {
                 /* Re-encode x for the next pass (the raw passes overwrote its head). */
                 sf_kdd_encode_rows(menc, &test, NULL, n, x);
         }
+        double enc_rate[2] = {(double)n / median(t[0], REPS), (double)n / median(t[1], REPS)};
         static const char *const what[4] = {"encoded rows, batch 1", "encoded rows, batch 4096",
                                             "raw CSV (parse+encode+forward), batch 1",
                                             "raw CSV (parse+encode+forward), batch 4096"};
@@ -167,7 +221,7 @@ int main(int argc, char **argv) {
                 printf("  %-44s %12.0f records/s  %8.2f us/record\n", what[k], (double)n / s,
                        s / (double)n * 1e6);
         }
-        ret = 0;
+        ret = ort_anchor(model, x, n, n_in, enc_rate);
         goto out;
 oom:
         snprintf(err, sizeof(err), "out of memory in sf_model_predict");

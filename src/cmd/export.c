@@ -5,11 +5,13 @@
 #include "cmd/opt.h"
 #include "nn/model.h"
 
-enum { OPT_MODEL = SF_OPT_LONG };
+enum { OPT_MODEL = SF_OPT_LONG, OPT_NETWORK_ONLY };
 
 static const sf_option_t options[] = {
         {"model", OPT_MODEL, "FILE", "the model to export (default model.safetensors)"},
         {"output", 'o', "FILE", "the ONNX file to write (default: the model's name with .onnx)"},
+        {"network-only", OPT_NETWORK_ONLY, NULL,
+         "the network alone: one input \"encoded\" (N, inputs), the encoder's output"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
@@ -31,6 +33,7 @@ static int onnx_name(const char *model, char *out, size_t size) {
 
 int cmd_export(int argc, char **argv) {
         const char *model_path = "model.safetensors", *out_path = NULL;
+        int network_only = 0;
         char outbuf[4096], err[1024];
         sf_optparser_t p;
         const char *arg;
@@ -39,6 +42,7 @@ int cmd_export(int argc, char **argv) {
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (c == OPT_MODEL) model_path = arg;
                 if (c == 'o') out_path = arg;
+                if (c == OPT_NETWORK_ONLY) network_only = 1;
         }
         if (c == SF_OPT_EXIT) return 0;
         if (c == SF_OPT_USAGE) return 2;
@@ -53,7 +57,8 @@ int cmd_export(int argc, char **argv) {
                 fprintf(stderr, "streamflow export: %s\n", err);
                 return 1;
         }
-        int rc = sf_model_export_onnx(model, out_path, err, sizeof(err));
+        int rc = network_only ? sf_model_export_onnx_network(model, out_path, err, sizeof(err))
+                              : sf_model_export_onnx(model, out_path, err, sizeof(err));
         if (rc != 0)
                 fprintf(stderr, "streamflow export: %s\n", err);
         else

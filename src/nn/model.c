@@ -798,7 +798,8 @@ static void onnx_columns(const sf_kdd_encoder_t *enc, sf_onnx_column_t cols[SF_K
         }
 }
 
-int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size) {
+static int export_onnx(const sf_model_t *model, const char *path, int network_only, char *errstr,
+                       size_t errstr_size) {
         sf_onnx_column_t cols[SF_KDD_NFEATURES];
         sf_onnx_block_t blocks[SF_KDD_NNUMERIC + 3];
         const char *classes[SF_KDD_NCLASSES];
@@ -821,8 +822,18 @@ int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr
         sf_onnx_model_desc_t desc = {cols,      SF_KDD_NFEATURES, blocks, SF_KDD_NNUMERIC + 3,
                                      model->nn, classes,          props,  k,
                                      SF_VERSION};
+        if (network_only) desc.n_columns = 0, desc.n_blocks = 0;
         int rc = sf_onnx_export(path, &desc, errstr, errstr_size);
         free(props);
         json_decref(meta);
         return rc;
+}
+
+int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size) {
+        return export_onnx(model, path, 0, errstr, errstr_size);
+}
+
+int sf_model_export_onnx_network(const sf_model_t *model, const char *path, char *errstr,
+                                 size_t errstr_size) {
+        return export_onnx(model, path, 1, errstr, errstr_size);
 }

@@ -67,6 +67,11 @@ int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *e
  * back. Returns 0, or -1 with errstr. */
 int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size);
 
+/* The same for the network alone: one input, "encoded" (N, inputs), the
+ * vector the encoder makes (for runtimes that encode rows themselves, and
+ * the speed comparison with ONNX Runtime). */
+int sf_model_export_onnx_network(const sf_model_t *model, const char *path, char *errstr, size_t errstr_size);
+
 /* The network inside the model (owned by the model). */
 const sf_nn_t *sf_model_nn(const sf_model_t *model);
 

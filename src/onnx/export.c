@@ -373,7 +373,8 @@ static void build_network(builder_t *b, const sf_onnx_model_desc_t *d) {
 
 static Onnx__GraphProto *build_graph(builder_t *b, const sf_onnx_model_desc_t *d) {
         Onnx__GraphProto *g = ar(b, sizeof(*g));
-        Onnx__ValueInfoProto **inputs = ar(b, sizeof(*inputs) * (size_t)d->n_columns);
+        int n_inputs = d->n_columns ? d->n_columns : 1;
+        Onnx__ValueInfoProto **inputs = ar(b, sizeof(*inputs) * (size_t)n_inputs);
         Onnx__ValueInfoProto **outputs = ar(b, 2 * sizeof(*outputs));
         if (!g || !inputs || !outputs) return NULL;
         onnx__graph_proto__init(g);
@@ -384,12 +385,15 @@ static Onnx__GraphProto *build_graph(builder_t *b, const sf_onnx_model_desc_t *d
                                                ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
                                                : ONNX__TENSOR_PROTO__DATA_TYPE__STRING,
                                        1);
-        build_encoded(b, d);
+        if (d->n_columns)
+                build_encoded(b, d);
+        else /* the network alone: its input is the encoded vector */
+                inputs[0] = value_info(b, "encoded", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, d->nn->sizes[0]);
         build_network(b, d);
         outputs[0] = value_info(b, "probabilities", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
                                 d->nn->sizes[d->nn->n_layers]);
         outputs[1] = value_info(b, "label", ONNX__TENSOR_PROTO__DATA_TYPE__STRING, 0);
-        g->input = inputs, g->n_input = (size_t)d->n_columns;
+        g->input = inputs, g->n_input = (size_t)n_inputs;
         g->output = outputs, g->n_output = 2;
         g->node = b->nodes, g->n_node = b->n_nodes;
         g->initializer = b->inits, g->n_initializer = b->n_inits;
@@ -440,7 +444,7 @@ static int check_desc(const char *path, const sf_onnx_model_desc_t *d, char *err
                 }
                 width += one_hot ? c->n_vocab : 1;
         }
-        if (width != d->nn->sizes[0]) {
+        if (d->n_columns > 0 && width != d->nn->sizes[0]) {
                 snprintf(errstr, errstr_size, "%s: the encoded input has %d values but the network takes %d",
                          path, width, d->nn->sizes[0]);
                 return -1;

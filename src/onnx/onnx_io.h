@@ -47,7 +47,8 @@ typedef struct sf_onnx_meta {
         const char *key, *value;
 } sf_onnx_meta_t;
 
-/* What sf_onnx_export writes. */
+/* What sf_onnx_export writes. With no columns, the graph is the network
+ * alone: its one input is "encoded" (N, nn->sizes[0]). */
 typedef struct sf_onnx_model_desc {
         const sf_onnx_column_t *columns; /* graph inputs, in this order */
         int n_columns;
