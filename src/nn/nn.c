@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/kernels.h"
 #include "util/rng.h"
 
 /* The element-wise loops below run ~20 million times an epoch on rows of
@@ -239,20 +240,28 @@ void sf_nn_ws_free(sf_nn_ws_t *ws) {
         memset(ws, 0, sizeof(*ws));
 }
 
+/* Inference (a workspace without gradients) runs on sf_dense_infer's
+ * kernels with the ReLU fused in; training keeps the cblas products its
+ * recorded weights were made with. */
+static void layer_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, int l, int batch) {
+        int out = nn->sizes[l + 1], last = l == nn->n_layers - 1;
+        const float *x = l == 0 ? in->x : ws->act[l - 1];
+        int n_in = l == 0 ? in->n_dense : nn->sizes[l];
+        float *y = ws->act[l]; /* (B, out) */
+        int hot = l == 0 && in->n_hot > 0, fuse = !last && !hot && nn->act[l] == SF_ACT_RELU;
+        if (ws->dact[0])
+                sf_dense_forward(y, x, nn->w[l], nn->b[l], batch, n_in, out);
+        else
+                sf_dense_infer(y, x, n_in, nn->w[l], nn->b[l], batch, n_in, out, fuse);
+        if (hot) sf_hot_forward(y, in->hot, nn->w[0], batch, in->n_hot, out);
+        if (!last && !(fuse && !ws->dact[0]))
+                sf_act_forward(y, (size_t)batch * out, nn->act[l], nn->act_alpha[l]);
+}
+
 double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels,
                      int batch) {
+        for (int l = 0; l < nn->n_layers; l++) layer_forward(nn, ws, in, l, batch);
         int last = nn->n_layers - 1;
-        for (int l = 0; l <= last; l++) {
-                int out = nn->sizes[l + 1];
-                float *y = ws->act[l]; /* (B, out) */
-                if (l == 0) {
-                        sf_dense_forward(y, in->x, nn->w[0], nn->b[0], batch, in->n_dense, out);
-                        if (in->n_hot > 0) sf_hot_forward(y, in->hot, nn->w[0], batch, in->n_hot, out);
-                } else {
-                        sf_dense_forward(y, ws->act[l - 1], nn->w[l], nn->b[l], batch, nn->sizes[l], out);
-                }
-                if (l < last) sf_act_forward(y, (size_t)batch * out, nn->act[l], nn->act_alpha[l]);
-        }
         return sf_softmax_xent_forward(ws->probs, ws->act[last], labels, batch, nn->sizes[last + 1]);
 }
 
