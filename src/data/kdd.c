@@ -11,6 +11,7 @@
 
 #include "data/lines.h"
 #include "util/rng.h"
+#include "util/utf8.h"
 
 static const char *const class_names[SF_KDD_NCLASSES] = {"normal", "DoS", "Probe", "R2L", "U2R"};
 
@@ -370,6 +371,14 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
         if (nul) {
                 seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)",
                        (size_t)(nul - line) + 1);
+                return -1;
+        }
+        size_t valid = sf_utf8_valid_len(line, len);
+        if (valid < len) {
+                seterr(errstr, errstr_size,
+                       "invalid UTF-8 at column %zu (byte 0x%02x): binary data or a broken encoding, not "
+                       "text",
+                       valid + 1, (unsigned char)line[valid]);
                 return -1;
         }
         /* Split first, so a wrong field count is reported as such rather

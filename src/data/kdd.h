@@ -46,7 +46,7 @@ typedef struct sf_kdd_row {
  * (+ difficulty); one trailing "\n", "\r\n" or "\r" is accepted (Kafka
  * payloads may carry one). Rejects a
  * wrong field count, a non-numeric or non-finite number, an over-long
- * categorical value, an unknown label, NUL bytes. Returns 0, or -1 with
+ * categorical value, an unknown label, NUL bytes, invalid UTF-8. Returns 0, or -1 with
  * errstr naming the field number and name and what is wrong (the caller
  * prefixes file:line). */
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 const char *sf_score_reject_str(sf_score_reject_t reason) {
         switch (reason) {
         case SF_REJECT_NONE:
@@ -29,31 +31,19 @@ const char *sf_score_reject_str(sf_score_reject_t reason) {
 }
 
 /* Control bytes other than TAB, DEL, or bytes that are not UTF-8: the
- * record is not text. Returns the offending byte's index or -1. */
-static long find_binary(const unsigned char *s, size_t len) {
-        size_t i = 0;
-        while (i < len) {
+ * record is not text. Returns the offending byte's index or -1, and in
+ * *utf8 whether it is a bad UTF-8 sequence (not a control byte). */
+static long find_binary(const unsigned char *s, size_t len, int *utf8) {
+        size_t valid = sf_utf8_valid_len((const char *)s, len);
+        for (size_t i = 0; i < valid; i++) {
                 unsigned char c = s[i];
-                if (c < 0x80) {
-                        if ((c < 0x20 && c != '\t') || c == 0x7f) return (long)i;
-                        i++;
-                        continue;
-                }
-                size_t n;
-                if (c >= 0xc2 && c <= 0xdf)
-                        n = 1;
-                else if (c >= 0xe0 && c <= 0xef)
-                        n = 2;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        n = 3;
-                else
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                        *utf8 = 0;
                         return (long)i;
-                if (i + n >= len) return (long)i;
-                for (size_t k = 1; k <= n; k++)
-                        if ((s[i + k] & 0xc0) != 0x80) return (long)i;
-                i += n + 1;
+                }
         }
-        return -1;
+        *utf8 = 1;
+        return valid < len ? (long)valid : -1;
 }
 
 static int is_numeric_field(int i) {
@@ -148,10 +138,11 @@ sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_
                          SF_KDD_MAX_LINE);
                 return SF_REJECT_TOO_LONG;
         }
-        long bad = find_binary((const unsigned char *)value, len);
+        int utf8 = 0;
+        long bad = find_binary((const unsigned char *)value, len, &utf8);
         if (bad >= 0) {
-                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld",
-                         (unsigned char)value[bad], bad);
+                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld (%s)",
+                         (unsigned char)value[bad], bad, utf8 ? "not valid UTF-8" : "a control character");
                 return SF_REJECT_BINARY;
         }
 

@@ -11,6 +11,8 @@
 #include "data/lines.h"
 #include "fuzz.h"
 #include "test.h"
+#include "utf8_cases.h"
+#include "util/utf8.h"
 
 static char tmpdir[512];
 static char datadir[512];
@@ -423,6 +425,52 @@ static void test_parse_bad_rows(void) {
 
 /* The line reader: numbering, CRLF, empty lines, an over-long line, NUL
  * bytes, a last line without newline. */
+/* The validator over the shared table, alone and at every offset of a
+ * longer ASCII run (the 8-byte fast path must hand over at any byte). */
+static void test_utf8_validator(void) {
+        for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                size_t n = strlen(c->text);
+                CHECK_MSG(sf_utf8_valid_len(c->text, n) == c->valid, "%s: %zu valid bytes, expected %zu",
+                          c->name, sf_utf8_valid_len(c->text, n), c->valid);
+                for (size_t pad = 1; pad <= 17; pad++) {
+                        char buf[64];
+                        memset(buf, 'a', pad);
+                        memcpy(buf + pad, c->text, n);
+                        size_t got = sf_utf8_valid_len(buf, pad + n);
+                        size_t want = c->valid == n ? pad + n : pad + c->valid;
+                        CHECK_MSG(got == want, "%s after %zu ascii bytes: %zu valid, expected %zu", c->name,
+                                  pad, got, want);
+                }
+        }
+        CHECK(sf_utf8_valid_len("", 0) == 0);
+        CHECK(sf_utf8_valid_len("\0\t\x7f", 3) == 3); /* control bytes are UTF-8 */
+        /* The length is respected: a valid sequence cut by len is truncated. */
+        CHECK(sf_utf8_valid_len("\xc3\xa9", 1) == 0);
+}
+
+/* A label of each table entry: an invalid one is refused as not UTF-8,
+ * naming its column; a valid one is not (it fails later, as a label). */
+static void test_parse_invalid_utf8(void) {
+        char line[2048], err[256];
+        sf_kdd_row_t row;
+        for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                with_field(line, sizeof(line), 41, c->text);
+                size_t label_at = (size_t)(strrchr(line, ',') - line) - strlen(c->text);
+                err[0] = '\0';
+                int rc = sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err));
+                if (c->valid == strlen(c->text)) {
+                        CHECK_MSG(strstr(err, "UTF-8") == NULL, "%s: %s", c->name, err);
+                        continue;
+                }
+                char want[64];
+                snprintf(want, sizeof(want), "invalid UTF-8 at column %zu ", label_at + c->valid + 1);
+                CHECK_MSG(rc == -1 && strstr(err, want) != NULL, "%s: rc %d, error '%s', expected '%s'",
+                          c->name, rc, err, want);
+        }
+}
+
 static void test_lines_reader(void) {
         char err[512];
         size_t big = 1024 * 1024;
@@ -1072,6 +1120,8 @@ int main(void) {
         RUN(test_parse_numbers_match_strtod);
         RUN(test_parse_fast_matches_full);
         RUN(test_parse_bad_rows);
+        RUN(test_utf8_validator);
+        RUN(test_parse_invalid_utf8);
         RUN(test_lines_reader);
         RUN(test_lines_gzip_and_stdin);
         RUN(test_lines_live_pipe);

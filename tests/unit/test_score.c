@@ -9,6 +9,7 @@
 #include "score/offsets.h"
 #include "score/record.h"
 #include "test.h"
+#include "utf8_cases.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -220,6 +221,42 @@ static void test_parse_rejects(void) {
         }
 }
 
+/* A record whose label is each entry of the UTF-8 table: an invalid one
+ * goes to the DLQ as binary, naming the byte's position; a valid one is
+ * scored (as an unknown label) and its prediction is valid JSON that gives
+ * the label back. The record's labels of bad-inputs/invalid_utf8_label.csv
+ * are in the table. */
+static void test_parse_utf8_labels(void) {
+        for (size_t i = 0; i < SF_ARRAY_SIZE(utf8_cases); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                char rec[1024], err[256] = "", json[512];
+                int n = snprintf(rec, sizeof(rec), "%s,%s,21", ROW, c->text);
+                size_t label_at = strlen(ROW) + 1;
+                sf_kdd_row_t row;
+                int unknown = 0;
+                sf_score_reject_t r = sf_score_parse(rec, (size_t)n, &row, &unknown, err, sizeof(err));
+                if (c->valid < strlen(c->text)) {
+                        char want[64];
+                        snprintf(want, sizeof(want), "at position %zu (not valid UTF-8)",
+                                 label_at + c->valid);
+                        CHECK_MSG(r == SF_REJECT_BINARY && strstr(err, want),
+                                  "%s: %s '%s', expected binary '%s'", c->name, sf_score_reject_str(r), err,
+                                  want);
+                        continue;
+                }
+                CHECK_MSG(r == SF_REJECT_NONE, "%s: %s (%s)", c->name, sf_score_reject_str(r), err);
+                if (r != SF_REJECT_NONE) continue;
+                float probs[5] = {0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
+                sf_score_source_t src = {"connections", 0, 7};
+                CHECK(sf_score_format(json, sizeof(json), probs, &row, 0, unknown, &src) > 0);
+                json_error_t jerr;
+                json_t *j = json_loads(json, 0, &jerr); /* jansson refuses invalid UTF-8 */
+                CHECK_MSG(j != NULL, "%s: not JSON: %s (%s)", c->name, json, jerr.text);
+                if (j) CHECK_STR(json_string_value(json_object_get(j, "attack")), c->text);
+                json_decref(j);
+        }
+}
+
 static void test_parse_good(void) {
         char buf[1024];
         sf_kdd_row_t row;
@@ -373,6 +410,7 @@ int main(void) {
         RUN(test_offsets_reset_rewind);
         RUN(test_hist);
         RUN(test_parse_rejects);
+        RUN(test_parse_utf8_labels);
         RUN(test_parse_good);
         RUN(test_parse_fast_matches_full);
         RUN(test_format);
