@@ -453,14 +453,20 @@ bad : {
 }
 }
 
-static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row) {
-        if (rows->n == rows->cap) {
-                size_t cap = rows->cap ? rows->cap * 2 : 4096;
+static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row, uint64_t lineno) {
+        if (rows->n == rows->cap || !rows->line) {
+                size_t cap = rows->n < rows->cap ? rows->cap : rows->cap ? rows->cap * 2 : 4096;
                 sf_kdd_row_t *r = realloc(rows->rows, cap * sizeof(*r));
                 if (!r) return -1;
                 rows->rows = r;
+                uint64_t *l = realloc(rows->line, cap * sizeof(*l));
+                if (!l) return -1;
+                /* Rows added by hand before have no line: 0. */
+                if (!rows->line) memset(l, 0, cap * sizeof(*l));
+                rows->line = l;
                 rows->cap = cap;
         }
+        rows->line[rows->n] = lineno;
         rows->rows[rows->n++] = *row;
         return 0;
 }
@@ -483,7 +489,7 @@ int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t 
                         seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
                         goto out;
                 }
-                if (rows_push(out, &row)) {
+                if (rows_push(out, &row, lineno)) {
                         seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
                                (unsigned long long)lineno, out->n - n0);
                         goto out;
@@ -503,7 +509,9 @@ out:
 void sf_kdd_rows_free(sf_kdd_rows_t *rows) {
         if (!rows) return;
         free(rows->rows);
+        free(rows->line);
         rows->rows = NULL;
+        rows->line = NULL;
         rows->n = rows->cap = 0;
 }
 
@@ -646,6 +654,15 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                         ss += d * d;
                 }
                 double sd = sqrt(ss / n);
+                if (!isfinite((float)mean) || !isfinite((float)sd)) {
+                        /* Values near FLT_MAX of both signs: no float scale fits them. */
+                        seterr(errstr, errstr_size,
+                               "column %s: mean %g and deviation %g do not fit in a float; the values are "
+                               "out of range for NSL-KDD data",
+                               field_names[j == 0 ? 0 : j + 3], mean, sd);
+                        sf_kdd_encoder_destroy(enc);
+                        return NULL;
+                }
                 enc->mean[j] = (float)mean;
                 /* Like sklearn's StandardScaler: a zero-variance column keeps scale 1. */
                 enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
@@ -761,6 +778,20 @@ int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, f
         else
                 hot[2] = -1, mask |= SF_KDD_UNSEEN_FLAG;
         return mask;
+}
+
+int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr, size_t errstr_size) {
+        int bad = 0;
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) bad |= !isfinite(num[j]);
+        if (!bad) return 0;
+        int j = 0;
+        while (isfinite(num[j])) j++;
+        int f = j == 0 ? 0 : j + 3; /* fields 1, 2, 3 are the categoricals */
+        seterr(errstr, errstr_size,
+               "field %d (%s): %g is out of range: scaled by the model's mean and deviation it becomes %g, "
+               "which cannot be scored",
+               f + 1, field_names[f], (double)row->num[j], (double)num[j]);
+        return -1;
 }
 
 int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x) {

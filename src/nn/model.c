@@ -695,3 +695,9 @@ int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) 
 int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs) {
         return predict_rows(model, num, SF_KDD_NNUMERIC, hot, 3, n, probs);
 }
+
+int sf_model_probs_finite(const float *probs) {
+        int finite = 1;
+        for (int k = 0; k < SF_KDD_NCLASSES; k++) finite &= isfinite(probs[k]) != 0;
+        return finite;
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/model.h"
 #include "util/utf8.h"
 
 const char *sf_score_reject_str(sf_score_reject_t reason) {
@@ -205,6 +206,20 @@ sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_
                 row->difficulty = (int)d;
         }
         return SF_REJECT_NONE;
+}
+
+sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *num, char *errstr,
+                                         size_t errstr_size) {
+        return sf_kdd_check_scaled(row, num, errstr, errstr_size) == 0 ? SF_REJECT_NONE
+                                                                       : SF_REJECT_NON_FINITE;
+}
+
+sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size) {
+        if (sf_model_probs_finite(probs)) return SF_REJECT_NONE;
+        snprintf(
+                errstr, errstr_size,
+                "the model's output is not finite (NaN or infinite probabilities); the record is not scored");
+        return SF_REJECT_NON_FINITE;
 }
 
 /* p in [0, 1] as "0.dddddd": snprintf("%.6f") is a large share of the time

@@ -173,7 +173,7 @@ head -n 5 "$data/KDDTrain+.txt" | cut -d, -f1-41 >"$SF_TMP/nolabel/KDDTrain+.txt
 cp "$data/KDDTest+.txt.gz" "$SF_TMP/nolabel/"
 run "$SF" train --data "$SF_TMP/nolabel" --epochs 1 --logdir "$logs" --model "$SF_TMP/x.safetensors"
 check "unlabelled training rows exit 1" [ "$rc" -eq 1 ]
-check_grep "... naming the file and row" "nolabel/KDDTrain\+\.txt: data row 1 has no label" "$err"
+check_grep "... naming the file and line" "nolabel/KDDTrain\+\.txt: line 1: the row has no label" "$err"
 
 # ---- evaluate ----
 run "$SF" evaluate --model "$model" --data "$data"

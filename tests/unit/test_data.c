@@ -40,8 +40,9 @@ static const char *write_text(const char *name, const char *text) {
         return write_file(name, text, strlen(text));
 }
 
-/* good43 with field i (0-based) replaced by value. */
-static void with_field(char *out, size_t size, int field, const char *value) {
+/* good43 with field i (0-based) replaced by value, and field2 (-1: none) by value2. */
+static void with_fields(char *out, size_t size, int field, const char *value, int field2,
+                        const char *value2) {
         char copy[1024];
         snprintf(copy, sizeof(copy), "%s", good43);
         out[0] = '\0';
@@ -49,7 +50,13 @@ static void with_field(char *out, size_t size, int field, const char *value) {
         int f = 0;
         for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","), f++)
                 len += (size_t)snprintf(out + len, size - len, "%s%s", f ? "," : "",
-                                        f == field ? value : tok);
+                                        f == field    ? value
+                                        : f == field2 ? value2
+                                                      : tok);
+}
+
+static void with_field(char *out, size_t size, int field, const char *value) {
+        with_fields(out, size, field, value, -1, NULL);
 }
 
 static void test_class_and_field_names(void) {
@@ -1041,7 +1048,7 @@ static void test_encoder_fit_small(void) {
         CHECK(sf_kdd_parse_line(line, strlen(line), &r[1], err, sizeof(err)) == 0);
         snprintf(r[1].proto, sizeof(r[1].proto), "udp");
         snprintf(r[1].service, sizeof(r[1].service), "domain_u");
-        sf_kdd_rows_t rows = {r, 2, 2};
+        sf_kdd_rows_t rows = {r, 2, 2, NULL};
         sf_kdd_encoder_t *e = sf_kdd_encoder_fit(&rows, err, sizeof(err));
         CHECK(e != NULL);
         if (!e) return;
@@ -1063,6 +1070,84 @@ static void test_encoder_fit_small(void) {
         sf_kdd_rows_t none = {0};
         CHECK(sf_kdd_encoder_fit(&none, err, sizeof(err)) == NULL);
         CHECK(strstr(err, "no training rows") != NULL);
+}
+
+/* Numbers that parse as floats but overflow once scaled: each table row
+ * puts a value in a numeric field of good43, encodes it (sparse and dense)
+ * with an encoder of known means and deviations, and expects the check to
+ * name the first column whose scaled value is not finite. */
+static void test_check_scaled(void) {
+        const char *proto[] = {"tcp"}, *service[] = {"ftp_data"}, *flag[] = {"SF"};
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) mean[j] = 0, std[j] = 1;
+        mean[0] = -1e38f; /* duration: 3.4e38 - (-1e38) overflows */
+        std[21] = 0.1f;   /* serror_rate (field 25): 3e38 / 0.1 overflows */
+        std[37] = 0.5f;   /* dst_host_srv_rerror_rate (field 41) */
+        char err[256];
+        sf_kdd_encoder_t *e = sf_kdd_encoder_new(1, proto, 1, service, 1, flag, mean, std, err, sizeof(err));
+        CHECK_MSG(e != NULL, "%s", err);
+        if (!e) return;
+        struct {
+                int field; /* 0-based */
+                const char *value;
+                int field2; /* a second value, -1: none */
+                const char *value2;
+                const char *says; /* NULL: finite */
+        } cases[] = {
+                {4, "3.4e38", -1, NULL, NULL},  /* FLT_MAX / 1 is finite */
+                {4, "-3.4e38", -1, NULL, NULL}, /* so is -FLT_MAX */
+                {24, "3e37", -1, NULL, NULL},   /* 3e38 after scaling: still finite */
+                {24, "3e38", -1, NULL, "field 25 (serror_rate): 3e+38 "},
+                {0, "3.4e38", -1, NULL, "field 1 (duration): 3.4e+38 "},
+                {40, "-3.4e38", -1, NULL, "field 41 (dst_host_srv_rerror_rate): -3.4e+38 "},
+                {40, "-3.4e38", 24, "3e38", "field 25 (serror_rate)"}, /* the first column is named */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char line[2048];
+                with_fields(line, sizeof(line), cases[i].field, cases[i].value, cases[i].field2,
+                            cases[i].value2);
+                sf_kdd_row_t row;
+                CHECK_MSG(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == 0, "case %zu: %s",
+                          i, err);
+                float num[SF_KDD_NNUMERIC], dense[64];
+                int32_t hot[3];
+                sf_kdd_encode_sparse(e, &row, num, hot);
+                sf_kdd_encode(e, &row, dense);
+                for (int form = 0; form < 2; form++) {
+                        err[0] = '\0';
+                        int rc = sf_kdd_check_scaled(&row, form ? dense : num, err, sizeof(err));
+                        if (!cases[i].says)
+                                CHECK_MSG(rc == 0, "case %zu: %s", i, err);
+                        else
+                                CHECK_MSG(rc == -1 && strstr(err, cases[i].says) && strstr(err, "inf"),
+                                          "case %zu: rc %d, '%s', expected '%s'", i, rc, err, cases[i].says);
+                }
+        }
+        sf_kdd_encoder_destroy(e);
+}
+
+/* The overflow rows of bad-inputs/overflow_to_inf.csv with the encoder
+ * fitted on KDDTrain+: rows 1 and 2 parse but must not be scored, row 3
+ * is ordinary. */
+static void test_check_scaled_bad_input_file(void) {
+        CHECK(load_train() == 0);
+        if (!train_enc) return;
+        char path[1024], err[256];
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/tests/data/bad-inputs/overflow_to_inf.csv", root ? root : ".");
+        sf_kdd_rows_t rows = {0};
+        CHECK_MSG(sf_kdd_read_file(path, &rows, err, sizeof(err)) == 0, "%s", err);
+        CHECK_INT(rows.n, 3);
+        for (size_t i = 0; i < rows.n; i++) {
+                float num[SF_KDD_NNUMERIC];
+                int32_t hot[3];
+                sf_kdd_encode_sparse(train_enc, &rows.rows[i], num, hot);
+                int rc = sf_kdd_check_scaled(&rows.rows[i], num, err, sizeof(err));
+                CHECK_MSG(rc == (i < 2 ? -1 : 0), "row %zu: rc %d (%s)", i + 1, rc, err);
+                if (i == 1) CHECK_MSG(strstr(err, "field 25 (serror_rate)") != NULL, "%s", err);
+                CHECK_INT(rows.line[i], i + 1);
+        }
+        sf_kdd_rows_free(&rows);
 }
 
 static void test_split(void) {
@@ -1133,6 +1218,8 @@ int main(void) {
         RUN(test_encoder_unseen);
         RUN(test_encoder_new);
         RUN(test_encoder_fit_small);
+        RUN(test_check_scaled);
+        RUN(test_check_scaled_bad_input_file);
         RUN(test_split);
         sf_kdd_encoder_destroy(train_enc);
         sf_kdd_rows_free(&train_rows);
