@@ -215,6 +215,15 @@ print("%.4f" % d["accuracy"])
 ' <<<"$out" 2>&1)
 check "--json parses and agrees with itself" [ "$json_check" = "$test_acc" ]
 
+# Evaluation data with a number that overflows once scaled is an error
+# naming the file, line and column, not a row silently counted.
+mkdir -p "$SF_TMP/overflow"
+cp "$SF_ROOT/tests/data/bad-inputs/overflow_to_inf.csv" "$SF_TMP/overflow/KDDTest+.txt"
+run "$SF" evaluate --model "$model" --data "$SF_TMP/overflow" --split all
+check "evaluate on overflowing data exits 1" [ "$rc" -eq 1 ]
+check_grep "... naming file, line and column" \
+  "overflow/KDDTest\+\.txt: line 1: field [0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
+check "... and prints no report" [ -z "$out" ]
 run "$SF" evaluate --model "$model" --data "$data" --split bogus
 check "--split bogus is a usage error" [ "$rc" -eq 2 ]
 run "$SF" evaluate --model "$SF_TMP/none.safetensors" --data "$data"
@@ -290,6 +299,41 @@ check "the other file is still scored" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
 check_grep "several files: each line names its file" '"file":"[^"]*rows\.csv","line":20' "$out"
 run "$SF" predict --model "$SF_TMP/none.safetensors" "$SF_TMP/rows.csv"
 check "predict with a missing model exits 1" [ "$rc" -eq 1 ]
+
+# bad-inputs/: labels that are not UTF-8 and numbers that overflow once
+# scaled are errors naming file, line (and column); the good rows are
+# scored, and every line on stdout is valid UTF-8 JSON.
+BAD="$SF_ROOT/tests/data/bad-inputs"
+run "$SF" predict --model "$model" "$BAD/invalid_utf8_label.csv"
+check "invalid UTF-8 labels: exit 1" [ "$rc" -eq 1 ]
+check "invalid UTF-8 labels: only line 1 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":1,' <<<"$out"
+for line in 2 3 4; do
+  check_grep "invalid UTF-8 label on line $line is reported" \
+    "invalid_utf8_label\.csv:$line: invalid UTF-8 at column 96 \(byte 0x(f0|ed|f4)\)" "$err"
+done
+run "$SF" predict --model "$model" "$BAD/overflow_to_inf.csv"
+check "overflowing numbers: exit 1" [ "$rc" -eq 1 ]
+check "overflowing numbers: only line 3 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":3,' <<<"$out"
+check_grep "overflow on line 1 names the column" "overflow_to_inf\.csv:1: field [0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
+check_grep "overflow on line 2 names serror_rate" "overflow_to_inf\.csv:2: field 25 \(serror_rate\): 3e\+38 is out of range" "$err"
+"$SF" predict --model "$model" "$BAD/invalid_utf8_label.csv" "$BAD/overflow_to_inf.csv" >"$SF_TMP/badin.out" 2>/dev/null
+check "every predict line on the bad inputs is valid UTF-8 JSON" python3 -c '
+import json, sys
+lines = open(sys.argv[1], "rb").read().splitlines()
+assert len(lines) == 2
+for l in lines: json.loads(l.decode("utf-8", errors="strict"))' "$SF_TMP/badin.out"
+# A model whose output is NaN (weights near FLT_MAX, each finite): no row
+# becomes a prediction, each is an error naming its line.
+python3 - "$model" "$SF_TMP/nan.safetensors" <<'PY'
+import struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+open(sys.argv[2], "wb").write(raw[:8 + n] + struct.pack("<f", 3e38) * ((len(raw) - 8 - n) // 4))
+PY
+run "$SF" predict --model "$SF_TMP/nan.safetensors" "$SF_TMP/rows.csv"
+check "a NaN model: exit 1 and no prediction" [ "$rc" -eq 1 ] && [ -z "$out" ]
+check "a NaN model: one error per row, naming its line" \
+  [ "$(grep -c "rows\.csv:[0-9]*: the model's output is not finite" <<<"$err")" -eq 20 ]
 
 # ---- train against an independent numpy (float64) implementation of the
 # same recipe: Glorot init from the seed's stream, the per-epoch shuffle,
