@@ -300,6 +300,35 @@ check_grep "several files: each line names its file" '"file":"[^"]*rows\.csv","l
 run "$SF" predict --model "$SF_TMP/none.safetensors" "$SF_TMP/rows.csv"
 check "predict with a missing model exits 1" [ "$rc" -eq 1 ]
 
+# A 60 KB file declaring 8 layers of 65,536 (120 GB of weights) fails fast
+# on what is wrong with it, naming the file and the tensor, in little memory.
+python3 - "$model" "$SF_TMP/huge.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+meta = hdr["__metadata__"]
+sizes = [json.loads(meta["layer_sizes"])[0]] + [65536] * 7 + [5]
+meta["layer_sizes"] = json.dumps(sizes)
+hdr = {"__metadata__": meta}
+at = 0
+for l in range(8):
+    w, b = sizes[l] * sizes[l + 1] * 4, sizes[l + 1] * 4
+    hdr["dense_%d.kernel" % l] = {"dtype": "F32", "shape": [sizes[l], sizes[l + 1]], "data_offsets": [at, at + w]}
+    hdr["dense_%d.bias" % l] = {"dtype": "F32", "shape": [sizes[l + 1]], "data_offsets": [at + w, at + w + b]}
+    at += w + b
+h = json.dumps(hdr).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + data)
+PY
+/usr/bin/time -f "maxrss %M" "$SF" predict --model "$SF_TMP/huge.safetensors" "$SF_TMP/rows.csv" >/dev/null 2>"$SF_TMP/huge.err"
+rc=$?
+err=$(cat "$SF_TMP/huge.err")
+check "8 layers of 65,536: exit 1" [ "$rc" -eq 1 ]
+check_grep "... naming the file and the tensor" "huge\.safetensors: tensor 'dense_0\.kernel' has data_offsets outside the [0-9]+ bytes of data" "$err"
+rss=$(sed -n 's/^maxrss //p' <<<"$err")
+echo "# peak RSS loading the 8 x 65,536 file: ${rss} KB"
+check "... in under 200 MB of peak RSS (${rss} KB)" [ -n "$rss" ] && [ "$rss" -lt 204800 ]
+
 # bad-inputs/: labels that are not UTF-8 and numbers that overflow once
 # scaled are errors naming file, line (and column); the good rows are
 # scored, and every line on stdout is valid UTF-8 JSON.
