@@ -7,6 +7,7 @@
 #include "data/kdd.h"
 #include "data/lines.h"
 #include "nn/model.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 enum { OPT_MODEL = SF_OPT_LONG };
@@ -37,15 +38,23 @@ typedef struct {
         int n;
 } pending_t;
 
+/* s as a JSON string; a byte that is not valid UTF-8 (a file name can hold
+ * any byte) becomes U+FFFD, so the line stays valid JSON. */
 static void put_json_string(FILE *out, const char *s) {
+        size_t len = strlen(s), valid = sf_utf8_valid_len(s, len);
         fputc('"', out);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(out, "\\%c", *p);
-                else if (*p < 0x20)
-                        fprintf(out, "\\u%04x", *p);
-                else
-                        fputc(*p, out);
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (i == valid) {
+                        fputs("\\ufffd", out);
+                        valid = i + 1 + sf_utf8_valid_len(s + i + 1, len - i - 1);
+                } else if (c == '"' || c == '\\') {
+                        fprintf(out, "\\%c", c);
+                } else if (c < 0x20) {
+                        fprintf(out, "\\u%04x", c);
+                } else {
+                        fputc(c, out);
+                }
         }
         fputc('"', out);
 }

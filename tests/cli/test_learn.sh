@@ -351,6 +351,15 @@ import json, sys
 lines = open(sys.argv[1], "rb").read().splitlines()
 assert len(lines) == 2
 for l in lines: json.loads(l.decode("utf-8", errors="strict"))' "$SF_TMP/badin.out"
+# A file name that is not UTF-8 is shown with U+FFFD: the line stays JSON.
+cp "$BAD/overflow_to_inf.csv" "$SF_TMP/bad"$'\xff\xc3'".csv"
+cp "$BAD/overflow_to_inf.csv" "$SF_TMP/caf"$'\xc3\xa9'".csv"
+"$SF" predict --model "$model" "$SF_TMP/bad"$'\xff\xc3'".csv" "$SF_TMP/caf"$'\xc3\xa9'".csv" >"$SF_TMP/names.out" 2>/dev/null
+check "file names that are not UTF-8 still give valid UTF-8 JSON" python3 -c '
+import json, sys
+names = [json.loads(l.decode("utf-8", errors="strict"))["file"].rsplit("/", 1)[-1]
+         for l in open(sys.argv[1], "rb").read().splitlines()]
+assert names == ["bad\ufffd\ufffd.csv", "caf\u00e9.csv"], names' "$SF_TMP/names.out"
 # A model whose output is NaN (weights near FLT_MAX, each finite): no row
 # becomes a prediction, each is an error naming its line.
 python3 - "$model" "$SF_TMP/nan.safetensors" <<'PY'
