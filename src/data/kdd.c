@@ -654,15 +654,6 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                         ss += d * d;
                 }
                 double sd = sqrt(ss / n);
-                if (!isfinite((float)mean) || !isfinite((float)sd)) {
-                        /* Values near FLT_MAX of both signs: no float scale fits them. */
-                        seterr(errstr, errstr_size,
-                               "column %s: mean %g and deviation %g do not fit in a float; the values are "
-                               "out of range for NSL-KDD data",
-                               field_names[j == 0 ? 0 : j + 3], mean, sd);
-                        sf_kdd_encoder_destroy(enc);
-                        return NULL;
-                }
                 enc->mean[j] = (float)mean;
                 /* Like sklearn's StandardScaler: a zero-variance column keeps scale 1. */
                 enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
