@@ -125,8 +125,8 @@ int cmd_evaluate(int argc, char **argv) {
                 goto done;
         }
         double loss, accuracy;
-        if (sf_nn_evaluate(nn, &ds, &loss, &accuracy, pred, NULL) != 0) {
-                fprintf(stderr, "streamflow evaluate: out of memory\n");
+        if (sf_nn_evaluate(nn, &ds, &loss, &accuracy, pred, NULL, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow evaluate: %s: %s\n", test_path, err);
                 goto done;
         }
         sf_confusion_t cm;

@@ -7,6 +7,7 @@
 #include "data/kdd.h"
 #include "data/lines.h"
 #include "nn/model.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 enum { OPT_MODEL = SF_OPT_LONG };
@@ -37,27 +38,48 @@ typedef struct {
         int n;
 } pending_t;
 
+/* s as a JSON string; a byte that is not valid UTF-8 (a file name can hold
+ * any byte) becomes U+FFFD, so the line stays valid JSON. */
 static void put_json_string(FILE *out, const char *s) {
+        size_t len = strlen(s), valid = sf_utf8_valid_len(s, len);
         fputc('"', out);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(out, "\\%c", *p);
-                else if (*p < 0x20)
-                        fprintf(out, "\\u%04x", *p);
-                else
-                        fputc(*p, out);
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (i == valid) {
+                        fputs("\\ufffd", out);
+                        valid = i + 1 + sf_utf8_valid_len(s + i + 1, len - i - 1);
+                } else if (c == '"' || c == '\\') {
+                        fprintf(out, "\\%c", c);
+                } else if (c < 0x20) {
+                        fprintf(out, "\\u%04x", c);
+                } else {
+                        fputc(c, out);
+                }
         }
         fputc('"', out);
 }
 
-/* Scores the pending rows and prints them. Returns 0 or -1 (out of memory). */
-static int flush_rows(sf_model_t *model, pending_t *pd, const char *file, FILE *out) {
+/* Scores the pending rows and prints them; a row whose output is not
+ * finite is reported on stderr as SHOWN:LINE instead. file names the
+ * input in the JSON (NULL: not named). Returns how many rows were
+ * reported, or -1 (out of memory). */
+static int flush_rows(sf_model_t *model, pending_t *pd, const char *shown, const char *file, FILE *out) {
         static const char *const unseen_names[] = {"protocol_type", "service", "flag"};
+        int bad = 0;
         if (pd->n == 0) return 0;
         if (sf_model_predict_sparse(model, pd->num, pd->hot, (size_t)pd->n, pd->probs) != 0) return -1;
         for (int i = 0; i < pd->n; i++) {
                 const float *p = pd->probs + i * SF_KDD_NCLASSES;
                 const sf_kdd_row_t *row = &pd->rows[i];
+                if (!sf_model_probs_finite(p)) {
+                        fflush(out);
+                        fprintf(stderr,
+                                "streamflow predict: %s:%llu: the model's output is not finite (NaN or "
+                                "infinite probabilities); the row is not scored\n",
+                                shown, (unsigned long long)pd->lineno[i]);
+                        bad++;
+                        continue;
+                }
                 int cls = sf_argmax(p, SF_KDD_NCLASSES);
                 fprintf(out, "{\"class\":\"%s\",\"class_index\":%d,\"confidence\":%.6f,\"probabilities\":{",
                         sf_kdd_class_name(cls), cls, (double)p[cls]);
@@ -87,7 +109,7 @@ static int flush_rows(sf_model_t *model, pending_t *pd, const char *file, FILE *
                 fprintf(out, "}\n");
         }
         pd->n = 0;
-        return 0;
+        return bad;
 }
 
 /* Scores one input. Returns 0 when every row was good, 1 when some row or
@@ -101,7 +123,8 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
         }
         const sf_kdd_encoder_t *enc = sf_model_encoder(model);
         const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
-        int bad = 0;
+        const char *named = name_file ? shown : NULL;
+        int bad = 0, r;
         for (;;) {
                 const char *line;
                 size_t len;
@@ -110,7 +133,8 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
                 if (st == SF_LINES_EOF) break;
                 if (st == SF_LINES_BAD || st == SF_LINES_ERROR) {
                         /* Rows already read come out before the error, in order. */
-                        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
+                        bad |= r > 0;
                         fflush(stdout);
                         fprintf(stderr, "streamflow predict: %s\n", err);
                         bad = 1;
@@ -119,20 +143,32 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
                 }
                 sf_kdd_row_t *row = &pd->rows[pd->n];
                 if (sf_kdd_parse_line(line, len, row, err, sizeof(err)) != 0) {
-                        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
+                        bad |= r > 0;
                         fflush(stdout);
                         fprintf(stderr, "streamflow predict: %s:%llu: %s\n", shown,
                                 (unsigned long long)lineno, err);
                         bad = 1;
                         continue;
                 }
+                float *num = pd->num + (size_t)pd->n * SF_KDD_NNUMERIC;
                 pd->lineno[pd->n] = lineno;
-                pd->unseen[pd->n] = sf_kdd_encode_sparse(enc, row, pd->num + (size_t)pd->n * SF_KDD_NNUMERIC,
-                                                         pd->hot + (size_t)pd->n * 3);
-                if (++pd->n == BATCH && flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0)
-                        goto oom;
+                pd->unseen[pd->n] = sf_kdd_encode_sparse(enc, row, num, pd->hot + (size_t)pd->n * 3);
+                if (sf_kdd_check_scaled(row, num, err, sizeof(err)) != 0) {
+                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
+                        fflush(stdout);
+                        fprintf(stderr, "streamflow predict: %s:%llu: %s\n", shown,
+                                (unsigned long long)lineno, err);
+                        bad = 1;
+                        continue;
+                }
+                if (++pd->n == BATCH) {
+                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
+                        bad |= r > 0;
+                }
         }
-        if (flush_rows(model, pd, name_file ? shown : NULL, stdout) != 0) goto oom;
+        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
+        bad |= r > 0;
         sf_lines_close(lr);
         return bad;
 oom:

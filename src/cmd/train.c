@@ -190,15 +190,13 @@ int cmd_train(int argc, char **argv) {
         sf_kdd_split(test_rows.n, (uint64_t)seed, split);
         size_t n_val = test_rows.n / 2;
         if (sf_dataset_encode(&train, enc, &train_rows, NULL, train_rows.n, 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s (training rows need the label column)\n",
-                        train_path, err);
+                fprintf(stderr, "streamflow train: %s: %s\n", train_path, err);
                 goto out;
         }
         if (sf_dataset_encode(&val, enc, &test_rows, split, n_val, 1, err, sizeof(err)) != 0 ||
             sf_dataset_encode(&test, enc, &test_rows, split + n_val, test_rows.n - n_val, 1, err,
                               sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s (test rows need the label column)\n", test_path,
-                        err);
+                fprintf(stderr, "streamflow train: %s: %s\n", test_path, err);
                 goto out;
         }
         /* The parsed rows are no longer needed: keep the peak memory down. */
@@ -255,8 +253,8 @@ int cmd_train(int argc, char **argv) {
                         fprintf(stderr, "streamflow train: epoch %d: %s\n", e + 1, err);
                         goto out;
                 }
-                if (sf_nn_evaluate(nn, &val, &val_loss, &val_acc, NULL, NULL) != 0) {
-                        fprintf(stderr, "streamflow train: out of memory evaluating\n");
+                if (sf_nn_evaluate(nn, &val, &val_loss, &val_acc, NULL, NULL, err, sizeof(err)) != 0) {
+                        fprintf(stderr, "streamflow train: %s: %s\n", test_path, err);
                         goto out;
                 }
                 double dt = sf_now_s() - pg.t0;
@@ -282,8 +280,8 @@ int cmd_train(int argc, char **argv) {
         double train_time = sf_now_s() - t_all;
 
         double test_loss, test_acc;
-        if (sf_nn_evaluate(nn, &test, &test_loss, &test_acc, NULL, NULL) != 0) {
-                fprintf(stderr, "streamflow train: out of memory evaluating\n");
+        if (sf_nn_evaluate(nn, &test, &test_loss, &test_acc, NULL, NULL, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s: %s\n", test_path, err);
                 goto out;
         }
         printf("Trained %lld epochs in %.2fs\n", epochs, train_time);

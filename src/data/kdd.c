@@ -11,6 +11,7 @@
 
 #include "data/lines.h"
 #include "util/rng.h"
+#include "util/utf8.h"
 
 static const char *const class_names[SF_KDD_NCLASSES] = {"normal", "DoS", "Probe", "R2L", "U2R"};
 
@@ -372,6 +373,14 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
                        (size_t)(nul - line) + 1);
                 return -1;
         }
+        size_t valid = sf_utf8_valid_len(line, len);
+        if (valid < len) {
+                seterr(errstr, errstr_size,
+                       "invalid UTF-8 at column %zu (byte 0x%02x): binary data or a broken encoding, not "
+                       "text",
+                       valid + 1, (unsigned char)line[valid]);
+                return -1;
+        }
         /* Split first, so a wrong field count is reported as such rather
          * than as whatever field happens to be misplaced. */
         const char *start[SF_KDD_NFEATURES + 2];
@@ -444,14 +453,20 @@ bad : {
 }
 }
 
-static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row) {
-        if (rows->n == rows->cap) {
-                size_t cap = rows->cap ? rows->cap * 2 : 4096;
+static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row, uint64_t lineno) {
+        if (rows->n == rows->cap || !rows->line) {
+                size_t cap = rows->n < rows->cap ? rows->cap : rows->cap ? rows->cap * 2 : 4096;
                 sf_kdd_row_t *r = realloc(rows->rows, cap * sizeof(*r));
                 if (!r) return -1;
                 rows->rows = r;
+                uint64_t *l = realloc(rows->line, cap * sizeof(*l));
+                if (!l) return -1;
+                /* Rows added by hand before have no line: 0. */
+                if (!rows->line) memset(l, 0, cap * sizeof(*l));
+                rows->line = l;
                 rows->cap = cap;
         }
+        rows->line[rows->n] = lineno;
         rows->rows[rows->n++] = *row;
         return 0;
 }
@@ -474,7 +489,7 @@ int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t 
                         seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
                         goto out;
                 }
-                if (rows_push(out, &row)) {
+                if (rows_push(out, &row, lineno)) {
                         seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
                                (unsigned long long)lineno, out->n - n0);
                         goto out;
@@ -494,7 +509,9 @@ out:
 void sf_kdd_rows_free(sf_kdd_rows_t *rows) {
         if (!rows) return;
         free(rows->rows);
+        free(rows->line);
         rows->rows = NULL;
+        rows->line = NULL;
         rows->n = rows->cap = 0;
 }
 
@@ -752,6 +769,20 @@ int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, f
         else
                 hot[2] = -1, mask |= SF_KDD_UNSEEN_FLAG;
         return mask;
+}
+
+int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr, size_t errstr_size) {
+        int bad = 0;
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) bad |= !isfinite(num[j]);
+        if (!bad) return 0;
+        int j = 0;
+        while (isfinite(num[j])) j++;
+        int f = j == 0 ? 0 : j + 3; /* fields 1, 2, 3 are the categoricals */
+        seterr(errstr, errstr_size,
+               "field %d (%s): %g is out of range: scaled by the model's mean and deviation it becomes %g, "
+               "which cannot be scored",
+               f + 1, field_names[f], (double)row->num[j], (double)num[j]);
+        return -1;
 }
 
 int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x) {

@@ -46,7 +46,7 @@ typedef struct sf_kdd_row {
  * (+ difficulty); one trailing "\n", "\r\n" or "\r" is accepted (Kafka
  * payloads may carry one). Rejects a
  * wrong field count, a non-numeric or non-finite number, an over-long
- * categorical value, an unknown label, NUL bytes. Returns 0, or -1 with
+ * categorical value, an unknown label, NUL bytes, invalid UTF-8. Returns 0, or -1 with
  * errstr naming the field number and name and what is wrong (the caller
  * prefixes file:line). */
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
@@ -77,6 +77,7 @@ long sf_kdd_parse_label_fast(const char *line, size_t len, size_t pos, sf_kdd_ro
 typedef struct sf_kdd_rows {
         sf_kdd_row_t *rows;
         size_t n, cap;
+        uint64_t *line; /* (cap) the file line of each row, for messages; NULL for rows built by hand */
 } sf_kdd_rows_t;
 
 /* Reads every row of a file, plain or gzip (detected from content). Empty
@@ -118,9 +119,17 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
                                      const char *const *service, int n_flag, const char *const *flag,
                                      const float *mean, const float *std, char *errstr, size_t errstr_size);
 
+/* After sf_kdd_encode_sparse or sf_kdd_encode: 0 when the 38 scaled numeric
+ * values num (the first 38 of x) are finite, else -1 with errstr naming the
+ * first column that is not ("field 1 (duration): 3.4e+38 ..."). A number
+ * close to FLT_MAX parses but overflows once scaled; such a row must not be
+ * scored (the network would turn the inf into NaN, and ReLU the NaN into 0). */
+int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr, size_t errstr_size);
+
 /* Encodes rows->rows[idx[i]] (or rows->rows[i] when idx is NULL) for i in
  * 0..n into x, (n, n_inputs) row-major. Returns how many rows had at least
- * one unseen categorical value. */
+ * one unseen categorical value. Does not check the scaled values
+ * (sf_kdd_check_scaled): for data already known to be in range. */
 size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows, const size_t *idx, size_t n,
                           float *x);
 

@@ -26,6 +26,10 @@
 #define MAX_HEADER           (16u << 20)  /* safetensors' own limit is 100 MB; ours is tiny */
 #define MAX_FILE             (512u << 20) /* far above any network this file format describes */
 #define PREDICT_CHUNK        4096         /* rows per forward pass in sf_model_predict */
+/* Hidden layers at most this wide: 64 times what train uses, and it keeps
+ * the scratch space of a forward pass over PREDICT_CHUNK rows under 64 MB
+ * a layer. */
+#define MAX_HIDDEN 4096
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the model file is little-endian; add byte swapping for this platform"
@@ -481,7 +485,8 @@ static int check_tensor(json_t *header, const char *path, const char *name, size
 }
 
 typedef struct {
-        size_t begin, end, param_off;
+        size_t begin, end;
+        int layer, bias; /* whose parameters: layer's kernel or bias */
         const char *name;
 } span_t;
 
@@ -563,18 +568,67 @@ fail:
         return NULL;
 }
 
-sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
-        sf_model_t *model = NULL;
-        json_t *header = NULL;
-        size_t size = 0;
-        uint8_t *buf = read_all(path, &size, errstr, errstr_size);
-        if (!buf) return NULL;
-        if (looks_like_onnx(path, buf, size)) {
-                model = load_onnx(path, buf, size, errstr, errstr_size);
-                free(buf);
-                return model;
+/* Every tensor layer_sizes declares (dense_<l>.kernel, dense_<l>.bias)
+ * with its shape, its bytes inside the data_len bytes of data, nothing
+ * else, and together they cover the data exactly: no gap, no overlap, no
+ * trailing bytes. Allocates nothing. Fills spans (sorted by offset) with
+ * names in names; returns how many, or -1 with errstr naming the tensor. */
+static int check_tensors(json_t *header, const char *path, const int *sizes, int n_layers, size_t data_len,
+                         span_t *spans, char (*names)[32], char *errstr, size_t errstr_size) {
+        int n_spans = 0;
+        for (int l = 0; l < n_layers; l++) {
+                size_t range[2];
+                snprintf(names[n_spans], sizeof(names[0]), "dense_%d.kernel", l);
+                if (check_tensor(header, path, names[n_spans], (size_t)sizes[l], (size_t)sizes[l + 1],
+                                 data_len, range, errstr, errstr_size) != 0)
+                        return -1;
+                spans[n_spans] = (span_t){range[0], range[1], l, 0, names[n_spans]};
+                n_spans++;
+                snprintf(names[n_spans], sizeof(names[0]), "dense_%d.bias", l);
+                if (check_tensor(header, path, names[n_spans], (size_t)sizes[l + 1], 0, data_len, range,
+                                 errstr, errstr_size) != 0)
+                        return -1;
+                spans[n_spans] = (span_t){range[0], range[1], l, 1, names[n_spans]};
+                n_spans++;
         }
+        if (json_object_size(header) != (size_t)n_spans + 1) {
+                const char *key;
+                json_t *value;
+                json_object_foreach(header, key, value) {
+                        int known = strcmp(key, "__metadata__") == 0;
+                        for (int i = 0; i < n_spans && !known; i++) known = strcmp(key, spans[i].name) == 0;
+                        if (!known) {
+                                seterr(errstr, errstr_size, "%s: unexpected tensor '%s' for layer_sizes",
+                                       path, key);
+                                return -1;
+                        }
+                }
+        }
+        qsort(spans, (size_t)n_spans, sizeof(spans[0]), cmp_span);
+        size_t at = 0;
+        for (int i = 0; i < n_spans; i++) {
+                if (spans[i].begin != at) {
+                        seterr(errstr, errstr_size,
+                               "%s: tensor '%s' starts at byte %zu of the data, expected %zu (%s)", path,
+                               spans[i].name, spans[i].begin, at, spans[i].begin < at ? "overlap" : "gap");
+                        return -1;
+                }
+                at = spans[i].end;
+        }
+        if (at != data_len) {
+                seterr(errstr, errstr_size, "%s: the tensors need %zu bytes of data, the file has %zu (%s)",
+                       path, at, data_len, data_len < at ? "truncated" : "trailing bytes");
+                return -1;
+        }
+        return n_spans;
+}
 
+/* The safetensors header of the file in buf (size bytes): its length in
+ * *hlen and the parsed JSON object, checked to be a StreamFlow model of this
+ * format version; NULL with errstr otherwise. */
+static json_t *load_header(const uint8_t *buf, size_t size, const char *path, uint64_t *hlen_out,
+                           char *errstr, size_t errstr_size) {
+        json_t *header = NULL;
         if (size < 8) {
                 seterr(errstr, errstr_size, "%s: %zu bytes is too short for a safetensors file (truncated?)",
                        path, size);
@@ -614,6 +668,27 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
                        path, json_is_string(ver) ? json_string_value(ver) : "(none)", MODEL_FORMAT_VERSION);
                 goto fail;
         }
+        *hlen_out = hlen;
+        return header;
+fail:
+        json_decref(header);
+        return NULL;
+}
+
+sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
+        sf_model_t *model = NULL;
+        json_t *header = NULL;
+        size_t size = 0;
+        uint64_t hlen = 0;
+        uint8_t *buf = read_all(path, &size, errstr, errstr_size);
+        if (!buf) return NULL;
+        if (looks_like_onnx(path, buf, size)) {
+                model = load_onnx(path, buf, size, errstr, errstr_size);
+                free(buf);
+                return model;
+        }
+        if (!(header = load_header(buf, size, path, &hlen, errstr, errstr_size))) goto fail;
+        json_t *meta = json_object_get(header, "__metadata__");
 
         model = calloc(1, sizeof(*model));
         if (!model) {
@@ -635,65 +710,31 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
                        path, sizes[0], sizes[n_layers], model->enc->n_inputs, SF_KDD_NCLASSES);
                 goto fail;
         }
+        /* Everything sized from layer_sizes is checked against the file
+         * before anything is allocated from it. */
+        span_t spans[2 * SF_NN_MAX_LAYERS];
+        char names[2 * SF_NN_MAX_LAYERS][32];
+        int n_spans = check_tensors(header, path, sizes, n_layers, size - 8 - (size_t)hlen, spans, names,
+                                    errstr, errstr_size);
+        if (n_spans < 0) goto fail;
+        for (int l = 1; l < n_layers; l++) {
+                if (sizes[l] > MAX_HIDDEN) {
+                        seterr(errstr, errstr_size,
+                               "%s: metadata 'layer_sizes'[%d] is %d: hidden layers are at most %d wide",
+                               path, l, sizes[l], MAX_HIDDEN);
+                        goto fail;
+                }
+        }
         if (!(model->nn = sf_nn_create(sizes, n_layers, why, sizeof(why)))) {
                 seterr(errstr, errstr_size, "%s: %s", path, why);
                 goto fail;
         }
 
-        /* Every tensor where layer_sizes says, nothing else, and together
-         * they cover the data exactly: no gap, no overlap, no trailing bytes. */
-        size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
-        span_t spans[2 * SF_NN_MAX_LAYERS];
-        char names[2 * SF_NN_MAX_LAYERS][32];
-        int n_spans = 0;
-        for (int l = 0; l < n_layers; l++) {
-                size_t range[2];
-                snprintf(names[n_spans], sizeof(names[0]), "dense_%d.kernel", l);
-                if (check_tensor(header, path, names[n_spans], (size_t)sizes[l], (size_t)sizes[l + 1],
-                                 data_len, range, errstr, errstr_size) != 0)
-                        goto fail;
-                spans[n_spans] = (span_t){range[0], range[1], model->nn->w_off[l], names[n_spans]};
-                n_spans++;
-                snprintf(names[n_spans], sizeof(names[0]), "dense_%d.bias", l);
-                if (check_tensor(header, path, names[n_spans], (size_t)sizes[l + 1], 0, data_len, range,
-                                 errstr, errstr_size) != 0)
-                        goto fail;
-                spans[n_spans] = (span_t){range[0], range[1], model->nn->b_off[l], names[n_spans]};
-                n_spans++;
-        }
-        if (json_object_size(header) != (size_t)n_spans + 1) {
-                const char *key;
-                json_t *value;
-                json_object_foreach(header, key, value) {
-                        int known = strcmp(key, "__metadata__") == 0;
-                        for (int i = 0; i < n_spans && !known; i++) known = strcmp(key, spans[i].name) == 0;
-                        if (!known) {
-                                seterr(errstr, errstr_size, "%s: unexpected tensor '%s' for layer_sizes",
-                                       path, key);
-                                goto fail;
-                        }
-                }
-        }
-        qsort(spans, (size_t)n_spans, sizeof(spans[0]), cmp_span);
-        size_t at = 0;
         for (int i = 0; i < n_spans; i++) {
-                if (spans[i].begin != at) {
-                        seterr(errstr, errstr_size,
-                               "%s: tensor '%s' starts at byte %zu of the data, expected %zu (%s)", path,
-                               spans[i].name, spans[i].begin, at, spans[i].begin < at ? "overlap" : "gap");
-                        goto fail;
-                }
-                at = spans[i].end;
-        }
-        if (at != data_len) {
-                seterr(errstr, errstr_size, "%s: the tensors need %zu bytes of data, the file has %zu (%s)",
-                       path, at, data_len, data_len < at ? "truncated" : "trailing bytes");
-                goto fail;
-        }
-        for (int i = 0; i < n_spans; i++) {
-                float *dst = model->nn->params + spans[i].param_off;
+                float *dst = model->nn->params + (spans[i].bias ? model->nn->b_off[spans[i].layer]
+                                                                : model->nn->w_off[spans[i].layer]);
                 size_t n = (spans[i].end - spans[i].begin) / 4;
-                memcpy(dst, buf + data_off + spans[i].begin, n * 4);
+                memcpy(dst, buf + 8 + (size_t)hlen + spans[i].begin, n * 4);
                 for (size_t k = 0; k < n; k++) {
                         if (!isfinite(dst[k])) {
                                 seterr(errstr, errstr_size,
@@ -704,14 +745,10 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
                 }
         }
 
-        /* The identity: SHA-256 of the whole file. */
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int md_len = 0;
-        if (EVP_Digest(buf, size, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 8) {
+        if (file_id(buf, size, model->id) != 0) {
                 seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
                 goto fail;
         }
-        for (int i = 0; i < 8; i++) snprintf(model->id + 2 * i, 3, "%02x", md[i]);
 
         json_decref(header);
         free(buf);
@@ -774,6 +811,12 @@ int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) 
 
 int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs) {
         return predict_rows(model, num, SF_KDD_NNUMERIC, hot, 3, n, probs);
+}
+
+int sf_model_probs_finite(const float *probs) {
+        int finite = 1;
+        for (int k = 0; k < SF_KDD_NCLASSES; k++) finite &= isfinite(probs[k]) != 0;
+        return finite;
 }
 
 /* ---- ONNX export ---- */

@@ -41,6 +41,11 @@ int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
  * zeros: cheaper, and the exact arithmetic `evaluate` does. */
 int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs);
 
+/* 1 when the 5 probabilities of one row (from sf_model_predict or
+ * sf_model_predict_sparse) are all finite, else 0: such a row must never
+ * become a prediction. */
+int sf_model_probs_finite(const float *probs);
+
 /* How the model was trained, stored in the file (no timestamps: the same
  * seed and thread count give a byte-identical file). */
 typedef struct sf_model_info {

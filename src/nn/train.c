@@ -9,6 +9,14 @@
 
 #define EVAL_CHUNK 1024
 
+/* "line L" (or "row R" when the line is unknown) for messages about row r. */
+static void where(char *out, size_t size, const uint64_t *line, size_t r) {
+        if (line && line[r])
+                snprintf(out, size, "line %llu", (unsigned long long)line[r]);
+        else
+                snprintf(out, size, "row %zu", r + 1);
+}
+
 int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows,
                       const size_t *idx, size_t n, int compact, char *errstr, size_t errstr_size) {
         memset(ds, 0, sizeof(*ds));
@@ -17,23 +25,36 @@ int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kd
         ds->x = malloc((n ? n : 1) * (size_t)ds->n_dense * sizeof(float));
         ds->y = malloc((n ? n : 1) * sizeof(int));
         if (compact) ds->hot = malloc((n ? n : 1) * 3 * sizeof(int32_t));
-        if (!ds->x || !ds->y || (compact && !ds->hot)) {
+        if (rows->line) ds->line = malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!ds->x || !ds->y || (compact && !ds->hot) || (rows->line && !ds->line)) {
                 snprintf(errstr, errstr_size, "out of memory encoding %zu rows", n);
                 goto fail;
         }
         for (size_t i = 0; i < n; i++) {
                 size_t r = idx ? idx[i] : i;
                 const sf_kdd_row_t *row = &rows->rows[r];
+                char at[48], why[256];
                 if (row->label < 0 || row->label >= SF_KDD_NCLASSES) {
-                        snprintf(errstr, errstr_size, "data row %zu has no label", r + 1);
+                        where(at, sizeof(at), rows->line, r);
+                        snprintf(errstr, errstr_size,
+                                 "%s: the row has no label (training and evaluation rows need the label "
+                                 "column)",
+                                 at);
                         goto fail;
                 }
                 ds->y[i] = row->label;
+                if (ds->line) ds->line[i] = rows->line[r];
                 int unseen;
+                float *x = ds->x + i * (size_t)ds->n_dense; /* the 38 scaled numbers first, either way */
                 if (compact) {
-                        unseen = sf_kdd_encode_sparse(enc, row, ds->x + i * SF_KDD_NNUMERIC, ds->hot + i * 3);
+                        unseen = sf_kdd_encode_sparse(enc, row, x, ds->hot + i * 3);
                 } else {
-                        unseen = sf_kdd_encode(enc, row, ds->x + i * (size_t)ds->n_dense);
+                        unseen = sf_kdd_encode(enc, row, x);
+                }
+                if (sf_kdd_check_scaled(row, x, why, sizeof(why)) != 0) {
+                        where(at, sizeof(at), rows->line, r);
+                        snprintf(errstr, errstr_size, "%s: %s", at, why);
+                        goto fail;
                 }
                 if (unseen) ds->unseen++;
         }
@@ -48,14 +69,18 @@ void sf_dataset_free(sf_dataset_t *ds) {
         free(ds->x);
         free(ds->hot);
         free(ds->y);
+        free(ds->line);
         memset(ds, 0, sizeof(*ds));
 }
 
 int sf_nn_evaluate(const sf_nn_t *nn, const sf_dataset_t *ds, double *loss, double *accuracy, int *pred,
-                   float *probs) {
+                   float *probs, char *errstr, size_t errstr_size) {
         sf_nn_ws_t ws;
         int classes = nn->sizes[nn->n_layers];
-        if (sf_nn_ws_init(&ws, nn, EVAL_CHUNK, 0) != 0) return -1;
+        if (sf_nn_ws_init(&ws, nn, EVAL_CHUNK, 0) != 0) {
+                snprintf(errstr, errstr_size, "out of memory evaluating %zu rows", ds->n);
+                return -1;
+        }
         double sum = 0;
         size_t correct = 0;
         for (size_t i = 0; i < ds->n; i += EVAL_CHUNK) {
@@ -63,6 +88,21 @@ int sf_nn_evaluate(const sf_nn_t *nn, const sf_dataset_t *ds, double *loss, doub
                 sf_nn_input_t in = {ds->x + i * (size_t)ds->n_dense,
                                     ds->hot ? ds->hot + i * (size_t)ds->n_hot : NULL, ds->n_dense, ds->n_hot};
                 sum += sf_nn_forward(nn, &ws, &in, ds->y + i, b) * b;
+                for (int k = 0; k < b; k++) {
+                        const float *p = ws.probs + (size_t)k * classes;
+                        int finite = 1;
+                        for (int c = 0; c < classes; c++) finite &= isfinite(p[c]) != 0;
+                        if (!finite) {
+                                char at[48];
+                                where(at, sizeof(at), ds->line, i + k);
+                                snprintf(errstr, errstr_size,
+                                         "%s: the model's output is not finite (NaN or infinite "
+                                         "probabilities): the row cannot be evaluated",
+                                         at);
+                                sf_nn_ws_free(&ws);
+                                return -1;
+                        }
+                }
                 for (int k = 0; k < b; k++) {
                         int p = sf_argmax(ws.probs + (size_t)k * classes, classes);
                         correct += p == ds->y[i + k];

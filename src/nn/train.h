@@ -24,12 +24,14 @@ typedef struct sf_dataset {
         int32_t *hot;       /* (n, n_hot), NULL when dense */
         int *y;             /* (n) class indices */
         size_t unseen;      /* rows with a categorical value unseen in training */
+        uint64_t *line;     /* (n) the file line of each row (0: unknown), NULL when the rows had none */
 } sf_dataset_t;
 
 /* Encodes rows->rows[idx[i]] (all rows in order when idx is NULL) for i in
- * 0..n with enc, compact or dense. Every row must carry a label. Returns 0,
- * or -1 with errstr (out of memory, or a row without a label). Free with
- * sf_dataset_free. */
+ * 0..n with enc, compact or dense. Every row must carry a label and scale
+ * to finite values (sf_kdd_check_scaled). Returns 0, or -1 with errstr (out
+ * of memory, or "line L: field N (name): ..." for a bad row, "row R" when
+ * rows has no line numbers). Free with sf_dataset_free. */
 int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows,
                       const size_t *idx, size_t n, int compact, char *errstr, size_t errstr_size);
 void sf_dataset_free(sf_dataset_t *ds);
@@ -37,9 +39,11 @@ void sf_dataset_free(sf_dataset_t *ds);
 /* Loss, accuracy and (optionally) predicted classes pred (n) and
  * probabilities probs (n, classes) of nn over ds, in chunks of 1024 rows.
  * The loss is the mean cross-entropy from the logits, as Keras'
- * evaluate() reports it. Returns 0 or -1 (out of memory). */
+ * evaluate() reports it. Returns 0, or -1 with errstr: out of memory, or a
+ * row whose probabilities are not finite ("line L: ..."), which is never
+ * counted as a prediction. */
 int sf_nn_evaluate(const sf_nn_t *nn, const sf_dataset_t *ds, double *loss, double *accuracy, int *pred,
-                   float *probs);
+                   float *probs, char *errstr, size_t errstr_size);
 
 /* Called after every step with the running loss and accuracy of the epoch. */
 typedef void (*sf_train_progress_cb)(void *opaque, size_t step, size_t steps, double loss, double accuracy);

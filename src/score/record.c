@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/model.h"
+#include "util/utf8.h"
+
 const char *sf_score_reject_str(sf_score_reject_t reason) {
         switch (reason) {
         case SF_REJECT_NONE:
@@ -29,31 +32,19 @@ const char *sf_score_reject_str(sf_score_reject_t reason) {
 }
 
 /* Control bytes other than TAB, DEL, or bytes that are not UTF-8: the
- * record is not text. Returns the offending byte's index or -1. */
-static long find_binary(const unsigned char *s, size_t len) {
-        size_t i = 0;
-        while (i < len) {
+ * record is not text. Returns the offending byte's index or -1, and in
+ * *utf8 whether it is a bad UTF-8 sequence (not a control byte). */
+static long find_binary(const unsigned char *s, size_t len, int *utf8) {
+        size_t valid = sf_utf8_valid_len((const char *)s, len);
+        for (size_t i = 0; i < valid; i++) {
                 unsigned char c = s[i];
-                if (c < 0x80) {
-                        if ((c < 0x20 && c != '\t') || c == 0x7f) return (long)i;
-                        i++;
-                        continue;
-                }
-                size_t n;
-                if (c >= 0xc2 && c <= 0xdf)
-                        n = 1;
-                else if (c >= 0xe0 && c <= 0xef)
-                        n = 2;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        n = 3;
-                else
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                        *utf8 = 0;
                         return (long)i;
-                if (i + n >= len) return (long)i;
-                for (size_t k = 1; k <= n; k++)
-                        if ((s[i + k] & 0xc0) != 0x80) return (long)i;
-                i += n + 1;
+                }
         }
-        return -1;
+        *utf8 = 1;
+        return valid < len ? (long)valid : -1;
 }
 
 static int is_numeric_field(int i) {
@@ -148,10 +139,11 @@ sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_
                          SF_KDD_MAX_LINE);
                 return SF_REJECT_TOO_LONG;
         }
-        long bad = find_binary((const unsigned char *)value, len);
+        int utf8 = 0;
+        long bad = find_binary((const unsigned char *)value, len, &utf8);
         if (bad >= 0) {
-                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld",
-                         (unsigned char)value[bad], bad);
+                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld (%s)",
+                         (unsigned char)value[bad], bad, utf8 ? "not valid UTF-8" : "a control character");
                 return SF_REJECT_BINARY;
         }
 
@@ -214,6 +206,20 @@ sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_
                 row->difficulty = (int)d;
         }
         return SF_REJECT_NONE;
+}
+
+sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *num, char *errstr,
+                                         size_t errstr_size) {
+        return sf_kdd_check_scaled(row, num, errstr, errstr_size) == 0 ? SF_REJECT_NONE
+                                                                       : SF_REJECT_NON_FINITE;
+}
+
+sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size) {
+        if (sf_model_probs_finite(probs)) return SF_REJECT_NONE;
+        snprintf(
+                errstr, errstr_size,
+                "the model's output is not finite (NaN or infinite probabilities); the record is not scored");
+        return SF_REJECT_NON_FINITE;
 }
 
 /* p in [0, 1] as "0.dddddd": snprintf("%.6f") is a large share of the time

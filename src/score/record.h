@@ -18,7 +18,8 @@ typedef enum {
         SF_REJECT_BINARY,      /* "binary": control bytes (NUL, ...) or invalid UTF-8 */
         SF_REJECT_FIELD_COUNT, /* "field_count": not 41, 42 or 43 fields */
         SF_REJECT_NON_NUMERIC, /* "non_numeric": text in a numeric field */
-        SF_REJECT_NON_FINITE,  /* "non_finite": nan, inf or out of float range */
+        SF_REJECT_NON_FINITE,  /* "non_finite": nan, inf, out of float range, out of range once
+                                * scaled, or a non-finite model output */
         SF_REJECT_INVALID,     /* "invalid_field": anything else the parser refuses */
 } sf_score_reject_t;
 
@@ -38,6 +39,16 @@ sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *ro
  * value, slower. The tests compare the two. */
 sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
                                       char *errstr, size_t errstr_size);
+
+/* After a parsed row is encoded into num (sf_kdd_encode_sparse): SF_REJECT_NONE,
+ * or SF_REJECT_NON_FINITE with errstr naming the column whose scaled value
+ * is not finite (a number near FLT_MAX overflows once scaled). */
+sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *num, char *errstr,
+                                         size_t errstr_size);
+
+/* After the forward pass, a row's 5 probabilities: SF_REJECT_NONE, or
+ * SF_REJECT_NON_FINITE with errstr when one is NaN or infinite. */
+sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size);
 
 /* What a prediction carries besides the probabilities. */
 typedef struct sf_score_source {

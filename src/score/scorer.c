@@ -116,9 +116,10 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
         sl->reject = sf_score_parse(msg->payload ? msg->payload : "", msg->payload ? msg->len : 0, &sl->row,
                                     &sl->unknown_label, sl->err, sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
-                sl->xrow = s->nx++;
-                sl->unseen = sf_kdd_encode_sparse(s->enc, &sl->row, s->x + (size_t)sl->xrow * SF_KDD_NNUMERIC,
-                                                  s->hot + (size_t)sl->xrow * 3);
+                float *num = s->x + (size_t)s->nx * SF_KDD_NNUMERIC;
+                sl->unseen = sf_kdd_encode_sparse(s->enc, &sl->row, num, s->hot + (size_t)s->nx * 3);
+                sl->reject = sf_score_check_encoded(&sl->row, num, sl->err, sizeof(sl->err));
+                if (sl->reject == SF_REJECT_NONE) sl->xrow = s->nx++;
         }
         s->t.records++;
         s->iv_in++;
@@ -303,6 +304,12 @@ static void score_batch(scorer_t *s) {
                 fail(s, "out of memory running the model");
                 release_batch(s);
                 return;
+        }
+        for (int i = 0; i < s->n; i++) { /* a non-finite output goes to the DLQ, not out as a prediction */
+                slot_t *sl = &s->slots[i];
+                if (sl->xrow >= 0)
+                        sl->reject = sf_score_check_probs(s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES,
+                                                          sl->err, sizeof(sl->err));
         }
         if (s->o->exactly_once) {
                 rd_kafka_error_t *error = rd_kafka_begin_transaction(sf_producer_handle(s->prod));

@@ -173,7 +173,7 @@ head -n 5 "$data/KDDTrain+.txt" | cut -d, -f1-41 >"$SF_TMP/nolabel/KDDTrain+.txt
 cp "$data/KDDTest+.txt.gz" "$SF_TMP/nolabel/"
 run "$SF" train --data "$SF_TMP/nolabel" --epochs 1 --logdir "$logs" --model "$SF_TMP/x.safetensors"
 check "unlabelled training rows exit 1" [ "$rc" -eq 1 ]
-check_grep "... naming the file and row" "nolabel/KDDTrain\+\.txt: data row 1 has no label" "$err"
+check_grep "... naming the file and line" "nolabel/KDDTrain\+\.txt: line 1: the row has no label" "$err"
 
 # ---- evaluate ----
 run "$SF" evaluate --model "$model" --data "$data"
@@ -215,6 +215,15 @@ print("%.4f" % d["accuracy"])
 ' <<<"$out" 2>&1)
 check "--json parses and agrees with itself" [ "$json_check" = "$test_acc" ]
 
+# Evaluation data with a number that overflows once scaled is an error
+# naming the file, line and column, not a row silently counted.
+mkdir -p "$SF_TMP/overflow"
+cp "$SF_ROOT/tests/data/bad-inputs/overflow_to_inf.csv" "$SF_TMP/overflow/KDDTest+.txt"
+run "$SF" evaluate --model "$model" --data "$SF_TMP/overflow" --split all
+check "evaluate on overflowing data exits 1" [ "$rc" -eq 1 ]
+check_grep "... naming file, line and column" \
+  "overflow/KDDTest\+\.txt: line 1: field [0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
+check "... and prints no report" [ -z "$out" ]
 run "$SF" evaluate --model "$model" --data "$data" --split bogus
 check "--split bogus is a usage error" [ "$rc" -eq 2 ]
 run "$SF" evaluate --model "$SF_TMP/none.safetensors" --data "$data"
@@ -290,6 +299,79 @@ check "the other file is still scored" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
 check_grep "several files: each line names its file" '"file":"[^"]*rows\.csv","line":20' "$out"
 run "$SF" predict --model "$SF_TMP/none.safetensors" "$SF_TMP/rows.csv"
 check "predict with a missing model exits 1" [ "$rc" -eq 1 ]
+
+# A 60 KB file declaring 8 layers of 65,536 (120 GB of weights) fails fast
+# on what is wrong with it, naming the file and the tensor, in little memory.
+python3 - "$model" "$SF_TMP/huge.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+meta = hdr["__metadata__"]
+sizes = [json.loads(meta["layer_sizes"])[0]] + [65536] * 7 + [5]
+meta["layer_sizes"] = json.dumps(sizes)
+hdr = {"__metadata__": meta}
+at = 0
+for l in range(8):
+    w, b = sizes[l] * sizes[l + 1] * 4, sizes[l + 1] * 4
+    hdr["dense_%d.kernel" % l] = {"dtype": "F32", "shape": [sizes[l], sizes[l + 1]], "data_offsets": [at, at + w]}
+    hdr["dense_%d.bias" % l] = {"dtype": "F32", "shape": [sizes[l + 1]], "data_offsets": [at + w, at + w + b]}
+    at += w + b
+h = json.dumps(hdr).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + data)
+PY
+/usr/bin/time -f "maxrss %M" "$SF" predict --model "$SF_TMP/huge.safetensors" "$SF_TMP/rows.csv" >/dev/null 2>"$SF_TMP/huge.err"
+rc=$?
+err=$(cat "$SF_TMP/huge.err")
+check "8 layers of 65,536: exit 1" [ "$rc" -eq 1 ]
+check_grep "... naming the file and the tensor" "huge\.safetensors: tensor 'dense_0\.kernel' has data_offsets outside the [0-9]+ bytes of data" "$err"
+rss=$(sed -n 's/^maxrss //p' <<<"$err")
+echo "# peak RSS loading the 8 x 65,536 file: ${rss} KB"
+check "... in under 200 MB of peak RSS (${rss} KB)" [ -n "$rss" ] && [ "$rss" -lt 204800 ]
+
+# bad-inputs/: labels that are not UTF-8 and numbers that overflow once
+# scaled are errors naming file, line (and column); the good rows are
+# scored, and every line on stdout is valid UTF-8 JSON.
+BAD="$SF_ROOT/tests/data/bad-inputs"
+run "$SF" predict --model "$model" "$BAD/invalid_utf8_label.csv"
+check "invalid UTF-8 labels: exit 1" [ "$rc" -eq 1 ]
+check "invalid UTF-8 labels: only line 1 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":1,' <<<"$out"
+for line in 2 3 4; do
+  check_grep "invalid UTF-8 label on line $line is reported" \
+    "invalid_utf8_label\.csv:$line: invalid UTF-8 at column 96 \(byte 0x(f0|ed|f4)\)" "$err"
+done
+run "$SF" predict --model "$model" "$BAD/overflow_to_inf.csv"
+check "overflowing numbers: exit 1" [ "$rc" -eq 1 ]
+check "overflowing numbers: only line 3 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":3,' <<<"$out"
+check_grep "overflow on line 1 names the column" "overflow_to_inf\.csv:1: field [0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
+check_grep "overflow on line 2 names serror_rate" "overflow_to_inf\.csv:2: field 25 \(serror_rate\): 3e\+38 is out of range" "$err"
+"$SF" predict --model "$model" "$BAD/invalid_utf8_label.csv" "$BAD/overflow_to_inf.csv" >"$SF_TMP/badin.out" 2>/dev/null
+check "every predict line on the bad inputs is valid UTF-8 JSON" python3 -c '
+import json, sys
+lines = open(sys.argv[1], "rb").read().splitlines()
+assert len(lines) == 2
+for l in lines: json.loads(l.decode("utf-8", errors="strict"))' "$SF_TMP/badin.out"
+# A file name that is not UTF-8 is shown with U+FFFD: the line stays JSON.
+cp "$BAD/overflow_to_inf.csv" "$SF_TMP/bad"$'\xff\xc3'".csv"
+cp "$BAD/overflow_to_inf.csv" "$SF_TMP/caf"$'\xc3\xa9'".csv"
+"$SF" predict --model "$model" "$SF_TMP/bad"$'\xff\xc3'".csv" "$SF_TMP/caf"$'\xc3\xa9'".csv" >"$SF_TMP/names.out" 2>/dev/null
+check "file names that are not UTF-8 still give valid UTF-8 JSON" python3 -c '
+import json, sys
+names = [json.loads(l.decode("utf-8", errors="strict"))["file"].rsplit("/", 1)[-1]
+         for l in open(sys.argv[1], "rb").read().splitlines()]
+assert names == ["bad\ufffd\ufffd.csv", "caf\u00e9.csv"], names' "$SF_TMP/names.out"
+# A model whose output is NaN (weights near FLT_MAX, each finite): no row
+# becomes a prediction, each is an error naming its line.
+python3 - "$model" "$SF_TMP/nan.safetensors" <<'PY'
+import struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+open(sys.argv[2], "wb").write(raw[:8 + n] + struct.pack("<f", 3e38) * ((len(raw) - 8 - n) // 4))
+PY
+run "$SF" predict --model "$SF_TMP/nan.safetensors" "$SF_TMP/rows.csv"
+check "a NaN model: exit 1 and no prediction" [ "$rc" -eq 1 ] && [ -z "$out" ]
+check "a NaN model: one error per row, naming its line" \
+  [ "$(grep -c "rows\.csv:[0-9]*: the model's output is not finite" <<<"$err")" -eq 20 ]
 
 # ---- train against an independent numpy (float64) implementation of the
 # same recipe: Glorot init from the seed's stream, the per-epoch shuffle,

@@ -170,6 +170,69 @@ check "a rerun of the group exits 0" [ "$rc" -eq 0 ]
 after=$(kcat -C -b "$BROKERS" -t predictions -e -q -f '.\n' | wc -l)
 check "a rerun of the group scores nothing again (offsets were committed)" [ "$after" -eq "$(wc -l <"$SF_TMP/pred.txt")" ]
 
+# ---- bad-inputs/: labels that are not UTF-8 (overlong, surrogate, above
+# U+10FFFF) go to the DLQ as binary; numbers that overflow once scaled go
+# as non_finite, naming the column; the other rows are scored and every
+# prediction is valid UTF-8 JSON.
+BAD="$SF_ROOT/tests/data/bad-inputs"
+run "$SF" replay -q -t bad "$BAD/invalid_utf8_label.csv" "$BAD/overflow_to_inf.csv"
+check "replay of the bad-input files exits 0" [ "$rc" -eq 0 ]
+run "$SF" score -e -q --model "$model" -t bad --output bad_pred --dlq bad_dlq -G bad
+check "scoring the bad-input files exits 0" [ "$rc" -eq 0 ]
+kcat -C -b "$BROKERS" -t bad_pred -e -q -f '%k\t%s\n' >"$SF_TMP/bad_pred.txt"
+kcat -C -b "$BROKERS" -t bad_dlq -e -q -f '%k\t%h\n' >"$SF_TMP/bad_dlq.txt"
+bad_out=$(python3 - "$SF_TMP" <<'PY'
+import json, re, sys
+d = sys.argv[1]
+keys, valid = [], True
+for raw in open(d + "/bad_pred.txt", "rb"):
+    k, v = raw.rstrip(b"\n").split(b"\t", 1)
+    keys.append(k.decode().rsplit("/", 1)[-1])
+    try:
+        json.loads(v.decode("utf-8", errors="strict"))
+    except ValueError:
+        valid = False
+print("scored", " ".join(sorted(keys)))
+print("all_valid_json", valid)
+for raw in sorted(open(d + "/bad_dlq.txt", "rb")):
+    k, h = raw.decode("utf-8", errors="replace").rstrip("\n").split("\t", 1)
+    reason = re.search(r"(?:^|,)error=(\w+)", h).group(1)
+    msg = re.search(r"(?:^|,)error_message=(.*?)(?:,source_topic=|$)", h).group(1)
+    print("dlq", k.rsplit("/", 1)[-1], reason, msg)
+PY
+)
+echo "$bad_out" | sed 's/^/# /'
+check_grep "bad inputs: only the good row of each file is scored" \
+  "^scored invalid_utf8_label.csv:1 overflow_to_inf.csv:3$" "$bad_out"
+check_grep "bad inputs: every prediction is valid UTF-8 JSON" "^all_valid_json True$" "$bad_out"
+for line in 2 3 4; do
+  check_grep "invalid UTF-8 label, line $line: DLQ reason binary" \
+    "^dlq invalid_utf8_label.csv:$line binary binary data: byte 0x.. at position [0-9]+ \(not valid UTF-8\)" "$bad_out"
+done
+check_grep "overflow row 1: DLQ reason non_finite naming the column" \
+  "^dlq overflow_to_inf.csv:1 non_finite field [0-9]+ \([a-z_]+\): 3.4e\+38 is out of range" "$bad_out"
+check_grep "overflow row 2: DLQ reason non_finite naming serror_rate" \
+  "^dlq overflow_to_inf.csv:2 non_finite field 25 \(serror_rate\): 3e\+38 is out of range" "$bad_out"
+check "bad inputs: 5 DLQ records" [ "$(grep -c '^dlq ' <<<"$bad_out")" -eq 5 ]
+run "$SF" score --report --output bad_pred
+check_grep "--report reads every bad-input prediction as a prediction" "0 not predictions" "$err"
+
+# A model whose output is NaN (weights near FLT_MAX, each finite): every
+# record goes to the DLQ as non_finite, none becomes a prediction.
+python3 - "$model" "$SF_TMP/nan.safetensors" <<'PY'
+import struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+data = struct.pack("<f", 3e38) * ((len(raw) - 8 - n) // 4)
+open(sys.argv[2], "wb").write(raw[:8 + n] + data)
+PY
+run "$SF" score -e -q --model "$SF_TMP/nan.safetensors" -t bad --output nan_pred --dlq nan_dlq -G nan
+check "scoring with a NaN model exits 0" [ "$rc" -eq 0 ]
+check "a NaN model produces no prediction" [ "$(kcat -C -b "$BROKERS" -t nan_pred -e -q -f '.\n' 2>/dev/null | wc -l)" -eq 0 ]
+nan_dlq=$(kcat -C -b "$BROKERS" -t nan_dlq -e -q -f '%h\n')
+check "... and sends both scorable rows to the DLQ as non_finite" \
+  [ "$(grep -c "error=non_finite,error_message=the model's output is not finite" <<<"$nan_dlq")" -eq 2 ]
+
 # ---- --exactly-once: the transactional path runs (the embedded broker
 # accepts transactions; the guarantee itself needs a real cluster)
 run "$SF" score -e -q --exactly-once --model "$model" -G eos --output eos_pred --dlq eos_dlq

@@ -11,6 +11,8 @@
 #include "data/lines.h"
 #include "fuzz.h"
 #include "test.h"
+#include "utf8_cases.h"
+#include "util/utf8.h"
 
 static char tmpdir[512];
 static char datadir[512];
@@ -38,8 +40,9 @@ static const char *write_text(const char *name, const char *text) {
         return write_file(name, text, strlen(text));
 }
 
-/* good43 with field i (0-based) replaced by value. */
-static void with_field(char *out, size_t size, int field, const char *value) {
+/* good43 with field i (0-based) replaced by value, and field2 (-1: none) by value2. */
+static void with_fields(char *out, size_t size, int field, const char *value, int field2,
+                        const char *value2) {
         char copy[1024];
         snprintf(copy, sizeof(copy), "%s", good43);
         out[0] = '\0';
@@ -47,7 +50,13 @@ static void with_field(char *out, size_t size, int field, const char *value) {
         int f = 0;
         for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","), f++)
                 len += (size_t)snprintf(out + len, size - len, "%s%s", f ? "," : "",
-                                        f == field ? value : tok);
+                                        f == field    ? value
+                                        : f == field2 ? value2
+                                                      : tok);
+}
+
+static void with_field(char *out, size_t size, int field, const char *value) {
+        with_fields(out, size, field, value, -1, NULL);
 }
 
 static void test_class_and_field_names(void) {
@@ -423,6 +432,52 @@ static void test_parse_bad_rows(void) {
 
 /* The line reader: numbering, CRLF, empty lines, an over-long line, NUL
  * bytes, a last line without newline. */
+/* The validator over the shared table, alone and at every offset of a
+ * longer ASCII run (the 8-byte fast path must hand over at any byte). */
+static void test_utf8_validator(void) {
+        for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                size_t n = strlen(c->text);
+                CHECK_MSG(sf_utf8_valid_len(c->text, n) == c->valid, "%s: %zu valid bytes, expected %zu",
+                          c->name, sf_utf8_valid_len(c->text, n), c->valid);
+                for (size_t pad = 1; pad <= 17; pad++) {
+                        char buf[64];
+                        memset(buf, 'a', pad);
+                        memcpy(buf + pad, c->text, n);
+                        size_t got = sf_utf8_valid_len(buf, pad + n);
+                        size_t want = c->valid == n ? pad + n : pad + c->valid;
+                        CHECK_MSG(got == want, "%s after %zu ascii bytes: %zu valid, expected %zu", c->name,
+                                  pad, got, want);
+                }
+        }
+        CHECK(sf_utf8_valid_len("", 0) == 0);
+        CHECK(sf_utf8_valid_len("\0\t\x7f", 3) == 3); /* control bytes are UTF-8 */
+        /* The length is respected: a valid sequence cut by len is truncated. */
+        CHECK(sf_utf8_valid_len("\xc3\xa9", 1) == 0);
+}
+
+/* A label of each table entry: an invalid one is refused as not UTF-8,
+ * naming its column; a valid one is not (it fails later, as a label). */
+static void test_parse_invalid_utf8(void) {
+        char line[2048], err[256];
+        sf_kdd_row_t row;
+        for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                with_field(line, sizeof(line), 41, c->text);
+                size_t label_at = (size_t)(strrchr(line, ',') - line) - strlen(c->text);
+                err[0] = '\0';
+                int rc = sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err));
+                if (c->valid == strlen(c->text)) {
+                        CHECK_MSG(strstr(err, "UTF-8") == NULL, "%s: %s", c->name, err);
+                        continue;
+                }
+                char want[64];
+                snprintf(want, sizeof(want), "invalid UTF-8 at column %zu ", label_at + c->valid + 1);
+                CHECK_MSG(rc == -1 && strstr(err, want) != NULL, "%s: rc %d, error '%s', expected '%s'",
+                          c->name, rc, err, want);
+        }
+}
+
 static void test_lines_reader(void) {
         char err[512];
         size_t big = 1024 * 1024;
@@ -993,7 +1048,7 @@ static void test_encoder_fit_small(void) {
         CHECK(sf_kdd_parse_line(line, strlen(line), &r[1], err, sizeof(err)) == 0);
         snprintf(r[1].proto, sizeof(r[1].proto), "udp");
         snprintf(r[1].service, sizeof(r[1].service), "domain_u");
-        sf_kdd_rows_t rows = {r, 2, 2};
+        sf_kdd_rows_t rows = {r, 2, 2, NULL};
         sf_kdd_encoder_t *e = sf_kdd_encoder_fit(&rows, err, sizeof(err));
         CHECK(e != NULL);
         if (!e) return;
@@ -1015,6 +1070,84 @@ static void test_encoder_fit_small(void) {
         sf_kdd_rows_t none = {0};
         CHECK(sf_kdd_encoder_fit(&none, err, sizeof(err)) == NULL);
         CHECK(strstr(err, "no training rows") != NULL);
+}
+
+/* Numbers that parse as floats but overflow once scaled: each table row
+ * puts a value in a numeric field of good43, encodes it (sparse and dense)
+ * with an encoder of known means and deviations, and expects the check to
+ * name the first column whose scaled value is not finite. */
+static void test_check_scaled(void) {
+        const char *proto[] = {"tcp"}, *service[] = {"ftp_data"}, *flag[] = {"SF"};
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) mean[j] = 0, std[j] = 1;
+        mean[0] = -1e38f; /* duration: 3.4e38 - (-1e38) overflows */
+        std[21] = 0.1f;   /* serror_rate (field 25): 3e38 / 0.1 overflows */
+        std[37] = 0.5f;   /* dst_host_srv_rerror_rate (field 41) */
+        char err[256];
+        sf_kdd_encoder_t *e = sf_kdd_encoder_new(1, proto, 1, service, 1, flag, mean, std, err, sizeof(err));
+        CHECK_MSG(e != NULL, "%s", err);
+        if (!e) return;
+        struct {
+                int field; /* 0-based */
+                const char *value;
+                int field2; /* a second value, -1: none */
+                const char *value2;
+                const char *says; /* NULL: finite */
+        } cases[] = {
+                {4, "3.4e38", -1, NULL, NULL},  /* FLT_MAX / 1 is finite */
+                {4, "-3.4e38", -1, NULL, NULL}, /* so is -FLT_MAX */
+                {24, "3e37", -1, NULL, NULL},   /* 3e38 after scaling: still finite */
+                {24, "3e38", -1, NULL, "field 25 (serror_rate): 3e+38 "},
+                {0, "3.4e38", -1, NULL, "field 1 (duration): 3.4e+38 "},
+                {40, "-3.4e38", -1, NULL, "field 41 (dst_host_srv_rerror_rate): -3.4e+38 "},
+                {40, "-3.4e38", 24, "3e38", "field 25 (serror_rate)"}, /* the first column is named */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char line[2048];
+                with_fields(line, sizeof(line), cases[i].field, cases[i].value, cases[i].field2,
+                            cases[i].value2);
+                sf_kdd_row_t row;
+                CHECK_MSG(sf_kdd_parse_line(line, strlen(line), &row, err, sizeof(err)) == 0, "case %zu: %s",
+                          i, err);
+                float num[SF_KDD_NNUMERIC], dense[64];
+                int32_t hot[3];
+                sf_kdd_encode_sparse(e, &row, num, hot);
+                sf_kdd_encode(e, &row, dense);
+                for (int form = 0; form < 2; form++) {
+                        err[0] = '\0';
+                        int rc = sf_kdd_check_scaled(&row, form ? dense : num, err, sizeof(err));
+                        if (!cases[i].says)
+                                CHECK_MSG(rc == 0, "case %zu: %s", i, err);
+                        else
+                                CHECK_MSG(rc == -1 && strstr(err, cases[i].says) && strstr(err, "inf"),
+                                          "case %zu: rc %d, '%s', expected '%s'", i, rc, err, cases[i].says);
+                }
+        }
+        sf_kdd_encoder_destroy(e);
+}
+
+/* The overflow rows of bad-inputs/overflow_to_inf.csv with the encoder
+ * fitted on KDDTrain+: rows 1 and 2 parse but must not be scored, row 3
+ * is ordinary. */
+static void test_check_scaled_bad_input_file(void) {
+        CHECK(load_train() == 0);
+        if (!train_enc) return;
+        char path[1024], err[256];
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/tests/data/bad-inputs/overflow_to_inf.csv", root ? root : ".");
+        sf_kdd_rows_t rows = {0};
+        CHECK_MSG(sf_kdd_read_file(path, &rows, err, sizeof(err)) == 0, "%s", err);
+        CHECK_INT(rows.n, 3);
+        for (size_t i = 0; i < rows.n; i++) {
+                float num[SF_KDD_NNUMERIC];
+                int32_t hot[3];
+                sf_kdd_encode_sparse(train_enc, &rows.rows[i], num, hot);
+                int rc = sf_kdd_check_scaled(&rows.rows[i], num, err, sizeof(err));
+                CHECK_MSG(rc == (i < 2 ? -1 : 0), "row %zu: rc %d (%s)", i + 1, rc, err);
+                if (i == 1) CHECK_MSG(strstr(err, "field 25 (serror_rate)") != NULL, "%s", err);
+                CHECK_INT(rows.line[i], i + 1);
+        }
+        sf_kdd_rows_free(&rows);
 }
 
 static void test_split(void) {
@@ -1072,6 +1205,8 @@ int main(void) {
         RUN(test_parse_numbers_match_strtod);
         RUN(test_parse_fast_matches_full);
         RUN(test_parse_bad_rows);
+        RUN(test_utf8_validator);
+        RUN(test_parse_invalid_utf8);
         RUN(test_lines_reader);
         RUN(test_lines_gzip_and_stdin);
         RUN(test_lines_live_pipe);
@@ -1083,6 +1218,8 @@ int main(void) {
         RUN(test_encoder_unseen);
         RUN(test_encoder_new);
         RUN(test_encoder_fit_small);
+        RUN(test_check_scaled);
+        RUN(test_check_scaled_bad_input_file);
         RUN(test_split);
         sf_kdd_encoder_destroy(train_enc);
         sf_kdd_rows_free(&train_rows);

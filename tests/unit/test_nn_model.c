@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "data/kdd.h"
 #include "nn/model.h"
@@ -427,6 +430,120 @@ out:
         sf_kdd_encoder_destroy(enc);
 }
 
+/* Rewrites the model at src with layer_sizes `sizes` (n of them) and, when
+ * declare is set, a tensor entry of the matching shape for every layer,
+ * laid end to end; the data stays what it was. */
+static int craft_sizes(const char *src, const char *dst, const int *sizes, int n, int declare) {
+        size_t len = 0;
+        uint8_t *buf = slurp(src, &len);
+        if (!buf) return -1;
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
+        json_t *h = json_loadb((const char *)buf + 8, hlen, 0, NULL);
+        char text[256];
+        size_t k = (size_t)snprintf(text, sizeof(text), "[");
+        for (int i = 0; i < n; i++)
+                k += (size_t)snprintf(text + k, sizeof(text) - k, "%s%d", i ? "," : "", sizes[i]);
+        snprintf(text + k, sizeof(text) - k, "]");
+        json_object_set_new(json_object_get(h, "__metadata__"), "layer_sizes", json_string(text));
+        if (declare) {
+                json_int_t at = 0;
+                for (int l = 0; l + 1 < n; l++) {
+                        char name[32];
+                        json_int_t w = (json_int_t)sizes[l] * sizes[l + 1] * 4,
+                                   b = (json_int_t)sizes[l + 1] * 4;
+                        snprintf(name, sizeof(name), "dense_%d.kernel", l);
+                        json_object_set_new(h, name,
+                                            json_pack("{s:s, s:[I,I], s:[I,I]}", "dtype", "F32", "shape",
+                                                      (json_int_t)sizes[l], (json_int_t)sizes[l + 1],
+                                                      "data_offsets", at, at + w));
+                        at += w;
+                        snprintf(name, sizeof(name), "dense_%d.bias", l);
+                        json_object_set_new(h, name,
+                                            json_pack("{s:s, s:[I], s:[I,I]}", "dtype", "F32", "shape",
+                                                      (json_int_t)sizes[l + 1], "data_offsets", at, at + b));
+                        at += b;
+                }
+        }
+        char *ht = json_dumps(h, JSON_COMPACT);
+        size_t nh = strlen(ht), data = len - 8 - hlen;
+        uint8_t *out = malloc(8 + nh + data);
+        for (int i = 0; i < 8; i++) out[i] = (uint8_t)((uint64_t)nh >> (8 * i));
+        memcpy(out + 8, ht, nh);
+        memcpy(out + 8 + nh, buf + 8 + hlen, data);
+        int rc = spit(dst, out, 8 + nh + data);
+        free(out);
+        free(ht);
+        json_decref(h);
+        free(buf);
+        return rc;
+}
+
+static long peak_rss_kb(void) {
+        struct rusage ru;
+        return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* A small file declaring huge layers fails on what is wrong with the file
+ * (naming it and the tensor), before anything is allocated from the
+ * declared sizes: 8 layers of 65,536 would need 120 GB. */
+static void test_huge_layers_fail_fast(void) {
+        char good[128];
+        snprintf(good, sizeof(good), "%s", tmp_path("good3.safetensors"));
+        CHECK(save_small(good, 9) == 0);
+        const char *bad = tmp_path("huge.safetensors");
+        int eight[] = {48, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 5};
+        long before = peak_rss_kb();
+        /* Only layer_sizes edited: the tensors have the old shapes. */
+        CHECK(craft_sizes(good, bad, eight, 9, 0) == 0);
+        EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has shape [48,16], expected [48,65536] from layer_sizes");
+        /* Tensors declared to match, but the file holds a few KB of data. */
+        CHECK(craft_sizes(good, bad, eight, 9, 1) == 0);
+        EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has data_offsets outside the");
+        int one[] = {48, 65536, 5};
+        CHECK(craft_sizes(good, bad, one, 3, 1) == 0);
+        EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has data_offsets outside the");
+        long after = peak_rss_kb();
+        CHECK_MSG(after - before < 64 * 1024, "peak RSS grew by %ld KB loading the crafted files",
+                  after - before);
+
+        /* A file whose tensors match 8192-wide layers: above the width bound. */
+        sf_kdd_encoder_t *enc = small_encoder();
+        int wide[] = {enc ? enc->n_inputs : 48, 8192, SF_KDD_NCLASSES};
+        char err[256] = "";
+        sf_nn_t *nn = sf_nn_create(wide, 2, err, sizeof(err));
+        CHECK(nn && enc && sf_model_save(bad, nn, enc, &info, err, sizeof(err)) == 0);
+        EXPECT_ERROR(bad, "metadata 'layer_sizes'[1] is 8192: hidden layers are at most 4096 wide");
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+}
+
+/* A model whose weights are near FLT_MAX loads (every weight is finite)
+ * but its output is NaN: sf_model_probs_finite says so. */
+static void test_non_finite_output(void) {
+        sf_kdd_encoder_t *enc = small_encoder();
+        sf_nn_t *nn = enc ? small_network(enc, 4) : NULL;
+        const char *path = tmp_path("huge_weights.safetensors");
+        char err[256] = "";
+        CHECK(nn != NULL);
+        if (!nn) goto out;
+        CHECK(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0);
+        sf_model_t *m = sf_model_load(path, err, sizeof(err));
+        float num[SF_KDD_NNUMERIC] = {1.0f}, probs[5];
+        int32_t hot[3] = {38, 41, 47};
+        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && sf_model_probs_finite(probs));
+        sf_model_destroy(m);
+        for (size_t i = 0; i < nn->n_params; i++) nn->params[i] = 3e38f;
+        CHECK(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0);
+        m = sf_model_load(path, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && !sf_model_probs_finite(probs));
+        sf_model_destroy(m);
+out:
+        sf_nn_destroy(nn);
+        sf_kdd_encoder_destroy(enc);
+}
+
 int main(void) {
         snprintf(dir, sizeof(dir), "/tmp/sf-test-model.XXXXXX");
         if (!mkdtemp(dir)) return 1;
@@ -436,6 +553,8 @@ int main(void) {
         RUN(test_deterministic_bytes);
         RUN(test_corrupt_files);
         RUN(test_extra_tensor_rejected);
+        RUN(test_huge_layers_fail_fast);
+        RUN(test_non_finite_output);
         RUN(test_save_errors);
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -94,8 +94,8 @@ static void test_compact_and_dense_agree(void) {
                 sf_nn_init_glorot(nn, 3);
                 float pc[NROWS * 5], pd[NROWS * 5];
                 double lc, ac, ld, ad;
-                CHECK(sf_nn_evaluate(nn, &c, &lc, &ac, NULL, pc) == 0);
-                CHECK(sf_nn_evaluate(nn, &d, &ld, &ad, NULL, pd) == 0);
+                CHECK(sf_nn_evaluate(nn, &c, &lc, &ac, NULL, pc, err, sizeof(err)) == 0);
+                CHECK(sf_nn_evaluate(nn, &d, &ld, &ad, NULL, pd, err, sizeof(err)) == 0);
                 CHECK_NEAR(lc, ld, 1e-6);
                 CHECK_NEAR(ac, ad, 1e-12);
                 for (int i = 0; i < NROWS * 5; i++) CHECK_NEAR(pc[i], pd[i], 1e-6);
@@ -129,7 +129,7 @@ static void test_epoch_like_keras(void) {
         if (!tr) goto out;
         CHECK_INT(sf_trainer_steps(tr, NROWS), 3);
         double full_loss, full_acc, loss, acc;
-        CHECK(sf_nn_evaluate(nn, &ds, &full_loss, &full_acc, NULL, NULL) == 0);
+        CHECK(sf_nn_evaluate(nn, &ds, &full_loss, &full_acc, NULL, NULL, err, sizeof(err)) == 0);
         seen_t seen = {0};
         CHECK(sf_trainer_epoch(tr, &ds, record, &seen, &loss, &acc, err, sizeof(err)) == 0);
         CHECK_INT(seen.calls, 3);
@@ -221,11 +221,55 @@ out:
         sf_kdd_rows_free(&rows);
 }
 
+/* Evaluation data that overflows once scaled is an error naming the line
+ * and the column, compact or dense, never a row counted; a network whose
+ * output is not finite on a row is an error naming the line. */
+static void test_non_finite_evaluation_rows(void) {
+        sf_kdd_rows_t rows = {0};
+        char err[256] = "", path[1024];
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/tests/data/bad-inputs/overflow_to_inf.csv", root ? root : ".");
+        CHECK_MSG(sf_kdd_read_file(path, &rows, err, sizeof(err)) == 0, "%s", err);
+        const char *proto[] = {"tcp"}, *service[] = {"private"}, *flag[] = {"REJ"};
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) mean[j] = 0, std[j] = 0.5f;
+        sf_kdd_encoder_t *enc =
+                sf_kdd_encoder_new(1, proto, 1, service, 1, flag, mean, std, err, sizeof(err));
+        sf_dataset_t ds = {0};
+        sf_nn_t *nn = NULL;
+        if (!enc || rows.n != 3) goto out;
+        for (int compact = 0; compact < 2; compact++) {
+                size_t idx[] = {2, 1}; /* the ordinary row, then line 2 */
+                CHECK(sf_dataset_encode(&ds, enc, &rows, idx, 2, compact, err, sizeof(err)) == -1);
+                CHECK_MSG(strstr(err, "line 2: field 25 (serror_rate): 3e+38 ") != NULL, "%s", err);
+                CHECK(sf_dataset_encode(&ds, enc, &rows, NULL, 3, compact, err, sizeof(err)) == -1);
+                CHECK_MSG(strstr(err, "line 1: field 1 (duration)") != NULL, "%s", err);
+        }
+        /* Line 3 alone encodes; weights near FLT_MAX make its output NaN. */
+        size_t third = 2;
+        CHECK_MSG(sf_dataset_encode(&ds, enc, &rows, &third, 1, 1, err, sizeof(err)) == 0, "%s", err);
+        int sizes[] = {enc->n_inputs, 4, 5};
+        nn = sf_nn_create(sizes, 2, err, sizeof(err));
+        if (!nn) goto out;
+        double loss, acc;
+        CHECK_MSG(sf_nn_evaluate(nn, &ds, &loss, &acc, NULL, NULL, err, sizeof(err)) == 0, "%s", err);
+        for (size_t i = 0; i < nn->n_params; i++) nn->params[i] = 3e38f;
+        CHECK(sf_nn_evaluate(nn, &ds, &loss, &acc, NULL, NULL, err, sizeof(err)) == -1);
+        CHECK_MSG(strstr(err, "line 3: the model's output is not finite") != NULL, "%s", err);
+out:
+        CHECK(enc != NULL && rows.n == 3 && nn != NULL);
+        sf_nn_destroy(nn);
+        sf_dataset_free(&ds);
+        sf_kdd_encoder_destroy(enc);
+        sf_kdd_rows_free(&rows);
+}
+
 int main(void) {
         sf_nn_set_threads(1);
         RUN(test_compact_and_dense_agree);
         RUN(test_epoch_like_keras);
         RUN(test_deterministic_from_seed);
         RUN(test_divergence_is_an_error);
+        RUN(test_non_finite_evaluation_rows);
         return TEST_DONE();
 }

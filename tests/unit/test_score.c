@@ -9,6 +9,7 @@
 #include "score/offsets.h"
 #include "score/record.h"
 #include "test.h"
+#include "utf8_cases.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -220,6 +221,106 @@ static void test_parse_rejects(void) {
         }
 }
 
+/* A record whose label is each entry of the UTF-8 table: an invalid one
+ * goes to the DLQ as binary, naming the byte's position; a valid one is
+ * scored (as an unknown label) and its prediction is valid JSON that gives
+ * the label back. The record's labels of bad-inputs/invalid_utf8_label.csv
+ * are in the table. */
+static void test_parse_utf8_labels(void) {
+        for (size_t i = 0; i < SF_ARRAY_SIZE(utf8_cases); i++) {
+                const utf8_case_t *c = &utf8_cases[i];
+                char rec[1024], err[256] = "", json[512];
+                int n = snprintf(rec, sizeof(rec), "%s,%s,21", ROW, c->text);
+                size_t label_at = strlen(ROW) + 1;
+                sf_kdd_row_t row;
+                int unknown = 0;
+                sf_score_reject_t r = sf_score_parse(rec, (size_t)n, &row, &unknown, err, sizeof(err));
+                if (c->valid < strlen(c->text)) {
+                        char want[64];
+                        snprintf(want, sizeof(want), "at position %zu (not valid UTF-8)",
+                                 label_at + c->valid);
+                        CHECK_MSG(r == SF_REJECT_BINARY && strstr(err, want),
+                                  "%s: %s '%s', expected binary '%s'", c->name, sf_score_reject_str(r), err,
+                                  want);
+                        continue;
+                }
+                CHECK_MSG(r == SF_REJECT_NONE, "%s: %s (%s)", c->name, sf_score_reject_str(r), err);
+                if (r != SF_REJECT_NONE) continue;
+                float probs[5] = {0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
+                sf_score_source_t src = {"connections", 0, 7};
+                CHECK(sf_score_format(json, sizeof(json), probs, &row, 0, unknown, &src) > 0);
+                json_error_t jerr;
+                json_t *j = json_loads(json, 0, &jerr); /* jansson refuses invalid UTF-8 */
+                CHECK_MSG(j != NULL, "%s: not JSON: %s (%s)", c->name, json, jerr.text);
+                if (j) CHECK_STR(json_string_value(json_object_get(j, "attack")), c->text);
+                json_decref(j);
+        }
+}
+
+/* bad-inputs/overflow_to_inf.csv: every row parses (each number fits a
+ * float), rows 1 and 2 overflow once scaled and are rejected as
+ * non_finite naming the column, row 3 is scored. */
+static void test_non_finite_after_scaling(void) {
+        const char *proto[] = {"tcp"}, *service[] = {"private"}, *flag[] = {"REJ"};
+        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
+        for (int j = 0; j < SF_KDD_NNUMERIC; j++) mean[j] = 0, std[j] = 1;
+        std[0] = 0.5f;  /* duration */
+        std[21] = 0.1f; /* serror_rate */
+        char err[256] = "", path[1024], line[4096];
+        sf_kdd_encoder_t *e = sf_kdd_encoder_new(1, proto, 1, service, 1, flag, mean, std, err, sizeof(err));
+        CHECK_MSG(e != NULL, "%s", err);
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/tests/data/bad-inputs/overflow_to_inf.csv", root ? root : ".");
+        FILE *fp = fopen(path, "r");
+        CHECK_MSG(fp != NULL, "cannot open %s", path);
+        if (!fp || !e) goto out;
+        static const char *const says[] = {"field 1 (duration)", "field 25 (serror_rate)", NULL};
+        int n = 0;
+        while (fgets(line, sizeof(line), fp) && n < 3) {
+                sf_kdd_row_t row;
+                int unknown = 0;
+                sf_score_reject_t r = sf_score_parse(line, strlen(line), &row, &unknown, err, sizeof(err));
+                CHECK_MSG(r == SF_REJECT_NONE, "row %d: %s (%s)", n + 1, sf_score_reject_str(r), err);
+                float num[SF_KDD_NNUMERIC];
+                int32_t hot[3];
+                sf_kdd_encode_sparse(e, &row, num, hot);
+                err[0] = '\0';
+                r = sf_score_check_encoded(&row, num, err, sizeof(err));
+                if (says[n])
+                        CHECK_MSG(r == SF_REJECT_NON_FINITE && strstr(err, says[n]), "row %d: %s '%s'", n + 1,
+                                  sf_score_reject_str(r), err);
+                else
+                        CHECK_MSG(r == SF_REJECT_NONE, "row %d: %s '%s'", n + 1, sf_score_reject_str(r), err);
+                n++;
+        }
+        CHECK_INT(n, 3);
+out:
+        if (fp) fclose(fp);
+        sf_kdd_encoder_destroy(e);
+}
+
+/* A model output that is NaN or infinite never becomes a prediction. */
+static void test_non_finite_probs(void) {
+        struct {
+                float p[5];
+                sf_score_reject_t want;
+        } cases[] = {
+                {{0.2f, 0.2f, 0.2f, 0.2f, 0.2f}, SF_REJECT_NONE},
+                {{1, 0, 0, 0, 0}, SF_REJECT_NONE},
+                {{NAN, 0, 0, 0, 0}, SF_REJECT_NON_FINITE},
+                {{0, 0, 0, 0, NAN}, SF_REJECT_NON_FINITE},
+                {{0, INFINITY, 0, 0, 0}, SF_REJECT_NON_FINITE},
+                {{0, 0, -INFINITY, 0, 0}, SF_REJECT_NON_FINITE},
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
+                char err[256] = "";
+                sf_score_reject_t r = sf_score_check_probs(cases[i].p, err, sizeof(err));
+                CHECK_MSG(r == cases[i].want, "case %zu: %s", i, sf_score_reject_str(r));
+                if (cases[i].want) CHECK_MSG(strstr(err, "not finite") != NULL, "case %zu: '%s'", i, err);
+        }
+        CHECK_STR(sf_score_reject_str(SF_REJECT_NON_FINITE), "non_finite");
+}
+
 static void test_parse_good(void) {
         char buf[1024];
         sf_kdd_row_t row;
@@ -373,6 +474,9 @@ int main(void) {
         RUN(test_offsets_reset_rewind);
         RUN(test_hist);
         RUN(test_parse_rejects);
+        RUN(test_parse_utf8_labels);
+        RUN(test_non_finite_after_scaling);
+        RUN(test_non_finite_probs);
         RUN(test_parse_good);
         RUN(test_parse_fast_matches_full);
         RUN(test_format);
