@@ -74,6 +74,7 @@ CATALOG = {
     "manyPages01": {"title": "Many slow pages", "likes": "2",
                     "comments": comments("mp", [1] * 16), "page_size": 2, "delay": 0.4},
     "longError01": {"title": "Long error", "likes": "1", "ct": ["longError"] * 99},
+    "stallVideo1": {"title": "Stalls", "likes": "1", "comments": comments("stl", [1]), "delay": 20},
 }
 
 # Service accounts whose token requests go wrong on purpose (any valid
