@@ -398,6 +398,7 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                          auth->token_uri,
                          json_string_length(tok) < SF_YT_SECRET_MIN_LEN ? "too short" : "too long",
                          json_string_length(tok));
+                rc = SF_YT_AUTH_FATAL; /* asking again would not make it one */
                 goto out;
         }
         for (const char *p = json_string_value(tok); *p; p++) {
@@ -489,7 +490,8 @@ void sf_yt_auth_scrub(const sf_yt_auth_t *auth, char *msg) {
         sf_yt_scrub(msg, auth->key);
         sf_yt_scrub(msg, auth->token);
         sf_yt_scrub(msg, auth->jwt);
-        /* The signature alone is enough to replay the assertion. */
+        /* Header and claims are no secret: with them, the signature alone
+         * rebuilds the assertion. */
         const char *sig = auth->jwt ? strrchr(auth->jwt, '.') : NULL;
         if (sig && strlen(sig + 1) >= SF_YT_SECRET_MIN_LEN) sf_yt_scrub(msg, sig + 1);
         sf_yt_scrub_jwt(msg);

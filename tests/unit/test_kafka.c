@@ -179,6 +179,20 @@ static void test_options(void) {
         CHECK_INT(sf_kafka_conf_opt(conf, 'F', "/dev/zero", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
         CHECK_MSG(strstr(err, "/dev/zero:1: line longer than") != NULL, "err = %s", err);
 
+        /* A NUL byte: binary data, named by file:line. */
+        char npath[] = "/tmp/sf-test-kafka-XXXXXX";
+        fd = mkstemp(npath);
+        CHECK(fd >= 0);
+        if (fd >= 0) {
+                CHECK(write(fd, "acks=1\nlinger.ms=1\0\n", 21) == 21);
+                close(fd);
+                CHECK_INT(sf_kafka_conf_opt(conf, 'F', npath, stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+                char want[600];
+                snprintf(want, sizeof(want), "%s:2: a NUL byte", npath);
+                CHECK_MSG(strstr(err, want) != NULL, "err = %s", err);
+                unlink(npath);
+        }
+
         /* -X list prints librdkafka's table to the stream given. */
         FILE *out = tmpfile();
         CHECK(out != NULL);
