@@ -53,7 +53,7 @@ void sf_yt_ref_display(const char *ref, char *out, size_t size) {
         size_t len = strlen(ref);
         /* Keys and tokens have no '/', and none is this short. */
         if (len >= SF_YT_SECRET_MIN_LEN && !strchr(ref, '/')) {
-                snprintf(out, size, "an argument of %zu characters (not shown: it could be a key)", len);
+                snprintf(out, size, "a value of %zu characters (not shown: it could be a key)", len);
                 return;
         }
         char url[128];
