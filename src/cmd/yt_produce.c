@@ -185,6 +185,37 @@ static int read_videos(char ids[][SF_YT_ID_LEN + 1], int *n) {
         return 0;
 }
 
+/* The credentials: the flags first, then the environment. Returns 0 with
+ * *auth set, 2 after a usage error, 1 after another error (both printed). */
+static int open_auth(const char *api_key, const char *creds, sf_yt_auth_t **auth) {
+        char errstr[512];
+        if (!api_key && !creds) {
+                const char *k = getenv("YOUTUBE_API_KEY"), *f = getenv("GOOGLE_APPLICATION_CREDENTIALS");
+                if (k && *k)
+                        api_key = k;
+                else if (f && *f)
+                        creds = f;
+        }
+        if (!api_key && !creds) {
+                sf_opt_usage(&spec,
+                             "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
+                             "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
+                             "service-account key file");
+                return 2;
+        }
+        if (api_key) {
+                /* A key no API hands out is a usage error, like any bad argument. */
+                if (!(*auth = sf_yt_auth_new_key(api_key, errstr, sizeof(errstr)))) {
+                        sf_opt_usage(&spec, "%s", errstr);
+                        return 2;
+                }
+        } else if (!(*auth = sf_yt_auth_new_service_account(creds, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
+                return 1;
+        }
+        return 0;
+}
+
 int cmd_yt_produce(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
@@ -286,31 +317,9 @@ int cmd_yt_produce(int argc, char **argv) {
                 }
         }
 
-        /* Credentials: the flags first, then the environment. */
-        if (!api_key && !creds) {
-                const char *k = getenv("YOUTUBE_API_KEY"), *f = getenv("GOOGLE_APPLICATION_CREDENTIALS");
-                if (k && *k)
-                        api_key = k;
-                else if (f && *f)
-                        creds = f;
-        }
-        if (!api_key && !creds) {
-                sf_opt_usage(&spec,
-                             "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
-                             "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
-                             "service-account key file");
-                goto usage;
-        }
-        if (api_key) {
-                /* A key no API hands out is a usage error, like any bad argument. */
-                if (!(auth = sf_yt_auth_new_key(api_key, errstr, sizeof(errstr)))) {
-                        sf_opt_usage(&spec, "%s", errstr);
-                        goto usage;
-                }
-        } else if (!(auth = sf_yt_auth_new_service_account(creds, errstr, sizeof(errstr)))) {
-                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
-                goto out;
-        }
+        int arc = open_auth(api_key, creds, &auth);
+        if (arc == 2) goto usage;
+        if (arc != 0) goto out;
         sf_yt_auth_set_http(auth, (long)(timeout_s * 1000), (int)tries, (long)retry_wait);
 
         sf_kafka_install_signals();
