@@ -1,8 +1,24 @@
 #include "cmd/kafka_opt.h"
 
+#include <stdio.h>
+#include <string.h>
+
+void sf_cmd_kafka_hide(int key, const char *arg) {
+        if (key != SF_KAFKA_OPT_PROP || !arg) return;
+        const char *eq = strchr(arg, '=');
+        if (!eq) {
+                if (strcmp(arg, "list") != 0) sf_opt_wipe(arg);
+                return;
+        }
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+        if (sf_kafka_prop_is_secret(name)) sf_opt_wipe(eq + 1);
+}
+
 int sf_cmd_kafka_opt(const sf_cmd_spec_t *spec, sf_kafka_conf_t *conf, int key, const char *arg) {
         char errstr[512];
         sf_kafka_opt_result_t r = sf_kafka_conf_opt(conf, key, arg, stdout, errstr, sizeof(errstr));
+        sf_cmd_kafka_hide(key, arg);
         if (r == SF_KAFKA_OPT_LISTED) return SF_OPT_EXIT;
         if (r == SF_KAFKA_OPT_USAGE) return sf_opt_usage(spec, "%s", errstr);
         return 0;

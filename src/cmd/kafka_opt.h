@@ -16,7 +16,14 @@
 
 /* Applies a -b/-X/-F option to conf. Returns 0 when applied, SF_OPT_EXIT
  * after `-X list` printed librdkafka's properties to stdout, SF_OPT_USAGE
- * after printing a usage error that names the property or file:line. */
+ * after printing a usage error that names the property or file:line.
+ * arg points into argv: the value of a secret -X property is wiped from it
+ * (sf_cmd_kafka_hide). */
 int sf_cmd_kafka_opt(const sf_cmd_spec_t *spec, sf_kafka_conf_t *conf, int key, const char *arg);
+
+/* After a -X option was applied: wipes from argv (sf_opt_wipe) the value of
+ * a property whose name says it is secret (sf_kafka_prop_is_secret), or the
+ * whole argument when it has no '='. Other options are left alone. */
+void sf_cmd_kafka_hide(int key, const char *arg);
 
 #endif

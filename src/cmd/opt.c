@@ -127,6 +127,11 @@ int sf_opt_next(sf_optparser_t *p, const char **arg) {
         return SF_OPT_END;
 }
 
+void sf_opt_wipe(const char *arg) {
+        /* argv's strings are the process's own, writable memory. */
+        if (arg) memset((char *)arg, ' ', strlen(arg));
+}
+
 void sf_opt_help(const sf_cmd_spec_t *spec) {
         printf("usage: streamflow %s [options]%s%s\n", spec->name, spec->usage ? " " : "",
                spec->usage ? spec->usage : "");

@@ -51,6 +51,12 @@ void sf_opt_init(sf_optparser_t *p, const sf_cmd_spec_t *spec, int argc, char **
  * moves them to the front of argv; *nargs is p->nops. */
 int sf_opt_next(sf_optparser_t *p, const char **arg);
 
+/* Overwrites an option argument that holds a secret with spaces, so that
+ * it no longer shows in ps or /proc/PID/cmdline (as curl does for -u). arg
+ * must point into argv, as the arguments sf_opt_next returns do; copy the
+ * value first. NULL is a no-op. */
+void sf_opt_wipe(const char *arg);
+
 /* Prints `usage: streamflow NAME ...` and the option tables to stdout. */
 void sf_opt_help(const sf_cmd_spec_t *spec);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
 #include "nn/model.h"
@@ -224,6 +225,7 @@ int cmd_score(int argc, char **argv) {
                 if (sf_kafka_is_opt(c)) {
                         sf_kafka_opt_result_t kr =
                                 sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
+                        sf_cmd_kafka_hide(c, arg);
                         if (kr == SF_KAFKA_OPT_LISTED) {
                                 rc = 0;
                                 goto out;

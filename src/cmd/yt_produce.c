@@ -21,7 +21,7 @@ enum { OPT_API_KEY = SF_OPT_LONG, OPT_CREDENTIALS, OPT_API_BASE, OPT_TIMEOUT, OP
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to publish to (default topic_yt)"},
         {"api-key", OPT_API_KEY, "KEY",
-         "YouTube Data API key (default $YOUTUBE_API_KEY; prefer the variable)"},
+         "YouTube Data API key (default $YOUTUBE_API_KEY; prefer the variable: ps shows arguments)"},
         {"credentials", OPT_CREDENTIALS, "FILE",
          "service-account JSON key file (default $GOOGLE_APPLICATION_CREDENTIALS)"},
         {"api-base", OPT_API_BASE, "URL", "API base URL (default " SF_YT_DEFAULT_API_BASE ")"},
@@ -110,30 +110,39 @@ static int should_stop(void *opaque) {
         return !sf_kafka_running();
 }
 
-/* Adds ref to ids[] (validated, no duplicates, at most 5). Returns 0, or -1
- * after printing why. */
-static int add_video(const char *ref, char ids[][SF_YT_ID_LEN + 1], int *n, int interactive) {
-        char id[SF_YT_ID_LEN + 1], err[256];
+static void free_secret(char *s) {
+        if (!s) return;
+        explicit_bzero(s, strlen(s));
+        free(s);
+}
+
+/* Adds ref to ids[] (validated, no duplicates, at most 5). where names it
+ * ("argument 2", "line 3"): a rejected ref is quoted only when it cannot be
+ * a key pasted in the wrong place. Returns 0, or -1 after printing why. */
+static int add_video(const char *ref, const char *where, char ids[][SF_YT_ID_LEN + 1], int *n,
+                     int interactive) {
+        char id[SF_YT_ID_LEN + 1], err[320], shown[128];
         if (sf_yt_parse_video_ref(ref, id, err, sizeof(err)) != 0) {
                 if (interactive)
                         fprintf(stderr, "  %s; try again\n", err);
                 else
-                        sf_opt_usage(&spec, "%s", err);
+                        sf_opt_usage(&spec, "%s: %s", where, err);
                 return -1;
         }
+        sf_yt_ref_display(ref, shown, sizeof(shown));
         for (int i = 0; i < *n; i++) {
                 if (strcmp(ids[i], id) == 0) {
                         if (interactive)
                                 fprintf(stderr, "  %s is already in the list\n", id);
                         else
-                                sf_opt_usage(&spec, "video %s is given twice ('%s')", id, ref);
+                                sf_opt_usage(&spec, "video %s is given twice (%s: %s)", id, where, shown);
                         return -1;
                 }
         }
         if (*n >= SF_YT_MAX_VIDEOS) {
                 if (!interactive)
-                        sf_opt_usage(&spec, "at most %d videos per run ('%s' is one too many)",
-                                     SF_YT_MAX_VIDEOS, ref);
+                        sf_opt_usage(&spec, "at most %d videos per run (%s, %s, is one too many)",
+                                     SF_YT_MAX_VIDEOS, where, shown);
                 return -1;
         }
         memcpy(ids[(*n)++], id, sizeof(id));
@@ -144,7 +153,8 @@ static int add_video(const char *ref, char ids[][SF_YT_ID_LEN + 1], int *n, int 
  * Returns 0 or -1 (usage error printed). */
 static int read_videos(char ids[][SF_YT_ID_LEN + 1], int *n) {
         int tty = isatty(STDIN_FILENO);
-        char line[4096];
+        char line[4096], where[32];
+        int lineno = 0;
         if (tty)
                 fprintf(stderr, "Video IDs or URLs, one per line (up to %d; an empty line finishes):\n",
                         SF_YT_MAX_VIDEOS);
@@ -155,6 +165,7 @@ static int read_videos(char ids[][SF_YT_ID_LEN + 1], int *n) {
                         fflush(stderr);
                 }
                 if (!fgets(line, sizeof(line), stdin)) break;
+                lineno++;
                 size_t len = strlen(line);
                 if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
                         sf_opt_usage(&spec, "an input line is longer than %zu bytes", sizeof(line) - 2);
@@ -168,7 +179,39 @@ static int read_videos(char ids[][SF_YT_ID_LEN + 1], int *n) {
                         if (tty) break;
                         continue;
                 }
-                if (add_video(s, ids, n, tty) != 0 && !tty) return -1;
+                snprintf(where, sizeof(where), "standard input line %d", lineno);
+                if (add_video(s, where, ids, n, tty) != 0 && !tty) return -1;
+        }
+        return 0;
+}
+
+/* The credentials: the flags first, then the environment. Returns 0 with
+ * *auth set, 2 after a usage error, 1 after another error (both printed). */
+static int open_auth(const char *api_key, const char *creds, sf_yt_auth_t **auth) {
+        char errstr[512];
+        if (!api_key && !creds) {
+                const char *k = getenv("YOUTUBE_API_KEY"), *f = getenv("GOOGLE_APPLICATION_CREDENTIALS");
+                if (k && *k)
+                        api_key = k;
+                else if (f && *f)
+                        creds = f;
+        }
+        if (!api_key && !creds) {
+                sf_opt_usage(&spec,
+                             "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
+                             "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
+                             "service-account key file");
+                return 2;
+        }
+        if (api_key) {
+                /* A key no API hands out is a usage error, like any bad argument. */
+                if (!(*auth = sf_yt_auth_new_key(api_key, errstr, sizeof(errstr)))) {
+                        sf_opt_usage(&spec, "%s", errstr);
+                        return 2;
+                }
+        } else if (!(*auth = sf_yt_auth_new_service_account(creds, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
+                return 1;
         }
         return 0;
 }
@@ -179,6 +222,7 @@ int cmd_yt_produce(int argc, char **argv) {
         int c, rc = 1, quiet = 0;
         char errstr[512];
         const char *topic = SF_TOPIC_YT, *api_key = NULL, *creds = NULL, *api_base = NULL;
+        char *key_copy = NULL;
         double timeout_s = 30;
         long long tries = 5, retry_wait = 500;
         char ids[SF_YT_MAX_VIDEOS][SF_YT_ID_LEN + 1];
@@ -211,7 +255,14 @@ int cmd_yt_produce(int argc, char **argv) {
                         topic = arg;
                         break;
                 case OPT_API_KEY:
-                        api_key = arg;
+                        /* Keep a copy and blank the argument: ps shows argv. */
+                        free_secret(key_copy);
+                        if (!(key_copy = strdup(arg))) {
+                                fprintf(stderr, "streamflow yt-produce: out of memory\n");
+                                goto out;
+                        }
+                        sf_opt_wipe(arg);
+                        api_key = key_copy;
                         break;
                 case OPT_CREDENTIALS:
                         creds = arg;
@@ -250,8 +301,11 @@ int cmd_yt_produce(int argc, char **argv) {
                 sf_opt_usage(&spec, "give --api-key or --credentials, not both");
                 goto usage;
         }
-        for (int i = 1; i <= p.nops; i++)
-                if (add_video(argv[i], ids, &nids, 0) != 0) goto usage;
+        for (int i = 1; i <= p.nops; i++) {
+                char where[32];
+                snprintf(where, sizeof(where), "argument %d", i);
+                if (add_video(argv[i], where, ids, &nids, 0) != 0) goto usage;
+        }
         if (nids == 0) {
                 if (read_videos(ids, &nids) != 0) goto usage;
                 if (nids == 0) {
@@ -263,27 +317,9 @@ int cmd_yt_produce(int argc, char **argv) {
                 }
         }
 
-        /* Credentials: the flags first, then the environment. */
-        if (!api_key && !creds) {
-                const char *k = getenv("YOUTUBE_API_KEY"), *f = getenv("GOOGLE_APPLICATION_CREDENTIALS");
-                if (k && *k)
-                        api_key = k;
-                else if (f && *f)
-                        creds = f;
-        }
-        if (!api_key && !creds) {
-                sf_opt_usage(&spec,
-                             "no credentials: set YOUTUBE_API_KEY (or --api-key; Google recommends an API "
-                             "key for public data) or GOOGLE_APPLICATION_CREDENTIALS (or --credentials) to a "
-                             "service-account key file");
-                goto usage;
-        }
-        auth = api_key ? sf_yt_auth_new_key(api_key, errstr, sizeof(errstr))
-                       : sf_yt_auth_new_service_account(creds, errstr, sizeof(errstr));
-        if (!auth) {
-                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
-                goto out;
-        }
+        int arc = open_auth(api_key, creds, &auth);
+        if (arc == 2) goto usage;
+        if (arc != 0) goto out;
         sf_yt_auth_set_http(auth, (long)(timeout_s * 1000), (int)tries, (long)retry_wait);
 
         sf_kafka_install_signals();
@@ -336,5 +372,6 @@ out:
         if (pr.prod) sf_producer_destroy(pr.prod);
         sf_yt_auth_destroy(auth);
         sf_kafka_conf_destroy(kconf);
+        free_secret(key_copy);
         return rc;
 }

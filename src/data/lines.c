@@ -223,7 +223,7 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                         lr->start = lr->scan = (size_t)(nl - lr->buf) + 1;
                 } else if (lr->end - lr->start > lr->max_len) {
                         /* Too long: drop it up to its newline and report it. */
-                        uint64_t no = ++lr->lineno;
+                        uint64_t no = lr->lineno + 1; /* counted once skipped: errors name it */
                         size_t total = 0;
                         for (;;) {
                                 char *q = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
@@ -235,8 +235,12 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                                 total += lr->end - lr->start;
                                 lr->start = lr->scan = lr->end;
                                 if (lr->eof) break;
-                                if (fill(lr, errstr, errstr_size)) return SF_LINES_ERROR;
+                                if (fill(lr, errstr, errstr_size)) {
+                                        *lineno = no;
+                                        return SF_LINES_ERROR;
+                                }
                         }
+                        lr->lineno = no;
                         *lineno = no;
                         seterr(errstr, errstr_size,
                                "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
@@ -248,7 +252,10 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                         lr->start = lr->scan = lr->end;
                 } else {
                         lr->scan = lr->end;
-                        if (fill(lr, errstr, errstr_size)) return SF_LINES_ERROR;
+                        if (fill(lr, errstr, errstr_size)) {
+                                *lineno = lr->lineno + 1; /* the line being read, as errstr says */
+                                return SF_LINES_ERROR;
+                        }
                         continue;
                 }
                 lr->lineno++;

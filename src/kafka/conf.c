@@ -9,12 +9,12 @@
 const sf_option_t sf_kafka_options[] = {
         {"bootstrap", SF_KAFKA_OPT_BROKERS, "BROKERS",
          "Kafka bootstrap brokers (default $" SF_KAFKA_BROKERS_ENV " or " SF_KAFKA_DEFAULT_BROKERS ")"},
-        {NULL, SF_KAFKA_OPT_PROP, "PROP=VALUE", "librdkafka property, repeatable; '-X list' lists them"},
+        {NULL, SF_KAFKA_OPT_PROP, "PROP=VALUE",
+         "librdkafka property, repeatable; '-X list' lists them; secrets are better in a -F file"},
         {NULL, SF_KAFKA_OPT_FILE, "FILE", "librdkafka properties file (key=value lines, # comments)"},
         {0}};
 
-/* Properties whose values must never appear in a message. */
-static bool is_secret(const char *name) {
+bool sf_kafka_prop_is_secret(const char *name) {
         static const char *const words[] = {"password", "secret",     "key",        "token",
                                             "jaas",     "credential", "oauthbearer"};
         for (size_t i = 0; i < SF_ARRAY_SIZE(words); i++)
@@ -81,6 +81,26 @@ void sf_kafka_conf_set_connect_timeout(sf_kafka_conf_t *conf, int timeout_ms) {
         conf->connect_timeout_ms = timeout_ms < 0 ? 0 : timeout_ms;
 }
 
+/* 1 when name has only the characters of librdkafka's property names. */
+static int name_chars(const char *name) {
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '.' || *p == '_' || *p == '-'))
+                        return 0;
+        return 1;
+}
+
+/* 1 when librdkafka knows a property called name (rd_kafka_conf_get says
+ * "unknown" for every property still unset, so try setting it). */
+static int known_property(const char *name) {
+        rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+        char rkerr[256];
+        int known = scratch &&
+                    rd_kafka_conf_set(scratch, name, "", rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_UNKNOWN;
+        if (scratch) rd_kafka_conf_destroy(scratch);
+        return known;
+}
+
 /* Checks name=value against librdkafka on a scratch conf, so a typo is a
  * usage error at option time rather than a failure when a client starts. */
 static int validate(const char *name, const char *value, char *errstr, size_t errstr_size) {
@@ -94,11 +114,16 @@ static int validate(const char *name, const char *value, char *errstr, size_t er
         if (res != RD_KAFKA_CONF_OK) {
                 /* Topic-level properties (acks, ...) are accepted here too:
                  * the global conf forwards them to the default topic conf. */
-                if (res == RD_KAFKA_CONF_UNKNOWN)
+                if (res == RD_KAFKA_CONF_UNKNOWN && (sf_kafka_prop_is_secret(name) || !name_chars(name)))
+                        /* perhaps a secret run into the name: sasl.password:PW=... */
+                        snprintf(errstr, errstr_size,
+                                 "unknown Kafka property (its name is not shown: it may hold a secret; see "
+                                 "'-X list' for librdkafka's properties)");
+                else if (res == RD_KAFKA_CONF_UNKNOWN)
                         snprintf(errstr, errstr_size,
                                  "unknown Kafka property '%s' (see '-X list' for librdkafka's properties)",
                                  name);
-                else if (is_secret(name))
+                else if (sf_kafka_prop_is_secret(name))
                         snprintf(errstr, errstr_size, "invalid value for Kafka property '%s'", name);
                 else
                         snprintf(errstr, errstr_size, "invalid value for Kafka property '%s': %s", name,
@@ -162,7 +187,20 @@ bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name) {
 static int set_pair(sf_kafka_conf_t *conf, char *pair, char *errstr, size_t errstr_size) {
         char *eq = strchr(pair, '=');
         if (!eq) {
-                snprintf(errstr, errstr_size, "expected PROP=VALUE, got '%s'", pair);
+                /* Name the property when the text starts with one (sasl.password:PW),
+                 * never the rest: it may be the value. */
+                char name[128];
+                size_t n = strspn(pair, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+                snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), pair);
+                if (n > 0 && n < sizeof(name) && known_property(name))
+                        snprintf(errstr, errstr_size,
+                                 "expected PROP=VALUE: no '=' after Kafka property '%s' (the rest is not "
+                                 "shown)",
+                                 name);
+                else
+                        snprintf(errstr, errstr_size,
+                                 "expected PROP=VALUE, got text without '=' (not shown: it may hold a "
+                                 "secret)");
                 return -1;
         }
         *eq = '\0';
@@ -174,19 +212,44 @@ static int set_pair(sf_kafka_conf_t *conf, char *pair, char *errstr, size_t errs
         return sf_kafka_conf_set(conf, name, value, errstr, errstr_size);
 }
 
+/* Reads one line of f into buf (cap > SF_KAFKA_MAX_LINE bytes), without
+ * its newline. Returns its length; -1 at the end of the file; -2 when it
+ * is longer than SF_KAFKA_MAX_LINE (the rest is left unread); -3 on a read
+ * error (errno set). */
+static long read_line(FILE *f, char *buf) {
+        size_t n = 0;
+        int c;
+        while ((c = getc(f)) != EOF && c != '\n') {
+                if (n == SF_KAFKA_MAX_LINE) return -2;
+                buf[n++] = (char)c;
+        }
+        if (c == EOF && ferror(f)) return -3;
+        if (c == EOF && n == 0) return -1;
+        buf[n] = '\0';
+        return (long)n;
+}
+
 static int read_file(sf_kafka_conf_t *conf, const char *path, char *errstr, size_t errstr_size) {
         FILE *f = fopen(path, "r");
         char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
+        long len;
         int lineno = 0, rc = -1;
         if (!f) {
                 snprintf(errstr, errstr_size, "cannot read properties file '%s': %s", path, strerror(errno));
                 return -1;
         }
-        while ((len = getline(&line, &cap, f)) >= 0) {
+        if (!(line = malloc(SF_KAFKA_MAX_LINE + 1))) {
+                snprintf(errstr, errstr_size, "out of memory reading '%s'", path);
+                goto out;
+        }
+        errno = 0;
+        while ((len = read_line(f, line)) >= 0) {
                 lineno++;
-                while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+                if (memchr(line, '\0', (size_t)len)) {
+                        snprintf(errstr, errstr_size, "%s:%d: a NUL byte: not a text file", path, lineno);
+                        goto out;
+                }
+                while (len > 0 && line[len - 1] == '\r') line[--len] = '\0';
                 char *s = line;
                 while (*s == ' ' || *s == '\t') s++;
                 if (*s == '\0' || *s == '#') continue;
@@ -196,13 +259,19 @@ static int read_file(sf_kafka_conf_t *conf, const char *path, char *errstr, size
                         goto out;
                 }
         }
-        if (ferror(f)) {
-                snprintf(errstr, errstr_size, "cannot read properties file '%s': %s", path, strerror(errno));
+        if (len == -2) {
+                snprintf(errstr, errstr_size, "%s:%d: line longer than %d bytes", path, lineno + 1,
+                         SF_KAFKA_MAX_LINE);
+                goto out;
+        }
+        if (len == -3) {
+                snprintf(errstr, errstr_size, "cannot read properties file '%s' (line %d): %s", path,
+                         lineno + 1, strerror(errno ? errno : EIO));
                 goto out;
         }
         rc = 0;
 out:
-        if (line) memset(line, 0, cap); /* may have held a secret */
+        if (line) memset(line, 0, SF_KAFKA_MAX_LINE + 1); /* may have held a secret */
         free(line);
         fclose(f);
         return rc;

@@ -73,6 +73,14 @@ enum { SF_KAFKA_OPT_BROKERS = 'b', SF_KAFKA_OPT_PROP = 'X', SF_KAFKA_OPT_FILE = 
  * beside the command's own table. */
 extern const sf_option_t sf_kafka_options[];
 
+/* The longest line a -F properties file may have, without its newline. */
+#define SF_KAFKA_MAX_LINE 65536
+
+/* True when the property's name says its value is a secret (it contains
+ * password, secret, key, token, jaas, credential or oauthbearer): such a
+ * value never appears in a message, and commands wipe it from argv. */
+bool sf_kafka_prop_is_secret(const char *name);
+
 /* Results of sf_kafka_conf_opt(). */
 typedef enum {
         SF_KAFKA_OPT_OK = 0,     /* option applied; keep parsing */
@@ -103,9 +111,10 @@ bool sf_kafka_is_opt(int key);
 /* Applies one shared option in command-line order: -b sets the brokers,
  * -X sets a librdkafka property (`-X list` prints all properties to `out`
  * and returns SF_KAFKA_OPT_LISTED), -F reads a properties file (`key=value`
- * lines, `#` comments, blank lines) and applies each line like -X. An
- * unknown property, a bad value or an unreadable file returns
- * SF_KAFKA_OPT_USAGE with errstr naming the property (or file:line). */
+ * lines, `#` comments, blank lines, at most SF_KAFKA_MAX_LINE bytes) and
+ * applies each line like -X. An unknown property, a bad value, a missing
+ * '=', an over-long line or an unreadable file returns SF_KAFKA_OPT_USAGE
+ * with errstr naming the property (or file:line), never a value. */
 sf_kafka_opt_result_t sf_kafka_conf_opt(sf_kafka_conf_t *conf, int key, const char *arg, FILE *out,
                                         char *errstr, size_t errstr_size);
 

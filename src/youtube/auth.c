@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ static sf_yt_auth_t *auth_alloc(char *errstr, size_t errstr_size) {
 sf_yt_auth_t *sf_yt_auth_new_key(const char *key, char *errstr, size_t errstr_size) {
         if (!key || !*key) {
                 snprintf(errstr, errstr_size, "the API key is empty");
+                return NULL;
+        }
+        size_t len = strlen(key);
+        if (len < SF_YT_SECRET_MIN_LEN || len > SF_YT_KEY_MAX_LEN) {
+                snprintf(errstr, errstr_size,
+                         "the API key is %s (%zu characters; a YouTube Data API key has 39, "
+                         "from the Google Cloud console, APIs & Services > Credentials)",
+                         len < SF_YT_SECRET_MIN_LEN ? "too short" : "too long", len);
                 return NULL;
         }
         for (const char *p = key; *p; p++) {
@@ -282,6 +291,29 @@ out:
         return jwt;
 }
 
+/* Formats into errstr, removing the secrets from the whole message before
+ * it is cut to errstr_size: a cut secret would no longer match. */
+static void scrubbed_msg(const sf_yt_auth_t *auth, char *errstr, size_t errstr_size, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void scrubbed_msg(const sf_yt_auth_t *auth, char *errstr, size_t errstr_size, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        char *full = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (!full) {
+                snprintf(errstr, errstr_size, "out of memory formatting an error of the token endpoint");
+                return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(full, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        sf_yt_auth_scrub(auth, full);
+        snprintf(errstr, errstr_size, "%s", full);
+        OPENSSL_cleanse(full, (size_t)n);
+        free(full);
+}
+
 static void sleep_ms(long ms) {
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -333,8 +365,8 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                         e = json_string_value(json_object_get(root, "error"));
                         d = json_string_value(json_object_get(root, "error_description"));
                 }
-                snprintf(errstr, errstr_size, "token endpoint %s answered HTTP %ld%s%s%s%s", auth->token_uri,
-                         code, e ? ": " : "", e ? e : "", d ? ": " : "", d ? d : "");
+                scrubbed_msg(auth, errstr, errstr_size, "token endpoint %s answered HTTP %ld%s%s%s%s",
+                             auth->token_uri, code, e ? ": " : "", e ? e : "", d ? ": " : "", d ? d : "");
                 rc = (code >= 500 || code == 429 || code == 408) ? SF_YT_AUTH_TRANSIENT : SF_YT_AUTH_FATAL;
                 goto out;
         }
@@ -359,6 +391,15 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                         goto out;
                 }
                 life = json_number_value(exp);
+        }
+        if (json_string_length(tok) < SF_YT_SECRET_MIN_LEN || json_string_length(tok) > SF_YT_TOKEN_MAX_LEN) {
+                snprintf(errstr, errstr_size,
+                         "token endpoint %s: \"access_token\" is %s to be one (%zu characters)",
+                         auth->token_uri,
+                         json_string_length(tok) < SF_YT_SECRET_MIN_LEN ? "too short" : "too long",
+                         json_string_length(tok));
+                rc = SF_YT_AUTH_FATAL; /* asking again would not make it one */
+                goto out;
         }
         for (const char *p = json_string_value(tok); *p; p++) {
                 if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127) {
@@ -449,4 +490,9 @@ void sf_yt_auth_scrub(const sf_yt_auth_t *auth, char *msg) {
         sf_yt_scrub(msg, auth->key);
         sf_yt_scrub(msg, auth->token);
         sf_yt_scrub(msg, auth->jwt);
+        /* Header and claims are no secret: with them, the signature alone
+         * rebuilds the assertion. */
+        const char *sig = auth->jwt ? strrchr(auth->jwt, '.') : NULL;
+        if (sig && strlen(sig + 1) >= SF_YT_SECRET_MIN_LEN) sf_yt_scrub(msg, sig + 1);
+        sf_yt_scrub_jwt(msg);
 }

@@ -16,6 +16,13 @@
 #define SF_YT_JWT_GRANT  "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define SF_YT_JWT_LIFE_S 3600
 
+/* Google's API keys are 39 characters ("AIza" and 35 of [A-Za-z0-9_-]);
+ * its access tokens are at most 2048 bytes. Anything shorter than this is
+ * no key or token, and would make scrubbing it out of messages absurd. */
+#define SF_YT_SECRET_MIN_LEN 20
+#define SF_YT_KEY_MAX_LEN    256
+#define SF_YT_TOKEN_MAX_LEN  4096
+
 typedef struct sf_yt_auth sf_yt_auth_t;
 
 /* Error codes of sf_yt_auth_prepare(). */
@@ -25,7 +32,9 @@ enum {
         SF_YT_AUTH_TRANSIENT = -2, /* token endpoint unreachable or 5xx after retries */
 };
 
-/* Authorises with an API key (copied). NULL with errstr set on failure. */
+/* Authorises with an API key (copied): SF_YT_SECRET_MIN_LEN to
+ * SF_YT_KEY_MAX_LEN characters of [A-Za-z0-9_-]. NULL with errstr set
+ * (never quoting the key) when it is not such a string or on failure. */
 sf_yt_auth_t *sf_yt_auth_new_key(const char *key, char *errstr, size_t errstr_size);
 
 /* Loads a service-account JSON key file (type "service_account", with
@@ -59,7 +68,8 @@ void sf_yt_auth_invalidate(sf_yt_auth_t *auth);
  * -1 when out of room or memory. */
 int sf_yt_auth_apply(const sf_yt_auth_t *auth, char *url, size_t size, struct curl_slist **headers);
 
-/* Removes every secret the auth holds (key, token, JWT) from msg in place. */
+/* Removes every secret the auth holds (key, token, JWT and its signature
+ * alone) and any JWT-shaped string from msg, in place; msg never grows. */
 void sf_yt_auth_scrub(const sf_yt_auth_t *auth, char *msg);
 
 /* base64url without padding (RFC 7515) of in[0..len). Caller frees; NULL

@@ -47,10 +47,26 @@ static int take_id(const char *p, char id[SF_YT_ID_LEN + 1]) {
         return 0;
 }
 
+void sf_yt_ref_display(const char *ref, char *out, size_t size) {
+        if (size == 0) return;
+        while (*ref == ' ' || *ref == '\t') ref++;
+        size_t len = strlen(ref);
+        /* Keys and tokens have no '/', and none is this short. */
+        if (len >= SF_YT_SECRET_MIN_LEN && !strchr(ref, '/')) {
+                snprintf(out, size, "a value of %zu characters (not shown: it could be a key)", len);
+                return;
+        }
+        char url[128];
+        sf_yt_redact_url(ref, url, sizeof(url));
+        if (strlen(url) > 60) memcpy(url + 57, "...", 4);
+        for (char *p = url; *p; p++)
+                if ((unsigned char)*p < ' ' || (unsigned char)*p >= 127) *p = '?';
+        snprintf(out, size, "'%s'", url);
+}
+
 int sf_yt_parse_video_ref(const char *ref, char id[SF_YT_ID_LEN + 1], char *errstr, size_t errstr_size) {
-        char shown[80];
-        snprintf(shown, sizeof(shown), "%s%s", ref, strlen(ref) > 60 ? "..." : "");
-        if (strlen(ref) > 60) memcpy(shown + 57, "...", 4);
+        char shown[128];
+        sf_yt_ref_display(ref, shown, sizeof(shown));
         while (*ref == ' ' || *ref == '\t') ref++;
         if (!strchr(ref, '/') && !strchr(ref, '.')) {
                 if (sf_yt_valid_id(ref)) {
@@ -58,7 +74,7 @@ int sf_yt_parse_video_ref(const char *ref, char id[SF_YT_ID_LEN + 1], char *errs
                         return 0;
                 }
                 snprintf(errstr, errstr_size,
-                         "'%s' is not a video ID: an ID is exactly 11 characters of A-Z a-z 0-9 _ - "
+                         "%s is not a video ID: an ID is exactly 11 characters of A-Z a-z 0-9 _ - "
                          "(this one has %zu)",
                          shown, strlen(ref));
                 return -1;
@@ -105,12 +121,12 @@ int sf_yt_parse_video_ref(const char *ref, char id[SF_YT_ID_LEN + 1], char *errs
         }
 bad_url:
         snprintf(errstr, errstr_size,
-                 "'%s' has no valid video ID (expected youtube.com/watch?v=ID, youtu.be/ID or "
+                 "%s has no valid video ID (expected youtube.com/watch?v=ID, youtu.be/ID or "
                  "youtube.com/shorts/ID, with an ID of 11 characters of A-Z a-z 0-9 _ -)",
                  shown);
         return -1;
 bad_host:
-        snprintf(errstr, errstr_size, "'%s' is neither a video ID nor a YouTube URL (youtube.com, youtu.be)",
+        snprintf(errstr, errstr_size, "%s is neither a video ID nor a YouTube URL (youtube.com, youtu.be)",
                  shown);
         return -1;
 }
@@ -142,12 +158,49 @@ void sf_yt_redact_url(const char *url, char *out, size_t size) {
 void sf_yt_scrub(char *msg, const char *secret) {
         if (!msg || !secret || !*secret) return;
         size_t n = strlen(secret);
-        char *hit;
-        while ((hit = strstr(msg, secret)) != NULL) {
-                memcpy(hit, "***", 3);
-                memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-                if (n < 3) break; /* a secret this short could re-match the stars */
+        /* One pass, reading at r and writing at w <= r: a match is tested
+         * against bytes not yet rewritten, so the marker is never rescanned
+         * and the string never grows. */
+        char *r = msg, *w = msg, *covered = msg; /* [run start, covered) is secret */
+        size_t stars = 0;
+        for (; *r; r++) {
+                if (strncmp(r, secret, n) == 0 && r + n > covered) {
+                        if (r > covered) stars = 0; /* a new run; an adjacent one continues */
+                        covered = r + n;
+                }
+                if (r < covered) {
+                        if (stars < 3) {
+                                *w++ = '*';
+                                stars++;
+                        }
+                } else {
+                        *w++ = *r;
+                }
         }
+        *w = '\0';
+}
+
+void sf_yt_scrub_jwt(char *msg) {
+        if (!msg) return;
+        char *r = msg, *w = msg;
+        while (*r) {
+                /* A JWT starts with the base64url of '{"': "eyJ". The base64url
+                 * alphabet is that of video IDs. */
+                if (strncmp(r, "eyJ", 3) == 0 &&
+                    (r == msg || !(id_char((unsigned char)r[-1]) || r[-1] == '.'))) {
+                        const char *e = r;
+                        while (id_char((unsigned char)*e)) e++;
+                        if (*e == '.' && e - r >= 10) {
+                                while (id_char((unsigned char)*e) || *e == '.') e++;
+                                memcpy(w, "***", 3);
+                                w += 3;
+                                r = (char *)e;
+                                continue;
+                        }
+                }
+                *w++ = *r++;
+        }
+        *w = '\0';
 }
 
 int sf_yt_parse_count(const json_t *v, int64_t *out, char *errstr, size_t errstr_size) {

@@ -40,15 +40,27 @@ int sf_yt_status_parse(const char *s);
  * youtu.be/, /shorts/, /embed/, /live/ URL into id (NUL-terminated). Returns
  * 0, or -1 with a message in errstr. */
 int sf_yt_parse_video_ref(const char *ref, char id[SF_YT_ID_LEN + 1], char *errstr, size_t errstr_size);
+/* How a video argument may be quoted in a message, into out: "'ref'" when
+ * it cannot be a key (shorter than any key, or a URL: then with key=,
+ * access_token= and assertion= values redacted, cut at 60 characters),
+ * else only its length. */
+void sf_yt_ref_display(const char *ref, char *out, size_t size);
 /* 1 if s is exactly 11 characters of [A-Za-z0-9_-]. */
 int sf_yt_valid_id(const char *s);
 
 /* Copies url into out with the values of key=, access_token= and
  * assertion= parameters replaced by "REDACTED"; truncates to size. */
 void sf_yt_redact_url(const char *url, char *out, size_t size);
-/* Replaces every occurrence of secret (if non-empty) in the NUL-terminated
- * msg with "***", in place. */
+/* Removes every occurrence of secret (if non-empty) from the NUL-terminated
+ * msg, in place: each run of bytes covered by occurrences (overlapping ones
+ * included) becomes "***", or one '*' per byte when the run is shorter.
+ * msg never grows and the marker is never scanned again, so any secret,
+ * even "*" or "***", is safe in a buffer filled to its last byte. */
 void sf_yt_scrub(char *msg, const char *secret);
+/* Replaces every JWT-shaped string in msg (base64url "eyJ..." of at least
+ * 10 characters, a '.', then base64url and dots: also one cut short) by
+ * "***", in place; msg never grows. */
+void sf_yt_scrub_jwt(char *msg);
 
 /* Parses a count that the API sends as a JSON integer or as a decimal
  * string ("123"). Rejects negatives, non-integers, non-numeric strings and

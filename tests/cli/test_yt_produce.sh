@@ -107,7 +107,7 @@ keep
 check "quota exhausted: exits 1" [ "$rc" -eq 1 ]
 check_grep "quota exhausted: a clear message" 'stopped: quota exhausted \(HTTP 403 quotaExceeded\)' "$err"
 check_grep "quota units still printed" '^quota units used: [0-9]+' "$out"
-WRONG_KEY="AIzaSyWrong-$RANDOM$RANDOM"
+WRONG_KEY="AIzaSyWrong-$RANDOM$RANDOM-0123456789abcdef"
 run "$SF" yt-produce "${P[@]}" --api-key "$WRONG_KEY" sameTitle01 sameTitle02
 printf '%s\n%s\n' "$out" "$err" >>"$SF_TMP/wrong-key-output"
 check "a bad API key: exits 1" [ "$rc" -eq 1 ]

@@ -671,6 +671,7 @@ static void test_lines_gzip_members_and_corruption(void) {
         CHECK_INT(n, 3);
         CHECK_INT(st, SF_LINES_ERROR);
         CHECK_MSG(strstr(err, "two.gz:4: read error: corrupt gzip data") != NULL, "%s", err);
+        CHECK_INT(no, 4); /* the line of the error, as the message says */
         sf_lines_close(lr);
         /* a flipped byte inside the compressed data */
         snprintf(path, sizeof(path), "%s/flip.gz", tmpdir);
@@ -701,6 +702,56 @@ static void test_lines_gzip_members_and_corruption(void) {
         lr = sf_lines_open(write_text("zero.txt", ""), 0, err, sizeof(err));
         CHECK(lr && sf_lines_next(lr, &line, &len, &no, err, sizeof(err)) == SF_LINES_EOF);
         sf_lines_close(lr);
+}
+
+/* *lineno is set for every status but EOF, read errors included: in the
+ * middle of a line, and while skipping a line that is too long. */
+static void test_lines_error_lineno(void) {
+        static const struct {
+                const char *text;
+                size_t max_len;
+                int ok_lines;    /* lines read before the error */
+                uint64_t lineno; /* the error's line */
+        } cases[] = {
+                {"one\ntwo\nthree and more text to cut off\n", 0, 2, 3},
+                {"one\n", 0, 0, 1},
+                /* line 2 is too long: the error comes while skipping it */
+                {"a\nThe quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n",
+                 8, 1, 2},
+        };
+        char err[512], path[1024];
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                snprintf(path, sizeof(path), "%s/cut%zu.gz", tmpdir, i);
+                CHECK(gzip_member(path, "wb", cases[i].text) == 0);
+                unsigned char raw[4096];
+                FILE *fp = fopen(path, "rb");
+                size_t size = fp ? fread(raw, 1, sizeof(raw), fp) : 0;
+                if (fp) fclose(fp);
+                CHECK(size > 20);
+                if (size <= 20) continue;
+                /* drop the trailer and the end of the data: the stream stops short */
+                sf_lines_t *lr = sf_lines_open(write_file("cut.gz", raw, size - 12), cases[i].max_len, err,
+                                               sizeof(err));
+                CHECK(lr != NULL);
+                if (!lr) continue;
+                const char *line;
+                size_t len;
+                uint64_t no = 0;
+                int ok = 0;
+                sf_lines_status_t st;
+                while ((st = sf_lines_next(lr, &line, &len, &no, err, sizeof(err))) == SF_LINES_OK) {
+                        ok++;
+                        no = 999; /* must be overwritten by the next call */
+                }
+                CHECK_MSG(st == SF_LINES_ERROR, "case %zu: status %d (%s)", i, (int)st, err);
+                CHECK_INT(ok, cases[i].ok_lines);
+                CHECK_MSG(no == cases[i].lineno, "case %zu: *lineno = %llu, expected %llu (%s)", i,
+                          (unsigned long long)no, (unsigned long long)cases[i].lineno, err);
+                char want[64];
+                snprintf(want, sizeof(want), "cut.gz:%llu: read error", (unsigned long long)cases[i].lineno);
+                CHECK_MSG(strstr(err, want) != NULL, "%s", err);
+                sf_lines_close(lr);
+        }
 }
 
 static void test_lines_errors(void) {
@@ -1211,6 +1262,7 @@ int main(void) {
         RUN(test_lines_gzip_and_stdin);
         RUN(test_lines_live_pipe);
         RUN(test_lines_gzip_members_and_corruption);
+        RUN(test_lines_error_lineno);
         RUN(test_lines_errors);
         RUN(test_read_file_errors);
         RUN(test_find_file);

@@ -86,6 +86,28 @@ static void test_options(void) {
         CHECK_INT(sf_kafka_conf_opt(conf, 'X', "ssl.key.location.bad=hunter2", stdout, err, sizeof(err)),
                   SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "hunter2") == NULL);
+        /* ... nor when the '=' is missing or the name is mistyped. */
+        static const char *const leaks[] = {
+                "sasl.password:hunter2",
+                "sasl.password hunter2",
+                "hunter2",
+                "sasl.password:hunter2=x",
+                "sasl.passwordhunter2=x",
+                "ssl.key.password",
+                "sasl.oauthbearer.client.secret:hunter2",
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(leaks); i++) {
+                err[0] = '\0';
+                CHECK_INT(sf_kafka_conf_opt(conf, 'X', leaks[i], stdout, err, sizeof(err)),
+                          SF_KAFKA_OPT_USAGE);
+                CHECK(err[0] != '\0');
+                CHECK_MSG(strstr(err, "hunter2") == NULL, "-X %s: %s", leaks[i], err);
+        }
+        CHECK_INT(sf_kafka_conf_opt(conf, 'X', "sasl.password:hunter2", stdout, err, sizeof(err)),
+                  SF_KAFKA_OPT_USAGE);
+        CHECK_MSG(strstr(err, "sasl.password") && strstr(err, "PROP=VALUE"), "%s", err);
+        CHECK(sf_kafka_prop_is_secret("sasl.password") && sf_kafka_prop_is_secret("ssl.key.password") &&
+              sf_kafka_prop_is_secret("sasl.oauthbearer.client.secret") && !sf_kafka_prop_is_secret("acks"));
 
         /* -F: comments, blanks, spaces around '=', and a bad line named by file:line. */
         char path[] = "/tmp/sf-test-kafka-XXXXXX";
@@ -105,6 +127,71 @@ static void test_options(void) {
         CHECK_INT(sf_kafka_conf_opt(conf, 'F', "/nonexistent/client.properties", stdout, err, sizeof(err)),
                   SF_KAFKA_OPT_USAGE);
         CHECK(strstr(err, "/nonexistent/client.properties") && strstr(err, "No such file"));
+
+        /* A line without '=' is named by file:line, never quoted. */
+        char path2[] = "/tmp/sf-test-kafka-XXXXXX";
+        fd = mkstemp(path2);
+        CHECK(fd >= 0);
+        if (fd >= 0) {
+                const char *text = "linger.ms=7\nsasl.password:Hunter2Secret\n";
+                CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+                close(fd);
+                CHECK_INT(sf_kafka_conf_opt(conf, 'F', path2, stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+                char want[600];
+                snprintf(want, sizeof(want), "%s:2:", path2);
+                CHECK_MSG(strstr(err, want) && !strstr(err, "Hunter2Secret"), "err = %s", err);
+                unlink(path2);
+        }
+        /* A directory is a read error, not an empty file. */
+        CHECK_INT(sf_kafka_conf_opt(conf, 'F', "/tmp", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK_MSG(strstr(err, "/tmp") && strstr(err, "Is a directory"), "err = %s", err);
+
+        /* Lines are capped: 64 KiB is fine, one more byte is not. */
+        for (int extra = 0; extra <= 1; extra++) {
+                char lpath[] = "/tmp/sf-test-kafka-XXXXXX";
+                fd = mkstemp(lpath);
+                CHECK(fd >= 0);
+                if (fd < 0) break;
+                size_t n = SF_KAFKA_MAX_LINE + (size_t)extra;
+                char *text = malloc(n + 16);
+                if (text) {
+                        memcpy(text, "acks=1\n", 7);
+                        text[7] = '#';
+                        memset(text + 8, 'x', n - 1);
+                        memcpy(text + 7 + n, "\nacks=1\n", 8);
+                        CHECK(write(fd, text, n + 15) == (ssize_t)(n + 15));
+                        free(text);
+                }
+                close(fd);
+                sf_kafka_opt_result_t r = sf_kafka_conf_opt(conf, 'F', lpath, stdout, err, sizeof(err));
+                if (extra) {
+                        CHECK_INT(r, SF_KAFKA_OPT_USAGE);
+                        char want[600];
+                        snprintf(want, sizeof(want), "%s:2: line longer than %d bytes", lpath,
+                                 SF_KAFKA_MAX_LINE);
+                        CHECK_MSG(strstr(err, want) != NULL, "err = %s", err);
+                } else {
+                        CHECK_MSG(r == SF_KAFKA_OPT_OK, "err = %s", err);
+                }
+                unlink(lpath);
+        }
+        /* An endless line (/dev/zero) stops at the cap. */
+        CHECK_INT(sf_kafka_conf_opt(conf, 'F', "/dev/zero", stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+        CHECK_MSG(strstr(err, "/dev/zero:1: line longer than") != NULL, "err = %s", err);
+
+        /* A NUL byte: binary data, named by file:line. */
+        char npath[] = "/tmp/sf-test-kafka-XXXXXX";
+        fd = mkstemp(npath);
+        CHECK(fd >= 0);
+        if (fd >= 0) {
+                CHECK(write(fd, "acks=1\nlinger.ms=1\0\n", 21) == 21);
+                close(fd);
+                CHECK_INT(sf_kafka_conf_opt(conf, 'F', npath, stdout, err, sizeof(err)), SF_KAFKA_OPT_USAGE);
+                char want[600];
+                snprintf(want, sizeof(want), "%s:2: a NUL byte", npath);
+                CHECK_MSG(strstr(err, want) != NULL, "err = %s", err);
+                unlink(npath);
+        }
 
         /* -X list prints librdkafka's table to the stream given. */
         FILE *out = tmpfile();
@@ -717,6 +804,7 @@ static void test_control(void) {
 int main(void) {
         const char *only = getenv("SF_TEST_ONLY");
         if (only) {
+                if (strcmp(only, "options") == 0) RUN(test_options);
                 if (strcmp(only, "group") == 0) RUN(test_group_resume);
                 if (strcmp(only, "coop") == 0) RUN(test_group_resume_cooperative);
                 if (strcmp(only, "range") == 0) RUN(test_out_of_range);

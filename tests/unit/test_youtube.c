@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/util.h"
@@ -72,6 +73,122 @@ static void test_redact(void) {
         sf_yt_scrub(msg, "");
         sf_yt_scrub(msg, NULL);
         CHECK_STR(msg, "bad key *** in ***!");
+}
+
+/* Secrets of every awkward shape: the message never grows, every byte of
+ * every (even overlapping) occurrence goes, and the scrub always ends. */
+static void test_scrub(void) {
+        static const struct {
+                const char *msg, *secret, *want;
+        } cases[] = {
+                {"bad key AIzaSECRET in AIzaSECRET!", "AIzaSECRET", "bad key *** in ***!"},
+                {"banana", "a", "b*n*n*"},           /* length 1 */
+                {"a", "a", "*"},                     /* the whole string, length 1 */
+                {"aaaa", "a", "***"},                /* a run of matches: one marker */
+                {"xaby ab", "ab", "x**y **"},        /* length 2 */
+                {"abab", "ab", "***"},               /* adjacent occurrences */
+                {"say xyz", "xyz", "say ***"},       /* length 3 */
+                {"a***b", "***", "a***b"},           /* the secret is the marker */
+                {"*****", "***", "***"},             /* ... overlapping itself */
+                {"k=x***y.", "x***y", "k=***."},     /* a secret holding the marker */
+                {"x***y x***y", "x***y", "*** ***"}, /* ... twice */
+                {"the key is SECRET", "the key is SECRET", "***"},
+                {"aaaaa!", "aa", "***!"},       /* overlapping occurrences */
+                {"abcabcab-", "abcab", "***-"}, /* overlapping, longer */
+                {"abcab abcab", "abcab", "*** ***"},
+                {"no match here", "zzz", "no match here"},
+                {"", "a", ""},
+                {"ab", "abc", "ab"},    /* longer than the message */
+                {"xab", "xabc", "xab"}, /* a prefix at the end */
+        };
+        alarm(10); /* a scrub that never ends fails rather than hangs */
+        for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "%s", cases[i].msg);
+                sf_yt_scrub(msg, cases[i].secret);
+                CHECK_MSG(strcmp(msg, cases[i].want) == 0, "scrub('%s', '%s') = '%s', expected '%s'",
+                          cases[i].msg, cases[i].secret, msg, cases[i].want);
+        }
+        /* A buffer filled to its last byte, followed by a field that must
+         * not change (the layout of a video's reason in the fetcher). */
+        static const char *const secrets[] = {"a", "ab", "***", "b*", "aba"};
+        for (size_t k = 0; k < SF_ARRAY_SIZE(secrets); k++) {
+                struct {
+                        char reason[256];
+                        int canary;
+                } job;
+                for (size_t i = 0; i < sizeof(job.reason) - 1; i++) job.reason[i] = "ab*"[i % 3];
+                job.reason[sizeof(job.reason) - 1] = '\0';
+                job.canary = 0x5eed;
+                sf_yt_scrub(job.reason, secrets[k]);
+                CHECK_MSG(job.canary == 0x5eed, "secret '%s' wrote past the buffer", secrets[k]);
+                CHECK(memchr(job.reason, '\0', sizeof(job.reason)) != NULL);
+                CHECK(strstr(job.reason, secrets[k]) == NULL || strcmp(secrets[k], "***") == 0);
+                /* exactly sized on the heap: ASan sees any byte past it */
+                size_t n = strlen("xaxbxab***ab");
+                char *heap = malloc(n + 1);
+                if (!heap) continue;
+                memcpy(heap, "xaxbxab***ab", n + 1);
+                sf_yt_scrub(heap, secrets[k]);
+                CHECK(strlen(heap) <= n);
+                free(heap);
+        }
+        char msg[32] = "unchanged";
+        sf_yt_scrub(msg, "");
+        sf_yt_scrub(msg, NULL);
+        sf_yt_scrub(NULL, "x");
+        CHECK_STR(msg, "unchanged");
+        alarm(0);
+}
+
+/* JWTs (header.claims.signature, base64url, the header a JSON object) go
+ * wherever they appear, also cut short. */
+static void test_scrub_jwt(void) {
+        static const struct {
+                const char *msg, *want;
+        } cases[] = {
+                {"bad: eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIifQ.c2lnbmF0dXJlLXNpZw end", "bad: *** end"},
+                {"assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIifQ.c2ln&x=1", "assertion=***&x=1"},
+                {"cut eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJh", "cut ***"},
+                {"eyJhbGciOiJSUzI1NiJ9.", "***"},
+                {"oauth2.googleapis.com said no", "oauth2.googleapis.com said no"},
+                {"keyJhbGciOiJSUzI1NiJ9.eyJpc3Mi", "keyJhbGciOiJSUzI1NiJ9.eyJpc3Mi"},
+                {"eyJ alone", "eyJ alone"},
+                {"", ""},
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "%s", cases[i].msg);
+                sf_yt_scrub_jwt(msg);
+                CHECK_MSG(strcmp(msg, cases[i].want) == 0, "scrub_jwt('%s') = '%s', expected '%s'",
+                          cases[i].msg, msg, cases[i].want);
+        }
+}
+
+/* A rejected video argument is shown only when it cannot be a key. */
+static void test_video_ref_not_echoed(void) {
+        static const char *const secrets[] = {
+                "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
+                "ya29.a0AfH6SMBx-standin-token_0123456789abcdef",
+                "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIifQ.c2lnbmF0dXJl",
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(secrets); i++) {
+                char id[SF_YT_ID_LEN + 1], err[512];
+                CHECK(sf_yt_parse_video_ref(secrets[i], id, err, sizeof(err)) == -1);
+                char head[12];
+                snprintf(head, sizeof(head), "%s", secrets[i]);
+                CHECK_MSG(strstr(err, head) == NULL, "'%s' echoed: %s", secrets[i], err);
+                CHECK_MSG(strstr(err, "not shown") != NULL, "%s", err);
+        }
+        char id[SF_YT_ID_LEN + 1], err[512];
+        /* short ones and URLs are shown, URLs without their secret parameters */
+        CHECK(sf_yt_parse_video_ref("dQw4w9WgXc", id, err, sizeof(err)) == -1);
+        CHECK(strstr(err, "'dQw4w9WgXc'") != NULL);
+        CHECK(sf_yt_parse_video_ref("https://vimeo.com/123", id, err, sizeof(err)) == -1);
+        CHECK(strstr(err, "vimeo.com/123") != NULL);
+        CHECK(sf_yt_parse_video_ref("https://www.youtube.com/watch?v=short&key=AIzaSyDaGmWKa4JsXZ", id, err,
+                                    sizeof(err)) == -1);
+        CHECK_MSG(strstr(err, "watch?v=short") && !strstr(err, "AIzaSyDaGm"), "%s", err);
 }
 
 static void test_parse_count(void) {
@@ -379,7 +496,7 @@ static void test_jwt_sign_verify(void) {
 
 static void test_auth_key(void) {
         char err[256];
-        sf_yt_auth_t *a = sf_yt_auth_new_key("AIzaTESTKEY_1-2", err, sizeof(err));
+        sf_yt_auth_t *a = sf_yt_auth_new_key("AIzaTESTKEY_1-2-3456789", err, sizeof(err));
         CHECK(a != NULL);
         if (!a) return;
         CHECK(!sf_yt_auth_is_bearer(a));
@@ -387,17 +504,47 @@ static void test_auth_key(void) {
         char url[128] = "https://h/v3/videos?id=x";
         struct curl_slist *h = NULL;
         CHECK_INT(sf_yt_auth_apply(a, url, sizeof(url), &h), 0);
-        CHECK_STR(url, "https://h/v3/videos?id=x&key=AIzaTESTKEY_1-2");
+        CHECK_STR(url, "https://h/v3/videos?id=x&key=AIzaTESTKEY_1-2-3456789");
         CHECK(h == NULL);
         char tiny[30] = "https://h/v3/videos?id=x";
         CHECK_INT(sf_yt_auth_apply(a, tiny, sizeof(tiny), &h), -1);
-        char msg[128] = "error for key AIzaTESTKEY_1-2";
+        char msg[128] = "error for key AIzaTESTKEY_1-2-3456789";
         sf_yt_auth_scrub(a, msg);
         CHECK_STR(msg, "error for key ***");
         sf_yt_auth_destroy(a);
         CHECK(sf_yt_auth_new_key("", err, sizeof(err)) == NULL);
         CHECK(sf_yt_auth_new_key("bad key&x=1", err, sizeof(err)) == NULL);
         CHECK(strstr(err, "bad key") == NULL);
+        /* Keys no API hands out are refused, and never quoted. */
+        char long_key[300];
+        memset(long_key, 'K', sizeof(long_key) - 1);
+        long_key[sizeof(long_key) - 1] = '\0';
+        static const char *const absurd[] = {
+                "q", "qz", "***", "Qz7", "AIzaSyShort-1234567", "key with spaces 123456"};
+        for (size_t i = 0; i < SF_ARRAY_SIZE(absurd); i++) {
+                err[0] = '\0';
+                sf_yt_auth_t *b = sf_yt_auth_new_key(absurd[i], err, sizeof(err));
+                CHECK_MSG(b == NULL, "key '%s' accepted", absurd[i]);
+                sf_yt_auth_destroy(b);
+                CHECK(err[0] != '\0');
+                CHECK_MSG(strlen(absurd[i]) < 2 || strstr(err, absurd[i]) == NULL, "'%s' echoed: %s",
+                          absurd[i], err);
+        }
+        a = sf_yt_auth_new_key(long_key, err, sizeof(err));
+        CHECK(a == NULL);
+        sf_yt_auth_destroy(a);
+        a = sf_yt_auth_new_key("AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe", err, sizeof(err));
+        CHECK_MSG(a != NULL, "a real-shaped key refused: %s", err);
+        sf_yt_auth_destroy(a);
+        a = sf_yt_auth_new_key("AIzaSyShort-12345678", err, sizeof(err)); /* 20: the shortest */
+        CHECK_MSG(a != NULL, "%s", err);
+        if (a) {
+                /* JWT-shaped text goes too, whatever the auth holds */
+                char jmsg[160] = "token endpoint: eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIifQ.c2ln end";
+                sf_yt_auth_scrub(a, jmsg);
+                CHECK_STR(jmsg, "token endpoint: *** end");
+        }
+        sf_yt_auth_destroy(a);
         sf_yt_auth_destroy(NULL);
 }
 
@@ -602,6 +749,9 @@ static void test_display_width(void) {
 int main(void) {
         RUN(test_video_refs);
         RUN(test_redact);
+        RUN(test_scrub);
+        RUN(test_scrub_jwt);
+        RUN(test_video_ref_not_echoed);
         RUN(test_parse_count);
         RUN(test_classify);
         RUN(test_backoff);

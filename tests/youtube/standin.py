@@ -11,7 +11,8 @@ API (base http://127.0.0.1:PORT/youtube/v3):
   GET /commentThreads?part=snippet&videoId=ID&maxResults=100[&pageToken=T]
 authorised by key=KEY, or by "Authorization: Bearer T" with a token issued by
   POST /token  (grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer,
-                assertion=JWT signed RS256 by the key matching --pubkey)
+                assertion=JWT signed RS256 by the key matching --pubkey;
+                ECHO_EMAIL and SHORT_TOKEN_EMAIL misbehave on purpose)
   GET /_stats  request counts per call and video, tokens issued
 The videos and their behaviours are in CATALOG below; each video's
 behaviour depends on how many times it has been asked for, so a fresh
@@ -72,7 +73,15 @@ CATALOG = {
     "quotaBoom01": {"title": "Quota", "likes": "1", "ct": ["quotaExceeded"] * 99},
     "manyPages01": {"title": "Many slow pages", "likes": "2",
                     "comments": comments("mp", [1] * 16), "page_size": 2, "delay": 0.4},
+    "longError01": {"title": "Long error", "likes": "1", "ct": ["longError"] * 99},
+    "stallVideo1": {"title": "Stalls", "likes": "1", "comments": comments("stl", [1]), "delay": 20},
 }
+
+# Service accounts whose token requests go wrong on purpose (any valid
+# signature): the refusal quotes the whole assertion after 300 bytes, or the
+# token issued is absurdly short.
+ECHO_EMAIL = "echo@standin.iam.gserviceaccount.com"
+SHORT_TOKEN_EMAIL = "short-token@standin.iam.gserviceaccount.com"
 
 ERRORS = {
     "commentsDisabled": (403, "commentsDisabled", "youtube.commentThread",
@@ -172,12 +181,17 @@ class Handler(BaseHTTPRequestHandler):
         except (InvalidSignature, AttributeError):
             return self.send_json(400, {"error": "invalid_grant",
                                         "error_description": "Invalid JWT Signature."})
+        if claims.get("iss") == ECHO_EMAIL:
+            return self.send_json(400, {"error": "invalid_grant",
+                                        "error_description": "Invalid JWT " + "x" * 300 +
+                                        " assertion was " + assertion})
         now = time.time()
         me = "http://127.0.0.1:%d/token" % self.server.server_address[1]
         problems = []
         if claims.get("aud") != me:
             problems.append("aud")
-        if claims.get("iss") not in (self.st.args.client_email, "revoked@standin.iam.gserviceaccount.com"):
+        if claims.get("iss") not in (self.st.args.client_email, "revoked@standin.iam.gserviceaccount.com",
+                                     SHORT_TOKEN_EMAIL):
             problems.append("iss")
         if "https://www.googleapis.com/auth/youtube.readonly" not in str(claims.get("scope", "")).split():
             problems.append("scope")
@@ -189,6 +203,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, {"error": "invalid_grant",
                                         "error_description": "Invalid JWT claims: " + ",".join(problems)})
         token = "ya29.standin-" + secrets.token_urlsafe(24)
+        if claims.get("iss") == SHORT_TOKEN_EMAIL:
+            token = "t"
         life = self.st.args.token_life
         with self.st.lock:
             self.st.tokens[token] = (now + life, claims.get("iss").startswith("revoked@"))
@@ -261,6 +277,13 @@ class Handler(BaseHTTPRequestHandler):
             s = special[n - 1]
             if s in ERRORS:
                 return self.api_error(s)
+            if s == "longError":
+                # About 250 bytes, the key in the middle: with the prefix
+                # the client adds, the reason it keeps is cut at 255.
+                msg = ("The request for this video was refused by a policy whose long explanation "
+                       "quotes the key it was given, " + self.st.args.key + ", and goes on")
+                msg += "." * (250 - len(msg))
+                return self.send_json(403, error_body(403, "forbidden", "youtube.commentThread", msg))
             if s in ("500", "503", "429"):
                 return self.send_json(int(s), {"error": {"code": int(s), "message": "Backend Error",
                                                          "errors": [{"reason": "backendError"}]}})
