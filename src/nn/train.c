@@ -268,13 +268,16 @@ static int parse_weight_item(const char *item, size_t len, const char *const *na
         int c = 0;
         while (c < classes && strcmp(names[c], name) != 0) c++;
         if (c == classes) {
-                const char *best = sf_suggest(name, names, (size_t)classes);
-                int n = snprintf(errstr, errstr_size, "unknown class '%s'", name);
-                if (best && n >= 0 && (size_t)n < errstr_size)
-                        snprintf(errstr + n, errstr_size - (size_t)n, " (did you mean '%s'?)", best);
-                else if (n >= 0 && (size_t)n < errstr_size)
-                        snprintf(errstr + n, errstr_size - (size_t)n, "; the classes are %s, %s, ...",
-                                 names[0], classes > 1 ? names[1] : "");
+                const char *best = sf_suggest_icase(name, names, (size_t)classes);
+                size_t at = (size_t)snprintf(errstr, errstr_size, "unknown class '%s'", name);
+                if (best) {
+                        snprintf(errstr + (at < errstr_size ? at : 0),
+                                 at < errstr_size ? errstr_size - at : 0, " (did you mean '%s'?)", best);
+                        return -1;
+                }
+                for (int k = 0; k < classes && at < errstr_size; k++)
+                        at += (size_t)snprintf(errstr + at, errstr_size - at, "%s%s",
+                                               k ? ", " : "; the classes are ", names[k]);
                 return -1;
         }
         if (seen[c]) {
