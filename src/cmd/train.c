@@ -478,9 +478,15 @@ static int restore_state(train_run_t *r, const sf_checkpoint_t *ck, const saved_
             (s->weighted && memcmp(o->cw, s->cw, sizeof(o->cw)) != 0))
                 return refuse("--class-weight", s->weighted ? "weights" : "none",
                               o->cw_mode == CW_NONE ? "none" : "other weights");
-        if (ck->nn->n_params != r->nn->n_params || (o->restore_best && !ck->best)) {
+        if (ck->nn->n_params != r->nn->n_params) {
                 fprintf(stderr,
                         "streamflow train: --resume: the checkpoint's network does not fit this data\n");
+                return 1;
+        }
+        if (o->restore_best && !ck->best) {
+                fprintf(stderr,
+                        "streamflow train: --resume: the checkpoint lacks the best weights --restore-best "
+                        "needs (best.params)\n");
                 return 1;
         }
         sf_adam_t *adam = sf_trainer_adam(r->tr);
@@ -574,7 +580,10 @@ static int build_model(train_run_t *r) {
                 fprintf(stderr, "streamflow train: %s\n", err);
                 return -1;
         }
-        if (o->cw_mode != CW_NONE) sf_trainer_set_class_weight(r->tr, o->cw);
+        if (o->cw_mode != CW_NONE && sf_trainer_set_class_weight(r->tr, o->cw) != 0) {
+                fprintf(stderr, "streamflow train: out of memory\n");
+                return -1;
+        }
         sf_early_stop_init(&r->es, o->monitor_acc, o->min_delta,
                            o->patience < 0 ? INT_MAX : (int)o->patience);
         sf_early_stop_init(&r->best, o->monitor_acc, 0, INT_MAX);
@@ -862,7 +871,9 @@ int cmd_train(int argc, char **argv) {
                 goto out;
         sf_nn_set_threads((int)o.threads);
         if (load_data(&r) != 0) goto out;
-        if (o.cw_mode == CW_BALANCED) sf_class_weight_balanced(r.train.y, r.train.n, SF_KDD_NCLASSES, o.cw);
+        if (o.cw_mode == CW_BALANCED &&
+            sf_class_weight_balanced(r.train.y, r.train.n, SF_KDD_NCLASSES, o.cw) != 0)
+                goto out;
         if (build_model(&r) != 0) goto out;
         if (ck && (rc = restore_state(&r, ck, &saved)) != 0) goto out;
         rc = 1;

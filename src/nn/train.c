@@ -206,11 +206,13 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
         return 0;
 }
 
-void sf_trainer_set_class_weight(sf_trainer_t *tr, const float *class_weight) {
-        if (class_weight && !tr->class_weight) tr->class_weight = malloc((size_t)tr->classes * sizeof(float));
-        if (class_weight && tr->class_weight)
-                memcpy(tr->class_weight, class_weight, (size_t)tr->classes * sizeof(float));
+int sf_trainer_set_class_weight(sf_trainer_t *tr, const float *class_weight) {
+        if (class_weight && !tr->class_weight &&
+            !(tr->class_weight = malloc((size_t)tr->classes * sizeof(float))))
+                return -1;
+        if (class_weight) memcpy(tr->class_weight, class_weight, (size_t)tr->classes * sizeof(float));
         tr->ws.class_weight = class_weight ? tr->class_weight : NULL;
+        return 0;
 }
 
 sf_adam_t *sf_trainer_adam(sf_trainer_t *tr) {
@@ -237,20 +239,16 @@ int sf_dataset_digest(const sf_dataset_t *ds, char hex[65]) {
         return 0;
 }
 
-void sf_class_weight_balanced(const int *y, size_t n, int classes, float *out) {
-        size_t counts[64] = {0};
-        size_t *count = classes <= 64 ? counts : calloc((size_t)classes, sizeof(size_t));
+int sf_class_weight_balanced(const int *y, size_t n, int classes, float *out) {
+        size_t count[SF_CLASS_WEIGHT_MAX] = {0};
         int present = 0;
-        if (!count) { /* no room to count: leave the loss unweighted */
-                for (int c = 0; c < classes; c++) out[c] = 1.0f;
-                return;
-        }
+        if (classes < 1 || classes > SF_CLASS_WEIGHT_MAX) return -1;
         for (size_t i = 0; i < n; i++)
                 if (y[i] >= 0 && y[i] < classes) count[y[i]]++;
         for (int c = 0; c < classes; c++) present += count[c] > 0;
         for (int c = 0; c < classes; c++)
                 out[c] = count[c] ? (float)((double)n / ((double)present * (double)count[c])) : 1.0f;
-        if (count != counts) free(count);
+        return 0;
 }
 
 /* Sets out[class] from one "CLASS=W" item of length len. */

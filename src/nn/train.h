@@ -67,8 +67,9 @@ size_t sf_trainer_steps(const sf_trainer_t *tr, size_t n);
 
 /* Weights the training loss by class: class_weight (classes) is copied;
  * NULL turns weighting off (the default). See
- * sf_softmax_xent_forward_weighted for the arithmetic. */
-void sf_trainer_set_class_weight(sf_trainer_t *tr, const float *class_weight);
+ * sf_softmax_xent_forward_weighted for the arithmetic. Returns 0, or -1
+ * (out of memory; nothing changed). */
+int sf_trainer_set_class_weight(sf_trainer_t *tr, const float *class_weight);
 
 /* The trainer's Adam state and shuffle stream, owned by the trainer: what a
  * checkpoint saves and a resume restores. */
@@ -83,8 +84,10 @@ int sf_dataset_digest(const sf_dataset_t *ds, char hex[65]);
 /* Per-class weights "balanced" as sklearn's compute_class_weight computes
  * them for classes = np.unique(y): n / (n_present * count[c]) where
  * n_present is the number of classes that occur in y (n rows); a class
- * absent from y (it adds nothing to the loss) gets 1. out is (classes). */
-void sf_class_weight_balanced(const int *y, size_t n, int classes, float *out);
+ * absent from y (it adds nothing to the loss) gets 1. out is (classes).
+ * Returns 0, or -1 when classes is not 1..SF_CLASS_WEIGHT_MAX. */
+#define SF_CLASS_WEIGHT_MAX 64
+int sf_class_weight_balanced(const int *y, size_t n, int classes, float *out);
 
 /* Parses "none", "balanced" (then *balanced = 1, out untouched) or
  * "CLASS=W,..." with CLASS one of names[0..classes) and W a finite number

@@ -245,7 +245,7 @@ static void test_weighted_epoch_loss(void) {
         tr = sf_trainer_new(nn, &ds, 4, 1e-12f, 5, err, sizeof(err)); /* weights stay put */
         CHECK(tr != NULL);
         if (!tr) goto out;
-        sf_trainer_set_class_weight(tr, w);
+        CHECK(sf_trainer_set_class_weight(tr, w) == 0);
         CHECK(sf_trainer_epoch(tr, &ds, NULL, NULL, &loss, &acc, err, sizeof(err)) == 0);
         CHECK_NEAR(loss, want, 1e-5);
         CHECK(fabs(loss - full_loss) > 1e-3); /* it is not the unweighted loss */
@@ -265,11 +265,11 @@ out:
 static void test_class_weight_balanced(void) {
         const int y[] = {1, 1, 1, 1, 0, 0};
         float w[5];
-        sf_class_weight_balanced(y, 6, 2, w);
+        CHECK(sf_class_weight_balanced(y, 6, 2, w) == 0);
         CHECK_NEAR(w[0], 1.5, 1e-7);
         CHECK_NEAR(w[1], 0.75, 1e-7);
         /* Over 5 classes: the 3 absent ones do not count in n_classes and get 1. */
-        sf_class_weight_balanced(y, 6, 5, w);
+        CHECK(sf_class_weight_balanced(y, 6, 5, w) == 0);
         CHECK_NEAR(w[0], 1.5, 1e-7);
         CHECK_NEAR(w[1], 0.75, 1e-7);
         CHECK_NEAR(w[2], 1.0, 0);
@@ -277,12 +277,14 @@ static void test_class_weight_balanced(void) {
         CHECK_NEAR(w[4], 1.0, 0);
         /* 10 rows, counts 5, 2, 2, 1, 0: 10 / (4 * count). */
         const int z[] = {0, 0, 0, 0, 0, 1, 1, 2, 2, 3};
-        sf_class_weight_balanced(z, 10, 5, w);
+        CHECK(sf_class_weight_balanced(z, 10, 5, w) == 0);
         CHECK_NEAR(w[0], 0.5, 1e-7);
         CHECK_NEAR(w[1], 1.25, 1e-7);
         CHECK_NEAR(w[2], 1.25, 1e-7);
         CHECK_NEAR(w[3], 2.5, 1e-7);
         CHECK_NEAR(w[4], 1.0, 0);
+        CHECK(sf_class_weight_balanced(z, 10, 0, w) == -1);
+        CHECK(sf_class_weight_balanced(z, 10, SF_CLASS_WEIGHT_MAX + 1, w) == -1);
 }
 
 static void test_class_weight_parse(void) {
