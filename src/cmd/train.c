@@ -51,21 +51,17 @@ static const sf_option_t options[] = {
         {"logdir", OPT_LOGDIR, "DIR", "TensorBoard logs go to DIR/<YYYYMMDD-HHMMSS>/ (default logs/fit)"},
         {"model", OPT_MODEL, "FILE", "where to write the model (default model.safetensors)"},
         {"class-weight", OPT_CLASS_WEIGHT, "W",
-         "weights of the training loss by class, as Keras' class_weight: none (default), balanced "
-         "(n / (classes * count)) or CLASS=W,... (e.g. R2L=10,U2R=50; others 1)"},
-        {"early-stopping", OPT_EARLY_STOPPING, "PATIENCE",
-         "stop after PATIENCE epochs without improvement of --monitor (Keras' EarlyStopping; default off)"},
+         "loss weights by class (Keras' class_weight): none, balanced or CLASS=W,... (default none)"},
+        {"early-stopping", OPT_EARLY_STOPPING, "N",
+         "stop after N epochs without improvement of --monitor (Keras' EarlyStopping; default off)"},
         {"monitor", OPT_MONITOR, "METRIC",
-         "val_loss (default) or val_accuracy: what --early-stopping and --checkpoint's best model watch"},
-        {"min-delta", OPT_MIN_DELTA, "D",
-         "an improvement must beat the best by more than D (default 0; with --early-stopping)"},
-        {"restore-best", OPT_RESTORE_BEST, NULL,
-         "end with the weights of the best epoch (with --early-stopping; restore_best_weights=True)"},
+         "what --early-stopping and --checkpoint watch: val_loss (default) or val_accuracy"},
+        {"min-delta", OPT_MIN_DELTA, "D", "an improvement beats the best by more than D (default 0)"},
+        {"restore-best", OPT_RESTORE_BEST, NULL, "end with the best epoch's weights (restore_best_weights)"},
         {"checkpoint", OPT_CHECKPOINT, "DIR",
-         "after every epoch write DIR/last.safetensors (resumable), and DIR/best.safetensors after each "
-         "improving one"},
+         "write DIR/last.safetensors every epoch, DIR/best.safetensors on improvement"},
         {"resume", OPT_RESUME, "FILE",
-         "continue the run saved in FILE (a last.safetensors) up to --epochs, with its options"},
+         "continue the run saved in FILE (DIR/last.safetensors) up to --epochs"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
@@ -165,7 +161,7 @@ static int check_combinations(train_opts_t *o, int nops, char **argv) {
         if (o->ckpt_dir && !*o->ckpt_dir) return sf_opt_usage(&spec, "--checkpoint must not be empty"), 2;
         int es = GIVEN(o, OPT_EARLY_STOPPING) || o->resume;
         if (!es && (GIVEN(o, OPT_MIN_DELTA) || o->restore_best))
-                return sf_opt_usage(&spec, "--%s needs --early-stopping PATIENCE",
+                return sf_opt_usage(&spec, "--%s needs --early-stopping N",
                                     o->restore_best ? "restore-best" : "min-delta"),
                        2;
         if (!es && !o->ckpt_dir && GIVEN(o, OPT_MONITOR))
