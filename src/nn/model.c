@@ -7,6 +7,7 @@
 #include "nn/model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <jansson.h>
 #include <limits.h>
@@ -879,4 +880,300 @@ int sf_model_export_onnx(const sf_model_t *model, const char *path, char *errstr
 int sf_model_export_onnx_network(const sf_model_t *model, const char *path, char *errstr,
                                  size_t errstr_size) {
         return export_onnx(model, path, 1, errstr, errstr_size);
+}
+
+/* ---- checkpoints: a model file plus the optimizer's state ---- */
+
+#define CKPT_TENSORS 3 /* optimizer.m, optimizer.v, best.params */
+
+/* Writes blocks[i] (sizes[i] bytes) after the 8-byte length and the padded
+ * header text to a temporary file beside path, fsyncs it, renames it over
+ * path and fsyncs the directory. Returns 0 or -1 with errstr. */
+static int write_atomic(const char *path, const char *text, const void *const *blocks, const size_t *sizes,
+                        int n_blocks, char *errstr, size_t errstr_size) {
+        size_t len = strlen(text), padded = (len + 8 + 7) / 8 * 8 - 8, tlen = strlen(path) + 32;
+        char *tmp = malloc(tlen);
+        if (!tmp) {
+                seterr(errstr, errstr_size, "%s: out of memory", path);
+                return -1;
+        }
+        snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+        FILE *fp = fopen(tmp, "wb");
+        if (!fp) {
+                seterr(errstr, errstr_size, "%s: cannot create: %s", tmp, strerror(errno));
+                free(tmp);
+                return -1;
+        }
+        uint8_t le[8];
+        for (int i = 0; i < 8; i++) le[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+        int ok = fwrite(le, 1, 8, fp) == 8 && fwrite(text, 1, len, fp) == len;
+        for (size_t i = len; ok && i < padded; i++) ok = fputc(' ', fp) != EOF;
+        for (int b = 0; ok && b < n_blocks; b++) ok = fwrite(blocks[b], 1, sizes[b], fp) == sizes[b];
+        ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+        if (fclose(fp) != 0) ok = 0;
+        if (!ok || rename(tmp, path) != 0) {
+                seterr(errstr, errstr_size, "%s: %s failed: %s", ok ? path : tmp, ok ? "rename" : "write",
+                       strerror(errno));
+                unlink(tmp);
+                free(tmp);
+                return -1;
+        }
+        free(tmp);
+        /* The rename itself reaches the disk with the directory. */
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+                 slash ? path : ".");
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) fsync(dfd), close(dfd);
+        return 0;
+}
+
+/* Adds a (n) F32 tensor entry at data offset *at and advances *at. */
+static int add_flat_tensor(json_t *header, const char *name, size_t n, size_t *at) {
+        json_t *t = json_pack("{s:s, s:[I], s:[I,I]}", "dtype", "F32", "shape", (json_int_t)n, "data_offsets",
+                              (json_int_t)*at, (json_int_t)(*at + n * 4));
+        *at += n * 4;
+        return t ? json_object_set_new(header, name, t) : -1;
+}
+
+/* Adds the members of the JSON object `text` to the JSON object held as text
+ * in meta[key]. Returns 0 or -1. */
+static int merge_meta_json(json_t *meta, const char *key, const char *text) {
+        json_t *extra = json_loads(text, 0, NULL);
+        json_t *obj = json_loads(json_string_value(json_object_get(meta, key)), 0, NULL);
+        int rc = json_is_object(extra) && json_is_object(obj) ? json_object_update(obj, extra) : -1;
+        json_decref(extra);
+        if (rc == 0) return meta_set_json(meta, key, obj);
+        json_decref(obj);
+        return -1;
+}
+
+int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+                        const sf_model_info_t *info, const char *extra_json, char *errstr,
+                        size_t errstr_size) {
+        if (!extra_json) return sf_model_save(path, nn, enc, info, errstr, errstr_size);
+        json_t *header = build_header(nn, enc, info);
+        int rc = header ? merge_meta_json(json_object_get(header, "__metadata__"), "training", extra_json)
+                        : -1;
+        char *text = rc == 0 ? json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(header);
+        if (!text) {
+                seterr(errstr, errstr_size,
+                       "%s: out of memory building the header (or bad training metadata)", path);
+                return -1;
+        }
+        const void *blocks[] = {nn->params};
+        size_t sizes[] = {nn->n_params * sizeof(float)};
+        rc = write_atomic(path, text, blocks, sizes, 1, errstr, errstr_size);
+        free(text);
+        return rc;
+}
+
+int sf_checkpoint_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+                       const sf_model_info_t *info, const float *adam_m, const float *adam_v,
+                       const float *best, const char *state, char *errstr, size_t errstr_size) {
+        json_t *header = build_header(nn, enc, info);
+        size_t at = nn->n_params * 4;
+        int rc = header ? 0 : -1;
+        if (header) {
+                rc |= json_object_set_new(json_object_get(header, "__metadata__"), "checkpoint",
+                                          json_string(state));
+                rc |= add_flat_tensor(header, "optimizer.m", nn->n_params, &at);
+                rc |= add_flat_tensor(header, "optimizer.v", nn->n_params, &at);
+                if (best) rc |= add_flat_tensor(header, "best.params", nn->n_params, &at);
+        }
+        char *text = rc == 0 ? json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(header);
+        if (!text) {
+                seterr(errstr, errstr_size, "%s: out of memory building the checkpoint header", path);
+                return -1;
+        }
+        size_t bytes = nn->n_params * sizeof(float);
+        const void *blocks[] = {nn->params, adam_m, adam_v, best};
+        size_t sizes[] = {bytes, bytes, bytes, bytes};
+        rc = write_atomic(path, text, blocks, sizes, best ? 4 : 3, errstr, errstr_size);
+        free(text);
+        return rc;
+}
+
+void sf_checkpoint_destroy(sf_checkpoint_t *ck) {
+        if (!ck) return;
+        sf_nn_destroy(ck->nn);
+        sf_kdd_encoder_destroy(ck->enc);
+        free(ck->adam_m);
+        free(ck->state);
+        free(ck);
+}
+
+typedef struct {
+        size_t begin, end;
+        float *dst;
+        const char *name;
+} ck_span_t;
+
+static int cmp_ck_span(const void *a, const void *b) {
+        const ck_span_t *x = a, *y = b;
+        return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* The tensors of spans[0..n) cover data[0..data_len) exactly, the header
+ * names no other, and every value is finite: copied to their dst. */
+static int copy_spans(json_t *header, const char *path, ck_span_t *spans, int n, const uint8_t *data,
+                      size_t data_len, char *errstr, size_t errstr_size) {
+        const char *key;
+        json_t *value;
+        json_object_foreach(header, key, value) {
+                int known = strcmp(key, "__metadata__") == 0;
+                for (int i = 0; i < n && !known; i++) known = strcmp(key, spans[i].name) == 0;
+                if (!known) {
+                        seterr(errstr, errstr_size, "%s: unexpected tensor '%s' in a checkpoint", path, key);
+                        return -1;
+                }
+        }
+        qsort(spans, (size_t)n, sizeof(spans[0]), cmp_ck_span);
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+                if (spans[i].begin != at) {
+                        seterr(errstr, errstr_size,
+                               "%s: tensor '%s' starts at byte %zu of the data, expected %zu", path,
+                               spans[i].name, spans[i].begin, at);
+                        return -1;
+                }
+                at = spans[i].end;
+        }
+        if (at != data_len) {
+                seterr(errstr, errstr_size, "%s: the tensors need %zu bytes of data, the file has %zu (%s)",
+                       path, at, data_len, data_len < at ? "truncated" : "trailing bytes");
+                return -1;
+        }
+        for (int i = 0; i < n; i++) {
+                size_t count = (spans[i].end - spans[i].begin) / 4;
+                memcpy(spans[i].dst, data + spans[i].begin, count * 4);
+                for (size_t k = 0; k < count; k++) {
+                        if (!isfinite(spans[i].dst[k])) {
+                                seterr(errstr, errstr_size,
+                                       "%s: tensor '%s' holds a non-finite value at index %zu", path,
+                                       spans[i].name, k);
+                                return -1;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* Lists the checkpoint's tensors (the network's, then the optimizer's) with
+ * their destinations; checks each one's dtype, shape and offsets. */
+static int checkpoint_spans(json_t *header, const char *path, sf_checkpoint_t *ck, size_t data_len,
+                            ck_span_t *spans, char (*names)[32], int *n_spans, char *errstr,
+                            size_t errstr_size) {
+        const sf_nn_t *nn = ck->nn;
+        int n = 0;
+        for (int l = 0; l < nn->n_layers; l++) {
+                for (int k = 0; k < 2; k++) {
+                        size_t range[2], d0 = (size_t)(k ? nn->sizes[l + 1] : nn->sizes[l]);
+                        size_t d1 = k ? 0 : (size_t)nn->sizes[l + 1];
+                        snprintf(names[n], 32, "dense_%d.%s", l, k ? "bias" : "kernel");
+                        if (check_tensor(header, path, names[n], d0, d1, data_len, range, errstr,
+                                         errstr_size) != 0)
+                                return -1;
+                        spans[n] = (ck_span_t){range[0], range[1],
+                                               nn->params + (k ? nn->b_off[l] : nn->w_off[l]), names[n]};
+                        n++;
+                }
+        }
+        float *dst[CKPT_TENSORS] = {ck->adam_m, ck->adam_v, ck->best};
+        const char *extra[CKPT_TENSORS] = {"optimizer.m", "optimizer.v", "best.params"};
+        for (int i = 0; i < CKPT_TENSORS; i++) {
+                size_t range[2];
+                if (!dst[i]) continue;
+                if (check_tensor(header, path, extra[i], nn->n_params, 0, data_len, range, errstr,
+                                 errstr_size) != 0)
+                        return -1;
+                spans[n++] = (ck_span_t){range[0], range[1], dst[i], extra[i]};
+        }
+        *n_spans = n;
+        return 0;
+}
+
+/* The header of a safetensors file in buf: its JSON (new reference) and
+ * where the data starts, after checking the length, format and version. */
+static json_t *checkpoint_header(const uint8_t *buf, size_t size, const char *path, size_t *data_off,
+                                 char *errstr, size_t errstr_size) {
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8 && size >= 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
+        if (size < 8 || hlen < 2 || hlen > MAX_HEADER || hlen > size - 8) {
+                seterr(errstr, errstr_size, "%s: not a safetensors file, or truncated", path);
+                return NULL;
+        }
+        json_error_t jerr;
+        json_t *header = json_loadb((const char *)buf + 8, (size_t)hlen, 0, &jerr);
+        json_t *meta = json_object_get(header, "__metadata__");
+        json_t *fmt = json_object_get(meta, "format"), *ver = json_object_get(meta, "format_version");
+        if (!json_is_string(fmt) || strcmp(json_string_value(fmt), MODEL_FORMAT) != 0 ||
+            !json_is_string(ver) || strcmp(json_string_value(ver), MODEL_FORMAT_VERSION) != 0) {
+                seterr(errstr, errstr_size, "%s: not a StreamFlow model file of version %s", path,
+                       MODEL_FORMAT_VERSION);
+                json_decref(header);
+                return NULL;
+        }
+        if (!json_is_string(json_object_get(meta, "checkpoint"))) {
+                seterr(errstr, errstr_size,
+                       "%s: a model without training state, not a checkpoint (use DIR/last.safetensors)",
+                       path);
+                json_decref(header);
+                return NULL;
+        }
+        *data_off = 8 + (size_t)hlen;
+        return header;
+}
+
+/* Fills ck from a parsed header and the file's data. */
+static int checkpoint_fill(sf_checkpoint_t *ck, json_t *header, const char *path, const uint8_t *data,
+                           size_t data_len, char *errstr, size_t errstr_size) {
+        json_t *meta = json_object_get(header, "__metadata__");
+        int sizes[SF_NN_MAX_LAYERS + 1], n_layers = 0;
+        char why[256];
+        if (load_sizes(meta, path, sizes, &n_layers, errstr, errstr_size) != 0 ||
+            check_classes(meta, path, errstr, errstr_size) != 0 ||
+            load_info(meta, path, &ck->info, errstr, errstr_size) != 0 ||
+            !(ck->enc = load_encoder(meta, path, errstr, errstr_size)))
+                return -1;
+        if (!(ck->nn = sf_nn_create(sizes, n_layers, why, sizeof(why)))) {
+                seterr(errstr, errstr_size, "%s: %s", path, why);
+                return -1;
+        }
+        size_t n = ck->nn->n_params;
+        int has_best = json_object_get(header, "best.params") != NULL;
+        ck->adam_m = malloc((has_best ? 3 : 2) * n * sizeof(float));
+        ck->state = strdup(json_string_value(json_object_get(meta, "checkpoint")));
+        if (!ck->adam_m || !ck->state) {
+                seterr(errstr, errstr_size, "%s: out of memory", path);
+                return -1;
+        }
+        ck->adam_v = ck->adam_m + n;
+        ck->best = has_best ? ck->adam_m + 2 * n : NULL;
+        ck_span_t spans[2 * SF_NN_MAX_LAYERS + CKPT_TENSORS];
+        char names[2 * SF_NN_MAX_LAYERS][32];
+        int n_spans = 0;
+        if (checkpoint_spans(header, path, ck, data_len, spans, names, &n_spans, errstr, errstr_size) != 0)
+                return -1;
+        return copy_spans(header, path, spans, n_spans, data, data_len, errstr, errstr_size);
+}
+
+sf_checkpoint_t *sf_checkpoint_load(const char *path, char *errstr, size_t errstr_size) {
+        size_t size = 0, data_off = 0;
+        uint8_t *buf = read_all(path, &size, errstr, errstr_size);
+        if (!buf) return NULL;
+        sf_checkpoint_t *ck = NULL;
+        json_t *header = checkpoint_header(buf, size, path, &data_off, errstr, errstr_size);
+        if (header && !(ck = calloc(1, sizeof(*ck)))) seterr(errstr, errstr_size, "%s: out of memory", path);
+        if (ck &&
+            checkpoint_fill(ck, header, path, buf + data_off, size - data_off, errstr, errstr_size) != 0) {
+                sf_checkpoint_destroy(ck);
+                ck = NULL;
+        }
+        json_decref(header);
+        free(buf);
+        return ck;
 }

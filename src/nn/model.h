@@ -83,4 +83,40 @@ const sf_nn_t *sf_model_nn(const sf_model_t *model);
 /* The training information stored in the model (owned by the model). */
 const sf_model_info_t *sf_model_info(const sf_model_t *model);
 
+/* sf_model_save, with the members of the JSON object `extra_json` (text)
+ * added to the "training" metadata: how a recipe other than the default
+ * (class weights, early stopping) is recorded. extra_json NULL gives the
+ * same bytes as sf_model_save. Returns 0, or -1 with errstr. */
+int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+                        const sf_model_info_t *info, const char *extra_json, char *errstr,
+                        size_t errstr_size);
+
+/* A training checkpoint (`train --checkpoint DIR`'s last.safetensors): a
+ * model file's tensors and metadata plus Adam's moments "optimizer.m" and
+ * "optimizer.v" and, when early stopping keeps them, the best epoch's
+ * parameters "best.params", each (n_params) F32 in the parameter block's
+ * order, and the training state (step count, random streams, recipe) as
+ * JSON text in metadata "checkpoint". */
+typedef struct sf_checkpoint {
+        sf_nn_t *nn;
+        sf_kdd_encoder_t *enc;
+        sf_model_info_t info;
+        float *adam_m, *adam_v; /* (n_params) each */
+        float *best;            /* (n_params) or NULL */
+        char *state;            /* the "checkpoint" JSON text */
+} sf_checkpoint_t;
+
+/* Writes a checkpoint to path atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory. best may be NULL.
+ * Returns 0, or -1 with errstr naming the path. */
+int sf_checkpoint_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+                       const sf_model_info_t *info, const float *adam_m, const float *adam_v,
+                       const float *best, const char *state, char *errstr, size_t errstr_size);
+
+/* Reads a checkpoint written by sf_checkpoint_save; every tensor is checked
+ * as sf_model_load checks a model's. Returns a new checkpoint (destroy with
+ * sf_checkpoint_destroy; NULL is a no-op) or NULL with errstr. */
+sf_checkpoint_t *sf_checkpoint_load(const char *path, char *errstr, size_t errstr_size);
+void sf_checkpoint_destroy(sf_checkpoint_t *ck);
+
 #endif

@@ -126,6 +126,11 @@ void sf_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
 }
 
 double sf_softmax_xent_forward(float *probs, const float *logits, const int *labels, int batch, int classes) {
+        return sf_softmax_xent_forward_weighted(probs, logits, labels, NULL, batch, classes);
+}
+
+double sf_softmax_xent_forward_weighted(float *probs, const float *logits, const int *labels,
+                                        const float *class_weight, int batch, int classes) {
         double loss = 0.0;
         for (int i = 0; i < batch; i++) {
                 const float *z = logits + (size_t)i * classes;
@@ -139,18 +144,27 @@ double sf_softmax_xent_forward(float *probs, const float *logits, const int *lab
                         sum += p[c];
                 }
                 for (int c = 0; c < classes; c++) p[c] /= sum;
+                if (!labels) continue;
                 /* -log softmax(z)[y] = log sum exp(z - zmax) - (z[y] - zmax) */
-                if (labels) loss += (double)logf(sum) - (double)(z[labels[i]] - zmax);
+                double li = (double)logf(sum) - (double)(z[labels[i]] - zmax);
+                loss += class_weight ? (double)class_weight[labels[i]] * li : li;
         }
+        /* Keras' sum_over_batch_size: divided by B even when weighted. */
         return labels && batch > 0 ? loss / batch : 0.0;
 }
 
 void sf_softmax_xent_backward(float *dlogits, const float *probs, const int *labels, int batch, int classes) {
+        sf_softmax_xent_backward_weighted(dlogits, probs, labels, NULL, batch, classes);
+}
+
+void sf_softmax_xent_backward_weighted(float *dlogits, const float *probs, const int *labels,
+                                       const float *class_weight, int batch, int classes) {
         float scale = 1.0f / (float)batch;
         for (int i = 0; i < batch; i++) {
                 const float *p = probs + (size_t)i * classes;
                 float *d = dlogits + (size_t)i * classes;
-                for (int c = 0; c < classes; c++) d[c] += (p[c] - (c == labels[i] ? 1.0f : 0.0f)) * scale;
+                float s = class_weight ? class_weight[labels[i]] * scale : scale;
+                for (int c = 0; c < classes; c++) d[c] += (p[c] - (c == labels[i] ? 1.0f : 0.0f)) * s;
         }
 }
 
@@ -262,7 +276,8 @@ double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in,
                      int batch) {
         for (int l = 0; l < nn->n_layers; l++) layer_forward(nn, ws, in, l, batch);
         int last = nn->n_layers - 1;
-        return sf_softmax_xent_forward(ws->probs, ws->act[last], labels, batch, nn->sizes[last + 1]);
+        return sf_softmax_xent_forward_weighted(ws->probs, ws->act[last], labels, ws->class_weight, batch,
+                                                nn->sizes[last + 1]);
 }
 
 void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
@@ -270,7 +285,8 @@ void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, 
         int last = nn->n_layers - 1;
         for (int l = 0; l <= last; l++)
                 memset(ws->dact[l], 0, (size_t)batch * nn->sizes[l + 1] * sizeof(float));
-        sf_softmax_xent_backward(ws->dact[last], ws->probs, labels, batch, nn->sizes[last + 1]);
+        sf_softmax_xent_backward_weighted(ws->dact[last], ws->probs, labels, ws->class_weight, batch,
+                                          nn->sizes[last + 1]);
         for (int l = last; l >= 0; l--) {
                 int out = nn->sizes[l + 1];
                 float *dw = grads + nn->w_off[l], *db = grads + nn->b_off[l];

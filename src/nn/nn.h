@@ -76,6 +76,19 @@ const char *sf_act_name(sf_act_t act);
 /* y (n) = act(y) in place; alpha is LeakyRelu's slope for x < 0. */
 void sf_act_forward(float *y, size_t n, sf_act_t act, float alpha);
 
+/* The same with per-class weights class_weight (C), or NULL for none (then
+ * bit for bit the unweighted functions). As Keras' class_weight: each row's
+ * loss is multiplied by the weight of its label and the batch loss is
+ * sum(w_i * l_i) / B, divided by the batch size, not by the sum of the
+ * weights (Keras' "sum_over_batch_size" reduction, the default of every
+ * Keras loss: keras/src/losses/loss.py reduce_values in Keras 3,
+ * keras/utils/losses_utils.py compute_weighted_loss in Keras 2). The
+ * gradient is then dlogits += w_i * (probs - onehot) / B. */
+double sf_softmax_xent_forward_weighted(float *probs, const float *logits, const int *labels,
+                                        const float *class_weight, int batch, int classes);
+void sf_softmax_xent_backward_weighted(float *dlogits, const float *probs, const int *labels,
+                                       const float *class_weight, int batch, int classes);
+
 /* A network: sizes[0] inputs, then each layer's width; the last layer is
  * the softmax over sizes[n_layers] classes. */
 typedef struct sf_nn {
@@ -115,21 +128,26 @@ typedef struct sf_nn_ws {
         float *dact[SF_NN_MAX_LAYERS]; /* same shapes; NULL in an inference workspace */
         float *probs;                  /* (B, classes) */
         float *block;                  /* owns all of the above */
+        /* (classes) per-class loss weights used by sf_nn_forward and
+         * sf_nn_backward, or NULL (the default): not owned, set by the caller
+         * after sf_nn_ws_init. */
+        const float *class_weight;
 } sf_nn_ws_t;
 
-/* Allocates a workspace; with_grads adds the gradient buffers. Returns 0 or
- * -1 (out of memory). Free with sf_nn_ws_free. */
+/* Allocates a workspace (class_weight NULL); with_grads adds the gradient
+ * buffers. Returns 0 or -1 (out of memory). Free with sf_nn_ws_free. */
 int sf_nn_ws_init(sf_nn_ws_t *ws, const sf_nn_t *nn, int max_batch, int with_grads);
 void sf_nn_ws_free(sf_nn_ws_t *ws);
 
 /* Forward pass of batch rows (batch <= ws->max_batch): fills ws->act and
- * ws->probs (B, classes). Returns the mean cross-entropy when labels is not
- * NULL, else 0. */
+ * ws->probs (B, classes). Returns the mean cross-entropy (weighted by
+ * ws->class_weight when set) when labels is not NULL, else 0. */
 double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels,
                      int batch);
 
 /* Backward pass after sf_nn_forward on the same batch: grads (n_params) +=
- * d(mean loss)/d(params). Uses ws->dact as scratch. */
+ * d(mean loss)/d(params), of the loss sf_nn_forward returned (weighted by
+ * ws->class_weight when set). Uses ws->dact as scratch. */
 void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
                     float *grads);
 

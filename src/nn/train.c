@@ -1,11 +1,14 @@
 #include "nn/train.h"
 
+#include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/rng.h"
+#include "util/util.h"
 
 #define EVAL_CHUNK 1024
 
@@ -125,9 +128,10 @@ struct sf_trainer {
         sf_rng_t rng;
         size_t *order; /* (capacity) the epoch's permutation */
         size_t capacity;
-        float *bx;     /* (batch, n_dense) */
-        int32_t *bhot; /* (batch, n_hot) */
-        int *by;       /* (batch) */
+        float *bx;           /* (batch, n_dense) */
+        int32_t *bhot;       /* (batch, n_hot) */
+        int *by;             /* (batch) */
+        float *class_weight; /* (classes) or NULL */
 };
 
 sf_trainer_t *sf_trainer_new(sf_nn_t *nn, const sf_dataset_t *like, int batch, float lr, uint64_t seed,
@@ -174,6 +178,7 @@ void sf_trainer_destroy(sf_trainer_t *tr) {
         free(tr->bx);
         free(tr->bhot);
         free(tr->by);
+        free(tr->class_weight);
         free(tr);
 }
 
@@ -238,5 +243,142 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
         }
         *loss = seen ? loss_sum / (double)seen : 0.0;
         *accuracy = seen ? (double)correct / (double)seen : 0.0;
+        return 0;
+}
+
+int sf_trainer_set_class_weight(sf_trainer_t *tr, const float *class_weight) {
+        if (class_weight && !tr->class_weight &&
+            !(tr->class_weight = malloc((size_t)tr->classes * sizeof(float))))
+                return -1;
+        if (class_weight) memcpy(tr->class_weight, class_weight, (size_t)tr->classes * sizeof(float));
+        tr->ws.class_weight = class_weight ? tr->class_weight : NULL;
+        return 0;
+}
+
+sf_adam_t *sf_trainer_adam(sf_trainer_t *tr) {
+        return &tr->adam;
+}
+
+sf_rng_t *sf_trainer_rng(sf_trainer_t *tr) {
+        return &tr->rng;
+}
+
+int sf_dataset_digest(const sf_dataset_t *ds, char hex[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int md_len = 0;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+        ok = ok && EVP_DigestUpdate(ctx, ds->x, ds->n * (size_t)ds->n_dense * sizeof(float)) == 1;
+        if (ds->hot)
+                ok = ok && EVP_DigestUpdate(ctx, ds->hot, ds->n * (size_t)ds->n_hot * sizeof(int32_t)) == 1;
+        ok = ok && EVP_DigestUpdate(ctx, ds->y, ds->n * sizeof(int)) == 1;
+        ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 32;
+        EVP_MD_CTX_free(ctx);
+        if (!ok) return -1;
+        for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+int sf_class_weight_balanced(const int *y, size_t n, int classes, float *out) {
+        size_t count[SF_CLASS_WEIGHT_MAX] = {0};
+        int present = 0;
+        if (classes < 1 || classes > SF_CLASS_WEIGHT_MAX) return -1;
+        for (size_t i = 0; i < n; i++)
+                if (y[i] >= 0 && y[i] < classes) count[y[i]]++;
+        for (int c = 0; c < classes; c++) present += count[c] > 0;
+        for (int c = 0; c < classes; c++)
+                out[c] = count[c] ? (float)((double)n / ((double)present * (double)count[c])) : 1.0f;
+        return 0;
+}
+
+/* Sets out[class] from one "CLASS=W" item of length len. */
+static int parse_weight_item(const char *item, size_t len, const char *const *names, int classes, float *out,
+                             int *seen, char *errstr, size_t errstr_size) {
+        const char *eq = memchr(item, '=', len);
+        char name[64], num[64];
+        if (!eq || eq == item || (size_t)(eq - item) >= sizeof(name) || len - (size_t)(eq - item) - 1 == 0 ||
+            len - (size_t)(eq - item) - 1 >= sizeof(num)) {
+                snprintf(errstr, errstr_size, "'%.*s' is not CLASS=WEIGHT", (int)len, item);
+                return -1;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - item), item);
+        snprintf(num, sizeof(num), "%.*s", (int)(len - (size_t)(eq - item) - 1), eq + 1);
+        int c = 0;
+        while (c < classes && strcmp(names[c], name) != 0) c++;
+        if (c == classes) {
+                const char *best = sf_suggest_icase(name, names, (size_t)classes);
+                size_t at = (size_t)snprintf(errstr, errstr_size, "unknown class '%s'", name);
+                if (best) {
+                        snprintf(errstr + (at < errstr_size ? at : 0),
+                                 at < errstr_size ? errstr_size - at : 0, " (did you mean '%s'?)", best);
+                        return -1;
+                }
+                for (int k = 0; k < classes && at < errstr_size; k++)
+                        at += (size_t)snprintf(errstr + at, errstr_size - at, "%s%s",
+                                               k ? ", " : "; the classes are ", names[k]);
+                return -1;
+        }
+        if (seen[c]) {
+                snprintf(errstr, errstr_size, "class '%s' is given twice", name);
+                return -1;
+        }
+        char *end;
+        errno = 0;
+        double w = strtod(num, &end);
+        if (*end || errno || !isfinite(w) || w < 0 || w > 1e6) {
+                snprintf(errstr, errstr_size, "the weight of '%s' is '%s'; expected a number from 0 to 1e6",
+                         name, num);
+                return -1;
+        }
+        seen[c] = 1;
+        out[c] = (float)w;
+        return 0;
+}
+
+int sf_class_weight_parse(const char *spec, const char *const *names, int classes, float *out, int *balanced,
+                          int *none, char *errstr, size_t errstr_size) {
+        *balanced = strcmp(spec, "balanced") == 0;
+        *none = strcmp(spec, "none") == 0;
+        if (*balanced || *none) return 0;
+        int seen[SF_KDD_NCLASSES] = {0};
+        if (classes > SF_KDD_NCLASSES) {
+                snprintf(errstr, errstr_size, "at most %d classes can be weighted", SF_KDD_NCLASSES);
+                return -1;
+        }
+        float w[SF_KDD_NCLASSES];
+        for (int c = 0; c < classes; c++) w[c] = 1.0f;
+        for (const char *p = spec;;) {
+                size_t len = strcspn(p, ",");
+                if (parse_weight_item(p, len, names, classes, w, seen, errstr, errstr_size) != 0) return -1;
+                if (!p[len]) break;
+                p += len + 1;
+        }
+        memcpy(out, w, (size_t)classes * sizeof(float));
+        return 0;
+}
+
+void sf_early_stop_init(sf_early_stop_t *es, int maximize, double min_delta, int patience) {
+        es->maximize = maximize;
+        es->min_delta = fabs(min_delta);
+        es->patience = patience;
+        es->best = maximize ? -INFINITY : INFINITY;
+        es->best_epoch = -1;
+        es->wait = 0;
+        es->stopped_epoch = -1;
+}
+
+int sf_early_stop_update(sf_early_stop_t *es, int epoch, double value) {
+        int improved = es->maximize ? value - es->min_delta > es->best : value + es->min_delta < es->best;
+        es->wait++;
+        if (improved) {
+                es->best = value;
+                es->best_epoch = epoch;
+                es->wait = 0;
+                return SF_EARLY_STOP_IMPROVED;
+        }
+        if (es->wait >= es->patience && epoch > 0) {
+                es->stopped_epoch = epoch;
+                return SF_EARLY_STOP_STOP;
+        }
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,12 @@ const char *sf_suggest(const char *name, const char *const *candidates, size_t n
         if (best && best_d <= limit) return best;
         if (nprefix == 1) return prefix;
         return NULL;
+}
+
+const char *sf_suggest_icase(const char *name, const char *const *candidates, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (candidates[i] && strcasecmp(candidates[i], name) == 0) return candidates[i];
+        return sf_suggest(name, candidates, n);
 }
 
 int64_t sf_now_ns(void) {

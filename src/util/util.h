@@ -16,6 +16,10 @@ int sf_edit_distance(const char *a, const char *b);
  * points into candidates. */
 const char *sf_suggest(const char *name, const char *const *candidates, size_t n);
 
+/* sf_suggest, but a candidate equal to name but for letter case comes
+ * first ("dos" -> "DoS", "r2l" -> "R2L": names whose case is easy to miss). */
+const char *sf_suggest_icase(const char *name, const char *const *candidates, size_t n);
+
 /* Monotonic clock in nanoseconds / seconds. */
 int64_t sf_now_ns(void);
 double sf_now_s(void);

@@ -107,13 +107,23 @@ while i < len(data):
         assert ev.get("file_version") == "brain.Event:2", ev
         first = False
 PY
+# Per epoch: train has loss, accuracy and learning_rate; validation has loss,
+# accuracy and the recall of each of the 5 classes.
 for part in train validation; do
   f=$(ls "${run_dir}$part"/events.out.tfevents.* | head -n 1)
   scalars=$(python3 "$SF_TMP/tfread.py" "$f" 2>&1)
-  check "$part events: every CRC and field valid" [ "$(grep -c '^epoch_' <<<"$scalars")" -eq 4 ]
+  per_epoch=$([ "$part" = train ] && echo 3 || echo 7)
+  check "$part events: every CRC and field valid" [ "$(grep -c '^epoch_' <<<"$scalars")" -eq $((2 * per_epoch)) ]
   for step in 0 1; do
     check_grep "$part has epoch_loss at step $step" "^epoch_loss $step " "$scalars"
     check_grep "$part has epoch_accuracy at step $step" "^epoch_accuracy $step " "$scalars"
+    if [ "$part" = train ]; then
+      check_grep "train has epoch_learning_rate at step $step (the --lr)" "^epoch_learning_rate $step 0\.0010$" "$scalars"
+    else
+      for cls in normal DoS Probe R2L U2R; do
+        check_grep "validation has epoch_recall/$cls at step $step" "^epoch_recall/$cls $step [01]\.[0-9]{4}$" "$scalars"
+      done
+    fi
   done
 done
 # The logged values are the printed ones (epoch 2 is step 1).
@@ -191,6 +201,13 @@ check_grep "confusion matrix has labelled columns" "normal +DoS +Probe +R2L +U2R
 
 run "$SF" evaluate --model "$model" --data "$data" --split validation
 check_grep "validation split: train's last val_accuracy" "^accuracy: $val_acc\$" "$out"
+# The recall logged per class for the last epoch is evaluate's on the validation split.
+for cls in normal DoS Probe R2L U2R; do
+  want=$(awk -v c="$cls" '$1 == c && NF == 5 { print $3 }' <<<"$out")
+  got=$(awk -v t="epoch_recall/$cls" '$1 == t && $2 == 1 { print $3 }' <<<"$vscalars")
+  check "epoch_recall/$cls of the last epoch is evaluate's validation recall ($got vs $want)" \
+    awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 0.00015 && d > -0.00015) }'
+done
 run "$SF" evaluate --model "$model" --data "$data" --split all
 check_grep "all: every KDDTest+ row" "all split \(seed 7\): 1000 rows, 1 with categorical values unseen in training" "$out"
 run "$SF" evaluate --model "$model" --data "$data" --seed 9

@@ -224,7 +224,7 @@ static double net_loss(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *i
 }
 
 static int check_network_gradients(const sf_nn_input_t *in, const int *sizes, int n_layers, int B,
-                                   const int *labels, uint64_t seed) {
+                                   const int *labels, uint64_t seed, const float *class_weight) {
         char err[128];
         sf_nn_t *nn = sf_nn_create(sizes, n_layers, err, sizeof(err));
         CHECK(nn != NULL);
@@ -236,6 +236,7 @@ static int check_network_gradients(const sf_nn_input_t *in, const int *sizes, in
         for (int l = 0; l < n_layers; l++) fill(&rng, nn->b[l], (size_t)sizes[l + 1], -0.3f, 0.3f);
         sf_nn_ws_t ws;
         CHECK(sf_nn_ws_init(&ws, nn, B, 1) == 0);
+        ws.class_weight = class_weight;
         float *grads = calloc(nn->n_params, sizeof(float));
         CHECK(grads != NULL);
         sf_nn_forward(nn, &ws, in, labels, B);
@@ -273,7 +274,7 @@ static void test_network_gradients_dense(void) {
         fill(&rng, x, B * IN, -2, 2);
         int labels[B] = {0, 1, 2, 2, 1, 0};
         sf_nn_input_t in = {x, NULL, IN, 0};
-        CHECK_INT(check_network_gradients(&in, sizes, 4, B, labels, 11), 0);
+        CHECK_INT(check_network_gradients(&in, sizes, 4, B, labels, 11, NULL), 0);
 }
 
 static void test_network_gradients_compact(void) {
@@ -287,7 +288,84 @@ static void test_network_gradients_compact(void) {
         int32_t hot[B * NHOT] = {3, 6, 4, 7, 5, 6, -1, 7, 3, -1};
         int labels[B] = {2, 1, 0, 2, 1};
         sf_nn_input_t in = {x, hot, DENSE, NHOT};
-        CHECK_INT(check_network_gradients(&in, sizes, 3, B, labels, 12), 0);
+        CHECK_INT(check_network_gradients(&in, sizes, 3, B, labels, 12, NULL), 0);
+}
+
+/* The whole network's gradient of the class-weighted loss, dense and compact. */
+static void test_network_gradients_weighted(void) {
+        enum { B = 6, IN = 7 };
+        int sizes[] = {IN, 6, 5, 4, 3};
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 7);
+        float x[B * IN];
+        fill(&rng, x, B * IN, -2, 2);
+        int labels[B] = {0, 1, 2, 2, 1, 0};
+        const float weights[3] = {0.25f, 4.0f, 1.5f};
+        sf_nn_input_t in = {x, NULL, IN, 0};
+        CHECK_INT(check_network_gradients(&in, sizes, 4, B, labels, 15, weights), 0);
+        int32_t hot[B * 2] = {3, 5, 4, 6, 3, -1, 4, 5, -1, 6, 3, 5};
+        int csizes[] = {7, 6, 4, 3};
+        sf_nn_input_t cin = {x, hot, 3, 2};
+        CHECK_INT(check_network_gradients(&cin, csizes, 3, B, labels, 14, weights), 0);
+}
+
+/* One batch by hand: logits 0 give p = 1/2, so each row's loss is ln 2;
+ * weights 1 and 3 make the batch loss (1 + 3) ln 2 / 2 (Keras divides by
+ * the batch size, 2, not by the sum of the weights, 4), and the gradient
+ * w_i (p - onehot) / B. */
+static void test_weighted_xent_hand_computed(void) {
+        float z[4] = {0, 0, 0, 0}, p[4], dz[4] = {0};
+        int labels[2] = {0, 1};
+        const float w[2] = {1.0f, 3.0f};
+        double loss = sf_softmax_xent_forward_weighted(p, z, labels, w, 2, 2);
+        CHECK_NEAR(loss, 2.0 * log(2.0), 1e-7);
+        sf_softmax_xent_backward_weighted(dz, p, labels, w, 2, 2);
+        CHECK_NEAR(dz[0], -0.25, 1e-7);
+        CHECK_NEAR(dz[1], 0.25, 1e-7);
+        CHECK_NEAR(dz[2], 0.75, 1e-7);
+        CHECK_NEAR(dz[3], -0.75, 1e-7);
+
+        /* No weights: bit for bit the unweighted functions. */
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 9);
+        float zz[12], p1[12], p2[12], d1[12] = {0}, d2[12] = {0};
+        fill(&rng, zz, 12, -3, 3);
+        int l3[3] = {2, 0, 3};
+        double a = sf_softmax_xent_forward(p1, zz, l3, 3, 4);
+        double b = sf_softmax_xent_forward_weighted(p2, zz, l3, NULL, 3, 4);
+        CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+        sf_softmax_xent_backward(d1, p1, l3, 3, 4);
+        sf_softmax_xent_backward_weighted(d2, p2, l3, NULL, 3, 4);
+        CHECK(memcmp(d1, d2, sizeof(d1)) == 0);
+}
+
+/* A tiny network by hand: one dense layer with W = I, b = 0, so the logits
+ * are the inputs. Row 1: logits (ln 3, 0), p = (3/4, 1/4), label 0, loss
+ * ln(4/3). Row 2: logits (0, 0), label 1, loss ln 2. Class weights (2, 5):
+ * the batch loss is (2 ln(4/3) + 5 ln 2) / 2. */
+static void test_weighted_network_hand_computed(void) {
+        char err[128];
+        int sizes[] = {2, 2};
+        sf_nn_t *nn = sf_nn_create(sizes, 1, err, sizeof(err));
+        CHECK(nn != NULL);
+        if (!nn) return;
+        nn->w[0][0] = 1, nn->w[0][1] = 0, nn->w[0][2] = 0, nn->w[0][3] = 1;
+        sf_nn_ws_t ws;
+        CHECK(sf_nn_ws_init(&ws, nn, 2, 1) == 0);
+        float x[4] = {(float)log(3.0), 0, 0, 0};
+        int labels[2] = {0, 1};
+        const float w[2] = {2.0f, 5.0f};
+        sf_nn_input_t in = {x, NULL, 2, 0};
+        CHECK_NEAR(sf_nn_forward(nn, &ws, &in, labels, 2), (log(4.0 / 3.0) + log(2.0)) / 2, 1e-6);
+        ws.class_weight = w;
+        CHECK_NEAR(sf_nn_forward(nn, &ws, &in, labels, 2), (2 * log(4.0 / 3.0) + 5 * log(2.0)) / 2, 1e-6);
+        /* dL/db = sum_i w_i (p_i - onehot_i) / 2 = (2 (-1/4, 1/4) + 5 (1/2, -1/2)) / 2 = (1, -1). */
+        float grads[6] = {0};
+        sf_nn_backward(nn, &ws, &in, labels, 2, grads);
+        CHECK_NEAR(grads[nn->b_off[0]], 1.0, 1e-6);
+        CHECK_NEAR(grads[nn->b_off[0] + 1], -1.0, 1e-6);
+        sf_nn_ws_free(&ws);
+        sf_nn_destroy(nn);
 }
 
 static void test_compact_equals_dense_forward(void) {
@@ -434,6 +512,9 @@ int main(void) {
         RUN(test_softmax_xent);
         RUN(test_network_gradients_dense);
         RUN(test_network_gradients_compact);
+        RUN(test_network_gradients_weighted);
+        RUN(test_weighted_xent_hand_computed);
+        RUN(test_weighted_network_hand_computed);
         RUN(test_compact_equals_dense_forward);
         RUN(test_glorot);
         RUN(test_create_rejects_bad_sizes);

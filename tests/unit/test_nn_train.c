@@ -1,6 +1,7 @@
 /* The trainer: Keras' epoch (ceil(n / batch) steps, the last batch
  * partial, running metrics weighted by batch size), determinism from the
  * seed, and compact vs dense encoding of real rows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,230 @@ out:
         sf_kdd_rows_free(&rows);
 }
 
+/* The reported loss with class weights is Keras': each row's loss times its
+ * class's weight, averaged over the rows (not over the weights). */
+static void test_weighted_epoch_loss(void) {
+        sf_kdd_rows_t rows = {0};
+        char err[256];
+        CHECK(load_rows(&rows) == 0);
+        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        sf_dataset_t ds = {0};
+        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        int sizes[] = {enc ? enc->n_inputs : 1, 16, 5};
+        sf_nn_t *nn = sf_nn_create(sizes, 2, err, sizeof(err));
+        sf_trainer_t *tr = NULL;
+        float probs[NROWS * 5];
+        if (!enc || !nn) goto out;
+        sf_nn_init_glorot(nn, 1);
+        const float w[5] = {0.5f, 2.0f, 3.0f, 7.0f, 11.0f};
+        double loss, acc, want = 0, full_loss, full_acc;
+        CHECK(sf_nn_evaluate(nn, &ds, &full_loss, &full_acc, NULL, probs, err, sizeof(err)) == 0);
+        for (int i = 0; i < NROWS; i++) want += w[ds.y[i]] * -log((double)probs[i * 5 + ds.y[i]]);
+        want /= NROWS;
+        tr = sf_trainer_new(nn, &ds, 4, 1e-12f, 5, err, sizeof(err)); /* weights stay put */
+        CHECK(tr != NULL);
+        if (!tr) goto out;
+        CHECK(sf_trainer_set_class_weight(tr, w) == 0);
+        CHECK(sf_trainer_epoch(tr, &ds, NULL, NULL, &loss, &acc, err, sizeof(err)) == 0);
+        CHECK_NEAR(loss, want, 1e-5);
+        CHECK(fabs(loss - full_loss) > 1e-3); /* it is not the unweighted loss */
+        /* Validation is never weighted (Keras weights only the training data). */
+        double val_loss, val_acc;
+        CHECK(sf_nn_evaluate(nn, &ds, &val_loss, &val_acc, NULL, NULL, err, sizeof(err)) == 0);
+        CHECK_NEAR(val_loss, full_loss, 1e-5);
+out:
+        sf_trainer_destroy(tr);
+        sf_nn_destroy(nn);
+        sf_dataset_free(&ds);
+        sf_kdd_encoder_destroy(enc);
+        sf_kdd_rows_free(&rows);
+}
+
+/* sklearn's docstring example: y = [1, 1, 1, 1, 0, 0] gives [1.5, 0.75]. */
+static void test_class_weight_balanced(void) {
+        const int y[] = {1, 1, 1, 1, 0, 0};
+        float w[5];
+        CHECK(sf_class_weight_balanced(y, 6, 2, w) == 0);
+        CHECK_NEAR(w[0], 1.5, 1e-7);
+        CHECK_NEAR(w[1], 0.75, 1e-7);
+        /* Over 5 classes: the 3 absent ones do not count in n_classes and get 1. */
+        CHECK(sf_class_weight_balanced(y, 6, 5, w) == 0);
+        CHECK_NEAR(w[0], 1.5, 1e-7);
+        CHECK_NEAR(w[1], 0.75, 1e-7);
+        CHECK_NEAR(w[2], 1.0, 0);
+        CHECK_NEAR(w[3], 1.0, 0);
+        CHECK_NEAR(w[4], 1.0, 0);
+        /* 10 rows, counts 5, 2, 2, 1, 0: 10 / (4 * count). */
+        const int z[] = {0, 0, 0, 0, 0, 1, 1, 2, 2, 3};
+        CHECK(sf_class_weight_balanced(z, 10, 5, w) == 0);
+        CHECK_NEAR(w[0], 0.5, 1e-7);
+        CHECK_NEAR(w[1], 1.25, 1e-7);
+        CHECK_NEAR(w[2], 1.25, 1e-7);
+        CHECK_NEAR(w[3], 2.5, 1e-7);
+        CHECK_NEAR(w[4], 1.0, 0);
+        CHECK(sf_class_weight_balanced(z, 10, 0, w) == -1);
+        CHECK(sf_class_weight_balanced(z, 10, SF_CLASS_WEIGHT_MAX + 1, w) == -1);
+}
+
+static void test_class_weight_parse(void) {
+        static const char *const names[5] = {"normal", "DoS", "Probe", "R2L", "U2R"};
+        static const struct {
+                const char *spec;
+                int ok, balanced, none;
+                float w[5];
+                const char *err; /* part of the message */
+        } cases[] = {
+                {"none", 1, 0, 1, {9, 9, 9, 9, 9}, NULL},
+                {"balanced", 1, 1, 0, {9, 9, 9, 9, 9}, NULL},
+                {"R2L=10,U2R=50", 1, 0, 0, {1, 1, 1, 10, 50}, NULL},
+                {"normal=0.5", 1, 0, 0, {0.5f, 1, 1, 1, 1}, NULL},
+                {"DoS=0,Probe=2.25,normal=1e-3", 1, 0, 0, {1e-3f, 0, 2.25f, 1, 1}, NULL},
+                {"R2l=10", 0, 0, 0, {0}, "unknown class 'R2l' (did you mean 'R2L'?)"},
+                {"dos=2", 0, 0, 0, {0}, "did you mean 'DoS'?"},
+                {"attack=2",
+                 0,
+                 0,
+                 0,
+                 {0},
+                 "unknown class 'attack'; the classes are normal, DoS, Probe, R2L, U2R"},
+                {"u2r=2", 0, 0, 0, {0}, "did you mean 'U2R'?"},
+                {"R2L=-1", 0, 0, 0, {0}, "the weight of 'R2L' is '-1'"},
+                {"R2L=abc", 0, 0, 0, {0}, "the weight of 'R2L' is 'abc'"},
+                {"R2L=nan", 0, 0, 0, {0}, "expected a number"},
+                {"R2L=1,R2L=2", 0, 0, 0, {0}, "class 'R2L' is given twice"},
+                {"R2L", 0, 0, 0, {0}, "'R2L' is not CLASS=WEIGHT"},
+                {"R2L=", 0, 0, 0, {0}, "is not CLASS=WEIGHT"},
+                {"R2L=2,", 0, 0, 0, {0}, "'' is not CLASS=WEIGHT"},
+                {"", 0, 0, 0, {0}, "is not CLASS=WEIGHT"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                float w[5] = {9, 9, 9, 9, 9};
+                int balanced = -1, none = -1;
+                char err[256] = "";
+                int rc =
+                        sf_class_weight_parse(cases[i].spec, names, 5, w, &balanced, &none, err, sizeof(err));
+                CHECK_MSG((rc == 0) == cases[i].ok, "'%s': rc %d, %s", cases[i].spec, rc, err);
+                if (cases[i].ok) {
+                        CHECK_MSG(balanced == cases[i].balanced && none == cases[i].none, "'%s'",
+                                  cases[i].spec);
+                        CHECK_MSG(memcmp(w, cases[i].w, sizeof(w)) == 0, "'%s': weights %g %g %g %g %g",
+                                  cases[i].spec, w[0], w[1], w[2], w[3], w[4]);
+                } else {
+                        CHECK_MSG(strstr(err, cases[i].err) != NULL, "'%s': '%s' lacks '%s'", cases[i].spec,
+                                  err, cases[i].err);
+                }
+        }
+}
+
+/* Scripted monitored values against Keras 3's EarlyStopping: the epoch that
+ * stops (0-based, -1: none), the best epoch and which epochs improved. */
+static void test_early_stop_tables(void) {
+        static const struct {
+                const char *what;
+                int maximize;
+                double min_delta;
+                int patience, n;
+                double v[8];
+                int stop, best;
+                const char *improved; /* one char per epoch fed: '+' improved */
+        } cases[] = {
+                /* Keras' docstring: monitor='loss', patience=3, no improvement after
+                 * the first epoch: "Only 4 epochs are run". */
+                {"docstring", 0, 0, 3, 8, {1, 2, 3, 4, 5, 6, 7, 8}, 3, 0, "+..."},
+                {"loss, patience 2", 0, 0, 2, 5, {1.0, 0.9, 0.95, 0.93, 0.8}, 3, 1, "++.."},
+                {"patience 0 stops at the first miss", 0, 0, 0, 3, {1.0, 1.1, 0.5}, 1, 0, "+."},
+                {"a tie is no improvement", 0, 0, 0, 3, {1.0, 0.9, 0.9}, 2, 1, "++."},
+                {"wait restarts", 0, 0, 2, 6, {1.0, 1.1, 0.9, 1.0, 1.0, 0.1}, 4, 2, "+.+.."},
+                {"min_delta 0.05", 0, 0.05, 2, 4, {1.0, 0.96, 0.94, 0.5}, -1, 3, "+.++"},
+                {"min_delta: small steps do not count", 0, 0.05, 2, 4, {1.0, 0.97, 0.96, 0.955}, 2, 0, "+.."},
+                {"min_delta: against the best, not the last",
+                 0,
+                 0.05,
+                 2,
+                 4,
+                 {1.0, 0.97, 0.94, 0.91},
+                 -1,
+                 2,
+                 "+.+."},
+                {"accuracy, patience 1", 1, 0, 1, 4, {0.7, 0.8, 0.8, 0.85}, 2, 1, "++."},
+                {"accuracy, min_delta 0.01",
+                 1,
+                 0.01,
+                 3,
+                 6,
+                 {0.5, 0.505, 0.52, 0.515, 0.525, 0.529},
+                 5,
+                 2,
+                 "+.+..."},
+                {"accuracy falls", 1, 0, 2, 4, {0.9, 0.8, 0.7, 0.95}, 2, 0, "+.."},
+                {"NaN never improves, epoch 0 never stops", 0, 0, 0, 3, {NAN, NAN, 1.0}, 1, -1, ".."},
+                {"no stop within the epochs", 0, 0, 5, 4, {4, 3, 3.5, 3.2}, -1, 1, "++.."},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                sf_early_stop_t es;
+                char improved[9] = "";
+                int stop = -1, e;
+                sf_early_stop_init(&es, cases[i].maximize, cases[i].min_delta, cases[i].patience);
+                for (e = 0; e < cases[i].n && stop < 0; e++) {
+                        int flags = sf_early_stop_update(&es, e, cases[i].v[e]);
+                        improved[e] = flags & SF_EARLY_STOP_IMPROVED ? '+' : '.';
+                        if (flags & SF_EARLY_STOP_STOP) stop = e;
+                }
+                improved[e] = '\0';
+                CHECK_MSG(stop == cases[i].stop, "%s: stopped at %d, expected %d", cases[i].what, stop,
+                          cases[i].stop);
+                CHECK_MSG(es.stopped_epoch == cases[i].stop, "%s: stopped_epoch %d", cases[i].what,
+                          es.stopped_epoch);
+                CHECK_MSG(es.best_epoch == cases[i].best, "%s: best epoch %d, expected %d", cases[i].what,
+                          es.best_epoch, cases[i].best);
+                CHECK_MSG(strcmp(improved, cases[i].improved) == 0, "%s: improved '%s', expected '%s'",
+                          cases[i].what, improved, cases[i].improved);
+        }
+}
+
+/* Training on after restoring Adam's moments and step, the shuffle stream
+ * and the weights equals training straight through, bit for bit. */
+static void test_resume_equals_straight(void) {
+        sf_kdd_rows_t rows = {0};
+        char err[256];
+        CHECK(load_rows(&rows) == 0);
+        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        sf_dataset_t ds = {0};
+        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        int sizes[] = {enc ? enc->n_inputs : 1, 16, 5};
+        sf_nn_t *a = sf_nn_create(sizes, 2, err, sizeof(err)), *b = sf_nn_create(sizes, 2, err, sizeof(err));
+        sf_trainer_t *ta = NULL, *tb = NULL, *tc = NULL;
+        double loss, acc;
+        if (!enc || !a || !b) goto out;
+        sf_nn_init_glorot(a, 3);
+        sf_nn_init_glorot(b, 3);
+        ta = sf_trainer_new(a, &ds, 3, 0.01f, 3, err, sizeof(err));
+        tb = sf_trainer_new(b, &ds, 3, 0.01f, 3, err, sizeof(err));
+        CHECK(ta && tb);
+        if (!ta || !tb) goto out;
+        for (int e = 0; e < 3; e++)
+                CHECK(sf_trainer_epoch(ta, &ds, NULL, NULL, &loss, &acc, err, sizeof(err)) == 0);
+        CHECK(sf_trainer_epoch(tb, &ds, NULL, NULL, &loss, &acc, err, sizeof(err)) == 0);
+        /* A new trainer (as after a restart) given b's state. */
+        tc = sf_trainer_new(b, &ds, 3, 0.01f, 99, err, sizeof(err));
+        CHECK(tc != NULL);
+        if (!tc) goto out;
+        sf_adam_t *from = sf_trainer_adam(tb), *to = sf_trainer_adam(tc);
+        memcpy(to->m, from->m, from->n * sizeof(float));
+        memcpy(to->v, from->v, from->n * sizeof(float));
+        to->t = from->t;
+        *sf_trainer_rng(tc) = *sf_trainer_rng(tb);
+        for (int e = 1; e < 3; e++)
+                CHECK(sf_trainer_epoch(tc, &ds, NULL, NULL, &loss, &acc, err, sizeof(err)) == 0);
+        CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0);
+out:
+        sf_trainer_destroy(ta), sf_trainer_destroy(tb), sf_trainer_destroy(tc);
+        sf_nn_destroy(a), sf_nn_destroy(b);
+        sf_dataset_free(&ds);
+        sf_kdd_encoder_destroy(enc);
+        sf_kdd_rows_free(&rows);
+}
+
 int main(void) {
         sf_nn_set_threads(1);
         RUN(test_compact_and_dense_agree);
@@ -271,5 +496,10 @@ int main(void) {
         RUN(test_deterministic_from_seed);
         RUN(test_divergence_is_an_error);
         RUN(test_non_finite_evaluation_rows);
+        RUN(test_weighted_epoch_loss);
+        RUN(test_class_weight_balanced);
+        RUN(test_class_weight_parse);
+        RUN(test_early_stop_tables);
+        RUN(test_resume_equals_straight);
         return TEST_DONE();
 }

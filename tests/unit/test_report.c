@@ -407,6 +407,37 @@ static void test_tfevents_round_trip(void) {
         CHECK(ev == NULL);
 }
 
+/* The tags `streamflow train` adds: epoch_learning_rate (train) and one
+ * epoch_recall/<class> per class (validation), a slash in the tag as
+ * TensorBoard groups them. Read back in order with their values. */
+static void test_tfevents_train_tags(void) {
+        static const char *const tags[] = {"epoch_learning_rate", "epoch_recall/normal", "epoch_recall/DoS",
+                                           "epoch_recall/Probe",  "epoch_recall/R2L",    "epoch_recall/U2R"};
+        char dir[700], path[1024], err[512];
+        snprintf(dir, sizeof(dir), "%s/logs/fit/20260101-000001/validation", tmpdir);
+        sf_tfevents_t *w = sf_tfevents_open(dir, err, sizeof(err));
+        CHECK_MSG(w != NULL, "%s", err);
+        if (!w) return;
+        snprintf(path, sizeof(path), "%s", sf_tfevents_path(w));
+        for (int epoch = 0; epoch < 3; epoch++)
+                for (int t = 0; t < 6; t++)
+                        CHECK(sf_tfevents_scalar(w, tags[t], epoch, 0.001f * (float)(t + 1) + (float)epoch,
+                                                 err, sizeof(err)) == 0);
+        CHECK(sf_tfevents_close(w, err, sizeof(err)) == 0);
+        sf_tfevent_t *ev = NULL;
+        size_t n = 0;
+        CHECK_MSG(sf_tfevents_read_file(path, &ev, &n, err, sizeof(err)) == 0, "%s", err);
+        CHECK_INT(n, 1 + 3 * 6);
+        for (size_t i = 1; i < n && n == 19; i++) {
+                int epoch = (int)(i - 1) / 6, t = (int)(i - 1) % 6;
+                CHECK(ev[i].has_summary && ev[i].n_values == 1 && ev[i].values[0].has_simple_value);
+                CHECK_STR(ev[i].values[0].tag, tags[t]);
+                CHECK_INT(ev[i].step, epoch);
+                CHECK(ev[i].values[0].simple_value == 0.001f * (float)(t + 1) + (float)epoch);
+        }
+        free(ev);
+}
+
 static void test_tfevents_errors(void) {
         char err[512], path[1024];
         /* two writers in one directory get two files */
@@ -458,6 +489,7 @@ int main(void) {
         RUN(test_crc32c);
         RUN(test_event_decode);
         RUN(test_tfevents_round_trip);
+        RUN(test_tfevents_train_tags);
         RUN(test_tfevents_errors);
         return TEST_DONE();
 }

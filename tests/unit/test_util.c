@@ -25,6 +25,17 @@ static void test_suggest(void) {
         CHECK(sf_suggest("x", names, 5) == NULL);
 }
 
+static void test_suggest_icase(void) {
+        const char *classes[] = {"normal", "DoS", "Probe", "R2L", "U2R"};
+        /* Too far for sf_suggest (2 edits in 3 letters), right but for case. */
+        CHECK(sf_suggest("dos", classes, 5) == NULL);
+        CHECK_STR(sf_suggest_icase("dos", classes, 5), "DoS");
+        CHECK_STR(sf_suggest_icase("r2l", classes, 5), "R2L");
+        CHECK_STR(sf_suggest_icase("NORMAL", classes, 5), "normal");
+        CHECK_STR(sf_suggest_icase("Prob", classes, 5), "Probe");
+        CHECK(sf_suggest_icase("attack", classes, 5) == NULL);
+}
+
 enum { OPT_EPOCHS = SF_OPT_LONG, OPT_JSON };
 static const sf_option_t opts[] = {
         {"epochs", OPT_EPOCHS, "N", "epochs"},
@@ -92,6 +103,7 @@ static void test_opt_errors(void) {
 int main(void) {
         RUN(test_edit_distance);
         RUN(test_suggest);
+        RUN(test_suggest_icase);
         RUN(test_opt_parse);
         RUN(test_opt_errors);
         return TEST_DONE();
