@@ -39,8 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         continue;
                 }
                 FUZZ_CHECK(st == SF_LINES_BAD || st == SF_LINES_ERROR, "status %d", (int)st);
-                FUZZ_CHECK(strncmp(err, path, strlen(path)) == 0, "the error does not name the file: %s",
-                           err);
+                FUZZ_CHECK(strstr(err, path) != NULL, "the error does not name the file: %s", err);
                 if (st == SF_LINES_ERROR) break;
         }
         sf_lines_close(lr);

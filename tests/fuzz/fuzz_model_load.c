@@ -10,8 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sf_model_t *model = sf_model_load(path, err, sizeof(err));
         close(fd);
         if (!model) {
-                FUZZ_CHECK(strncmp(err, path, strlen(path)) == 0, "the error does not name the file: %s",
-                           err);
+                FUZZ_CHECK(strstr(err, path) != NULL, "the error does not name the file: %s", err);
                 return 0;
         }
         const sf_kdd_encoder_t *enc = sf_model_encoder(model);
