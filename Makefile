@@ -56,6 +56,7 @@ help:
 	@echo "make asan       build with -fsanitize=address,undefined into build/asan"
 	@echo "make bench      install missing packages, build and run the benchmarks in bench/"
 	@echo "make install    install to PREFIX=$(PREFIX)"
+	@echo "make fuzz       build the libFuzzer targets into $(FUZZ_BUILD), run each FUZZ_TIME=$(FUZZ_TIME) s"
 	@echo "make format-check / format   clang-format over src/ tests/ bench/"
 
 deps:
@@ -101,6 +102,7 @@ asan:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run --build $(BUILD) --build $(ASAN_BUILD)
 
 check: all
@@ -124,7 +126,45 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/streamflow
 	rm -rf $(DESTDIR)$(PREFIX)/share/streamflow
 
-FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c)
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c. The library
+# objects are built again with clang and the fuzzer's coverage hooks into
+# FUZZ_BUILD; `make test` and `make check` build the targets, and
+# tests/cli/test_fuzz_regress.sh replays their stored inputs. `make fuzz`
+# grows a corpus per target under FUZZ_BUILD/corpus (tests/fuzz/run).
+#   make fuzz                                  every target FUZZ_TIME seconds
+#   make fuzz FUZZ_TARGETS=kdd_row FUZZ_TIME=600 FUZZ_JOBS=2
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/%)
+
+.PHONY: fuzz fuzz-build fuzz-bins
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run --build $(FUZZ_BUILD) --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+		CFLAGS="-O1 -g $(FUZZ_SAN)" LDFLAGS="$(LDFLAGS) $(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_OBJS)
+	$(Q)echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS)
+
+check: fuzz-build
+# ------------------------------------------------------------ end fuzzing
+
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c \
+                           tests/fuzz/*.c tests/fuzz/*.h)
 
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -14,7 +14,9 @@
  * negative, unpredictably) they cost a third of what -O2 makes of them.
  * Adam's sqrtf also needs -fno-math-errno, which the Makefile sets: given
  * here as a pragma it did not reach sqrtf and the loop stayed scalar. */
+#if !defined(__clang__)
 #pragma GCC optimize("O3")
+#endif
 
 /* A few rows times a matrix, as row updates: c[i] += a[i][p] * b[p] for
  * each p, skipping the zeros (the one-hot inputs of a single encoded row).
