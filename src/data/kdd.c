@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "data/lines.h"
+#include "util/decimal.h"
 #include "util/rng.h"
 
 static const char *const class_names[SF_KDD_NCLASSES] = {"normal", "DoS", "Probe", "R2L", "U2R"};
@@ -152,35 +153,6 @@ static void quote_field(char *out, size_t out_size, const char *s, size_t len) {
         out[j] = '\0';
 }
 
-/* Plain decimals of at most 15 digits ("0.05", "1.00", "215"), the rest of
- * NSL-KDD's numbers, without strtod: the digits as an integer are exact in a
- * double (< 2^53), so are the powers of ten up to 10^15, and one IEEE
- * division rounds correctly, so the result is the double strtod returns
- * (Clinger's fast path). Returns 0, or -1 when the field needs strtod. */
-static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-static int parse_plain_decimal(const char *s, size_t len, double *out) {
-        uint64_t mant = 0;
-        int digits = 0, frac = -1;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                if (c >= '0' && c <= '9') {
-                        mant = mant * 10 + (uint64_t)(c - '0');
-                        digits++;
-                        if (frac >= 0) frac++;
-                } else if (c == '.' && frac < 0) {
-                        frac = 0;
-                } else {
-                        return -1;
-                }
-        }
-        /* "." alone, "5." and ".5" are left to strtod, which says what they are. */
-        if (digits == 0 || digits > 15 || frac == 0 || s[0] == '.') return -1;
-        *out = frac > 0 ? (double)mant / pow10[frac] : (double)mant;
-        return 0;
-}
-
 /* A numeric field: digits, sign, '.', exponent only (rejects nan, inf, hex,
  * blanks); the value must be finite as a float. Plain decimals, all of
  * NSL-KDD, skip strtod. */
@@ -190,7 +162,7 @@ static int parse_number(const char *s, size_t len, float *out, const char **why)
                 return -1;
         }
         double plain;
-        if (len <= 16 && parse_plain_decimal(s, len, &plain) == 0) {
+        if (len <= 16 && sf_decimal_parse_plain(s, len, &plain) == 0) {
                 *out = (float)plain;
                 return 0;
         }
@@ -277,7 +249,7 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
                         dst[n] = '\0';
                         p = q;
                 } else {
-                        /* parse_plain_decimal's rule and result */
+                        /* sf_decimal_parse_plain's rule and result */
                         uint64_t mant = 0;
                         int digits = 0, frac = -1;
                         const char *q = p;
@@ -300,7 +272,7 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
                         else if (frac == 2 && mant <= 100)
                                 row->num[k++] = hundredths[mant];
                         else
-                                row->num[k++] = (float)((double)mant / pow10[frac]);
+                                row->num[k++] = (float)((double)mant / sf_decimal_pow10[frac]);
                         p = q;
                 }
                 if (f < SF_KDD_NFEATURES - 1) {
