@@ -69,6 +69,21 @@ int sf_schema_find(const sf_schema_t *schema, const char *name);
  * or -1 when it is neither. */
 int sf_schema_class(const sf_schema_t *schema, const char *s, size_t len);
 
+/* The schema as text in the layout of the shipped schema files: one
+ * column per line, the label's classes on a line, its map one entry per
+ * line. Returns a malloc'd string (the caller frees) or NULL. */
+char *sf_schema_format(const sf_schema_t *schema);
+
+/* Infers a schema from a CSV file with a header row: a column whose every
+ * non-empty value is a number is numeric, any other categorical; the label
+ * is the column named label (NULL: the last column), its classes its
+ * distinct values sorted by strcmp (every row needs one; 2 to 1000 of
+ * them). name goes into the schema ("" for none). Returns 0 with *out set,
+ * -1 (unreadable or malformed file) or -2 (no column named label; errstr
+ * suggests the closest) with errstr set. */
+int sf_schema_infer(const char *path, const char *label, const char *name, sf_schema_t **out, char *errstr,
+                    size_t errstr_size);
+
 /* NULL is a no-op. */
 void sf_schema_destroy(sf_schema_t *schema);
 
