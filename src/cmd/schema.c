@@ -38,7 +38,8 @@ static const sf_cmd_spec_t check_spec = {
 
 static const sf_option_t schema_options[] = {{0}};
 static const sf_cmd_spec_t schema_spec = {
-        "schema", "infer|check ...",
+        "schema",
+        "infer|check ...",
         "Describe a data set's columns for StreamFlow:\n"
         "  infer FILE [--label COLUMN]     print a schema inferred from a CSV file with a header row\n"
         "  check --schema FILE DATA...     read data with a schema and report what training would see",
@@ -77,7 +78,8 @@ static int cmd_infer(int argc, char **argv) {
 static void report(const sf_table_t *t, const sf_encoder_t *enc) {
         const sf_schema_t *s = t->schema;
         printf("rows: %zu\nclasses:", t->n_rows);
-        for (int k = 0; k < s->n_classes; k++) printf(" %s %zu%s", s->classes[k], t->class_rows[k], k + 1 < s->n_classes ? "," : "\n");
+        for (int k = 0; k < s->n_classes; k++)
+                printf(" %s %zu%s", s->classes[k], t->class_rows[k], k + 1 < s->n_classes ? "," : "\n");
         printf("inputs: %d (%d numeric, %d missing flags", enc->n_inputs, enc->n_num, enc->n_flags);
         for (int k = 0; k < enc->n_cat; k++) printf(", %s %d", s->cols[enc->cat[k].col].name, enc->cat[k].n);
         printf(")\nmissing values:");
@@ -129,6 +131,9 @@ int cmd_schema(int argc, char **argv) {
         if (argc < 2) return sf_opt_usage(&schema_spec, "expected 'infer' or 'check'"), 2;
         static const char *const subs[] = {"infer", "check"};
         const char *best = sf_suggest(argv[1], subs, 2);
-        if (best) return sf_opt_usage(&schema_spec, "unknown subcommand '%s'; did you mean '%s'?", argv[1], best), 2;
+        if (best)
+                return sf_opt_usage(&schema_spec, "unknown subcommand '%s'; did you mean '%s'?", argv[1],
+                                    best),
+                       2;
         return sf_opt_usage(&schema_spec, "unknown subcommand '%s' (expected infer or check)", argv[1]), 2;
 }

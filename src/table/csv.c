@@ -53,9 +53,10 @@ static sf_csv_status_t unquote(const char **pp, const char *end, char **outp) {
         }
 }
 
-sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields, int *n_fields,
-                             char *scratch, int *bad_field, const char **why) {
-        if (!memchr(rec, '"', len)) return split_plain(rec, len, fields, max_fields, n_fields, bad_field, why);
+sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields,
+                             int *n_fields, char *scratch, int *bad_field, const char **why) {
+        if (!memchr(rec, '"', len))
+                return split_plain(rec, len, fields, max_fields, n_fields, bad_field, why);
         const char *p = rec, *end = rec + len;
         char *out = scratch;
         int nf = 0;
@@ -157,8 +158,8 @@ void sf_csv_error(const sf_csv_reader_t *r, uint64_t lineno, int col, const char
                 seterr(errstr, errstr_size, "%s:%llu:%d (%s): %s", sf_csv_path(r), (unsigned long long)lineno,
                        col + 1, r->names[col], why);
         else
-                seterr(errstr, errstr_size, "%s:%llu:%d: %s", sf_csv_path(r), (unsigned long long)lineno, col + 1,
-                       why);
+                seterr(errstr, errstr_size, "%s:%llu:%d: %s", sf_csv_path(r), (unsigned long long)lineno,
+                       col + 1, why);
 }
 
 static int grow(char **buf, size_t *cap, size_t need) {
@@ -188,25 +189,28 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                 int bad;
                 const char *why;
                 if (st == SF_LINES_EOF) {
-                        sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why);
-                        sf_csv_error(r, start, bad, "unterminated quoted field (the file ends inside it)", errstr,
-                                     errstr_size);
+                        sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields, r->scratch, &bad,
+                                     &why);
+                        sf_csv_error(r, start, bad, "unterminated quoted field (the file ends inside it)",
+                                     errstr, errstr_size);
                         return SF_CSV_READ_BAD;
                 }
                 size_t need = used + (size_t)(no - last) + len;
                 if (need > SF_CSV_MAX_RECORD) {
                         seterr(errstr, errstr_size,
-                               "%s:%llu: record longer than %d bytes (lines %llu to %llu; an unterminated quote?)",
+                               "%s:%llu: record longer than %d bytes (lines %llu to %llu; an unterminated "
+                               "quote?)",
                                sf_csv_path(r), (unsigned long long)start, SF_CSV_MAX_RECORD,
                                (unsigned long long)start, (unsigned long long)no);
                         return SF_CSV_READ_BAD;
                 }
-                if (grow(&r->rec, &r->rec_cap, need + 1) || grow(&r->scratch, &r->scratch_cap, need + 1)) goto oom;
+                if (grow(&r->rec, &r->rec_cap, need + 1) || grow(&r->scratch, &r->scratch_cap, need + 1))
+                        goto oom;
                 for (; last < no; last++) r->rec[used++] = '\n';
                 memcpy(r->rec + used, line, len);
                 used += len;
-                sf_csv_status_t cs =
-                        sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why);
+                sf_csv_status_t cs = sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields,
+                                                  r->scratch, &bad, &why);
                 if (cs == SF_CSV_OK) return SF_CSV_READ_OK;
                 if (cs == SF_CSV_BAD) {
                         sf_csv_error(r, start, bad, why, errstr, errstr_size);
@@ -228,12 +232,14 @@ sf_csv_read_status_t sf_csv_next(sf_csv_reader_t *r, const sf_csv_field_t **fiel
         if (st == SF_LINES_BAD) return SF_CSV_READ_BAD;
         *fields = r->fields;
         if (grow(&r->scratch, &r->scratch_cap, len + 1)) {
-                seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r), (unsigned long long)*lineno);
+                seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
+                       (unsigned long long)*lineno);
                 return SF_CSV_READ_ERROR;
         }
         int bad;
         const char *why;
-        sf_csv_status_t cs = sf_csv_split(line, len, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why);
+        sf_csv_status_t cs =
+                sf_csv_split(line, len, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why);
         if (cs == SF_CSV_OK) return SF_CSV_READ_OK;
         if (cs == SF_CSV_OPEN_QUOTE)
                 return continue_record(r, line, len, *lineno, n_fields, errstr, errstr_size);

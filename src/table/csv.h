@@ -31,8 +31,8 @@ typedef enum {
  * are unquoted into scratch (len bytes), so fields point into rec or
  * scratch. On SF_CSV_BAD or SF_CSV_OPEN_QUOTE, *bad_field is the 0-based
  * field at fault and *why (static text) says what is wrong. */
-sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields, int *n_fields,
-                             char *scratch, int *bad_field, const char **why);
+sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields,
+                             int *n_fields, char *scratch, int *bad_field, const char **why);
 
 typedef struct sf_csv_reader sf_csv_reader_t;
 

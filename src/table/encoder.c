@@ -50,7 +50,8 @@ static sf_encoder_t *encoder_alloc(const sf_schema_t *schema) {
                 sf_encoder_destroy(enc);
                 return NULL;
         }
-        for (int j = 0; j < enc->n_num; j++) enc->num_col[j] = schema->numeric_cols[j], enc->flag_input[j] = -1;
+        for (int j = 0; j < enc->n_num; j++)
+                enc->num_col[j] = schema->numeric_cols[j], enc->flag_input[j] = -1;
         for (int k = 0; k < enc->n_cat; k++) enc->cat[k].col = schema->categorical_cols[k];
         return enc;
 }
@@ -195,15 +196,15 @@ json_t *sf_encoder_to_json(const sf_encoder_t *enc, const sf_schema_t *schema) {
             json_object_set(root, "numeric", num) || json_object_set(root, "categorical", cat))
                 goto fail;
         for (int j = 0; j < enc->n_num; j++) {
-                json_t *o = json_pack("{s:s, s:f, s:f, s:b}", "column", schema->cols[enc->num_col[j]].name, "mean",
-                                      (double)enc->mean[j], "std", (double)enc->std[j], "missing_flag",
-                                      enc->flag_input[j] >= 0);
+                json_t *o = json_pack("{s:s, s:f, s:f, s:b}", "column", schema->cols[enc->num_col[j]].name,
+                                      "mean", (double)enc->mean[j], "std", (double)enc->std[j],
+                                      "missing_flag", enc->flag_input[j] >= 0);
                 if (!o || json_array_append_new(num, o)) goto fail;
         }
         for (int k = 0; k < enc->n_cat; k++) {
                 json_t *vocab = json_array();
-                json_t *o = json_pack("{s:s, s:o}", "column", schema->cols[enc->cat[k].col].name, "vocabulary",
-                                      vocab);
+                json_t *o = json_pack("{s:s, s:o}", "column", schema->cols[enc->cat[k].col].name,
+                                      "vocabulary", vocab);
                 if (!o || json_array_append_new(cat, o)) goto fail;
                 for (int i = 0; i < enc->cat[k].n; i++)
                         if (json_array_append_new(vocab, json_string(enc->cat[k].vocab[i]))) goto fail;
@@ -225,8 +226,9 @@ static int numeric_from_json(sf_encoder_t *enc, const json_t *o, int j, const sf
         const json_t *col = json_object_get(o, "column"), *mean = json_object_get(o, "mean");
         const json_t *std = json_object_get(o, "std"), *flag = json_object_get(o, "missing_flag");
         if (!json_is_string(col) || strcmp(json_string_value(col), want) != 0) {
-                seterr(errstr, errstr_size, "%s: numeric[%d].column: expected \"%s\" (the schema's numeric column %d)",
-                       where, j, want, j + 1);
+                seterr(errstr, errstr_size,
+                       "%s: numeric[%d].column: expected \"%s\" (the schema's numeric column %d)", where, j,
+                       want, j + 1);
                 return -1;
         }
         if (!json_is_number(mean) || !isfinite(json_number_value(mean)) ||
@@ -234,8 +236,8 @@ static int numeric_from_json(sf_encoder_t *enc, const json_t *o, int j, const sf
                 seterr(errstr, errstr_size, "%s: numeric[%d].mean: expected a finite number", where, j);
                 return -1;
         }
-        if (!json_is_number(std) || !isfinite(json_number_value(std)) || !((float)json_number_value(std) > 0) ||
-            !isfinite((float)json_number_value(std))) {
+        if (!json_is_number(std) || !isfinite(json_number_value(std)) ||
+            !((float)json_number_value(std) > 0) || !isfinite((float)json_number_value(std))) {
                 seterr(errstr, errstr_size, "%s: numeric[%d].std: expected a finite number > 0", where, j);
                 return -1;
         }
@@ -256,12 +258,13 @@ static int categorical_from_json(sf_enc_cat_t *c, const json_t *o, int k, const 
         const json_t *col = json_object_get(o, "column"), *vocab = json_object_get(o, "vocabulary");
         if (!json_is_string(col) || strcmp(json_string_value(col), want) != 0) {
                 seterr(errstr, errstr_size,
-                       "%s: categorical[%d].column: expected \"%s\" (the schema's categorical column %d)", where, k,
-                       want, k + 1);
+                       "%s: categorical[%d].column: expected \"%s\" (the schema's categorical column %d)",
+                       where, k, want, k + 1);
                 return -1;
         }
         if (!json_is_array(vocab)) {
-                seterr(errstr, errstr_size, "%s: categorical[%d].vocabulary: expected an array of strings", where, k);
+                seterr(errstr, errstr_size, "%s: categorical[%d].vocabulary: expected an array of strings",
+                       where, k);
                 return -1;
         }
         size_t n = json_array_size(vocab);
@@ -288,14 +291,16 @@ sf_encoder_t *sf_encoder_from_json(const json_t *root, const sf_schema_t *schema
         if (!json_is_array(num) || json_array_size(num) != (size_t)schema->n_numeric || !json_is_array(cat) ||
             json_array_size(cat) != (size_t)schema->n_categorical || !json_is_integer(inputs)) {
                 seterr(errstr, errstr_size,
-                       "%s: expected {\"inputs\": N, \"numeric\": [%d columns], \"categorical\": [%d columns]}",
+                       "%s: expected {\"inputs\": N, \"numeric\": [%d columns], \"categorical\": [%d "
+                       "columns]}",
                        where, schema->n_numeric, schema->n_categorical);
                 return NULL;
         }
         sf_encoder_t *enc = encoder_alloc(schema);
         if (!enc) goto oom;
         for (int j = 0; j < enc->n_num; j++)
-                if (numeric_from_json(enc, json_array_get(num, (size_t)j), j, schema, where, errstr, errstr_size))
+                if (numeric_from_json(enc, json_array_get(num, (size_t)j), j, schema, where, errstr,
+                                      errstr_size))
                         goto fail;
         for (int k = 0; k < enc->n_cat; k++) {
                 int rc = categorical_from_json(&enc->cat[k], json_array_get(cat, (size_t)k), k, schema, where,

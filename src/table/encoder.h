@@ -25,9 +25,9 @@
 #include "table/table.h"
 
 typedef struct sf_enc_cat {
-        int col; /* schema column */
-        int base; /* first input of the one-hot block */
-        int n;    /* vocabulary size */
+        int col;      /* schema column */
+        int base;     /* first input of the one-hot block */
+        int n;        /* vocabulary size */
         char **vocab; /* sorted by strcmp, owned */
         size_t *len;
         uint32_t *slots; /* hash index: entry + 1, 0 empty */
@@ -36,8 +36,8 @@ typedef struct sf_enc_cat {
 
 typedef struct sf_encoder {
         int n_inputs;
-        int n_num;      /* numeric columns */
-        int *num_col;   /* [n_num] schema columns */
+        int n_num;    /* numeric columns */
+        int *num_col; /* [n_num] schema columns */
         float *mean, *std;
         int *flag_input; /* [n_num] input of the "was missing" flag, or -1 */
         int n_flags;

@@ -45,9 +45,12 @@ char *sf_schema_format(const sf_schema_t *s) {
                         fprintf(f, ",\n     \"classes\": %s", classes ? classes : "[]");
                         if (s->n_map) fprintf(f, ",\n     \"map\": {\n");
                         for (int k = 0; k < s->n_map; k++) {
-                                json_t *from = json_string(s->map_from[k]), *to = json_string(s->classes[s->map_to[k]]);
-                                char *a = json_dumps(from, JSON_ENCODE_ANY), *b = json_dumps(to, JSON_ENCODE_ANY);
-                                fprintf(f, "        %s: %s%s\n", a ? a : "\"\"", b ? b : "\"\"", k + 1 < s->n_map ? "," : "");
+                                json_t *from = json_string(s->map_from[k]),
+                                       *to = json_string(s->classes[s->map_to[k]]);
+                                char *a = json_dumps(from, JSON_ENCODE_ANY),
+                                     *b = json_dumps(to, JSON_ENCODE_ANY);
+                                fprintf(f, "        %s: %s%s\n", a ? a : "\"\"", b ? b : "\"\"",
+                                        k + 1 < s->n_map ? "," : "");
                                 free(a), free(b);
                                 json_decref(from), json_decref(to);
                         }
@@ -114,7 +117,8 @@ static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char 
                 return -1;
         }
         in->n_cols = nf;
-        if (!(in->names = calloc((size_t)nf, sizeof(char *))) || !(in->numeric = calloc((size_t)nf, sizeof(int))) ||
+        if (!(in->names = calloc((size_t)nf, sizeof(char *))) ||
+            !(in->numeric = calloc((size_t)nf, sizeof(int))) ||
             !(in->n_values = calloc((size_t)nf, sizeof(size_t))) ||
             !(in->classes = calloc(MAX_CLASSES, sizeof(char *)))) {
                 seterr(errstr, errstr_size, "%s: out of memory", path);
@@ -127,13 +131,15 @@ static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char 
                         return -1;
                 }
                 if (f[i].len == 0 || strlen(in->names[i]) != f[i].len) {
-                        seterr(errstr, errstr_size, "%s:1:%d: the header gives column %d no name", path, i + 1, i + 1);
+                        seterr(errstr, errstr_size, "%s:1:%d: the header gives column %d no name", path,
+                               i + 1, i + 1);
                         return -1;
                 }
                 for (int j = 0; j < i; j++)
                         if (strcmp(in->names[j], in->names[i]) == 0) {
-                                seterr(errstr, errstr_size, "%s:1:%d: the header names two columns \"%s\" (%d and %d)",
-                                       path, i + 1, in->names[i], j + 1, i + 1);
+                                seterr(errstr, errstr_size,
+                                       "%s:1:%d: the header names two columns \"%s\" (%d and %d)", path,
+                                       i + 1, in->names[i], j + 1, i + 1);
                                 return -1;
                         }
         }
@@ -183,7 +189,9 @@ static sf_schema_t *build(const infer_t *in, int label, const char *name, const 
         json_t *root = json_pack("{s:s, s:b, s:[]}", "name", name ? name : "", "header", 1, "columns");
         json_t *cols = json_object_get(root, "columns");
         for (int i = 0; root && i < in->n_cols; i++) {
-                const char *type = i == label ? "label" : in->numeric[i] && in->n_values[i] ? "numeric" : "categorical";
+                const char *type = i == label                          ? "label"
+                                   : in->numeric[i] && in->n_values[i] ? "numeric"
+                                                                       : "categorical";
                 json_t *col = json_pack("{s:s, s:s}", "name", in->names[i], "type", type);
                 if (!col || json_array_append_new(cols, col)) goto oom;
                 if (i != label) continue;
@@ -194,7 +202,8 @@ static sf_schema_t *build(const infer_t *in, int label, const char *name, const 
         }
         if (!root) goto oom;
         if (in->n_classes < 2) {
-                seterr(errstr, errstr_size, "%s: the label column \"%s\" has %d distinct value%s (a classifier needs 2 or more)",
+                seterr(errstr, errstr_size,
+                       "%s: the label column \"%s\" has %d distinct value%s (a classifier needs 2 or more)",
                        path, in->names[label], in->n_classes, in->n_classes == 1 ? "" : "s");
                 json_decref(root);
                 return NULL;
@@ -230,13 +239,16 @@ int sf_schema_infer(const char *path, const char *label, const char *name, sf_sc
                 sf_csv_set_names(csv, (const char *const *)in.names, in.n_cols);
                 label_col = in.n_cols - 1;
                 if (label) {
-                        for (label_col = 0; label_col < in.n_cols && strcmp(in.names[label_col], label); label_col++)
+                        for (label_col = 0; label_col < in.n_cols && strcmp(in.names[label_col], label);
+                             label_col++)
                                 ;
                         if (label_col == in.n_cols) {
-                                const char *best = sf_suggest(label, (const char *const *)in.names, (size_t)in.n_cols);
+                                const char *best =
+                                        sf_suggest(label, (const char *const *)in.names, (size_t)in.n_cols);
                                 char hint[300] = "";
                                 if (best) snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
-                                seterr(errstr, errstr_size, "%s: no column named '%s' in the header%s", path, label, hint);
+                                seterr(errstr, errstr_size, "%s: no column named '%s' in the header%s", path,
+                                       label, hint);
                                 ret = -2;
                                 goto out;
                         }

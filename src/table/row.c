@@ -10,8 +10,8 @@
 #include "util/decimal.h"
 
 static const char *const reason_names[] = {
-        "ok",          "not_json",       "missing_field", "wrong_type", "not_a_number",
-        "non_finite",  "unknown_label",  "field_count",   "bad_utf8",
+        "ok",         "not_json",      "missing_field", "wrong_type", "not_a_number",
+        "non_finite", "unknown_label", "field_count",   "bad_utf8",
 };
 
 const char *sf_row_reason_str(sf_row_reason_t reason) {
@@ -78,7 +78,7 @@ static size_t utf8_check(const char *str, size_t len) {
                         if (c == 0xf0) lo = 0x90;
                         if (c == 0xf4) hi = 0x8f;
                 } else
-                        return i; /* NUL, a continuation byte, 0xc0, 0xc1, 0xf5.. */
+                        return i;           /* NUL, a continuation byte, 0xc0, 0xc1, 0xf5.. */
                 if (i + n >= len) return i; /* truncated sequence */
                 if (s[i + 1] < lo || s[i + 1] > hi) return i;
                 for (size_t k = 2; k <= n; k++)
@@ -91,8 +91,8 @@ static size_t utf8_check(const char *str, size_t len) {
 static int text_value(const sf_csv_field_t *f, int col, sf_value_t *v, sf_row_error_t *err) {
         size_t bad = utf8_check(f->s, f->len);
         if (bad < f->len)
-                return fail(err, SF_ROW_BAD_UTF8, col, "invalid UTF-8 (or a NUL byte) at byte %zu of the field",
-                            bad + 1);
+                return fail(err, SF_ROW_BAD_UTF8, col,
+                            "invalid UTF-8 (or a NUL byte) at byte %zu of the field", bad + 1);
         *v = (sf_value_t){SF_VAL_STRING, 0, f->s, f->len};
         return 0;
 }
@@ -105,14 +105,17 @@ static int csv_number(const sf_csv_field_t *f, int col, sf_value_t *v, sf_row_er
         }
         v->kind = SF_VAL_NUMBER;
         switch (sf_decimal_parse_float(f->s, f->len, &v->num)) {
-        case SF_DECIMAL_OK: return 0;
+        case SF_DECIMAL_OK:
+                return 0;
         case SF_DECIMAL_EMPTY:
-                return fail(err, SF_ROW_NOT_A_NUMBER, col,
-                            "an empty string \"\" is not a number (leave the field empty for a missing value)");
+                return fail(
+                        err, SF_ROW_NOT_A_NUMBER, col,
+                        "an empty string \"\" is not a number (leave the field empty for a missing value)");
         case SF_DECIMAL_RANGE:
-                return fail(err, SF_ROW_NON_FINITE, col, "number out of range (not finite as a float): \"%s\"",
-                            shown(q, f->s, f->len));
-        default: return fail(err, SF_ROW_NOT_A_NUMBER, col, "not a number: \"%s\"", shown(q, f->s, f->len));
+                return fail(err, SF_ROW_NON_FINITE, col,
+                            "number out of range (not finite as a float): \"%s\"", shown(q, f->s, f->len));
+        default:
+                return fail(err, SF_ROW_NOT_A_NUMBER, col, "not a number: \"%s\"", shown(q, f->s, f->len));
         }
 }
 
@@ -121,8 +124,8 @@ static int label_value(const sf_schema_t *schema, const char *s, size_t len, int
         row->label = sf_schema_class(schema, s, len);
         if (row->label >= 0) return 0;
         char q[48];
-        return fail(err, SF_ROW_UNKNOWN_LABEL, col, "unknown label \"%s\" (not a class, not in the schema's map)",
-                    shown(q, s, len));
+        return fail(err, SF_ROW_UNKNOWN_LABEL, col,
+                    "unknown label \"%s\" (not a class, not in the schema's map)", shown(q, s, len));
 }
 
 int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int n_fields, sf_row_t *row,
@@ -149,9 +152,12 @@ int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int
                 case SF_COL_LABEL:
                         *v = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
                         if (f->len == 0 && !f->quoted) break;
-                        if (text_value(f, i, v, err) || label_value(schema, f->s, f->len, i, row, err)) return -1;
+                        if (text_value(f, i, v, err) || label_value(schema, f->s, f->len, i, row, err))
+                                return -1;
                         break;
-                case SF_COL_IGNORE: *v = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0}; break;
+                case SF_COL_IGNORE:
+                        *v = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
+                        break;
                 }
         }
         return 0;
@@ -159,14 +165,20 @@ int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int
 
 static const char *json_type_name(const json_t *j) {
         switch (json_typeof(j)) {
-        case JSON_OBJECT: return "an object";
-        case JSON_ARRAY: return "an array";
-        case JSON_STRING: return "a string";
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
         case JSON_INTEGER:
-        case JSON_REAL: return "a number";
+        case JSON_REAL:
+                return "a number";
         case JSON_TRUE:
-        case JSON_FALSE: return "a boolean";
-        default: return "null";
+        case JSON_FALSE:
+                return "a boolean";
+        default:
+                return "null";
         }
 }
 
@@ -179,30 +191,32 @@ static int json_number(const json_t *val, const char *name, int col, sf_value_t 
         else if (json_is_boolean(val))
                 d = json_is_true(val) ? 1.0 : 0.0;
         else
-                return fail(err, SF_ROW_WRONG_TYPE, col, "field \"%s\": expected a number or null, found %s", name,
-                            json_type_name(val));
+                return fail(err, SF_ROW_WRONG_TYPE, col, "field \"%s\": expected a number or null, found %s",
+                            name, json_type_name(val));
         if (!isfinite(d) || fabs(d) > FLT_MAX)
-                return fail(err, SF_ROW_NON_FINITE, col, "field \"%s\": number out of range (not finite as a float)",
-                            name);
+                return fail(err, SF_ROW_NON_FINITE, col,
+                            "field \"%s\": number out of range (not finite as a float)", name);
         *v = (sf_value_t){SF_VAL_NUMBER, (float)d, NULL, 0};
         return 0;
 }
 
 /* One column's value of a JSON record (val is not NULL and not null). */
-static int json_value(const sf_schema_t *schema, int i, const json_t *val, sf_row_t *row, sf_row_error_t *err) {
+static int json_value(const sf_schema_t *schema, int i, const json_t *val, sf_row_t *row,
+                      sf_row_error_t *err) {
         const char *name = schema->cols[i].name;
         sf_value_t *v = &row->v[i];
         if (schema->cols[i].type == SF_COL_NUMERIC) return json_number(val, name, i, v, err);
         if (!json_is_string(val))
-                return fail(err, SF_ROW_WRONG_TYPE, i, "field \"%s\": expected a string or null, found %s", name,
-                            json_type_name(val));
+                return fail(err, SF_ROW_WRONG_TYPE, i, "field \"%s\": expected a string or null, found %s",
+                            name, json_type_name(val));
         const char *s = json_string_value(val);
         size_t len = json_string_length(val);
         if (memchr(s, '\0', len))
                 return fail(err, SF_ROW_BAD_UTF8, i, "field \"%s\": a NUL character in the string", name);
         *v = (sf_value_t){SF_VAL_STRING, 0, s, len};
         if (schema->cols[i].type == SF_COL_LABEL && label_value(schema, s, len, i, row, err)) {
-                snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg), " in field \"%s\"", name);
+                snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg), " in field \"%s\"",
+                         name);
                 return -1;
         }
         return 0;
@@ -215,17 +229,20 @@ int sf_row_from_json(const sf_schema_t *schema, const char *text, size_t len, sf
         row->label = -1;
         json_error_t jerr;
         json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!doc) return fail(err, SF_ROW_NOT_JSON, -1, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
+        if (!doc)
+                return fail(err, SF_ROW_NOT_JSON, -1, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
         row->doc = doc;
         if (!json_is_object(doc))
-                return fail(err, SF_ROW_NOT_JSON, -1, "expected a JSON object, found %s", json_type_name(doc));
+                return fail(err, SF_ROW_NOT_JSON, -1, "expected a JSON object, found %s",
+                            json_type_name(doc));
         for (int i = 0; i < schema->n_cols; i++) {
                 row->v[i] = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
                 if (schema->cols[i].type == SF_COL_IGNORE) continue;
                 const json_t *val = json_object_get(doc, schema->cols[i].name);
                 if (!val && schema->cols[i].type != SF_COL_LABEL)
                         return fail(err, SF_ROW_MISSING_FIELD, i,
-                                    "field \"%s\" is missing (use null for a missing value)", schema->cols[i].name);
+                                    "field \"%s\" is missing (use null for a missing value)",
+                                    schema->cols[i].name);
                 if (!val || json_is_null(val)) continue;
                 if (json_value(schema, i, val, row, err)) return -1;
         }

@@ -75,31 +75,32 @@ static int parse_classes(sf_schema_t *s, const json_t *col, int i, const char *w
                          size_t errstr_size) {
         const json_t *classes = json_object_get(col, "classes");
         if (!classes) {
-                seterr(errstr, errstr_size, "%s: columns[%d].classes: missing (the label needs its class names)",
-                       where, i);
+                seterr(errstr, errstr_size,
+                       "%s: columns[%d].classes: missing (the label needs its class names)", where, i);
                 return -1;
         }
         if (!json_is_array(classes)) {
-                seterr(errstr, errstr_size, "%s: columns[%d].classes: expected an array of strings", where, i);
+                seterr(errstr, errstr_size, "%s: columns[%d].classes: expected an array of strings", where,
+                       i);
                 return -1;
         }
         size_t n = json_array_size(classes);
         if (n < 2 || n > MAX_CLASSES) {
-                seterr(errstr, errstr_size, "%s: columns[%d].classes: %zu classes (expected 2 to %d)", where, i,
-                       n, MAX_CLASSES);
+                seterr(errstr, errstr_size, "%s: columns[%d].classes: %zu classes (expected 2 to %d)", where,
+                       i, n, MAX_CLASSES);
                 return -1;
         }
         if (!(s->classes = calloc(n, sizeof(*s->classes)))) goto oom;
         for (size_t k = 0; k < n; k++) {
                 const json_t *c = json_array_get(classes, k);
                 if (!json_is_string(c) || json_string_length(c) == 0) {
-                        seterr(errstr, errstr_size, "%s: columns[%d].classes[%zu]: expected a non-empty string",
-                               where, i, k);
+                        seterr(errstr, errstr_size,
+                               "%s: columns[%d].classes[%zu]: expected a non-empty string", where, i, k);
                         return -1;
                 }
                 if (find_class(s, json_string_value(c)) >= 0) {
-                        seterr(errstr, errstr_size, "%s: columns[%d].classes[%zu]: \"%s\" is listed twice", where,
-                               i, k, json_string_value(c));
+                        seterr(errstr, errstr_size, "%s: columns[%d].classes[%zu]: \"%s\" is listed twice",
+                               where, i, k, json_string_value(c));
                         return -1;
                 }
                 if (!(s->classes[k] = strdup(json_string_value(c)))) goto oom;
@@ -137,8 +138,8 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
         int k = 0;
         json_object_foreach((json_t *)map, key, val) {
                 if (!json_is_string(val)) {
-                        seterr(errstr, errstr_size, "%s: columns[%d].map.%s: expected a class name (a string)",
-                               where, i, key);
+                        seterr(errstr, errstr_size,
+                               "%s: columns[%d].map.%s: expected a class name (a string)", where, i, key);
                         goto fail;
                 }
                 int cls = find_class(s, json_string_value(val));
@@ -147,8 +148,9 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
                                                       (size_t)s->n_classes);
                         char hint[160] = "";
                         if (best) snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", best);
-                        seterr(errstr, errstr_size, "%s: columns[%d].map.%s: unknown class \"%s\" (not in classes)%s",
-                               where, i, key, json_string_value(val), hint);
+                        seterr(errstr, errstr_size,
+                               "%s: columns[%d].map.%s: unknown class \"%s\" (not in classes)%s", where, i,
+                               key, json_string_value(val), hint);
                         goto fail;
                 }
                 if (!*key) {
@@ -185,8 +187,8 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
         char path[64];
         snprintf(path, sizeof(path), "columns[%d]", i);
         if (!json_is_object(col)) {
-                seterr(errstr, errstr_size, "%s: %s: expected an object {\"name\": ..., \"type\": ...}", where,
-                       path);
+                seterr(errstr, errstr_size, "%s: %s: expected an object {\"name\": ..., \"type\": ...}",
+                       where, path);
                 return -1;
         }
         if (check_keys(col, keys, SF_ARRAY_SIZE(keys), where, path, errstr, errstr_size)) return -1;
@@ -198,8 +200,8 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
         }
         for (int j = 0; j < i; j++)
                 if (strcmp(s->cols[j].name, json_string_value(name)) == 0) {
-                        seterr(errstr, errstr_size, "%s: %s.name: \"%s\" is also the name of columns[%d]", where,
-                               path, json_string_value(name), j);
+                        seterr(errstr, errstr_size, "%s: %s.name: \"%s\" is also the name of columns[%d]",
+                               where, path, json_string_value(name), j);
                         return -1;
                 }
         if (!(s->cols[i].name = strdup(json_string_value(name)))) {
@@ -207,31 +209,34 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
                 return -1;
         }
         if (!json_is_string(type)) {
-                seterr(errstr, errstr_size, "%s: %s.type: %s (expected numeric, categorical, label or ignore)",
-                       where, path, type ? "expected a string" : "missing");
+                seterr(errstr, errstr_size,
+                       "%s: %s.type: %s (expected numeric, categorical, label or ignore)", where, path,
+                       type ? "expected a string" : "missing");
                 return -1;
         }
         int t = 0;
         while (t < 4 && strcmp(json_string_value(type), type_names[t]) != 0) t++;
         if (t == 4) {
                 seterr(errstr, errstr_size,
-                       "%s: %s.type: unknown type \"%s\" (expected numeric, categorical, label or ignore)", where,
-                       path, json_string_value(type));
+                       "%s: %s.type: unknown type \"%s\" (expected numeric, categorical, label or ignore)",
+                       where, path, json_string_value(type));
                 return -1;
         }
         s->cols[i].type = (sf_col_type_t)t;
         if (t != SF_COL_LABEL) {
-                const char *extra = json_object_get(col, "classes") ? "classes" : json_object_get(col, "map") ? "map" : NULL;
+                const char *extra = json_object_get(col, "classes") ? "classes"
+                                    : json_object_get(col, "map")   ? "map"
+                                                                    : NULL;
                 if (extra) {
-                        seterr(errstr, errstr_size, "%s: %s.%s: only the label column has %s", where, path, extra,
-                               extra);
+                        seterr(errstr, errstr_size, "%s: %s.%s: only the label column has %s", where, path,
+                               extra, extra);
                         return -1;
                 }
                 return 0;
         }
         if (s->label_col >= 0) {
-                seterr(errstr, errstr_size, "%s: %s.type: a second label column (columns[%d] is the label)", where,
-                       path, s->label_col);
+                seterr(errstr, errstr_size, "%s: %s.type: a second label column (columns[%d] is the label)",
+                       where, path, s->label_col);
                 return -1;
         }
         s->label_col = i;
@@ -287,9 +292,11 @@ sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *er
         if (!(s->cols = calloc(n, sizeof(*s->cols)))) goto oom;
         s->n_cols = (int)n;
         for (int i = 0; i < s->n_cols; i++)
-                if (parse_column(s, json_array_get(cols, (size_t)i), i, where, errstr, errstr_size)) goto fail;
+                if (parse_column(s, json_array_get(cols, (size_t)i), i, where, errstr, errstr_size))
+                        goto fail;
         if (s->label_col < 0) {
-                seterr(errstr, errstr_size, "%s: columns: no column has type \"label\" (exactly one must)", where);
+                seterr(errstr, errstr_size, "%s: columns: no column has type \"label\" (exactly one must)",
+                       where);
                 goto fail;
         }
         if (index_columns(s)) goto oom;
@@ -301,7 +308,8 @@ fail:
         return NULL;
 }
 
-sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, char *errstr, size_t errstr_size) {
+sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, char *errstr,
+                             size_t errstr_size) {
         json_error_t jerr;
         json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
@@ -322,8 +330,8 @@ sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size) 
                 if (jerr.line < 0)
                         seterr(errstr, errstr_size, "%s", jerr.text);
                 else
-                        seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column,
-                               jerr.text);
+                        seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
+                               jerr.column, jerr.text);
                 return NULL;
         }
         sf_schema_t *s = sf_schema_from_json(root, path, errstr, errstr_size);

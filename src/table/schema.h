@@ -39,7 +39,7 @@ typedef struct sf_schema {
         int label_col; /* index into cols */
         int n_classes;
         char **classes;
-        int n_map;          /* raw label -> class, sorted by map_from (strcmp) */
+        int n_map; /* raw label -> class, sorted by map_from (strcmp) */
         char **map_from;
         int *map_to;
         int n_numeric, n_categorical;
@@ -53,7 +53,8 @@ typedef struct sf_schema {
 sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size);
 
 /* The same from JSON text; `where` names it in errors ("schema.json"). */
-sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, char *errstr, size_t errstr_size);
+sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, char *errstr,
+                             size_t errstr_size);
 
 /* The same from a parsed JSON value (borrowed). */
 sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *errstr, size_t errstr_size);

@@ -72,7 +72,8 @@ int sf_split_stratified(const int *label, size_t n, int n_classes, double val_fr
         }
         for (size_t i = 0; i < n; i++) {
                 if (label[i] < 0 || label[i] >= n_classes) {
-                        seterr(errstr, errstr_size, "row %zu: class %d out of range [0, %d)", i, label[i], n_classes);
+                        seterr(errstr, errstr_size, "row %zu: class %d out of range [0, %d)", i, label[i],
+                               n_classes);
                         goto out;
                 }
                 count[label[i]]++;
@@ -86,7 +87,8 @@ int sf_split_stratified(const int *label, size_t n, int n_classes, double val_fr
         for (size_t c = 0; c < k; c++) sf_rng_shuffle(&rng, byclass + start[c], count[c]);
         /* Test first, then validation from what is left, as two successive
          * train_test_split calls would. */
-        size_t total_test = (size_t)ceil(test_frac * (double)n), total_val = (size_t)ceil(val_frac * (double)n);
+        size_t total_test = (size_t)ceil(test_frac * (double)n),
+               total_val = (size_t)ceil(val_frac * (double)n);
         for (size_t c = 0; c < k; c++) want[c] = test_frac * (double)count[c], room[c] = count[c];
         allocate(want, room, n_classes, total_test, n_test);
         for (size_t c = 0; c < k; c++) want[c] = val_frac * (double)count[c], room[c] = count[c] - n_test[c];

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 typedef struct sf_split {
-        size_t *idx;                  /* n row indices: train, then validation, then test */
+        size_t *idx;                   /* n row indices: train, then validation, then test */
         size_t n_train, n_val, n_test; /* sizes of the three parts of idx */
 } sf_split_t;
 

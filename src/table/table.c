@@ -236,8 +236,8 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
                         goto out;
                 }
                 if (row.label < 0) {
-                        sf_csv_error(csv, lineno, s->label_col, "no label (every training row needs one)", errstr,
-                                     errstr_size);
+                        sf_csv_error(csv, lineno, s->label_col, "no label (every training row needs one)",
+                                     errstr, errstr_size);
                         goto out;
                 }
                 if (sf_table_append(t, &row)) {
