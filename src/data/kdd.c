@@ -216,17 +216,6 @@ static int copy_word(char *dst, size_t size, const char *s, size_t len, const ch
         return 0;
 }
 
-/* m / 100 for m = 0..100, as the division below gives it (the compiler
- * folds each with the same correctly rounded IEEE division): NSL-KDD's rates
- * ("0.05", "1.00") take a load instead of a division, whose latency was a
- * fifth of the parse. */
-#define HUNDREDTH(m)   (float)((double)(m) / 100.0)
-#define HUNDREDTHS4(m) HUNDREDTH(m), HUNDREDTH(m + 1), HUNDREDTH(m + 2), HUNDREDTH(m + 3)
-#define HUNDREDTHS20(m)                                                                                      \
-        HUNDREDTHS4(m), HUNDREDTHS4(m + 4), HUNDREDTHS4(m + 8), HUNDREDTHS4(m + 12), HUNDREDTHS4(m + 16)
-static const float hundredths[101] = {HUNDREDTHS20(0),  HUNDREDTHS20(20), HUNDREDTHS20(40),
-                                      HUNDREDTHS20(60), HUNDREDTHS20(80), HUNDREDTH(100)};
-
 long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row) {
         const char *p = line, *end = line + len;
         int k = 0;
@@ -249,30 +238,8 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
                         dst[n] = '\0';
                         p = q;
                 } else {
-                        /* sf_decimal_parse_plain's rule and result */
-                        uint64_t mant = 0;
-                        int digits = 0, frac = -1;
-                        const char *q = p;
-                        for (; q < end; q++) {
-                                unsigned d = (unsigned)(unsigned char)*q - '0';
-                                if (d <= 9) {
-                                        mant = mant * 10 + d;
-                                        digits++;
-                                        if (frac >= 0) frac++;
-                                } else if (*q == '.' && frac < 0) {
-                                        frac = 0;
-                                } else {
-                                        break;
-                                }
-                        }
-                        if ((q < end && *q != ',') || digits == 0 || digits > 15 || frac == 0 || *p == '.')
-                                return -1;
-                        if (frac <= 0)
-                                row->num[k++] = (float)(double)mant;
-                        else if (frac == 2 && mant <= 100)
-                                row->num[k++] = hundredths[mant];
-                        else
-                                row->num[k++] = (float)((double)mant / sf_decimal_pow10[frac]);
+                        const char *q = sf_decimal_scan_float(p, end, &row->num[k++]);
+                        if (!q || (q < end && *q != ',')) return -1;
                         p = q;
                 }
                 if (f < SF_KDD_NFEATURES - 1) {

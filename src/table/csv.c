@@ -176,7 +176,7 @@ static int grow(char **buf, size_t *cap, size_t need) {
  * the following lines (each separated by "\n", one per line counted, so
  * the empty lines sf_lines skips come back) until the quote closes. */
 static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line, size_t len, uint64_t start,
-                                            int *n_fields, char *errstr, size_t errstr_size) {
+                                            size_t *rec_len, char *errstr, size_t errstr_size) {
         size_t used = len;
         uint64_t last = start;
         if (grow(&r->rec, &r->rec_cap, len + 1)) goto oom;
@@ -186,11 +186,10 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                 sf_lines_status_t st = sf_lines_next(r->lines, &line, &len, &no, errstr, errstr_size);
                 if (st == SF_LINES_ERROR) return SF_CSV_READ_ERROR;
                 if (st == SF_LINES_BAD) return SF_CSV_READ_BAD;
-                int bad;
+                int bad, nf;
                 const char *why;
                 if (st == SF_LINES_EOF) {
-                        sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields, r->scratch, &bad,
-                                     &why);
+                        sf_csv_split(r->rec, used, r->fields, r->max_fields, &nf, r->scratch, &bad, &why);
                         sf_csv_error(r, start, bad, "unterminated quoted field (the file ends inside it)",
                                      errstr, errstr_size);
                         return SF_CSV_READ_BAD;
@@ -209,9 +208,13 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                 for (; last < no; last++) r->rec[used++] = '\n';
                 memcpy(r->rec + used, line, len);
                 used += len;
-                sf_csv_status_t cs = sf_csv_split(r->rec, used, r->fields, r->max_fields, n_fields,
-                                                  r->scratch, &bad, &why);
-                if (cs == SF_CSV_OK) return SF_CSV_READ_OK;
+                sf_csv_status_t cs =
+                        sf_csv_split(r->rec, used, r->fields, r->max_fields, &nf, r->scratch, &bad, &why);
+                if (cs == SF_CSV_OK) {
+                        r->rec[used] = '\0';
+                        *rec_len = used;
+                        return SF_CSV_READ_OK;
+                }
                 if (cs == SF_CSV_BAD) {
                         sf_csv_error(r, start, bad, why, errstr, errstr_size);
                         return SF_CSV_READ_BAD;
@@ -222,27 +225,50 @@ oom:
         return SF_CSV_READ_ERROR;
 }
 
-sf_csv_read_status_t sf_csv_next(sf_csv_reader_t *r, const sf_csv_field_t **fields, int *n_fields,
-                                 uint64_t *lineno, char *errstr, size_t errstr_size) {
+sf_csv_read_status_t sf_csv_next_text(sf_csv_reader_t *r, const char **text, size_t *text_len,
+                                      uint64_t *lineno, char *errstr, size_t errstr_size) {
         const char *line;
         size_t len;
         sf_lines_status_t st = sf_lines_next(r->lines, &line, &len, lineno, errstr, errstr_size);
         if (st == SF_LINES_EOF) return SF_CSV_READ_EOF;
         if (st == SF_LINES_ERROR) return SF_CSV_READ_ERROR;
         if (st == SF_LINES_BAD) return SF_CSV_READ_BAD;
-        *fields = r->fields;
+        *text = line, *text_len = len;
+        if (!memchr(line, '"', len)) return SF_CSV_READ_OK; /* one line, whatever its fields */
         if (grow(&r->scratch, &r->scratch_cap, len + 1)) {
                 seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
                        (unsigned long long)*lineno);
                 return SF_CSV_READ_ERROR;
         }
+        int bad, nf;
+        const char *why;
+        sf_csv_status_t cs = sf_csv_split(line, len, r->fields, r->max_fields, &nf, r->scratch, &bad, &why);
+        if (cs == SF_CSV_OK) return SF_CSV_READ_OK;
+        if (cs == SF_CSV_BAD) {
+                sf_csv_error(r, *lineno, bad, why, errstr, errstr_size);
+                return SF_CSV_READ_BAD;
+        }
+        sf_csv_read_status_t rs = continue_record(r, line, len, *lineno, text_len, errstr, errstr_size);
+        *text = r->rec;
+        return rs;
+}
+
+sf_csv_read_status_t sf_csv_next(sf_csv_reader_t *r, const sf_csv_field_t **fields, int *n_fields,
+                                 uint64_t *lineno, char *errstr, size_t errstr_size) {
+        const char *text;
+        size_t len;
+        sf_csv_read_status_t st = sf_csv_next_text(r, &text, &len, lineno, errstr, errstr_size);
+        if (st != SF_CSV_READ_OK) return st;
+        if (grow(&r->scratch, &r->scratch_cap, len + 1)) {
+                seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
+                       (unsigned long long)*lineno);
+                return SF_CSV_READ_ERROR;
+        }
+        *fields = r->fields;
         int bad;
         const char *why;
-        sf_csv_status_t cs =
-                sf_csv_split(line, len, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why);
-        if (cs == SF_CSV_OK) return SF_CSV_READ_OK;
-        if (cs == SF_CSV_OPEN_QUOTE)
-                return continue_record(r, line, len, *lineno, n_fields, errstr, errstr_size);
-        sf_csv_error(r, *lineno, bad, why, errstr, errstr_size);
+        if (sf_csv_split(text, len, r->fields, r->max_fields, n_fields, r->scratch, &bad, &why) == SF_CSV_OK)
+                return SF_CSV_READ_OK;
+        sf_csv_error(r, *lineno, bad, why, errstr, errstr_size); /* a field over 64 KiB */
         return SF_CSV_READ_BAD;
 }

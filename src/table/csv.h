@@ -60,6 +60,14 @@ void sf_csv_set_names(sf_csv_reader_t *r, const char *const *names, int n);
 sf_csv_read_status_t sf_csv_next(sf_csv_reader_t *r, const sf_csv_field_t **fields, int *n_fields,
                                  uint64_t *lineno, char *errstr, size_t errstr_size);
 
+/* The next record as text (valid until the next call), without splitting
+ * it: one line, or the lines of a record whose quoted field spans them,
+ * joined by "\n". A line without a quote is returned as it is (its fields
+ * are not looked at); a record with quotes is checked (malformed quoting is
+ * SF_CSV_READ_BAD here). Give it to sf_row_from_csv_text. */
+sf_csv_read_status_t sf_csv_next_text(sf_csv_reader_t *r, const char **text, size_t *len, uint64_t *lineno,
+                                      char *errstr, size_t errstr_size);
+
 /* "PATH:LINE:COL (name): why" (or without the name) into errstr, for errors
  * found after tokenizing (a bad number). col is 0-based. */
 void sf_csv_error(const sf_csv_reader_t *r, uint64_t lineno, int col, const char *why, char *errstr,

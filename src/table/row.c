@@ -21,7 +21,11 @@ const char *sf_row_reason_str(sf_row_reason_t reason) {
 int sf_row_init(sf_row_t *row, const sf_schema_t *schema) {
         memset(row, 0, sizeof(*row));
         row->label = -1;
-        if (!(row->v = calloc((size_t)schema->n_cols, sizeof(*row->v)))) return -1;
+        if (!(row->v = calloc((size_t)schema->n_cols, sizeof(*row->v))) ||
+            !(row->fields = calloc((size_t)schema->n_cols, sizeof(*row->fields)))) {
+                sf_row_free(row);
+                return -1;
+        }
         row->n_cols = schema->n_cols;
         return 0;
 }
@@ -29,6 +33,8 @@ int sf_row_init(sf_row_t *row, const sf_schema_t *schema) {
 void sf_row_free(sf_row_t *row) {
         if (!row) return;
         free(row->v);
+        free(row->fields);
+        free(row->scratch);
         json_decref(row->doc);
         memset(row, 0, sizeof(*row));
         row->label = -1;
@@ -161,6 +167,66 @@ int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int
                 }
         }
         return 0;
+}
+
+/* The fast path of sf_row_from_csv_text: every field found and checked as
+ * the scan passes it. Returns 0, or -1 for anything it does not handle
+ * (quotes, a non-plain number, a non-ASCII byte, a wrong field count, an
+ * unknown label, a field over 64 KiB): the caller then takes the full path. */
+static int csv_fast(const sf_schema_t *schema, const char *text, size_t len, sf_row_t *row) {
+        const char *p = text, *end = text + len;
+        row->label = -1;
+        for (int i = 0; i < schema->n_cols; i++) {
+                sf_value_t *v = &row->v[i];
+                sf_col_type_t type = schema->cols[i].type;
+                const char *q = p;
+                if (type == SF_COL_NUMERIC && p < end && *p != ',') {
+                        float f;
+                        q = sf_decimal_scan_float(p, end, &f);
+                        if (!q || (q < end && *q != ',')) return -1;
+                        *v = (sf_value_t){SF_VAL_NUMBER, f, NULL, 0};
+                } else {
+                        /* printable ASCII or a tab: no UTF-8 check needed */
+                        while (q < end && *q != ',') {
+                                if ((unsigned char)(*q - 1) >= 0x7e) return -1; /* NUL or >= 0x7f */
+                                q++;
+                        }
+                        size_t n = (size_t)(q - p);
+                        if (n > SF_CSV_MAX_FIELD) return -1;
+                        *v = (sf_value_t){n && type != SF_COL_IGNORE ? SF_VAL_STRING : SF_VAL_MISSING, 0, p,
+                                          n};
+                        if (type == SF_COL_LABEL && n && (row->label = sf_schema_class(schema, p, n)) < 0)
+                                return -1;
+                }
+                if (i + 1 < schema->n_cols) {
+                        if (q == end) return -1; /* too few fields */
+                        p = q + 1;
+                } else if (q != end) {
+                        return -1; /* too many */
+                }
+        }
+        return 0;
+}
+
+int sf_row_from_csv_text(const sf_schema_t *schema, const char *text, size_t len, sf_row_t *row,
+                         sf_row_error_t *err) {
+        json_decref(row->doc);
+        row->doc = NULL;
+        if (!memchr(text, '"', len) && csv_fast(schema, text, len, row) == 0) return 0;
+        if (len + 1 > row->scratch_cap) {
+                char *s = realloc(row->scratch, len + 1);
+                if (!s) return fail(err, SF_ROW_TOO_LONG, -1, "out of memory for a record of %zu bytes", len);
+                row->scratch = s;
+                row->scratch_cap = len + 1;
+        }
+        int nf, bad;
+        const char *why;
+        sf_csv_status_t st =
+                sf_csv_split(text, len, row->fields, schema->n_cols, &nf, row->scratch, &bad, &why);
+        if (st == SF_CSV_OK) return sf_row_from_csv(schema, row->fields, nf, row, err);
+        if (strcmp(why, "field longer than 65536 bytes") == 0)
+                return fail(err, SF_ROW_TOO_LONG, bad, "%s", why);
+        return fail(err, SF_ROW_BAD_QUOTE, bad, "%s", why);
 }
 
 static const char *json_type_name(const json_t *j) {

@@ -36,9 +36,12 @@ typedef struct sf_value {
 
 typedef struct sf_row {
         int n_cols;
-        sf_value_t *v; /* per schema column; ignore columns stay SF_VAL_MISSING */
-        int label;     /* class index, or -1: no label */
-        json_t *doc;   /* the JSON record the strings point into (owned), or NULL */
+        sf_value_t *v;          /* per schema column; ignore columns stay SF_VAL_MISSING */
+        int label;              /* class index, or -1: no label */
+        json_t *doc;            /* the JSON record the strings point into (owned), or NULL */
+        sf_csv_field_t *fields; /* sf_row_from_csv_text's fields and unquoted text (owned) */
+        char *scratch;
+        size_t scratch_cap;
 } sf_row_t;
 
 /* Allocates v for schema's columns. Returns 0 or -1 (out of memory). */
@@ -57,6 +60,8 @@ typedef enum {
         SF_ROW_UNKNOWN_LABEL, /* unknown_label: neither a class nor in the map */
         SF_ROW_FIELD_COUNT,   /* field_count: a CSV record with too few or too many fields */
         SF_ROW_BAD_UTF8,      /* bad_utf8: a string that is not valid UTF-8 (or holds NUL) */
+        SF_ROW_BAD_QUOTE,     /* bad_quote: malformed CSV quoting */
+        SF_ROW_TOO_LONG,      /* too_long: a CSV field over 64 KiB */
 } sf_row_reason_t;
 
 /* "not_json", "missing_field", ... */
@@ -72,6 +77,15 @@ typedef struct sf_row_error {
  * Returns 0, or -1 with err filled. */
 int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int n_fields, sf_row_t *row,
                     sf_row_error_t *err);
+
+/* Decodes one CSV record text[0..len) (no line end; a Kafka message or
+ * what sf_csv_next_text returns): a record without quotes, plain
+ * decimals and ASCII text in one pass; anything else, valid or not,
+ * through sf_csv_split and sf_row_from_csv, which say what is wrong. Strings
+ * point into text or the row. Returns 0, or -1 with err filled (a
+ * malformed quote is SF_ROW_BAD_QUOTE). */
+int sf_row_from_csv_text(const sf_schema_t *schema, const char *text, size_t len, sf_row_t *row,
+                         sf_row_error_t *err);
 
 /* Decodes one JSON object text[0..len) into row (strings point into
  * row->doc, kept until the next decode or sf_row_free). Returns 0, or -1

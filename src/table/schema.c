@@ -41,6 +41,10 @@ void sf_schema_destroy(sf_schema_t *s) {
         free(s->map_to);
         free(s->numeric_cols);
         free(s->categorical_cols);
+        free(s->label_slots);
+        free(s->keys);
+        free(s->key_len);
+        free(s->key_class);
         free(s);
 }
 
@@ -244,6 +248,45 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
         return parse_map(s, col, i, where, errstr, errstr_size);
 }
 
+static uint32_t hash(const char *str, size_t len) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)str[i]) * 16777619u;
+        return h;
+}
+
+static int find_key(const sf_schema_t *s, const char *str, size_t len) {
+        for (uint32_t h = hash(str, len) & s->label_mask; s->label_slots[h]; h = (h + 1) & s->label_mask) {
+                int k = (int)s->label_slots[h] - 1;
+                if (s->key_len[k] == len && memcmp(s->keys[k], str, len) == 0) return k;
+        }
+        return -1;
+}
+
+/* The hash index of the label's raw values: the map's keys, then the class
+ * names the map does not already hold. Returns 0 or -1 (out of memory). */
+static int index_labels(sf_schema_t *s) {
+        size_t n = (size_t)(s->n_map + s->n_classes);
+        uint32_t size = 16;
+        while (size < 2 * n) size *= 2;
+        if (!(s->label_slots = calloc(size, sizeof(uint32_t))) || !(s->keys = calloc(n, sizeof(char *))) ||
+            !(s->key_len = calloc(n, sizeof(size_t))) || !(s->key_class = calloc(n, sizeof(int))))
+                return -1;
+        s->label_mask = size - 1;
+        for (size_t i = 0; i < n; i++) {
+                int is_map = i < (size_t)s->n_map;
+                const char *key = is_map ? s->map_from[i] : s->classes[i - (size_t)s->n_map];
+                size_t len = strlen(key);
+                if (find_key(s, key, len) >= 0) continue; /* a class name the map sends elsewhere */
+                int k = s->n_keys++;
+                s->keys[k] = key, s->key_len[k] = len;
+                s->key_class[k] = is_map ? s->map_to[i] : (int)i - s->n_map;
+                uint32_t h = hash(key, len) & s->label_mask;
+                while (s->label_slots[h]) h = (h + 1) & s->label_mask;
+                s->label_slots[h] = (uint32_t)k + 1;
+        }
+        return 0;
+}
+
 /* numeric_cols and categorical_cols from the column types. */
 static int index_columns(sf_schema_t *s) {
         if (!(s->numeric_cols = calloc((size_t)s->n_cols, sizeof(int))) ||
@@ -299,7 +342,7 @@ sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *er
                        where);
                 goto fail;
         }
-        if (index_columns(s)) goto oom;
+        if (index_columns(s) || index_labels(s)) goto oom;
         return s;
 oom:
         seterr(errstr, errstr_size, "%s: out of memory", where);
@@ -374,25 +417,7 @@ int sf_schema_find(const sf_schema_t *s, const char *name) {
         return -1;
 }
 
-/* strcmp of a NUL-terminated a with the span b[0..len). */
-static int cmp_span(const char *a, const char *b, size_t len) {
-        int c = strncmp(a, b, len);
-        if (c) return c;
-        return a[len] ? 1 : 0;
-}
-
 int sf_schema_class(const sf_schema_t *s, const char *str, size_t len) {
-        int lo = 0, hi = s->n_map - 1;
-        while (lo <= hi) {
-                int mid = (lo + hi) / 2;
-                int c = cmp_span(s->map_from[mid], str, len);
-                if (c == 0) return s->map_to[mid];
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid - 1;
-        }
-        for (int k = 0; k < s->n_classes; k++)
-                if (cmp_span(s->classes[k], str, len) == 0) return k;
-        return -1;
+        int k = find_key(s, str, len);
+        return k >= 0 ? s->key_class[k] : -1;
 }

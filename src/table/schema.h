@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { SF_COL_NUMERIC, SF_COL_CATEGORICAL, SF_COL_LABEL, SF_COL_IGNORE } sf_col_type_t;
 
@@ -42,6 +43,14 @@ typedef struct sf_schema {
         int n_map; /* raw label -> class, sorted by map_from (strcmp) */
         char **map_from;
         int *map_to;
+        /* A hash index over the label's raw values (map keys, then class
+         * names): slot -> key + 1, 0 when empty; keys[k] maps to key_class[k]. */
+        uint32_t *label_slots;
+        uint32_t label_mask;
+        int n_keys;
+        const char **keys; /* borrowed from map_from and classes */
+        size_t *key_len;
+        int *key_class;
         int n_numeric, n_categorical;
         int *numeric_cols, *categorical_cols; /* column indices, file order */
 } sf_schema_t;

@@ -174,8 +174,8 @@ void sf_table_get_row(const sf_table_t *t, size_t r, sf_row_t *row) {
         row->label = t->label[r];
 }
 
-/* The header record: the schema's column names, in order. */
-static int check_header(const sf_table_t *t, sf_csv_reader_t *csv, const sf_csv_field_t *f, int nf,
+/* The header's fields: the schema's column names, in order. */
+static int header_names(const sf_table_t *t, sf_csv_reader_t *csv, const sf_csv_field_t *f, int nf,
                         uint64_t lineno, char *errstr, size_t errstr_size) {
         const sf_schema_t *s = t->schema;
         for (int i = 0; i < s->n_cols && i < nf; i++) {
@@ -192,6 +192,25 @@ static int check_header(const sf_table_t *t, sf_csv_reader_t *csv, const sf_csv_
         snprintf(why, sizeof(why), "header has %d columns, the schema %d", nf, s->n_cols);
         sf_csv_error(csv, lineno, nf < s->n_cols ? nf : s->n_cols, why, errstr, errstr_size);
         return -1;
+}
+
+/* The header record text[0..len): the schema's column names, in order. */
+static int check_header(const sf_table_t *t, sf_csv_reader_t *csv, const char *text, size_t len,
+                        uint64_t lineno, char *errstr, size_t errstr_size) {
+        sf_csv_field_t *f = calloc((size_t)t->schema->n_cols, sizeof(*f));
+        char *scratch = malloc(len + 1);
+        int nf, bad, ret = -1;
+        const char *why;
+        if (!f || !scratch) {
+                sf_csv_error(csv, lineno, 0, "out of memory reading the header", errstr, errstr_size);
+        } else if (sf_csv_split(text, len, f, t->schema->n_cols, &nf, scratch, &bad, &why) != SF_CSV_OK) {
+                sf_csv_error(csv, lineno, bad, why, errstr, errstr_size);
+        } else {
+                ret = header_names(t, csv, f, nf, lineno, errstr, errstr_size);
+        }
+        free(f);
+        free(scratch);
+        return ret;
 }
 
 static void truncate_to(sf_table_t *t, size_t n) {
@@ -220,18 +239,18 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
         if (!(csv = sf_csv_open(path, s->n_cols + 1, errstr, errstr_size))) goto out;
         sf_csv_set_names(csv, names, s->n_cols);
         for (int first = 1;; first = 0) {
-                const sf_csv_field_t *f;
-                int nf;
+                const char *text;
+                size_t len;
                 uint64_t lineno;
-                sf_csv_read_status_t st = sf_csv_next(csv, &f, &nf, &lineno, errstr, errstr_size);
+                sf_csv_read_status_t st = sf_csv_next_text(csv, &text, &len, &lineno, errstr, errstr_size);
                 if (st == SF_CSV_READ_EOF) break;
                 if (st != SF_CSV_READ_OK) goto out;
+                sf_row_error_t err;
                 if (first && s->header) {
-                        if (check_header(t, csv, f, nf, lineno, errstr, errstr_size)) goto out;
+                        if (check_header(t, csv, text, len, lineno, errstr, errstr_size)) goto out;
                         continue;
                 }
-                sf_row_error_t err;
-                if (sf_row_from_csv(s, f, nf, &row, &err)) {
+                if (sf_row_from_csv_text(s, text, len, &row, &err)) {
                         sf_csv_error(csv, lineno, err.col, err.msg, errstr, errstr_size);
                         goto out;
                 }

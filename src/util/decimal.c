@@ -8,6 +8,14 @@
 const double sf_decimal_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
+#define HUNDREDTH(m)   (float)((double)(m) / 100.0)
+#define HUNDREDTHS4(m) HUNDREDTH(m), HUNDREDTH(m + 1), HUNDREDTH(m + 2), HUNDREDTH(m + 3)
+#define HUNDREDTHS20(m)                                                                                      \
+        HUNDREDTHS4(m), HUNDREDTHS4(m + 4), HUNDREDTHS4(m + 8), HUNDREDTHS4(m + 12), HUNDREDTHS4(m + 16)
+/* The compiler folds each with the same correctly rounded IEEE division. */
+const float sf_decimal_hundredths[101] = {HUNDREDTHS20(0),  HUNDREDTHS20(20), HUNDREDTHS20(40),
+                                          HUNDREDTHS20(60), HUNDREDTHS20(80), HUNDREDTH(100)};
+
 int sf_decimal_parse_plain(const char *s, size_t len, double *out) {
         uint64_t mant = 0;
         int digits = 0, frac = -1;
@@ -23,7 +31,6 @@ int sf_decimal_parse_plain(const char *s, size_t len, double *out) {
                         return -1;
                 }
         }
-        /* "." alone, "5." and ".5" are left to strtod, which says what they are. */
         if (digits == 0 || digits > 15 || frac == 0 || s[0] == '.') return -1;
         *out = frac > 0 ? (double)mant / sf_decimal_pow10[frac] : (double)mant;
         return 0;
