@@ -517,6 +517,88 @@ static void test_table_read_good(void) {
         sf_schema_destroy(s);
 }
 
+/* The one-pass decode and the split + field by field decode agree on every
+ * record, good or bad (the one-pass path hands what it does not handle to
+ * the other). */
+static void test_csv_text_decode(void) {
+        static const struct {
+                const char *text;
+                sf_row_reason_t reason;
+                int col;
+        } cases[] = {
+                {"1.5,a,yes,", SF_ROW_OK, -1},
+                {"0.05,b,n,ignored", SF_ROW_OK, -1},
+                {"1e3,a,yes,", SF_ROW_OK, -1},
+                {"-2,a,yes,", SF_ROW_OK, -1},
+                {"0.1234567890123456,a,yes,", SF_ROW_OK, -1}, /* 16 digits: strtod */
+                {",,,", SF_ROW_OK, -1},
+                {"7,\"a,b\",\"no\",\"q\"\"\"", SF_ROW_OK, -1},
+                {"7,caf\xc3\xa9,no,", SF_ROW_OK, -1},
+                {"7,a\tb,no,", SF_ROW_OK, -1},
+                {"7,a,no,\xff", SF_ROW_OK, -1}, /* an ignored column is not looked at */
+                {"\"3\",\"\",yes,", SF_ROW_OK, -1},
+                {"1,a,yes", SF_ROW_FIELD_COUNT, 3},
+                {"1,a,yes,,", SF_ROW_FIELD_COUNT, 4},
+                {"1", SF_ROW_FIELD_COUNT, 1},
+                {"x,a,yes,", SF_ROW_NOT_A_NUMBER, 0},
+                {"5.,a,yes,", SF_ROW_OK, -1}, /* strtod reads "5." */
+                {".,a,yes,", SF_ROW_NOT_A_NUMBER, 0},
+                {"1..2,a,yes,", SF_ROW_NOT_A_NUMBER, 0},
+                {"1,a,maybe,", SF_ROW_UNKNOWN_LABEL, 2},
+                {"1,a,Yes,", SF_ROW_UNKNOWN_LABEL, 2},
+                {"1,a\xff,no,", SF_ROW_BAD_UTF8, 1},
+                {"1,\"a,yes,", SF_ROW_BAD_QUOTE, 1},
+                {"1,a\"b,yes,", SF_ROW_BAD_QUOTE, 1},
+                {"1,\"a\"b,yes,", SF_ROW_BAD_QUOTE, 1},
+                {"1e39,a,yes,", SF_ROW_NON_FINITE, 0},
+        };
+        sf_schema_t *s = small();
+        sf_row_t fast = {0}, full = {0};
+        if (!s || sf_row_init(&fast, s) || sf_row_init(&full, s)) {
+                CHECK(0);
+                goto out;
+        }
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+                const char *t = cases[c].text;
+                sf_row_error_t e1 = {0}, e2 = {0};
+                int rc = sf_row_from_csv_text(s, t, strlen(t), &fast, &e1);
+                CHECK_MSG(rc == (cases[c].reason ? -1 : 0), "%s: rc %d (%s)", t, rc, e1.msg);
+                CHECK_MSG(e1.reason == cases[c].reason, "%s: reason %s", t, sf_row_reason_str(e1.reason));
+                if (rc) {
+                        CHECK_MSG(e1.col == cases[c].col, "%s: column %d", t, e1.col);
+                        continue;
+                }
+                sf_csv_field_t f[8];
+                char scratch[64];
+                int nf, bad;
+                const char *why;
+                CHECK(sf_csv_split(t, strlen(t), f, 8, &nf, scratch, &bad, &why) == SF_CSV_OK);
+                CHECK(sf_row_from_csv(s, f, nf, &full, &e2) == 0);
+                CHECK_MSG(fast.label == full.label, "%s: label %d / %d", t, fast.label, full.label);
+                for (int i = 0; i < s->n_cols; i++) {
+                        const sf_value_t *a = &fast.v[i], *b = &full.v[i];
+                        int same = a->kind == b->kind && (a->kind != SF_VAL_NUMBER || a->num == b->num) &&
+                                   (a->kind != SF_VAL_STRING ||
+                                    (a->len == b->len && !memcmp(a->str, b->str, a->len)));
+                        CHECK_MSG(same, "%s: column %d differs", t, i);
+                }
+        }
+        /* the values of two */
+        sf_row_error_t e;
+        CHECK(sf_row_from_csv_text(s, "0.05,b,n,z", 10, &fast, &e) == 0);
+        CHECK(fast.v[0].kind == SF_VAL_NUMBER && fast.v[0].num == 0.05f);
+        CHECK(fast.v[1].kind == SF_VAL_STRING && fast.v[1].len == 1 && fast.v[1].str[0] == 'b');
+        CHECK(fast.v[3].kind == SF_VAL_MISSING);
+        CHECK_INT(fast.label, 0);
+        CHECK(sf_row_from_csv_text(s, ",\"\",,", 5, &fast, &e) == 0);
+        CHECK(fast.v[0].kind == SF_VAL_MISSING && fast.v[1].kind == SF_VAL_STRING && fast.v[1].len == 0 &&
+              fast.label == -1);
+out:
+        sf_row_free(&fast);
+        sf_row_free(&full);
+        sf_schema_destroy(s);
+}
+
 static void test_json_records(void) {
         static const struct {
                 const char *json;
@@ -610,12 +692,15 @@ static long compare_kdd_file(const char *path, const sf_schema_t *s, const sf_en
         char err[512];
         sf_kdd_rows_t krows = {0};
         sf_csv_reader_t *r = NULL;
-        sf_row_t row = {0};
-        float *a = malloc((size_t)enc->n_inputs * sizeof(float)),
-              *b = malloc((size_t)enc->n_inputs * sizeof(float));
+        sf_row_t row = {0}, full = {0};
+        sf_csv_field_t f[64];
+        int nf;
+        char *scratch = malloc(SF_CSV_MAX_RECORD);
+        float *a = malloc((size_t)enc->n_inputs * sizeof(float));
+        float *b = malloc((size_t)enc->n_inputs * sizeof(float));
         uint8_t status[8];
         long n = -1, diff = 0;
-        if (!a || !b || sf_row_init(&row, s)) goto out;
+        if (!a || !b || !scratch || sf_row_init(&row, s) || sf_row_init(&full, s)) goto out;
         if (sf_kdd_read_file(path, &krows, err, sizeof(err))) {
                 CHECK_MSG(0, "%s", err);
                 goto out;
@@ -626,21 +711,32 @@ static long compare_kdd_file(const char *path, const sf_schema_t *s, const sf_en
         }
         size_t i = 0;
         for (;; i++) {
-                const sf_csv_field_t *f;
-                int nf;
+                /* the reader's text through the one-pass decode, and the same
+                 * text split first, through the field by field decode */
+                const char *text;
+                size_t len;
                 uint64_t line;
-                sf_csv_read_status_t st = sf_csv_next(r, &f, &nf, &line, err, sizeof(err));
+                sf_csv_read_status_t st = sf_csv_next_text(r, &text, &len, &line, err, sizeof(err));
                 if (st == SF_CSV_READ_EOF) break;
                 sf_row_error_t rerr;
-                if (st != SF_CSV_READ_OK || sf_row_from_csv(s, f, nf, &row, &rerr) || i >= krows.n) {
+                int bad;
+                const char *why;
+                if (st != SF_CSV_READ_OK || sf_row_from_csv_text(s, text, len, &row, &rerr) ||
+                    sf_csv_split(text, len, f, s->n_cols, &nf, scratch, &bad, &why) != SF_CSV_OK ||
+                    sf_row_from_csv(s, f, nf, &full, &rerr) || i >= krows.n) {
                         CHECK_MSG(0, "%s:%llu: %s", path, (unsigned long long)line, st ? err : rerr.msg);
                         goto out;
                 }
-                int odd = sf_encoder_encode(enc, &row, a, status);
                 int mask = sf_kdd_encode(kenc, &krows.rows[i], b);
-                if (memcmp(a, b, (size_t)enc->n_inputs * sizeof(float)) != 0 || (odd > 0) != (mask != 0) ||
-                    row.label != krows.rows[i].label) {
-                        if (diff++ < 3) CHECK_MSG(0, "%s: row %zu encodes differently", path, i + 1);
+                for (int way = 0; way < 2; way++) {
+                        const sf_row_t *decoded = way ? &full : &row;
+                        int odd = sf_encoder_encode(enc, decoded, a, status);
+                        if (memcmp(a, b, (size_t)enc->n_inputs * sizeof(float)) != 0 ||
+                            (odd > 0) != (mask != 0) || decoded->label != krows.rows[i].label) {
+                                if (diff++ < 3)
+                                        CHECK_MSG(0, "%s: row %zu encodes differently (%s decode)", path,
+                                                  i + 1, way ? "field by field" : "one-pass");
+                        }
                 }
         }
         CHECK_INT(i, krows.n);
@@ -649,7 +745,9 @@ static long compare_kdd_file(const char *path, const sf_schema_t *s, const sf_en
 out:
         sf_csv_close(r);
         sf_row_free(&row);
+        sf_row_free(&full);
         sf_kdd_rows_free(&krows);
+        free(scratch);
         free(a);
         free(b);
         return n;
@@ -978,6 +1076,7 @@ int main(void) {
         RUN(test_schema_nsl_kdd);
         RUN(test_table_read_errors);
         RUN(test_table_read_good);
+        RUN(test_csv_text_decode);
         RUN(test_json_records);
         RUN(test_encoder_matches_kdd);
         RUN(test_encoder_missing_unseen);
