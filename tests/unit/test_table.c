@@ -205,7 +205,7 @@ static void test_csv_reader(void) {
 }
 
 /* Reads path to the end; returns the errors, one per line, and the lines
- * of the good records ("ok LINE"). */
+ * of the good records ("line N read"). */
 static void read_all(const char *path, const char *const *names, int n_names, char *out, size_t size) {
         char err[512];
         out[0] = '\0';
@@ -223,7 +223,7 @@ static void read_all(const char *path, const char *const *names, int n_names, ch
                 size_t at = strlen(out);
                 if (st == SF_CSV_READ_EOF || st == SF_CSV_READ_ERROR) break;
                 if (st == SF_CSV_READ_OK)
-                        snprintf(out + at, size - at, "ok %llu\n", (unsigned long long)line);
+                        snprintf(out + at, size - at, "line %llu read\n", (unsigned long long)line);
                 else
                         snprintf(out + at, size - at, "%s\n", err);
         }
@@ -236,15 +236,15 @@ static void test_csv_reader_errors(void) {
         const char *p = write_text("eof.csv", "a,b\n1,\"x\n2,3\n");
         read_all(p, names, 2, got, sizeof(got));
         snprintf(want, sizeof(want),
-                 "ok 1\n%s:2:2 (b): unterminated quoted field (the file ends inside it)\n", p);
+                 "line 1 read\n%s:2:2 (b): unterminated quoted field (the file ends inside it)\n", p);
         CHECK_STR(got, want);
         p = write_text("mid.csv", "a,b\nx\"y,1\n3,4\n\"q\"r,5\n6,\"7\"\"\n");
         read_all(p, NULL, 0, got, sizeof(got));
         snprintf(
                 want, sizeof(want),
-                "ok 1\n"
+                "line 1 read\n"
                 "%s:2:1: quote inside an unquoted field (quote the whole field and write the quote as \"\")\n"
-                "ok 3\n"
+                "line 3 read\n"
                 "%s:4:1: text after the closing quote (a quote inside a quoted field is written \"\")\n"
                 "%s:5:2: unterminated quoted field (the file ends inside it)\n",
                 p, p, p);
@@ -253,7 +253,8 @@ static void test_csv_reader_errors(void) {
         p = write_text("after.csv", "\"a\nb\",1\n2,x\"\n");
         read_all(p, names, 2, got, sizeof(got));
         snprintf(want, sizeof(want),
-                 "ok 1\n%s:3:2 (b): quote inside an unquoted field (quote the whole field and write the "
+                 "line 1 read\n%s:3:2 (b): quote inside an unquoted field (quote the whole field and write "
+                 "the "
                  "quote as "
                  "\"\")\n",
                  p);
@@ -511,8 +512,8 @@ static void test_table_read_good(void) {
         CHECK_INT(t->class_rows[1], 2);
         CHECK_INT(t->dict[1].n, 3); /* a, "b,c", "" */
         CHECK(t->cat[1][2] == SF_TABLE_NONE);
-        CHECK_STR(t->dict[1].str[t->cat[1][1]], "b,c");
-        CHECK_STR(t->dict[1].str[t->cat[1][3]], "");
+        CHECK(t->cat[1][1] != SF_TABLE_NONE && strcmp(t->dict[1].str[t->cat[1][1]], "b,c") == 0);
+        CHECK(t->cat[1][3] != SF_TABLE_NONE && strcmp(t->dict[1].str[t->cat[1][3]], "") == 0);
         sf_table_destroy(t);
         sf_schema_destroy(s);
 }
