@@ -9,7 +9,7 @@
 #include "table/table.h"
 #include "util/util.h"
 
-enum { OPT_LABEL = SF_OPT_LONG, OPT_NAME, OPT_SCHEMA };
+enum { OPT_LABEL = SF_OPT_LONG, OPT_NAME, OPT_SCHEMA, OPT_JSON };
 
 static const sf_option_t infer_options[] = {
         {"label", OPT_LABEL, "COLUMN", "the label column (default: the last column)"},
@@ -26,14 +26,16 @@ static const sf_cmd_spec_t infer_spec = {
         {infer_options, NULL}};
 
 static const sf_option_t check_options[] = {
-        {"schema", OPT_SCHEMA, "FILE", "the schema to read the data with (required)"}, {0}};
+        {"schema", OPT_SCHEMA, "FILE", "the schema to read the data with (required)"},
+        {"json", OPT_JSON, NULL, "the data files hold one JSON object per line, not CSV"},
+        {0}};
 
 static const sf_cmd_spec_t check_spec = {
         "schema check",
         "FILE...",
-        "Read every row of the CSV files (plain or .gz) with a schema and fit the encoder on them, as\n"
-        "training would: prints the rows per class, the missing values per column and the network's\n"
-        "input width, or the first bad row as FILE:LINE:COLUMN (name): what is wrong (exit 1).",
+        "Read every row of the data files (CSV, or with --json one JSON object per line; plain or .gz)\n"
+        "with a schema and fit the encoder on them, as training would: prints the rows per class, the\n"
+        "missing values per column and the network's input width, or the first bad row (exit 1).",
         {check_options, NULL}};
 
 static const sf_option_t schema_options[] = {{0}};
@@ -92,10 +94,12 @@ static void report(const sf_table_t *t, const sf_encoder_t *enc) {
 static int cmd_check(int argc, char **argv) {
         sf_optparser_t p;
         const char *arg, *schema_path = NULL;
-        int c;
+        int c, json = 0;
         sf_opt_init(&p, &check_spec, argc, argv);
-        while ((c = sf_opt_next(&p, &arg)) >= 0)
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (c == OPT_SCHEMA) schema_path = arg;
+                if (c == OPT_JSON) json = 1;
+        }
         if (c == SF_OPT_EXIT) return 0;
         if (c == SF_OPT_USAGE) return 2;
         if (!schema_path) return sf_opt_usage(&check_spec, "--schema FILE is required"), 2;
@@ -107,7 +111,7 @@ static int cmd_check(int argc, char **argv) {
         sf_schema_t *schema = sf_schema_load(schema_path, err, sizeof(err));
         if (!schema || !(t = sf_table_new(schema))) goto fail;
         for (int i = 1; i <= p.nops; i++)
-                if (sf_table_read_csv(t, argv[i], err, sizeof(err))) goto fail;
+                if ((json ? sf_table_read_json : sf_table_read_csv)(t, argv[i], err, sizeof(err))) goto fail;
         if (!(enc = sf_encoder_fit(t, err, sizeof(err)))) goto fail;
         report(t, enc);
         ret = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/lines.h"
 #include "table/csv.h"
 
 static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
@@ -275,5 +276,53 @@ out:
         sf_csv_close(csv);
         sf_row_free(&row);
         free(names);
+        return ret;
+}
+
+int sf_table_read_json(sf_table_t *t, const char *path, char *errstr, size_t errstr_size) {
+        int ret = -1;
+        size_t n0 = t->n_rows;
+        sf_row_t row = {0};
+        sf_lines_t *lines = NULL;
+        if (sf_row_init(&row, t->schema)) {
+                seterr(errstr, errstr_size, "%s: out of memory", path);
+                goto out;
+        }
+        if (!(lines = sf_lines_open(path, SF_CSV_MAX_RECORD, errstr, errstr_size))) goto out;
+        for (;;) {
+                const char *text;
+                size_t len;
+                uint64_t lineno;
+                sf_lines_status_t st = sf_lines_next(lines, &text, &len, &lineno, errstr, errstr_size);
+                if (st == SF_LINES_EOF) break;
+                if (st != SF_LINES_OK) goto out;
+                sf_row_error_t err;
+                if (sf_row_from_json(t->schema, text, len, &row, &err)) {
+                        seterr(errstr, errstr_size, "%s:%llu: %s: %s", path, (unsigned long long)lineno,
+                               sf_row_reason_str(err.reason), err.msg);
+                        goto out;
+                }
+                if (row.label < 0) {
+                        seterr(errstr, errstr_size,
+                               "%s:%llu: missing_field: field \"%s\": no label (every training row needs "
+                               "one)",
+                               path, (unsigned long long)lineno, t->schema->cols[t->schema->label_col].name);
+                        goto out;
+                }
+                if (sf_table_append(t, &row)) {
+                        seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                               (unsigned long long)lineno, t->n_rows - n0);
+                        goto out;
+                }
+        }
+        if (t->n_rows == n0) {
+                seterr(errstr, errstr_size, "%s: no rows", path);
+                goto out;
+        }
+        ret = 0;
+out:
+        if (ret) truncate_to(t, n0);
+        sf_lines_close(lines);
+        sf_row_free(&row);
         return ret;
 }

@@ -50,6 +50,13 @@ int sf_table_append(sf_table_t *table, const sf_row_t *row);
  * clean) and appends nothing. Returns 0 or -1. */
 int sf_table_read_csv(sf_table_t *table, const char *path, char *errstr, size_t errstr_size);
 
+/* Reads a file of JSON records, one object per line (plain or gzip; "-"
+ * for stdin; empty lines skipped), into the table; the rules of
+ * sf_row_from_json. Every row needs a label. Any bad record fails the read
+ * with "PATH:LINE: reason: why" (reason as sf_row_reason_str) and appends
+ * nothing. Returns 0 or -1. */
+int sf_table_read_json(sf_table_t *table, const char *path, char *errstr, size_t errstr_size);
+
 /* A view of row i in row (initialised for the table's schema): its strings
  * point into the table's dictionaries. */
 void sf_table_get_row(const sf_table_t *table, size_t i, sf_row_t *row);

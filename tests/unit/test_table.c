@@ -684,6 +684,80 @@ static void test_json_records(void) {
         sf_schema_destroy(s);
 }
 
+/* Penguins as JSON lines (written from the CSV table) read back to the
+ * same table: the encoders fitted on either are the same. */
+static void test_table_read_json(void) {
+        char path[1024], err[512] = "";
+        snprintf(path, sizeof(path), "%s/data/penguins/penguins.csv.gz", rootdir);
+        sf_schema_t *s = load_schema("penguins");
+        sf_table_t *csv = s ? sf_table_new(s) : NULL, *js = s ? sf_table_new(s) : NULL;
+        sf_encoder_t *e1 = NULL, *e2 = NULL;
+        sf_row_t row = {0};
+        char *a = NULL, *b = NULL, *jpath = NULL;
+        FILE *fp = NULL;
+        if (!csv || !js || sf_row_init(&row, s) || sf_table_read_csv(csv, path, err, sizeof(err))) {
+                CHECK_MSG(0, "%s", err);
+                goto out;
+        }
+        jpath = strdup(write_text("penguins.jsonl", ""));
+        if (!jpath || !(fp = fopen(jpath, "w"))) goto out;
+        for (size_t i = 0; i < csv->n_rows; i++) {
+                sf_table_get_row(csv, i, &row);
+                json_t *o = json_object();
+                for (int c = 0; c < s->n_cols; c++) {
+                        const sf_value_t *v = &row.v[c];
+                        json_t *val = c == s->label_col          ? json_string(s->classes[row.label])
+                                      : v->kind == SF_VAL_NUMBER ? json_real(v->num)
+                                      : v->kind == SF_VAL_STRING ? json_stringn(v->str, v->len)
+                                                                 : json_null();
+                        json_object_set_new(o, s->cols[c].name, val);
+                }
+                char *line = json_dumps(o, JSON_COMPACT);
+                fprintf(fp, "%s\n%s", line ? line : "", i % 100 == 0 ? "\n" : ""); /* some empty lines */
+                free(line);
+                json_decref(o);
+        }
+        fclose(fp);
+        fp = NULL;
+        CHECK_MSG(sf_table_read_json(js, jpath, err, sizeof(err)) == 0, "%s", err);
+        CHECK_INT(js->n_rows, csv->n_rows);
+        e1 = sf_encoder_fit(csv, err, sizeof(err));
+        e2 = sf_encoder_fit(js, err, sizeof(err));
+        json_t *j1 = e1 ? sf_encoder_to_json(e1, s) : NULL, *j2 = e2 ? sf_encoder_to_json(e2, s) : NULL;
+        a = j1 ? json_dumps(j1, 0) : NULL;
+        b = j2 ? json_dumps(j2, 0) : NULL;
+        json_decref(j1), json_decref(j2);
+        CHECK(a && b && strcmp(a, b) == 0);
+        /* a bad record names the line and the reason */
+        const char *p =
+                write_text("bad.jsonl", "{\"species\":\"Adelie\",\"island\":\"Dream\",\"bill_length_mm\":1,"
+                                        "\"bill_depth_mm\":1,\"flipper_length_mm\":1,\"body_mass_g\":1,"
+                                        "\"sex\":null}\n\n{\"species\":\"Adelie\",\"island\":\"Dream\","
+                                        "\"bill_length_mm\":\"1\"}\n");
+        char want[1200];
+        snprintf(want, sizeof(want),
+                 "%s:3: wrong_type: field \"bill_length_mm\": expected a number or null, found a string", p);
+        size_t n = js->n_rows;
+        CHECK(sf_table_read_json(js, p, err, sizeof(err)) == -1);
+        CHECK_STR(err, want);
+        CHECK_INT(js->n_rows, n);
+        p = write_text("nolabel.jsonl", "{\"island\":\"Dream\",\"bill_length_mm\":1,\"bill_depth_mm\":1,"
+                                        "\"flipper_length_mm\":1,\"body_mass_g\":1,\"sex\":null}\n");
+        snprintf(want, sizeof(want),
+                 "%s:1: missing_field: field \"species\": no label (every training row needs one)", p);
+        CHECK(sf_table_read_json(js, p, err, sizeof(err)) == -1);
+        CHECK_STR(err, want);
+out:
+        if (fp) fclose(fp);
+        free(a), free(b), free(jpath);
+        sf_row_free(&row);
+        sf_encoder_destroy(e1);
+        sf_encoder_destroy(e2);
+        sf_table_destroy(csv);
+        sf_table_destroy(js);
+        sf_schema_destroy(s);
+}
+
 /* ---- the encoder ---- */
 
 /* Encodes every record of path with both encoders and compares the floats
@@ -1079,6 +1153,7 @@ int main(void) {
         RUN(test_table_read_good);
         RUN(test_csv_text_decode);
         RUN(test_json_records);
+        RUN(test_table_read_json);
         RUN(test_encoder_matches_kdd);
         RUN(test_encoder_missing_unseen);
         RUN(test_split_stratified);
