@@ -69,6 +69,22 @@ check_grep "the header mismatch is named" 'credit_data.csv.gz:1:1 \(species\): h
 run "$SF" schema check "$SF_ROOT/data/penguins/penguins.csv.gz"
 check "check without --schema exits 2" [ "$rc" -eq 2 ]
 
+# JSON lines: penguins' first rows as objects, then one with a string for a number
+cat >"$SF_TMP/p.jsonl" <<'JSON'
+{"species":"Adelie","island":"Torgersen","bill_length_mm":39.1,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":3750,"sex":"male"}
+{"species":"Gentoo","island":"Biscoe","bill_length_mm":null,"bill_depth_mm":null,"flipper_length_mm":null,"body_mass_g":null,"sex":null,"note":{"x":1}}
+
+{"species":"Chinstrap","island":"Dream","bill_length_mm":46.5,"bill_depth_mm":17.9,"flipper_length_mm":192,"body_mass_g":3500,"sex":"female"}
+JSON
+run "$SF" schema check --json --schema "$SF_ROOT/data/penguins/schema.json" "$SF_TMP/p.jsonl"
+check "check --json exits 0" [ "$rc" -eq 0 ]
+check_grep "check --json counts the classes" '^classes: Adelie 1, Chinstrap 1, Gentoo 1$' "$out"
+check_grep "check --json counts missing values" '^missing values: bill_length_mm 1, bill_depth_mm 1, flipper_length_mm 1, body_mass_g 1, sex 1$' "$out"
+echo '{"species":"Adelie","island":"Dream","bill_length_mm":"39.1"}' >>"$SF_TMP/p.jsonl"
+run "$SF" schema check --json --schema "$SF_ROOT/data/penguins/schema.json" "$SF_TMP/p.jsonl"
+check "a bad JSON record exits 1" [ "$rc" -eq 1 ]
+check_grep "a bad JSON record names line and reason" 'p.jsonl:5: wrong_type: field "bill_length_mm": expected a number or null, found a string' "$err"
+
 run "$SF" help
 check_grep "help lists schema" '^  schema +' "$out"
 
