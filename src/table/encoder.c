@@ -161,29 +161,54 @@ static int vocab_find(const sf_enc_cat_t *c, const char *s, size_t len) {
         return -1;
 }
 
-int sf_encoder_encode(const sf_encoder_t *enc, const sf_row_t *row, float *x, uint8_t *status) {
+/* The first n_num + n_flags inputs: scaled numbers, then "was missing".
+ * Returns the missing numbers without such an input. */
+static int encode_numbers(const sf_encoder_t *enc, const sf_row_t *row, float *dense) {
         int odd = 0;
         for (int j = 0; j < enc->n_num; j++) {
                 const sf_value_t *v = &row->v[enc->num_col[j]];
                 int miss = v->kind != SF_VAL_NUMBER;
                 /* a missing value takes the mean: (mean - mean) / std */
-                x[j] = miss ? 0.0f : (v->num - enc->mean[j]) / enc->std[j];
+                dense[j] = miss ? 0.0f : (v->num - enc->mean[j]) / enc->std[j];
                 if (enc->flag_input[j] >= 0)
-                        x[enc->flag_input[j]] = miss ? 1.0f : 0.0f;
+                        dense[enc->flag_input[j]] = miss ? 1.0f : 0.0f;
                 else
                         odd += miss;
         }
+        return odd;
+}
+
+/* The input index of categorical column k's one, or -1; *st its SF_ENC_*. */
+static int encode_category(const sf_enc_cat_t *c, const sf_row_t *row, int *st) {
+        const sf_value_t *v = &row->v[c->col];
+        if (v->kind != SF_VAL_STRING) {
+                *st = SF_ENC_MISSING;
+                return -1;
+        }
+        int i = vocab_find(c, v->str, v->len);
+        *st = i >= 0 ? SF_ENC_KNOWN : SF_ENC_UNSEEN;
+        return i >= 0 ? c->base + i : -1;
+}
+
+int sf_encoder_encode_sparse(const sf_encoder_t *enc, const sf_row_t *row, float *dense, int32_t *hot,
+                             uint8_t *status) {
+        int odd = encode_numbers(enc, row, dense);
+        for (int k = 0; k < enc->n_cat; k++) {
+                int st;
+                hot[k] = encode_category(&enc->cat[k], row, &st);
+                if (status) status[k] = (uint8_t)st;
+                odd += st != SF_ENC_KNOWN;
+        }
+        return odd;
+}
+
+int sf_encoder_encode(const sf_encoder_t *enc, const sf_row_t *row, float *x, uint8_t *status) {
+        int odd = encode_numbers(enc, row, x);
         int n_fixed = enc->n_num + enc->n_flags;
         memset(x + n_fixed, 0, (size_t)(enc->n_inputs - n_fixed) * sizeof(*x));
         for (int k = 0; k < enc->n_cat; k++) {
-                const sf_enc_cat_t *c = &enc->cat[k];
-                const sf_value_t *v = &row->v[c->col];
-                int st = SF_ENC_MISSING;
-                if (v->kind == SF_VAL_STRING) {
-                        int i = vocab_find(c, v->str, v->len);
-                        st = i >= 0 ? SF_ENC_KNOWN : SF_ENC_UNSEEN;
-                        if (i >= 0) x[c->base + i] = 1.0f;
-                }
+                int st, at = encode_category(&enc->cat[k], row, &st);
+                if (at >= 0) x[at] = 1.0f;
                 if (status) status[k] = (uint8_t)st;
                 odd += st != SF_ENC_KNOWN;
         }

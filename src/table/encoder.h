@@ -54,9 +54,19 @@ sf_encoder_t *sf_encoder_fit(const sf_table_t *table, char *errstr, size_t errst
 void sf_encoder_destroy(sf_encoder_t *enc);
 
 /* Encodes row into x (n_inputs floats). status (n_cat entries, may be NULL)
- * gets SF_ENC_* per categorical column. Returns how many categorical values
- * were unseen or missing. */
+ * gets SF_ENC_* per categorical column. Returns how many values the
+ * training data had nothing like: unseen or missing categorical values, and
+ * missing numbers in a column that had none in training (no "was missing"
+ * input to say so). */
 int sf_encoder_encode(const sf_encoder_t *enc, const sf_row_t *row, float *x, uint8_t *status);
+
+/* The compact form of sf_encoder_encode, for a first layer that gathers
+ * instead of multiplying: dense gets the first n_num + n_flags inputs (the
+ * scaled numbers, then the "was missing" inputs) and hot[k] the input index
+ * of categorical column k's one, or -1 when the value is missing or unseen.
+ * Returns as sf_encoder_encode, and fills status the same way. */
+int sf_encoder_encode_sparse(const sf_encoder_t *enc, const sf_row_t *row, float *dense, int32_t *hot,
+                             uint8_t *status);
 
 /* The fitted encoder as JSON (for the model file):
  *   {"inputs": 122,

@@ -19,59 +19,6 @@ static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
         va_end(ap);
 }
 
-char *sf_schema_format(const sf_schema_t *s) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
-        if (!f) return NULL;
-        json_t *root = sf_schema_to_json(s);
-        const json_t *cols = json_object_get(root, "columns");
-        if (!root) goto fail;
-        fprintf(f, "{\n");
-        if (*s->name) {
-                char *n = json_dumps(json_object_get(root, "name"), JSON_ENCODE_ANY);
-                fprintf(f, "  \"name\": %s,\n", n ? n : "\"\"");
-                free(n);
-        }
-        fprintf(f, "  \"header\": %s,\n  \"columns\": [\n", s->header ? "true" : "false");
-        for (int i = 0; i < s->n_cols; i++) {
-                json_t *col = json_array_get(cols, (size_t)i);
-                char *name = json_dumps(json_object_get(col, "name"), JSON_ENCODE_ANY);
-                char *classes = json_dumps(json_object_get(col, "classes"), JSON_ENCODE_ANY);
-                const char *sep = i + 1 < s->n_cols ? "," : "";
-                fprintf(f, "    {\"name\": %s, \"type\": \"%s\"", name ? name : "\"\"",
-                        sf_col_type_name(s->cols[i].type));
-                if (i == s->label_col) {
-                        fprintf(f, ",\n     \"classes\": %s", classes ? classes : "[]");
-                        if (s->n_map) fprintf(f, ",\n     \"map\": {\n");
-                        for (int k = 0; k < s->n_map; k++) {
-                                json_t *from = json_string(s->map_from[k]),
-                                       *to = json_string(s->classes[s->map_to[k]]);
-                                char *a = json_dumps(from, JSON_ENCODE_ANY),
-                                     *b = json_dumps(to, JSON_ENCODE_ANY);
-                                fprintf(f, "        %s: %s%s\n", a ? a : "\"\"", b ? b : "\"\"",
-                                        k + 1 < s->n_map ? "," : "");
-                                free(a), free(b);
-                                json_decref(from), json_decref(to);
-                        }
-                        if (s->n_map) fprintf(f, "     }");
-                }
-                fprintf(f, "}%s\n", sep);
-                free(name), free(classes);
-        }
-        fprintf(f, "  ]\n}\n");
-        json_decref(root);
-        if (fclose(f) != 0) {
-                free(text);
-                return NULL;
-        }
-        return text;
-fail:
-        fclose(f);
-        free(text);
-        return NULL;
-}
-
 typedef struct {
         int n_cols;
         char **names;

@@ -966,6 +966,55 @@ out:
         sf_schema_destroy(s);
 }
 
+/* The compact encoding gives the dense one's inputs, row by row (credit
+ * data: missing numbers and categories), and so do rows with unseen values. */
+static void test_encoder_sparse(void) {
+        char path[1024], err[512] = "";
+        snprintf(path, sizeof(path), "%s/data/credit_data/credit_data.csv.gz", rootdir);
+        sf_schema_t *s = load_schema("credit_data");
+        sf_table_t *t = s ? sf_table_new(s) : NULL;
+        sf_encoder_t *enc = NULL;
+        sf_row_t row = {0};
+        float *x = NULL, *y = NULL;
+        if (!t || sf_row_init(&row, s) || sf_table_read_csv(t, path, err, sizeof(err)) ||
+            !(enc = sf_encoder_fit(t, err, sizeof(err)))) {
+                CHECK_MSG(0, "%s", err);
+                goto out;
+        }
+        x = calloc((size_t)enc->n_inputs, sizeof(float));
+        y = calloc((size_t)enc->n_inputs, sizeof(float));
+        int32_t hot[16];
+        uint8_t st1[16], st2[16];
+        size_t bad = 0, with_missing = 0;
+        if (!x || !y || enc->n_cat > 16) goto out;
+        for (size_t i = 0; i <= t->n_rows; i++) {
+                if (i < t->n_rows) {
+                        sf_table_get_row(t, i, &row);
+                } else { /* an unseen Home */
+                        row.v[2] = (sf_value_t){SF_VAL_STRING, 0, "castle", 6};
+                }
+                int odd1 = sf_encoder_encode(enc, &row, x, st1);
+                int odd2 = sf_encoder_encode_sparse(enc, &row, y, hot, st2);
+                int n_fixed = enc->n_num + enc->n_flags;
+                memset(y + n_fixed, 0, (size_t)(enc->n_inputs - n_fixed) * sizeof(float));
+                for (int k = 0; k < enc->n_cat; k++)
+                        if (hot[k] >= 0) y[hot[k]] = 1.0f;
+                if (odd1 != odd2 || memcmp(x, y, (size_t)enc->n_inputs * sizeof(float)) ||
+                    memcmp(st1, st2, (size_t)enc->n_cat))
+                        bad++;
+                with_missing += odd1 > 0;
+        }
+        CHECK_INT(bad, 0);
+        CHECK(with_missing > 0);
+        CHECK_INT(st1[0], SF_ENC_UNSEEN); /* the last row: Home "castle" */
+out:
+        free(x), free(y);
+        sf_row_free(&row);
+        sf_encoder_destroy(enc);
+        sf_table_destroy(t);
+        sf_schema_destroy(s);
+}
+
 /* ---- splits ---- */
 
 static void count_parts(const sf_split_t *sp, const int *label, size_t counts[3][3]) {
@@ -1156,6 +1205,7 @@ int main(void) {
         RUN(test_table_read_json);
         RUN(test_encoder_matches_kdd);
         RUN(test_encoder_missing_unseen);
+        RUN(test_encoder_sparse);
         RUN(test_split_stratified);
         RUN(test_shipped_data_sets);
         RUN(test_schema_infer);
