@@ -57,10 +57,18 @@ static int add_class(infer_t *in, const char *s, size_t len) {
         return 0;
 }
 
-static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char *path, char *errstr,
-                       size_t errstr_size) {
+/* Valid UTF-8, as jansson checks it for every string it stores. */
+static int is_utf8(const char *s, size_t len) {
+        json_t *j = json_stringn(s, len);
+        json_decref(j);
+        return j != NULL;
+}
+
+static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char *path, uint64_t lineno,
+                       char *errstr, size_t errstr_size) {
         if (nf > MAX_COLUMNS) {
-                seterr(errstr, errstr_size, "%s:1: %d columns (at most %d)", path, nf, MAX_COLUMNS);
+                seterr(errstr, errstr_size, "%s:%llu: %d columns (at most %d)", path,
+                       (unsigned long long)lineno, nf, MAX_COLUMNS);
                 return -1;
         }
         in->n_cols = nf;
@@ -77,16 +85,17 @@ static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char 
                         seterr(errstr, errstr_size, "%s: out of memory", path);
                         return -1;
                 }
-                if (f[i].len == 0 || strlen(in->names[i]) != f[i].len) {
-                        seterr(errstr, errstr_size, "%s:1:%d: the header gives column %d no name", path,
-                               i + 1, i + 1);
+                if (f[i].len == 0 || strlen(in->names[i]) != f[i].len || !is_utf8(f[i].s, f[i].len)) {
+                        seterr(errstr, errstr_size, "%s:%llu:%d: the header gives column %d %s", path,
+                               (unsigned long long)lineno, i + 1, i + 1,
+                               f[i].len ? "a name that is not valid UTF-8" : "no name");
                         return -1;
                 }
                 for (int j = 0; j < i; j++)
                         if (strcmp(in->names[j], in->names[i]) == 0) {
                                 seterr(errstr, errstr_size,
-                                       "%s:1:%d: the header names two columns \"%s\" (%d and %d)", path,
-                                       i + 1, in->names[i], j + 1, i + 1);
+                                       "%s:%llu:%d: the header names two columns \"%s\" (%d and %d)", path,
+                                       (unsigned long long)lineno, i + 1, in->names[i], j + 1, i + 1);
                                 return -1;
                         }
         }
@@ -113,6 +122,10 @@ static int scan_record(infer_t *in, sf_csv_reader_t *csv, const sf_csv_field_t *
                 if (in->numeric[i] && sf_decimal_parse_float(f[i].s, f[i].len, &v) != SF_DECIMAL_OK)
                         in->numeric[i] = 0;
                 if (i != label) continue;
+                if (!is_utf8(f[i].s, f[i].len)) {
+                        sf_csv_error(csv, lineno, i, "a label that is not valid UTF-8", errstr, errstr_size);
+                        return -1;
+                }
                 int rc = add_class(in, f[i].s, f[i].len);
                 if (rc == -1) {
                         seterr(errstr, errstr_size, "%s: out of memory", sf_csv_path(csv));
@@ -182,7 +195,7 @@ int sf_schema_infer(const char *path, const char *label, const char *name, sf_sc
                         if (scan_record(&in, csv, f, nf, label_col, lineno, errstr, errstr_size)) goto out;
                         continue;
                 }
-                if (read_header(&in, f, nf, path, errstr, errstr_size)) goto out;
+                if (read_header(&in, f, nf, path, lineno, errstr, errstr_size)) goto out;
                 sf_csv_set_names(csv, (const char *const *)in.names, in.n_cols);
                 label_col = in.n_cols - 1;
                 if (label) {

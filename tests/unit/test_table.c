@@ -1172,6 +1172,14 @@ static void test_schema_infer(void) {
         CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
         snprintf(want, sizeof(want), "%s:1:3: the header names two columns \"a\" (1 and 3)", p);
         CHECK_STR(err, want);
+        p = write_text("utf8.csv", "\n\na,b\xff\n1,2\n");
+        CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
+        snprintf(want, sizeof(want), "%s:3:2: the header gives column 2 a name that is not valid UTF-8", p);
+        CHECK_STR(err, want);
+        p = write_text("utf8b.csv", "a,b\n1,x\n2,\xc3\n");
+        CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
+        snprintf(want, sizeof(want), "%s:3:2 (b): a label that is not valid UTF-8", p);
+        CHECK_STR(err, want);
         p = write_text("ragged.csv", "a,b\n1,x\n2\n");
         CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
         snprintf(want, sizeof(want), "%s:3:2 (b): 1 fields, the header has 2", p);
