@@ -120,7 +120,7 @@ bench:
 install: $(BUILD)/streamflow
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/streamflow/nsl-kdd
 	install -m 755 $(BUILD)/streamflow $(DESTDIR)$(PREFIX)/bin/streamflow
-	install -m 644 data/nsl-kdd/*.gz data/nsl-kdd/README.md $(DESTDIR)$(PREFIX)/share/streamflow/nsl-kdd/
+	install -m 644 data/nsl-kdd/*.gz data/nsl-kdd/README.md data/nsl-kdd/schema.json $(DESTDIR)$(PREFIX)/share/streamflow/nsl-kdd/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/streamflow

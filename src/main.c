@@ -17,6 +17,7 @@ typedef struct {
 /* The order here is the order of `streamflow help`: learn, Kafka, watch,
  * score, then the help itself. */
 static const command_t commands[] = {
+        {"schema", cmd_schema, "Infer or check the schema of a CSV data set (columns, types, classes)"},
         {"train", cmd_train, "Train the NSL-KDD intrusion classifier and write the model file"},
         {"evaluate", cmd_evaluate, "Loss, accuracy, classification report and confusion matrix of a model"},
         {"predict", cmd_predict, "Classify NSL-KDD CSV rows from files or stdin, one JSON line per row"},

@@ -15,5 +15,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_yt_produce(int argc, char **argv);
 int cmd_yt_consume(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "data/lines.h"
+#include "util/decimal.h"
 #include "util/rng.h"
 #include "util/utf8.h"
 
@@ -153,35 +154,6 @@ static void quote_field(char *out, size_t out_size, const char *s, size_t len) {
         out[j] = '\0';
 }
 
-/* Plain decimals of at most 15 digits ("0.05", "1.00", "215"), the rest of
- * NSL-KDD's numbers, without strtod: the digits as an integer are exact in a
- * double (< 2^53), so are the powers of ten up to 10^15, and one IEEE
- * division rounds correctly, so the result is the double strtod returns
- * (Clinger's fast path). Returns 0, or -1 when the field needs strtod. */
-static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-static int parse_plain_decimal(const char *s, size_t len, double *out) {
-        uint64_t mant = 0;
-        int digits = 0, frac = -1;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                if (c >= '0' && c <= '9') {
-                        mant = mant * 10 + (uint64_t)(c - '0');
-                        digits++;
-                        if (frac >= 0) frac++;
-                } else if (c == '.' && frac < 0) {
-                        frac = 0;
-                } else {
-                        return -1;
-                }
-        }
-        /* "." alone, "5." and ".5" are left to strtod, which says what they are. */
-        if (digits == 0 || digits > 15 || frac == 0 || s[0] == '.') return -1;
-        *out = frac > 0 ? (double)mant / pow10[frac] : (double)mant;
-        return 0;
-}
-
 /* A numeric field: digits, sign, '.', exponent only (rejects nan, inf, hex,
  * blanks); the value must be finite as a float. Plain decimals, all of
  * NSL-KDD, skip strtod. */
@@ -191,7 +163,7 @@ static int parse_number(const char *s, size_t len, float *out, const char **why)
                 return -1;
         }
         double plain;
-        if (len <= 16 && parse_plain_decimal(s, len, &plain) == 0) {
+        if (len <= 16 && sf_decimal_parse_plain(s, len, &plain) == 0) {
                 *out = (float)plain;
                 return 0;
         }
@@ -245,17 +217,6 @@ static int copy_word(char *dst, size_t size, const char *s, size_t len, const ch
         return 0;
 }
 
-/* m / 100 for m = 0..100, as the division below gives it (the compiler
- * folds each with the same correctly rounded IEEE division): NSL-KDD's rates
- * ("0.05", "1.00") take a load instead of a division, whose latency was a
- * fifth of the parse. */
-#define HUNDREDTH(m)   (float)((double)(m) / 100.0)
-#define HUNDREDTHS4(m) HUNDREDTH(m), HUNDREDTH(m + 1), HUNDREDTH(m + 2), HUNDREDTH(m + 3)
-#define HUNDREDTHS20(m)                                                                                      \
-        HUNDREDTHS4(m), HUNDREDTHS4(m + 4), HUNDREDTHS4(m + 8), HUNDREDTHS4(m + 12), HUNDREDTHS4(m + 16)
-static const float hundredths[101] = {HUNDREDTHS20(0),  HUNDREDTHS20(20), HUNDREDTHS20(40),
-                                      HUNDREDTHS20(60), HUNDREDTHS20(80), HUNDREDTH(100)};
-
 long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row) {
         const char *p = line, *end = line + len;
         int k = 0;
@@ -278,30 +239,8 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
                         dst[n] = '\0';
                         p = q;
                 } else {
-                        /* parse_plain_decimal's rule and result */
-                        uint64_t mant = 0;
-                        int digits = 0, frac = -1;
-                        const char *q = p;
-                        for (; q < end; q++) {
-                                unsigned d = (unsigned)(unsigned char)*q - '0';
-                                if (d <= 9) {
-                                        mant = mant * 10 + d;
-                                        digits++;
-                                        if (frac >= 0) frac++;
-                                } else if (*q == '.' && frac < 0) {
-                                        frac = 0;
-                                } else {
-                                        break;
-                                }
-                        }
-                        if ((q < end && *q != ',') || digits == 0 || digits > 15 || frac == 0 || *p == '.')
-                                return -1;
-                        if (frac <= 0)
-                                row->num[k++] = (float)(double)mant;
-                        else if (frac == 2 && mant <= 100)
-                                row->num[k++] = hundredths[mant];
-                        else
-                                row->num[k++] = (float)((double)mant / pow10[frac]);
+                        const char *q = sf_decimal_scan_float(p, end, &row->num[k++]);
+                        if (!q || (q < end && *q != ',')) return -1;
                         p = q;
                 }
                 if (f < SF_KDD_NFEATURES - 1) {
