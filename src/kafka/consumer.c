@@ -488,10 +488,17 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (cerr) rd_kafka_error_destroy(cerr);
         if (q) rd_kafka_queue_destroy(q);
         if (rc < 0) snprintf(errstr, errstr_size, "%s", err);
-        if (closed)
-                rd_kafka_destroy(c->cl.rk);
-        else
-                rd_kafka_destroy_flags(c->cl.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        /* Closed (or given up on) above: destroy only tears down, with no
+         * callback of ours left to run, and within a bound. */
+        if (sf_kafka_destroy_bounded(c->cl.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
+                                     SF_KAFKA_DESTROY_TIMEOUT_MS) != 0) {
+                sf_kafka_client_log(&c->cl, 4,
+                                    "the consumer of group '%s' did not shut down within %d ms (a librdkafka "
+                                    "2.0 hang after a broker restart, fixed in 2.1); its offsets are "
+                                    "committed, so it is left behind",
+                                    c->group ? c->group : "-", SF_KAFKA_DESTROY_TIMEOUT_MS);
+                return rc; /* c stays allocated: it is the opaque of the handle still in use */
+        }
         parts_clear(c);
         free(c->parts);
         free(c->group);
