@@ -27,10 +27,14 @@
 #define SF_SCORE_DLQ_MAX (512 * 1024)
 
 typedef struct sf_scorer_opts {
-        const char *topic;   /* input topic */
-        const char *output;  /* predictions topic */
-        const char *dlq;     /* dead-letter topic */
-        const char *group;   /* consumer group */
+        const char *topic;  /* input topic */
+        const char *output; /* predictions topic */
+        const char *dlq;    /* dead-letter topic */
+        const char *group;  /* consumer group */
+        /* This scorer's identity across restarts: its group.instance.id and
+         * the tail of its transactional.id. NULL: "<host>-<slot>", the
+         * lowest slot free on this host (score/instance.h). */
+        const char *instance_id;
         int batch;           /* records per micro-batch, at most */
         int linger_ms;       /* wait at most this long to fill a batch */
         bool exactly_once;   /* Kafka transactions; needs a real cluster */
