@@ -377,9 +377,12 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                         if (ps) ps->eof = true;
                 } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                         /* on_error has recorded it; make sure of it here too */
-                        if (!c->cl.fatal[0])
-                                snprintf(c->cl.fatal, sizeof(c->cl.fatal), "fatal Kafka error: %s",
-                                         rd_kafka_message_errstr(m));
+                        if (!c->cl.fatal[0]) {
+                                char why[400];
+                                rd_kafka_resp_err_t orig = rd_kafka_fatal_error(c->cl.rk, why, sizeof(why));
+                                snprintf(c->cl.fatal, sizeof(c->cl.fatal), "fatal Kafka error (%s): %s",
+                                         rd_kafka_err2name(orig), orig ? why : rd_kafka_message_errstr(m));
+                        }
                         sf_kafka_stop();
                 } else if (m->rkt) {
                         sf_kafka_client_log(&c->cl, 3, "%s [%d] at offset %lld: %s",

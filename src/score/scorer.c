@@ -526,7 +526,7 @@ static int set_identity(scorer_t *s, sf_kafka_conf_t *conf, char *errstr, size_t
 /* A fatal error of either client; with the instance id when it says this
  * scorer was fenced (another process runs with the same id). */
 static void fatal_error(scorer_t *s, const char *who, const char *fatal, char *errstr, size_t errstr_size) {
-        if (strstr(fatal, "FENCED"))
+        if (strcasestr(fatal, "fenced"))
                 snprintf(errstr, errstr_size,
                          "%s: %s: another scorer of group '%s' runs as instance '%s'; give each scorer its "
                          "own --instance-id",

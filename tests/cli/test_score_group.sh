@@ -116,4 +116,21 @@ wait_assigned d 1
 stopped d "$dpid"
 check_grep "--instance-id names the instance" "^score: instance scorer-d of group lagg$" "$(cat "$SF_TMP/d.err")"
 
+# ---- fenced: the cluster says another member runs with this instance id
+# (the embedded broker does not enforce static membership; the error is
+# injected): exit 1, naming the instance id and what to do
+bg e --instance-id twin
+epid=$bg_pid
+wait_assigned e 1
+broker_ctl 'error Heartbeat FENCED_INSTANCE_ID 20' >/dev/null
+for _ in $(seq 1 300); do kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$epid" 2>/dev/null && kill -9 "$epid"
+wait "$epid"
+rc=$?
+e_err=$(cat "$SF_TMP/e.err")
+sanitizer_check "score e" "$rc" "$e_err"
+check "fenced: exit 1" [ "$rc" -eq 1 ]
+check_grep "fenced: the error names the instance id and the remedy" \
+  "another scorer of group 'lagg' runs as instance 'twin'; give each scorer its own --instance-id" "$e_err"
+
 done_testing
