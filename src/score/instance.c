@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SLOTS 1000
@@ -41,6 +42,22 @@ static void file_part(const char *in, char *out, size_t out_size) {
         out[j] = '\0';
 }
 
+/* Opens (creating it if need be) a lock file every user can lock: flock
+ * needs only a read descriptor, and an existing file is opened without
+ * O_CREAT, which a sticky directory refuses on another user's file
+ * (fs.protected_regular). Returns the descriptor or -1 with errno. */
+static int open_lock_file(const char *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT) return fd;
+        fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+                fchmod(fd, 0644); /* whatever the umask: other users' scorers share the slots */
+                return fd;
+        }
+        if (errno == EEXIST) return open(path, O_RDONLY | O_CLOEXEC); /* created meanwhile */
+        return -1;
+}
+
 int sf_score_instance_acquire(const char *group, sf_score_instance_t *inst, char *errstr,
                               size_t errstr_size) {
         char host[128] = "", g[128], path[512];
@@ -51,9 +68,8 @@ int sf_score_instance_acquire(const char *group, sf_score_instance_t *inst, char
         if (gethostname(host, sizeof(host) - 1) != 0 || !host[0]) snprintf(host, sizeof(host), "localhost");
         file_part(group, g, sizeof(g));
         for (int slot = 0; slot < MAX_SLOTS; slot++) {
-                snprintf(path, sizeof(path), "%s/streamflow-score-%ld-%s-%d.lock", dir, (long)getuid(), g,
-                         slot);
-                int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                snprintf(path, sizeof(path), "%s/streamflow-score-%s-%d.lock", dir, g, slot);
+                int fd = open_lock_file(path);
                 if (fd < 0) {
                         snprintf(errstr, errstr_size,
                                  "cannot open %s to choose an instance id (%s): set $TMPDIR to a writable "

@@ -3,7 +3,7 @@
  *
  * Unless the user names the instance (--instance-id), it is
  * "<host name>-<slot>", where slot is the lowest number whose lock file
- * (in $TMPDIR, else /tmp) no live scorer of the same group and user holds:
+ * (in $TMPDIR, else /tmp) no live scorer of the same group holds:
  * several scorers on one host get distinct ids, and a scorer restarted
  * after a crash takes the slot its dead predecessor let go, so it has its
  * id and fences it at once. The lock is an flock on an open file, so the
