@@ -27,14 +27,10 @@
 #define SF_SCORE_DLQ_MAX (512 * 1024)
 
 typedef struct sf_scorer_opts {
-        const char *topic;  /* input topic */
-        const char *output; /* predictions topic */
-        const char *dlq;    /* dead-letter topic */
-        const char *group;  /* consumer group */
-        /* This scorer's identity across restarts: its group.instance.id and
-         * the tail of its transactional.id. NULL: "<host>-<slot>", the
-         * lowest slot free on this host (score/instance.h). */
-        const char *instance_id;
+        const char *topic;   /* input topic */
+        const char *output;  /* predictions topic */
+        const char *dlq;     /* dead-letter topic */
+        const char *group;   /* consumer group */
         int batch;           /* records per micro-batch, at most */
         int linger_ms;       /* wait at most this long to fill a batch */
         bool exactly_once;   /* Kafka transactions; needs a real cluster */
@@ -44,6 +40,10 @@ typedef struct sf_scorer_opts {
         FILE *stats_text;    /* status lines go here (stderr), or NULL */
         FILE *stats_json;    /* the same as JSON lines, or NULL */
         FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+        /* This scorer's identity across restarts: its group.instance.id and
+         * the tail of its transactional.id. NULL: "<host>-<slot>", the
+         * lowest slot free on this host (score/instance.h). */
+        const char *instance_id;
 } sf_scorer_opts_t;
 
 /* What a run did. */
