@@ -14,33 +14,60 @@
 #     parsing, no model, no JSON), the ceiling for any scorer on librdkafka,
 #     this broker and these 2 cores.
 #
-#   bench/bench_stream.sh [BUILD]     SF_BENCH_RECORDS=N (default 200000)
+#   bench/bench_stream.sh [-b BROKERS] [BUILD]     SF_BENCH_RECORDS=N (default 200000)
+#
+# With -b (or $SF_BENCH_BROKERS) everything runs against that cluster
+# instead of an embedded broker: its topics are created there for the run
+# (bench/stream_topics.c; 12 partitions, replication $SF_BENCH_REPLICATION,
+# default 1, names starting with sfbench-) and deleted at the end. The
+# figures then say which broker they come from.
 set -u
 cd "$(dirname "$0")/.."
+external=${SF_BENCH_BROKERS:-}
+if [ "${1:-}" = "-b" ]; then
+  external=${2:-}
+  [ -n "$external" ] || { echo "usage: bench/bench_stream.sh [-b BROKERS] [BUILD]" >&2; exit 2; }
+  shift 2
+fi
 build=${1:-build}
 SF=$PWD/$build/streamflow
 FLOOR=$PWD/$build/bench/stream_floor
+TOPICS=$PWD/$build/bench/stream_topics
 N=${SF_BENCH_RECORDS:-200000}
 RUNS=${SF_BENCH_RUNS:-3}
 DATA=data/nsl-kdd/KDDTest+.txt.gz
 tmp=$(mktemp -d /tmp/streamflow-bench.XXXXXX)
 broker_pid=""
+created=()
 cleanup() {
   [ -n "$broker_pid" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  [ "${#created[@]}" -gt 0 ] && "$TOPICS" "$B" delete "${created[@]}"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 [ -x "$SF" ] || { echo "bench_stream: $SF is not built" >&2; exit 1; }
 [ -x "$FLOOR" ] || { echo "bench_stream: $FLOOR is not built" >&2; exit 1; }
+[ -x "$TOPICS" ] || { echo "bench_stream: $TOPICS is not built" >&2; exit 1; }
 command -v kcat >/dev/null || { echo "bench_stream: kcat is needed (apt-get install kcat)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_stream: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
 
-"$SF" broker --port 0 --partitions 12 --control "$tmp/control" </dev/null >"$tmp/broker.out" 2>"$tmp/broker.err" &
-broker_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/broker.out" ] && break; sleep 0.05; done
-B=$(head -n 1 "$tmp/broker.out")
-[ -n "$B" ] || { echo "bench_stream: the broker did not start" >&2; cat "$tmp/broker.err" >&2; exit 1; }
+B=""
+if [ -n "$external" ]; then
+  B=$external
+  "$SF" broker --check -b "$B" >/dev/null || { echo "bench_stream: cannot reach Kafka at $B" >&2; exit 1; }
+  where="the Kafka cluster at $B"
+  # Topic names of this run only: an external cluster outlives it.
+  prefix="sfbench-$(hostname)-$$-"
+else
+  "$SF" broker --port 0 --partitions 12 --control "$tmp/control" </dev/null >"$tmp/broker.out" 2>"$tmp/broker.err" &
+  broker_pid=$!
+  for _ in $(seq 1 100); do [ -s "$tmp/broker.out" ] && break; sleep 0.05; done
+  B=$(head -n 1 "$tmp/broker.out")
+  [ -n "$B" ] || { echo "bench_stream: the broker did not start" >&2; cat "$tmp/broker.err" >&2; exit 1; }
+  where="the embedded broker (streamflow broker, librdkafka's mock cluster) at $B"
+  prefix=""
+fi
 model=$tmp/model.safetensors
 "$SF" train --epochs 1 --model "$model" --logdir "$tmp/logs" >/dev/null || exit 1
 
@@ -48,9 +75,14 @@ now() { date +%s%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # topics NAME...: creates each with 12 partitions (topics created on first
-# use would get the embedded broker's default of 4).
+# use would get the broker's default: 4 on the embedded one).
 topics() {
   local t
+  if [ -n "$external" ]; then
+    "$TOPICS" "$B" create 12 "${SF_BENCH_REPLICATION:-1}" "$@" || return 1
+    created+=("$@")
+    return 0
+  fi
   for t in "$@"; do "$SF" broker --send "$tmp/control" "create $t 12" >/dev/null || return 1; done
 }
 
@@ -70,7 +102,7 @@ warm() {
 # replay to the scorer's last acknowledged output; the scorer's peak RSS in
 # $tmp/rss.KIND.RUN (kB).
 throughput() {
-  local kind=$1 i=$2 in="in_$1_$2" out="out_$1_$2" pid t0 t1
+  local kind=$1 i=$2 in="${prefix}in_$1_$2" out="${prefix}out_$1_$2" pid t0 t1
   topics "$in" "$out" || return 1
   if [ "$kind" = f ]; then
     /usr/bin/time -f %M -o "$tmp/rss.$kind.$i" "$FLOOR" "$B" "$in" "$out" "g$in" $((N + 1)) "$tmp/end.$kind.$i" \
@@ -101,6 +133,7 @@ $PY -c 'import confluent_kafka, numpy' 2>/dev/null && py_ok=1
 
 # Round by round, the three side by side: the machine's noise hits each alike.
 echo "streaming benchmark: $N records of KDDTest+ per run, 12 partitions, $RUNS runs, medians"
+echo "broker: $where"
 rates=() rss=() floors=() pyrates=() pyrss=()
 for i in $(seq 1 "$RUNS"); do
   r=$(throughput c "$i") || exit 1
@@ -134,7 +167,7 @@ L=$((half * 2))
 [ "$L" -gt 200000 ] && L=200000
 p50s=() p99s=()
 for i in $(seq 1 "$RUNS"); do
-  in="lat_$i" out="latout_$i"
+  in="${prefix}lat_$i" out="${prefix}latout_$i"
   topics "$in" "$out" || exit 1
   "$SF" score -b "$B" -t "$in" --output "$out" -G "g$in" --model "$model" -c $((L + 1)) \
     </dev/null 2>"$tmp/lat.$i.err" &
@@ -153,6 +186,7 @@ p50=$(printf '%s\n' "${p50s[@]}" | median)
 p99=$(printf '%s\n' "${p99s[@]}" | median)
 
 echo
+echo "figures from $where:"
 echo "streamflow score: $rate records/s end to end (median of $RUNS), peak RSS $((peak / 1024)) MB"
 echo "latency at $half records/s: p50 $p50 ms, p99 $p99 ms"
 if [ -n "$py" ]; then

@@ -14,6 +14,7 @@
 #include "nn/model.h"
 #include "nn/nn.h"
 #include "report/metrics.h"
+#include "score/instance.h"
 #include "score/scorer.h"
 #include "util/util.h"
 
@@ -30,6 +31,7 @@ enum {
         OPT_STATS,
         OPT_STATS_JSON,
         OPT_REPORT,
+        OPT_INSTANCE,
 };
 
 static const sf_option_t options[] = {
@@ -38,6 +40,9 @@ static const sf_option_t options[] = {
         {"dlq", OPT_DLQ, "TOPIC", "topic for records that cannot be scored (default " SF_TOPIC_DLQ ")"},
         {"group", 'G', "GROUP",
          "consumer group; scorers in one group share the partitions (default " DEFAULT_GROUP ")"},
+        {"instance-id", OPT_INSTANCE, "NAME",
+         "this scorer's identity across restarts (static group member, transactional id; default "
+         "HOST-N, N the lowest number free on this host)"},
         {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
@@ -253,6 +258,15 @@ int cmd_score(int argc, char **argv) {
                 case OPT_MODEL:
                         model_path = arg;
                         break;
+                case OPT_INSTANCE: {
+                        sf_score_instance_t named;
+                        if (sf_score_instance_named(arg, &named, errstr, sizeof(errstr)) != 0) {
+                                sf_opt_usage(&spec, "--instance-id: %s", errstr);
+                                goto usage;
+                        }
+                        o.instance_id = arg;
+                        break;
+                }
                 case OPT_BATCH:
                         if (sf_opt_long(&spec, "--batch", arg, 1, 65536, &v) != 0) goto usage;
                         o.batch = (int)v;

@@ -1,8 +1,11 @@
 /* What producers and consumers share: building the librdkafka conf, the
  * error and log callbacks, and the first-contact check. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka/kafka_int.h"
 
@@ -206,4 +209,85 @@ bool sf_kafka_topic_valid(const char *name) {
                         return false;
         }
         return true;
+}
+
+/* A destroy in progress: shared by the caller, who waits, and the thread
+ * that destroys; the last of them to let go frees it. */
+typedef struct destroy_job {
+        pthread_mutex_t lock;
+        pthread_cond_t done_cond;
+        rd_kafka_t *rk;
+        int flags;
+        int done;
+        int refs;
+} destroy_job_t;
+
+static void destroy_job_release(destroy_job_t *job) {
+        pthread_mutex_lock(&job->lock);
+        int left = --job->refs;
+        pthread_mutex_unlock(&job->lock);
+        if (left > 0) return;
+        pthread_cond_destroy(&job->done_cond);
+        pthread_mutex_destroy(&job->lock);
+        free(job);
+}
+
+static void *destroy_main(void *arg) {
+        destroy_job_t *job = arg;
+        rd_kafka_destroy_flags(job->rk, job->flags);
+        pthread_mutex_lock(&job->lock);
+        job->done = 1;
+        pthread_cond_signal(&job->done_cond);
+        pthread_mutex_unlock(&job->lock);
+        destroy_job_release(job);
+        return NULL;
+}
+
+int sf_kafka_destroy_bounded(rd_kafka_t *rk, int flags, int timeout_ms) {
+        if (!rk) return 0;
+        destroy_job_t *job = calloc(1, sizeof(*job));
+        pthread_condattr_t ca;
+        pthread_t thread;
+        pthread_attr_t ta;
+        if (!job) goto inline_destroy;
+        if (pthread_condattr_init(&ca) != 0) goto no_thread;
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        int cond_ok = pthread_cond_init(&job->done_cond, &ca) == 0;
+        pthread_condattr_destroy(&ca);
+        if (!cond_ok) goto no_thread;
+        pthread_mutex_init(&job->lock, NULL);
+        job->rk = rk;
+        job->flags = flags;
+        job->refs = 2;
+        if (pthread_attr_init(&ta) != 0) goto no_attr;
+        pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+        int started = pthread_create(&thread, &ta, destroy_main, job) == 0;
+        pthread_attr_destroy(&ta);
+        if (!started) goto no_attr;
+
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&job->lock);
+        while (!job->done)
+                if (pthread_cond_timedwait(&job->done_cond, &job->lock, &deadline) == ETIMEDOUT) break;
+        int done = job->done;
+        pthread_mutex_unlock(&job->lock);
+        destroy_job_release(job);
+        return done ? 0 : -1;
+
+no_attr:
+        pthread_cond_destroy(&job->done_cond);
+        pthread_mutex_destroy(&job->lock);
+no_thread:
+        free(job);
+inline_destroy:
+        /* No thread to spare: destroy here, unbounded, as before. */
+        rd_kafka_destroy_flags(rk, flags);
+        return 0;
 }

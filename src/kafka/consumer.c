@@ -377,9 +377,12 @@ rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
                         if (ps) ps->eof = true;
                 } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                         /* on_error has recorded it; make sure of it here too */
-                        if (!c->cl.fatal[0])
-                                snprintf(c->cl.fatal, sizeof(c->cl.fatal), "fatal Kafka error: %s",
-                                         rd_kafka_message_errstr(m));
+                        if (!c->cl.fatal[0]) {
+                                char why[400];
+                                rd_kafka_resp_err_t orig = rd_kafka_fatal_error(c->cl.rk, why, sizeof(why));
+                                snprintf(c->cl.fatal, sizeof(c->cl.fatal), "fatal Kafka error (%s): %s",
+                                         rd_kafka_err2name(orig), orig ? why : rd_kafka_message_errstr(m));
+                        }
                         sf_kafka_stop();
                 } else if (m->rkt) {
                         sf_kafka_client_log(&c->cl, 3, "%s [%d] at offset %lld: %s",
@@ -488,10 +491,17 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (cerr) rd_kafka_error_destroy(cerr);
         if (q) rd_kafka_queue_destroy(q);
         if (rc < 0) snprintf(errstr, errstr_size, "%s", err);
-        if (closed)
-                rd_kafka_destroy(c->cl.rk);
-        else
-                rd_kafka_destroy_flags(c->cl.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        /* Closed (or given up on) above: destroy only tears down, with no
+         * callback of ours left to run, and within a bound. */
+        if (sf_kafka_destroy_bounded(c->cl.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
+                                     SF_KAFKA_DESTROY_TIMEOUT_MS) != 0) {
+                sf_kafka_client_log(&c->cl, 4,
+                                    "the consumer of group '%s' did not shut down within %d ms (a librdkafka "
+                                    "2.0 hang after a broker restart, fixed in 2.1); its offsets are "
+                                    "committed, so it is left behind",
+                                    c->group ? c->group : "-", SF_KAFKA_DESTROY_TIMEOUT_MS);
+                return rc; /* c stays allocated: it is the opaque of the handle still in use */
+        }
         parts_clear(c);
         free(c->parts);
         free(c->group);

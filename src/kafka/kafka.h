@@ -58,6 +58,10 @@
 /* The longest sf_consumer_close waits for the group to let it go. */
 #define SF_KAFKA_CLOSE_TIMEOUT_MS 15000
 
+/* The longest a producer or consumer waits for librdkafka to tear its
+ * handle down once the work is done (see sf_kafka_destroy_bounded). */
+#define SF_KAFKA_DESTROY_TIMEOUT_MS 5000
+
 /* The topics StreamFlow uses; `streamflow broker` creates them at start. */
 #define SF_TOPIC_YT          "topic_yt"
 #define SF_TOPIC_CONNECTIONS "connections"
@@ -220,7 +224,9 @@ const char *sf_producer_fatal(const sf_producer_t *p);
 /* The librdkafka handle, for what this layer does not wrap. Owned by p. */
 rd_kafka_t *sf_producer_handle(sf_producer_t *p);
 
-/* Destroys p without flushing (call sf_producer_flush first); NULL is a no-op. */
+/* Destroys p without flushing (call sf_producer_flush first); NULL is a
+ * no-op. Waits at most SF_KAFKA_DESTROY_TIMEOUT_MS for librdkafka, then
+ * says so through the log hook and returns, leaving the handle behind. */
 void sf_producer_destroy(sf_producer_t *p);
 
 /* ---------------------------------------------------------------- consumer */
@@ -298,8 +304,11 @@ const char *sf_consumer_fatal(const sf_consumer_t *c);
 rd_kafka_t *sf_consumer_handle(sf_consumer_t *c);
 
 /* Commits the stored offsets, leaves the group (as rd_kafka_consumer_close,
- * but giving up after SF_KAFKA_CLOSE_TIMEOUT_MS) and destroys c. Returns 0, or -1 with errstr when the final
- * commit or the close failed. NULL is a no-op returning 0. */
+ * but giving up after SF_KAFKA_CLOSE_TIMEOUT_MS) and destroys c, waiting
+ * at most SF_KAFKA_DESTROY_TIMEOUT_MS for that (a handle that does not go
+ * away in time is left behind and reported through the log hook; the
+ * result is unchanged). Returns 0, or -1 with errstr when the final commit
+ * or the close failed. NULL is a no-op returning 0. */
 int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* ---------------------------------------------------------------- helpers */
@@ -313,6 +322,17 @@ int sf_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, in
  * topic does not exist or the cluster did not answer. */
 int sf_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
+
+/* Destroys rk (rd_kafka_destroy_flags(rk, flags)) and waits at most
+ * timeout_ms for it. librdkafka 2.0.2 can leak a reference to a partition
+ * when a restarted broker briefly reports a topic with no partitions
+ * (fixed in 2.1.0): destroy then joins a broker thread that never ends.
+ * The destroy runs in a detached thread, so the caller is not held by it;
+ * call this only once the handle's work is done (flushed, committed,
+ * closed). Returns 0 when the handle was destroyed in time, -1 when it was
+ * not: the thread stays blocked with rk and everything rk's callbacks use
+ * (the caller must keep its opaque alive, or let the process exit). */
+int sf_kafka_destroy_bounded(rd_kafka_t *rk, int flags, int timeout_ms);
 
 /* True when name is a legal Kafka topic name (1..249 of [a-zA-Z0-9._-],
  * not "." or ".."). */

@@ -231,6 +231,14 @@ void sf_producer_destroy(sf_producer_t *p) {
                 free(p->topics[i].name);
         }
         free(p->topics);
-        rd_kafka_destroy(p->cl.rk);
+        p->topics = NULL;
+        p->ntopics = 0;
+        if (sf_kafka_destroy_bounded(p->cl.rk, 0, SF_KAFKA_DESTROY_TIMEOUT_MS) != 0) {
+                sf_kafka_client_log(&p->cl, 4,
+                                    "the producer did not shut down within %d ms (a librdkafka 2.0 hang "
+                                    "after a broker restart, fixed in 2.1); left behind",
+                                    SF_KAFKA_DESTROY_TIMEOUT_MS);
+                return; /* p stays allocated: it is the opaque of the handle still in use */
+        }
         free(p);
 }

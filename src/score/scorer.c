@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "score/hist.h"
+#include "score/instance.h"
 #include "score/offsets.h"
 #include "score/record.h"
 #include "util/util.h"
@@ -39,6 +40,16 @@ typedef struct scorer {
         int nx;
         float *probs; /* (batch, 5) */
         char json[1024];
+
+        /* Per partition of the input topic (npos of them): where its
+         * committed position was last known to be, from the assignment
+         * (the committed offset) and from each offset stored for commit;
+         * -1 unknown. The lag of a partition nothing was read from since
+         * its assignment is counted from here. */
+        int64_t *committed_pos;
+        int32_t npos;
+
+        sf_score_instance_t instance;
 
         sf_scorer_totals_t t;
         sf_score_hist_t hist_all, hist_iv;
@@ -92,6 +103,22 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 
+/* Records that partition's committed position is (at least) pos; pos -1
+ * forgets it. */
+static void note_committed(scorer_t *s, int32_t partition, int64_t pos) {
+        if (partition < 0) return;
+        if (partition >= s->npos) {
+                if (pos < 0) return;
+                int32_t n = partition + 1;
+                int64_t *np = realloc(s->committed_pos, (size_t)n * sizeof(*np));
+                if (!np) return; /* the lag of that partition is then counted from the log start */
+                for (int32_t i = s->npos; i < n; i++) np[i] = -1;
+                s->committed_pos = np;
+                s->npos = n;
+        }
+        if (pos < 0 || pos > s->committed_pos[partition]) s->committed_pos[partition] = pos;
+}
+
 /* Stores, for commit by the consumer, every partition's new position. */
 static void store_offsets(scorer_t *s, sf_consumer_t *c) {
         if (s->o->exactly_once) return;
@@ -102,8 +129,10 @@ static void store_offsets(scorer_t *s, sf_consumer_t *c) {
                 char err[256];
                 /* A failure means the partition was revoked meanwhile: its
                  * records are redelivered to the new owner. */
-                if (sf_consumer_store_offset(c, s->o->topic, p, pos, err, sizeof(err)) == 0)
+                if (sf_consumer_store_offset(c, s->o->topic, p, pos, err, sizeof(err)) == 0) {
                         sf_score_offsets_committed(s->offsets, p, pos);
+                        note_committed(s, p, pos);
+                }
         }
 }
 
@@ -283,7 +312,13 @@ static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what) {
                 rewind_batch(s);
                 return 1;
         }
-        fail(s, "exactly-once: %s: %s", what, rd_kafka_error_string(error));
+        if (rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FENCED)
+                fail(s,
+                     "exactly-once: %s: %s: a newer scorer runs with transactional.id "
+                     "streamflow-score-%s-%s (instance '%s'); give each scorer its own --instance-id",
+                     what, rd_kafka_error_string(error), s->o->group, s->instance.id, s->instance.id);
+        else
+                fail(s, "exactly-once: %s: %s", what, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         return -1;
 }
@@ -340,7 +375,10 @@ static void score_batch(scorer_t *s) {
 }
 
 /* Sum over the assignment of (high watermark - position), from the
- * consumer's cached watermarks (no request to the cluster). */
+ * consumer's cached watermarks (no request to the cluster). A partition
+ * nothing was read from since its assignment has no position yet: its
+ * committed offset stands for it (the log start only when that is
+ * unknown). */
 static int64_t consumer_lag(scorer_t *s) {
         rd_kafka_t *crk = sf_consumer_handle(s->cons);
         rd_kafka_topic_partition_list_t *parts = NULL;
@@ -352,7 +390,11 @@ static int64_t consumer_lag(scorer_t *s) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
                 if (rd_kafka_get_watermark_offsets(crk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
                         continue;
-                int64_t pos = tp->offset >= 0 ? tp->offset : lo;
+                int64_t pos = tp->offset;
+                if (strcmp(tp->topic, s->o->topic) == 0 && tp->partition < s->npos &&
+                    s->committed_pos[tp->partition] > pos)
+                        pos = s->committed_pos[tp->partition];
+                if (pos < 0) pos = lo;
                 if (hi > pos) lag += hi - pos;
         }
         rd_kafka_topic_partition_list_destroy(parts);
@@ -407,9 +449,15 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
                         store_offsets(s, c);
                 }
         }
-        for (int i = 0; i < parts->cnt; i++)
-                if (strcmp(parts->elems[i].topic, s->o->topic) == 0)
-                        sf_score_offsets_reset(s->offsets, parts->elems[i].partition);
+        for (int i = 0; i < parts->cnt; i++) {
+                const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                if (strcmp(tp->topic, s->o->topic) != 0) continue;
+                sf_score_offsets_reset(s->offsets, tp->partition);
+                /* On assignment the layer has set each offset to where the
+                 * partition starts: its committed offset when there is one. */
+                note_committed(s, tp->partition, -1);
+                if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) note_committed(s, tp->partition, tp->offset);
+        }
         /* Who scores what, as Kafka consumers log it: after a rebalance an
          * operator (or a script waiting to send data) can see it. */
         if (s->o->events && parts->cnt > 0) {
@@ -457,6 +505,43 @@ int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, char *errstr, size_t errstr_s
         return 0;
 }
 
+/* The scorer's identity: a stable group.instance.id (static membership: a
+ * restart within the session timeout gets its partitions back without a
+ * rebalance) and, with exactly_once, a transactional.id built from it, so
+ * that a restarted scorer fences its dead predecessor's transactions at
+ * once instead of leaving read_committed consumers blocked until they time
+ * out. Fencing a live scorer that lost its partitions in a rebalance is
+ * done by the group metadata sent with the offsets (KIP-447). */
+static int set_identity(scorer_t *s, sf_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
+        const sf_scorer_opts_t *o = s->o;
+        if ((o->instance_id ? sf_score_instance_named(o->instance_id, &s->instance, errstr, errstr_size)
+                            : sf_score_instance_acquire(o->group, &s->instance, errstr, errstr_size)) != 0)
+                return -1;
+        if (sf_kafka_conf_set(conf, "group.instance.id", s->instance.id, errstr, errstr_size) != 0) return -1;
+        if (o->exactly_once) {
+                char tid[512];
+                snprintf(tid, sizeof(tid), "streamflow-score-%s-%s", o->group, s->instance.id);
+                if (sf_kafka_conf_set(conf, "transactional.id", tid, errstr, errstr_size) != 0) return -1;
+        }
+        if (o->events) {
+                fprintf(o->events, "score: instance %s of group %s\n", s->instance.id, o->group);
+                fflush(o->events);
+        }
+        return 0;
+}
+
+/* A fatal error of either client; with the instance id when it says this
+ * scorer was fenced (another process runs with the same id). */
+static void fatal_error(scorer_t *s, const char *who, const char *fatal, char *errstr, size_t errstr_size) {
+        if (strcasestr(fatal, "fenced"))
+                snprintf(errstr, errstr_size,
+                         "%s: %s: another scorer of group '%s' runs as instance '%s'; give each scorer its "
+                         "own --instance-id",
+                         who, fatal, s->o->group, s->instance.id);
+        else
+                snprintf(errstr, errstr_size, "%s: %s", who, fatal);
+}
+
 int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,
                   sf_scorer_totals_t *totals, char *errstr, size_t errstr_size) {
         scorer_t *s = calloc(1, sizeof(*s));
@@ -467,6 +552,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 return -1;
         }
         s->o = o;
+        s->instance.lock_fd = -1;
         s->model = model;
         s->enc = sf_model_encoder(model);
         s->model_id = sf_model_id(model);
@@ -487,16 +573,9 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         copts.rebalance = on_rebalance;
         copts.rebalance_ctx = s;
         const char *topics[] = {o->topic};
+        if (set_identity(s, conf, errstr, errstr_size) != 0) goto out;
         s->cons = sf_consumer_new(conf, topics, 1, &copts, errstr, errstr_size);
         if (!s->cons) goto out;
-        if (o->exactly_once) {
-                /* One transactional.id per process; fencing across a
-                 * rebalance uses the group metadata (KIP-447). */
-                char tid[300], host[128] = "host";
-                gethostname(host, sizeof(host) - 1);
-                snprintf(tid, sizeof(tid), "streamflow-score-%s-%s-%d", o->group, host, (int)getpid());
-                if (sf_kafka_conf_set(conf, "transactional.id", tid, errstr, errstr_size) != 0) goto out;
-        }
         s->prod = sf_producer_new(conf, on_delivery, s, errstr, errstr_size);
         if (!s->prod) goto out;
         if (o->exactly_once) {
@@ -555,15 +634,18 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
         store_offsets(s, s->cons);
         stats(s, 1);
-        char cerr[512];
+        char cerr[512], cfatal[512] = "";
         sf_consumer_t *cons = s->cons;
+        if (sf_consumer_fatal(cons)) snprintf(cfatal, sizeof(cfatal), "%s", sf_consumer_fatal(cons));
         int crc = sf_consumer_close(cons, cerr, sizeof(cerr));
         s->cons = NULL;
         const char *fatal = sf_producer_fatal(s->prod);
         if (s->failed) {
                 snprintf(errstr, errstr_size, "%s", s->error);
         } else if (fatal) {
-                snprintf(errstr, errstr_size, "producer: %s", fatal);
+                fatal_error(s, "producer", fatal, errstr, errstr_size);
+        } else if (cfatal[0]) {
+                fatal_error(s, "consumer", cfatal, errstr, errstr_size);
         } else if (undelivered) {
                 snprintf(errstr, errstr_size,
                          "%llu outputs were not acknowledged by the cluster in 30 s; their input offsets "
@@ -586,7 +668,9 @@ out:
         s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
         *totals = s->t;
         sf_producer_destroy(s->prod);
+        sf_score_instance_release(&s->instance);
         sf_score_offsets_destroy(s->offsets);
+        free(s->committed_pos);
         free(s->slots);
         free(s->x);
         free(s->hot);

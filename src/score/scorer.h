@@ -40,6 +40,10 @@ typedef struct sf_scorer_opts {
         FILE *stats_text;    /* status lines go here (stderr), or NULL */
         FILE *stats_json;    /* the same as JSON lines, or NULL */
         FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+        /* This scorer's identity across restarts: its group.instance.id and
+         * the tail of its transactional.id. NULL: "<host>-<slot>", the
+         * lowest slot free on this host (score/instance.h). */
+        const char *instance_id;
 } sf_scorer_opts_t;
 
 /* What a run did. */

@@ -1,6 +1,7 @@
 /* The Kafka layer against an in-process mock cluster: options, produce and
  * consume, group resume, faults (broker down, leader move, disconnects,
  * permanent errors), out-of-range offsets, an unreachable broker. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -801,6 +802,58 @@ static void test_control(void) {
         }
 }
 
+/* A consumer whose handle cannot be destroyed (what librdkafka 2.0.2 does
+ * after a broker restart that reported a topic with no partitions, and
+ * what a message never destroyed does, as here): sf_consumer_close still
+ * returns, within SF_KAFKA_DESTROY_TIMEOUT_MS and without an error, and
+ * says so. The close runs in a thread watched for 30 s so that a hang is a
+ * failure rather than a stuck test. */
+static rd_kafka_message_t *kept; /* never destroyed: it holds the handle */
+static volatile int close_rc = -2;
+
+static void *close_thread(void *arg) {
+        char err[512];
+        close_rc = sf_consumer_close(arg, err, sizeof(err));
+        return NULL;
+}
+
+static void test_close_bounded(void) {
+        char err[512];
+        sf_kafka_mock_t *m = shared_mock();
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "stuck", 1, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (p) {
+                CHECK(sf_producer_send(p, "stuck", 0, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) == 0);
+                CHECK_INT(sf_producer_flush(p, 10000), 0);
+                sf_producer_destroy(p);
+        }
+        const char *topics[] = {"stuck"};
+        sf_consumer_opts_t opts = {.group = "g-stuck"};
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, sizeof(err));
+        CHECK_MSG(c != NULL, "%s", err);
+        if (!c) goto out;
+        for (int i = 0; i < 100 && !kept; i++) kept = sf_consumer_poll(c, 100);
+        CHECK(kept != NULL);
+        if (kept) CHECK(sf_consumer_store(c, kept, err, sizeof(err)) == 0);
+        log_reset();
+        int64_t t0 = sf_now_ns();
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, close_thread, c) == 0);
+        while (close_rc == -2 && sf_now_ns() - t0 < 30LL * 1000000000) usleep(10000);
+        double s = (sf_now_ns() - t0) / 1e9;
+        CHECK_MSG(close_rc != -2, "sf_consumer_close has not returned after %.0f s", s);
+        if (close_rc == -2) goto out; /* the thread stays blocked; the program ends anyway */
+        pthread_join(th, NULL);
+        CHECK_INT(close_rc, 0);
+        CHECK_MSG(s < SF_KAFKA_DESTROY_TIMEOUT_MS / 1000.0 + 5, "close took %.1f s", s);
+        CHECK_MSG(strstr(logbuf, "did not shut down within") != NULL, "log: %s", logbuf);
+out:
+        sf_kafka_conf_destroy(conf);
+}
+
 int main(void) {
         const char *only = getenv("SF_TEST_ONLY");
         if (only) {
@@ -813,6 +866,7 @@ int main(void) {
                 if (strcmp(only, "fatal") == 0) RUN(test_fatal_error);
                 if (strcmp(only, "disc") == 0) RUN(test_disconnects);
                 if (strcmp(only, "slow") == 0) RUN(test_slow_acks);
+                if (strcmp(only, "close") == 0) RUN(test_close_bounded);
                 sf_kafka_mock_destroy(shared);
                 return TEST_DONE();
         }
@@ -833,6 +887,8 @@ int main(void) {
         RUN(test_out_of_range);
         RUN(test_out_of_range_while_reading);
         RUN(test_control);
+        /* Last: it leaves a consumer behind, blocked in its destroy. */
+        RUN(test_close_bounded);
         sf_kafka_mock_destroy(shared);
         return TEST_DONE();
 }

@@ -2,10 +2,12 @@
  * the latency histogram, record checks (DLQ reasons) and prediction JSON. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "data/lines.h"
 #include "fuzz.h"
 #include "score/hist.h"
+#include "score/instance.h"
 #include "score/offsets.h"
 #include "score/record.h"
 #include "test.h"
@@ -467,6 +469,50 @@ static void test_format(void) {
         CHECK_INT(sf_score_format(buf, 100, tie, &row, 0, 1, &src), 0);
 }
 
+/* Default instance ids: distinct for scorers of one group on one host,
+ * the freed one reused by the next (a restart after a crash), per group. */
+static void test_instance_ids(void) {
+        char dir[] = "/tmp/sf-test-instance-XXXXXX", err[512], host[128] = "", want[300];
+        CHECK(mkdtemp(dir) != NULL);
+        const char *old = getenv("TMPDIR");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("TMPDIR", dir, 1);
+        gethostname(host, sizeof(host) - 1);
+        sf_score_instance_t a, b, c, d;
+        CHECK_MSG(sf_score_instance_acquire("g", &a, err, sizeof(err)) == 0, "%s", err);
+        CHECK_MSG(sf_score_instance_acquire("g", &b, err, sizeof(err)) == 0, "%s", err);
+        snprintf(want, sizeof(want), "%s-0", host);
+        CHECK_STR(a.id, want);
+        snprintf(want, sizeof(want), "%s-1", host);
+        CHECK_STR(b.id, want);
+        sf_score_instance_release(&a); /* a dies: the next one takes its id */
+        CHECK_MSG(sf_score_instance_acquire("g", &c, err, sizeof(err)) == 0, "%s", err);
+        snprintf(want, sizeof(want), "%s-0", host);
+        CHECK_STR(c.id, want);
+        CHECK_MSG(sf_score_instance_acquire("other/group", &d, err, sizeof(err)) == 0, "%s", err);
+        CHECK_STR(d.id, want); /* another group has slots of its own */
+        sf_score_instance_release(&b);
+        sf_score_instance_release(&c);
+        sf_score_instance_release(&d);
+        sf_score_instance_release(&d); /* twice is harmless */
+
+        CHECK(sf_score_instance_named("scorer-a", &a, err, sizeof(err)) == 0);
+        CHECK_STR(a.id, "scorer-a");
+        CHECK_INT(a.lock_fd, -1);
+        CHECK(sf_score_instance_named("", &a, err, sizeof(err)) < 0);
+        CHECK(sf_score_instance_named("two words", &a, err, sizeof(err)) < 0);
+        CHECK(sf_score_instance_named("tab\there", &a, err, sizeof(err)) < 0);
+
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+        if (saved)
+                setenv("TMPDIR", saved, 1);
+        else
+                unsetenv("TMPDIR");
+        free(saved);
+}
+
 int main(void) {
         RUN(test_offsets_in_order);
         RUN(test_offsets_out_of_order);
@@ -480,5 +526,6 @@ int main(void) {
         RUN(test_parse_good);
         RUN(test_parse_fast_matches_full);
         RUN(test_format);
+        RUN(test_instance_ids);
         return TEST_DONE();
 }
