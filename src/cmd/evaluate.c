@@ -76,6 +76,9 @@ int cmd_evaluate(int argc, char **argv) {
         if (!data_dir) data_dir = sf_default_data_dir(databuf, sizeof(databuf));
 
         int rc = 1;
+        sf_confusion_t cm = {0};
+        const char *names[SF_KDD_NCLASSES];
+        for (int i = 0; i < SF_KDD_NCLASSES; i++) names[i] = sf_kdd_class_name(i);
         char err[1024], test_path[4096];
         sf_model_t *model = NULL;
         sf_kdd_rows_t rows = {0};
@@ -129,12 +132,14 @@ int cmd_evaluate(int argc, char **argv) {
                 fprintf(stderr, "streamflow evaluate: %s: %s\n", test_path, err);
                 goto done;
         }
-        sf_confusion_t cm;
-        sf_confusion_init(&cm);
+        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow evaluate: %s\n", err);
+                goto done;
+        }
         for (size_t i = 0; i < n; i++) sf_confusion_add(&cm, ds.y[i], pred[i]);
 
         if (as_json) {
-                json_t *report = sf_report_json(&cm, NULL);
+                json_t *report = sf_report_json(&cm, names);
                 out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:o*}", "model", model_path,
                                 "model_id", sf_model_id(model), "data", test_path, "split", split_name,
                                 "seed", (json_int_t)split_seed, "rows", (json_int_t)n, "loss", loss,
@@ -154,9 +159,9 @@ int cmd_evaluate(int argc, char **argv) {
                        (unsigned long long)split_seed, n);
                 if (ds.unseen) printf(", %zu with categorical values unseen in training", ds.unseen);
                 printf("\nloss:     %.4f\naccuracy: %.4f\n\n", loss, accuracy);
-                if (sf_report_write(stdout, &cm, NULL, 4) != 0) goto write_failed;
+                if (sf_report_write(stdout, &cm, names, 4) != 0) goto write_failed;
                 printf("\nconfusion matrix (rows: true class, columns: predicted class)\n");
-                if (sf_confusion_write(stdout, &cm, NULL) != 0) goto write_failed;
+                if (sf_confusion_write(stdout, &cm, names) != 0) goto write_failed;
         }
         if (fflush(stdout) != 0) goto write_failed;
         rc = 0;
@@ -164,6 +169,7 @@ int cmd_evaluate(int argc, char **argv) {
 write_failed:
         fprintf(stderr, "streamflow evaluate: cannot write the report to stdout\n");
 done:
+        sf_confusion_destroy(&cm);
         json_decref(out);
         free(pred);
         sf_dataset_free(&ds);

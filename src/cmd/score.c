@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
+#include "data/kdd.h"
 #include "kafka/kafka.h"
 #include "nn/model.h"
 #include "nn/nn.h"
@@ -127,13 +128,19 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
         const char *topics[] = {topic};
         seen_t seen = {0};
         sf_confusion_t cm;
-        sf_confusion_init(&cm);
+        const char *names[SF_KDD_NCLASSES];
+        for (int k = 0; k < SF_KDD_NCLASSES; k++) names[k] = sf_kdd_class_name(k);
+        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                return 1;
+        }
         uint64_t read = 0, dups = 0, unlabeled = 0, bad = 0;
         int rc = 1;
         sf_kafka_install_signals();
         sf_consumer_t *c = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
         if (!c) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
+                sf_confusion_destroy(&cm);
                 return 1;
         }
         while (sf_kafka_running()) {
@@ -174,7 +181,7 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                 json_decref(j);
                 rd_kafka_message_destroy(m);
         }
-        if (sf_report_write(stdout, &cm, NULL, 4) != 0) {
+        if (sf_report_write(stdout, &cm, names, 4) != 0) {
                 fprintf(stderr, "streamflow score: cannot write the report\n");
                 goto out;
         }
@@ -188,6 +195,7 @@ out:
         if (sf_consumer_close(c, errstr, sizeof(errstr)) != 0)
                 fprintf(stderr, "streamflow score: %s\n", errstr);
         free(seen.keys);
+        sf_confusion_destroy(&cm);
         return rc;
 }
 

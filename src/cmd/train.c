@@ -652,9 +652,20 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
         char err[512], tag[64];
         sf_confusion_t cm;
         sf_metrics_t m;
-        sf_confusion_init(&cm);
+        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s\n", err);
+                return -1;
+        }
         for (size_t i = 0; i < r->val.n; i++) sf_confusion_add(&cm, r->val.y[i], r->val_pred[i]);
-        sf_metrics_compute(&cm, &m);
+        int bad = sf_metrics_compute(&cm, &m);
+        sf_confusion_destroy(&cm);
+        if (bad) {
+                fprintf(stderr, "streamflow train: out of memory computing the validation recall\n");
+                return -1;
+        }
+        double recall[SF_KDD_NCLASSES];
+        memcpy(recall, m.recall, sizeof(recall));
+        sf_metrics_destroy(&m);
         if (write_scalar(r->tb_train, "epoch_loss", e, loss) ||
             write_scalar(r->tb_train, "epoch_accuracy", e, acc) ||
             write_scalar(r->tb_train, "epoch_learning_rate", e, r->o->lr) ||
@@ -663,7 +674,7 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
                 return -1;
         for (int c = 0; c < SF_KDD_NCLASSES; c++) {
                 snprintf(tag, sizeof(tag), "epoch_recall/%s", sf_kdd_class_name(c));
-                if (write_scalar(r->tb_val, tag, e, m.recall[c]) != 0) return -1;
+                if (write_scalar(r->tb_val, tag, e, recall[c]) != 0) return -1;
         }
         if (sf_tfevents_flush(r->tb_train, err, sizeof(err)) != 0 ||
             sf_tfevents_flush(r->tb_val, err, sizeof(err)) != 0) {

@@ -1,6 +1,8 @@
 /* Metrics and the classification report against a hand-checked confusion
- * matrix; the TensorBoard writer against an independent decoder, hand-made
- * protobuf bytes and corrupted files. */
+ * matrix and against sklearn's text for k = 2, 3 and 7 classes; ROC AUC and
+ * average precision by hand and against sklearn run at test time; the
+ * TensorBoard writer against an independent decoder, hand-made protobuf
+ * bytes and corrupted files. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,7 +41,8 @@ static void hand_matrix(sf_confusion_t *cm) {
         static const int m[5][5] = {
                 {5, 1, 0, 0, 0}, {1, 3, 0, 0, 0}, {0, 0, 2, 1, 0}, {1, 0, 0, 1, 0}, {0, 0, 0, 0, 0},
         };
-        sf_confusion_init(cm);
+        char err[256];
+        CHECK(sf_confusion_init(cm, 5, err, sizeof(err)) == 0);
         for (int t = 0; t < 5; t++)
                 for (int p = 0; p < 5; p++)
                         for (int k = 0; k < m[t][p]; k++) sf_confusion_add(cm, t, p);
@@ -63,23 +66,37 @@ static const char *expected_report = "              precision    recall  f1-scor
 
 static void test_confusion_add(void) {
         sf_confusion_t cm;
-        sf_confusion_init(&cm);
+        char err[256];
+        CHECK(sf_confusion_init(&cm, 5, err, sizeof(err)) == 0);
         CHECK(sf_confusion_add(&cm, 0, 4) == 0);
         CHECK(sf_confusion_add(&cm, 5, 0) == -1);
         CHECK(sf_confusion_add(&cm, 0, -1) == -1);
         CHECK(sf_confusion_add(&cm, -1, 0) == -1);
         int64_t total = 0;
         for (int t = 0; t < 5; t++)
-                for (int p = 0; p < 5; p++) total += cm.m[t][p];
+                for (int p = 0; p < 5; p++) total += sf_confusion_count(&cm, t, p);
         CHECK_INT(total, 1);
-        CHECK_INT(cm.m[0][4], 1);
+        CHECK_INT(sf_confusion_count(&cm, 0, 4), 1);
+        CHECK_INT(sf_confusion_count(&cm, 0, 5), 0);
+        CHECK(sf_confusion_add_scored(&cm, 0, 0, 0.5f) == -1); /* scores need two classes */
+        sf_confusion_destroy(&cm);
+        sf_confusion_destroy(&cm); /* twice is harmless */
+        /* the number of classes is checked */
+        CHECK(sf_confusion_init(&cm, 1, err, sizeof(err)) == -1);
+        CHECK_MSG(strstr(err, "1 classes, expected 2 to 1000") != NULL, "%s", err);
+        CHECK(sf_confusion_init(&cm, SF_METRICS_MAX_CLASSES + 1, err, sizeof(err)) == -1);
+        CHECK(sf_confusion_init(&cm, SF_METRICS_MAX_CLASSES, err, sizeof(err)) == 0);
+        CHECK(sf_confusion_add(&cm, 999, 998) == 0);
+        CHECK(sf_confusion_add(&cm, 1000, 0) == -1);
+        CHECK_INT(sf_confusion_count(&cm, 999, 998), 1);
+        sf_confusion_destroy(&cm);
 }
 
 static void test_metrics_hand_checked(void) {
         sf_confusion_t cm;
         sf_metrics_t m;
         hand_matrix(&cm);
-        sf_metrics_compute(&cm, &m);
+        CHECK(sf_metrics_compute(&cm, &m) == 0);
         CHECK_NEAR(m.precision[0], 5.0 / 7, 1e-12);
         CHECK_NEAR(m.recall[0], 5.0 / 6, 1e-12);
         CHECK_NEAR(m.f1[0], 10.0 / 13, 1e-12);
@@ -103,19 +120,28 @@ static void test_metrics_hand_checked(void) {
         CHECK_NEAR(m.weighted_recall, 11.0 / 15, 1e-12);
         CHECK_NEAR(m.weighted_f1, 0.7343589743589743, 1e-12);
 
+        CHECK(!m.has_binary);
+        sf_metrics_destroy(&m);
+        sf_confusion_destroy(&cm);
+
         /* an empty matrix: all zeros, no division by zero */
-        sf_confusion_init(&cm);
-        sf_metrics_compute(&cm, &m);
+        char err[256];
+        CHECK(sf_confusion_init(&cm, 5, err, sizeof(err)) == 0);
+        CHECK(sf_metrics_compute(&cm, &m) == 0);
         CHECK_NEAR(m.accuracy, 0, 0);
         CHECK_NEAR(m.weighted_f1, 0, 0);
         CHECK_NEAR(m.macro_precision, 0, 0);
+        sf_metrics_destroy(&m);
+        sf_confusion_destroy(&cm);
 }
+
+static const char *const kdd_names[5] = {"normal", "DoS", "Probe", "R2L", "U2R"};
 
 static void test_report_text(void) {
         sf_confusion_t cm;
         hand_matrix(&cm);
         char buf[4096];
-        size_t n = sf_report_format(buf, sizeof(buf), &cm, NULL, 4);
+        size_t n = sf_report_format(buf, sizeof(buf), &cm, kdd_names, 4);
         CHECK_INT(n, strlen(expected_report));
         CHECK_MSG(strcmp(buf, expected_report) == 0, "report differs:\n%s---expected:\n%s", buf,
                   expected_report);
@@ -124,7 +150,7 @@ static void test_report_text(void) {
         FILE *fp = tmpfile();
         CHECK(fp != NULL);
         if (fp) {
-                CHECK(sf_report_write(fp, &cm, NULL, 4) == 0);
+                CHECK(sf_report_write(fp, &cm, kdd_names, 4) == 0);
                 rewind(fp);
                 char back[4096];
                 size_t got = fread(back, 1, sizeof(back) - 1, fp);
@@ -134,10 +160,10 @@ static void test_report_text(void) {
         }
         /* truncation behaves like snprintf */
         char small[40];
-        CHECK_INT(sf_report_format(small, sizeof(small), &cm, NULL, 4), strlen(expected_report));
+        CHECK_INT(sf_report_format(small, sizeof(small), &cm, kdd_names, 4), strlen(expected_report));
         CHECK_INT(strlen(small), sizeof(small) - 1);
         CHECK(strncmp(small, expected_report, sizeof(small) - 1) == 0);
-        CHECK_INT(sf_report_format(NULL, 0, &cm, NULL, 4), strlen(expected_report));
+        CHECK_INT(sf_report_format(NULL, 0, &cm, kdd_names, 4), strlen(expected_report));
 
         /* digits=2 and a long name widen the columns the way sklearn does
          * (width = 15); expected text from Python's str.format with
@@ -156,14 +182,18 @@ static void test_report_text(void) {
                               "      macro avg       0.59      0.55      0.56        15\n"
                               "   weighted avg       0.75      0.73      0.73        15\n") == 0,
                   "got:\n%s", buf);
+        sf_confusion_destroy(&cm);
 }
 
 static void test_report_json(void) {
         sf_confusion_t cm;
         hand_matrix(&cm);
-        json_t *j = sf_report_json(&cm, NULL);
+        json_t *j = sf_report_json(&cm, kdd_names);
         CHECK(j != NULL);
-        if (!j) return;
+        if (!j) {
+                sf_confusion_destroy(&cm);
+                return;
+        }
         json_t *normal = json_object_get(j, "normal");
         CHECK_NEAR(json_real_value(json_object_get(normal, "precision")), 5.0 / 7, 1e-12);
         CHECK_NEAR(json_real_value(json_object_get(normal, "recall")), 5.0 / 6, 1e-12);
@@ -186,16 +216,18 @@ static void test_report_json(void) {
         CHECK_INT(json_integer_value(json_array_get(json_array_get(matrix, 0), 0)), 5);
         CHECK_INT(json_object_size(j), 9); /* 5 classes, accuracy, 2 averages, matrix */
         json_decref(j);
+        sf_confusion_destroy(&cm);
 }
 
 static void test_confusion_text(void) {
         sf_confusion_t cm;
         hand_matrix(&cm);
-        cm.m[1][1] = 123456789; /* a wide count widens every column */
+        cm.m[1 * cm.k + 1] = 123456789; /* a wide count widens every column */
         FILE *fp = tmpfile();
         CHECK(fp != NULL);
+        if (fp) CHECK(sf_confusion_write(fp, &cm, kdd_names) == 0);
+        sf_confusion_destroy(&cm);
         if (!fp) return;
-        CHECK(sf_confusion_write(fp, &cm, NULL) == 0);
         rewind(fp);
         char buf[2048];
         size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
@@ -208,6 +240,280 @@ static void test_confusion_text(void) {
                                "R2L                  1          0          0          1          0\n"
                                "U2R                  0          0          0          0          0\n";
         CHECK_MSG(strcmp(buf, expected) == 0, "got:\n%s", buf);
+}
+
+/* Tables of y_true, y_pred and class names for k = 2, 3 and 7, with the
+ * text of sklearn 1.2.1's
+ *   classification_report(y_true, y_pred, labels=range(k),
+ *                         target_names=names, digits=4, zero_division=0)
+ * pasted as it printed it. The k = 2 table also has p1 (probability of
+ * class 1, ties included): roc_auc_score gives 0.8402777777777777 and
+ * average_precision_score 0.7327380952380952 for it. */
+static const char *const k2_names[] = {"Fully Paid", "Charged Off"};
+static const int k2_true[] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0,
+                              0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1};
+static const int k2_pred[] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1,
+                              0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1};
+static const float k2_p1[] = {0.375f,  0.75f,  0.9375f, 0.125f,  0.625f,  0.125f,  0.375f, 0.625f,
+                              0.75f,   0.125f, 0.625f,  0.9375f, 0.4375f, 0.125f,  0.75f,  0.125f,
+                              0.9375f, 0.125f, 0.625f,  0.25f,   0.625f,  0.4375f, 0.625f, 0.25f,
+                              0.125f,  0.25f,  0.375f,  0.9375f, 0.25f,   0.625f};
+static const char k2_report[] = "              precision    recall  f1-score   support\n"
+                                "\n"
+                                "  Fully Paid     0.9375    0.8333    0.8824        18\n"
+                                " Charged Off     0.7857    0.9167    0.8462        12\n"
+                                "\n"
+                                "    accuracy                         0.8667        30\n"
+                                "   macro avg     0.8616    0.8750    0.8643        30\n"
+                                "weighted avg     0.8768    0.8667    0.8679        30\n";
+
+static const char *const k2long_names[] = {"no", "customer-churned-within-90-days"};
+static const int k2long_true[] = {1, 0, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0};
+static const int k2long_pred[] = {1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1};
+static const char k2long_report[] =
+        "                                 precision    recall  f1-score   support\n"
+        "\n"
+        "                             no     0.8000    0.7273    0.7619        11\n"
+        "customer-churned-within-90-days     0.8000    0.8571    0.8276        14\n"
+        "\n"
+        "                       accuracy                         0.8000        25\n"
+        "                      macro avg     0.8000    0.7922    0.7947        25\n"
+        "                   weighted avg     0.8000    0.8000    0.7987        25\n";
+
+static const char *const k3_names[] = {"Adelie", "Chinstrap", "Gentoo"};
+static const int k3_true[] = {2, 2, 2, 0, 2, 0, 2, 2, 1, 1, 1, 2, 1, 1, 0, 2, 1, 0,
+                              0, 1, 2, 1, 2, 1, 2, 0, 0, 1, 2, 2, 2, 0, 1, 2, 1, 0};
+static const int k3_pred[] = {2, 2, 2, 0, 0, 0, 1, 2, 2, 1, 1, 2, 2, 1, 2, 2, 2, 0,
+                              1, 1, 1, 0, 2, 1, 1, 0, 0, 1, 2, 2, 1, 0, 1, 0, 1, 0};
+static const char k3_report[] = "              precision    recall  f1-score   support\n"
+                                "\n"
+                                "      Adelie     0.7000    0.7778    0.7368         9\n"
+                                "   Chinstrap     0.6154    0.6667    0.6400        12\n"
+                                "      Gentoo     0.6923    0.6000    0.6429        15\n"
+                                "\n"
+                                "    accuracy                         0.6667        36\n"
+                                "   macro avg     0.6692    0.6815    0.6732        36\n"
+                                "weighted avg     0.6686    0.6667    0.6654        36\n";
+
+/* class f has no support but one prediction, class g is never predicted */
+static const char *const k7_names[] = {"a", "bb", "class-with-a-rather-long-name", "d", "e", "f", "g"};
+static const int k7_true[] = {1, 0, 3, 2, 2, 1, 0, 4, 4, 0, 2, 2, 4, 2, 3, 4, 3, 6, 2, 0, 4, 0, 0, 1, 0,
+                              1, 1, 6, 2, 3, 0, 6, 4, 0, 4, 1, 0, 3, 1, 1, 2, 1, 1, 6, 0, 6, 0, 1, 0, 4};
+static const int k7_pred[] = {1, 0, 3, 2, 2, 1, 0, 4, 4, 0, 2, 3, 4, 1, 3, 4, 3, 3, 4, 0, 4, 0, 3, 1, 0,
+                              1, 1, 4, 2, 3, 0, 3, 4, 3, 4, 1, 3, 3, 1, 1, 5, 3, 1, 4, 0, 0, 0, 1, 0, 4};
+static const char k7_report[] = "                               precision    recall  f1-score   support\n"
+                                "\n"
+                                "                            a     0.9091    0.7692    0.8333        13\n"
+                                "                           bb     0.9091    0.9091    0.9091        11\n"
+                                "class-with-a-rather-long-name     1.0000    0.5000    0.6667         8\n"
+                                "                            d     0.4167    1.0000    0.5882         5\n"
+                                "                            e     0.7273    1.0000    0.8421         8\n"
+                                "                            f     0.0000    0.0000    0.0000         0\n"
+                                "                            g     0.0000    0.0000    0.0000         5\n"
+                                "\n"
+                                "                     accuracy                         0.7400        50\n"
+                                "                    macro avg     0.5660    0.5969    0.5485        50\n"
+                                "                 weighted avg     0.7544    0.7400    0.7169        50\n";
+
+typedef struct report_case {
+        const char *what;
+        int k;
+        const char *const *names;
+        size_t n;
+        const int *truth, *pred;
+        const float *p1; /* NULL: no probabilities */
+        const char *expected;
+} report_case_t;
+
+#define CASE(w, k, pre, p1)                                                                                  \
+        { w, k, pre##_names, sizeof(pre##_true) / sizeof(int), pre##_true, pre##_pred, p1, pre##_report }
+
+static const report_case_t report_cases[] = {
+        CASE("k=2", 2, k2, NULL),
+        CASE("k=2, long name", 2, k2long, NULL),
+        CASE("k=3", 3, k3, NULL),
+        CASE("k=7, long name", 7, k7, NULL),
+};
+
+/* The report of one table, or NULL (with a failed check) when it cannot be built. */
+static char *case_report(const report_case_t *rc, sf_confusion_t *cm) {
+        char err[256];
+        CHECK_MSG(sf_confusion_init(cm, rc->k, err, sizeof(err)) == 0, "%s", err);
+        for (size_t i = 0; i < rc->n; i++)
+                CHECK(rc->p1 ? sf_confusion_add_scored(cm, rc->truth[i], rc->pred[i], rc->p1[i]) == 0
+                             : sf_confusion_add(cm, rc->truth[i], rc->pred[i]) == 0);
+        size_t need = sf_report_format(NULL, 0, cm, rc->names, 4);
+        char *text = malloc(need + 1);
+        CHECK(text != NULL);
+        if (text) CHECK_INT(sf_report_format(text, need + 1, cm, rc->names, 4), need);
+        return text;
+}
+
+static void test_report_k_classes(void) {
+        for (size_t i = 0; i < sizeof(report_cases) / sizeof(report_cases[0]); i++) {
+                const report_case_t *rc = &report_cases[i];
+                sf_confusion_t cm;
+                char *text = case_report(rc, &cm);
+                CHECK_MSG(text && strcmp(text, rc->expected) == 0, "%s: got:\n%s---expected:\n%s", rc->what,
+                          text ? text : "(null)", rc->expected);
+                json_t *j = sf_report_json(&cm, rc->names);
+                CHECK_INT(json_object_size(j), rc->k + 4); /* no binary metrics without p1 */
+                json_t *avg = json_object_get(j, "weighted avg");
+                CHECK_INT(json_integer_value(json_object_get(avg, "support")), rc->n);
+                CHECK(json_object_get(j, rc->names[rc->k - 1]) != NULL);
+                json_decref(j);
+                free(text);
+                sf_confusion_destroy(&cm);
+        }
+}
+
+/* With p1 the two-class report adds the ROC AUC and average precision
+ * (sklearn's numbers, see above), in the text and in the JSON. */
+static void test_report_binary(void) {
+        const report_case_t rc = CASE("k=2 scored", 2, k2, k2_p1);
+        sf_confusion_t cm;
+        char *text = case_report(&rc, &cm), want[2048];
+        snprintf(want, sizeof(want), "%s\nROC AUC: 0.8403\naverage precision: 0.7327\n", k2_report);
+        CHECK_MSG(text && strcmp(text, want) == 0, "got:\n%s---expected:\n%s", text ? text : "(null)", want);
+        free(text);
+        json_t *j = sf_report_json(&cm, k2_names);
+        CHECK_INT(json_object_size(j), 2 + 6);
+        CHECK_NEAR(json_real_value(json_object_get(j, "roc_auc")), 0.8402777777777777, 1e-15);
+        CHECK_NEAR(json_real_value(json_object_get(j, "average_precision")), 0.7327380952380952, 1e-15);
+        json_decref(j);
+        sf_confusion_destroy(&cm);
+
+        /* one class only: undefined, printed as such and null in JSON */
+        char err[256];
+        CHECK(sf_confusion_init(&cm, 2, err, sizeof(err)) == 0);
+        CHECK(sf_confusion_add_scored(&cm, 1, 1, 0.75f) == 0);
+        CHECK(sf_confusion_add_scored(&cm, 1, 0, 0.25f) == 0);
+        CHECK(sf_confusion_add_scored(&cm, 0, 0, NAN) == -1);
+        CHECK(sf_confusion_add_scored(&cm, 2, 0, 0.5f) == -1);
+        char buf[2048];
+        sf_report_format(buf, sizeof(buf), &cm, NULL, 4);
+        CHECK_MSG(strstr(buf, "\n           0     0.0000    0.0000    0.0000         0\n") &&
+                          strstr(buf, "\n\nROC AUC: undefined\naverage precision: undefined\n"),
+                  "got:\n%s", buf);
+        j = sf_report_json(&cm, NULL);
+        CHECK(json_is_null(json_object_get(j, "roc_auc")) &&
+              json_is_null(json_object_get(j, "average_precision")));
+        CHECK(json_object_get(j, "1") != NULL);
+        json_decref(j);
+        sf_confusion_destroy(&cm);
+}
+
+/* Hand-checked values. Scores 0.1 0.4 0.35 0.8 for classes 0 0 1 1
+ * (sklearn's docstring example): 3 of the 4 (positive, negative) pairs
+ * ordered right, ROC AUC 0.75; AP = (1/2)(1/1) + (1/2)(2/3) = 0.8333.
+ * With 0.35 raised to 0.4 the tied pair counts half: AUC 3.5/4 = 0.875;
+ * AP: 0.8 gives recall 1/2 at precision 1, the tied pair one threshold
+ * with recall 1 at precision 2/3: 0.8333 again. */
+static void test_binary_hand(void) {
+        const float p[] = {0.1f, 0.4f, 0.35f, 0.8f}, q[] = {0.1f, 0.4f, 0.4f, 0.8f};
+        const int y[] = {0, 0, 1, 1}, bad[] = {0, 2, 1, 1}, ones[] = {1, 1, 1, 1};
+        double auc = -1, ap = -1;
+        CHECK(sf_metrics_binary(p, y, 4, &auc, &ap) == 0);
+        CHECK_NEAR(auc, 0.75, 1e-15);
+        CHECK_NEAR(ap, 0.8333333333333333, 1e-15);
+        CHECK(sf_metrics_binary(q, y, 4, &auc, &ap) == 0);
+        CHECK_NEAR(auc, 0.875, 1e-15);
+        CHECK_NEAR(ap, 0.8333333333333333, 1e-15);
+        CHECK(sf_metrics_binary(p, ones, 4, &auc, &ap) == -1);
+        CHECK(sf_metrics_binary(p, bad, 4, &auc, &ap) == -1);
+        CHECK(sf_metrics_binary(p, y, 0, &auc, &ap) == -1);
+        const float inf[] = {0.1f, INFINITY, 0.3f, 0.4f};
+        CHECK(sf_metrics_binary(inf, y, 4, &auc, &ap) == -1);
+}
+
+/* Random two-class data sets (seeded) against sklearn at test time. */
+static uint64_t rng_state;
+static double rnd(void) {
+        rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+enum { RANDOM, QUANTIZED, ALL_EQUAL, SEPARATED, REVERSED, RARE, EXTREMES, NSETS };
+
+/* One data set: n rows, kind as above. */
+static size_t make_set(int kind, float *p, int *y, size_t cap) {
+        size_t n = kind == RARE ? cap : kind == ALL_EQUAL ? 101 : kind == SEPARATED ? 57 : cap / 2;
+        for (size_t i = 0; i < n; i++) {
+                y[i] = i < 2 ? (int)i : kind == RARE ? i % 997 == 3 : rnd() < 0.4; /* both classes present */
+                double s = 0.6 * rnd() + 0.3 * y[i], apart = 0.5 * y[i] + 0.4 * rnd();
+                if (kind == QUANTIZED) s = floor(s * 20) / 20;
+                if (kind == ALL_EQUAL) s = 0.5;
+                if (kind == SEPARATED) s = apart;
+                if (kind == REVERSED) s = 1 - apart;
+                if (kind == EXTREMES) s = rnd() < 0.5 ? (double)y[i] : rnd() < 0.5;
+                p[i] = (float)s;
+        }
+        return n;
+}
+
+static const char sklearn_script[] =
+        "import sys\n"
+        "import numpy as np\n"
+        "from sklearn.metrics import roc_auc_score, average_precision_score\n"
+        "for path in sys.argv[1:]:\n"
+        "    y, p = [], []\n"
+        "    for line in open(path):\n"
+        "        a, b = line.split()\n"
+        "        y.append(int(a))\n"
+        "        p.append(float.fromhex(b))\n"
+        "    p = np.array(p, dtype=np.float64)\n"
+        "    print(repr(roc_auc_score(y, p)), repr(average_precision_score(y, p)))\n";
+
+static int write_set(const char *path, const float *p, const int *y, size_t n) {
+        FILE *fp = fopen(path, "w");
+        if (!fp) return -1;
+        for (size_t i = 0; i < n; i++) fprintf(fp, "%d %a\n", y[i], (double)p[i]);
+        return fclose(fp);
+}
+
+static int close_rel(double a, double b) {
+        return fabs(a - b) <= 1e-12 * fmax(fabs(a), fabs(b));
+}
+
+static void test_binary_vs_sklearn(void) {
+        if (system("/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1") != 0) {
+                SKIP("/usr/bin/python3 with sklearn is not installed (python3-sklearn)");
+                return;
+        }
+        enum { CAP = 20000 };
+        float *p = malloc(CAP * sizeof(float));
+        int *y = malloc(CAP * sizeof(int));
+        double auc[NSETS], ap[NSETS];
+        char cmd[8192], path[700];
+        snprintf(path, sizeof(path), "%s/auc.py", tmpdir);
+        FILE *fp = fopen(path, "w");
+        CHECK(p && y && fp && fputs(sklearn_script, fp) >= 0);
+        if (fp) fclose(fp);
+        int len = snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s", path);
+        rng_state = 20261202;
+        for (int s = 0; s < NSETS && p && y; s++) {
+                size_t n = make_set(s, p, y, CAP);
+                CHECK(sf_metrics_binary(p, y, n, &auc[s], &ap[s]) == 0);
+                snprintf(path, sizeof(path), "%s/auc%d.txt", tmpdir, s);
+                CHECK(write_set(path, p, y, n) == 0);
+                len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " %s", path);
+        }
+        FILE *py = popen(cmd, "r");
+        CHECK(py != NULL);
+        for (int s = 0; s < NSETS && py; s++) {
+                double a = NAN, b = NAN;
+                CHECK_MSG(fscanf(py, "%lf %lf", &a, &b) == 2, "set %d: no line from sklearn", s);
+                CHECK_MSG(close_rel(auc[s], a), "set %d: ROC AUC %.17g, sklearn %.17g", s, auc[s], a);
+                CHECK_MSG(close_rel(ap[s], b), "set %d: average precision %.17g, sklearn %.17g", s, ap[s], b);
+        }
+        if (py) CHECK(pclose(py) == 0);
+        /* the degenerate sets: all scores equal, separated, reversed */
+        CHECK_NEAR(auc[ALL_EQUAL], 0.5, 1e-15);
+        CHECK_NEAR(auc[SEPARATED], 1, 0);
+        CHECK_NEAR(ap[SEPARATED], 1, 1e-12);
+        CHECK_NEAR(auc[REVERSED], 0, 0);
+        free(p);
+        free(y);
 }
 
 static void test_argmax_and_loss(void) {
@@ -485,6 +791,10 @@ int main(void) {
         RUN(test_report_text);
         RUN(test_report_json);
         RUN(test_confusion_text);
+        RUN(test_report_k_classes);
+        RUN(test_report_binary);
+        RUN(test_binary_hand);
+        RUN(test_binary_vs_sklearn);
         RUN(test_argmax_and_loss);
         RUN(test_crc32c);
         RUN(test_event_decode);
