@@ -286,7 +286,7 @@ int cmd_train(int argc, char **argv) {
                 fprintf(stderr, "streamflow train: out of memory evaluating\n");
                 goto out;
         }
-        printf("Trained %lld epochs in %.2fs\n", epochs, train_time);
+        printf("Trained %lld epoch%s in %.2fs\n", epochs, epochs == 1 ? "" : "s", train_time);
         printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)\n", test_loss, test_acc, test.n);
         printf("Unseen categorical values (encoded as zeros): validation %zu rows, test %zu rows\n",
                val.n ? val.unseen : 0, test.unseen);
