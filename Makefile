@@ -34,8 +34,10 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 TSAN_FLAGS:= -fsanitize=thread -fno-omit-frame-pointer
 # The test programs that run threads of their own or librdkafka's (globs for
 # tests/run): `make test` runs these, and only these, on the TSan build too.
-TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh \
-             test_score_faults.sh test_yt_produce.sh test_yt_pipeline.sh
+# Not test_score_faults.sh (timed fault injection, too slow under TSan; the
+# same scorer code runs in test_score.sh) nor test_yt_produce.sh (the HTTP
+# side; the Kafka side runs in test_yt_pipeline.sh).
+TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_yt_pipeline.sh
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -89,12 +91,12 @@ tests: $(UNIT_BINS)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT=-O1 \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(SAN_FLAGS)" all
-	@touch $(ASAN_BUILD)/.sanitized
+	@echo address,undefined >$(ASAN_BUILD)/.sanitized
 
 tsan:
 	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) OPT=-O1 \
 		CFLAGS="-O1 -g $(TSAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(TSAN_FLAGS)" $(TSAN_BUILD)/streamflow tests
-	@touch $(TSAN_BUILD)/.sanitized
+	@echo thread >$(TSAN_BUILD)/.sanitized
 
 # The whole suite, twice: the normal build and the ASan/UBSan build; then
 # the threaded tests on the TSan build. The runner prints one closing line

@@ -1,5 +1,6 @@
 # Helpers for tests/cli/*.sh. tests/run sets SF (the binary), SF_BUILD,
-# SF_ROOT, SF_TMP (a fresh directory removed afterwards) and SF_SANITIZED.
+# SF_ROOT, SF_TMP (a fresh directory removed afterwards), SF_SANITIZED (1 on
+# a sanitizer build) and SF_SANITIZER ("address,undefined", "thread" or empty).
 #
 #   . "$SF_ROOT/tests/lib.sh"
 #   run "$SF" train --epochs 1          # sets $out, $err, $rc

@@ -220,6 +220,11 @@ check_grep "the assignment is logged" "^score: assigned connections \[[0-9 ]+\]$
 check_grep "leaving the group logs the revocation" "^score: revoked connections \[[0-9 ]+\]$" "$err"
 
 # ---- --report over a predictions topic equals evaluate --split all
+# (22544 records: minutes under TSan, whose threaded paths ran above)
+if [ "$SF_SANITIZER" = thread ]; then
+  skip "--report equals evaluate --split all" "22544 records are too slow under TSan; checked on the other builds"
+  done_testing
+fi
 run "$SF" replay -q -t full "$DATA/KDDTest+.txt.gz"
 check "replay of KDDTest+ exits 0" [ "$rc" -eq 0 ]
 run "$SF" score -e -q --model "$model" -t full --output full_pred -G full
