@@ -9,6 +9,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BUILD     ?= build
 ASAN_BUILD?= build/asan
+TSAN_BUILD?= build/tsan
 CC        ?= cc
 PKGS      := rdkafka libcurl jansson openssl openblas zlib libprotobuf-c
 
@@ -24,10 +25,19 @@ ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE -fno-math-errno -Wall -Wextra -Wsh
              -MMD -MP $(PKG_CFLAGS)
 ALL_LIBS   = $(LDLIBS) $(PKG_LIBS) -lpthread -lm
 
+comma     := ,
+space     := $(subst ,, )
 # V=1 shows the full compiler command lines.
 Q         := $(if $(V),,@)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN_FLAGS:= -fsanitize=thread -fno-omit-frame-pointer
+# The test programs that run threads of their own or librdkafka's (globs for
+# tests/run): `make test` runs these, and only these, on the TSan build too.
+# Not test_score_faults.sh (timed fault injection, too slow under TSan; the
+# same scorer code runs in test_score.sh) nor test_yt_produce.sh (the HTTP
+# side; the Kafka side runs in test_yt_pipeline.sh).
+TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_yt_pipeline.sh
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 # ONNX's protobuf messages, generated at build time by protoc-c from the
@@ -41,7 +51,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS:= $(wildcard bench/*.c)
 BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps tests asan test check demo bench install uninstall format format-check clean help
+.PHONY: all deps tests asan tsan test check demo bench install uninstall format format-check clean help
 .DEFAULT_GOAL := all
 # Keep the objects of test and bench programs: they are not throwaway intermediates.
 .SECONDARY:
@@ -51,9 +61,11 @@ all: $(BUILD)/streamflow $(UNIT_BINS) $(BENCH_BINS)
 help:
 	@echo "make            build $(BUILD)/streamflow, unit tests and benchmarks"
 	@echo "make demo       install missing packages, build, run the demo"
-	@echo "make test       install missing packages, build normal + ASan/UBSan, run the suite on both"
+	@echo "make test       install missing packages, build normal + ASan/UBSan + TSan, run the suite on"
+	@echo "                the first two and its threaded tests on TSan"
 	@echo "make check      run the suite on the normal build only (no install step)"
 	@echo "make asan       build with -fsanitize=address,undefined into build/asan"
+	@echo "make tsan       build with -fsanitize=thread into build/tsan (the program and unit tests)"
 	@echo "make bench      install missing packages, build and run the benchmarks in bench/"
 	@echo "make install    install to PREFIX=$(PREFIX)"
 	@echo "make fuzz       build the libFuzzer targets into $(FUZZ_BUILD), run each FUZZ_TIME=$(FUZZ_TIME) s"
@@ -95,15 +107,22 @@ tests: $(UNIT_BINS)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT=-O1 \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(SAN_FLAGS)" all
-	@touch $(ASAN_BUILD)/.sanitized
+	@echo address,undefined >$(ASAN_BUILD)/.sanitized
 
-# The whole suite, twice: the normal build and the sanitizer build. The
-# runner prints one closing line for both together.
+tsan:
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) OPT=-O1 \
+		CFLAGS="-O1 -g $(TSAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(TSAN_FLAGS)" $(TSAN_BUILD)/streamflow tests
+	@echo thread >$(TSAN_BUILD)/.sanitized
+
+# The whole suite, twice: the normal build and the ASan/UBSan build; then
+# the threaded tests on the TSan build. The runner prints one closing line
+# for all of them together.
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz-build
-	@tests/run --build $(BUILD) --build $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory tsan
+	@tests/run --build $(BUILD) --build $(ASAN_BUILD) --build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
 
 check: all
 	@tests/run --build $(BUILD)

@@ -1,5 +1,6 @@
 # Helpers for tests/cli/*.sh. tests/run sets SF (the binary), SF_BUILD,
-# SF_ROOT, SF_TMP (a fresh directory removed afterwards) and SF_SANITIZED.
+# SF_ROOT, SF_TMP (a fresh directory removed afterwards), SF_SANITIZED (1 on
+# a sanitizer build) and SF_SANITIZER ("address,undefined", "thread" or empty).
 #
 #   . "$SF_ROOT/tests/lib.sh"
 #   run "$SF" train --epochs 1          # sets $out, $err, $rc
@@ -26,7 +27,7 @@ run() {
 
 # sanitizer_check WHAT RC STDERR_TEXT: a failure if a sanitizer spoke.
 sanitizer_check() {
-  if [ "$2" -eq 99 ] || grep -Eq 'runtime error:|ERROR: (Address|Leak)Sanitizer' <<<"$3"; then
+  if [ "$2" -eq 99 ] || grep -Eq 'runtime error:|ERROR: (Address|Leak)Sanitizer|(WARNING|ERROR|FATAL): ThreadSanitizer' <<<"$3"; then
     _sf_count=$((_sf_count + 1)); _sf_failed=$((_sf_failed + 1))
     echo "not ok - sanitizer report from: $1"
     head -n 30 <<<"$3" | sed 's/^/#   /'

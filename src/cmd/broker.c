@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static const sf_cmd_spec_t spec = {
 typedef struct conn {
         int client, upstream;
         pthread_t thread;
-        volatile int done;
+        atomic_int done; /* set by the pump thread as it ends, read by reap() */
         struct conn *next;
 } conn_t;
 
@@ -100,7 +101,7 @@ typedef struct forwarder {
         int thread_started;
         pthread_mutex_t lock;
         conn_t *conns;
-        volatile int stopping;
+        atomic_int stopping;
 } forwarder_t;
 
 static void write_all(int fd, const char *buf, size_t len, int *ok) {
@@ -143,7 +144,7 @@ static void *pump(void *arg) {
          * the broker (or client) going away, which is what it is. */
         shutdown(c->client, SHUT_RDWR);
         shutdown(c->upstream, SHUT_RDWR);
-        c->done = 1;
+        atomic_store(&c->done, 1);
         return NULL;
 }
 
@@ -168,11 +169,12 @@ static void reap(forwarder_t *f, int all) {
         conn_t **pp = &f->conns;
         while (*pp) {
                 conn_t *c = *pp;
-                if (all && !c->done) {
+                int done = atomic_load(&c->done);
+                if (all && !done) {
                         shutdown(c->client, SHUT_RDWR);
                         shutdown(c->upstream, SHUT_RDWR);
                 }
-                if (all || c->done) {
+                if (all || done) {
                         pthread_join(c->thread, NULL);
                         close(c->client);
                         close(c->upstream);
@@ -192,7 +194,7 @@ static void *accept_loop(void *arg) {
         pfd[n++] = (struct pollfd){f->wake[0], POLLIN, 0};
         for (int i = 0; i < 2; i++)
                 if (f->listen_fd[i] >= 0) pfd[n++] = (struct pollfd){f->listen_fd[i], POLLIN, 0};
-        while (!f->stopping) {
+        while (!atomic_load(&f->stopping)) {
                 int r = poll(pfd, (nfds_t)n, 1000);
                 if (r < 0 && errno != EINTR) break;
                 if (pfd[0].revents) break;
@@ -324,7 +326,7 @@ static int forwarder_start(forwarder_t *f, int port, const char *bootstraps, int
 }
 
 static void forwarder_stop(forwarder_t *f) {
-        f->stopping = 1;
+        atomic_store(&f->stopping, 1);
         if (f->thread_started) {
                 ssize_t w = write(f->wake[1], "x", 1);
                 (void)w;
@@ -485,172 +487,134 @@ typedef struct topic_spec {
         int partitions; /* 0: --partitions */
 } topic_spec_t;
 
-int cmd_broker(int argc, char **argv) {
-        sf_optparser_t p;
-        const char *arg, *control = NULL, *send_path = NULL;
-        long long port = 9092, nbrokers = 1, partitions = 3;
-        int daemon = 0, check = 0, kafka_opts = 0, c, rc = 1;
-        sf_kafka_conf_t *kconf = NULL;
+/* What the command line asked for. */
+typedef struct broker_opts {
+        long long port, nbrokers, partitions;
+        int daemon, check, kafka_opts;
+        const char *control, *send_path;
+        sf_kafka_conf_t *kconf; /* -b/-X/-F, for --check */
         topic_spec_t topics[64];
-        size_t ntopics = 0;
-        char *topic_names[64] = {0};
-        char errstr[512];
-        sf_kafka_mock_t *mock = NULL;
-        forwarder_t fwd;
-        int forwarding = 0, control_fd = -1, ready_fd = -1;
+        size_t ntopics;
+        char *topic_names[64]; /* owned: the names in topics[] point here */
+} broker_opts_t;
 
-        memset(&fwd, 0, sizeof(fwd));
+static void opts_free(broker_opts_t *o) {
+        sf_kafka_conf_destroy(o->kconf);
+        for (size_t t = 0; t < o->ntopics; t++) free(o->topic_names[t]);
+}
+
+/* --topic NAME[:N]. Returns 0, or the exit code (2 usage, 1 out of memory). */
+static int parse_topic(broker_opts_t *o, const char *arg) {
+        if (o->ntopics >= SF_ARRAY_SIZE(o->topics)) {
+                sf_opt_usage(&spec, "at most %zu --topic options", SF_ARRAY_SIZE(o->topics));
+                return 2;
+        }
+        char *name = strdup(arg);
+        if (!name) return 1;
+        long long np = 0;
+        char *colon = strchr(name, ':');
+        if (colon) {
+                *colon = '\0';
+                if (sf_opt_long(&spec, "--topic NAME:N", colon + 1, 1, 1000, &np) < 0) {
+                        free(name);
+                        return 2;
+                }
+        }
+        if (!sf_kafka_topic_valid(name)) {
+                sf_opt_usage(&spec, "invalid topic name '%s' (letters, digits, '.', '_', '-')", name);
+                free(name);
+                return 2;
+        }
+        o->topic_names[o->ntopics] = name;
+        o->topics[o->ntopics++] = (topic_spec_t){name, (int)np};
+        return 0;
+}
+
+/* One option of the command's own. Returns 0, or the exit code. */
+static int parse_option(broker_opts_t *o, int c, const char *arg) {
+        switch (c) {
+        case OPT_PORT:
+                return sf_opt_long(&spec, "--port", arg, 0, 65535, &o->port) < 0 ? 2 : 0;
+        case OPT_BROKERS:
+                return sf_opt_long(&spec, "--brokers", arg, 1, 16, &o->nbrokers) < 0 ? 2 : 0;
+        case OPT_PARTITIONS:
+                return sf_opt_long(&spec, "--partitions", arg, 1, 1000, &o->partitions) < 0 ? 2 : 0;
+        case OPT_TOPIC:
+                return parse_topic(o, arg);
+        case OPT_CONTROL:
+                o->control = arg;
+                break;
+        case OPT_SEND:
+                o->send_path = arg;
+                break;
+        case OPT_DAEMON:
+                o->daemon = 1;
+                break;
+        case OPT_CHECK:
+                o->check = 1;
+                break;
+        }
+        return 0;
+}
+
+/* Reads the options into o and checks they go together. Returns -1 when
+ * the command goes on (the --send COMMAND in argv[1]), or the exit code. */
+static int parse_args(broker_opts_t *o, int argc, char **argv) {
+        sf_optparser_t p;
+        const char *arg;
+        int c;
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                int rc;
                 if (sf_kafka_is_opt(c)) {
-                        if (!kconf && !(kconf = sf_kafka_conf_new())) goto out;
-                        int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
-                        if (kr == SF_OPT_EXIT) {
-                                rc = 0;
-                                goto out;
-                        }
-                        if (kr == SF_OPT_USAGE) {
-                                rc = 2;
-                                goto out;
-                        }
-                        kafka_opts = 1;
-                        continue;
-                }
-                switch (c) {
-                case OPT_PORT:
-                        if (sf_opt_long(&spec, "--port", arg, 0, 65535, &port) < 0) return 2;
-                        break;
-                case OPT_BROKERS:
-                        if (sf_opt_long(&spec, "--brokers", arg, 1, 16, &nbrokers) < 0) return 2;
-                        break;
-                case OPT_PARTITIONS:
-                        if (sf_opt_long(&spec, "--partitions", arg, 1, 1000, &partitions) < 0) return 2;
-                        break;
-                case OPT_TOPIC: {
-                        if (ntopics >= SF_ARRAY_SIZE(topics)) {
-                                sf_opt_usage(&spec, "at most %zu --topic options", SF_ARRAY_SIZE(topics));
-                                rc = 2;
-                                goto out;
-                        }
-                        char *name = strdup(arg);
-                        if (!name) goto out;
-                        topic_names[ntopics] = name;
-                        long long np = 0;
-                        char *colon = strchr(name, ':');
-                        if (colon) {
-                                *colon = '\0';
-                                if (sf_opt_long(&spec, "--topic NAME:N", colon + 1, 1, 1000, &np) < 0) {
-                                        rc = 2;
-                                        goto out;
-                                }
-                        }
-                        if (!sf_kafka_topic_valid(name)) {
-                                sf_opt_usage(&spec,
-                                             "invalid topic name '%s' (letters, digits, '.', '_', '-')",
-                                             name);
-                                rc = 2;
-                                goto out;
-                        }
-                        topics[ntopics++] = (topic_spec_t){name, (int)np};
-                        break;
-                }
-                case OPT_CONTROL:
-                        control = arg;
-                        break;
-                case OPT_SEND:
-                        send_path = arg;
-                        break;
-                case OPT_DAEMON:
-                        daemon = 1;
-                        break;
-                case OPT_CHECK:
-                        check = 1;
-                        break;
+                        if (!o->kconf && !(o->kconf = sf_kafka_conf_new())) return 1;
+                        int kr = sf_cmd_kafka_opt(&spec, o->kconf, c, arg);
+                        if (kr == SF_OPT_EXIT) return 0;
+                        if (kr == SF_OPT_USAGE) return 2;
+                        o->kafka_opts = 1;
+                } else if ((rc = parse_option(o, c, arg)) != 0) {
+                        return rc;
                 }
         }
-        if (c == SF_OPT_EXIT) {
-                rc = 0;
-                goto out;
-        }
-        if (c == SF_OPT_USAGE) {
-                rc = 2;
-                goto out;
-        }
-        if (kafka_opts && !check) {
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
+        int nops = p.nops;
+        if (o->kafka_opts && !o->check) {
                 sf_opt_usage(&spec, "-b, -X and -F only apply with --check");
-                rc = 2;
-                goto out;
+                return 2;
         }
-        if (check) {
-                if (p.nops > 0) {
-                        sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
-                        rc = 2;
-                        goto out;
-                }
-                if (!kconf && !(kconf = sf_kafka_conf_new())) goto out;
-                rc = check_cluster(kconf);
-                goto out;
+        if (o->send_path && !o->check && nops != 1) {
+                sf_opt_usage(&spec, "--send PATH needs exactly one COMMAND, e.g. 'down 1'");
+                return 2;
         }
-        if (send_path) {
-                if (p.nops != 1) {
-                        sf_opt_usage(&spec, "--send PATH needs exactly one COMMAND, e.g. 'down 1'");
-                        rc = 2;
-                        goto out;
-                }
-                rc = control_send(send_path, argv[1]);
-                goto out;
-        }
-        if (p.nops > 0) {
+        if ((o->check || !o->send_path) && nops > 0) {
                 sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
-                rc = 2;
-                goto out;
+                return 2;
         }
+        return -1;
+}
 
-        if (daemon) {
-                /* Fork before any thread exists (librdkafka's would not
-                 * survive it); the child reports readiness through a pipe. */
-                int pfd[2];
-                if (pipe(pfd) < 0) {
-                        fprintf(stderr, "streamflow broker: pipe: %s\n", strerror(errno));
-                        goto out;
-                }
-                fflush(stdout);
-                pid_t pid = fork();
-                if (pid < 0) {
-                        fprintf(stderr, "streamflow broker: fork: %s\n", strerror(errno));
-                        goto out;
-                }
-                if (pid > 0) {
-                        close(pfd[1]);
-                        char buf[1024];
-                        size_t n = 0;
-                        ssize_t r;
-                        while (n < sizeof(buf) - 1 && (r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
-                                if (r < 0) {
-                                        if (errno == EINTR) continue;
-                                        break;
-                                }
-                                n += (size_t)r;
-                        }
-                        buf[n] = '\0';
-                        close(pfd[0]);
-                        if (strncmp(buf, "ok ", 3) != 0) {
-                                int status;
-                                waitpid(pid, &status, 0);
-                                fprintf(stderr, "streamflow broker: %s\n",
-                                        n ? buf : "the background broker did not start");
-                                rc = 1;
-                                goto out;
-                        }
-                        printf("%s\n", buf + 3);
-                        printf("in-memory Kafka for development, running in the background as pid %d; "
-                               "stop it with: kill %d\n",
-                               (int)pid, (int)pid);
-                        rc = 0;
-                        goto out;
-                }
+/* --daemon: forks before any thread exists (librdkafka's would not survive
+ * it). The parent waits for the child's first word on a pipe, prints the
+ * address and pid and returns the exit code; the child detaches, sets
+ * *ready_fd to the pipe and gets -1 (go on). */
+static int daemonize(int *ready_fd) {
+        int pfd[2];
+        if (pipe(pfd) < 0) {
+                fprintf(stderr, "streamflow broker: pipe: %s\n", strerror(errno));
+                return 1;
+        }
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "streamflow broker: fork: %s\n", strerror(errno));
                 close(pfd[0]);
-                ready_fd = pfd[1];
+                close(pfd[1]);
+                return 1;
+        }
+        if (pid == 0) {
+                close(pfd[0]);
+                *ready_fd = pfd[1];
                 setsid();
                 int devnull = open("/dev/null", O_RDWR);
                 if (devnull >= 0) {
@@ -659,51 +623,96 @@ int cmd_broker(int argc, char **argv) {
                         dup2(devnull, STDERR_FILENO);
                         if (devnull > 2) close(devnull);
                 }
+                return -1;
         }
+        close(pfd[1]);
+        char buf[1024];
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof(buf) - 1 && (r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
+                if (r < 0) {
+                        if (errno == EINTR) continue;
+                        break;
+                }
+                n += (size_t)r;
+        }
+        buf[n] = '\0';
+        close(pfd[0]);
+        if (strncmp(buf, "ok ", 3) != 0) {
+                int status;
+                waitpid(pid, &status, 0);
+                fprintf(stderr, "streamflow broker: %s\n", n ? buf : "the background broker did not start");
+                return 1;
+        }
+        printf("%s\n", buf + 3);
+        printf("in-memory Kafka for development, running in the background as pid %d; stop it with: kill "
+               "%d\n",
+               (int)pid, (int)pid);
+        return 0;
+}
 
-        sf_kafka_install_signals();
-        signal(SIGPIPE, SIG_IGN);
-        mock = sf_kafka_mock_new((int)nbrokers, (int)partitions, errstr, sizeof(errstr));
-        if (!mock) goto fail;
+/* The four StreamFlow topics (--topic NAME:N may set their partitions),
+ * then the other --topic ones. */
+static int create_topics(sf_kafka_mock_t *mock, const broker_opts_t *o, char *errstr, size_t errstr_size) {
         static const char *const builtin[] = {SF_TOPIC_YT, SF_TOPIC_CONNECTIONS, SF_TOPIC_PREDICTIONS,
                                               SF_TOPIC_DLQ};
         for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++) {
-                int np = (int)partitions;
-                for (size_t t = 0; t < ntopics; t++)
-                        if (strcmp(topics[t].name, builtin[i]) == 0 && topics[t].partitions)
-                                np = topics[t].partitions;
-                if (sf_kafka_mock_topic(mock, builtin[i], np, errstr, sizeof(errstr)) < 0) goto fail;
+                int np = (int)o->partitions;
+                for (size_t t = 0; t < o->ntopics; t++)
+                        if (strcmp(o->topics[t].name, builtin[i]) == 0 && o->topics[t].partitions)
+                                np = o->topics[t].partitions;
+                if (sf_kafka_mock_topic(mock, builtin[i], np, errstr, errstr_size) < 0) return -1;
         }
-        for (size_t t = 0; t < ntopics; t++) {
+        for (size_t t = 0; t < o->ntopics; t++) {
                 int builtin_topic = 0;
                 for (size_t i = 0; i < SF_ARRAY_SIZE(builtin); i++)
-                        if (strcmp(topics[t].name, builtin[i]) == 0) builtin_topic = 1;
-                if (!builtin_topic && sf_kafka_mock_topic(mock, topics[t].name, topics[t].partitions, errstr,
-                                                          sizeof(errstr)) < 0)
-                        goto fail;
+                        if (strcmp(o->topics[t].name, builtin[i]) == 0) builtin_topic = 1;
+                if (!builtin_topic && sf_kafka_mock_topic(mock, o->topics[t].name, o->topics[t].partitions,
+                                                          errstr, errstr_size) < 0)
+                        return -1;
         }
-        int bound = 0;
-        if (forwarder_start(&fwd, (int)port, sf_kafka_mock_bootstraps(mock), &bound, errstr, sizeof(errstr)) <
-            0)
-                goto fail;
-        forwarding = 1;
-        if (control && (control_fd = control_listen(control, errstr, sizeof(errstr))) < 0) goto fail;
+        return 0;
+}
 
-        if (ready_fd >= 0) {
+/* Tells whoever waits (the --daemon parent, then stdout) where the broker is. */
+static void announce(const broker_opts_t *o, int bound, int *ready_fd) {
+        if (*ready_fd >= 0) {
                 char msg[64];
                 int n = snprintf(msg, sizeof(msg), "ok 127.0.0.1:%d", bound);
-                ssize_t w = write(ready_fd, msg, (size_t)n);
+                ssize_t w = write(*ready_fd, msg, (size_t)n);
                 (void)w;
-                close(ready_fd);
-                ready_fd = -1;
+                close(*ready_fd);
+                *ready_fd = -1;
         }
         printf("127.0.0.1:%d\n", bound);
         printf("in-memory Kafka for development (librdkafka mock cluster, %d broker%s): data is lost when it "
                "stops; topics %s, %s, %s, %s have %d partitions. Ctrl-C stops it.\n",
-               (int)nbrokers, nbrokers > 1 ? "s" : "", SF_TOPIC_YT, SF_TOPIC_CONNECTIONS,
-               SF_TOPIC_PREDICTIONS, SF_TOPIC_DLQ, (int)partitions);
+               (int)o->nbrokers, o->nbrokers > 1 ? "s" : "", SF_TOPIC_YT, SF_TOPIC_CONNECTIONS,
+               SF_TOPIC_PREDICTIONS, SF_TOPIC_DLQ, (int)o->partitions);
         fflush(stdout);
+}
 
+/* Runs the cluster, the forwarder and the control socket until SIGINT or
+ * SIGTERM. Returns the exit code; a failure to start is also written to
+ * *ready_fd (the --daemon parent's pipe) when it is open. */
+static int serve(const broker_opts_t *o, int *ready_fd) {
+        char errstr[512];
+        forwarder_t fwd;
+        int forwarding = 0, control_fd = -1, bound = 0, rc = 1;
+        sf_kafka_mock_t *mock = NULL;
+
+        memset(&fwd, 0, sizeof(fwd));
+        sf_kafka_install_signals();
+        signal(SIGPIPE, SIG_IGN);
+        mock = sf_kafka_mock_new((int)o->nbrokers, (int)o->partitions, errstr, sizeof(errstr));
+        if (!mock || create_topics(mock, o, errstr, sizeof(errstr)) < 0) goto fail;
+        if (forwarder_start(&fwd, (int)o->port, sf_kafka_mock_bootstraps(mock), &bound, errstr,
+                            sizeof(errstr)) < 0)
+                goto fail;
+        forwarding = 1;
+        if (o->control && (control_fd = control_listen(o->control, errstr, sizeof(errstr))) < 0) goto fail;
+
+        announce(o, bound, ready_fd);
         while (sf_kafka_running()) {
                 struct pollfd pfd = {control_fd, POLLIN, 0};
                 int r = poll(&pfd, control_fd >= 0 ? 1 : 0, 200);
@@ -712,21 +721,44 @@ int cmd_broker(int argc, char **argv) {
         rc = 0;
         goto out;
 fail:
-        if (ready_fd >= 0) {
-                ssize_t w = write(ready_fd, errstr, strlen(errstr));
+        if (*ready_fd >= 0) {
+                ssize_t w = write(*ready_fd, errstr, strlen(errstr));
                 (void)w;
         }
         fprintf(stderr, "streamflow broker: %s\n", errstr);
-        rc = 1;
 out:
-        if (ready_fd >= 0) close(ready_fd);
         if (control_fd >= 0) {
                 close(control_fd);
-                unlink(control);
+                unlink(o->control);
         }
         if (forwarding) forwarder_stop(&fwd);
         sf_kafka_mock_destroy(mock);
-        sf_kafka_conf_destroy(kconf);
-        for (size_t t = 0; t < SF_ARRAY_SIZE(topic_names); t++) free(topic_names[t]);
+        return rc;
+}
+
+int cmd_broker(int argc, char **argv) {
+        broker_opts_t o;
+        int ready_fd = -1;
+
+        memset(&o, 0, sizeof(o));
+        o.port = 9092;
+        o.nbrokers = 1;
+        o.partitions = 3;
+        int rc = parse_args(&o, argc, argv);
+        if (rc >= 0) goto out;
+        if (o.check) {
+                rc = 1;
+                if (o.kconf || (o.kconf = sf_kafka_conf_new())) rc = check_cluster(o.kconf);
+                goto out;
+        }
+        if (o.send_path) {
+                rc = control_send(o.send_path, argv[1]);
+                goto out;
+        }
+        if (o.daemon && (rc = daemonize(&ready_fd)) >= 0) goto out;
+        rc = serve(&o, &ready_fd);
+out:
+        if (ready_fd >= 0) close(ready_fd);
+        opts_free(&o);
         return rc;
 }

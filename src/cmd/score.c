@@ -181,6 +181,14 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                 json_decref(j);
                 rd_kafka_message_destroy(m);
         }
+        if (read == 0 && sf_kafka_running()) {
+                fprintf(stderr,
+                        "streamflow score: no predictions on topic %s yet: is a scorer running "
+                        "('streamflow score'), and has it joined its group and scored the records? A new "
+                        "scorer takes a few seconds to join; run --report again once it has\n",
+                        topic);
+                goto out;
+        }
         if (sf_report_write(stdout, &cm, names, 4) != 0) {
                 fprintf(stderr, "streamflow score: cannot write the report\n");
                 goto out;
@@ -353,7 +361,9 @@ int cmd_score(int argc, char **argv) {
         sf_kafka_install_signals();
         sf_scorer_totals_t t;
         int r = sf_scorer_run(kconf, model, &o, &t, errstr, sizeof(errstr));
-        if (!quiet)
+        /* Totals of a run that read nothing (Kafka unreachable) say nothing:
+         * then the error alone. */
+        if (!quiet && (r == 0 || t.records > 0))
                 fprintf(stderr,
                         "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen "
                         "values, "

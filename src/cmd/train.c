@@ -820,7 +820,7 @@ static int finish(train_run_t *r, double train_time) {
                 fprintf(stderr, "streamflow train: %s: %s\n", r->test_path, err);
                 return -1;
         }
-        printf("Trained %lld epochs in %.2fs\n", epochs, train_time);
+        printf("Trained %lld epoch%s in %.2fs\n", epochs, epochs == 1 ? "" : "s", train_time);
         printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)\n", test_loss, test_acc, r->test.n);
         printf("Unseen categorical values (encoded as zeros): validation %zu rows, test %zu rows\n",
                r->val.n ? r->val.unseen : 0, r->test.unseen);

@@ -56,6 +56,9 @@ typedef struct scorer {
         /* the current stats interval */
         double iv_start, first_record;
         uint64_t iv_in, iv_out, iv_batches, iv_batch_records;
+        /* when an acknowledgement was last seen (outputs_acked) */
+        double last_ack;
+        uint64_t acked_seen;
 
         int failed; /* a fatal problem: stop and report error */
         char error[512];
@@ -153,6 +156,14 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
         s->t.records++;
         s->iv_in++;
         if (s->first_record == 0) s->first_record = sf_now_s();
+}
+
+/* After a poll or a flush: notes the time if outputs were acknowledged
+ * since the last call (once per call, not a clock read per message). */
+static void outputs_acked(scorer_t *s) {
+        if (s->t.delivered == s->acked_seen) return;
+        s->acked_seen = s->t.delivered;
+        s->last_ack = sf_now_s();
 }
 
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *value) {
@@ -622,6 +633,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 }
                 score_batch(s);
                 sf_producer_poll(s->prod, 0);
+                outputs_acked(s);
                 store_offsets(s, s->cons);
                 stats(s, 0);
                 if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
@@ -629,9 +641,12 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         /* Finish what was consumed, wait for the cluster, commit. */
         score_batch(s);
         uint64_t undelivered = sf_producer_flush(s->prod, 30000);
-        /* Throughput up to the last acknowledged output; leaving the group
-         * is shutdown, not scoring. */
-        s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
+        outputs_acked(s);
+        /* Throughput from the first record to the last acknowledged output:
+         * neither the wait for the first record nor the idle time before a
+         * SIGINT, nor leaving the group, is scoring. */
+        s->t.seconds =
+                s->first_record > 0 && s->last_ack > s->first_record ? s->last_ack - s->first_record : 0;
         store_offsets(s, s->cons);
         stats(s, 1);
         char cerr[512], cfatal[512] = "";

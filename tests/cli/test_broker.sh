@@ -94,6 +94,14 @@ printf '# comment\n\nclient.id=x\nsocket.timeout.ms=often\n' >"$SF_TMP/client.pr
 run "$SF" broker --check -F "$SF_TMP/client.properties"
 check "a bad value in -F exits 2" [ "$rc" -eq 2 ]
 check_grep "... naming file:line and property" "client\.properties:4: .*socket\.timeout\.ms" "$err"
+# A bad number after other options: a usage error that frees what those
+# options made (ASan's leak check sees anything left behind).
+for bad in "--port 70000" "--brokers 0" "--partitions many"; do
+  # shellcheck disable=SC2086 # $bad is two words
+  run "$SF" broker --check -b 127.0.0.1:1 --topic extra:2 $bad
+  check "broker --topic ... $bad exits 2" [ "$rc" -eq 2 ]
+  check_nogrep "... with nothing left behind" "LeakSanitizer" "$err"
+done
 run "$SF" broker --check -X list
 check "-X list exits 0" [ "$rc" -eq 0 ]
 check_grep "-X list prints librdkafka's properties" "bootstrap\.servers" "$out"

@@ -47,4 +47,32 @@ runner_with test_ubsan 'echo "ok - one"; echo "x.c:1:2: runtime error: signed in
 check "a sanitizer report turns the run red" [ "$rc" -ne 0 ]
 check_grep "sanitizer: says so" 'sanitizer report' "$out"
 
+runner_with test_tsan 'echo "ok - one"; echo "WARNING: ThreadSanitizer: data race (pid=1)" >&2'
+check "a ThreadSanitizer report turns the run red" [ "$rc" -ne 0 ]
+check_grep "ThreadSanitizer: says so" 'test_tsan .*sanitizer report' "$out"
+
+# DIR:GLOB,GLOB runs only the programs of that build matching a glob.
+rm -f "$tree/b/tests/"test_*
+prog test_alpha 'echo "ok - alpha"'
+prog test_beta 'echo "ok - beta"'
+prog test_gamma 'echo "not ok - gamma"; exit 1'
+run bash "$tree/tests/run" --build b:test_alpha,test_b*
+check "a build's globs select its programs" [ "$rc" -eq 0 ]
+check_grep "... alpha and beta ran" '^2 passed, 0 failed, 0 skipped$' "$out"
+check_nogrep "... gamma did not" 'test_gamma' "$out"
+
+# A failure early in a long output: the runner shows the tail, and the first
+# error too, which is usually the cause.
+runner_with test_early 'echo "ok - one"; echo "not ok - the first failure"; echo "#   why: the cause"
+i=0; while [ $i -lt 200 ]; do echo "ok - later $i"; i=$((i + 1)); done; exit 1'
+check "early failure: the run is red" [ "$rc" -ne 0 ]
+check_grep "early failure: its not-ok line is shown" 'not ok - the first failure' "$out"
+check_grep "early failure: and the lines after it" 'why: the cause' "$out"
+check_grep "early failure: and the tail" 'ok - later 199' "$out"
+
+runner_with test_early_crash 'echo "ok - one"; echo "storage: error: cannot open /nonexistent" >&2
+i=0; while [ $i -lt 200 ]; do echo "noise $i"; i=$((i + 1)); done; exit 3'
+check "early error then a crash: red" [ "$rc" -ne 0 ]
+check_grep "early error then a crash: the first error line is shown" 'error: cannot open /nonexistent' "$out"
+
 done_testing

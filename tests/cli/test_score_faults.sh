@@ -99,11 +99,11 @@ warm trio trio_pred
 replay_k9=$!
 "$SF" replay -q -t trio --rate "$RATE" "$SF_TMP/rows.csv" </dev/null >/dev/null 2>&1 &
 replay_trio=$!
-# Both replays take N/RATE = 2 s: kill at about a third and a half of it,
-# once the k9 scorer has published something (a loaded machine is slow to start).
-sleep 0.7
-for _ in $(seq 50); do
-  [ "$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' | wc -l)" -gt 1 ] && break
+# Both replays take N/RATE = 2 s: kill k9's scorer once it has scored a
+# third of them (however slow the machine: a fixed sleep could come before
+# the first), and one of trio's 0.3 s later.
+for _ in $(seq 1 300); do
+  [ "$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' 2>/dev/null | wc -l)" -ge $((N / 3)) ] && break
   sleep 0.1
 done
 kill -9 "$k9pid"
