@@ -13,6 +13,7 @@
 #include "util/decimal.h"
 #include "util/rng.h"
 #include "util/utf8.h"
+#include "util/util.h"
 
 static const char *const class_names[SF_KDD_NCLASSES] = {"normal", "DoS", "Probe", "R2L", "U2R"};
 
@@ -135,14 +136,6 @@ int sf_kdd_label_class(const char *label) {
 const char *sf_kdd_field_name(int i) {
         if (i < 0 || i >= SF_KDD_NFEATURES + 2) return NULL;
         return field_names[i];
-}
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
 }
 
 /* Shows at most 40 bytes of a bad field, with non-printable bytes as '?'. */
@@ -303,21 +296,21 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
         if (len > 0 && line[len - 1] == '\n') len--;
         if (len > 0 && line[len - 1] == '\r') len--;
         if (len == 0) {
-                seterr(errstr, errstr_size, "empty line");
+                sf_seterr(errstr, errstr_size, "empty line");
                 return -1;
         }
         const char *nul = memchr(line, '\0', len);
         if (nul) {
-                seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)",
-                       (size_t)(nul - line) + 1);
+                sf_seterr(errstr, errstr_size, "NUL byte at column %zu (binary data?)",
+                          (size_t)(nul - line) + 1);
                 return -1;
         }
         size_t valid = sf_utf8_valid_len(line, len);
         if (valid < len) {
-                seterr(errstr, errstr_size,
-                       "invalid UTF-8 at column %zu (byte 0x%02x): binary data or a broken encoding, not "
-                       "text",
-                       valid + 1, (unsigned char)line[valid]);
+                sf_seterr(errstr, errstr_size,
+                          "invalid UTF-8 at column %zu (byte 0x%02x): binary data or a broken encoding, not "
+                          "text",
+                          valid + 1, (unsigned char)line[valid]);
                 return -1;
         }
         /* Split first, so a wrong field count is reported as such rather
@@ -338,8 +331,8 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
                 p = comma + 1;
         }
         if (nf != SF_KDD_NFEATURES && nf != SF_KDD_NFEATURES + 1 && nf != SF_KDD_NFEATURES + 2) {
-                seterr(errstr, errstr_size,
-                       "expected 41 fields (features), 42 (+ label) or 43 (+ difficulty), found %d", nf);
+                sf_seterr(errstr, errstr_size,
+                          "expected 41 fields (features), 42 (+ label) or 43 (+ difficulty), found %d", nf);
                 return -1;
         }
 
@@ -367,9 +360,10 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
                 if (row->label < 0) {
                         char q[64];
                         quote_field(q, sizeof(q), start[f], flen[f]);
-                        seterr(errstr, errstr_size,
-                               "field %d (label): unknown label \"%s\" (not normal or a known attack name)",
-                               f + 1, q);
+                        sf_seterr(
+                                errstr, errstr_size,
+                                "field %d (label): unknown label \"%s\" (not normal or a known attack name)",
+                                f + 1, q);
                         return -1;
                 }
         }
@@ -387,7 +381,7 @@ int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char
 bad : {
         char q[64];
         quote_field(q, sizeof(q), start[f], flen[f]);
-        seterr(errstr, errstr_size, "field %d (%s): %s: \"%s\"", f + 1, field_names[f], why, q);
+        sf_seterr(errstr, errstr_size, "field %d (%s): %s: \"%s\"", f + 1, field_names[f], why, q);
         return -1;
 }
 }
@@ -425,17 +419,17 @@ int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t 
                 if (st != SF_LINES_OK) goto out;
                 sf_kdd_row_t row;
                 if (sf_kdd_parse_line(line, len, &row, why, sizeof(why))) {
-                        seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
+                        sf_seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
                         goto out;
                 }
                 if (rows_push(out, &row, lineno)) {
-                        seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                               (unsigned long long)lineno, out->n - n0);
+                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                                  (unsigned long long)lineno, out->n - n0);
                         goto out;
                 }
         }
         if (out->n == n0) {
-                seterr(errstr, errstr_size, "%s: no rows (empty file)", path);
+                sf_seterr(errstr, errstr_size, "%s: no rows (empty file)", path);
                 goto out;
         }
         ret = 0;
@@ -554,7 +548,7 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
         vocab_t vp = {0}, vs = {0}, vf = {0};
         sf_kdd_encoder_t *enc = NULL;
         if (!train || train->n == 0) {
-                seterr(errstr, errstr_size, "no training rows to fit the encoder on");
+                sf_seterr(errstr, errstr_size, "no training rows to fit the encoder on");
                 return NULL;
         }
         for (size_t i = 0; i < train->n; i++) {
@@ -563,19 +557,19 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                 if ((e = vocab_add(&vp, r->proto)) || (e = vocab_add(&vs, r->service)) ||
                     (e = vocab_add(&vf, r->flag))) {
                         if (e == -2)
-                                seterr(errstr, errstr_size,
-                                       "training row %zu: more than %d distinct values in a categorical "
-                                       "column; "
-                                       "is this NSL-KDD data?",
-                                       i + 1, MAX_VOCAB);
+                                sf_seterr(errstr, errstr_size,
+                                          "training row %zu: more than %d distinct values in a categorical "
+                                          "column; "
+                                          "is this NSL-KDD data?",
+                                          i + 1, MAX_VOCAB);
                         else
-                                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
                         goto fail;
                 }
         }
         enc = calloc(1, sizeof(*enc));
         if (!enc) {
-                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
                 goto fail;
         }
         enc->proto = vp.v, enc->n_proto = vp.n;
@@ -598,7 +592,7 @@ sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, s
                 enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
         }
         if (index_all(enc) != 0) {
-                seterr(errstr, errstr_size, "out of memory fitting the encoder");
+                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
                 sf_kdd_encoder_destroy(enc);
                 return NULL;
         }
@@ -613,19 +607,19 @@ fail:
 static int copy_vocab(const char *what, int n, const char *const *src, char ***dst, char *errstr,
                       size_t errstr_size) {
         if (n <= 0 || n > MAX_VOCAB || !src) {
-                seterr(errstr, errstr_size, "%s vocabulary: %d entries (expected 1 to %d)", what, n,
-                       MAX_VOCAB);
+                sf_seterr(errstr, errstr_size, "%s vocabulary: %d entries (expected 1 to %d)", what, n,
+                          MAX_VOCAB);
                 return -1;
         }
         for (int i = 0; i < n; i++) {
                 if (!src[i] || !src[i][0]) {
-                        seterr(errstr, errstr_size, "%s vocabulary: entry %d is empty", what, i);
+                        sf_seterr(errstr, errstr_size, "%s vocabulary: entry %d is empty", what, i);
                         return -1;
                 }
                 if (i > 0 && strcmp(src[i - 1], src[i]) >= 0) {
-                        seterr(errstr, errstr_size,
-                               "%s vocabulary: \"%s\" before \"%s\" is not sorted and unique", what,
-                               src[i - 1], src[i]);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s vocabulary: \"%s\" before \"%s\" is not sorted and unique", what,
+                                  src[i - 1], src[i]);
                         return -1;
                 }
         }
@@ -640,7 +634,7 @@ static int copy_vocab(const char *what, int n, const char *const *src, char ***d
         *dst = v;
         return 0;
 oom:
-        seterr(errstr, errstr_size, "out of memory copying the %s vocabulary", what);
+        sf_seterr(errstr, errstr_size, "out of memory copying the %s vocabulary", what);
         return -1;
 }
 
@@ -648,24 +642,25 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
                                      const char *const *service, int n_flag, const char *const *flag,
                                      const float *mean, const float *std, char *errstr, size_t errstr_size) {
         if (!mean || !std) {
-                seterr(errstr, errstr_size, "encoder: missing means or deviations");
+                sf_seterr(errstr, errstr_size, "encoder: missing means or deviations");
                 return NULL;
         }
         for (int j = 0; j < SF_KDD_NNUMERIC; j++) {
                 if (!isfinite(mean[j])) {
-                        seterr(errstr, errstr_size, "encoder: mean of %s is not finite",
-                               field_names[j == 0 ? 0 : j + 3]);
+                        sf_seterr(errstr, errstr_size, "encoder: mean of %s is not finite",
+                                  field_names[j == 0 ? 0 : j + 3]);
                         return NULL;
                 }
                 if (!isfinite(std[j]) || std[j] <= 0) {
-                        seterr(errstr, errstr_size, "encoder: deviation of %s is %g (must be finite and > 0)",
-                               field_names[j == 0 ? 0 : j + 3], (double)std[j]);
+                        sf_seterr(errstr, errstr_size,
+                                  "encoder: deviation of %s is %g (must be finite and > 0)",
+                                  field_names[j == 0 ? 0 : j + 3], (double)std[j]);
                         return NULL;
                 }
         }
         sf_kdd_encoder_t *enc = calloc(1, sizeof(*enc));
         if (!enc) {
-                seterr(errstr, errstr_size, "out of memory");
+                sf_seterr(errstr, errstr_size, "out of memory");
                 return NULL;
         }
         if (copy_vocab("protocol_type", n_proto, proto, &enc->proto, errstr, errstr_size)) goto fail;
@@ -678,7 +673,7 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
         memcpy(enc->std, std, sizeof(enc->std));
         enc->n_inputs = SF_KDD_NNUMERIC + n_proto + n_service + n_flag;
         if (index_all(enc) != 0) {
-                seterr(errstr, errstr_size, "out of memory");
+                sf_seterr(errstr, errstr_size, "out of memory");
                 goto fail;
         }
         return enc;
@@ -717,10 +712,11 @@ int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr,
         int j = 0;
         while (isfinite(num[j])) j++;
         int f = j == 0 ? 0 : j + 3; /* fields 1, 2, 3 are the categoricals */
-        seterr(errstr, errstr_size,
-               "field %d (%s): %g is out of range: scaled by the model's mean and deviation it becomes %g, "
-               "which cannot be scored",
-               f + 1, field_names[f], (double)row->num[j], (double)num[j]);
+        sf_seterr(
+                errstr, errstr_size,
+                "field %d (%s): %g is out of range: scaled by the model's mean and deviation it becomes %g, "
+                "which cannot be scored",
+                f + 1, field_names[f], (double)row->num[j], (double)num[j]);
         return -1;
 }
 
@@ -752,11 +748,12 @@ int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_
         n = snprintf(path, path_size, "%s/%s.gz", dir, name);
         if (n < 0 || (size_t)n >= path_size) goto toolong;
         if (access(path, R_OK) == 0) return 0;
-        seterr(errstr, errstr_size, "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)",
-               dir, name, strerror(err1), dir, name, strerror(errno));
+        sf_seterr(errstr, errstr_size,
+                  "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)", dir, name,
+                  strerror(err1), dir, name, strerror(errno));
         return -1;
 toolong:
-        seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);
+        sf_seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);
         return -1;
 }
 

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "data/kdd.h"
+#include "util/util.h"
 
 /* Bytes read from the file per read(). */
 #define CHUNK (256 * 1024)
@@ -37,46 +38,38 @@ struct sf_lines {
         unsigned char *in; /* CHUNK bytes of compressed input */
 };
 
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t errstr_size) {
         sf_lines_t *lr = NULL;
         int fd = -1;
         if (!path || !*path) {
-                seterr(errstr, errstr_size, "no input path given");
+                sf_seterr(errstr, errstr_size, "no input path given");
                 return NULL;
         }
         if (max_len == 0) max_len = SF_KDD_MAX_LINE;
         if (max_len > SIZE_MAX / 2 - CHUNK) {
-                seterr(errstr, errstr_size, "%s: maximum line length too large", path);
+                sf_seterr(errstr, errstr_size, "%s: maximum line length too large", path);
                 return NULL;
         }
         if (strcmp(path, "-") == 0) {
                 /* A private descriptor: closing the reader leaves stdin open. */
                 fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
                 if (fd < 0) {
-                        seterr(errstr, errstr_size, "stdin: %s", strerror(errno));
+                        sf_seterr(errstr, errstr_size, "stdin: %s", strerror(errno));
                         return NULL;
                 }
         } else {
                 fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
-                        seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+                        sf_seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
                         return NULL;
                 }
                 struct stat st;
                 if (fstat(fd, &st) != 0) {
-                        seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+                        sf_seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
                         goto fail;
                 }
                 if (S_ISDIR(st.st_mode)) {
-                        seterr(errstr, errstr_size, "%s: %s", path, strerror(EISDIR));
+                        sf_seterr(errstr, errstr_size, "%s: %s", path, strerror(EISDIR));
                         goto fail;
                 }
         }
@@ -90,7 +83,7 @@ sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t
         if (!(lr->path = strdup(path)) || !(lr->buf = malloc(lr->cap)) || !(lr->in = malloc(CHUNK))) goto oom;
         return lr;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", path);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", path);
 fail:
         if (fd >= 0) close(fd);
         sf_lines_close(lr);
@@ -120,8 +113,8 @@ static ssize_t read_some(int fd, void *buf, size_t len) {
 }
 
 static int read_error(sf_lines_t *lr, const char *what, char *errstr, size_t errstr_size) {
-        seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path, (unsigned long long)lr->lineno + 1,
-               what);
+        sf_seterr(errstr, errstr_size, "%s:%llu: read error: %s", lr->path,
+                  (unsigned long long)lr->lineno + 1, what);
         return -1;
 }
 
@@ -242,9 +235,9 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                         }
                         lr->lineno = no;
                         *lineno = no;
-                        seterr(errstr, errstr_size,
-                               "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
-                               (unsigned long long)no, total, lr->max_len);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
+                                  (unsigned long long)no, total, lr->max_len);
                         return SF_LINES_BAD;
                 } else if (lr->eof) {
                         if (lr->start == lr->end) return SF_LINES_EOF;
@@ -263,16 +256,16 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                 if (n == 0) continue;
                 *lineno = lr->lineno;
                 if (n > lr->max_len) {
-                        seterr(errstr, errstr_size,
-                               "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
-                               (unsigned long long)lr->lineno, n, lr->max_len);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s:%llu: line too long (%zu bytes, the limit is %zu); skipped", lr->path,
+                                  (unsigned long long)lr->lineno, n, lr->max_len);
                         return SF_LINES_BAD;
                 }
                 const char *zero = memchr(s, '\0', n);
                 if (zero) {
-                        seterr(errstr, errstr_size,
-                               "%s:%llu: NUL byte at column %zu: binary data, not text; skipped", lr->path,
-                               (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s:%llu: NUL byte at column %zu: binary data, not text; skipped", lr->path,
+                                  (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
                         return SF_LINES_BAD;
                 }
                 s[n] = '\0'; /* the '\r', the '\n', or the spare byte after end */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "onnx/onnx_io.h"
+#include "util/util.h"
 
 #define MODEL_FORMAT         "streamflow-nsl-kdd"
 #define MODEL_FORMAT_VERSION "1"
@@ -43,15 +44,6 @@ struct sf_model {
         char id[17];
         sf_nn_ws_t ws; /* allocated on first predict */
 };
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
 
 static const char *numeric_names(int i) {
         /* The 38 numeric columns are every feature but 1, 2, 3 (the categoricals). */
@@ -163,16 +155,16 @@ int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *e
         FILE *fp = NULL;
 
         if (nn->sizes[0] != enc->n_inputs || nn->sizes[nn->n_layers] != SF_KDD_NCLASSES) {
-                seterr(errstr, errstr_size,
-                       "%s: network shape %d -> %d does not fit the encoder (%d inputs, %d classes)", path,
-                       nn->sizes[0], nn->sizes[nn->n_layers], enc->n_inputs, SF_KDD_NCLASSES);
+                sf_seterr(errstr, errstr_size,
+                          "%s: network shape %d -> %d does not fit the encoder (%d inputs, %d classes)", path,
+                          nn->sizes[0], nn->sizes[nn->n_layers], enc->n_inputs, SF_KDD_NCLASSES);
                 return -1;
         }
         header = build_header(nn, enc, info);
         /* Sorted keys: the same model always gives the same bytes. */
         text = header ? json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         if (!text) {
-                seterr(errstr, errstr_size, "%s: out of memory building the header", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory building the header", path);
                 goto out;
         }
         size_t len = strlen(text);
@@ -185,13 +177,13 @@ int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *e
         size_t tlen = strlen(path) + 32;
         tmp = malloc(tlen);
         if (!tmp) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto out;
         }
         snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
         fp = fopen(tmp, "wb");
         if (!fp) {
-                seterr(errstr, errstr_size, "%s: cannot create: %s", tmp, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: cannot create: %s", tmp, strerror(errno));
                 goto out;
         }
         int ok = fwrite(le, 1, 8, fp) == 8 && fwrite(text, 1, len, fp) == len;
@@ -201,12 +193,12 @@ int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *e
         if (fclose(fp) != 0) ok = 0;
         fp = NULL;
         if (!ok) {
-                seterr(errstr, errstr_size, "%s: write failed: %s", tmp, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: write failed: %s", tmp, strerror(errno));
                 unlink(tmp);
                 goto out;
         }
         if (rename(tmp, path) != 0) {
-                seterr(errstr, errstr_size, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
                 unlink(tmp);
                 goto out;
         }
@@ -230,29 +222,29 @@ static uint8_t *read_all(const char *path, size_t *size, char *errstr, size_t er
         uint8_t *buf = NULL;
         if (!fp) {
                 int e = errno;
-                seterr(errstr, errstr_size, "cannot open model file %s: %s%s", path, strerror(e),
-                       e == ENOENT ? " (write one with 'streamflow train', or pass --model FILE)" : "");
+                sf_seterr(errstr, errstr_size, "cannot open model file %s: %s%s", path, strerror(e),
+                          e == ENOENT ? " (write one with 'streamflow train', or pass --model FILE)" : "");
                 return NULL;
         }
         struct stat st;
         if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-                seterr(errstr, errstr_size, "%s: not a regular file", path);
+                sf_seterr(errstr, errstr_size, "%s: not a regular file", path);
                 goto out;
         }
         if ((uint64_t)st.st_size > MAX_FILE) {
-                seterr(errstr, errstr_size, "%s: %lld bytes is too large for a model file", path,
-                       (long long)st.st_size);
+                sf_seterr(errstr, errstr_size, "%s: %lld bytes is too large for a model file", path,
+                          (long long)st.st_size);
                 goto out;
         }
         *size = (size_t)st.st_size;
         buf = malloc(*size ? *size : 1);
         if (!buf) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto out;
         }
         if (fread(buf, 1, *size, fp) != *size) {
-                seterr(errstr, errstr_size, "%s: read failed: %s", path,
-                       ferror(fp) ? strerror(errno) : "file shrank");
+                sf_seterr(errstr, errstr_size, "%s: read failed: %s", path,
+                          ferror(fp) ? strerror(errno) : "file shrank");
                 free(buf);
                 buf = NULL;
         }
@@ -265,12 +257,14 @@ out:
 static json_t *meta_json(json_t *meta, const char *path, const char *key, char *errstr, size_t errstr_size) {
         json_t *s = json_object_get(meta, key);
         if (!json_is_string(s)) {
-                seterr(errstr, errstr_size, "%s: metadata '%s' is missing or not a string", path, key);
+                sf_seterr(errstr, errstr_size, "%s: metadata '%s' is missing or not a string", path, key);
                 return NULL;
         }
         json_error_t jerr;
         json_t *v = json_loadb(json_string_value(s), json_string_length(s), JSON_DECODE_ANY, &jerr);
-        if (!v) seterr(errstr, errstr_size, "%s: metadata '%s' is not valid JSON: %s", path, key, jerr.text);
+        if (!v)
+                sf_seterr(errstr, errstr_size, "%s: metadata '%s' is not valid JSON: %s", path, key,
+                          jerr.text);
         return v;
 }
 
@@ -281,15 +275,16 @@ static int meta_floats(json_t *meta, const char *path, const char *key, float *o
         int rc = -1;
         if (!a) return -1;
         if (!json_is_array(a) || (int)json_array_size(a) != n) {
-                seterr(errstr, errstr_size, "%s: metadata '%s' must be an array of %d numbers", path, key, n);
+                sf_seterr(errstr, errstr_size, "%s: metadata '%s' must be an array of %d numbers", path, key,
+                          n);
                 goto out;
         }
         for (int i = 0; i < n; i++) {
                 json_t *v = json_array_get(a, (size_t)i);
                 double d = json_number_value(v);
                 if (!json_is_number(v) || !isfinite(d) || fabs(d) > FLT_MAX) {
-                        seterr(errstr, errstr_size, "%s: metadata '%s'[%d] is not a finite number", path, key,
-                               i);
+                        sf_seterr(errstr, errstr_size, "%s: metadata '%s'[%d] is not a finite number", path,
+                                  key, i);
                         goto out;
                 }
                 out[i] = (float)d;
@@ -307,19 +302,20 @@ static json_t *meta_strings(json_t *meta, const char *path, const char *key, con
         if (!a) return NULL;
         size_t len = json_is_array(a) ? json_array_size(a) : 0;
         if (!json_is_array(a) || len == 0 || len > 4096) {
-                seterr(errstr, errstr_size, "%s: metadata '%s' must be an array of 1 to 4096 strings", path,
-                       key);
+                sf_seterr(errstr, errstr_size, "%s: metadata '%s' must be an array of 1 to 4096 strings",
+                          path, key);
                 goto fail;
         }
         *out = calloc(len, sizeof(**out));
         if (!*out) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto fail;
         }
         for (size_t i = 0; i < len; i++) {
                 json_t *s = json_array_get(a, i);
                 if (!json_is_string(s)) {
-                        seterr(errstr, errstr_size, "%s: metadata '%s'[%zu] is not a string", path, key, i);
+                        sf_seterr(errstr, errstr_size, "%s: metadata '%s'[%zu] is not a string", path, key,
+                                  i);
                         free(*out);
                         *out = NULL;
                         goto fail;
@@ -348,7 +344,7 @@ static sf_kdd_encoder_t *load_encoder(json_t *meta, const char *path, char *errs
             !(jf = meta_strings(meta, path, "flag", &flag, &nf, errstr, errstr_size)))
                 goto out;
         enc = sf_kdd_encoder_new(np, proto, ns, service, nf, flag, mean, std, why, sizeof(why));
-        if (!enc) seterr(errstr, errstr_size, "%s: metadata: %s", path, why);
+        if (!enc) sf_seterr(errstr, errstr_size, "%s: metadata: %s", path, why);
 out:
         free(proto), free(service), free(flag);
         json_decref(jp), json_decref(js), json_decref(jf);
@@ -363,15 +359,15 @@ static int load_sizes(json_t *meta, const char *path, int *sizes, int *n_layers,
         if (!a) return -1;
         size_t n = json_is_array(a) ? json_array_size(a) : 0;
         if (n < 2 || n > SF_NN_MAX_LAYERS + 1) {
-                seterr(errstr, errstr_size, "%s: metadata 'layer_sizes' must list 2 to %d sizes", path,
-                       SF_NN_MAX_LAYERS + 1);
+                sf_seterr(errstr, errstr_size, "%s: metadata 'layer_sizes' must list 2 to %d sizes", path,
+                          SF_NN_MAX_LAYERS + 1);
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
                 json_t *v = json_array_get(a, i);
                 if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65536) {
-                        seterr(errstr, errstr_size,
-                               "%s: metadata 'layer_sizes'[%zu] must be an integer 1..65536", path, i);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: metadata 'layer_sizes'[%zu] must be an integer 1..65536", path, i);
                         goto out;
                 }
                 sizes[i] = (int)json_integer_value(v);
@@ -396,7 +392,7 @@ static int load_info(json_t *meta, const char *path, sf_model_info_t *info, char
                                &epochs, "batch", &batch, "lr", &lr, "threads", &threads, "train_rows", &rows);
         json_decref(t);
         if (rc != 0) {
-                seterr(errstr, errstr_size, "%s: metadata 'training': %s", path, jerr.text);
+                sf_seterr(errstr, errstr_size, "%s: metadata 'training': %s", path, jerr.text);
                 return -1;
         }
         info->seed = (uint64_t)seed;
@@ -412,14 +408,15 @@ static int check_classes(json_t *meta, const char *path, char *errstr, size_t er
         json_t *a = meta_strings(meta, path, "class_names", &names, &n, errstr, errstr_size);
         if (!a) return -1;
         if (n != SF_KDD_NCLASSES) {
-                seterr(errstr, errstr_size, "%s: metadata 'class_names' has %d names, expected %d", path, n,
-                       SF_KDD_NCLASSES);
+                sf_seterr(errstr, errstr_size, "%s: metadata 'class_names' has %d names, expected %d", path,
+                          n, SF_KDD_NCLASSES);
                 goto out;
         }
         for (int c = 0; c < n; c++) {
                 if (strcmp(names[c], sf_kdd_class_name(c)) != 0) {
-                        seterr(errstr, errstr_size, "%s: metadata 'class_names'[%d] is '%s', expected '%s'",
-                               path, c, names[c], sf_kdd_class_name(c));
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: metadata 'class_names'[%d] is '%s', expected '%s'", path, c, names[c],
+                                  sf_kdd_class_name(c));
                         goto out;
                 }
         }
@@ -436,14 +433,14 @@ static int check_tensor(json_t *header, const char *path, const char *name, size
                         size_t data_len, size_t range[2], char *errstr, size_t errstr_size) {
         json_t *t = json_object_get(header, name);
         if (!json_is_object(t)) {
-                seterr(errstr, errstr_size, "%s: tensor '%s' is missing", path, name);
+                sf_seterr(errstr, errstr_size, "%s: tensor '%s' is missing", path, name);
                 return -1;
         }
         json_t *dtype = json_object_get(t, "dtype"), *shape = json_object_get(t, "shape"),
                *offs = json_object_get(t, "data_offsets");
         if (!json_is_string(dtype) || strcmp(json_string_value(dtype), "F32") != 0) {
-                seterr(errstr, errstr_size, "%s: tensor '%s' has dtype %s, expected F32", path, name,
-                       json_is_string(dtype) ? json_string_value(dtype) : "(none)");
+                sf_seterr(errstr, errstr_size, "%s: tensor '%s' has dtype %s, expected F32", path, name,
+                          json_is_string(dtype) ? json_string_value(dtype) : "(none)");
                 return -1;
         }
         size_t rank = d1 ? 2 : 1;
@@ -455,13 +452,13 @@ static int check_tensor(json_t *header, const char *path, const char *name, size
         if (!shape_ok) {
                 char *got = json_is_array(shape) ? json_dumps(shape, JSON_COMPACT) : NULL;
                 if (rank == 2)
-                        seterr(errstr, errstr_size,
-                               "%s: tensor '%s' has shape %s, expected [%zu,%zu] from layer_sizes", path,
-                               name, got ? got : "(none)", d0, d1);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: tensor '%s' has shape %s, expected [%zu,%zu] from layer_sizes", path,
+                                  name, got ? got : "(none)", d0, d1);
                 else
-                        seterr(errstr, errstr_size,
-                               "%s: tensor '%s' has shape %s, expected [%zu] from layer_sizes", path, name,
-                               got ? got : "(none)", d0);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: tensor '%s' has shape %s, expected [%zu] from layer_sizes", path, name,
+                                  got ? got : "(none)", d0);
                 free(got);
                 return -1;
         }
@@ -469,17 +466,17 @@ static int check_tensor(json_t *header, const char *path, const char *name, size
         if (!json_is_array(offs) || json_array_size(offs) != 2 || !json_is_integer(b) ||
             !json_is_integer(e) || json_integer_value(b) < 0 ||
             json_integer_value(e) < json_integer_value(b) || (uint64_t)json_integer_value(e) > data_len) {
-                seterr(errstr, errstr_size,
-                       "%s: tensor '%s' has data_offsets outside the %zu bytes of data (corrupt or "
-                       "truncated)",
-                       path, name, data_len);
+                sf_seterr(errstr, errstr_size,
+                          "%s: tensor '%s' has data_offsets outside the %zu bytes of data (corrupt or "
+                          "truncated)",
+                          path, name, data_len);
                 return -1;
         }
         range[0] = (size_t)json_integer_value(b);
         range[1] = (size_t)json_integer_value(e);
         if (range[1] - range[0] != d0 * (d1 ? d1 : 1) * 4) {
-                seterr(errstr, errstr_size, "%s: tensor '%s' spans %zu bytes, its shape needs %zu", path,
-                       name, range[1] - range[0], d0 * (d1 ? d1 : 1) * 4);
+                sf_seterr(errstr, errstr_size, "%s: tensor '%s' spans %zu bytes, its shape needs %zu", path,
+                          name, range[1] - range[0], d0 * (d1 ? d1 : 1) * 4);
                 return -1;
         }
         return 0;
@@ -524,15 +521,16 @@ static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, 
         if (sf_onnx_read_mem(path, buf, size, &imp, errstr, errstr_size) != 0) return NULL;
         const char *fmt = sf_onnx_meta_get(&imp, "format");
         if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0) {
-                seterr(errstr, errstr_size,
-                       "%s: a network without StreamFlow's metadata (format \"%s\"): StreamFlow cannot tell "
-                       "how to encode rows for it",
-                       path, MODEL_FORMAT);
+                sf_seterr(
+                        errstr, errstr_size,
+                        "%s: a network without StreamFlow's metadata (format \"%s\"): StreamFlow cannot tell "
+                        "how to encode rows for it",
+                        path, MODEL_FORMAT);
                 goto fail;
         }
         if (imp.added_softmax) {
-                seterr(errstr, errstr_size, "%s: a StreamFlow export ends in Softmax; this graph does not",
-                       path);
+                sf_seterr(errstr, errstr_size, "%s: a StreamFlow export ends in Softmax; this graph does not",
+                          path);
                 goto fail;
         }
         if (!(meta = json_object())) goto oom;
@@ -548,20 +546,20 @@ static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, 
         int same = n_layers == imp.nn->n_layers;
         for (int l = 0; same && l <= n_layers; l++) same = sizes[l] == imp.nn->sizes[l];
         if (!same || sizes[0] != model->enc->n_inputs) {
-                seterr(errstr, errstr_size, "%s: the graph's layers do not match its metadata 'layer_sizes'",
-                       path);
+                sf_seterr(errstr, errstr_size,
+                          "%s: the graph's layers do not match its metadata 'layer_sizes'", path);
                 goto fail;
         }
         model->nn = imp.nn, imp.nn = NULL;
         if (file_id(buf, size, model->id) != 0) {
-                seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
+                sf_seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
                 goto fail;
         }
         json_decref(meta);
         sf_onnx_import_free(&imp);
         return model;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", path);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", path);
 fail:
         json_decref(meta);
         sf_onnx_import_free(&imp);
@@ -599,8 +597,8 @@ static int check_tensors(json_t *header, const char *path, const int *sizes, int
                         int known = strcmp(key, "__metadata__") == 0;
                         for (int i = 0; i < n_spans && !known; i++) known = strcmp(key, spans[i].name) == 0;
                         if (!known) {
-                                seterr(errstr, errstr_size, "%s: unexpected tensor '%s' for layer_sizes",
-                                       path, key);
+                                sf_seterr(errstr, errstr_size, "%s: unexpected tensor '%s' for layer_sizes",
+                                          path, key);
                                 return -1;
                         }
                 }
@@ -609,16 +607,17 @@ static int check_tensors(json_t *header, const char *path, const int *sizes, int
         size_t at = 0;
         for (int i = 0; i < n_spans; i++) {
                 if (spans[i].begin != at) {
-                        seterr(errstr, errstr_size,
-                               "%s: tensor '%s' starts at byte %zu of the data, expected %zu (%s)", path,
-                               spans[i].name, spans[i].begin, at, spans[i].begin < at ? "overlap" : "gap");
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: tensor '%s' starts at byte %zu of the data, expected %zu (%s)", path,
+                                  spans[i].name, spans[i].begin, at, spans[i].begin < at ? "overlap" : "gap");
                         return -1;
                 }
                 at = spans[i].end;
         }
         if (at != data_len) {
-                seterr(errstr, errstr_size, "%s: the tensors need %zu bytes of data, the file has %zu (%s)",
-                       path, at, data_len, data_len < at ? "truncated" : "trailing bytes");
+                sf_seterr(errstr, errstr_size,
+                          "%s: the tensors need %zu bytes of data, the file has %zu (%s)", path, at, data_len,
+                          data_len < at ? "truncated" : "trailing bytes");
                 return -1;
         }
         return n_spans;
@@ -631,42 +630,44 @@ static json_t *load_header(const uint8_t *buf, size_t size, const char *path, ui
                            char *errstr, size_t errstr_size) {
         json_t *header = NULL;
         if (size < 8) {
-                seterr(errstr, errstr_size, "%s: %zu bytes is too short for a safetensors file (truncated?)",
-                       path, size);
+                sf_seterr(errstr, errstr_size,
+                          "%s: %zu bytes is too short for a safetensors file (truncated?)", path, size);
                 goto fail;
         }
         uint64_t hlen = 0;
         for (int i = 0; i < 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
         if (hlen < 2 || hlen > MAX_HEADER || hlen > size - 8) {
-                seterr(errstr, errstr_size,
-                       "%s: header length %llu does not fit in the file's %zu bytes (not a safetensors file, "
-                       "or "
-                       "truncated)",
-                       path, (unsigned long long)hlen, size);
+                sf_seterr(errstr, errstr_size,
+                          "%s: header length %llu does not fit in the file's %zu bytes (not a safetensors "
+                          "file, "
+                          "or "
+                          "truncated)",
+                          path, (unsigned long long)hlen, size);
                 goto fail;
         }
         json_error_t jerr;
         header = json_loadb((const char *)buf + 8, (size_t)hlen, 0, &jerr);
         if (!header || !json_is_object(header)) {
-                seterr(errstr, errstr_size, "%s: header is not a JSON object: %s", path,
-                       header ? "" : jerr.text);
+                sf_seterr(errstr, errstr_size, "%s: header is not a JSON object: %s", path,
+                          header ? "" : jerr.text);
                 goto fail;
         }
         json_t *meta = json_object_get(header, "__metadata__");
         if (!json_is_object(meta)) {
-                seterr(errstr, errstr_size, "%s: no __metadata__ in the header: not a StreamFlow model",
-                       path);
+                sf_seterr(errstr, errstr_size, "%s: no __metadata__ in the header: not a StreamFlow model",
+                          path);
                 goto fail;
         }
         json_t *fmt = json_object_get(meta, "format"), *ver = json_object_get(meta, "format_version");
         if (!json_is_string(fmt) || strcmp(json_string_value(fmt), MODEL_FORMAT) != 0) {
-                seterr(errstr, errstr_size, "%s: metadata 'format' is not \"%s\": not a StreamFlow model",
-                       path, MODEL_FORMAT);
+                sf_seterr(errstr, errstr_size, "%s: metadata 'format' is not \"%s\": not a StreamFlow model",
+                          path, MODEL_FORMAT);
                 goto fail;
         }
         if (!json_is_string(ver) || strcmp(json_string_value(ver), MODEL_FORMAT_VERSION) != 0) {
-                seterr(errstr, errstr_size, "%s: model format version %s; this StreamFlow reads version %s",
-                       path, json_is_string(ver) ? json_string_value(ver) : "(none)", MODEL_FORMAT_VERSION);
+                sf_seterr(errstr, errstr_size,
+                          "%s: model format version %s; this StreamFlow reads version %s", path,
+                          json_is_string(ver) ? json_string_value(ver) : "(none)", MODEL_FORMAT_VERSION);
                 goto fail;
         }
         *hlen_out = hlen;
@@ -693,7 +694,7 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
 
         model = calloc(1, sizeof(*model));
         if (!model) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto fail;
         }
         int sizes[SF_NN_MAX_LAYERS + 1], n_layers = 0;
@@ -704,11 +705,11 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
                 goto fail;
         if (!(model->enc = load_encoder(meta, path, errstr, errstr_size))) goto fail;
         if (sizes[0] != model->enc->n_inputs || sizes[n_layers] != SF_KDD_NCLASSES) {
-                seterr(errstr, errstr_size,
-                       "%s: layer_sizes say %d inputs and %d outputs; the vocabularies give %d inputs and "
-                       "there are "
-                       "%d classes",
-                       path, sizes[0], sizes[n_layers], model->enc->n_inputs, SF_KDD_NCLASSES);
+                sf_seterr(errstr, errstr_size,
+                          "%s: layer_sizes say %d inputs and %d outputs; the vocabularies give %d inputs and "
+                          "there are "
+                          "%d classes",
+                          path, sizes[0], sizes[n_layers], model->enc->n_inputs, SF_KDD_NCLASSES);
                 goto fail;
         }
         /* Everything sized from layer_sizes is checked against the file
@@ -720,14 +721,14 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
         if (n_spans < 0) goto fail;
         for (int l = 1; l < n_layers; l++) {
                 if (sizes[l] > MAX_HIDDEN) {
-                        seterr(errstr, errstr_size,
-                               "%s: metadata 'layer_sizes'[%d] is %d: hidden layers are at most %d wide",
-                               path, l, sizes[l], MAX_HIDDEN);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: metadata 'layer_sizes'[%d] is %d: hidden layers are at most %d wide",
+                                  path, l, sizes[l], MAX_HIDDEN);
                         goto fail;
                 }
         }
         if (!(model->nn = sf_nn_create(sizes, n_layers, why, sizeof(why)))) {
-                seterr(errstr, errstr_size, "%s: %s", path, why);
+                sf_seterr(errstr, errstr_size, "%s: %s", path, why);
                 goto fail;
         }
 
@@ -738,16 +739,16 @@ sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {
                 memcpy(dst, buf + 8 + (size_t)hlen + spans[i].begin, n * 4);
                 for (size_t k = 0; k < n; k++) {
                         if (!isfinite(dst[k])) {
-                                seterr(errstr, errstr_size,
-                                       "%s: tensor '%s' holds a non-finite value at index %zu", path,
-                                       spans[i].name, k);
+                                sf_seterr(errstr, errstr_size,
+                                          "%s: tensor '%s' holds a non-finite value at index %zu", path,
+                                          spans[i].name, k);
                                 goto fail;
                         }
                 }
         }
 
         if (file_id(buf, size, model->id) != 0) {
-                seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
+                sf_seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
                 goto fail;
         }
 
@@ -854,7 +855,7 @@ static int export_onnx(const sf_model_t *model, const char *path, int network_on
         sf_onnx_meta_t *props = calloc(n + 2, sizeof(*props));
         if (!meta || !props) {
                 json_decref(meta), free(props);
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 return -1;
         }
         const char *key;
@@ -894,13 +895,13 @@ static int write_atomic(const char *path, const char *text, const void *const *b
         size_t len = strlen(text), padded = (len + 8 + 7) / 8 * 8 - 8, tlen = strlen(path) + 32;
         char *tmp = malloc(tlen);
         if (!tmp) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 return -1;
         }
         snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
         FILE *fp = fopen(tmp, "wb");
         if (!fp) {
-                seterr(errstr, errstr_size, "%s: cannot create: %s", tmp, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: cannot create: %s", tmp, strerror(errno));
                 free(tmp);
                 return -1;
         }
@@ -912,8 +913,8 @@ static int write_atomic(const char *path, const char *text, const void *const *b
         ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
         if (fclose(fp) != 0) ok = 0;
         if (!ok || rename(tmp, path) != 0) {
-                seterr(errstr, errstr_size, "%s: %s failed: %s", ok ? path : tmp, ok ? "rename" : "write",
-                       strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: %s failed: %s", ok ? path : tmp, ok ? "rename" : "write",
+                          strerror(errno));
                 unlink(tmp);
                 free(tmp);
                 return -1;
@@ -959,8 +960,8 @@ int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_kdd_encode
         char *text = rc == 0 ? json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(header);
         if (!text) {
-                seterr(errstr, errstr_size,
-                       "%s: out of memory building the header (or bad training metadata)", path);
+                sf_seterr(errstr, errstr_size,
+                          "%s: out of memory building the header (or bad training metadata)", path);
                 return -1;
         }
         const void *blocks[] = {nn->params};
@@ -986,7 +987,7 @@ int sf_checkpoint_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder
         char *text = rc == 0 ? json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(header);
         if (!text) {
-                seterr(errstr, errstr_size, "%s: out of memory building the checkpoint header", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory building the checkpoint header", path);
                 return -1;
         }
         size_t bytes = nn->n_params * sizeof(float);
@@ -1027,7 +1028,8 @@ static int copy_spans(json_t *header, const char *path, ck_span_t *spans, int n,
                 int known = strcmp(key, "__metadata__") == 0;
                 for (int i = 0; i < n && !known; i++) known = strcmp(key, spans[i].name) == 0;
                 if (!known) {
-                        seterr(errstr, errstr_size, "%s: unexpected tensor '%s' in a checkpoint", path, key);
+                        sf_seterr(errstr, errstr_size, "%s: unexpected tensor '%s' in a checkpoint", path,
+                                  key);
                         return -1;
                 }
         }
@@ -1035,16 +1037,17 @@ static int copy_spans(json_t *header, const char *path, ck_span_t *spans, int n,
         size_t at = 0;
         for (int i = 0; i < n; i++) {
                 if (spans[i].begin != at) {
-                        seterr(errstr, errstr_size,
-                               "%s: tensor '%s' starts at byte %zu of the data, expected %zu", path,
-                               spans[i].name, spans[i].begin, at);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: tensor '%s' starts at byte %zu of the data, expected %zu", path,
+                                  spans[i].name, spans[i].begin, at);
                         return -1;
                 }
                 at = spans[i].end;
         }
         if (at != data_len) {
-                seterr(errstr, errstr_size, "%s: the tensors need %zu bytes of data, the file has %zu (%s)",
-                       path, at, data_len, data_len < at ? "truncated" : "trailing bytes");
+                sf_seterr(errstr, errstr_size,
+                          "%s: the tensors need %zu bytes of data, the file has %zu (%s)", path, at, data_len,
+                          data_len < at ? "truncated" : "trailing bytes");
                 return -1;
         }
         for (int i = 0; i < n; i++) {
@@ -1052,9 +1055,9 @@ static int copy_spans(json_t *header, const char *path, ck_span_t *spans, int n,
                 memcpy(spans[i].dst, data + spans[i].begin, count * 4);
                 for (size_t k = 0; k < count; k++) {
                         if (!isfinite(spans[i].dst[k])) {
-                                seterr(errstr, errstr_size,
-                                       "%s: tensor '%s' holds a non-finite value at index %zu", path,
-                                       spans[i].name, k);
+                                sf_seterr(errstr, errstr_size,
+                                          "%s: tensor '%s' holds a non-finite value at index %zu", path,
+                                          spans[i].name, k);
                                 return -1;
                         }
                 }
@@ -1103,7 +1106,7 @@ static json_t *checkpoint_header(const uint8_t *buf, size_t size, const char *pa
         uint64_t hlen = 0;
         for (int i = 0; i < 8 && size >= 8; i++) hlen |= (uint64_t)buf[i] << (8 * i);
         if (size < 8 || hlen < 2 || hlen > MAX_HEADER || hlen > size - 8) {
-                seterr(errstr, errstr_size, "%s: not a safetensors file, or truncated", path);
+                sf_seterr(errstr, errstr_size, "%s: not a safetensors file, or truncated", path);
                 return NULL;
         }
         json_error_t jerr;
@@ -1112,15 +1115,15 @@ static json_t *checkpoint_header(const uint8_t *buf, size_t size, const char *pa
         json_t *fmt = json_object_get(meta, "format"), *ver = json_object_get(meta, "format_version");
         if (!json_is_string(fmt) || strcmp(json_string_value(fmt), MODEL_FORMAT) != 0 ||
             !json_is_string(ver) || strcmp(json_string_value(ver), MODEL_FORMAT_VERSION) != 0) {
-                seterr(errstr, errstr_size, "%s: not a StreamFlow model file of version %s", path,
-                       MODEL_FORMAT_VERSION);
+                sf_seterr(errstr, errstr_size, "%s: not a StreamFlow model file of version %s", path,
+                          MODEL_FORMAT_VERSION);
                 json_decref(header);
                 return NULL;
         }
         if (!json_is_string(json_object_get(meta, "checkpoint"))) {
-                seterr(errstr, errstr_size,
-                       "%s: a model without training state, not a checkpoint (use DIR/last.safetensors)",
-                       path);
+                sf_seterr(errstr, errstr_size,
+                          "%s: a model without training state, not a checkpoint (use DIR/last.safetensors)",
+                          path);
                 json_decref(header);
                 return NULL;
         }
@@ -1140,7 +1143,7 @@ static int checkpoint_fill(sf_checkpoint_t *ck, json_t *header, const char *path
             !(ck->enc = load_encoder(meta, path, errstr, errstr_size)))
                 return -1;
         if (!(ck->nn = sf_nn_create(sizes, n_layers, why, sizeof(why)))) {
-                seterr(errstr, errstr_size, "%s: %s", path, why);
+                sf_seterr(errstr, errstr_size, "%s: %s", path, why);
                 return -1;
         }
         size_t n = ck->nn->n_params;
@@ -1148,7 +1151,7 @@ static int checkpoint_fill(sf_checkpoint_t *ck, json_t *header, const char *path
         ck->adam_m = malloc((has_best ? 3 : 2) * n * sizeof(float));
         ck->state = strdup(json_string_value(json_object_get(meta, "checkpoint")));
         if (!ck->adam_m || !ck->state) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 return -1;
         }
         ck->adam_v = ck->adam_m + n;
@@ -1167,7 +1170,8 @@ sf_checkpoint_t *sf_checkpoint_load(const char *path, char *errstr, size_t errst
         if (!buf) return NULL;
         sf_checkpoint_t *ck = NULL;
         json_t *header = checkpoint_header(buf, size, path, &data_off, errstr, errstr_size);
-        if (header && !(ck = calloc(1, sizeof(*ck)))) seterr(errstr, errstr_size, "%s: out of memory", path);
+        if (header && !(ck = calloc(1, sizeof(*ck))))
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
         if (ck &&
             checkpoint_fill(ck, header, path, buf + data_off, size - data_off, errstr, errstr_size) != 0) {
                 sf_checkpoint_destroy(ck);

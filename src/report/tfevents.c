@@ -1,4 +1,5 @@
 #include "report/tfevents.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,14 +16,6 @@ struct sf_tfevents {
         FILE *fp;
         char *path;
 };
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
 
 /* CRC32C, reflected polynomial 0x82F63B78, table built on first use. */
 static uint32_t crc_table[256];
@@ -116,13 +109,13 @@ static int write_record(sf_tfevents_t *w, const uint8_t *event, size_t len, char
         uint8_t small[512];
         uint8_t *rec = len + 16 <= sizeof(small) ? small : malloc(len + 16);
         if (!rec) {
-                seterr(errstr, errstr_size, "%s: out of memory", w->path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", w->path);
                 return -1;
         }
         size_t n = sf_tfrecord_frame(rec, event, len);
         int ret = 0;
         if (fwrite(rec, 1, n, w->fp) != n) {
-                seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
                 ret = -1;
         }
         if (rec != small) free(rec);
@@ -134,7 +127,7 @@ static int make_dirs(const char *dir, char *errstr, size_t errstr_size) {
         char path[PATH_MAX];
         size_t len = strlen(dir);
         if (len == 0 || len >= sizeof(path)) {
-                seterr(errstr, errstr_size, "%s: bad log directory path", dir);
+                sf_seterr(errstr, errstr_size, "%s: bad log directory path", dir);
                 return -1;
         }
         memcpy(path, dir, len + 1);
@@ -143,14 +136,15 @@ static int make_dirs(const char *dir, char *errstr, size_t errstr_size) {
                 char c = path[i];
                 path[i] = '\0';
                 if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                        seterr(errstr, errstr_size, "%s: cannot create directory: %s", path, strerror(errno));
+                        sf_seterr(errstr, errstr_size, "%s: cannot create directory: %s", path,
+                                  strerror(errno));
                         return -1;
                 }
                 path[i] = c;
         }
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                seterr(errstr, errstr_size, "%s: not a directory", dir);
+                sf_seterr(errstr, errstr_size, "%s: not a directory", dir);
                 return -1;
         }
         return 0;
@@ -168,14 +162,14 @@ sf_tfevents_t *sf_tfevents_open(const char *dir, char *errstr, size_t errstr_siz
         unsigned n = __atomic_fetch_add(&file_counter, 1, __ATOMIC_RELAXED);
         size_t size = strlen(dir) + strlen(host) + 96;
         if (!(w = calloc(1, sizeof(*w))) || !(w->path = malloc(size))) {
-                seterr(errstr, errstr_size, "%s: out of memory", dir);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", dir);
                 goto fail;
         }
         snprintf(w->path, size, "%s/events.out.tfevents.%010lld.%s.%ld.%u.v2", dir, (long long)time(NULL),
                  host, (long)getpid(), n);
         /* "x": never append to, or clobber, another writer's file. */
         if (!(w->fp = fopen(w->path, "wbx"))) {
-                seterr(errstr, errstr_size, "%s: cannot create: %s", w->path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: cannot create: %s", w->path, strerror(errno));
                 goto fail;
         }
         uint8_t ev[64], *p = ev;
@@ -195,7 +189,7 @@ int sf_tfevents_scalar(sf_tfevents_t *w, const char *tag, int64_t step, float va
                        size_t errstr_size) {
         size_t tlen = strlen(tag);
         if (tlen == 0 || tlen > 1024) {
-                seterr(errstr, errstr_size, "%s: scalar tag must be 1 to 1024 bytes", w->path);
+                sf_seterr(errstr, errstr_size, "%s: scalar tag must be 1 to 1024 bytes", w->path);
                 return -1;
         }
         /* Summary.Value { tag = 1; simple_value = 2 } */
@@ -215,7 +209,7 @@ int sf_tfevents_scalar(sf_tfevents_t *w, const char *tag, int64_t step, float va
 
 int sf_tfevents_flush(sf_tfevents_t *w, char *errstr, size_t errstr_size) {
         if (fflush(w->fp) != 0) {
-                seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
                 return -1;
         }
         return 0;
@@ -229,7 +223,7 @@ int sf_tfevents_close(sf_tfevents_t *w, char *errstr, size_t errstr_size) {
         if (!w) return 0;
         int ret = 0;
         if (w->fp && fclose(w->fp) != 0) {
-                seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: write failed: %s", w->path, strerror(errno));
                 ret = -1;
         }
         free(w->path);

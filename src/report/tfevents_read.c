@@ -7,17 +7,10 @@
 #include <string.h>
 
 #include "report/tfevents.h"
+#include "util/util.h"
 
 /* Event files of more than this are not ours to check. */
 #define MAX_FILE (256u << 20)
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
 
 static uint32_t get_le32(const uint8_t *p) {
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -80,7 +73,7 @@ static int pb_len(pb_t *b, pb_t *sub) {
 
 static int decode_value(pb_t *b, sf_tfevent_t *ev, char *errstr, size_t errstr_size) {
         if (ev->n_values >= SF_TFEVENT_MAX_VALUES) {
-                seterr(errstr, errstr_size, "more than %d summary values", SF_TFEVENT_MAX_VALUES);
+                sf_seterr(errstr, errstr_size, "more than %d summary values", SF_TFEVENT_MAX_VALUES);
                 return -1;
         }
         int i = ev->n_values++;
@@ -97,7 +90,8 @@ static int decode_value(pb_t *b, sf_tfevent_t *ev, char *errstr, size_t errstr_s
                         if (pb_len(b, &s)) goto trunc;
                         size_t n = (size_t)(s.end - s.p);
                         if (n >= sizeof(ev->values[i].tag)) {
-                                seterr(errstr, errstr_size, "Summary.Value.tag of %zu bytes is too long", n);
+                                sf_seterr(errstr, errstr_size, "Summary.Value.tag of %zu bytes is too long",
+                                          n);
                                 return -1;
                         }
                         memcpy(ev->values[i].tag, s.p, n);
@@ -115,10 +109,10 @@ static int decode_value(pb_t *b, sf_tfevent_t *ev, char *errstr, size_t errstr_s
         }
         return 0;
 wiretype:
-        seterr(errstr, errstr_size, "Summary.Value field has the wrong wire type");
+        sf_seterr(errstr, errstr_size, "Summary.Value field has the wrong wire type");
         return -1;
 trunc:
-        seterr(errstr, errstr_size, "truncated Summary.Value");
+        sf_seterr(errstr, errstr_size, "truncated Summary.Value");
         return -1;
 }
 
@@ -155,7 +149,8 @@ int sf_tfevent_decode(const uint8_t *data, size_t len, sf_tfevent_t *ev, char *e
                         if (pb_len(&b, &s)) goto trunc;
                         size_t n = (size_t)(s.end - s.p);
                         if (n >= sizeof(ev->file_version)) {
-                                seterr(errstr, errstr_size, "Event.file_version of %zu bytes is too long", n);
+                                sf_seterr(errstr, errstr_size, "Event.file_version of %zu bytes is too long",
+                                          n);
                                 return -1;
                         }
                         memcpy(ev->file_version, s.p, n);
@@ -188,10 +183,10 @@ int sf_tfevent_decode(const uint8_t *data, size_t len, sf_tfevent_t *ev, char *e
         }
         return 0;
 wiretype:
-        seterr(errstr, errstr_size, "a field has the wrong wire type for Event");
+        sf_seterr(errstr, errstr_size, "a field has the wrong wire type for Event");
         return -1;
 trunc:
-        seterr(errstr, errstr_size, "truncated or malformed protobuf");
+        sf_seterr(errstr, errstr_size, "truncated or malformed protobuf");
         return -1;
 }
 
@@ -205,14 +200,14 @@ int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, ch
         *n = 0;
         FILE *fp = fopen(path, "rb");
         if (!fp) {
-                seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: %s", path, strerror(errno));
                 return -1;
         }
         size_t room = 0;
         for (;;) {
                 if (size == room) {
                         if (room >= MAX_FILE) {
-                                seterr(errstr, errstr_size, "%s: larger than %u bytes", path, MAX_FILE);
+                                sf_seterr(errstr, errstr_size, "%s: larger than %u bytes", path, MAX_FILE);
                                 goto out;
                         }
                         room = room ? room * 2 : 65536;
@@ -225,37 +220,37 @@ int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, ch
                 if (got == 0) break;
         }
         if (ferror(fp)) {
-                seterr(errstr, errstr_size, "%s: read error: %s", path, strerror(errno));
+                sf_seterr(errstr, errstr_size, "%s: read error: %s", path, strerror(errno));
                 goto out;
         }
         size_t off = 0;
         for (size_t rec = 0; off < size; rec++) {
                 if (size - off < 12) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: truncated header", path, rec,
-                               off);
+                        sf_seterr(errstr, errstr_size, "%s: record %zu at byte %zu: truncated header", path,
+                                  rec, off);
                         goto out;
                 }
                 uint64_t len = get_le64(data + off);
                 uint32_t want = get_le32(data + off + 8), got = sf_tfrecord_mask(sf_crc32c(data + off, 8));
                 if (want != got) {
-                        seterr(errstr, errstr_size,
-                               "%s: record %zu at byte %zu: length CRC mismatch (0x%08x != 0x%08x)", path,
-                               rec, off, want, got);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: record %zu at byte %zu: length CRC mismatch (0x%08x != 0x%08x)", path,
+                                  rec, off, want, got);
                         goto out;
                 }
                 if (len > size - off - 12 || size - off - 12 - len < 4) {
-                        seterr(errstr, errstr_size,
-                               "%s: record %zu at byte %zu: truncated data (%llu bytes announced)", path, rec,
-                               off, (unsigned long long)len);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: record %zu at byte %zu: truncated data (%llu bytes announced)", path,
+                                  rec, off, (unsigned long long)len);
                         goto out;
                 }
                 const uint8_t *body = data + off + 12;
                 want = get_le32(body + len);
                 got = sf_tfrecord_mask(sf_crc32c(body, (size_t)len));
                 if (want != got) {
-                        seterr(errstr, errstr_size,
-                               "%s: record %zu at byte %zu: data CRC mismatch (0x%08x != 0x%08x)", path, rec,
-                               off, want, got);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: record %zu at byte %zu: data CRC mismatch (0x%08x != 0x%08x)", path,
+                                  rec, off, want, got);
                         goto out;
                 }
                 if (nev == cap) {
@@ -266,7 +261,7 @@ int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, ch
                 }
                 char why[160];
                 if (sf_tfevent_decode(body, (size_t)len, &evs[nev], why, sizeof(why))) {
-                        seterr(errstr, errstr_size, "%s: record %zu at byte %zu: %s", path, rec, off, why);
+                        sf_seterr(errstr, errstr_size, "%s: record %zu at byte %zu: %s", path, rec, off, why);
                         goto out;
                 }
                 nev++;
@@ -278,7 +273,7 @@ int sf_tfevents_read_file(const char *path, sf_tfevent_t **events, size_t *n, ch
         ret = 0;
         goto out;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", path);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", path);
 out:
         free(evs);
         free(data);

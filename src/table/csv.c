@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/lines.h"
+#include "util/util.h"
 
 static const char *const too_long = "field longer than 65536 bytes";
 
@@ -110,19 +111,11 @@ struct sf_csv_reader {
         int n_names;
 };
 
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 sf_csv_reader_t *sf_csv_open(const char *path, int max_fields, char *errstr, size_t errstr_size) {
         if (max_fields < 1) max_fields = 1;
         sf_csv_reader_t *r = calloc(1, sizeof(*r));
         if (!r || !(r->fields = calloc((size_t)max_fields, sizeof(*r->fields)))) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 sf_csv_close(r);
                 return NULL;
         }
@@ -155,11 +148,11 @@ void sf_csv_close(sf_csv_reader_t *r) {
 void sf_csv_error(const sf_csv_reader_t *r, uint64_t lineno, int col, const char *why, char *errstr,
                   size_t errstr_size) {
         if (col >= 0 && col < r->n_names)
-                seterr(errstr, errstr_size, "%s:%llu:%d (%s): %s", sf_csv_path(r), (unsigned long long)lineno,
-                       col + 1, r->names[col], why);
+                sf_seterr(errstr, errstr_size, "%s:%llu:%d (%s): %s", sf_csv_path(r),
+                          (unsigned long long)lineno, col + 1, r->names[col], why);
         else
-                seterr(errstr, errstr_size, "%s:%llu:%d: %s", sf_csv_path(r), (unsigned long long)lineno,
-                       col + 1, why);
+                sf_seterr(errstr, errstr_size, "%s:%llu:%d: %s", sf_csv_path(r), (unsigned long long)lineno,
+                          col + 1, why);
 }
 
 static int grow(char **buf, size_t *cap, size_t need) {
@@ -196,11 +189,11 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                 }
                 size_t need = used + (size_t)(no - last) + len;
                 if (need > SF_CSV_MAX_RECORD) {
-                        seterr(errstr, errstr_size,
-                               "%s:%llu: record longer than %d bytes (lines %llu to %llu; an unterminated "
-                               "quote?)",
-                               sf_csv_path(r), (unsigned long long)start, SF_CSV_MAX_RECORD,
-                               (unsigned long long)start, (unsigned long long)no);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s:%llu: record longer than %d bytes (lines %llu to %llu; an unterminated "
+                                  "quote?)",
+                                  sf_csv_path(r), (unsigned long long)start, SF_CSV_MAX_RECORD,
+                                  (unsigned long long)start, (unsigned long long)no);
                         return SF_CSV_READ_BAD;
                 }
                 if (grow(&r->rec, &r->rec_cap, need + 1) || grow(&r->scratch, &r->scratch_cap, need + 1))
@@ -221,7 +214,7 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                 }
         }
 oom:
-        seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r), (unsigned long long)start);
+        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r), (unsigned long long)start);
         return SF_CSV_READ_ERROR;
 }
 
@@ -236,8 +229,8 @@ sf_csv_read_status_t sf_csv_next_text(sf_csv_reader_t *r, const char **text, siz
         *text = line, *text_len = len;
         if (!memchr(line, '"', len)) return SF_CSV_READ_OK; /* one line, whatever its fields */
         if (grow(&r->scratch, &r->scratch_cap, len + 1)) {
-                seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
-                       (unsigned long long)*lineno);
+                sf_seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
+                          (unsigned long long)*lineno);
                 return SF_CSV_READ_ERROR;
         }
         int bad, nf;
@@ -260,8 +253,8 @@ sf_csv_read_status_t sf_csv_next(sf_csv_reader_t *r, const sf_csv_field_t **fiel
         sf_csv_read_status_t st = sf_csv_next_text(r, &text, &len, lineno, errstr, errstr_size);
         if (st != SF_CSV_READ_OK) return st;
         if (grow(&r->scratch, &r->scratch_cap, len + 1)) {
-                seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
-                       (unsigned long long)*lineno);
+                sf_seterr(errstr, errstr_size, "%s:%llu: out of memory", sf_csv_path(r),
+                          (unsigned long long)*lineno);
                 return SF_CSV_READ_ERROR;
         }
         *fields = r->fields;

@@ -1,18 +1,11 @@
 #include "table/encoder.h"
+#include "util/util.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
 
 static uint32_t hash(const char *s, size_t len) {
         uint32_t h = 2166136261u;
@@ -137,7 +130,7 @@ static int fit_vocab(sf_enc_cat_t *c, const sf_table_t *t) {
 
 sf_encoder_t *sf_encoder_fit(const sf_table_t *t, char *errstr, size_t errstr_size) {
         if (!t || t->n_rows == 0) {
-                seterr(errstr, errstr_size, "no training rows to fit the encoder on");
+                sf_seterr(errstr, errstr_size, "no training rows to fit the encoder on");
                 return NULL;
         }
         sf_encoder_t *enc = encoder_alloc(t->schema);
@@ -148,7 +141,7 @@ sf_encoder_t *sf_encoder_fit(const sf_table_t *t, char *errstr, size_t errstr_si
         if (encoder_finish(enc)) goto oom;
         return enc;
 oom:
-        seterr(errstr, errstr_size, "out of memory fitting the encoder");
+        sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
         sf_encoder_destroy(enc);
         return NULL;
 }
@@ -251,23 +244,24 @@ static int numeric_from_json(sf_encoder_t *enc, const json_t *o, int j, const sf
         const json_t *col = json_object_get(o, "column"), *mean = json_object_get(o, "mean");
         const json_t *std = json_object_get(o, "std"), *flag = json_object_get(o, "missing_flag");
         if (!json_is_string(col) || strcmp(json_string_value(col), want) != 0) {
-                seterr(errstr, errstr_size,
-                       "%s: numeric[%d].column: expected \"%s\" (the schema's numeric column %d)", where, j,
-                       want, j + 1);
+                sf_seterr(errstr, errstr_size,
+                          "%s: numeric[%d].column: expected \"%s\" (the schema's numeric column %d)", where,
+                          j, want, j + 1);
                 return -1;
         }
         if (!json_is_number(mean) || !isfinite(json_number_value(mean)) ||
             !isfinite((float)json_number_value(mean))) {
-                seterr(errstr, errstr_size, "%s: numeric[%d].mean: expected a finite number", where, j);
+                sf_seterr(errstr, errstr_size, "%s: numeric[%d].mean: expected a finite number", where, j);
                 return -1;
         }
         if (!json_is_number(std) || !isfinite(json_number_value(std)) ||
             !((float)json_number_value(std) > 0) || !isfinite((float)json_number_value(std))) {
-                seterr(errstr, errstr_size, "%s: numeric[%d].std: expected a finite number > 0", where, j);
+                sf_seterr(errstr, errstr_size, "%s: numeric[%d].std: expected a finite number > 0", where, j);
                 return -1;
         }
         if (flag && !json_is_boolean(flag)) {
-                seterr(errstr, errstr_size, "%s: numeric[%d].missing_flag: expected true or false", where, j);
+                sf_seterr(errstr, errstr_size, "%s: numeric[%d].missing_flag: expected true or false", where,
+                          j);
                 return -1;
         }
         enc->mean[j] = (float)json_number_value(mean);
@@ -282,14 +276,14 @@ static int categorical_from_json(sf_enc_cat_t *c, const json_t *o, int k, const 
         const char *want = schema->cols[c->col].name;
         const json_t *col = json_object_get(o, "column"), *vocab = json_object_get(o, "vocabulary");
         if (!json_is_string(col) || strcmp(json_string_value(col), want) != 0) {
-                seterr(errstr, errstr_size,
-                       "%s: categorical[%d].column: expected \"%s\" (the schema's categorical column %d)",
-                       where, k, want, k + 1);
+                sf_seterr(errstr, errstr_size,
+                          "%s: categorical[%d].column: expected \"%s\" (the schema's categorical column %d)",
+                          where, k, want, k + 1);
                 return -1;
         }
         if (!json_is_array(vocab)) {
-                seterr(errstr, errstr_size, "%s: categorical[%d].vocabulary: expected an array of strings",
-                       where, k);
+                sf_seterr(errstr, errstr_size, "%s: categorical[%d].vocabulary: expected an array of strings",
+                          where, k);
                 return -1;
         }
         size_t n = json_array_size(vocab);
@@ -297,10 +291,11 @@ static int categorical_from_json(sf_enc_cat_t *c, const json_t *o, int k, const 
         for (size_t i = 0; i < n; i++) {
                 const json_t *s = json_array_get(vocab, i);
                 if (!json_is_string(s) || (i > 0 && strcmp(c->vocab[i - 1], json_string_value(s)) >= 0)) {
-                        seterr(errstr, errstr_size,
-                               "%s: categorical[%d].vocabulary[%zu]: expected a string after \"%s\" (sorted, "
-                               "distinct)",
-                               where, k, i, i ? c->vocab[i - 1] : "");
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: categorical[%d].vocabulary[%zu]: expected a string after \"%s\" "
+                                  "(sorted, "
+                                  "distinct)",
+                                  where, k, i, i ? c->vocab[i - 1] : "");
                         return -1;
                 }
                 if (!(c->vocab[i] = strdup(json_string_value(s)))) return -2;
@@ -315,10 +310,10 @@ sf_encoder_t *sf_encoder_from_json(const json_t *root, const sf_schema_t *schema
         const json_t *inputs = json_object_get(root, "inputs");
         if (!json_is_array(num) || json_array_size(num) != (size_t)schema->n_numeric || !json_is_array(cat) ||
             json_array_size(cat) != (size_t)schema->n_categorical || !json_is_integer(inputs)) {
-                seterr(errstr, errstr_size,
-                       "%s: expected {\"inputs\": N, \"numeric\": [%d columns], \"categorical\": [%d "
-                       "columns]}",
-                       where, schema->n_numeric, schema->n_categorical);
+                sf_seterr(errstr, errstr_size,
+                          "%s: expected {\"inputs\": N, \"numeric\": [%d columns], \"categorical\": [%d "
+                          "columns]}",
+                          where, schema->n_numeric, schema->n_categorical);
                 return NULL;
         }
         sf_encoder_t *enc = encoder_alloc(schema);
@@ -335,13 +330,13 @@ sf_encoder_t *sf_encoder_from_json(const json_t *root, const sf_schema_t *schema
         }
         if (encoder_finish(enc)) goto oom;
         if (json_integer_value(inputs) != enc->n_inputs) {
-                seterr(errstr, errstr_size, "%s: inputs: %lld, but the layout gives %d", where,
-                       (long long)json_integer_value(inputs), enc->n_inputs);
+                sf_seterr(errstr, errstr_size, "%s: inputs: %lld, but the layout gives %d", where,
+                          (long long)json_integer_value(inputs), enc->n_inputs);
                 goto fail;
         }
         return enc;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", where);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", where);
 fail:
         sf_encoder_destroy(enc);
         return NULL;

@@ -11,14 +11,6 @@
 #define MAX_CLASSES 1000
 #define MAX_COLUMNS 65535
 
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 typedef struct {
         int n_cols;
         char **names;
@@ -67,8 +59,8 @@ static int is_utf8(const char *s, size_t len) {
 static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char *path, uint64_t lineno,
                        char *errstr, size_t errstr_size) {
         if (nf > MAX_COLUMNS) {
-                seterr(errstr, errstr_size, "%s:%llu: %d columns (at most %d)", path,
-                       (unsigned long long)lineno, nf, MAX_COLUMNS);
+                sf_seterr(errstr, errstr_size, "%s:%llu: %d columns (at most %d)", path,
+                          (unsigned long long)lineno, nf, MAX_COLUMNS);
                 return -1;
         }
         in->n_cols = nf;
@@ -76,26 +68,26 @@ static int read_header(infer_t *in, const sf_csv_field_t *f, int nf, const char 
             !(in->numeric = calloc((size_t)nf, sizeof(int))) ||
             !(in->n_values = calloc((size_t)nf, sizeof(size_t))) ||
             !(in->classes = calloc(MAX_CLASSES, sizeof(char *)))) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 return -1;
         }
         for (int i = 0; i < nf; i++) {
                 in->numeric[i] = 1;
                 if (!(in->names[i] = strndup(f[i].s, f[i].len))) {
-                        seterr(errstr, errstr_size, "%s: out of memory", path);
+                        sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                         return -1;
                 }
                 if (f[i].len == 0 || strlen(in->names[i]) != f[i].len || !is_utf8(f[i].s, f[i].len)) {
-                        seterr(errstr, errstr_size, "%s:%llu:%d: the header gives column %d %s", path,
-                               (unsigned long long)lineno, i + 1, i + 1,
-                               f[i].len ? "a name that is not valid UTF-8" : "no name");
+                        sf_seterr(errstr, errstr_size, "%s:%llu:%d: the header gives column %d %s", path,
+                                  (unsigned long long)lineno, i + 1, i + 1,
+                                  f[i].len ? "a name that is not valid UTF-8" : "no name");
                         return -1;
                 }
                 for (int j = 0; j < i; j++)
                         if (strcmp(in->names[j], in->names[i]) == 0) {
-                                seterr(errstr, errstr_size,
-                                       "%s:%llu:%d: the header names two columns \"%s\" (%d and %d)", path,
-                                       (unsigned long long)lineno, i + 1, in->names[i], j + 1, i + 1);
+                                sf_seterr(errstr, errstr_size,
+                                          "%s:%llu:%d: the header names two columns \"%s\" (%d and %d)", path,
+                                          (unsigned long long)lineno, i + 1, in->names[i], j + 1, i + 1);
                                 return -1;
                         }
         }
@@ -128,7 +120,7 @@ static int scan_record(infer_t *in, sf_csv_reader_t *csv, const sf_csv_field_t *
                 }
                 int rc = add_class(in, f[i].s, f[i].len);
                 if (rc == -1) {
-                        seterr(errstr, errstr_size, "%s: out of memory", sf_csv_path(csv));
+                        sf_seterr(errstr, errstr_size, "%s: out of memory", sf_csv_path(csv));
                         return -1;
                 }
                 if (rc == -2) {
@@ -162,9 +154,10 @@ static sf_schema_t *build(const infer_t *in, int label, const char *name, const 
         }
         if (!root) goto oom;
         if (in->n_classes < 2) {
-                seterr(errstr, errstr_size,
-                       "%s: the label column \"%s\" has %d distinct value%s (a classifier needs 2 or more)",
-                       path, in->names[label], in->n_classes, in->n_classes == 1 ? "" : "s");
+                sf_seterr(
+                        errstr, errstr_size,
+                        "%s: the label column \"%s\" has %d distinct value%s (a classifier needs 2 or more)",
+                        path, in->names[label], in->n_classes, in->n_classes == 1 ? "" : "s");
                 json_decref(root);
                 return NULL;
         }
@@ -173,7 +166,7 @@ static sf_schema_t *build(const infer_t *in, int label, const char *name, const 
         return s;
 oom:
         json_decref(root);
-        seterr(errstr, errstr_size, "%s: out of memory", path);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", path);
         return NULL;
 }
 
@@ -207,15 +200,15 @@ int sf_schema_infer(const char *path, const char *label, const char *name, sf_sc
                                         sf_suggest(label, (const char *const *)in.names, (size_t)in.n_cols);
                                 char hint[300] = "";
                                 if (best) snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
-                                seterr(errstr, errstr_size, "%s: no column named '%s' in the header%s", path,
-                                       label, hint);
+                                sf_seterr(errstr, errstr_size, "%s: no column named '%s' in the header%s",
+                                          path, label, hint);
                                 ret = -2;
                                 goto out;
                         }
                 }
         }
         if (in.n_cols == 0) {
-                seterr(errstr, errstr_size, "%s: empty file (expected a header row and data)", path);
+                sf_seterr(errstr, errstr_size, "%s: empty file (expected a header row and data)", path);
                 goto out;
         }
         if ((*out = build(&in, label_col, name, path, errstr, errstr_size))) ret = 0;

@@ -16,14 +16,6 @@ const char *sf_col_type_name(sf_col_type_t type) {
         return (unsigned)type < SF_ARRAY_SIZE(type_names) ? type_names[type] : "?";
 }
 
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 static void strv_free(char **v, int n) {
         if (!v) return;
         for (int i = 0; i < n; i++) free(v[i]);
@@ -61,8 +53,8 @@ static int check_keys(const json_t *obj, const char *const *allowed, size_t n, c
                 const char *best = sf_suggest(key, allowed, n);
                 char hint[128] = "";
                 if (best) snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", best);
-                seterr(errstr, errstr_size, "%s: %s%s%s: unknown key%s", where, path, *path ? "." : "", key,
-                       hint);
+                sf_seterr(errstr, errstr_size, "%s: %s%s%s: unknown key%s", where, path, *path ? "." : "",
+                          key, hint);
                 return -1;
         }
         return 0;
@@ -79,32 +71,32 @@ static int parse_classes(sf_schema_t *s, const json_t *col, int i, const char *w
                          size_t errstr_size) {
         const json_t *classes = json_object_get(col, "classes");
         if (!classes) {
-                seterr(errstr, errstr_size,
-                       "%s: columns[%d].classes: missing (the label needs its class names)", where, i);
+                sf_seterr(errstr, errstr_size,
+                          "%s: columns[%d].classes: missing (the label needs its class names)", where, i);
                 return -1;
         }
         if (!json_is_array(classes)) {
-                seterr(errstr, errstr_size, "%s: columns[%d].classes: expected an array of strings", where,
-                       i);
+                sf_seterr(errstr, errstr_size, "%s: columns[%d].classes: expected an array of strings", where,
+                          i);
                 return -1;
         }
         size_t n = json_array_size(classes);
         if (n < 2 || n > MAX_CLASSES) {
-                seterr(errstr, errstr_size, "%s: columns[%d].classes: %zu classes (expected 2 to %d)", where,
-                       i, n, MAX_CLASSES);
+                sf_seterr(errstr, errstr_size, "%s: columns[%d].classes: %zu classes (expected 2 to %d)",
+                          where, i, n, MAX_CLASSES);
                 return -1;
         }
         if (!(s->classes = calloc(n, sizeof(*s->classes)))) goto oom;
         for (size_t k = 0; k < n; k++) {
                 const json_t *c = json_array_get(classes, k);
                 if (!json_is_string(c) || json_string_length(c) == 0) {
-                        seterr(errstr, errstr_size,
-                               "%s: columns[%d].classes[%zu]: expected a non-empty string", where, i, k);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: columns[%d].classes[%zu]: expected a non-empty string", where, i, k);
                         return -1;
                 }
                 if (find_class(s, json_string_value(c)) >= 0) {
-                        seterr(errstr, errstr_size, "%s: columns[%d].classes[%zu]: \"%s\" is listed twice",
-                               where, i, k, json_string_value(c));
+                        sf_seterr(errstr, errstr_size, "%s: columns[%d].classes[%zu]: \"%s\" is listed twice",
+                                  where, i, k, json_string_value(c));
                         return -1;
                 }
                 if (!(s->classes[k] = strdup(json_string_value(c)))) goto oom;
@@ -112,7 +104,7 @@ static int parse_classes(sf_schema_t *s, const json_t *col, int i, const char *w
         }
         return 0;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", where);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", where);
         return -1;
 }
 
@@ -127,8 +119,9 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
         const json_t *map = json_object_get(col, "map");
         if (!map) return 0;
         if (!json_is_object(map)) {
-                seterr(errstr, errstr_size,
-                       "%s: columns[%d].map: expected an object {\"raw value\": \"class\", ...}", where, i);
+                sf_seterr(errstr, errstr_size,
+                          "%s: columns[%d].map: expected an object {\"raw value\": \"class\", ...}", where,
+                          i);
                 return -1;
         }
         size_t n = json_object_size(map);
@@ -142,8 +135,8 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
         int k = 0;
         json_object_foreach((json_t *)map, key, val) {
                 if (!json_is_string(val)) {
-                        seterr(errstr, errstr_size,
-                               "%s: columns[%d].map.%s: expected a class name (a string)", where, i, key);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: columns[%d].map.%s: expected a class name (a string)", where, i, key);
                         goto fail;
                 }
                 int cls = find_class(s, json_string_value(val));
@@ -152,13 +145,13 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
                                                       (size_t)s->n_classes);
                         char hint[160] = "";
                         if (best) snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", best);
-                        seterr(errstr, errstr_size,
-                               "%s: columns[%d].map.%s: unknown class \"%s\" (not in classes)%s", where, i,
-                               key, json_string_value(val), hint);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: columns[%d].map.%s: unknown class \"%s\" (not in classes)%s", where, i,
+                                  key, json_string_value(val), hint);
                         goto fail;
                 }
                 if (!*key) {
-                        seterr(errstr, errstr_size, "%s: columns[%d].map: an empty raw value", where, i);
+                        sf_seterr(errstr, errstr_size, "%s: columns[%d].map: an empty raw value", where, i);
                         goto fail;
                 }
                 if (!(from[k] = strdup(key))) goto oom;
@@ -179,7 +172,7 @@ static int parse_map(sf_schema_t *s, const json_t *col, int i, const char *where
         s->map_from = sfrom, s->map_to = sto;
         return 0;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", where);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", where);
 fail:
         free(order);
         return -1;
@@ -191,39 +184,39 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
         char path[64];
         snprintf(path, sizeof(path), "columns[%d]", i);
         if (!json_is_object(col)) {
-                seterr(errstr, errstr_size, "%s: %s: expected an object {\"name\": ..., \"type\": ...}",
-                       where, path);
+                sf_seterr(errstr, errstr_size, "%s: %s: expected an object {\"name\": ..., \"type\": ...}",
+                          where, path);
                 return -1;
         }
         if (check_keys(col, keys, SF_ARRAY_SIZE(keys), where, path, errstr, errstr_size)) return -1;
         const json_t *name = json_object_get(col, "name"), *type = json_object_get(col, "type");
         if (!json_is_string(name) || json_string_length(name) == 0) {
-                seterr(errstr, errstr_size, "%s: %s.name: %s", where, path,
-                       name ? "expected a non-empty string" : "missing");
+                sf_seterr(errstr, errstr_size, "%s: %s.name: %s", where, path,
+                          name ? "expected a non-empty string" : "missing");
                 return -1;
         }
         for (int j = 0; j < i; j++)
                 if (strcmp(s->cols[j].name, json_string_value(name)) == 0) {
-                        seterr(errstr, errstr_size, "%s: %s.name: \"%s\" is also the name of columns[%d]",
-                               where, path, json_string_value(name), j);
+                        sf_seterr(errstr, errstr_size, "%s: %s.name: \"%s\" is also the name of columns[%d]",
+                                  where, path, json_string_value(name), j);
                         return -1;
                 }
         if (!(s->cols[i].name = strdup(json_string_value(name)))) {
-                seterr(errstr, errstr_size, "%s: out of memory", where);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", where);
                 return -1;
         }
         if (!json_is_string(type)) {
-                seterr(errstr, errstr_size,
-                       "%s: %s.type: %s (expected numeric, categorical, label or ignore)", where, path,
-                       type ? "expected a string" : "missing");
+                sf_seterr(errstr, errstr_size,
+                          "%s: %s.type: %s (expected numeric, categorical, label or ignore)", where, path,
+                          type ? "expected a string" : "missing");
                 return -1;
         }
         int t = 0;
         while (t < 4 && strcmp(json_string_value(type), type_names[t]) != 0) t++;
         if (t == 4) {
-                seterr(errstr, errstr_size,
-                       "%s: %s.type: unknown type \"%s\" (expected numeric, categorical, label or ignore)",
-                       where, path, json_string_value(type));
+                sf_seterr(errstr, errstr_size,
+                          "%s: %s.type: unknown type \"%s\" (expected numeric, categorical, label or ignore)",
+                          where, path, json_string_value(type));
                 return -1;
         }
         s->cols[i].type = (sf_col_type_t)t;
@@ -232,15 +225,16 @@ static int parse_column(sf_schema_t *s, const json_t *col, int i, const char *wh
                                     : json_object_get(col, "map")   ? "map"
                                                                     : NULL;
                 if (extra) {
-                        seterr(errstr, errstr_size, "%s: %s.%s: only the label column has %s", where, path,
-                               extra, extra);
+                        sf_seterr(errstr, errstr_size, "%s: %s.%s: only the label column has %s", where, path,
+                                  extra, extra);
                         return -1;
                 }
                 return 0;
         }
         if (s->label_col >= 0) {
-                seterr(errstr, errstr_size, "%s: %s.type: a second label column (columns[%d] is the label)",
-                       where, path, s->label_col);
+                sf_seterr(errstr, errstr_size,
+                          "%s: %s.type: a second label column (columns[%d] is the label)", where, path,
+                          s->label_col);
                 return -1;
         }
         s->label_col = i;
@@ -302,7 +296,7 @@ static int index_columns(sf_schema_t *s) {
 sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *errstr, size_t errstr_size) {
         static const char *const keys[] = {"name", "header", "columns"};
         if (!json_is_object(root)) {
-                seterr(errstr, errstr_size, "%s: expected a JSON object {\"columns\": [...]}", where);
+                sf_seterr(errstr, errstr_size, "%s: expected a JSON object {\"columns\": [...]}", where);
                 return NULL;
         }
         if (check_keys(root, keys, SF_ARRAY_SIZE(keys), where, "", errstr, errstr_size)) return NULL;
@@ -313,23 +307,23 @@ sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *er
         const json_t *name = json_object_get(root, "name"), *header = json_object_get(root, "header");
         const json_t *cols = json_object_get(root, "columns");
         if (name && !json_is_string(name)) {
-                seterr(errstr, errstr_size, "%s: name: expected a string", where);
+                sf_seterr(errstr, errstr_size, "%s: name: expected a string", where);
                 goto fail;
         }
         if (!(s->name = strdup(name ? json_string_value(name) : ""))) goto oom;
         if (header && !json_is_boolean(header)) {
-                seterr(errstr, errstr_size, "%s: header: expected true or false", where);
+                sf_seterr(errstr, errstr_size, "%s: header: expected true or false", where);
                 goto fail;
         }
         if (header) s->header = json_is_true(header);
         if (!cols || !json_is_array(cols) || json_array_size(cols) == 0) {
-                seterr(errstr, errstr_size, "%s: columns: %s", where,
-                       cols ? "expected a non-empty array of columns" : "missing");
+                sf_seterr(errstr, errstr_size, "%s: columns: %s", where,
+                          cols ? "expected a non-empty array of columns" : "missing");
                 goto fail;
         }
         size_t n = json_array_size(cols);
         if (n > 65535) {
-                seterr(errstr, errstr_size, "%s: columns: %zu columns (at most 65535)", where, n);
+                sf_seterr(errstr, errstr_size, "%s: columns: %zu columns (at most 65535)", where, n);
                 goto fail;
         }
         if (!(s->cols = calloc(n, sizeof(*s->cols)))) goto oom;
@@ -338,14 +332,14 @@ sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *er
                 if (parse_column(s, json_array_get(cols, (size_t)i), i, where, errstr, errstr_size))
                         goto fail;
         if (s->label_col < 0) {
-                seterr(errstr, errstr_size, "%s: columns: no column has type \"label\" (exactly one must)",
-                       where);
+                sf_seterr(errstr, errstr_size, "%s: columns: no column has type \"label\" (exactly one must)",
+                          where);
                 goto fail;
         }
         if (index_columns(s) || index_labels(s)) goto oom;
         return s;
 oom:
-        seterr(errstr, errstr_size, "%s: out of memory", where);
+        sf_seterr(errstr, errstr_size, "%s: out of memory", where);
 fail:
         sf_schema_destroy(s);
         return NULL;
@@ -356,8 +350,8 @@ sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, ch
         json_error_t jerr;
         json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
-                seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", where, jerr.line, jerr.column,
-                       jerr.text);
+                sf_seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", where, jerr.line, jerr.column,
+                          jerr.text);
                 return NULL;
         }
         sf_schema_t *s = sf_schema_from_json(root, where, errstr, errstr_size);
@@ -371,10 +365,10 @@ sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size) 
         if (!root) {
                 /* jansson says "unable to open PATH: strerror" for a missing file */
                 if (jerr.line < 0)
-                        seterr(errstr, errstr_size, "%s", jerr.text);
+                        sf_seterr(errstr, errstr_size, "%s", jerr.text);
                 else
-                        seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                               jerr.column, jerr.text);
+                        sf_seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
+                                  jerr.column, jerr.text);
                 return NULL;
         }
         sf_schema_t *s = sf_schema_from_json(root, path, errstr, errstr_size);

@@ -7,14 +7,7 @@
 #include <string.h>
 
 #include "util/rng.h"
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
+#include "util/util.h"
 
 void sf_split_free(sf_split_t *split) {
         if (!split) return;
@@ -50,13 +43,13 @@ int sf_split_stratified(const int *label, size_t n, int n_classes, double val_fr
                         uint64_t seed, sf_split_t *out, char *errstr, size_t errstr_size) {
         memset(out, 0, sizeof(*out));
         if (!(val_frac >= 0 && val_frac < 1 && test_frac >= 0 && test_frac < 1 && val_frac + test_frac < 1)) {
-                seterr(errstr, errstr_size,
-                       "validation (%g) and test (%g) fractions must be in [0, 1) and sum to less than 1",
-                       val_frac, test_frac);
+                sf_seterr(errstr, errstr_size,
+                          "validation (%g) and test (%g) fractions must be in [0, 1) and sum to less than 1",
+                          val_frac, test_frac);
                 return -1;
         }
         if (n_classes < 1) {
-                seterr(errstr, errstr_size, "no classes to stratify on");
+                sf_seterr(errstr, errstr_size, "no classes to stratify on");
                 return -1;
         }
         size_t k = (size_t)n_classes;
@@ -67,13 +60,13 @@ int sf_split_stratified(const int *label, size_t n, int n_classes, double val_fr
         out->idx = malloc((n + 1) * sizeof(size_t));
         int ret = -1;
         if (!count || !start || !n_test || !n_val || !room || !byclass || !want || !out->idx) {
-                seterr(errstr, errstr_size, "out of memory splitting %zu rows", n);
+                sf_seterr(errstr, errstr_size, "out of memory splitting %zu rows", n);
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
                 if (label[i] < 0 || label[i] >= n_classes) {
-                        seterr(errstr, errstr_size, "row %zu: class %d out of range [0, %d)", i, label[i],
-                               n_classes);
+                        sf_seterr(errstr, errstr_size, "row %zu: class %d out of range [0, %d)", i, label[i],
+                                  n_classes);
                         goto out;
                 }
                 count[label[i]]++;

@@ -7,14 +7,7 @@
 
 #include "data/lines.h"
 #include "table/csv.h"
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-        if (!errstr || errstr_size == 0) return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
+#include "util/util.h"
 
 static uint32_t hash(const char *s, size_t len) {
         uint32_t h = 2166136261u;
@@ -233,7 +226,7 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
         sf_row_t row = {0};
         sf_csv_reader_t *csv = NULL;
         if (!names || sf_row_init(&row, s)) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto out;
         }
         for (int i = 0; i < s->n_cols; i++) names[i] = s->cols[i].name;
@@ -261,13 +254,13 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
                         goto out;
                 }
                 if (sf_table_append(t, &row)) {
-                        seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                               (unsigned long long)lineno, t->n_rows - n0);
+                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                                  (unsigned long long)lineno, t->n_rows - n0);
                         goto out;
                 }
         }
         if (t->n_rows == n0) {
-                seterr(errstr, errstr_size, "%s: no rows", path);
+                sf_seterr(errstr, errstr_size, "%s: no rows", path);
                 goto out;
         }
         ret = 0;
@@ -285,7 +278,7 @@ int sf_table_read_json(sf_table_t *t, const char *path, char *errstr, size_t err
         sf_row_t row = {0};
         sf_lines_t *lines = NULL;
         if (sf_row_init(&row, t->schema)) {
-                seterr(errstr, errstr_size, "%s: out of memory", path);
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
                 goto out;
         }
         if (!(lines = sf_lines_open(path, SF_CSV_MAX_RECORD, errstr, errstr_size))) goto out;
@@ -298,25 +291,26 @@ int sf_table_read_json(sf_table_t *t, const char *path, char *errstr, size_t err
                 if (st != SF_LINES_OK) goto out;
                 sf_row_error_t err;
                 if (sf_row_from_json(t->schema, text, len, &row, &err)) {
-                        seterr(errstr, errstr_size, "%s:%llu: %s: %s", path, (unsigned long long)lineno,
-                               sf_row_reason_str(err.reason), err.msg);
+                        sf_seterr(errstr, errstr_size, "%s:%llu: %s: %s", path, (unsigned long long)lineno,
+                                  sf_row_reason_str(err.reason), err.msg);
                         goto out;
                 }
                 if (row.label < 0) {
-                        seterr(errstr, errstr_size,
-                               "%s:%llu: missing_field: field \"%s\": no label (every training row needs "
-                               "one)",
-                               path, (unsigned long long)lineno, t->schema->cols[t->schema->label_col].name);
+                        sf_seterr(errstr, errstr_size,
+                                  "%s:%llu: missing_field: field \"%s\": no label (every training row needs "
+                                  "one)",
+                                  path, (unsigned long long)lineno,
+                                  t->schema->cols[t->schema->label_col].name);
                         goto out;
                 }
                 if (sf_table_append(t, &row)) {
-                        seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                               (unsigned long long)lineno, t->n_rows - n0);
+                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                                  (unsigned long long)lineno, t->n_rows - n0);
                         goto out;
                 }
         }
         if (t->n_rows == n0) {
-                seterr(errstr, errstr_size, "%s: no rows", path);
+                sf_seterr(errstr, errstr_size, "%s: no rows", path);
                 goto out;
         }
         ret = 0;

@@ -1,6 +1,7 @@
 #include "util/util.h"
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +107,12 @@ const char *sf_default_data_dir(char *buf, size_t size) {
         if (is_dir(buf)) return buf;
         snprintf(buf, size, "data/nsl-kdd");
         return buf;
+}
+
+void sf_seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
+        if (!errstr || errstr_size == 0) return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
 }

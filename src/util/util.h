@@ -23,6 +23,11 @@ const char *sf_suggest_icase(const char *name, const char *const *candidates, si
 /* Monotonic clock in nanoseconds / seconds. */
 int64_t sf_now_ns(void);
 double sf_now_s(void);
+
+/* Writes a printf-style message into errstr (errstr_size bytes, always
+ * NUL-terminated; nothing when errstr is NULL or errstr_size 0): the one
+ * way library code fills its caller's error buffer. */
+void sf_seterr(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Wall clock in milliseconds since the epoch. */
 int64_t sf_wall_ms(void);
 
