@@ -10,7 +10,7 @@ PREFIX    ?= /usr/local
 BUILD     ?= build
 ASAN_BUILD?= build/asan
 CC        ?= cc
-PKGS      := rdkafka libcurl jansson openssl openblas zlib
+PKGS      := rdkafka libcurl jansson openssl openblas zlib libmicrohttpd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -80,6 +80,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         unpack(opaque, &part, &off);
         if (msg->err) {
                 s->t.failed++;
+                if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 0);
                 fail(s,
                      "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
                      "ones after it stay uncommitted and are scored again on restart",
@@ -89,6 +90,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         }
         s->t.delivered++;
         s->iv_out++;
+        if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 1);
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 
@@ -123,6 +125,19 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
         s->t.records++;
         s->iv_in++;
         if (s->first_record == 0) s->first_record = sf_now_s();
+}
+
+/* --metrics: the output of sl, queued, counted by class or DLQ reason. */
+static void prom_output(scorer_t *s, const slot_t *sl, int64_t input_ts_ms) {
+        int cls = -1;
+        if (sl->reject == SF_REJECT_NONE) {
+                const float *p = s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES;
+                cls = 0;
+                for (int k = 1; k < SF_KDD_NCLASSES; k++)
+                        if (p[k] > p[cls]) cls = k;
+        }
+        sf_score_prom_output(s->o->prom, sl->reject, cls, sl->unseen,
+                             (uint64_t)(uintptr_t)pack(sl->msg->partition, sl->msg->offset), input_ts_ms);
 }
 
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *value) {
@@ -199,6 +214,7 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
                 sf_score_hist_add(&s->hist_all, us);
                 sf_score_hist_add(&s->hist_iv, us);
         }
+        if (s->o->prom) prom_output(s, sl, ts);
         return 0;
 }
 
@@ -314,12 +330,15 @@ static void score_batch(scorer_t *s) {
                 }
         }
         sf_scorer_totals_t before = s->t;
+        double t0 = s->o->prom ? sf_now_s() : 0;
+        int aborted = 0;
         /* One clock read for the batch: its records are queued within
          * microseconds of each other. */
         int64_t now_us = sf_wall_ms() * 1000;
         for (int i = 0; i < s->n; i++)
                 if (produce_one(s, &s->slots[i], now_us) != 0) break;
         if (s->o->exactly_once && !s->failed && commit_txn(s) == 1) {
+                aborted = 1;
                 /* aborted: those outputs do not count */
                 s->t.predictions = before.predictions;
                 s->t.dlq = before.dlq;
@@ -329,6 +348,7 @@ static void score_batch(scorer_t *s) {
         s->t.batches++;
         s->iv_batches++;
         s->iv_batch_records += (uint64_t)s->n;
+        if (s->o->prom) sf_score_prom_batch(s->o->prom, s->n, sf_now_s() - t0, aborted);
         release_batch(s);
 }
 
@@ -400,9 +420,14 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
                         store_offsets(s, c);
                 }
         }
+        int mine = 0;
         for (int i = 0; i < parts->cnt; i++)
-                if (strcmp(parts->elems[i].topic, s->o->topic) == 0)
+                if (strcmp(parts->elems[i].topic, s->o->topic) == 0) {
                         sf_score_offsets_reset(s->offsets, parts->elems[i].partition);
+                        mine++;
+                }
+        if (s->o->prom)
+                sf_score_prom_rebalance(s->o->prom, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, mine);
         /* Who scores what, as Kafka consumers log it: after a rebalance an
          * operator (or a script waiting to send data) can see it. */
         if (s->o->events && parts->cnt > 0) {
@@ -482,6 +507,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         const char *topics[] = {o->topic};
         s->cons = sf_consumer_new(conf, topics, 1, &copts, errstr, errstr_size);
         if (!s->cons) goto out;
+        if (o->prom) sf_score_prom_attach(o->prom, sf_consumer_handle(s->cons));
         if (o->exactly_once) {
                 /* One transactional.id per process; fencing across a
                  * rebalance uses the group metadata (KIP-447). */
@@ -538,6 +564,8 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 sf_producer_poll(s->prod, 0);
                 store_offsets(s, s->cons);
                 stats(s, 0);
+                if (o->prom) sf_score_prom_publish(o->prom, s->t.records, 0);
+                sf_svc_beat(o->svc);
                 if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
         }
         /* Finish what was consumed, wait for the cluster, commit. */
@@ -548,6 +576,10 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         s->t.seconds = s->first_record > 0 ? sf_now_s() - s->first_record : 0;
         store_offsets(s, s->cons);
         stats(s, 1);
+        if (o->prom) {
+                sf_score_prom_publish(o->prom, s->t.records, 1);
+                sf_score_prom_attach(o->prom, NULL);
+        }
         char cerr[512];
         sf_consumer_t *cons = s->cons;
         int crc = sf_consumer_close(cons, cerr, sizeof(cerr));
@@ -569,6 +601,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 rc = 0;
         }
 out:
+        if (o->prom) sf_score_prom_attach(o->prom, NULL);
         if (s->cons) {
                 char ignored[512];
                 sf_consumer_close(s->cons, ignored, sizeof(ignored));

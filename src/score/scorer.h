@@ -21,6 +21,8 @@
 
 #include "kafka/kafka.h"
 #include "nn/model.h"
+#include "score/prom.h"
+#include "service/http.h"
 
 /* A DLQ copy keeps the record unchanged up to this size; a bigger record
  * is cut to it and its header original_size gives the full size. */
@@ -40,6 +42,11 @@ typedef struct sf_scorer_opts {
         FILE *stats_text;    /* status lines go here (stderr), or NULL */
         FILE *stats_json;    /* the same as JSON lines, or NULL */
         FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+
+        /* --metrics, or both NULL: counted and published, and the heartbeat
+         * beaten, once per loop turn */
+        sf_score_prom_t *prom;
+        sf_svc_t *svc;
 } sf_scorer_opts_t;
 
 /* What a run did. */
