@@ -227,6 +227,7 @@ int cmd_score(int argc, char **argv) {
                 goto out;
         }
         sf_opt_init(&p, &spec, argc, argv);
+        p.env = 1;
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
                         sf_kafka_opt_result_t kr =
