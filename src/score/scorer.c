@@ -529,6 +529,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         }
 
         s->iv_start = sf_now_s();
+        sf_svc_beat(o->svc);
         while (sf_kafka_running() && !s->failed) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* Fill a batch: up to o->batch records, or o->linger_ms after
