@@ -4,7 +4,7 @@
 # /readyz goes 503 -> 200 -> 503 -> 200 across start, assignment and a
 # second scorer joining the group; /healthz goes 503 while the main loop is
 # stalled on outputs it cannot deliver, and back to 200; the options come
-# from STREAMFLOW_*.
+# from STREAMFLOW_*; yt-consume --metrics shows likes per video and its lag.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/broker.sh"
 
@@ -27,12 +27,12 @@ check_grep "--metrics with a bad address: the error names it" "127.0.0.1:nope" "
 
 broker_start --partitions 3 || done_testing
 
-score_pid="" score2_pid="" score3_pid="" prom_pid=""
+score_pid="" score2_pid="" score3_pid="" yt_pid="" prom_pid=""
 stop_all() {
   local p
-  for p in $score3_pid $score2_pid $score_pid $prom_pid; do kill -TERM "$p" 2>/dev/null; done
-  for p in $score3_pid $score2_pid $score_pid $prom_pid; do wait "$p" 2>/dev/null; done
-  score_pid="" score2_pid="" score3_pid="" prom_pid=""
+  for p in $yt_pid $score3_pid $score2_pid $score_pid $prom_pid; do kill -TERM "$p" 2>/dev/null; done
+  for p in $yt_pid $score3_pid $score2_pid $score_pid $prom_pid; do wait "$p" 2>/dev/null; done
+  score_pid="" score2_pid="" score3_pid="" yt_pid="" prom_pid=""
 }
 trap 'stop_all; broker_stop' EXIT
 
@@ -157,6 +157,7 @@ check "the first scorer holds fewer partitions" wait_query 'streamflow_assigned_
 kill -TERM "$score_pid"
 wait "$score_pid"
 rc=$?
+out="" err=$(tail -n 5 "$SF_TMP/score.err")
 check "SIGTERM: the scorer exits 0" [ "$rc" -eq 0 ]
 sanitizer_check "streamflow score --metrics" "$rc" "$(cat "$SF_TMP/score.err")"
 score_pid=""
@@ -210,5 +211,44 @@ out="" err=$(cat "$SF_TMP/score3.err")
 check "the stalled scorer, recovered, exits 0 on SIGTERM" [ "$rc" -eq 0 ]
 sanitizer_check "streamflow score (stalled)" "$rc" "$(cat "$SF_TMP/score3.err")"
 score3_pid=""
+# ---- yt-consume --metrics: messages, likes per video, lag
+V=dQw4w9WgXcQ
+{
+  printf '%s|{"type":"comment","video_id":"%s","comment_id":"c1","likes":5}\n' "$V" "$V"
+  printf '%s|{"type":"comment","video_id":"%s","comment_id":"c2","likes":7}\n' "$V" "$V"
+  printf '%s|not json\n' "$V"
+} | kcat -P -b "$BROKERS" -t topic_yt -K '|' 2>/dev/null
+"$SF" yt-consume -G ytgroup -q --metrics 127.0.0.1:0 >/dev/null 2>"$SF_TMP/yt.err" </dev/null &
+yt_pid=$!
+yurl=""
+for _ in $(seq 1 200); do
+  yurl=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$SF_TMP/yt.err" | head -n 1)
+  [ -n "$yurl" ] && break
+  sleep 0.05
+done
+# yt_page LINE: until the page has LINE (30 s at most).
+yt_page() {
+  local end=$((SECONDS + 30))
+  while [ $SECONDS -lt $end ]; do
+    curl -s -m 5 "$yurl/metrics" | grep -qxF "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+check "yt-consume: likes per video" yt_page "streamflow_yt_video_likes{video_id=\"$V\"} 12"
+check "yt-consume: messages read" yt_page "streamflow_yt_messages_total 3"
+check "yt-consume: malformed messages" yt_page "streamflow_yt_malformed_messages_total 1"
+check "yt-consume: ready once it holds partitions" wait_status "$yurl/readyz" 200
+check "yt-consume: its lag is 0" yt_page "streamflow_yt_consumer_lag{topic=\"topic_yt\",partition=\"0\"} 0"
+curl -s -m 5 "$yurl/metrics" >"$SF_TMP/yt_metrics.txt"
+run promtool check metrics <"$SF_TMP/yt_metrics.txt"
+check "yt-consume: promtool check metrics: no problem" [ "$rc" -eq 0 ] && [ -z "$out$err" ]
+kill -TERM "$yt_pid"
+wait "$yt_pid"
+rc=$?
+out="" err=$(cat "$SF_TMP/yt.err")
+yt_pid=""
+check "yt-consume --metrics: SIGTERM, exit 0" [ "$rc" -eq 0 ]
+sanitizer_check "streamflow yt-consume --metrics" "$rc" "$err"
 stop_all
 done_testing
