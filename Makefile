@@ -11,7 +11,7 @@ BUILD     ?= build
 ASAN_BUILD?= build/asan
 TSAN_BUILD?= build/tsan
 CC        ?= cc
-PKGS      := rdkafka libcurl jansson openssl openblas zlib libprotobuf-c
+PKGS      := rdkafka libcurl jansson openssl openblas zlib libprotobuf-c libmicrohttpd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -1,11 +1,13 @@
 #include "cmd/opt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/util.h"
 
@@ -55,7 +57,9 @@ static int unknown_long(const sf_cmd_spec_t *spec, const char *name, size_t len)
         return sf_opt_usage(spec, "unknown option '--%s'", given);
 }
 
-int sf_opt_next(sf_optparser_t *p, const char **arg) {
+static void help_env(void);
+
+static int next_argv(sf_optparser_t *p, const char **arg) {
         *arg = NULL;
         const sf_cmd_spec_t *spec = p->spec;
 
@@ -97,6 +101,7 @@ int sf_opt_next(sf_optparser_t *p, const char **arg) {
                         size_t len = eq ? (size_t)(eq - name) : strlen(name);
                         if (len == 4 && strncmp(name, "help", 4) == 0) {
                                 sf_opt_help(spec);
+                                if (p->env) help_env();
                                 return SF_OPT_EXIT;
                         }
                         const sf_option_t *o = find_long(spec, name, len);
@@ -117,10 +122,11 @@ int sf_opt_next(sf_optparser_t *p, const char **arg) {
                 }
                 if (a[1] == 'h' && a[2] == '\0' && !find_short(spec, 'h')) {
                         sf_opt_help(spec);
+                        if (p->env) help_env();
                         return SF_OPT_EXIT;
                 }
                 p->pending = a + 1;
-                return sf_opt_next(p, arg);
+                return next_argv(p, arg);
         }
         /* Leave argv[nops + 1] as the usual NULL terminator when there is room. */
         if (1 + p->nops < p->argc) p->argv[1 + p->nops] = NULL;
@@ -130,6 +136,70 @@ int sf_opt_next(sf_optparser_t *p, const char **arg) {
 void sf_opt_wipe(const char *arg) {
         /* argv's strings are the process's own, writable memory. */
         if (arg) memset((char *)arg, ' ', strlen(arg));
+}
+
+void sf_opt_env_name(const char *option, char *buf, size_t size) {
+        size_t n = (size_t)snprintf(buf, size, "STREAMFLOW_");
+        for (; *option && n + 1 < size; option++)
+                buf[n++] = *option == '-' ? '_' : (char)toupper((unsigned char)*option);
+        buf[n < size ? n : size - 1] = '\0';
+}
+
+static int seen(const sf_optparser_t *p, int key) {
+        for (int i = 0; i < p->nseen; i++)
+                if (p->seen[i] == key) return 1;
+        return 0;
+}
+
+/* 1 on, 0 off, -1 neither. */
+static int env_flag(const char *v) {
+        static const char *const on[] = {"1", "true", "yes", "on"}, *const off[] = {"0", "false", "no",
+                                                                                    "off"};
+        for (size_t i = 0; i < SF_ARRAY_SIZE(on); i++) {
+                if (strcasecmp(v, on[i]) == 0) return 1;
+                if (strcasecmp(v, off[i]) == 0) return 0;
+        }
+        return -1;
+}
+
+/* The next option set in the environment and not on the command line, or
+ * SF_OPT_END when there is none left. */
+static int next_env(sf_optparser_t *p, const char **arg) {
+        const sf_cmd_spec_t *spec = p->spec;
+        for (; spec->tables[p->env_table]; p->env_table++, p->env_index = 0) {
+                const sf_option_t *t = spec->tables[p->env_table];
+                while (t[p->env_index].key) {
+                        const sf_option_t *o = &t[p->env_index++];
+                        if (!o->name || seen(p, o->key)) continue;
+                        char var[96];
+                        sf_opt_env_name(o->name, var, sizeof(var));
+                        const char *v = getenv(var);
+                        if (!v || !*v) continue;
+                        if (o->arg) {
+                                *arg = v;
+                                return o->key;
+                        }
+                        int on = env_flag(v);
+                        if (on < 0)
+                                return sf_opt_usage(spec, "%s=%s: --%s is a flag, give 1 or 0", var, v,
+                                                    o->name);
+                        if (on) return o->key;
+                }
+        }
+        p->phase = 2;
+        return SF_OPT_END;
+}
+
+int sf_opt_next(sf_optparser_t *p, const char **arg) {
+        if (p->phase == 0) {
+                int c = next_argv(p, arg);
+                if (c >= 0 && p->nseen < (int)SF_ARRAY_SIZE(p->seen)) p->seen[p->nseen++] = c;
+                if (c != SF_OPT_END) return c;
+                p->phase = p->env ? 1 : 2;
+        }
+        *arg = NULL;
+        if (p->phase == 2) return SF_OPT_END;
+        return next_env(p, arg);
 }
 
 void sf_opt_help(const sf_cmd_spec_t *spec) {
@@ -152,6 +222,13 @@ void sf_opt_help(const sf_cmd_spec_t *spec) {
                 }
         }
         printf("  %-26s %s\n", "-h, --help", "show this help");
+}
+
+static void help_env(void) {
+        printf("\nEvery long option can also be set in the environment as STREAMFLOW_<OPTION>, upper\n"
+               "case with '_' for '-' (STREAMFLOW_GROUP=scorer, STREAMFLOW_METRICS=0.0.0.0:9464; a flag\n"
+               "takes 1 or 0: STREAMFLOW_EXACTLY_ONCE=1); the command line wins. librdkafka properties\n"
+               "have no variables: put them, secrets included, in a file for -F.\n");
 }
 
 int sf_opt_long(const sf_cmd_spec_t *spec, const char *opt, const char *arg, long long min, long long max,

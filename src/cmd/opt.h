@@ -5,6 +5,7 @@
 #ifndef SF_CMD_OPT_H
 #define SF_CMD_OPT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Keys for long-only options start here; short options use their letter. */
@@ -40,13 +41,23 @@ typedef struct sf_optparser {
         int nops; /* operands collected so far, moved to argv[1..nops] */
         int dashdash;
         const char *pending; /* rest of a bundle of short flags ("-qv") */
+        /* Set to 1 after sf_opt_init: every long option not on the command
+         * line may come from the variable STREAMFLOW_<NAME> (upper case, '-'
+         * as '_'); a flag is on for 1/true/yes/on, off for 0/false/no/off. */
+        int env;
+        int seen[64]; /* keys given on the command line (the first 64) */
+        int nseen;
+        int phase;                /* 0: the command line, 1: the environment, 2: done */
+        int env_table, env_index; /* where the environment pass is */
 } sf_optparser_t;
 
 /* Starts parsing argv (argv[0] is the command name). */
 void sf_opt_init(sf_optparser_t *p, const sf_cmd_spec_t *spec, int argc, char **argv);
 
 /* Returns the next option's key with its argument in *arg (NULL for a
- * flag), or one of SF_OPT_END / SF_OPT_EXIT / SF_OPT_USAGE. After
+ * flag), or one of SF_OPT_END / SF_OPT_EXIT / SF_OPT_USAGE. With p->env,
+ * once the command line is read, the options it did not give come from
+ * their STREAMFLOW_<NAME> variables (an empty one counts as unset). After
  * SF_OPT_END the operands, in order, are argv[1..*nargs] — the parser
  * moves them to the front of argv; *nargs is p->nops. */
 int sf_opt_next(sf_optparser_t *p, const char **arg);
@@ -56,6 +67,9 @@ int sf_opt_next(sf_optparser_t *p, const char **arg);
  * must point into argv, as the arguments sf_opt_next returns do; copy the
  * value first. NULL is a no-op. */
 void sf_opt_wipe(const char *arg);
+
+/* "STREAMFLOW_EXACTLY_ONCE" for "exactly-once", into buf. */
+void sf_opt_env_name(const char *option, char *buf, size_t size);
 
 /* Prints `usage: streamflow NAME ...` and the option tables to stdout. */
 void sf_opt_help(const sf_cmd_spec_t *spec);

@@ -258,6 +258,7 @@ int cmd_replay(int argc, char **argv) {
                 return 1;
         }
         sf_opt_init(&p, &spec, argc, argv);
+        p.env = 1;
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
                         int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);

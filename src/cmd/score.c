@@ -16,7 +16,9 @@
 #include "nn/nn.h"
 #include "report/metrics.h"
 #include "score/instance.h"
+#include "score/prom.h"
 #include "score/scorer.h"
+#include "service/http.h"
 #include "util/util.h"
 
 #define DEFAULT_MODEL "model.safetensors"
@@ -33,6 +35,7 @@ enum {
         OPT_STATS_JSON,
         OPT_REPORT,
         OPT_INSTANCE,
+        OPT_METRICS,
 };
 
 static const sf_option_t options[] = {
@@ -53,6 +56,8 @@ static const sf_option_t options[] = {
         {"count", 'c', "N", "exit after N input records"},
         {"stats", OPT_STATS, "SECONDS", "a status line on stderr every SECONDS (default 0: none)"},
         {"stats-json", OPT_STATS_JSON, "FILE", "the status as JSON lines to FILE ('-': stdout)"},
+        {"metrics", OPT_METRICS, "HOST:PORT",
+         "serve /metrics (Prometheus), /healthz and /readyz over HTTP (port 0: any free port)"},
         {"report", OPT_REPORT, NULL,
          "read the predictions topic to its end and print the classification report"},
         {"quiet", 'q', NULL, "no totals at the end"},
@@ -215,11 +220,13 @@ int cmd_score(int argc, char **argv) {
         int c, rc = 1;
         char errstr[512];
         sf_scorer_opts_t o = {0};
-        const char *model_path = DEFAULT_MODEL, *stats_json = NULL;
+        const char *model_path = DEFAULT_MODEL, *stats_json = NULL, *metrics = NULL;
         int report = 0, quiet = 0;
         long long v;
         sf_model_t *model = NULL;
         FILE *json_fp = NULL;
+        sf_score_prom_t *prom = NULL;
+        sf_svc_t *svc = NULL;
         /* Two malloc arenas, not one per librdkafka thread: each arena keeps
          * its own free memory, and with one per thread the scorer's peak RSS
          * spread 42-50 MB over runs of bench_stream, 44-46 MB with two, at
@@ -242,6 +249,7 @@ int cmd_score(int argc, char **argv) {
                 goto out;
         }
         sf_opt_init(&p, &spec, argc, argv);
+        p.env = 1;
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
                         sf_kafka_opt_result_t kr =
@@ -307,6 +315,9 @@ int cmd_score(int argc, char **argv) {
                 case OPT_STATS_JSON:
                         stats_json = arg;
                         break;
+                case OPT_METRICS:
+                        metrics = arg;
+                        break;
                 case OPT_REPORT:
                         report = 1;
                         break;
@@ -357,6 +368,19 @@ int cmd_score(int argc, char **argv) {
         o.stats_text = o.stats_s > 0 ? stderr : NULL;
         o.stats_json = json_fp;
         o.events = quiet ? NULL : stderr;
+        if (metrics) {
+                prom = sf_score_prom_new(sf_model_id(model), "safetensors", o.topic);
+                sf_svc_opts_t so = {sf_score_prom_metrics, sf_score_prom_ready, prom, 0};
+                svc = prom ? sf_svc_start(metrics, &so, errstr, sizeof(errstr)) : NULL;
+                if (!svc) {
+                        fprintf(stderr, "streamflow score: --metrics %s: %s\n", metrics,
+                                prom ? errstr : "out of memory");
+                        goto out;
+                }
+                fprintf(stderr, "score: metrics on http://%s/metrics\n", sf_svc_where(svc));
+                o.prom = prom;
+                o.svc = svc;
+        }
 
         sf_kafka_install_signals();
         sf_scorer_totals_t t;
@@ -384,6 +408,8 @@ int cmd_score(int argc, char **argv) {
 usage:
         rc = 2;
 out:
+        sf_svc_stop(svc);
+        sf_score_prom_destroy(prom);
         if (json_fp && json_fp != stdout && fclose(json_fp) != 0 && rc == 0) {
                 fprintf(stderr, "streamflow score: %s: write error\n", stats_json);
                 rc = 1;

@@ -19,10 +19,12 @@
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
+#include "service/http.h"
+#include "service/page.h"
 #include "util/util.h"
 #include "youtube/agg.h"
 
-enum { OPT_IDLE = SF_OPT_LONG, OPT_JSON };
+enum { OPT_IDLE = SF_OPT_LONG, OPT_JSON, OPT_METRICS };
 
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to read (default topic_yt)"},
@@ -31,6 +33,8 @@ static const sf_option_t options[] = {
         {"idle", OPT_IDLE, "SECONDS", "exit after SECONDS without a message"},
         {"json", OPT_JSON, NULL, "JSON lines: one per change, then the summary"},
         {NULL, 'q', NULL, "no running output, only the summary"},
+        {"metrics", OPT_METRICS, "HOST:PORT",
+         "serve /metrics (Prometheus), /healthz and /readyz over HTTP (port 0: any free port)"},
         {0},
 };
 
@@ -56,7 +60,51 @@ typedef struct consume {
         double assigned_at;  /* when the group last gave us partitions, 0 before */
         int64_t *rebuilt_to; /* per partition: next offset after those the rebuild applied */
         int32_t nrebuilt;
+        /* --metrics */
+        sf_page_t *page;
+        sf_svc_t *svc;
+        rd_kafka_t *rk; /* the group consumer, for the lag */
+        int assigned, rebalancing;
+        double published_at;
 } consume_t;
+
+/* --metrics: renders the page and publishes it with the readiness. */
+static void publish(consume_t *cs) {
+        if (!cs->page) return;
+        sf_expo_t e;
+        sf_expo_init(&e);
+        sf_expo_family(&e, "streamflow_yt_messages_total", "counter", "Messages read from the topic.");
+        sf_expo_u64(&e, "streamflow_yt_messages_total", NULL, cs->read);
+        sf_expo_family(&e, "streamflow_yt_malformed_messages_total", "counter",
+                       "Messages skipped as malformed.");
+        sf_expo_u64(&e, "streamflow_yt_malformed_messages_total", NULL, cs->bad);
+        size_t n = sf_yt_agg_count(cs->agg);
+        sf_expo_family(&e, "streamflow_yt_videos", "gauge", "Videos with a running total.");
+        sf_expo_u64(&e, "streamflow_yt_videos", NULL, n);
+        sf_expo_family(&e, "streamflow_yt_video_likes", "gauge",
+                       "Likes of a video: the sum of each distinct comment's latest like count.");
+        for (size_t i = 0; i < n; i++) {
+                const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, i);
+                const char *labels[] = {"video_id", v->id, NULL};
+                sf_expo_double(&e, "streamflow_yt_video_likes", labels, (double)v->likes);
+        }
+        sf_expo_family(&e, "streamflow_yt_video_comments", "gauge", "Distinct comments seen on a video.");
+        for (size_t i = 0; i < n; i++) {
+                const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, i);
+                const char *labels[] = {"video_id", v->id, NULL};
+                sf_expo_double(&e, "streamflow_yt_video_comments", labels, (double)v->comments);
+        }
+        sf_page_lag(&e, "streamflow_yt_consumer_lag",
+                    "Messages in the partition after the consumer's position.", cs->rk, cs->topic);
+        sf_expo_family(&e, "streamflow_yt_assigned_partitions", "gauge", "Partitions of the topic assigned.");
+        sf_expo_u64(&e, "streamflow_yt_assigned_partitions", NULL, (uint64_t)cs->assigned);
+        const char *why = !cs->rk             ? "rebuilding the totals from the topic, or stopping"
+                          : cs->rebalancing   ? "rebalance in progress: partitions revoked"
+                          : cs->assigned <= 0 ? "no partition assigned yet"
+                                              : "";
+        sf_page_publish(cs->page, &e, *why == '\0', why);
+        cs->published_at = sf_now_s();
+}
 
 /* Records that the rebuild applied topic[partition] up to offset. */
 static int note_rebuilt(consume_t *cs, int32_t partition, int64_t offset) {
@@ -84,6 +132,14 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
                          const rd_kafka_topic_partition_list_t *parts) {
         consume_t *cs = ctx;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && parts->cnt > 0) cs->assigned_at = sf_now_s();
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                cs->assigned += parts->cnt;
+                cs->rebalancing = 0;
+        } else {
+                cs->assigned = cs->assigned > parts->cnt ? cs->assigned - parts->cnt : 0;
+                cs->rebalancing = 1;
+        }
+        publish(cs);
 }
 
 static int mark_dirty(consume_t *cs, int idx) {
@@ -247,7 +303,7 @@ int cmd_yt_consume(int argc, char **argv) {
         const char *arg;
         int c, rc = 1, exit_at_end = 0, json = 0, quiet = 0;
         char errstr[512];
-        const char *topic = SF_TOPIC_YT, *group = "analytics";
+        const char *topic = SF_TOPIC_YT, *group = "analytics", *metrics = NULL;
         double idle = 0;
         sf_kafka_conf_t *kconf = sf_kafka_conf_new();
         sf_consumer_t *reader = NULL, *cons = NULL;
@@ -258,6 +314,7 @@ int cmd_yt_consume(int argc, char **argv) {
                 return 1;
         }
         sf_opt_init(&p, &spec, argc, argv);
+        p.env = 1;
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (sf_kafka_is_opt(c)) {
                         int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
@@ -287,6 +344,9 @@ int cmd_yt_consume(int argc, char **argv) {
                 case 'q':
                         quiet = 1;
                         break;
+                case OPT_METRICS:
+                        metrics = arg;
+                        break;
                 }
         }
         if (c == SF_OPT_EXIT) {
@@ -309,6 +369,18 @@ int cmd_yt_consume(int argc, char **argv) {
                 fprintf(stderr, "streamflow yt-consume: out of memory\n");
                 goto out;
         }
+        if (metrics) {
+                cs.page = sf_page_new();
+                sf_svc_opts_t so = {sf_page_metrics, sf_page_ready, cs.page, 0};
+                cs.svc = cs.page ? sf_svc_start(metrics, &so, errstr, sizeof(errstr)) : NULL;
+                if (!cs.svc) {
+                        fprintf(stderr, "streamflow yt-consume: --metrics %s: %s\n", metrics,
+                                cs.page ? errstr : "out of memory");
+                        goto out;
+                }
+                fprintf(stderr, "yt-consume: metrics on http://%s/metrics\n", sf_svc_where(cs.svc));
+                publish(&cs);
+        }
         sf_kafka_install_signals();
         const char *topics[] = {topic};
 
@@ -328,6 +400,8 @@ int cmd_yt_consume(int argc, char **argv) {
                 int r = apply(&cs, m);
                 if (r == 0) r = note_rebuilt(&cs, m->partition, m->offset);
                 rd_kafka_message_destroy(m);
+                sf_svc_beat(cs.svc);
+                if (cs.page && sf_now_s() - cs.published_at >= 1) publish(&cs);
                 if (r != 0) {
                         fprintf(stderr, "streamflow yt-consume: out of memory\n");
                         goto out;
@@ -358,11 +432,14 @@ int cmd_yt_consume(int argc, char **argv) {
                         fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
                         goto out;
                 }
+                cs.rk = sf_consumer_handle(cons);
         }
         double last_msg = sf_now_s(), last_out = 0;
         while (cons && sf_kafka_running()) {
                 rd_kafka_message_t *m = sf_consumer_poll(cons, 100);
                 double now = sf_now_s();
+                sf_svc_beat(cs.svc);
+                if (cs.page && now - cs.published_at >= 1) publish(&cs);
                 if (m) {
                         /* Already applied by the rebuild: applying it again
                          * would briefly bring back older like counts. */
@@ -390,6 +467,9 @@ int cmd_yt_consume(int argc, char **argv) {
                 }
         }
         flush_changes(&cs);
+        publish(&cs);
+        cs.rk = NULL;
+        publish(&cs);
         rc = 0;
         if (cons && sf_consumer_fatal(cons)) {
                 fprintf(stderr, "streamflow yt-consume: %s\n", sf_consumer_fatal(cons));
@@ -405,6 +485,8 @@ int cmd_yt_consume(int argc, char **argv) {
 usage:
         rc = 2;
 out:
+        sf_svc_stop(cs.svc);
+        sf_page_destroy(cs.page);
         if (reader) sf_consumer_close(reader, errstr, sizeof(errstr));
         if (cons) sf_consumer_close(cons, errstr, sizeof(errstr));
         sf_yt_agg_destroy(cs.agg);

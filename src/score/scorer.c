@@ -94,6 +94,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         unpack(opaque, &part, &off);
         if (msg->err) {
                 s->t.failed++;
+                if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 0);
                 fail(s,
                      "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
                      "ones after it stay uncommitted and are scored again on restart",
@@ -103,6 +104,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         }
         s->t.delivered++;
         s->iv_out++;
+        if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 1);
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 
@@ -164,6 +166,19 @@ static void outputs_acked(scorer_t *s) {
         if (s->t.delivered == s->acked_seen) return;
         s->acked_seen = s->t.delivered;
         s->last_ack = sf_now_s();
+}
+
+/* --metrics: the output of sl, queued, counted by class or DLQ reason. */
+static void prom_output(scorer_t *s, const slot_t *sl, int64_t input_ts_ms) {
+        int cls = -1;
+        if (sl->reject == SF_REJECT_NONE) {
+                const float *p = s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES;
+                cls = 0;
+                for (int k = 1; k < SF_KDD_NCLASSES; k++)
+                        if (p[k] > p[cls]) cls = k;
+        }
+        sf_score_prom_output(s->o->prom, sl->reject, cls, sl->unseen,
+                             (uint64_t)(uintptr_t)pack(sl->msg->partition, sl->msg->offset), input_ts_ms);
 }
 
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *value) {
@@ -240,6 +255,7 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
                 sf_score_hist_add(&s->hist_all, us);
                 sf_score_hist_add(&s->hist_iv, us);
         }
+        if (s->o->prom) prom_output(s, sl, ts);
         return 0;
 }
 
@@ -367,12 +383,15 @@ static void score_batch(scorer_t *s) {
                 }
         }
         sf_scorer_totals_t before = s->t;
+        double t0 = s->o->prom ? sf_now_s() : 0;
+        int aborted = 0;
         /* One clock read for the batch: its records are queued within
          * microseconds of each other. */
         int64_t now_us = sf_wall_ms() * 1000;
         for (int i = 0; i < s->n; i++)
                 if (produce_one(s, &s->slots[i], now_us) != 0) break;
         if (s->o->exactly_once && !s->failed && commit_txn(s) == 1) {
+                aborted = 1;
                 /* aborted: those outputs do not count */
                 s->t.predictions = before.predictions;
                 s->t.dlq = before.dlq;
@@ -382,6 +401,7 @@ static void score_batch(scorer_t *s) {
         s->t.batches++;
         s->iv_batches++;
         s->iv_batch_records += (uint64_t)s->n;
+        if (s->o->prom) sf_score_prom_batch(s->o->prom, s->n, sf_now_s() - t0, aborted);
         release_batch(s);
 }
 
@@ -460,15 +480,19 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
                         store_offsets(s, c);
                 }
         }
+        int mine = 0;
         for (int i = 0; i < parts->cnt; i++) {
                 const rd_kafka_topic_partition_t *tp = &parts->elems[i];
                 if (strcmp(tp->topic, s->o->topic) != 0) continue;
                 sf_score_offsets_reset(s->offsets, tp->partition);
+                mine++;
                 /* On assignment the layer has set each offset to where the
                  * partition starts: its committed offset when there is one. */
                 note_committed(s, tp->partition, -1);
                 if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) note_committed(s, tp->partition, tp->offset);
         }
+        if (s->o->prom)
+                sf_score_prom_rebalance(s->o->prom, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, mine);
         /* Who scores what, as Kafka consumers log it: after a rebalance an
          * operator (or a script waiting to send data) can see it. */
         if (s->o->events && parts->cnt > 0) {
@@ -587,6 +611,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         if (set_identity(s, conf, errstr, errstr_size) != 0) goto out;
         s->cons = sf_consumer_new(conf, topics, 1, &copts, errstr, errstr_size);
         if (!s->cons) goto out;
+        if (o->prom) sf_score_prom_attach(o->prom, sf_consumer_handle(s->cons));
         s->prod = sf_producer_new(conf, on_delivery, s, errstr, errstr_size);
         if (!s->prod) goto out;
         if (o->exactly_once) {
@@ -600,6 +625,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         }
 
         s->iv_start = sf_now_s();
+        sf_svc_beat(o->svc);
         while (sf_kafka_running() && !s->failed) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* Fill a batch: up to o->batch records, or o->linger_ms after
@@ -636,6 +662,8 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 outputs_acked(s);
                 store_offsets(s, s->cons);
                 stats(s, 0);
+                if (o->prom) sf_score_prom_publish(o->prom, s->t.records, 0);
+                sf_svc_beat(o->svc);
                 if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
         }
         /* Finish what was consumed, wait for the cluster, commit. */
@@ -649,6 +677,10 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 s->first_record > 0 && s->last_ack > s->first_record ? s->last_ack - s->first_record : 0;
         store_offsets(s, s->cons);
         stats(s, 1);
+        if (o->prom) {
+                sf_score_prom_publish(o->prom, s->t.records, 1);
+                sf_score_prom_attach(o->prom, NULL);
+        }
         char cerr[512], cfatal[512] = "";
         sf_consumer_t *cons = s->cons;
         if (sf_consumer_fatal(cons)) snprintf(cfatal, sizeof(cfatal), "%s", sf_consumer_fatal(cons));
@@ -673,6 +705,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 rc = 0;
         }
 out:
+        if (o->prom) sf_score_prom_attach(o->prom, NULL);
         if (s->cons) {
                 char ignored[512];
                 sf_consumer_close(s->cons, ignored, sizeof(ignored));

@@ -21,6 +21,8 @@
 
 #include "kafka/kafka.h"
 #include "nn/model.h"
+#include "score/prom.h"
+#include "service/http.h"
 
 /* A DLQ copy keeps the record unchanged up to this size; a bigger record
  * is cut to it and its header original_size gives the full size. */
@@ -44,6 +46,11 @@ typedef struct sf_scorer_opts {
          * the tail of its transactional.id. NULL: "<host>-<slot>", the
          * lowest slot free on this host (score/instance.h). */
         const char *instance_id;
+
+        /* --metrics, or both NULL: counted and published, and the heartbeat
+         * beaten, once per loop turn */
+        sf_score_prom_t *prom;
+        sf_svc_t *svc;
 } sf_scorer_opts_t;
 
 /* What a run did. */

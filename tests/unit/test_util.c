@@ -100,11 +100,78 @@ static void test_opt_errors(void) {
         CHECK_INT(sf_opt_double(&spec, "--lr", "nan", 0, 1, &d), -1);
 }
 
+/* Options from STREAMFLOW_<NAME>: the command line wins, flags take 1/0,
+ * short-only options have no variable, and only with p.env set. */
+static void test_opt_env(void) {
+        char name[64];
+        sf_opt_env_name("exactly-once", name, sizeof(name));
+        CHECK_STR(name, "STREAMFLOW_EXACTLY_ONCE");
+        setenv("STREAMFLOW_EPOCHS", "9", 1);
+        setenv("STREAMFLOW_BROKERS", "env:1", 1);
+        setenv("STREAMFLOW_JSON", "1", 1);
+        setenv("STREAMFLOW_E", "1", 1);
+        char *argv[] = {"t", "-bcli:2", "x.csv", NULL};
+        sf_optparser_t p;
+        const char *arg;
+        int c, epochs = 0, json = 0, e = 0, nb = 0;
+        const char *brokers = NULL;
+        sf_opt_init(&p, &spec, 3, argv);
+        p.env = 1;
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (c == OPT_EPOCHS) epochs = atoi(arg);
+                if (c == OPT_JSON) json++;
+                if (c == 'b') brokers = arg, nb++;
+                if (c == 'e') e++;
+        }
+        CHECK_INT(c, SF_OPT_END);
+        CHECK_INT(sf_opt_next(&p, &arg), SF_OPT_END);
+        CHECK_INT(epochs, 9);
+        CHECK_INT(json, 1);
+        CHECK_INT(e, 0);
+        CHECK_INT(nb, 1);
+        CHECK_STR(brokers, "cli:2");
+        CHECK_INT(p.nops, 1);
+        CHECK_STR(argv[1], "x.csv");
+        /* a flag set to 0 stays off; an empty variable is unset */
+        setenv("STREAMFLOW_JSON", "off", 1);
+        setenv("STREAMFLOW_EPOCHS", "", 1);
+        char *none[] = {"t", NULL};
+        sf_opt_init(&p, &spec, 1, none);
+        p.env = 1;
+        json = epochs = 0;
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+                if (c == OPT_EPOCHS) epochs++;
+                if (c == OPT_JSON) json++;
+        }
+        CHECK_INT(c, SF_OPT_END);
+        CHECK_INT(json, 0);
+        CHECK_INT(epochs, 0);
+        /* neither 1 nor 0: a usage error */
+        setenv("STREAMFLOW_JSON", "maybe", 1);
+        sf_opt_init(&p, &spec, 1, none);
+        p.env = 1;
+        while ((c = sf_opt_next(&p, &arg)) >= 0) {
+        }
+        CHECK_INT(c, SF_OPT_USAGE);
+        /* without p.env the environment is not read */
+        setenv("STREAMFLOW_JSON", "1", 1);
+        sf_opt_init(&p, &spec, 1, none);
+        json = 0;
+        while ((c = sf_opt_next(&p, &arg)) >= 0)
+                if (c == OPT_JSON) json++;
+        CHECK_INT(json, 0);
+        unsetenv("STREAMFLOW_EPOCHS");
+        unsetenv("STREAMFLOW_BROKERS");
+        unsetenv("STREAMFLOW_JSON");
+        unsetenv("STREAMFLOW_E");
+}
+
 int main(void) {
         RUN(test_edit_distance);
         RUN(test_suggest);
         RUN(test_suggest_icase);
         RUN(test_opt_parse);
         RUN(test_opt_errors);
+        RUN(test_opt_env);
         return TEST_DONE();
 }

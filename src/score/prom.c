@@ -1,0 +1,340 @@
+#include "score/prom.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/kdd.h"
+#include "score/record.h"
+#include "util/util.h"
+
+#define NREJECT   (SF_REJECT_INVALID + 1)
+#define MAX_PARTS 256
+/* In-flight outputs whose input timestamp is kept for the latency: an open
+ * addressing table of 2^15 entries (512 kB), several times what the
+ * producer queue holds (4 MB of ~350-byte predictions); an output finds a
+ * free entry among PROBE neighbours, or takes the first one, whose output
+ * then goes without a latency observation. */
+#define RING_BITS 15
+#define PROBE     8
+
+static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25,  0.5,    1,     2.5,  5,     10,   30};
+static const double batch_bounds[] = {1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536};
+static const double batch_seconds_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                              0.01,   0.025,   0.05,   0.1,   0.25,   1};
+
+typedef struct counts {
+        uint64_t cls[SF_KDD_NCLASSES], dlq[NREJECT], unseen[3];
+} counts_t;
+
+typedef struct lag {
+        int32_t partition;
+        int64_t lag;
+} lag_t;
+
+/* What the HTTP thread sees. */
+typedef struct snap {
+        uint64_t records, delivered, failed, batches, aborted, rebalances;
+        counts_t c;
+        sf_expo_hist_t latency, batch_size, batch_seconds;
+        int assigned, rebalancing, attached, nlag;
+        lag_t lag[MAX_PARTS];
+} snap_t;
+
+typedef struct pending {
+        uint64_t key;
+        int64_t ts_ms;
+} pending_t;
+
+struct sf_score_prom {
+        char model_id[64], model_format[64], topic[256];
+        /* live: the scorer's thread only */
+        snap_t live;
+        counts_t batch; /* the current batch's outputs */
+        pending_t *ring;
+        double lag_at;
+        /* published: under mu */
+        pthread_mutex_t mu;
+        snap_t pub;
+        /* the consumer, for the lag (scorer's thread) and the probe (under probe_mu) */
+        pthread_mutex_t probe_mu;
+        rd_kafka_t *rk;
+        int64_t probe_at_ms; /* last probe, under probe_mu */
+        int probe_ok;
+        char probe_err[160];
+};
+
+sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic) {
+        sf_score_prom_t *p = calloc(1, sizeof(*p));
+        if (!p) return NULL;
+        p->ring = calloc((size_t)1 << RING_BITS, sizeof(*p->ring));
+        if (!p->ring) {
+                free(p);
+                return NULL;
+        }
+        snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
+        snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
+        snprintf(p->topic, sizeof(p->topic), "%s", topic);
+        sf_expo_hist_init(&p->live.latency, latency_bounds, (int)SF_ARRAY_SIZE(latency_bounds));
+        sf_expo_hist_init(&p->live.batch_size, batch_bounds, (int)SF_ARRAY_SIZE(batch_bounds));
+        sf_expo_hist_init(&p->live.batch_seconds, batch_seconds_bounds,
+                          (int)SF_ARRAY_SIZE(batch_seconds_bounds));
+        p->pub = p->live;
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_mutex_init(&p->probe_mu, NULL);
+        return p;
+}
+
+void sf_score_prom_destroy(sf_score_prom_t *p) {
+        if (!p) return;
+        pthread_mutex_destroy(&p->mu);
+        pthread_mutex_destroy(&p->probe_mu);
+        free(p->ring);
+        free(p);
+}
+
+void sf_score_prom_attach(sf_score_prom_t *p, rd_kafka_t *consumer) {
+        pthread_mutex_lock(&p->probe_mu);
+        p->rk = consumer;
+        p->probe_at_ms = 0;
+        pthread_mutex_unlock(&p->probe_mu);
+        pthread_mutex_lock(&p->mu);
+        p->pub.attached = p->live.attached = consumer != NULL;
+        pthread_mutex_unlock(&p->mu);
+}
+
+static size_t slot_of(uint64_t key) {
+        return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> (64 - RING_BITS));
+}
+
+void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, int unseen, uint64_t key,
+                          int64_t input_ts_ms) {
+        if (reject > 0 && reject < NREJECT) {
+                p->batch.dlq[reject]++;
+                return;
+        }
+        if (cls >= 0 && cls < SF_KDD_NCLASSES) p->batch.cls[cls]++;
+        for (int i = 0; i < 3; i++)
+                if (unseen & (1 << i)) p->batch.unseen[i]++;
+        if (input_ts_ms > 0) {
+                size_t mask = ((size_t)1 << RING_BITS) - 1, h = slot_of(key);
+                pending_t *e = &p->ring[h];
+                for (int i = 0; i < PROBE; i++)
+                        if (p->ring[(h + (size_t)i) & mask].ts_ms == 0) {
+                                e = &p->ring[(h + (size_t)i) & mask];
+                                break;
+                        }
+                e->key = key;
+                e->ts_ms = input_ts_ms;
+        }
+}
+
+void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok) {
+        if (ok)
+                p->live.delivered++;
+        else
+                p->live.failed++;
+        size_t mask = ((size_t)1 << RING_BITS) - 1, h = slot_of(key);
+        for (int i = 0; i < PROBE; i++) {
+                pending_t *e = &p->ring[(h + (size_t)i) & mask];
+                if (e->ts_ms > 0 && e->key == key) {
+                        if (ok)
+                                sf_expo_hist_observe(&p->live.latency,
+                                                     (double)(sf_wall_ms() - e->ts_ms) / 1000.0);
+                        e->ts_ms = 0;
+                        return;
+                }
+        }
+}
+
+void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted) {
+        if (aborted) {
+                p->live.aborted++;
+        } else {
+                for (int i = 0; i < SF_KDD_NCLASSES; i++) p->live.c.cls[i] += p->batch.cls[i];
+                for (int i = 0; i < NREJECT; i++) p->live.c.dlq[i] += p->batch.dlq[i];
+                for (int i = 0; i < 3; i++) p->live.c.unseen[i] += p->batch.unseen[i];
+        }
+        memset(&p->batch, 0, sizeof(p->batch));
+        p->live.batches++;
+        sf_expo_hist_observe(&p->live.batch_size, n);
+        sf_expo_hist_observe(&p->live.batch_seconds, seconds);
+}
+
+/* Copies the live side into the published one; the caller holds mu. */
+static void copy_out(sf_score_prom_t *p) {
+        size_t n = offsetof(snap_t, lag) + (size_t)p->live.nlag * sizeof(lag_t);
+        memcpy(&p->pub, &p->live, n);
+}
+
+void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count) {
+        p->live.rebalances++;
+        if (assign) {
+                p->live.assigned += count;
+                p->live.rebalancing = 0;
+        } else {
+                p->live.assigned -= count;
+                if (p->live.assigned < 0) p->live.assigned = 0;
+                p->live.rebalancing = 1;
+        }
+        p->lag_at = 0; /* the set of partitions changed */
+        pthread_mutex_lock(&p->mu);
+        copy_out(p);
+        pthread_mutex_unlock(&p->mu);
+}
+
+/* high watermark - position for each assigned partition of the topic, from
+ * the consumer's cached watermarks (no request to the cluster). */
+static void measure_lag(sf_score_prom_t *p) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        p->live.nlag = 0;
+        if (!p->rk || rd_kafka_assignment(p->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
+        rd_kafka_position(p->rk, parts);
+        for (int i = 0; i < parts->cnt && p->live.nlag < MAX_PARTS; i++) {
+                int64_t lo, hi;
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                if (strcmp(tp->topic, p->topic) != 0) continue;
+                if (rd_kafka_get_watermark_offsets(p->rk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
+                        continue;
+                int64_t pos = tp->offset >= 0 ? tp->offset : lo;
+                lag_t *l = &p->live.lag[p->live.nlag++];
+                l->partition = tp->partition;
+                l->lag = hi > pos ? hi - pos : 0;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void sf_score_prom_publish(sf_score_prom_t *p, uint64_t records, int final) {
+        double now = sf_now_s();
+        if (final || now - p->lag_at >= 0.2) {
+                measure_lag(p);
+                p->lag_at = now;
+        }
+        p->live.records = records;
+        pthread_mutex_lock(&p->mu);
+        copy_out(p);
+        pthread_mutex_unlock(&p->mu);
+}
+
+/* ------------------------------------------------------------ HTTP thread */
+
+static void family_u64(sf_expo_t *e, const char *name, const char *type, const char *help, uint64_t v) {
+        sf_expo_family(e, name, type, help);
+        sf_expo_u64(e, name, NULL, v);
+}
+
+static void write_counts(sf_expo_t *e, const snap_t *s) {
+        sf_expo_family(e, "streamflow_predictions_total", "counter",
+                       "Predictions produced, by predicted class.");
+        for (int i = 0; i < SF_KDD_NCLASSES; i++) {
+                const char *l[] = {"class", sf_kdd_class_name(i), NULL};
+                sf_expo_u64(e, "streamflow_predictions_total", l, s->c.cls[i]);
+        }
+        sf_expo_family(e, "streamflow_dlq_records_total", "counter",
+                       "Records sent to the dead-letter topic, by reason.");
+        for (int i = 1; i < NREJECT; i++) {
+                const char *l[] = {"reason", sf_score_reject_str((sf_score_reject_t)i), NULL};
+                sf_expo_u64(e, "streamflow_dlq_records_total", l, s->c.dlq[i]);
+        }
+        static const char *const columns[] = {"protocol_type", "service", "flag"};
+        sf_expo_family(e, "streamflow_unseen_values_total", "counter",
+                       "Scored rows whose categorical value was never seen in training, by column.");
+        for (int i = 0; i < 3; i++) {
+                const char *l[] = {"column", columns[i], NULL};
+                sf_expo_u64(e, "streamflow_unseen_values_total", l, s->c.unseen[i]);
+        }
+}
+
+static void write_kafka(sf_expo_t *e, const snap_t *s, const char *topic) {
+        sf_expo_family(e, "streamflow_consumer_lag", "gauge",
+                       "Records in the partition after the scorer's position (high watermark - position).");
+        for (int i = 0; i < s->nlag; i++) {
+                char part[16];
+                snprintf(part, sizeof(part), "%d", (int)s->lag[i].partition);
+                const char *l[] = {"topic", topic, "partition", part, NULL};
+                sf_expo_u64(e, "streamflow_consumer_lag", l, (uint64_t)s->lag[i].lag);
+        }
+        family_u64(e, "streamflow_assigned_partitions", "gauge", "Partitions of the input topic assigned.",
+                   (uint64_t)s->assigned);
+        family_u64(e, "streamflow_rebalances_total", "counter",
+                   "Rebalance events (assignments and revocations) seen by the consumer.", s->rebalances);
+}
+
+void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
+        sf_score_prom_t *p = ctx;
+        snap_t *s = malloc(sizeof(*s));
+        if (!s) {
+                e->oom = 1;
+                return;
+        }
+        pthread_mutex_lock(&p->mu);
+        memcpy(s, &p->pub, offsetof(snap_t, lag) + (size_t)p->pub.nlag * sizeof(lag_t));
+        pthread_mutex_unlock(&p->mu);
+
+        sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
+        const char *ml[] = {"model_id", p->model_id, "format", p->model_format, "schema", "nsl-kdd", NULL};
+        sf_expo_u64(e, "streamflow_model_info", ml, 1);
+        family_u64(e, "streamflow_records_total", "counter", "Input records consumed.", s->records);
+        write_counts(e, s);
+        family_u64(e, "streamflow_delivered_total", "counter",
+                   "Outputs (predictions and dead-letter copies) acknowledged by the cluster.", s->delivered);
+        family_u64(e, "streamflow_delivery_failures_total", "counter", "Outputs the cluster refused.",
+                   s->failed);
+        family_u64(e, "streamflow_batches_total", "counter", "Micro-batches scored.", s->batches);
+        family_u64(e, "streamflow_aborted_transactions_total", "counter",
+                   "Transactions aborted (--exactly-once); their batches are scored again.", s->aborted);
+        write_kafka(e, s, p->topic);
+        sf_expo_family(e, "streamflow_end_to_end_latency_seconds", "histogram",
+                       "From the input record's timestamp to its prediction acknowledged by the cluster.");
+        sf_expo_hist(e, "streamflow_end_to_end_latency_seconds", NULL, &s->latency);
+        sf_expo_family(e, "streamflow_batch_size_records", "histogram", "Records per micro-batch.");
+        sf_expo_hist(e, "streamflow_batch_size_records", NULL, &s->batch_size);
+        sf_expo_family(e, "streamflow_batch_processing_seconds", "histogram",
+                       "Time to score a micro-batch and queue its outputs (and commit its transaction).");
+        sf_expo_hist(e, "streamflow_batch_processing_seconds", NULL, &s->batch_seconds);
+        free(s);
+}
+
+/* Whether the cluster answers a metadata request; asked at most once a
+ * second. The caller holds probe_mu. */
+static int probe(sf_score_prom_t *p, char *reason, size_t reason_size) {
+        int64_t now = sf_wall_ms();
+        if (p->probe_at_ms == 0 || now - p->probe_at_ms >= 1000) {
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, 1000);
+                p->probe_ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+                if (md) rd_kafka_metadata_destroy(md);
+                snprintf(p->probe_err, sizeof(p->probe_err), "%s", rd_kafka_err2str(err));
+                p->probe_at_ms = sf_wall_ms();
+        }
+        if (!p->probe_ok)
+                snprintf(reason, reason_size, "the Kafka cluster does not answer: %s", p->probe_err);
+        return p->probe_ok;
+}
+
+int sf_score_prom_ready(void *ctx, char *reason, size_t reason_size) {
+        sf_score_prom_t *p = ctx;
+        pthread_mutex_lock(&p->mu);
+        int attached = p->pub.attached, rebalancing = p->pub.rebalancing, assigned = p->pub.assigned;
+        pthread_mutex_unlock(&p->mu);
+        if (!attached) {
+                snprintf(reason, reason_size, "not connected to the Kafka cluster (starting or stopping)");
+                return 0;
+        }
+        if (rebalancing) {
+                snprintf(reason, reason_size,
+                         "rebalance in progress: partitions revoked, waiting for the new assignment");
+                return 0;
+        }
+        if (assigned <= 0) {
+                snprintf(reason, reason_size, "no partition of %s assigned yet", p->topic);
+                return 0;
+        }
+        pthread_mutex_lock(&p->probe_mu);
+        int ok = p->rk ? probe(p, reason, reason_size) : 0;
+        if (!p->rk) snprintf(reason, reason_size, "stopping");
+        pthread_mutex_unlock(&p->probe_mu);
+        return ok;
+}

@@ -1,0 +1,67 @@
+/* What `streamflow score --metrics` exposes: the scorer's counters, lag,
+ * latency and batch histograms as Prometheus metrics, and its readiness.
+ *
+ * Two sides. The scorer's thread counts into the live side with no lock
+ * (sf_score_prom_output per record, _delivered per delivery report, _batch
+ * per batch) and calls sf_score_prom_publish once per loop turn, which
+ * copies the counters into the published snapshot under a mutex. The HTTP
+ * thread (src/service/http.c) only reads the published snapshot, through
+ * sf_score_prom_metrics and sf_score_prom_ready. */
+#ifndef SF_SCORE_PROM_H
+#define SF_SCORE_PROM_H
+
+#include <stdint.h>
+
+#include "kafka/kafka.h"
+#include "service/expo.h"
+
+typedef struct sf_score_prom sf_score_prom_t;
+
+/* A new collector for a model (its id and format go into
+ * streamflow_model_info) scoring topic. Returns NULL when out of memory. */
+sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic);
+void sf_score_prom_destroy(sf_score_prom_t *p);
+
+/* --- the scorer's thread --- */
+
+/* The consumer whose assignment, positions and watermarks give the lag, and
+ * which /readyz asks whether the cluster answers; NULL before the consumer
+ * is closed (waits for a probe under way). */
+void sf_score_prom_attach(sf_score_prom_t *p, rd_kafka_t *consumer);
+
+/* One output queued: reject is its sf_score_reject_t (0: a prediction of
+ * class cls), unseen its SF_KDD_UNSEEN_* mask; key identifies it in the
+ * delivery report, input_ts_ms is the input record's timestamp (<= 0:
+ * none). Counted when the batch ends (sf_score_prom_batch). */
+void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, int unseen, uint64_t key,
+                          int64_t input_ts_ms);
+
+/* The delivery report of output key: delivered (ok) or refused. A
+ * delivered prediction adds (now - its input timestamp) to the end-to-end
+ * latency histogram. */
+void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
+
+/* A batch of n records took seconds; aborted: its outputs were thrown away
+ * (an aborted transaction) and are not counted. */
+void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);
+
+/* Partitions assigned (assign 1) or revoked (assign 0). Published at once:
+ * /readyz answers 503 from a revocation until the next assignment. */
+void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count);
+
+/* Copies the live counters (and records, the consumed count) into the
+ * snapshot, with the lag per partition (refreshed every 200 ms, or now
+ * when final); also the heartbeat's moment. */
+void sf_score_prom_publish(sf_score_prom_t *p, uint64_t records, int final);
+
+/* --- the HTTP thread (sf_svc_opts_t callbacks, ctx is the collector) --- */
+
+/* Appends every streamflow_* family to e. */
+void sf_score_prom_metrics(void *ctx, sf_expo_t *e);
+
+/* 1 when a model is loaded, partitions are assigned, no rebalance is under
+ * way and the cluster answered a metadata request in the last second (asked
+ * at most once a second); else 0 and why. */
+int sf_score_prom_ready(void *ctx, char *reason, size_t reason_size);
+
+#endif
