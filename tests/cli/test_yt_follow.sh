@@ -75,9 +75,21 @@ check "one videos.list call for the three videos" \
 # ---------------------------------------------------------- live changes
 # liveVideo01: 5 comments on pages of 2, liveVideo02: 2 comments; each round
 # grows like counts and adds a comment, up to round 3.
+# A consumer follows along from the empty topic: its changes since the
+# start and over the last minute are then the whole totals.
+"$SF" yt-consume -b "$BROKERS" -t yt_live -G live-watch </dev/null >"$SF_TMP/watch.out" 2>"$SF_TMP/watch.err" &
+watch=$!
+wait_for "$SF_TMP/watch.err" 'read back to rebuild the totals'
 bg_produce live --follow --interval 1s -t yt_live liveVideo01 liveVideo02
 wait_for "$SF_TMP/live.out" '^round 5:' 200
 stop_bg TERM live
+wait_for "$SF_TMP/watch.out" '^update  liveVideo01  Live one \(edited\)  likes 28 .* status ok' 50
+kill -TERM "$watch"; wait "$watch"; wrc=$?
+wout=$(cat "$SF_TMP/watch.out")
+check "the watching consumer: exits 0" [ "$wrc" -eq 0 ]
+check_grep "the watching consumer: likes and comments per minute and since start" \
+  '^update  liveVideo01  Live one \(edited\)  likes 28  comments 7  status ok  likes \+28/min \+28 since start  comments \+7/min \+7 since start$' "$wout"
+check_grep "the watching consumer: the summary is as before" '^Live one \(edited\) +liveVideo01 +28 +7 +ok$' "$wout"
 check "--follow, SIGTERM: exits 0" [ "$rc" -eq 0 ]
 check_grep "round 1: every comment and both summaries" '^round 1: 7 comment records and 2 video summaries published' "$out"
 check_grep "round 2: only the changed and new comments" '^round 2: 6 comment records and 2 video summaries published' "$out"
@@ -93,6 +105,9 @@ run "$SF" yt-consume -b "$BROKERS" -t yt_live -G live-check -e --json
 keep
 check "yt-consume after the live rounds: exits 0" [ "$rc" -eq 0 ]
 check "every published record is on the topic (19 comments + 8 summaries)" [ "$(summary "$out" messages)" = 27 ]
+check_grep "--json: the changes since the start (the rebuild) are new keys" \
+  '^\{"type":"update","video_id":"liveVideo01",.*"status":"ok","likes_per_min":0,"comments_per_min":0,"likes_since_start":0,"comments_since_start":0\}$' "$out"
+check_nogrep "--json: the summary's totals are unchanged" '"type":"total".*_since_start' "$out"
 for v in liveVideo01 liveVideo02; do
   for f in likes comments video_likes title; do
     want=$(json_get "$stats" live "$v" "$f")
