@@ -28,6 +28,7 @@ enum {
         OPT_FOLLOW,
         OPT_INTERVAL,
         OPT_QUOTA,
+        OPT_ORDER,
 };
 
 static const sf_option_t options[] = {
@@ -47,6 +48,9 @@ static const sf_option_t options[] = {
          "with --follow: time between round starts (30s, 5m, 1h or seconds; default from the quota)"},
         {"quota-per-day", OPT_QUOTA, "UNITS",
          "with --follow: daily API quota to keep within (default 10000); sets the interval"},
+        {"order", OPT_ORDER, "time",
+         "with --follow: after the first round, read each video's comment pages (newest first) only "
+         "until one holds a comment already seen"},
         {NULL, 'q', NULL, "no per-video lines, only errors and the totals"},
         {0},
 };
@@ -78,6 +82,7 @@ typedef struct produce {
         const char *topic;
         int quiet;
         int follow;
+        int order_time;    /* stop paging a video at a comment already seen */
         sf_yt_agg_t *seen; /* follow: each comment's last published like count */
         last_video_t last[SF_YT_MAX_VIDEOS];
         long round_units; /* commentThreads.list pages of this round's videos */
@@ -107,8 +112,16 @@ static int send_record(produce_t *pr, const sf_yt_video_t *v, char *value) {
         return 0;
 }
 
+/* The seen aggregate's record of video id, or NULL. */
+static const sf_yt_agg_video_t *seen_video(const produce_t *pr, const char *id) {
+        for (size_t i = 0; pr->seen && i < sf_yt_agg_count(pr->seen); i++)
+                if (strcmp(sf_yt_agg_video(pr->seen, i)->id, id) == 0) return sf_yt_agg_video(pr->seen, i);
+        return NULL;
+}
+
 static int on_comment(void *opaque, const sf_yt_video_t *v, const char *comment_id, int64_t likes) {
         produce_t *pr = opaque;
+        int known = 0; /* the comment was seen in an earlier round */
         char now[40];
         sf_yt_now_rfc3339(now, sizeof(now));
         char *rec = sf_yt_comment_record(v, comment_id, likes, now);
@@ -120,18 +133,23 @@ static int on_comment(void *opaque, const sf_yt_video_t *v, const char *comment_
                 bare.title = NULL;
                 char err[256], *cmp = sf_yt_comment_record(&bare, comment_id, likes, now);
                 int changed = 0;
+                const sf_yt_agg_video_t *sv = seen_video(pr, v->id);
+                int64_t before = sv ? sv->comments : 0;
                 int r = cmp ? sf_yt_agg_apply(pr->seen, v->id, strlen(v->id), cmp, strlen(cmp), &changed, err,
                                               sizeof(err))
                             : -1;
                 free(cmp);
+                sv = seen_video(pr, v->id);
+                known = r >= 0 && sv && sv->comments == before;
                 if (r >= 0 && !changed) {
                         free(rec);
-                        return 0;
+                        return pr->order_time && known ? SF_YT_LAST_PAGE : 0;
                 }
                 pr->round_comments++;
         }
         /* A failed send is data lost: stop rather than fetch more of it. */
-        return send_record(pr, v, rec) != 0;
+        if (send_record(pr, v, rec) != 0) return 1;
+        return pr->order_time && known ? SF_YT_LAST_PAGE : 0;
 }
 
 /* Follow mode: 1 when v's summary differs from the last one published
@@ -158,9 +176,19 @@ static int video_changed(produce_t *pr, const sf_yt_video_t *v) {
         return 1;
 }
 
-static int on_video(void *opaque, const sf_yt_video_t *v) {
+static int on_video(void *opaque, const sf_yt_video_t *in) {
         produce_t *pr = opaque;
         char now[40];
+        sf_yt_video_t copy = *in;
+        const sf_yt_video_t *v = in;
+        const sf_yt_agg_video_t *sv = seen_video(pr, in->id);
+        if (pr->order_time && sv) {
+                /* Only the newest pages were read: the totals are those of
+                 * every comment seen so far. */
+                copy.comments = sv->comments;
+                copy.likes = sv->likes;
+                v = &copy;
+        }
         if (pr->follow) {
                 /* A round cut short says nothing new about the videos it did not finish. */
                 if (v->stopped) return 0;
@@ -423,7 +451,7 @@ int cmd_yt_produce(int argc, char **argv) {
         char *key_copy = NULL;
         double timeout_s = 30;
         long long tries = 5, retry_wait = 500, quota = SF_YT_DEFAULT_QUOTA;
-        int follow_mode = 0, quota_given = 0;
+        int follow_mode = 0, quota_given = 0, order_time = 0;
         follow_conf_t fc = {0};
         char ids[SF_YT_MAX_VIDEOS][SF_YT_ID_LEN + 1];
         const char *idp[SF_YT_MAX_VIDEOS];
@@ -489,6 +517,13 @@ int cmd_yt_produce(int argc, char **argv) {
                         }
                         fc.fixed = 1;
                         break;
+                case OPT_ORDER:
+                        if (strcmp(arg, "time") != 0) {
+                                sf_opt_usage(&spec, "--order takes 'time' (the only order it changes)");
+                                goto usage;
+                        }
+                        order_time = 1;
+                        break;
                 case OPT_QUOTA:
                         if (sf_opt_long(&spec, "--quota-per-day", arg, 1, 1000000000, &quota) != 0)
                                 goto usage;
@@ -516,8 +551,11 @@ int cmd_yt_produce(int argc, char **argv) {
                 sf_opt_usage(&spec, "give --api-key or --credentials, not both");
                 goto usage;
         }
-        if (!follow_mode && (fc.fixed || quota_given)) {
-                sf_opt_usage(&spec, "%s needs --follow", fc.fixed ? "--interval" : "--quota-per-day");
+        if (!follow_mode && (fc.fixed || quota_given || order_time)) {
+                sf_opt_usage(&spec, "%s needs --follow",
+                             fc.fixed      ? "--interval"
+                             : quota_given ? "--quota-per-day"
+                                           : "--order");
                 goto usage;
         }
         if (fc.fixed && quota_given) {
@@ -559,6 +597,7 @@ int cmd_yt_produce(int argc, char **argv) {
         pr.topic = topic;
         pr.quiet = quiet;
         pr.follow = follow_mode;
+        pr.order_time = order_time;
         if (follow_mode && !(pr.seen = sf_yt_agg_new())) {
                 fprintf(stderr, "streamflow yt-produce: out of memory\n");
                 goto out;
@@ -572,6 +611,7 @@ int cmd_yt_produce(int argc, char **argv) {
                 .backoff_base_ms = (long)retry_wait,
                 .backoff_max_ms = 30000,
                 .batch_videos = follow_mode,
+                .order_time = order_time,
         };
         sf_yt_events_t ev = {&pr, on_comment, on_video, on_note, should_stop};
         sf_yt_fetch_stats_t st;

@@ -31,6 +31,7 @@ typedef struct job {
         int in_flight;
         double next_at; /* sf_now_s() when the next request may start */
         int is_batch;
+        int last_page; /* on_comment asked for no page after this one */
         char curlerr[CURL_ERROR_SIZE];
         char url[4096];
 } job_t;
@@ -117,8 +118,10 @@ static int build_url(fetch_t *f, job_t *j) {
                 if (j->page_token[0] && !(tok = curl_easy_escape(j->easy, j->page_token, 0))) return -1;
                 w = snprintf(
                         j->url, sizeof(j->url),
-                        "%.*s/commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s",
-                        (int)blen, base, j->v.id, tok ? "&pageToken=" : "", tok ? tok : "");
+                        "%.*s/"
+                        "commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s%s",
+                        (int)blen, base, j->v.id, f->conf->order_time ? "&order=time" : "",
+                        tok ? "&pageToken=" : "", tok ? tok : "");
                 curl_free(tok);
         }
         if (w < 0 || (size_t)w >= sizeof(j->url)) return -1;
@@ -201,7 +204,10 @@ static int on_item(void *opaque, const sf_yt_comment_t *c, int index, const char
         }
         j->v.comments++;
         j->v.likes += c->likes;
-        if (pc->f->ev->on_comment && pc->f->ev->on_comment(pc->f->ev->opaque, &j->v, c->id, c->likes)) {
+        int r = pc->f->ev->on_comment ? pc->f->ev->on_comment(pc->f->ev->opaque, &j->v, c->id, c->likes) : 0;
+        if (r == SF_YT_LAST_PAGE) {
+                j->last_page = 1;
+        } else if (r) {
                 pc->f->stop = 1;
                 return 1;
         }
@@ -326,7 +332,7 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         if (r > 0) return; /* a callback stopped the run */
         j->v.pages++;
         j->tries = 0;
-        if (!next[0]) {
+        if (!next[0] || j->last_page) {
                 finish(f, j, SF_YT_STATUS_OK, NULL);
                 return;
         }

@@ -157,13 +157,17 @@ typedef struct sf_yt_fetch_conf {
         int max_pages;        /* safety cap per video, default 10000 */
         uint64_t seed;        /* jitter; 0 picks one from the clock */
         int batch_videos;     /* 1: one videos.list call for all videos (1 unit), then the comments */
+        int order_time;       /* 1: comment threads newest first (order=time) */
 } sf_yt_fetch_conf_t;
+
+#define SF_YT_LAST_PAGE 2
 
 /* The fetcher's callbacks. Any may be NULL. Strings passed have every
  * secret already removed. */
 typedef struct sf_yt_events {
         void *opaque;
-        /* A valid comment of video v. Return non-zero to stop everything. */
+        /* A valid comment of video v. Return SF_YT_LAST_PAGE to read no page
+         * of v after this one, another non-zero value to stop everything. */
         int (*on_comment)(void *opaque, const sf_yt_video_t *v, const char *comment_id, int64_t likes);
         /* v is finished (status final); called once per video. */
         int (*on_video)(void *opaque, const sf_yt_video_t *v);

@@ -10,7 +10,8 @@ unset YOUTUBE_API_KEY GOOGLE_APPLICATION_CREDENTIALS STREAMFLOW_TEST_QUOTA_RESET
 
 # ---------------------------------------------------------- usage errors
 for bad in "--interval 5s" "--quota-per-day 100" "--follow --interval 0" "--follow --interval 5x" \
-  "--follow --interval 0.5" "--follow --interval 1m --quota-per-day 100" "--follow --quota-per-day 0"; do
+  "--follow --interval 0.5" "--follow --interval 1m --quota-per-day 100" "--follow --quota-per-day 0" \
+  "--order time" "--follow --order relevance"; do
   run "$SF" yt-produce --api-key "$API_KEY" $bad sameTitle01
   keep
   check "yt-produce $bad: usage error (exit 2)" [ "$rc" -eq 2 ]
@@ -18,7 +19,7 @@ done
 check_grep "a bad duration says what a duration is" "30s, 5m, 1h" "$(cat "$YT_ALL")"
 
 standin_start --live-rounds 3 || done_testing
-broker_start --topic yt_rate:1 --topic yt_live:1 --topic yt_quota:1 || done_testing
+broker_start --topic yt_rate:1 --topic yt_live:1 --topic yt_order:1 --topic yt_quota:1 || done_testing
 P=(-b "$BROKERS" --api-base "$API_BASE" --api-key "$API_KEY" --retry-wait 20 --timeout 5)
 
 # bg_produce NAME ARGS...: yt-produce in the background, output in NAME.out/.err.
@@ -132,6 +133,31 @@ for v in liveVideo01 liveVideo02; do
     check "restart: $v $f not doubled ($want)" [ "$(total "$out" "$v" "$f")" = "$want" ]
   done
 done
+
+# ---------------------------------------------------------- --order time
+# After a first full round, each video's pages are read newest first only
+# down to the first page holding a comment already seen: new comments are
+# all counted, like changes further down are not.
+standin_stop
+standin_start --live-rounds 3 || done_testing
+P=(-b "$BROKERS" --api-base "$API_BASE" --api-key "$API_KEY" --retry-wait 20 --timeout 5)
+bg_produce order --follow --order time --interval 1s -t yt_order liveVideo01 liveVideo02
+wait_for "$SF_TMP/order.out" '^round 4:' 100
+stop_bg INT order
+check "--order time: exits 0" [ "$rc" -eq 0 ]
+check_grep "--order time: the first round reads every page (1 + 3 + 1 units)" 'a round costs 5 units' "$err"
+check_grep "--order time: then one page per video (1 + 1 + 1 units)" 'a round costs 3 units' "$err"
+run "$SF" yt-consume -b "$BROKERS" -t yt_order -G order-check -e --json
+keep
+for v in liveVideo01 liveVideo02; do
+  want=$(json_get "$stats" live "$v" comments)
+  check "--order time: $v every new comment counted ($want)" [ "$(total "$out" "$v" comments)" = "$want" ]
+done
+# 17 in round 1, then +1 (c004) +1 (n001), then +2 (n002); 28 when read whole.
+check "--order time: like changes on older pages are not seen (21 of 28)" \
+  [ "$(total "$out" liveVideo01 likes)" = 21 ]
+check "--order time: the producer's summary counts every comment seen" \
+  [ "$(grep '^liveVideo01 ' "$SF_TMP/order.out" | tail -n 1 | awk '{print $3}')" = 7 ]
 
 # ---------------------------------------------------------- quota exhausted
 # The first 2 API calls answer quotaExceeded: the producer pauses twice

@@ -351,6 +351,8 @@ class Handler(BaseHTTPRequestHandler):
         allc = v.get("comments")
         if "live" in v:
             allc = live_state(vid, v, self.round(vid, not token))[2]
+        if q.get("order", [""])[0] == "time":
+            allc = list(reversed(allc))  # the newest (last added) first
         page = allc[start:start + size]
         gen = self.st.args.generation
         items = [{"kind": "youtube#commentThread", "id": cid,
