@@ -44,7 +44,9 @@ static const sf_cmd_spec_t spec = {
         "Reads topic_yt and keeps running totals per video: likes (the sum of each distinct comment's\n"
         "latest like count), comments and status, shown as a live table on a terminal, one line per\n"
         "change otherwise. Ends on SIGINT/SIGTERM, -e or --idle, commits, and prints the summary.\n"
-        "Totals are rebuilt from the topic at start, so a crash or SIGKILL never loses or doubles them.",
+        "Totals are rebuilt from the topic at start, so a crash or SIGKILL never loses or doubles them.\n"
+        "Live output also shows each video's change in likes and comments over the last minute and\n"
+        "since the start (after the rebuild).",
         {options, sf_kafka_options, NULL}};
 
 typedef enum { OUT_LINES, OUT_TABLE, OUT_JSON, OUT_QUIET } out_mode_t;
@@ -192,10 +194,31 @@ static void print_row(FILE *out, const sf_yt_agg_video_t *v, int tw) {
         (void)out;
 }
 
-static void print_table(const sf_yt_agg_t *agg) {
+/* A row of the live table: the totals and how they moved. */
+static void print_live_row(const sf_yt_agg_t *agg, size_t i, int tw, double now) {
+        const sf_yt_agg_video_t *v = sf_yt_agg_video(agg, i);
+        sf_yt_agg_change_t c;
+        char title[512];
+        sf_yt_agg_change(agg, i, now, &c);
+        sf_yt_fit(title, sizeof(title), v->title, tw);
+        printf("%s  %-11s  %10lld  %+9lld  %+11lld  %8lld  %+12lld  %+11lld  %s\n", title, v->id,
+               (long long)v->likes, (long long)c.likes_per_min, (long long)c.likes_since_start,
+               (long long)v->comments, (long long)c.comments_per_min, (long long)c.comments_since_start,
+               sf_yt_agg_status_str(v->status));
+}
+
+/* The summary's table, or with live set the running one with changes. */
+static void print_table(const sf_yt_agg_t *agg, int live) {
         int tw = title_width(agg);
         char head[128];
+        double now = sf_now_s();
         sf_yt_fit(head, sizeof(head), "TITLE", tw);
+        if (live) {
+                printf("%s  %-11s  %10s  %9s  %11s  %8s  %12s  %11s  %s\n", head, "VIDEO ID", "LIKES",
+                       "LIKES/MIN", "SINCE START", "COMMENTS", "COMMENTS/MIN", "SINCE START", "STATUS");
+                for (size_t i = 0; i < sf_yt_agg_count(agg); i++) print_live_row(agg, i, tw, now);
+                return;
+        }
         printf("%s  %-11s  %10s  %8s  %s\n", head, "VIDEO ID", "LIKES", "COMMENTS", "STATUS");
         for (size_t i = 0; i < sf_yt_agg_count(agg); i++) print_row(stdout, sf_yt_agg_video(agg, i), tw);
 }
@@ -207,28 +230,39 @@ static void print_json_video(const char *type, const sf_yt_agg_video_t *v) {
         free(s);
 }
 
-/* Shows what changed since the last call. */
-static void flush_changes(consume_t *cs) {
+/* Shows what changed since the last call; with redraw, the table even when
+ * nothing did (its per-minute changes move with time). */
+static void flush_changes(consume_t *cs, int redraw) {
         size_t n = sf_yt_agg_count(cs->agg);
+        double now = sf_now_s();
         int any = 0;
         for (size_t i = 0; i < n && i < cs->dirty_cap; i++) any |= cs->dirty[i];
+        if (redraw && cs->mode == OUT_TABLE && n > 0) any = 1;
         if (!any) return;
         if (cs->mode == OUT_TABLE) {
                 printf("\033[H\033[2J%s: %llu messages\n\n", cs->topic, (unsigned long long)cs->read);
-                print_table(cs->agg);
+                print_table(cs->agg, 1);
         } else if (cs->mode != OUT_QUIET) {
                 int tw = title_width(cs->agg);
                 for (size_t i = 0; i < n && i < cs->dirty_cap; i++) {
                         if (!cs->dirty[i]) continue;
                         const sf_yt_agg_video_t *v = sf_yt_agg_video(cs->agg, i);
+                        sf_yt_agg_change_t c;
+                        sf_yt_agg_change(cs->agg, i, now, &c);
                         if (cs->mode == OUT_JSON) {
-                                print_json_video("update", v);
+                                char *s = sf_yt_agg_video_json_live(cs->agg, i, now);
+                                if (s) printf("{\"type\":\"update\",%s\n", s + 1);
+                                free(s);
                         } else {
                                 char title[512];
                                 sf_yt_fit(title, sizeof(title), v->title, tw);
-                                printf("update  %s  %s  likes %lld  comments %lld  status %s\n", v->id, title,
-                                       (long long)v->likes, (long long)v->comments,
-                                       sf_yt_agg_status_str(v->status));
+                                printf("update  %s  %s  likes %lld  comments %lld  status %s  likes "
+                                       "%+lld/min "
+                                       "%+lld since start  comments %+lld/min %+lld since start\n",
+                                       v->id, title, (long long)v->likes, (long long)v->comments,
+                                       sf_yt_agg_status_str(v->status), (long long)c.likes_per_min,
+                                       (long long)c.likes_since_start, (long long)c.comments_per_min,
+                                       (long long)c.comments_since_start);
                         }
                 }
         }
@@ -272,7 +306,7 @@ static void print_summary(consume_t *cs, const char *group) {
         }
         printf("summary: %zu video%s from %llu message%s on %s (group %s)\n", n, n == 1 ? "" : "s",
                (unsigned long long)cs->read, cs->read == 1 ? "" : "s", cs->topic, group);
-        print_table(cs->agg);
+        print_table(cs->agg, 0);
         const sf_yt_agg_video_t *top = sf_yt_agg_video(cs->agg, best[0]);
         if (nbest == 1) {
                 printf("most liked: \"%s\" (%s) with %lld likes\n", clean(top->title, tb, sizeof(tb)),
@@ -417,7 +451,9 @@ int cmd_yt_consume(int argc, char **argv) {
         if (cs.mode == OUT_LINES || cs.mode == OUT_QUIET)
                 fprintf(stderr, "yt-consume: %llu message(s) already on %s read back to rebuild the totals\n",
                         (unsigned long long)rebuilt, topic);
-        flush_changes(&cs);
+        /* Changes are counted from here: the rebuilt totals are the start. */
+        sf_yt_agg_mark_start(cs.agg, sf_now_s());
+        flush_changes(&cs, 0);
 
         /* 2. Follow the topic as the group, from its committed offsets.
          * Messages the rebuild applied are only marked done here. */
@@ -434,12 +470,13 @@ int cmd_yt_consume(int argc, char **argv) {
                 }
                 cs.rk = sf_consumer_handle(cons);
         }
-        double last_msg = sf_now_s(), last_out = 0;
+        double last_msg = sf_now_s(), last_out = 0, last_redraw = 0;
         while (cons && sf_kafka_running()) {
                 rd_kafka_message_t *m = sf_consumer_poll(cons, 100);
                 double now = sf_now_s();
                 sf_svc_beat(cs.svc);
                 if (cs.page && now - cs.published_at >= 1) publish(&cs);
+                sf_yt_agg_tick(cs.agg, now);
                 if (m) {
                         /* Already applied by the rebuild: applying it again
                          * would briefly bring back older like counts. */
@@ -454,8 +491,10 @@ int cmd_yt_consume(int argc, char **argv) {
                         last_msg = now;
                 }
                 if (!m || now - last_out >= (cs.mode == OUT_TABLE ? 0.25 : 0.1)) {
-                        flush_changes(&cs);
+                        int redraw = now - last_redraw >= 1.0;
+                        flush_changes(&cs, redraw);
                         last_out = now;
+                        if (redraw) last_redraw = now;
                 }
                 if (!m) {
                         if (sf_consumer_fatal(cons)) break;
@@ -466,7 +505,7 @@ int cmd_yt_consume(int argc, char **argv) {
                         }
                 }
         }
-        flush_changes(&cs);
+        flush_changes(&cs, 0);
         publish(&cs);
         cs.rk = NULL;
         publish(&cs);

@@ -2,6 +2,7 @@
  * YouTube videos and publish them to topic_yt, one record per top-level
  * comment and one summary record per video, keyed by video ID. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,21 @@
 #include "util/util.h"
 #include "youtube/agg.h"
 #include "youtube/auth.h"
+#include "youtube/quota.h"
 #include "youtube/youtube.h"
 
-enum { OPT_API_KEY = SF_OPT_LONG, OPT_CREDENTIALS, OPT_API_BASE, OPT_TIMEOUT, OPT_TRIES, OPT_RETRY_WAIT };
+enum {
+        OPT_API_KEY = SF_OPT_LONG,
+        OPT_CREDENTIALS,
+        OPT_API_BASE,
+        OPT_TIMEOUT,
+        OPT_TRIES,
+        OPT_RETRY_WAIT,
+        OPT_FOLLOW,
+        OPT_INTERVAL,
+        OPT_QUOTA,
+        OPT_ORDER,
+};
 
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to publish to (default topic_yt)"},
@@ -29,6 +42,15 @@ static const sf_option_t options[] = {
         {"tries", OPT_TRIES, "N", "tries per API call before a video fails (default 5)"},
         {"retry-wait", OPT_RETRY_WAIT, "MS",
          "first backoff, doubled on each retry, with jitter (default 500)"},
+        {"follow", OPT_FOLLOW, NULL,
+         "keep polling: one round after another, publishing only what changed; ends on SIGINT/SIGTERM"},
+        {"interval", OPT_INTERVAL, "DURATION",
+         "with --follow: time between round starts (30s, 5m, 1h or seconds; default from the quota)"},
+        {"quota-per-day", OPT_QUOTA, "UNITS",
+         "with --follow: daily API quota to keep within (default 10000); sets the interval"},
+        {"order", OPT_ORDER, "time",
+         "with --follow: after the first round, read each video's comment pages (newest first) only "
+         "until one holds a comment already seen"},
         {NULL, 'q', NULL, "no per-video lines, only errors and the totals"},
         {0},
 };
@@ -39,13 +61,32 @@ static const sf_cmd_spec_t spec = {
         "Fetches the title, like count and every top-level comment's like count of up to 5 YouTube\n"
         "videos (IDs or URLs) and publishes them to Kafka, keyed by video ID. With no VIDEO it asks\n"
         "for them on a terminal (one per line, empty line to finish) or reads them from a pipe.\n"
-        "Authorise with an API key (Google's recommendation for public data) or a service account.",
+        "Authorise with an API key (Google's recommendation for public data) or a service account.\n"
+        "With --follow it polls the videos in rounds (videos.list once for all, then every comment\n"
+        "page) and publishes new comments and changed counts; on quotaExceeded it pauses until the\n"
+        "quota resets at midnight Pacific time.",
         {options, sf_kafka_options, NULL}};
+
+/* What was last published about a video in follow mode. */
+typedef struct last_video {
+        char id[SF_YT_ID_LEN + 1];
+        int sent;
+        char title[512];
+        sf_yt_status_t status;
+        int64_t comments, likes, video_likes, rejected;
+        char reason[256];
+} last_video_t;
 
 typedef struct produce {
         sf_producer_t *prod;
         const char *topic;
         int quiet;
+        int follow;
+        int order_time;    /* stop paging a video at a comment already seen */
+        sf_yt_agg_t *seen; /* follow: each comment's last published like count */
+        last_video_t last[SF_YT_MAX_VIDEOS];
+        long round_units; /* commentThreads.list pages of this round's videos */
+        long round_comments, round_videos;
         uint64_t send_failed;
         char first_send_error[512];
 } produce_t;
@@ -71,16 +112,90 @@ static int send_record(produce_t *pr, const sf_yt_video_t *v, char *value) {
         return 0;
 }
 
-static int on_comment(void *opaque, const sf_yt_video_t *v, const char *comment_id, int64_t likes) {
-        char now[40];
-        sf_yt_now_rfc3339(now, sizeof(now));
-        /* A failed send is data lost: stop rather than fetch more of it. */
-        return send_record(opaque, v, sf_yt_comment_record(v, comment_id, likes, now)) != 0;
+/* The seen aggregate's record of video id, or NULL. */
+static const sf_yt_agg_video_t *seen_video(const produce_t *pr, const char *id) {
+        for (size_t i = 0; pr->seen && i < sf_yt_agg_count(pr->seen); i++)
+                if (strcmp(sf_yt_agg_video(pr->seen, i)->id, id) == 0) return sf_yt_agg_video(pr->seen, i);
+        return NULL;
 }
 
-static int on_video(void *opaque, const sf_yt_video_t *v) {
+static int on_comment(void *opaque, const sf_yt_video_t *v, const char *comment_id, int64_t likes) {
+        produce_t *pr = opaque;
+        int known = 0; /* the comment was seen in an earlier round */
+        char now[40];
+        sf_yt_now_rfc3339(now, sizeof(now));
+        char *rec = sf_yt_comment_record(v, comment_id, likes, now);
+        if (rec && pr->follow) {
+                /* Only a new comment or a changed like count goes out (a new
+                 * title goes out with the video's summary): the record is
+                 * compared without its title. */
+                sf_yt_video_t bare = *v;
+                bare.title = NULL;
+                char err[256], *cmp = sf_yt_comment_record(&bare, comment_id, likes, now);
+                int changed = 0;
+                const sf_yt_agg_video_t *sv = seen_video(pr, v->id);
+                int64_t before = sv ? sv->comments : 0;
+                int r = cmp ? sf_yt_agg_apply(pr->seen, v->id, strlen(v->id), cmp, strlen(cmp), &changed, err,
+                                              sizeof(err))
+                            : -1;
+                free(cmp);
+                sv = seen_video(pr, v->id);
+                known = r >= 0 && sv && sv->comments == before;
+                if (r >= 0 && !changed) {
+                        free(rec);
+                        return pr->order_time && known ? SF_YT_LAST_PAGE : 0;
+                }
+                pr->round_comments++;
+        }
+        /* A failed send is data lost: stop rather than fetch more of it. */
+        if (send_record(pr, v, rec) != 0) return 1;
+        return pr->order_time && known ? SF_YT_LAST_PAGE : 0;
+}
+
+/* Follow mode: 1 when v's summary differs from the last one published
+ * (and records it as published). */
+static int video_changed(produce_t *pr, const sf_yt_video_t *v) {
+        last_video_t *l = NULL;
+        for (int i = 0; i < SF_YT_MAX_VIDEOS && !l; i++)
+                if (!pr->last[i].id[0] || strcmp(pr->last[i].id, v->id) == 0) l = &pr->last[i];
+        if (!l) return 1;
+        const char *t = v->title ? v->title : "";
+        if (l->sent && strncmp(l->title, t, sizeof(l->title) - 1) == 0 && l->status == v->status &&
+            l->comments == v->comments && l->likes == v->likes && l->video_likes == v->video_likes &&
+            l->rejected == v->rejected && strcmp(l->reason, v->reason) == 0)
+                return 0;
+        snprintf(l->id, sizeof(l->id), "%s", v->id);
+        snprintf(l->title, sizeof(l->title), "%s", t);
+        snprintf(l->reason, sizeof(l->reason), "%s", v->reason);
+        l->status = v->status;
+        l->comments = v->comments;
+        l->likes = v->likes;
+        l->video_likes = v->video_likes;
+        l->rejected = v->rejected;
+        l->sent = 1;
+        return 1;
+}
+
+static int on_video(void *opaque, const sf_yt_video_t *in) {
         produce_t *pr = opaque;
         char now[40];
+        sf_yt_video_t copy = *in;
+        const sf_yt_video_t *v = in;
+        const sf_yt_agg_video_t *sv = seen_video(pr, in->id);
+        if (pr->order_time && sv) {
+                /* Only the newest pages were read: the totals are those of
+                 * every comment seen so far. */
+                copy.comments = sv->comments;
+                copy.likes = sv->likes;
+                v = &copy;
+        }
+        if (pr->follow) {
+                /* A round cut short says nothing new about the videos it did not finish. */
+                if (v->stopped) return 0;
+                pr->round_units += v->pages > 0 ? v->pages : v->status != SF_YT_STATUS_PRIVATE_OR_DELETED;
+                if (!video_changed(pr, v)) return 0;
+                pr->round_videos++;
+        }
         sf_yt_now_rfc3339(now, sizeof(now));
         int rc = send_record(pr, v, sf_yt_video_record(v, now));
         if (!pr->quiet) {
@@ -108,6 +223,117 @@ static void on_note(void *opaque, const sf_yt_video_t *v, const char *msg) {
 
 static int should_stop(void *opaque) {
         return !sf_kafka_running();
+}
+
+/* Serves delivery reports until sf_now_s() reaches until or a signal. */
+static void wait_until(produce_t *pr, double until) {
+        while (sf_kafka_running()) {
+                double left = until - sf_now_s();
+                if (left <= 0) break;
+                sf_producer_poll(pr->prod, left < 0.1 ? (int)(left * 1000) + 1 : 100);
+        }
+}
+
+/* Seconds to pause after quotaExceeded: until the quota resets at midnight
+ * Pacific time, plus a minute for clocks that differ. For tests only,
+ * STREAMFLOW_TEST_QUOTA_RESET_S (a duration) replaces the wait. */
+static double quota_pause_s(void) {
+        const char *t = getenv("STREAMFLOW_TEST_QUOTA_RESET_S");
+        double s;
+        char err[160];
+        if (t && *t && sf_yt_parse_duration(t, &s, err, sizeof(err)) == 0) return s;
+        time_t now = time(NULL);
+        return (double)(sf_yt_quota_reset(now) - now) + 60;
+}
+
+/* Pauses after quotaExceeded, saying until when. */
+static void quota_pause(produce_t *pr, const char *why) {
+        double pause = quota_pause_s();
+        time_t until = time(NULL) + (time_t)(pause + 0.5);
+        struct tm tm;
+        char when[64] = "?";
+        if (gmtime_r(&until, &tm)) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        fprintf(stderr, "yt-produce: %s; pausing until %s, then going on\n", why, when);
+        wait_until(pr, sf_now_s() + pause);
+        if (sf_kafka_running()) fprintf(stderr, "yt-produce: resuming after the quota reset\n");
+}
+
+typedef struct follow_conf {
+        double interval; /* seconds between round starts; from the quota when !fixed */
+        int fixed;       /* --interval given */
+        long quota;      /* units a day */
+} follow_conf_t;
+
+/* After a round of units: the interval from the quota, or a warning when
+ * the fixed one would spend more than the quota. */
+static void pace(follow_conf_t *fc, int nids, long units) {
+        const char *s = nids == 1 ? "" : "s";
+        if (!fc->fixed) {
+                fc->interval = sf_yt_interval_for_quota(units, fc->quota);
+                fprintf(stderr,
+                        "yt-produce: following %d video%s, a round costs %ld units: one round every %.1f s "
+                        "keeps within %ld units a day\n",
+                        nids, s, units, fc->interval, fc->quota);
+                return;
+        }
+        long per_day = sf_yt_units_per_day(units, fc->interval);
+        fprintf(stderr,
+                "yt-produce: following %d video%s, a round costs %ld units: one round every %.1f s spends "
+                "%ld units a day\n",
+                nids, s, units, fc->interval, per_day);
+        if (per_day > fc->quota)
+                fprintf(stderr,
+                        "yt-produce: warning: that is over the quota of %ld units a day; one round every "
+                        "%.1f s would keep within it (when the quota runs out, polling pauses until it "
+                        "resets at midnight Pacific time)\n",
+                        fc->quota, sf_yt_interval_for_quota(units, fc->quota));
+}
+
+static void add_stats(sf_yt_fetch_stats_t *tot, const sf_yt_fetch_stats_t *st) {
+        tot->quota_units += st->quota_units;
+        tot->videos_calls += st->videos_calls;
+        tot->comment_calls += st->comment_calls;
+        tot->retries += st->retries;
+}
+
+/* Rounds until a signal. Returns 0, or -1 with errstr set after a fatal
+ * error other than the quota, or a record that could not be sent. */
+static int follow(produce_t *pr, const char *const *idp, int nids, const sf_yt_fetch_conf_t *fconf,
+                  sf_yt_auth_t *auth, follow_conf_t *fc, sf_yt_fetch_stats_t *tot, char *errstr,
+                  size_t errstr_size) {
+        sf_yt_events_t ev = {pr, on_comment, on_video, on_note, should_stop};
+        long units_seen = 0;
+        memset(tot, 0, sizeof(*tot));
+        for (int round = 1; sf_kafka_running(); round++) {
+                double t0 = sf_now_s();
+                sf_yt_fetch_stats_t st;
+                pr->round_units = 1; /* the one videos.list call */
+                pr->round_comments = pr->round_videos = 0;
+                int frc = sf_yt_fetch(idp, nids, fconf, auth, &ev, &st, errstr, errstr_size);
+                add_stats(tot, &st);
+                sf_producer_poll(pr->prod, 0);
+                if (frc != 0 && st.quota_exceeded) {
+                        round--; /* the round did not happen: it is tried again */
+                        quota_pause(pr, errstr);
+                        continue;
+                }
+                if (frc != 0) {
+                        tot->fatal = st.fatal;
+                        return st.stopped && !pr->send_failed ? 0 : -1;
+                }
+                if (!pr->quiet) {
+                        printf("round %d: %ld comment record%s and %ld video summar%s published, %ld units\n",
+                               round, pr->round_comments, pr->round_comments == 1 ? "" : "s",
+                               pr->round_videos, pr->round_videos == 1 ? "y" : "ies", st.quota_units);
+                        fflush(stdout);
+                }
+                if (pr->round_units != units_seen) {
+                        units_seen = pr->round_units;
+                        pace(fc, nids, units_seen);
+                }
+                wait_until(pr, t0 + fc->interval);
+        }
+        return 0;
 }
 
 static void free_secret(char *s) {
@@ -224,7 +450,9 @@ int cmd_yt_produce(int argc, char **argv) {
         const char *topic = SF_TOPIC_YT, *api_key = NULL, *creds = NULL, *api_base = NULL;
         char *key_copy = NULL;
         double timeout_s = 30;
-        long long tries = 5, retry_wait = 500;
+        long long tries = 5, retry_wait = 500, quota = SF_YT_DEFAULT_QUOTA;
+        int follow_mode = 0, quota_given = 0, order_time = 0;
+        follow_conf_t fc = {0};
         char ids[SF_YT_MAX_VIDEOS][SF_YT_ID_LEN + 1];
         const char *idp[SF_YT_MAX_VIDEOS];
         int nids = 0;
@@ -279,6 +507,28 @@ int cmd_yt_produce(int argc, char **argv) {
                 case OPT_RETRY_WAIT:
                         if (sf_opt_long(&spec, "--retry-wait", arg, 1, 600000, &retry_wait) != 0) goto usage;
                         break;
+                case OPT_FOLLOW:
+                        follow_mode = 1;
+                        break;
+                case OPT_INTERVAL:
+                        if (sf_yt_parse_duration(arg, &fc.interval, errstr, sizeof(errstr)) != 0) {
+                                sf_opt_usage(&spec, "--interval: %s", errstr);
+                                goto usage;
+                        }
+                        fc.fixed = 1;
+                        break;
+                case OPT_ORDER:
+                        if (strcmp(arg, "time") != 0) {
+                                sf_opt_usage(&spec, "--order takes 'time' (the only order it changes)");
+                                goto usage;
+                        }
+                        order_time = 1;
+                        break;
+                case OPT_QUOTA:
+                        if (sf_opt_long(&spec, "--quota-per-day", arg, 1, 1000000000, &quota) != 0)
+                                goto usage;
+                        quota_given = 1;
+                        break;
                 case 'q':
                         quiet = 1;
                         break;
@@ -301,6 +551,22 @@ int cmd_yt_produce(int argc, char **argv) {
                 sf_opt_usage(&spec, "give --api-key or --credentials, not both");
                 goto usage;
         }
+        if (!follow_mode && (fc.fixed || quota_given || order_time)) {
+                sf_opt_usage(&spec, "%s needs --follow",
+                             fc.fixed      ? "--interval"
+                             : quota_given ? "--quota-per-day"
+                                           : "--order");
+                goto usage;
+        }
+        if (fc.fixed && quota_given) {
+                sf_opt_usage(&spec, "give --interval or --quota-per-day, not both");
+                goto usage;
+        }
+        if (fc.fixed && fc.interval < SF_YT_MIN_INTERVAL_S) {
+                sf_opt_usage(&spec, "--interval must be at least %g s", SF_YT_MIN_INTERVAL_S);
+                goto usage;
+        }
+        fc.quota = (long)quota;
         for (int i = 1; i <= p.nops; i++) {
                 char where[32];
                 snprintf(where, sizeof(where), "argument %d", i);
@@ -330,6 +596,12 @@ int cmd_yt_produce(int argc, char **argv) {
         }
         pr.topic = topic;
         pr.quiet = quiet;
+        pr.follow = follow_mode;
+        pr.order_time = order_time;
+        if (follow_mode && !(pr.seen = sf_yt_agg_new())) {
+                fprintf(stderr, "streamflow yt-produce: out of memory\n");
+                goto out;
+        }
         for (int i = 0; i < nids; i++) idp[i] = ids[i];
         sf_yt_fetch_conf_t fconf = {
                 .api_base = api_base,
@@ -338,14 +610,18 @@ int cmd_yt_produce(int argc, char **argv) {
                 .max_tries = (int)tries,
                 .backoff_base_ms = (long)retry_wait,
                 .backoff_max_ms = 30000,
+                .batch_videos = follow_mode,
+                .order_time = order_time,
         };
         sf_yt_events_t ev = {&pr, on_comment, on_video, on_note, should_stop};
         sf_yt_fetch_stats_t st;
         if (!quiet)
-                printf("fetching %d video%s with %s into %s\n", nids, nids == 1 ? "" : "s",
-                       sf_yt_auth_is_bearer(auth) ? "a service account" : "an API key", topic);
+                printf("%s %d video%s with %s into %s\n", follow_mode ? "following" : "fetching", nids,
+                       nids == 1 ? "" : "s", sf_yt_auth_is_bearer(auth) ? "a service account" : "an API key",
+                       topic);
         fflush(stdout);
-        int frc = sf_yt_fetch(idp, nids, &fconf, auth, &ev, &st, errstr, sizeof(errstr));
+        int frc = follow_mode ? follow(&pr, idp, nids, &fconf, auth, &fc, &st, errstr, sizeof(errstr))
+                              : sf_yt_fetch(idp, nids, &fconf, auth, &ev, &st, errstr, sizeof(errstr));
         if (frc != 0 && st.fatal)
                 fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
         else if (frc != 0 && pr.send_failed)
@@ -371,6 +647,7 @@ usage:
 out:
         if (pr.prod) sf_producer_destroy(pr.prod);
         sf_yt_auth_destroy(auth);
+        sf_yt_agg_destroy(pr.seen);
         sf_kafka_conf_destroy(kconf);
         free_secret(key_copy);
         return rc;

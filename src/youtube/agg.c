@@ -10,6 +10,8 @@ struct sf_yt_agg {
         sf_yt_agg_video_t *videos;
         size_t n, cap;
         uint64_t messages;
+        int started;      /* sf_yt_agg_mark_start was called */
+        double last_tick; /* the latest time given to mark_start or tick */
 };
 
 sf_yt_agg_t *sf_yt_agg_new(void) {
@@ -101,6 +103,11 @@ static sf_yt_agg_video_t *find_or_add(sf_yt_agg_t *agg, const char *id) {
         v->status = SF_YT_AGG_FETCHING;
         v->video_likes = -1;
         if (!(v->title = strdup(""))) return NULL;
+        if (agg->started) {
+                /* First seen after the start: it starts from nothing. */
+                v->hist[0].t = agg->last_tick;
+                v->nhist = 1;
+        }
         agg->n++;
         return v;
 }
@@ -225,6 +232,54 @@ out:
         return rc;
 }
 
+static void push_sample(sf_yt_agg_video_t *v, double now) {
+        int at = (v->hhead + v->nhist) % SF_YT_AGG_HIST;
+        if (v->nhist == SF_YT_AGG_HIST)
+                v->hhead = (v->hhead + 1) % SF_YT_AGG_HIST;
+        else
+                v->nhist++;
+        v->hist[at] = (sf_yt_agg_sample_t){now, v->likes, v->comments};
+}
+
+void sf_yt_agg_mark_start(sf_yt_agg_t *agg, double now) {
+        agg->started = 1;
+        agg->last_tick = now;
+        for (size_t i = 0; i < agg->n; i++) {
+                sf_yt_agg_video_t *v = &agg->videos[i];
+                v->start_likes = v->likes;
+                v->start_comments = v->comments;
+                v->nhist = v->hhead = 0;
+                push_sample(v, now);
+        }
+}
+
+void sf_yt_agg_tick(sf_yt_agg_t *agg, double now) {
+        if (!agg->started) return;
+        agg->last_tick = now;
+        for (size_t i = 0; i < agg->n; i++) {
+                sf_yt_agg_video_t *v = &agg->videos[i];
+                if (v->nhist == 0 || now - v->hist[(v->hhead + v->nhist - 1) % SF_YT_AGG_HIST].t >= 1.0)
+                        push_sample(v, now);
+        }
+}
+
+void sf_yt_agg_change(const sf_yt_agg_t *agg, size_t i, double now, sf_yt_agg_change_t *out) {
+        memset(out, 0, sizeof(*out));
+        if (!agg->started || i >= agg->n) return;
+        const sf_yt_agg_video_t *v = &agg->videos[i];
+        out->likes_since_start = v->likes - v->start_likes;
+        out->comments_since_start = v->comments - v->start_comments;
+        if (v->nhist == 0) return;
+        const sf_yt_agg_sample_t *ref = &v->hist[v->hhead]; /* the oldest */
+        for (int k = 0; k < v->nhist; k++) {
+                const sf_yt_agg_sample_t *s = &v->hist[(v->hhead + k) % SF_YT_AGG_HIST];
+                if (s->t > now - 60.0) break;
+                ref = s;
+        }
+        out->likes_per_min = v->likes - ref->likes;
+        out->comments_per_min = v->comments - ref->comments;
+}
+
 size_t sf_yt_agg_most_liked(const sf_yt_agg_t *agg, size_t *idx, size_t max) {
         int64_t best = -1;
         size_t n = 0;
@@ -240,6 +295,24 @@ char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
                               (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
                               v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
                               sf_yt_agg_status_str(v->status));
+        if (!o) return NULL;
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        return s;
+}
+
+char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now) {
+        const sf_yt_agg_video_t *v = sf_yt_agg_video(agg, i);
+        if (!v) return NULL;
+        sf_yt_agg_change_t c;
+        sf_yt_agg_change(agg, i, now, &c);
+        json_t *o = json_pack(
+                "{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:I, s:I, s:I}", "video_id", v->id, "title", v->title,
+                "likes", (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
+                v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
+                sf_yt_agg_status_str(v->status), "likes_per_min", (json_int_t)c.likes_per_min,
+                "comments_per_min", (json_int_t)c.comments_per_min, "likes_since_start",
+                (json_int_t)c.likes_since_start, "comments_since_start", (json_int_t)c.comments_since_start);
         if (!o) return NULL;
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);

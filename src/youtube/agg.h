@@ -14,6 +14,13 @@
 
 /* status of a video whose summary record has not arrived yet */
 #define SF_YT_AGG_FETCHING (-1)
+/* samples of a video's totals kept for its change over the last minute */
+#define SF_YT_AGG_HIST 128
+
+typedef struct sf_yt_agg_sample {
+        double t; /* the caller's clock, seconds */
+        int64_t likes, comments;
+} sf_yt_agg_sample_t;
 
 typedef struct sf_yt_agg_video {
         char id[SF_YT_ID_LEN + 1];
@@ -26,7 +33,18 @@ typedef struct sf_yt_agg_video {
         char **keys;
         int64_t *vals;
         size_t cap, used;
+        /* totals at sf_yt_agg_mark_start (0 for a video first seen later),
+         * and a ring of samples taken by sf_yt_agg_tick */
+        int64_t start_likes, start_comments;
+        sf_yt_agg_sample_t hist[SF_YT_AGG_HIST];
+        int nhist, hhead; /* samples kept; index of the oldest */
 } sf_yt_agg_video_t;
+
+/* How a video's totals moved. */
+typedef struct sf_yt_agg_change {
+        int64_t likes_per_min, comments_per_min; /* over the last minute (or since start if shorter) */
+        int64_t likes_since_start, comments_since_start; /* since sf_yt_agg_mark_start */
+} sf_yt_agg_change_t;
 
 typedef struct sf_yt_agg sf_yt_agg_t;
 
@@ -52,12 +70,26 @@ uint64_t sf_yt_agg_messages(const sf_yt_agg_t *agg);
  * highest like total (all of them on a tie). Returns how many. */
 size_t sf_yt_agg_most_liked(const sf_yt_agg_t *agg, size_t *idx, size_t max);
 
+/* Marks now as the start that changes are counted from: the current totals
+ * become each video's baseline, and a video first seen later starts at 0. */
+void sf_yt_agg_mark_start(sf_yt_agg_t *agg, double now);
+/* Samples every video's totals at now (at most one sample a second per
+ * video); call it regularly, e.g. on every poll. No-op before mark_start. */
+void sf_yt_agg_tick(sf_yt_agg_t *agg, double now);
+/* Video i's change over the last minute (its totals now minus those of the
+ * newest sample at least 60 s old, or of the oldest sample when there is
+ * none yet) and since the start. All 0 before mark_start. */
+void sf_yt_agg_change(const sf_yt_agg_t *agg, size_t i, double now, sf_yt_agg_change_t *out);
+
 /* "ok", ..., or "fetching" for SF_YT_AGG_FETCHING. */
 const char *sf_yt_agg_status_str(int status);
 
 /* One JSON line for video v: {"video_id","title","likes","comments",
  * "video_likes","status"}. Caller frees; NULL when out of memory. */
 char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v);
+/* The same with the keys "likes_per_min", "comments_per_min",
+ * "likes_since_start" and "comments_since_start" of sf_yt_agg_change. */
+char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now);
 
 /* Terminal columns that the UTF-8 string s takes (wide characters count 2,
  * combining marks 0, anything unprintable 1 as it is shown as '?'). Needs

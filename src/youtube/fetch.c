@@ -15,7 +15,10 @@
 
 #define BODY_LIMIT (16u << 20) /* a 100-comment page is ~100 KB */
 
-typedef enum { PH_VIDEOS, PH_COMMENTS, PH_DONE } phase_t;
+/* With conf->batch_videos, one extra job makes the videos.list call for all
+ * videos (PH_BATCH) while the others wait (PH_WAIT), then they go on to
+ * their comments. */
+typedef enum { PH_VIDEOS, PH_WAIT, PH_BATCH, PH_COMMENTS, PH_DONE } phase_t;
 
 typedef struct job {
         sf_yt_video_t v;
@@ -27,6 +30,8 @@ typedef struct job {
         int tries; /* of the current call */
         int in_flight;
         double next_at; /* sf_now_s() when the next request may start */
+        int is_batch;
+        int last_page; /* on_comment asked for no page after this one */
         char curlerr[CURL_ERROR_SIZE];
         char url[4096];
 } job_t;
@@ -58,6 +63,12 @@ static void note(fetch_t *f, job_t *j, const char *fmt, ...) {
 
 static void finish(fetch_t *f, job_t *j, sf_yt_status_t status, const char *reason) {
         j->phase = PH_DONE;
+        if (j->is_batch) {
+                /* The videos.list call failed: so do the videos waiting for it. */
+                for (int i = 0; i < f->njobs; i++)
+                        if (f->jobs[i].phase == PH_WAIT) finish(f, &f->jobs[i], status, reason);
+                return;
+        }
         j->v.status = status;
         snprintf(j->v.reason, sizeof(j->v.reason), "%s", reason ? reason : "");
         sf_yt_auth_scrub(f->auth, j->v.reason);
@@ -74,6 +85,11 @@ static void stop_all(fetch_t *f, const char *why) {
                 }
                 char reason[sizeof(j->v.reason)];
                 snprintf(reason, sizeof(reason), "stopped: %.240s", why);
+                j->v.stopped = 1;
+                if (j->is_batch) {
+                        for (int k = 0; k < f->njobs; k++)
+                                f->jobs[k].v.stopped |= f->jobs[k].phase == PH_WAIT;
+                }
                 finish(f, j, SF_YT_STATUS_FAILED, reason);
         }
 }
@@ -84,7 +100,17 @@ static int build_url(fetch_t *f, job_t *j) {
         size_t blen = strlen(base);
         while (blen > 0 && base[blen - 1] == '/') blen--;
         int w;
-        if (j->phase == PH_VIDEOS) {
+        if (j->phase == PH_BATCH) {
+                char ids[SF_YT_MAX_VIDEOS * 2 * (SF_YT_ID_LEN + 1) + 1] = "";
+                size_t o = 0;
+                for (int i = 0; i < f->njobs; i++) {
+                        if (f->jobs[i].is_batch || o + SF_YT_ID_LEN + 2 > sizeof(ids)) continue;
+                        o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s", o ? "," : "",
+                                              f->jobs[i].v.id);
+                }
+                w = snprintf(j->url, sizeof(j->url), "%.*s/videos?part=snippet,statistics&id=%s", (int)blen,
+                             base, ids);
+        } else if (j->phase == PH_VIDEOS) {
                 w = snprintf(j->url, sizeof(j->url), "%.*s/videos?part=snippet,statistics&id=%s", (int)blen,
                              base, j->v.id);
         } else {
@@ -92,8 +118,10 @@ static int build_url(fetch_t *f, job_t *j) {
                 if (j->page_token[0] && !(tok = curl_easy_escape(j->easy, j->page_token, 0))) return -1;
                 w = snprintf(
                         j->url, sizeof(j->url),
-                        "%.*s/commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s",
-                        (int)blen, base, j->v.id, tok ? "&pageToken=" : "", tok ? tok : "");
+                        "%.*s/"
+                        "commentThreads?part=snippet&videoId=%s&maxResults=100&textFormat=plainText%s%s%s",
+                        (int)blen, base, j->v.id, f->conf->order_time ? "&order=time" : "",
+                        tok ? "&pageToken=" : "", tok ? tok : "");
                 curl_free(tok);
         }
         if (w < 0 || (size_t)w >= sizeof(j->url)) return -1;
@@ -131,7 +159,7 @@ static int start(fetch_t *f, job_t *j) {
 }
 
 static const char *call_name(const job_t *j) {
-        return j->phase == PH_VIDEOS ? "videos.list" : "commentThreads.list";
+        return j->phase == PH_VIDEOS || j->phase == PH_BATCH ? "videos.list" : "commentThreads.list";
 }
 
 /* A transient failure: park the job for a backoff, or fail it after the
@@ -176,11 +204,47 @@ static int on_item(void *opaque, const sf_yt_comment_t *c, int index, const char
         }
         j->v.comments++;
         j->v.likes += c->likes;
-        if (pc->f->ev->on_comment && pc->f->ev->on_comment(pc->f->ev->opaque, &j->v, c->id, c->likes)) {
+        int r = pc->f->ev->on_comment ? pc->f->ev->on_comment(pc->f->ev->opaque, &j->v, c->id, c->likes) : 0;
+        if (r == SF_YT_LAST_PAGE) {
+                j->last_page = 1;
+        } else if (r) {
                 pc->f->stop = 1;
                 return 1;
         }
         return 0;
+}
+
+/* The videos.list answer for all videos: each goes on to its comments, or
+ * ends as private or deleted. */
+static void batch_done(fetch_t *f, job_t *j) {
+        sf_yt_video_t *vs[SF_YT_MAX_VIDEOS];
+        job_t *js[SF_YT_MAX_VIDEOS];
+        int found[SF_YT_MAX_VIDEOS], n = 0;
+        char warn[SF_YT_MAX_VIDEOS][SF_YT_WARN_LEN], perr[400], why[600];
+        for (int i = 0; i < f->njobs && n < SF_YT_MAX_VIDEOS; i++) {
+                if (f->jobs[i].phase != PH_WAIT) continue;
+                js[n] = &f->jobs[i];
+                vs[n++] = &f->jobs[i].v;
+        }
+        if (sf_yt_parse_videos_batch(j->body.data, j->body.len, vs, n, found, warn, perr, sizeof(perr)) !=
+            0) {
+                snprintf(why, sizeof(why), "videos.list: %s", perr);
+                retry_or_fail(f, j, why);
+                return;
+        }
+        j->phase = PH_DONE;
+        for (int k = 0; k < n; k++) {
+                if (warn[k][0])
+                        note(f, js[k], "videos.list: %s; the video's own like count is left out", warn[k]);
+                if (!found[k]) {
+                        finish(f, js[k], SF_YT_STATUS_PRIVATE_OR_DELETED,
+                               "videos.list returned no item: the video is private or deleted");
+                        continue;
+                }
+                js[k]->phase = PH_COMMENTS;
+                js[k]->tries = 0;
+                js[k]->next_at = 0;
+        }
 }
 
 static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
@@ -203,7 +267,7 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         long code = 0;
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
         f->stats->quota_units++;
-        if (j->phase == PH_VIDEOS)
+        if (j->phase == PH_VIDEOS || j->phase == PH_BATCH)
                 f->stats->videos_calls++;
         else
                 f->stats->comment_calls++;
@@ -219,6 +283,8 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         switch (act) {
         case SF_YT_ACT_FATAL:
                 snprintf(f->fatal, sizeof(f->fatal), "%.500s", why);
+                if (strcmp(e.reason, "quotaExceeded") == 0 || strcmp(e.reason, "dailyLimitExceeded") == 0)
+                        f->stats->quota_exceeded = 1;
                 return;
         case SF_YT_ACT_RETRY:
                 retry_or_fail(f, j, why);
@@ -230,6 +296,10 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
                 break;
         }
 
+        if (j->phase == PH_BATCH) {
+                batch_done(f, j);
+                return;
+        }
         if (j->phase == PH_VIDEOS) {
                 int found = 0;
                 int r = sf_yt_parse_videos(j->body.data, j->body.len, &j->v, &found, perr, sizeof(perr));
@@ -262,7 +332,7 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         if (r > 0) return; /* a callback stopped the run */
         j->v.pages++;
         j->tries = 0;
-        if (!next[0]) {
+        if (!next[0] || j->last_page) {
                 finish(f, j, SF_YT_STATUS_OK, NULL);
                 return;
         }
@@ -287,18 +357,27 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
                 snprintf(errstr, errstr_size, "too many videos (%d)", n);
                 return -1;
         }
-        if (!(f.jobs = calloc((size_t)(n ? n : 1), sizeof(job_t)))) {
+        int batch = conf->batch_videos && n > 0;
+        if (batch && n > SF_YT_MAX_VIDEOS) {
+                snprintf(errstr, errstr_size, "at most %d videos in one videos.list call (%d)",
+                         SF_YT_MAX_VIDEOS, n);
+                return -1;
+        }
+        if (!(f.jobs = calloc((size_t)(n + 1), sizeof(job_t)))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        f.njobs = n;
+        f.njobs = n + batch;
         if (!(f.multi = curl_multi_init())) {
                 snprintf(errstr, errstr_size, "cannot create the HTTP multi handle");
                 goto out;
         }
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < f.njobs; i++) {
                 job_t *j = &f.jobs[i];
-                snprintf(j->v.id, sizeof(j->v.id), "%s", ids[i]);
+                j->is_batch = i == n;
+                /* The batch job's name in notes is that of its call. */
+                snprintf(j->v.id, sizeof(j->v.id), "%s", j->is_batch ? "videos.list" : ids[i]);
+                j->phase = j->is_batch ? PH_BATCH : batch ? PH_WAIT : PH_VIDEOS;
                 j->v.video_likes = -1;
                 j->body.limit = BODY_LIMIT;
                 if (!(j->easy = curl_easy_init())) {
@@ -326,11 +405,11 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
                         snprintf(f.fatal, sizeof(f.fatal), "interrupted");
                         break;
                 }
-                for (int i = 0; i < n && !f.fatal[0] && !f.stop; i++) {
+                for (int i = 0; i < f.njobs && !f.fatal[0] && !f.stop; i++) {
                         job_t *j = &f.jobs[i];
                         if (j->phase == PH_DONE) continue;
                         active++;
-                        if (j->in_flight) continue;
+                        if (j->in_flight || j->phase == PH_WAIT) continue;
                         if (now >= j->next_at) {
                                 if (start(&f, j) != 0) break;
                         } else if (j->next_at - now < wait) {

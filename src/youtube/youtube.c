@@ -382,6 +382,35 @@ static json_t *load_object(const char *body, size_t len, char *errstr, size_t er
         return root;
 }
 
+/* Title and like count of one videos.list item: 0, 1 when the like count
+ * was rejected (errstr says why), -1 when the item is unusable. */
+static int parse_video_item(json_t *item, sf_yt_video_t *video, char *errstr, size_t errstr_size) {
+        json_t *title = json_object_get(json_object_get(item, "snippet"), "title");
+        if (!json_is_string(title)) {
+                snprintf(errstr, errstr_size, "snippet.title is %s", title ? "not a string" : "missing");
+                return -1;
+        }
+        char *t = strdup(json_string_value(title));
+        if (!t) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        free(video->title);
+        video->title = t;
+        video->video_likes = -1;
+        json_t *likes = json_object_get(json_object_get(item, "statistics"), "likeCount");
+        /* Owners can hide the like count: then it is absent, not an error. */
+        if (likes) {
+                char why[128];
+                if (sf_yt_parse_count(likes, &video->video_likes, why, sizeof(why)) != 0) {
+                        snprintf(errstr, errstr_size, "statistics.likeCount: %s", why);
+                        video->video_likes = -1;
+                        return 1; /* usable, with a warning */
+                }
+        }
+        return 0;
+}
+
 int sf_yt_parse_videos(const char *body, size_t len, sf_yt_video_t *video, int *found, char *errstr,
                        size_t errstr_size) {
         int rc = -1;
@@ -402,37 +431,47 @@ int sf_yt_parse_videos(const char *body, size_t len, sf_yt_video_t *video, int *
                 rc = 0;
                 goto out;
         }
-        json_t *item = json_array_get(items, 0);
-        json_t *title = json_object_get(json_object_get(item, "snippet"), "title");
-        if (!json_is_string(title)) {
-                snprintf(errstr, errstr_size, "items[0].snippet.title is %s",
-                         title ? "not a string" : "missing");
-                goto out;
-        }
-        char *t = strdup(json_string_value(title));
-        if (!t) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        free(video->title);
-        video->title = t;
-        video->video_likes = -1;
-        json_t *stats = json_object_get(item, "statistics");
-        json_t *likes = json_object_get(stats, "likeCount");
-        /* Owners can hide the like count: then it is absent, not an error. */
-        if (likes) {
-                char why[128];
-                if (sf_yt_parse_count(likes, &video->video_likes, why, sizeof(why)) != 0) {
-                        snprintf(errstr, errstr_size, "items[0].statistics.likeCount: %s", why);
-                        video->video_likes = -1;
-                        rc = 1; /* usable, with a warning */
-                        *found = 1;
-                        goto out;
-                }
-        }
+        char why[256];
         *found = 1;
-        rc = 0;
+        rc = parse_video_item(json_array_get(items, 0), video, why, sizeof(why));
+        if (rc < 0) *found = 0;
+        if (rc != 0) snprintf(errstr, errstr_size, "items[0].%s", why);
 out:
+        json_decref(root);
+        return rc;
+}
+
+int sf_yt_parse_videos_batch(const char *body, size_t len, sf_yt_video_t *const *videos, int n, int *found,
+                             char (*warn)[SF_YT_WARN_LEN], char *errstr, size_t errstr_size) {
+        for (int k = 0; k < n; k++) {
+                found[k] = 0;
+                warn[k][0] = '\0';
+        }
+        json_t *root = load_object(body, len, errstr, errstr_size);
+        if (!root) return -1;
+        int rc = 0;
+        json_t *items = json_object_get(root, "items");
+        if (items && !json_is_array(items)) {
+                snprintf(errstr, errstr_size, "\"items\" is not an array");
+                rc = -1;
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item) {
+                const char *id = json_string_value(json_object_get(item, "id"));
+                int k = 0;
+                while (id && k < n && strcmp(videos[k]->id, id) != 0) k++;
+                if (!id || k == n) continue; /* not asked for: ignored */
+                char why[SF_YT_WARN_LEN];
+                int r = parse_video_item(item, videos[k], why, sizeof(why));
+                if (r < 0) {
+                        snprintf(errstr, errstr_size, "items[%zu] (%s): %s", i, id, why);
+                        rc = -1;
+                        break;
+                }
+                found[k] = 1;
+                if (r == 1) snprintf(warn[k], SF_YT_WARN_LEN, "%s", why);
+        }
         json_decref(root);
         return rc;
 }

@@ -108,6 +108,7 @@ typedef struct sf_yt_video {
         int pages;           /* commentThreads pages read */
         int retries;         /* retries over all of this video's calls */
         char reason[256];    /* why it is not ok, "" when ok */
+        int stopped;         /* 1 when the run was stopped before this video was done */
 } sf_yt_video_t;
 
 /* Parses a videos.list body: *found = 0 if items is empty (private or
@@ -117,6 +118,16 @@ typedef struct sf_yt_video {
  * expected JSON. */
 int sf_yt_parse_videos(const char *body, size_t len, sf_yt_video_t *video, int *found, char *errstr,
                        size_t errstr_size);
+
+#define SF_YT_WARN_LEN 200
+/* Parses a videos.list body asked for the n videos at once (id=A,B,C):
+ * found[k] = 1 and videos[k]'s title and video_likes set for each video
+ * the answer lists, 0 for the others (private or deleted); warn[k] says
+ * why a video's likeCount was rejected, "" when it was not. Items not
+ * asked for are ignored. Returns 0, or -1 with errstr set when the body
+ * or one of its items is not the expected JSON. */
+int sf_yt_parse_videos_batch(const char *body, size_t len, sf_yt_video_t *const *videos, int n, int *found,
+                             char (*warn)[SF_YT_WARN_LEN], char *errstr, size_t errstr_size);
 
 /* One top-level comment of a commentThreads.list page. */
 typedef struct sf_yt_comment {
@@ -145,13 +156,18 @@ typedef struct sf_yt_fetch_conf {
         long backoff_max_ms;  /* default 30000 */
         int max_pages;        /* safety cap per video, default 10000 */
         uint64_t seed;        /* jitter; 0 picks one from the clock */
+        int batch_videos;     /* 1: one videos.list call for all videos (1 unit), then the comments */
+        int order_time;       /* 1: comment threads newest first (order=time) */
 } sf_yt_fetch_conf_t;
+
+#define SF_YT_LAST_PAGE 2
 
 /* The fetcher's callbacks. Any may be NULL. Strings passed have every
  * secret already removed. */
 typedef struct sf_yt_events {
         void *opaque;
-        /* A valid comment of video v. Return non-zero to stop everything. */
+        /* A valid comment of video v. Return SF_YT_LAST_PAGE to read no page
+         * of v after this one, another non-zero value to stop everything. */
         int (*on_comment)(void *opaque, const sf_yt_video_t *v, const char *comment_id, int64_t likes);
         /* v is finished (status final); called once per video. */
         int (*on_video)(void *opaque, const sf_yt_video_t *v);
@@ -166,8 +182,9 @@ typedef struct sf_yt_fetch_stats {
         long quota_units; /* API calls answered by the server: 1 unit each */
         long videos_calls, comment_calls;
         long retries;
-        int fatal;   /* 1 when a quota/key/token error stopped the run */
-        int stopped; /* 1 when should_stop or a callback stopped it */
+        int fatal;          /* 1 when a quota/key/token error stopped the run */
+        int quota_exceeded; /* 1 when that error was the daily quota (quotaExceeded, dailyLimitExceeded) */
+        int stopped;        /* 1 when should_stop or a callback stopped it */
 } sf_yt_fetch_stats_t;
 
 /* Fetches the n videos (ids, validated) concurrently; pages of one video in

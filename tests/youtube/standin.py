@@ -13,7 +13,14 @@ authorised by key=KEY, or by "Authorization: Bearer T" with a token issued by
   POST /token  (grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer,
                 assertion=JWT signed RS256 by the key matching --pubkey;
                 ECHO_EMAIL and SHORT_TOKEN_EMAIL misbehave on purpose)
-  GET /_stats  request counts per call and video, tokens issued
+  GET /_stats  request counts per call and video, tokens issued, and the
+               final state of the "live" videos
+videos.list takes up to 5 comma-separated IDs. A "live" video changes: each
+request for its first comment page starts a new round r (capped at
+--live-rounds), in which every comment's like count grows, a new comment
+appears and the video's like count and title change (videos.list shows the
+round last started). --quota-fail K answers quotaExceeded to the first K
+API calls.
 The videos and their behaviours are in CATALOG below; each video's
 behaviour depends on how many times it has been asked for, so a fresh
 server replays the same story.
@@ -75,7 +82,17 @@ CATALOG = {
                     "comments": comments("mp", [1] * 16), "page_size": 2, "delay": 0.4},
     "longError01": {"title": "Long error", "likes": "1", "ct": ["longError"] * 99},
     "stallVideo1": {"title": "Stalls", "likes": "1", "comments": comments("stl", [1]), "delay": 20},
+    "liveVideo01": {"title": "Live one", "likes": 100, "live": [5, 3, 0, 8, 1], "page_size": 2},
+    "liveVideo02": {"title": "Live two", "likes": 7, "live": [1, 1]},
 }
+
+
+def live_state(vid, v, r):
+    """Title, video like count and comments of a live video in round r."""
+    cs = [("%s-c%03d" % (vid, i), n + (r - 1) * (i % 3)) for i, n in enumerate(v["live"])]
+    cs += [("%s-n%03d" % (vid, k), k) for k in range(1, r)]
+    title = v["title"] + (" (edited)" if r > 1 else "")
+    return title, str(v["likes"] + 10 * (r - 1)), cs
 
 # Service accounts whose token requests go wrong on purpose (any valid
 # signature): the refusal quotes the whole assertion after 300 bytes, or the
@@ -239,18 +256,34 @@ class Handler(BaseHTTPRequestHandler):
              "location": "Authorization", "locationType": "header"}], "status": "UNAUTHENTICATED"}})
         return False
 
+    def round(self, vid, advance):
+        """The live video's current round; a first-page request starts the next one."""
+        if advance:
+            r = self.st.bump("round:" + vid)
+        else:
+            with self.st.lock:
+                r = self.st.counts.get("round:" + vid, 1)
+        return max(1, min(r, self.st.args.live_rounds))
+
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(url.query)
         if url.path == "/_stats":
+            final = {}
+            for vid, v in CATALOG.items():
+                if "live" in v:
+                    t, vl, cs = live_state(vid, v, self.st.args.live_rounds)
+                    final[vid] = {"title": t, "video_likes": int(vl), "comments": len(cs),
+                                  "likes": sum(n for _, n in cs)}
             with self.st.lock:
-                return self.send_json(200, {"counts": self.st.counts, "tokens": self.st.issued})
+                return self.send_json(200, {"counts": self.st.counts, "tokens": self.st.issued,
+                                            "live": final})
         if url.path not in ("/youtube/v3/videos", "/youtube/v3/commentThreads"):
             return self.send_json(404, {"error": {"code": 404, "message": "Not Found"}})
         call = url.path.rsplit("/", 1)[1]
         vid = q.get("id" if call == "videos" else "videoId", [""])[0]
         n = self.st.bump("%s:%s" % (call, vid))
-        self.st.bump("api")
+        napi = self.st.bump("api")
         v = CATALOG.get(vid)
         if v and "delay" in v and call == "commentThreads":
             # Slow pages: the token must still be valid when the answer is
@@ -258,14 +291,22 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(v["delay"])
         if not self.authorised(q):
             return
+        if napi <= self.st.args.quota_fail:
+            return self.api_error("quotaExceeded")
         if call == "videos":
-            if v is None or v.get("private"):
-                return self.send_json(200, {"kind": "youtube#videoListResponse", "items": [],
-                                            "pageInfo": {"totalResults": 0, "resultsPerPage": 0}})
-            return self.send_json(200, {"kind": "youtube#videoListResponse", "items": [{
-                "kind": "youtube#video", "id": vid,
-                "snippet": {"title": v["title"], "channelTitle": "standin"},
-                "statistics": {"viewCount": "100", "likeCount": v["likes"], "commentCount": "0"}}]})
+            items = []
+            for one in vid.split(",")[:5]:
+                w = CATALOG.get(one)
+                if w is None or w.get("private"):
+                    continue
+                title, likes = w["title"], w["likes"]
+                if "live" in w:
+                    title, likes, _ = live_state(one, w, self.round(one, False))
+                items.append({"kind": "youtube#video", "id": one,
+                              "snippet": {"title": title, "channelTitle": "standin"},
+                              "statistics": {"viewCount": "100", "likeCount": likes, "commentCount": "0"}})
+            return self.send_json(200, {"kind": "youtube#videoListResponse", "items": items,
+                                        "pageInfo": {"totalResults": len(items), "resultsPerPage": 5}})
         if v is None or v.get("private"):
             return self.api_error("notFound")
         token = q.get("pageToken", [""])[0]
@@ -307,7 +348,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=body.encode())
         size = v.get("page_size", 100)
         start = int(token[1:]) if token.startswith("p") and token[1:].isdigit() else 0
-        page = v["comments"][start:start + size]
+        allc = v.get("comments")
+        if "live" in v:
+            allc = live_state(vid, v, self.round(vid, not token))[2]
+        if q.get("order", [""])[0] == "time":
+            allc = list(reversed(allc))  # the newest (last added) first
+        page = allc[start:start + size]
         gen = self.st.args.generation
         items = [{"kind": "youtube#commentThread", "id": cid,
                   "snippet": {"videoId": vid, "topLevelComment": {
@@ -317,7 +363,7 @@ class Handler(BaseHTTPRequestHandler):
                  for i, (cid, likes) in enumerate(page)]
         body = {"kind": "youtube#commentThreadListResponse", "items": items,
                 "pageInfo": {"totalResults": len(items), "resultsPerPage": size}}
-        if start + size < len(v["comments"]):
+        if start + size < len(allc):
             body["nextPageToken"] = "p%d" % (start + size)
         self.send_json(200, body)
 
@@ -331,6 +377,8 @@ def main():
     ap.add_argument("--token-life", type=int, default=3600)
     ap.add_argument("--generation", type=int, default=1)
     ap.add_argument("--lifetime", type=float, default=180)
+    ap.add_argument("--live-rounds", type=int, default=3)
+    ap.add_argument("--quota-fail", type=int, default=0)
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
