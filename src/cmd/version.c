@@ -2,7 +2,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
+#include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -39,5 +41,7 @@ int cmd_version(int argc, char **argv) {
         if (strncmp(blas, "OpenBLAS ", 9) == 0) blas += 9;
         printf("OpenBLAS   %s\n", blas);
         printf("zlib       %s\n", zlibVersion());
+        printf("protobuf-c %s\n", protobuf_c_version());
+        printf("libmicrohttpd %s\n", MHD_get_version());
         return 0;
 }

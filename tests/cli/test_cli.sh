@@ -9,7 +9,7 @@ done
 
 run "$SF" --version
 check "--version exits 0" [ "$rc" -eq 0 ]
-for lib in librdkafka libcurl OpenSSL jansson OpenBLAS; do
+for lib in librdkafka libcurl OpenSSL jansson OpenBLAS zlib protobuf-c libmicrohttpd; do
   check_grep "--version names $lib" "^$lib +[^ ]*[0-9]" "$out"
 done
 
