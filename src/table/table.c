@@ -218,6 +218,23 @@ static void truncate_to(sf_table_t *t, size_t n) {
         t->n_rows = n;
 }
 
+/* Appends row, read from path at lineno (the read began at n0 rows).
+ * Returns 0, or -1 with errstr when out of memory. */
+static int append_row(sf_table_t *t, const sf_row_t *row, const char *path, uint64_t lineno, size_t n0,
+                      char *errstr, size_t errstr_size) {
+        if (sf_table_append(t, row) == 0) return 0;
+        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
+                  (unsigned long long)lineno, t->n_rows - n0);
+        return -1;
+}
+
+/* 0 when the read from path added rows (it began at n0), else -1 with errstr. */
+static int some_rows(const sf_table_t *t, size_t n0, const char *path, char *errstr, size_t errstr_size) {
+        if (t->n_rows > n0) return 0;
+        sf_seterr(errstr, errstr_size, "%s: no rows", path);
+        return -1;
+}
+
 int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errstr_size) {
         const sf_schema_t *s = t->schema;
         int ret = -1;
@@ -253,17 +270,9 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
                                      errstr, errstr_size);
                         goto out;
                 }
-                if (sf_table_append(t, &row)) {
-                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                                  (unsigned long long)lineno, t->n_rows - n0);
-                        goto out;
-                }
+                if (append_row(t, &row, path, lineno, n0, errstr, errstr_size)) goto out;
         }
-        if (t->n_rows == n0) {
-                sf_seterr(errstr, errstr_size, "%s: no rows", path);
-                goto out;
-        }
-        ret = 0;
+        ret = some_rows(t, n0, path, errstr, errstr_size);
 out:
         if (ret) truncate_to(t, n0);
         sf_csv_close(csv);
@@ -303,17 +312,9 @@ int sf_table_read_json(sf_table_t *t, const char *path, char *errstr, size_t err
                                   t->schema->cols[t->schema->label_col].name);
                         goto out;
                 }
-                if (sf_table_append(t, &row)) {
-                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                                  (unsigned long long)lineno, t->n_rows - n0);
-                        goto out;
-                }
+                if (append_row(t, &row, path, lineno, n0, errstr, errstr_size)) goto out;
         }
-        if (t->n_rows == n0) {
-                sf_seterr(errstr, errstr_size, "%s: no rows", path);
-                goto out;
-        }
-        ret = 0;
+        ret = some_rows(t, n0, path, errstr, errstr_size);
 out:
         if (ret) truncate_to(t, n0);
         sf_lines_close(lines);
