@@ -331,8 +331,10 @@ static void test_fast_matches_full(void) {
                         int r2 = -1;
                         if (st == SF_CSV_OK)
                                 r2 = sf_row_from_csv(nsl, fields, nf, &full, &e2);
-                        else
+                        else if (bad < NCOLS)
                                 e2.col = bad, snprintf(e2.msg, sizeof(e2.msg), "%s", why);
+                        else /* bad quoting past the last column: too many fields */
+                                e2.col = NCOLS, snprintf(e2.msg, sizeof(e2.msg), "%s", e1.msg);
                         int same = r1 == r2 && (r1 == 0 || (e1.col == e2.col && !strcmp(e1.msg, e2.msg) &&
                                                             (st != SF_CSV_OK || e1.reason == e2.reason)));
                         for (int c = 0; same && r1 == 0 && c < NCOLS; c++) {
@@ -427,6 +429,18 @@ static void test_bad_rows(void) {
         snprintf(line, sizeof(line), "%s", good43);
         for (int k = 0; k < 3; k++) *strrchr(line, ',') = '\0';
         CHECK(decode(line, strlen(line), &err) == -1 && err.reason == SF_ROW_FIELD_COUNT && err.col == 40);
+        /* too many fields, and bad quoting past the schema's last column: a
+         * field count error at the column after the last, not a column that
+         * is not there */
+        snprintf(line, sizeof(line), "%s,7,\"x", good43);
+        CHECK(decode(line, strlen(line), &err) == -1);
+        CHECK_MSG(err.reason == SF_ROW_FIELD_COUNT && err.col == 43, "%s at column %d: %s",
+                  sf_row_reason_str(err.reason), err.col, err.msg);
+        CHECK_STR(err.msg,
+                  "at least 45 fields, expected 41 to 43 (the label and ignored columns at the end may be "
+                  "left off)");
+        CHECK_STR(sf_row_reason_str(SF_ROW_BAD_QUOTE), "bad_quote");
+        CHECK_STR(sf_row_reason_str(SF_ROW_TOO_LONG), "too_long");
         /* a NUL byte: in a categorical field, and in a number */
         size_t len = strlen(good43);
         memcpy(line, good43, len);
