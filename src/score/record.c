@@ -163,7 +163,8 @@ static sf_score_reject_t refused(const sf_score_decoder_t *d, const char *value,
         long bad = find_binary(value, len);
         info->col = err->col >= 0 && err->col < d->schema->n_cols ? err->col : -1;
         if (bad >= 0) {
-                info->col = -1; /* the byte's position says where */
+                /* The column only when the row layer found the bytes there. */
+                if (err->reason != SF_ROW_BAD_UTF8) info->col = -1;
                 snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld (%s)",
                          (unsigned char)value[bad], bad,
                          sf_utf8_valid_len(value, len) == (size_t)bad ? "not valid UTF-8"

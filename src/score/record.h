@@ -20,7 +20,7 @@ typedef enum {
         SF_REJECT_EMPTY,         /* "empty": no bytes, or only blanks and a line ending */
         SF_REJECT_TOO_LONG,      /* "too_long": a record over 1 MiB or a CSV field over 64 KiB */
         SF_REJECT_BINARY,        /* "binary": a NUL or control byte, or invalid UTF-8, in a record
-                                  * that does not decode */
+                                  * that does not decode (errstr gives the byte's 0-based position) */
         SF_REJECT_FIELD_COUNT,   /* "field_count": a CSV record with too few or too many fields */
         SF_REJECT_NOT_A_NUMBER,  /* "not_a_number": text in a numeric CSV column */
         SF_REJECT_NON_FINITE,    /* "non_finite": a number out of float range, out of range once
