@@ -63,7 +63,7 @@ static int predict_record(predictor_t *pr, const char *text, size_t len, uint64_
         sf_score_info_t info;
         sf_score_reject_t r = sf_score_decode(&pr->dec, text, len, &pr->row, &info, err, sizeof(err));
         if (r == SF_REJECT_NONE)
-                r = sf_score_encode(&pr->dec, &pr->row, pr->dense, pr->hot, pr->status, &info.col, err,
+                r = sf_score_encode(&pr->dec, &pr->row, pr->dense, pr->hot, pr->status, &info, err,
                                     sizeof(err));
         if (r != SF_REJECT_NONE) {
                 report(pr, lineno, info.col, err);
@@ -77,8 +77,8 @@ static int predict_record(predictor_t *pr, const char *text, size_t len, uint64_
         }
         sf_score_source_t src = {NULL, 0, 0, pr->named, lineno};
         size_t n;
-        while ((n = sf_score_format(&pr->dec, pr->json, pr->json_cap, pr->probs, &pr->row, pr->status,
-                                    info.unknown_label, &src)) >= pr->json_cap) {
+        while ((n = sf_score_format(&pr->dec, pr->json, pr->json_cap, pr->probs, &pr->row, pr->status, &info,
+                                    &src)) >= pr->json_cap) {
                 char *j = realloc(pr->json, n + 1);
                 if (!j) return -1;
                 pr->json = j;

@@ -31,9 +31,16 @@ int sf_score_format_parse(const char *name, sf_score_format_t *out) {
  * byte that is not valid UTF-8 becomes U+FFFD, so the output stays valid
  * JSON whatever the input. */
 static char *put_json(char *o, const char *s, size_t len) {
-        size_t valid = sf_utf8_valid_len(s, len);
+        size_t i = 0, valid = 0;
         *o++ = '"';
-        for (size_t i = 0; i < len; i++) {
+        /* plain ASCII (a topic, most values) needs no UTF-8 check */
+        for (; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+                *o++ = (char)c;
+        }
+        if (i < len) valid = i + sf_utf8_valid_len(s + i, len - i);
+        for (; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
                 if (i == valid) {
                         memcpy(o, "\\ufffd", 6);
@@ -68,6 +75,7 @@ void sf_score_decoder_free(sf_score_decoder_t *d) {
         for (int k = 0; d->class_json && k < d->schema->n_classes; k++) free(d->class_json[k]);
         for (int i = 0; d->col_json && i < d->schema->n_cols; i++) free(d->col_json[i]);
         free(d->class_json);
+        free(d->class_json_len);
         free(d->col_json);
         free(d->views);
         free(d->unlabeled_cols);
@@ -90,8 +98,9 @@ int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, cons
         d->views = calloc((size_t)n_views, sizeof(*d->views));
         d->unlabeled_cols = malloc((size_t)n * sizeof(*schema->cols));
         d->class_json = calloc((size_t)schema->n_classes, sizeof(char *));
+        d->class_json_len = calloc((size_t)schema->n_classes, sizeof(size_t));
         d->col_json = calloc((size_t)n, sizeof(char *));
-        if (!d->views || !d->unlabeled_cols || !d->class_json || !d->col_json) goto oom;
+        if (!d->views || !d->unlabeled_cols || !d->class_json || !d->class_json_len || !d->col_json) goto oom;
         memcpy(d->unlabeled_cols, schema->cols, (size_t)n * sizeof(*schema->cols));
         d->unlabeled_cols[schema->label_col].type = SF_COL_CATEGORICAL;
         for (int v = 0; v < n_views; v++) {
@@ -101,6 +110,7 @@ int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, cons
         }
         for (int k = 0; k < schema->n_classes; k++) {
                 if (!(d->class_json[k] = json_dup(schema->classes[k]))) goto oom;
+                d->class_json_len[k] = strlen(d->class_json[k]);
                 d->names_len += 3 * strlen(d->class_json[k]); /* class, probabilities, label */
         }
         for (int i = 0; i < schema->n_cols; i++) {
@@ -175,17 +185,21 @@ static sf_score_reject_t refused(const sf_score_decoder_t *d, const char *value,
         return reject_of(err->reason);
 }
 
-/* The fields of an unquoted CSV record: its commas + 1. */
+/* The fields of an unquoted CSV record (its commas + 1), or 0 when it
+ * holds a quote. One pass: cheaper than a memchr call per comma. */
 static int count_fields(const char *s, size_t len) {
-        int n = 1;
-        for (const char *p = s, *end = s + len; (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++) n++;
-        return n;
+        int n = 1, quote = 0;
+        for (size_t i = 0; i < len; i++) {
+                n += s[i] == ',';
+                quote |= s[i] == '"';
+        }
+        return quote ? 0 : n;
 }
 
 /* Decodes with the view for nf fields (unlabeled: the label as a string);
  * the columns the record stops before are missing. */
-static int decode_view(const sf_score_decoder_t *d, int nf, int unlabeled, int json, const char *value,
-                       size_t len, sf_row_t *row, sf_row_error_t *err) {
+static int decode_view(sf_score_decoder_t *d, int nf, int unlabeled, int json, const char *value, size_t len,
+                       sf_row_t *row, sf_row_error_t *err) {
         if (json) {
                 const sf_schema_t *v = &d->views[2 * (d->schema->n_cols - d->min_fields) + unlabeled];
                 return sf_row_from_json(v, value, len, row, err);
@@ -196,32 +210,48 @@ static int decode_view(const sf_score_decoder_t *d, int nf, int unlabeled, int j
         return 0;
 }
 
-/* Decodes a record as its field count says: the whole schema, or a view
- * that stops before trailing label and ignore columns. A quoted record
- * (commas may be inside quotes) tries the views from the longest down. */
-static int decode_as(const sf_score_decoder_t *d, int unlabeled, int json, const char *value, size_t len,
-                     sf_row_t *row, sf_row_error_t *err) {
+/* A record whose field count is none of the views': the full schema's
+ * error ("41 fields, expected 43" would be wrong for a view). */
+static int wrong_count(sf_score_decoder_t *d, int tried, int unlabeled, const char *value, size_t len,
+                       sf_row_t *row, sf_row_error_t *err) {
         int n = d->schema->n_cols;
-        if (json || d->min_fields == n) return decode_view(d, n, unlabeled, json, value, len, row, err);
-        if (!memchr(value, '"', len)) {
-                int nf = count_fields(value, len);
-                if (nf < d->min_fields || nf > n) nf = n; /* the full schema says what is wrong */
-                return decode_view(d, nf, unlabeled, 0, value, len, row, err);
-        }
-        int r = decode_view(d, n, unlabeled, 0, value, len, row, err);
-        for (int nf = n - 1; r != 0 && err->reason == SF_ROW_FIELD_COUNT && nf >= d->min_fields; nf--) {
-                sf_row_error_t e2;
-                if ((r = decode_view(d, nf, unlabeled, 0, value, len, row, &e2)) != 0 &&
-                    e2.reason != SF_ROW_FIELD_COUNT)
-                        *err = e2;
-        }
-        return r;
+        return tried == n ? -1 : decode_view(d, n, unlabeled, 0, value, len, row, err);
 }
 
-sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+/* Decodes a CSV record with the view of its field count: the whole schema,
+ * or one that stops before trailing label and ignore columns. The view of
+ * the last record is tried first (the row layer checks the count, so a
+ * wrong view only fails); then the count of an unquoted record says which;
+ * a quoted one (commas may be inside quotes) tries each view. */
+static int decode_as(sf_score_decoder_t *d, int unlabeled, int json, const char *value, size_t len,
+                     sf_row_t *row, sf_row_error_t *err) {
+        int n = d->schema->n_cols, last = d->last_fields ? d->last_fields : n;
+        if (json || d->min_fields == n) return decode_view(d, n, unlabeled, json, value, len, row, err);
+        int r = decode_view(d, last, unlabeled, 0, value, len, row, err);
+        if (r == 0 || err->reason != SF_ROW_FIELD_COUNT) return r;
+        int nf = count_fields(value, len);
+        if (nf > 0 && (nf == last || nf < d->min_fields || nf > n))
+                return wrong_count(d, last, unlabeled, value, len, row, err);
+        for (int v = nf > 0 ? nf : n; v >= (nf > 0 ? nf : d->min_fields); v--) {
+                if (v == last) continue;
+                sf_row_error_t e2;
+                if (decode_view(d, v, unlabeled, 0, value, len, row, &e2) == 0) {
+                        d->last_fields = v;
+                        return 0;
+                }
+                if (e2.reason != SF_ROW_FIELD_COUNT) {
+                        *err = e2;
+                        return -1;
+                }
+        }
+        return wrong_count(d, last, unlabeled, value, len, row, err);
+}
+
+sf_score_reject_t sf_score_decode(sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size) {
         info->unknown_label = 0;
         info->col = -1;
+        info->odd = 1;
         if (len > 0 && value[len - 1] == '\n') len--;
         if (len > 0 && value[len - 1] == '\r') len--;
         size_t i = 0;
@@ -252,10 +282,16 @@ sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value
 }
 
 sf_score_reject_t sf_score_encode(const sf_score_decoder_t *d, const sf_row_t *row, float *dense,
-                                  int32_t *hot, uint8_t *status, int *col, char *errstr, size_t errstr_size) {
-        sf_encoder_encode_sparse(d->enc, row, dense, hot, status);
-        *col = -1;
-        if (sf_encoder_check_scaled(d->enc, d->schema, row, dense, col, errstr, errstr_size) == 0)
+                                  int32_t *hot, uint8_t *status, sf_score_info_t *info, char *errstr,
+                                  size_t errstr_size) {
+        const sf_encoder_t *enc = d->enc;
+        /* unseen and missing categories, missing numbers without a "was missing" input ... */
+        int odd = sf_encoder_encode_sparse(enc, row, dense, hot, status);
+        /* ... and with one */
+        for (int i = enc->n_num; i < d->n_dense; i++) odd += dense[i] != 0;
+        info->odd = odd != 0;
+        info->col = -1;
+        if (sf_encoder_check_scaled(enc, d->schema, row, dense, &info->col, errstr, errstr_size) == 0)
                 return SF_REJECT_NONE;
         /* The column goes in *col: leave it out of the text. */
         const char *named = strstr(errstr, "): ");
@@ -291,6 +327,11 @@ static char *put_prob(char *o, float p) {
                 v /= 10;
         }
         return o + 8;
+}
+
+static char *put_mem(char *o, const char *s, size_t n) {
+        memcpy(o, s, n);
+        return o + n;
 }
 
 static char *put_str(char *o, const char *s) {
@@ -333,28 +374,35 @@ static char *put_source(char *o, const sf_score_source_t *src) {
         return put_u64(o, src->line);
 }
 
-/* ,"key":["col",...] over the feature columns for which want() holds; nothing when none. */
+/* ,"unseen":["col",...] or ,"missing":[...], the feature columns in file
+ * order; nothing when there are none (the usual case, checked first). */
 static char *put_cols(char *o, const sf_score_decoder_t *d, const char *key, const sf_row_t *row,
                       const uint8_t *status, int missing) {
         const sf_encoder_t *enc = d->enc;
+        uint8_t want = missing ? SF_ENC_MISSING : SF_ENC_UNSEEN;
+        int any = 0;
+        for (int k = 0; k < enc->n_cat; k++) any |= status[k] == want;
+        for (int j = 0; missing && j < enc->n_num; j++) any |= row->v[enc->num_col[j]].kind == SF_VAL_MISSING;
+        if (!any) return o;
+        /* File order: walk both of the encoder's column lists in step. */
         int first = 1;
-        for (int j = 0; j < enc->n_num + enc->n_cat; j++) {
-                int col = j < enc->n_num ? enc->num_col[j] : enc->cat[j - enc->n_num].col;
-                int hit = j < enc->n_num
-                                  ? missing && row->v[col].kind == SF_VAL_MISSING
-                                  : status[j - enc->n_num] == (missing ? SF_ENC_MISSING : SF_ENC_UNSEEN);
+        for (int j = 0, k = 0; j < enc->n_num || k < enc->n_cat;) {
+                int take_num = j < enc->n_num && (k == enc->n_cat || enc->num_col[j] < enc->cat[k].col);
+                int col = take_num ? enc->num_col[j++] : enc->cat[k].col;
+                int hit = take_num ? missing && row->v[col].kind == SF_VAL_MISSING : status[k++] == want;
                 if (!hit) continue;
                 o = put_str(o, first ? key : ",");
                 first = 0;
                 o = put_str(o, d->col_json[col]);
         }
-        if (!first) *o++ = ']';
+        *o++ = ']';
         return o;
 }
 
 size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, const float *probs,
-                       const sf_row_t *row, const uint8_t *status, int unknown_label,
+                       const sf_row_t *row, const uint8_t *status, const sf_score_info_t *info,
                        const sf_score_source_t *src) {
+        int unknown_label = info->unknown_label;
         const sf_schema_t *s = d->schema;
         const sf_value_t *raw = &row->v[s->label_col];
         int show_raw = raw->kind == SF_VAL_STRING && (unknown_label || (row->label >= 0 && s->n_map > 0));
@@ -369,7 +417,7 @@ size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, cons
                 if (probs[k] > probs[cls]) cls = k;
         char *o = buf;
         o = put_str(o, "{\"class\":");
-        o = put_str(o, d->class_json[cls]);
+        o = put_mem(o, d->class_json[cls], d->class_json_len[cls]);
         o = put_str(o, ",\"class_index\":");
         o = put_i64(o, cls);
         o = put_str(o, ",\"confidence\":");
@@ -377,7 +425,7 @@ size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, cons
         o = put_str(o, ",\"probabilities\":{");
         for (int k = 0; k < s->n_classes; k++) {
                 if (k) *o++ = ',';
-                o = put_str(o, d->class_json[k]);
+                o = put_mem(o, d->class_json[k], d->class_json_len[k]);
                 *o++ = ':';
                 o = put_prob(o, probs[k]);
         }
@@ -385,7 +433,7 @@ size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, cons
         o = put_source(o, src);
         if (row->label >= 0) {
                 o = put_str(o, ",\"label\":");
-                o = put_str(o, d->class_json[row->label]);
+                o = put_mem(o, d->class_json[row->label], d->class_json_len[row->label]);
                 o = put_str(o, ",\"label_index\":");
                 o = put_i64(o, row->label);
         }
@@ -394,8 +442,10 @@ size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, cons
                 o = put_json(o, raw->str, raw->len);
         }
         if (unknown_label) o = put_str(o, ",\"unknown_label\":true");
-        o = put_cols(o, d, ",\"unseen\":[", row, status, 0);
-        o = put_cols(o, d, ",\"missing\":[", row, status, 1);
+        if (info->odd) {
+                o = put_cols(o, d, ",\"unseen\":[", row, status, 0);
+                o = put_cols(o, d, ",\"missing\":[", row, status, 1);
+        }
         *o++ = '}';
         *o = '\0';
         return (size_t)(o - buf);

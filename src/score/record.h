@@ -60,9 +60,12 @@ typedef struct sf_score_decoder {
                              * views[2 * (nf - min_fields)] and, label as a string, + 1 */
         sf_schema_col_t *unlabeled_cols;
         char **class_json; /* [n_classes] "\"name\"" */
-        char **col_json;   /* [n_cols] */
-        size_t names_len;  /* bytes of every class and column name as JSON */
-        int n_dense;       /* enc->n_num + enc->n_flags */
+        size_t *class_json_len;
+        char **col_json;  /* [n_cols] */
+        size_t names_len; /* bytes of every class and column name as JSON */
+        int n_dense;      /* enc->n_num + enc->n_flags */
+        int last_fields;  /* the field count of the last CSV record decoded (a stream's records
+                           * have the same): its view is tried first */
 } sf_score_decoder_t;
 
 /* Prepares d for schema and enc (borrowed: they must outlive d). enc may be
@@ -76,22 +79,27 @@ typedef struct sf_score_info {
         int unknown_label; /* the label is neither a class nor in the map (row->label -1, its text
                             * in row->v[label_col]) */
         int col;           /* on a reject: the schema column at fault, or -1 */
+        int odd;           /* after sf_score_encode: 0 when no value is missing or unseen (the
+                            * prediction lists none, without looking); 1 otherwise or not known */
 } sf_score_info_t;
 
 /* Decodes one record value[0..len) into row (initialised for d->schema;
  * its strings point into value or the row). A single trailing "\n" or
  * "\r\n" is ignored. Returns SF_REJECT_NONE, or the reason with errstr
  * saying what is wrong ("not a number: \"abc\"") and info->col the column
- * at fault (the caller says where). */
-sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+ * at fault (the caller says where). Notes the record's field count in d:
+ * one decoder per thread. */
+sf_score_reject_t sf_score_decode(sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size);
 
 /* Encodes a decoded row: dense (d->n_dense) and hot (enc->n_cat) as
  * sf_encoder_encode_sparse, status (enc->n_cat) SF_ENC_* per categorical
- * column. Returns SF_REJECT_NONE, or SF_REJECT_NON_FINITE with errstr (what)
- * and *col (the column) when a scaled number is not finite. */
+ * column, info->odd. Returns SF_REJECT_NONE, or SF_REJECT_NON_FINITE with
+ * errstr (what) and info->col (the column) when a scaled number is not
+ * finite. */
 sf_score_reject_t sf_score_encode(const sf_score_decoder_t *d, const sf_row_t *row, float *dense,
-                                  int32_t *hot, uint8_t *status, int *col, char *errstr, size_t errstr_size);
+                                  int32_t *hot, uint8_t *status, sf_score_info_t *info, char *errstr,
+                                  size_t errstr_size);
 
 /* After the forward pass, a row's probabilities (classes of them):
  * SF_REJECT_NONE, or SF_REJECT_NON_FINITE with errstr when one is NaN or
@@ -118,11 +126,12 @@ typedef struct sf_score_source {
  * appear when the row has a label; "label_value" (the raw value) when the
  * schema maps raw values to classes, or the label is unknown (then also
  * "unknown_label"); "unseen" lists the categorical columns whose value was
- * never seen in training, "missing" the feature columns without a value.
+ * never seen in training, "missing" the feature columns without a value,
+ * each in file order. info is what sf_score_decode and sf_score_encode said.
  * Returns the length of the JSON (without the NUL); when it is >= size
  * nothing usable was written: call again with a buffer of that size + 1. */
 size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, const float *probs,
-                       const sf_row_t *row, const uint8_t *status, int unknown_label,
+                       const sf_row_t *row, const uint8_t *status, const sf_score_info_t *info,
                        const sf_score_source_t *src);
 
 /* A CSV record of the schema (its fields, n_fields == the schema's columns)

@@ -17,9 +17,8 @@ typedef struct slot {
         rd_kafka_message_t *msg; /* owned until the batch is produced */
         int reject;              /* sf_score_reject_t */
         int unseen;              /* categorical values unseen in training */
-        int unknown_label;
-        int col;  /* the column at fault when rejected, or -1 */
-        int xrow; /* its row in x, -1 when rejected */
+        sf_score_info_t info;    /* unknown label, the column at fault, missing or unseen values */
+        int xrow;                /* its row in x, -1 when rejected */
         sf_row_t row;
         uint8_t *status; /* (n_cat) SF_ENC_* per categorical column */
         char err[320];
@@ -152,18 +151,15 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
         sl->msg = msg;
         sl->unseen = 0;
         sl->xrow = -1;
-        sf_score_info_t info;
         sl->reject = sf_score_decode(&s->dec, msg->payload ? msg->payload : "", msg->payload ? msg->len : 0,
-                                     &sl->row, &info, sl->err, sizeof(sl->err));
-        sl->unknown_label = info.unknown_label;
-        sl->col = info.col;
+                                     &sl->row, &sl->info, sl->err, sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
                 int n_cat = s->dec.enc->n_cat;
                 sl->status = s->status + (size_t)s->nx * (size_t)n_cat;
                 sl->reject = sf_score_encode(&s->dec, &sl->row, s->x + (size_t)s->nx * (size_t)s->dec.n_dense,
-                                             s->hot + (size_t)s->nx * (size_t)n_cat, sl->status, &sl->col,
+                                             s->hot + (size_t)s->nx * (size_t)n_cat, sl->status, &sl->info,
                                              sl->err, sizeof(sl->err));
-                for (int k = 0; k < n_cat; k++) sl->unseen += sl->status[k] == SF_ENC_UNSEEN;
+                for (int k = 0; sl->info.odd && k < n_cat; k++) sl->unseen += sl->status[k] == SF_ENC_UNSEEN;
                 if (sl->reject == SF_REJECT_NONE) sl->xrow = s->nx++;
         }
         s->t.records++;
@@ -188,7 +184,9 @@ static void prom_output(scorer_t *s, const slot_t *sl, int64_t input_ts_ms) {
                 for (int k = 1; k < s->classes; k++)
                         if (p[k] > p[cls]) cls = k;
         }
-        sf_score_prom_output(s->o->prom, sl->reject, cls, sl->reject ? NULL : &sl->row, sl->status,
+        /* A row with nothing missing or unseen adds to no column's count. */
+        const sf_row_t *row = sl->reject || !sl->info.odd ? NULL : &sl->row;
+        sf_score_prom_output(s->o->prom, sl->reject, cls, row, sl->status,
                              (uint64_t)(uintptr_t)pack(sl->msg->partition, sl->msg->offset), input_ts_ms);
 }
 
@@ -202,15 +200,13 @@ static size_t format_prediction(scorer_t *s, const slot_t *sl) {
         const rd_kafka_message_t *m = sl->msg;
         sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0};
         const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
-        size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status,
-                                     sl->unknown_label, &src);
+        size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
         if (len < s->json_cap) return len;
         char *j = realloc(s->json, len + 1);
         if (!j) return 0;
         s->json = j;
         s->json_cap = len + 1;
-        return sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, sl->unknown_label,
-                               &src);
+        return sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
 }
 
 /* The headers of a DLQ copy: why, where from, and the column at fault.
@@ -218,10 +214,10 @@ static size_t format_prediction(scorer_t *s, const slot_t *sl) {
 static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
         const rd_kafka_message_t *m = sl->msg;
         char num[32], msg[512];
-        if (sl->col >= 0)
+        if (sl->info.col >= 0)
                 snprintf(msg, sizeof(msg), "%s [%d] offset %lld: column %d (%s): %s", s->o->topic,
-                         (int)m->partition, (long long)m->offset, sl->col + 1,
-                         s->dec.schema->cols[sl->col].name, sl->err);
+                         (int)m->partition, (long long)m->offset, sl->info.col + 1,
+                         s->dec.schema->cols[sl->info.col].name, sl->err);
         else
                 snprintf(msg, sizeof(msg), "%s [%d] offset %lld: %s", s->o->topic, (int)m->partition,
                          (long long)m->offset, sl->err);
@@ -232,7 +228,7 @@ static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
         hr |= add_header(h, "source_partition", num);
         snprintf(num, sizeof(num), "%lld", (long long)m->offset);
         hr |= add_header(h, "source_offset", num);
-        if (sl->col >= 0) hr |= add_header(h, "column", s->dec.schema->cols[sl->col].name);
+        if (sl->info.col >= 0) hr |= add_header(h, "column", s->dec.schema->cols[sl->info.col].name);
         if (m->len > SF_SCORE_DLQ_MAX) {
                 snprintf(num, sizeof(num), "%zu", m->len);
                 hr |= add_header(h, "original_size", num);
@@ -266,7 +262,7 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
                 topic = s->o->output;
                 s->t.predictions++;
                 if (sl->unseen) s->t.unseen++;
-                if (sl->unknown_label) s->t.unknown_label++;
+                if (sl->info.unknown_label) s->t.unknown_label++;
         } else {
                 hr |= dlq_headers(s, sl, h);
                 value = m->payload;

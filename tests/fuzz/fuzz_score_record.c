@@ -56,14 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float dense[64];
         int32_t hot[8];
         uint8_t status[8];
-        int col;
-        r = sf_score_encode(&dec, &row, dense, hot, status, &col, err, sizeof(err));
-        FUZZ_CHECK(r == SF_REJECT_NONE || (r == SF_REJECT_NON_FINITE && col >= 0), "encode: %s",
+        r = sf_score_encode(&dec, &row, dense, hot, status, &info, err, sizeof(err));
+        FUZZ_CHECK(r == SF_REJECT_NONE || (r == SF_REJECT_NON_FINITE && info.col >= 0), "encode: %s",
                    sf_score_reject_str(r));
         static const float probs[5] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0625f};
         const sf_score_source_t src = {"connections", 3, 42, NULL, 0};
         char out[1024];
-        size_t len = sf_score_format(&dec, out, sizeof(out), probs, &row, status, info.unknown_label, &src);
+        size_t len = sf_score_format(&dec, out, sizeof(out), probs, &row, status, &info, &src);
         char *big = NULL;
         if (len >= sizeof(out)) {
                 big = malloc(len + 1);

@@ -188,7 +188,7 @@ typedef struct {
         const char *says;
 } reject_case_t;
 
-static void check_reject(const sf_score_decoder_t *d, sf_row_t *row, const reject_case_t *c) {
+static void check_reject(sf_score_decoder_t *d, sf_row_t *row, const reject_case_t *c) {
         size_t len = c->len ? c->len : strlen(c->value);
         char err[512] = "";
         sf_score_info_t info;
@@ -245,7 +245,7 @@ static void test_decode_rejects(void) {
                 {"only newline", "\r\n", 2, SF_REJECT_EMPTY, -1, "empty"},
                 {"one field", "hello", 0, SF_REJECT_FIELD_COUNT, 1, "1 fields, expected 43"},
                 {"44 fields", fields44, 0, SF_REJECT_FIELD_COUNT, -1, "44 fields"},
-                {"NUL byte", nul, strlen(ROW) + 7, SF_REJECT_BINARY, -1, "0x00"},
+                {"NUL byte", nul, strlen(ROW) + 7, SF_REJECT_BINARY, 1, "0x00"}, /* in protocol_type */
                 {"bad utf-8", "\xff\xfe,tcp", 0, SF_REJECT_BINARY, -1, "0xff"},
                 {"text in a number", text_num, 0, SF_REJECT_NOT_A_NUMBER, 4, "abc"},
                 {"float overflow", ovf, 0, SF_REJECT_NON_FINITE, 0, "out of range"},
@@ -310,7 +310,7 @@ static void test_decode_utf8_labels(void) {
                 float probs[5] = {0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
                 uint8_t status[3] = {0, 0, 0};
                 sf_score_source_t src = {"connections", 0, 7, NULL, 0};
-                CHECK(sf_score_format(&d, json, sizeof(json), probs, &row, status, info.unknown_label, &src) <
+                CHECK(sf_score_format(&d, json, sizeof(json), probs, &row, status, &info, &src) <
                       sizeof(json));
                 json_error_t jerr;
                 json_t *j = json_loads(json, 0, &jerr); /* jansson refuses invalid UTF-8 */
@@ -349,9 +349,9 @@ static void test_non_finite_after_scaling(void) {
                 float dense[64];
                 int32_t hot[3];
                 uint8_t status[3];
-                int col = 7;
                 err[0] = '\0';
-                r = sf_score_encode(&d, &row, dense, hot, status, &col, err, sizeof(err));
+                r = sf_score_encode(&d, &row, dense, hot, status, &info, err, sizeof(err));
+                int col = info.col;
                 CHECK_MSG(r == (cols[n] >= 0 ? SF_REJECT_NON_FINITE : SF_REJECT_NONE) && col == cols[n],
                           "row %d: %s column %d '%s'", n + 1, sf_score_reject_str(r), col, err);
                 if (cols[n] >= 0) CHECK_MSG(strncmp(err, "column", 6) != 0, "row %d: '%s'", n + 1, err);
@@ -419,6 +419,16 @@ static void test_decode_good(void) {
         CHECK_INT(info.unknown_label, 1);
         CHECK(row.v[41].len == 7 && memcmp(row.v[41].str, "zeroday", 7) == 0);
 
+        /* Records of 41, 42 and 43 fields in any order (the last count is tried first). */
+        static const char *const ends[] = {"", ",smurf,3", ",smurf", "", ",smurf", ",smurf,3", ",x,y,z"};
+        for (int t = 0; t < 7; t++) {
+                snprintf(buf, sizeof(buf), "%s%s", ROW, ends[t]);
+                sf_score_reject_t r = sf_score_decode(&d, buf, strlen(buf), &row, &info, err, sizeof(err));
+                CHECK_MSG(r == (t < 6 ? SF_REJECT_NONE : SF_REJECT_FIELD_COUNT), "record %d: %s", t, err);
+                if (t < 6) CHECK_INT(row.label, ends[t][0] ? 1 : -1);
+                if (t < 6) CHECK(row.v[41].kind == (ends[t][0] ? SF_VAL_STRING : SF_VAL_MISSING));
+        }
+        CHECK_MSG(strstr(err, "44 fields, expected 43") != NULL, "%s", err);
         /* Quoted fields: 41, 42 and 43 of them. */
         static const char *const tails[] = {"", ",\"neptune\"", ",neptune,\"21\""};
         for (int t = 0; t < 3; t++) {
@@ -456,10 +466,14 @@ static void test_decode_good(void) {
         float dense[64];
         int32_t hot[3];
         uint8_t status[3];
-        int col;
-        CHECK_INT(sf_score_encode(&d, &row, dense, hot, status, &col, err, sizeof(err)), SF_REJECT_NONE);
+        CHECK_INT(sf_score_encode(&d, &row, dense, hot, status, &info, err, sizeof(err)), SF_REJECT_NONE);
         CHECK(status[0] == SF_ENC_KNOWN && status[1] == SF_ENC_UNSEEN && status[2] == SF_ENC_KNOWN);
         CHECK(hot[1] == -1 && hot[0] >= 0);
+        CHECK_INT(info.odd, 1);
+        snprintf(buf, sizeof(buf), "0,tcp,private,REJ%s", strstr(ROW, ",215"));
+        CHECK_INT(sf_score_decode(&d, buf, strlen(buf), &row, &info, err, sizeof(err)), SF_REJECT_NONE);
+        CHECK_INT(sf_score_encode(&d, &row, dense, hot, status, &info, err, sizeof(err)), SF_REJECT_NONE);
+        CHECK_INT(info.odd, 0);
         sf_score_decoder_free(&d);
 out:
         sf_row_free(&row);
@@ -469,14 +483,15 @@ out:
 
 static json_t *format_json(const sf_score_decoder_t *d, const float *probs, const sf_row_t *row,
                            const uint8_t *status, int unknown, const sf_score_source_t *src) {
+        sf_score_info_t info = {unknown, -1, 1};
         char buf[4096];
-        size_t n = sf_score_format(d, buf, sizeof(buf), probs, row, status, unknown, src);
+        size_t n = sf_score_format(d, buf, sizeof(buf), probs, row, status, &info, src);
         CHECK(n < sizeof(buf) && n == strlen(buf));
         json_error_t jerr;
         json_t *j = json_loads(buf, 0, &jerr);
         CHECK_MSG(j != NULL, "not JSON: %s (%s)", buf, jerr.text);
         /* too small: the size needed, nothing usable */
-        CHECK(sf_score_format(d, buf, 100, probs, row, status, unknown, src) >= 100);
+        CHECK(sf_score_format(d, buf, 100, probs, row, status, &info, src) >= 100);
         return j;
 }
 
