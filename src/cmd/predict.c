@@ -6,10 +6,10 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
-#include "data/lines.h"
 #include "model/model.h"
 #include "score/record.h"
 #include "table/csv.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 enum { OPT_MODEL = SF_OPT_LONG };

@@ -11,12 +11,12 @@
 #include "cmd/cmd.h"
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
-#include "data/lines.h"
 #include "kafka/kafka.h"
 #include "model/model.h"
 #include "score/record.h"
 #include "table/csv.h"
 #include "table/schema.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP, OPT_SCHEMA, OPT_MODEL, OPT_FORMAT };

@@ -77,8 +77,7 @@ void sf_score_decoder_free(sf_score_decoder_t *d) {
         free(d->class_json);
         free(d->class_json_len);
         free(d->col_json);
-        free(d->views);
-        free(d->unlabeled_cols);
+        free(d->unlabeled.cols);
         memset(d, 0, sizeof(*d));
 }
 
@@ -90,24 +89,14 @@ int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, cons
         d->format = format;
         d->n_dense = enc ? enc->n_num + enc->n_flags : 0;
         int n = schema->n_cols;
-        d->min_fields = n;
-        while (d->min_fields > 1 && (schema->cols[d->min_fields - 1].type == SF_COL_LABEL ||
-                                     schema->cols[d->min_fields - 1].type == SF_COL_IGNORE))
-                d->min_fields--;
-        int n_views = 2 * (n - d->min_fields + 1);
-        d->views = calloc((size_t)n_views, sizeof(*d->views));
-        d->unlabeled_cols = malloc((size_t)n * sizeof(*schema->cols));
+        d->unlabeled = *schema;
+        d->unlabeled.cols = malloc((size_t)n * sizeof(*schema->cols));
         d->class_json = calloc((size_t)schema->n_classes, sizeof(char *));
         d->class_json_len = calloc((size_t)schema->n_classes, sizeof(size_t));
         d->col_json = calloc((size_t)n, sizeof(char *));
-        if (!d->views || !d->unlabeled_cols || !d->class_json || !d->class_json_len || !d->col_json) goto oom;
-        memcpy(d->unlabeled_cols, schema->cols, (size_t)n * sizeof(*schema->cols));
-        d->unlabeled_cols[schema->label_col].type = SF_COL_CATEGORICAL;
-        for (int v = 0; v < n_views; v++) {
-                d->views[v] = *schema;
-                d->views[v].n_cols = d->min_fields + v / 2;
-                if (v % 2) d->views[v].cols = d->unlabeled_cols;
-        }
+        if (!d->unlabeled.cols || !d->class_json || !d->class_json_len || !d->col_json) goto oom;
+        memcpy(d->unlabeled.cols, schema->cols, (size_t)n * sizeof(*schema->cols));
+        d->unlabeled.cols[schema->label_col].type = SF_COL_CATEGORICAL;
         for (int k = 0; k < schema->n_classes; k++) {
                 if (!(d->class_json[k] = json_dup(schema->classes[k]))) goto oom;
                 d->class_json_len[k] = strlen(d->class_json[k]);
@@ -185,69 +174,14 @@ static sf_score_reject_t refused(const sf_score_decoder_t *d, const char *value,
         return reject_of(err->reason);
 }
 
-/* The fields of an unquoted CSV record (its commas + 1), or 0 when it
- * holds a quote. One pass: cheaper than a memchr call per comma. */
-static int count_fields(const char *s, size_t len) {
-        int n = 1, quote = 0;
-        for (size_t i = 0; i < len; i++) {
-                n += s[i] == ',';
-                quote |= s[i] == '"';
-        }
-        return quote ? 0 : n;
-}
-
-/* Decodes with the view for nf fields (unlabeled: the label as a string);
- * the columns the record stops before are missing. */
-static int decode_view(sf_score_decoder_t *d, int nf, int unlabeled, int json, const char *value, size_t len,
-                       sf_row_t *row, sf_row_error_t *err) {
-        if (json) {
-                const sf_schema_t *v = &d->views[2 * (d->schema->n_cols - d->min_fields) + unlabeled];
-                return sf_row_from_json(v, value, len, row, err);
-        }
-        const sf_schema_t *v = &d->views[2 * (nf - d->min_fields) + unlabeled];
-        if (sf_row_from_csv_text(v, value, len, row, err) != 0) return -1;
-        for (int i = nf; i < d->schema->n_cols; i++) row->v[i] = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
-        return 0;
-}
-
-/* A record whose field count is none of the views': the full schema's
- * error ("41 fields, expected 43" would be wrong for a view). */
-static int wrong_count(sf_score_decoder_t *d, int tried, int unlabeled, const char *value, size_t len,
-                       sf_row_t *row, sf_row_error_t *err) {
-        int n = d->schema->n_cols;
-        return tried == n ? -1 : decode_view(d, n, unlabeled, 0, value, len, row, err);
-}
-
-/* Decodes a CSV record with the view of its field count: the whole schema,
- * or one that stops before trailing label and ignore columns. The view of
- * the last record is tried first (the row layer checks the count, so a
- * wrong view only fails); then the count of an unquoted record says which;
- * a quoted one (commas may be inside quotes) tries each view. */
-static int decode_as(sf_score_decoder_t *d, int unlabeled, int json, const char *value, size_t len,
+static int decode_as(const sf_score_decoder_t *d, int unlabeled, int json, const char *value, size_t len,
                      sf_row_t *row, sf_row_error_t *err) {
-        int n = d->schema->n_cols, last = d->last_fields ? d->last_fields : n;
-        if (json || d->min_fields == n) return decode_view(d, n, unlabeled, json, value, len, row, err);
-        int r = decode_view(d, last, unlabeled, 0, value, len, row, err);
-        if (r == 0 || err->reason != SF_ROW_FIELD_COUNT) return r;
-        int nf = count_fields(value, len);
-        if (nf > 0 && (nf == last || nf < d->min_fields || nf > n))
-                return wrong_count(d, last, unlabeled, value, len, row, err);
-        for (int v = nf > 0 ? nf : n; v >= (nf > 0 ? nf : d->min_fields); v--) {
-                if (v == last) continue;
-                sf_row_error_t e2;
-                if (decode_view(d, v, unlabeled, 0, value, len, row, &e2) == 0) {
-                        d->last_fields = v;
-                        return 0;
-                }
-                if (e2.reason != SF_ROW_FIELD_COUNT) {
-                        *err = e2;
-                        return -1;
-                }
-        }
-        return wrong_count(d, last, unlabeled, value, len, row, err);
+        const sf_schema_t *schema = unlabeled ? &d->unlabeled : d->schema;
+        return json ? sf_row_from_json(schema, value, len, row, err)
+                    : sf_row_from_csv_text(schema, value, len, row, err);
 }
 
-sf_score_reject_t sf_score_decode(sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size) {
         info->unknown_label = 0;
         info->col = -1;

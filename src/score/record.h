@@ -46,26 +46,19 @@ typedef enum { SF_SCORE_AUTO = 0, SF_SCORE_CSV, SF_SCORE_JSON } sf_score_format_
 int sf_score_format_parse(const char *name, sf_score_format_t *out);
 
 /* What decoding and writing a record needs from the model, prepared once:
- * the schema, the encoder, views of the schema for CSV records that stop
- * before their trailing label and ignore columns (NSL-KDD's 41 features
- * without the label and difficulty), each also with its label column read
- * as a plain string (a record whose label is neither a class nor in the
- * map is still scored), and the class and column names as JSON strings. */
+ * the schema, the encoder, a copy of the schema whose label column is a
+ * plain string (a record whose label is neither a class nor in the map is
+ * still scored) and the class and column names as JSON strings. */
 typedef struct sf_score_decoder {
         const sf_schema_t *schema; /* borrowed */
         const sf_encoder_t *enc;   /* borrowed */
         sf_score_format_t format;
-        int min_fields;     /* a CSV record has min_fields..n_cols fields */
-        sf_schema_t *views; /* [2 * (n_cols - min_fields + 1)]: for nf fields,
-                             * views[2 * (nf - min_fields)] and, label as a string, + 1 */
-        sf_schema_col_t *unlabeled_cols;
-        char **class_json; /* [n_classes] "\"name\"" */
+        sf_schema_t unlabeled; /* a shallow copy with its own cols */
+        char **class_json;     /* [n_classes] "\"name\"" */
         size_t *class_json_len;
         char **col_json;  /* [n_cols] */
         size_t names_len; /* bytes of every class and column name as JSON */
         int n_dense;      /* enc->n_num + enc->n_flags */
-        int last_fields;  /* the field count of the last CSV record decoded (a stream's records
-                           * have the same): its view is tried first */
 } sf_score_decoder_t;
 
 /* Prepares d for schema and enc (borrowed: they must outlive d). enc may be
@@ -87,9 +80,8 @@ typedef struct sf_score_info {
  * its strings point into value or the row). A single trailing "\n" or
  * "\r\n" is ignored. Returns SF_REJECT_NONE, or the reason with errstr
  * saying what is wrong ("not a number: \"abc\"") and info->col the column
- * at fault (the caller says where). Notes the record's field count in d:
- * one decoder per thread. */
-sf_score_reject_t sf_score_decode(sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+ * at fault (the caller says where). */
+sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size);
 
 /* Encodes a decoded row: dense (d->n_dense) and hot (enc->n_cat) as
