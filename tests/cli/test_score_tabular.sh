@@ -38,7 +38,9 @@ for ds in credit_data penguins; do
     check "$ds: no $f record in the DLQ" \
       [ "$(kcat -C -b "$BROKERS" -t "${ds}_${f}_dlq" -e -q -f '.\n' 2>/dev/null | wc -l)" -eq 0 ]
   done
-  kcat -C -b "$BROKERS" -t "${ds}_json" -e -q -f '%s\n' >"$SF_TMP/$ds.jsonl"
+  # The JSON records as a file (in partition order: their keys say which row each is).
+  kcat -C -b "$BROKERS" -t "${ds}_json" -e -q -f '%k\t%s\n' >"$SF_TMP/$ds.keyed"
+  cut -f 2- "$SF_TMP/$ds.keyed" >"$SF_TMP/$ds.jsonl"
   "$SF" predict --model "$model" "$SF_TMP/$ds.jsonl" >"$SF_TMP/$ds.predict_json" 2>"$SF_TMP/$ds.pj.err"
   check "$ds: predict reads the JSON records" [ $? -eq 0 ]
 
@@ -61,8 +63,9 @@ for f in ("csv", "json"):
         got += 1
         same += strip(json.loads(v)) == pred.get(line)
     out.append(f"{f} {got} {same}")
-pj = [strip(json.loads(l)) for l in open(f"{d}/{ds}.predict_json")]
-out.append("predict_json %d" % sum(a == b for a, b in zip(pj, [pred[k] for k in sorted(pred)])))
+rows_of = [int(l.split("\t", 1)[0].rsplit(":", 1)[1]) for l in open(f"{d}/{ds}.keyed")]
+pj = [json.loads(l) for l in open(f"{d}/{ds}.predict_json")]
+out.append("predict_json %d" % sum(strip(j) == pred.get(rows_of[j["line"] - 1]) for j in pj))
 out.append("missing %d" % sum(1 for p in pred.values() if p.get("missing")))
 labelled = [p for p in pred.values() if "label_index" in p]
 acc = sum(p["class_index"] == p["label_index"] for p in labelled) / len(labelled)
