@@ -298,7 +298,7 @@ check "bad rows make the exit code 1" [ "$rc" -eq 1 ]
 check "good rows are all scored" [ "$(grep -c '^{' <<<"$out")" -eq 4 ]
 check_grep "good rows keep their line numbers" '"line":9,' "$out"
 check_grep "CRLF row is scored" '"line":5,' "$out"
-check_grep "wrong field count named" "bad\.csv:2:8 \(land\): 7 fields, expected 41 to 43" "$err"
+check_grep "wrong field count named" "bad\.csv:2:8 \(wrong_fragment\): 7 fields, expected 41 to 43" "$err"
 check_grep "non-numeric field named" "bad\.csv:3:1 \(duration\): not a number: \"zero\"" "$err"
 check_grep "1 MB line reported" "bad\.csv:6:" "$err"
 check_grep "an unknown label is scored and flagged" '"line":7,.*"label_value":"notanattack","unknown_label":true' "$out"
