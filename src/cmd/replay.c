@@ -357,12 +357,64 @@ static int replay_file(replay_t *r, int f, long long limit) {
         return failed;
 }
 
-/* The columns of --schema or --model. Returns 0, or -1 when out of memory. */
-static int setup_columns(replay_t *r, const sf_schema_t *schema) {
-        r->schema = schema;
-        if (sf_score_decoder_init(&r->dec, schema, NULL, SF_SCORE_CSV) != 0) return -1;
-        r->fields = calloc((size_t)schema->n_cols + 1, sizeof(*r->fields));
-        return r->fields ? 0 : -1;
+/* Sends every file, once or (loop) until limit or a signal: the first pass
+ * from the files, the next ones from memory when the first pass fit.
+ * Returns 0, or 1 when a file could not be read or a record not sent. */
+static int replay_all(replay_t *r, int nfiles, long long limit, int loop) {
+        int failed = 0, cached = 0;
+        while (sf_kafka_running() && (limit < 0 || (long long)r->sent < limit) && !failed) {
+                uint64_t pass_sent = r->sent;
+                if (cached) {
+                        for (size_t i = 0; i < r->nrows && !failed; i++) {
+                                if (!sf_kafka_running() ||
+                                    (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit))
+                                        break;
+                                const cached_row_t *row = &r->rows[i];
+                                failed = emit(r, row->file, row->lineno, r->cache + row->off, row->len);
+                        }
+                } else {
+                        for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
+                                failed = replay_file(r, f, limit);
+                        /* A whole first pass read and kept: the next ones
+                         * come from memory. */
+                        if (r->caching && !failed && sf_kafka_running())
+                                cached = 1;
+                        else
+                                cache_drop(r);
+                        r->caching = 0;
+                }
+                if (!failed) failed = flush_batch(r);
+                if (failed || !loop) break;
+                if (r->sent == pass_sent) {
+                        fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
+                        failed = 1;
+                        break;
+                }
+        }
+        if (!failed) failed = flush_batch(r);
+        return failed;
+}
+
+/* The columns of --schema FILE or --model FILE (*schema or *model, the
+ * caller destroys them). Returns 0, or -1 (reported). */
+static int load_columns(replay_t *r, const char *schema_path, const char *model_path, sf_schema_t **schema,
+                        sf_model_t **model) {
+        char errstr[1024];
+        if (schema_path)
+                *schema = sf_schema_load(schema_path, errstr, sizeof(errstr));
+        else
+                *model = sf_model_load(model_path, errstr, sizeof(errstr));
+        if (!*schema && !*model) {
+                fprintf(stderr, "streamflow replay: %s\n", errstr);
+                return -1;
+        }
+        r->schema = *schema ? *schema : sf_model_schema(*model);
+        if (sf_score_decoder_init(&r->dec, r->schema, NULL, SF_SCORE_CSV) != 0 ||
+            !(r->fields = calloc((size_t)r->schema->n_cols + 1, sizeof(*r->fields)))) {
+                fprintf(stderr, "streamflow replay: out of memory\n");
+                return -1;
+        }
+        return 0;
 }
 
 int cmd_replay(int argc, char **argv) {
@@ -462,17 +514,8 @@ int cmd_replay(int argc, char **argv) {
                 rc = 2;
                 goto out;
         }
-        if (schema_path || model_path) {
-                if (schema_path)
-                        schema = sf_schema_load(schema_path, errstr, sizeof(errstr));
-                else
-                        model = sf_model_load(model_path, errstr, sizeof(errstr));
-                if ((!schema && !model) || setup_columns(&r, schema ? schema : sf_model_schema(model)) != 0) {
-                        fprintf(stderr, "streamflow replay: %s\n",
-                                schema || model ? "out of memory" : errstr);
-                        goto out;
-                }
-        }
+        if ((schema_path || model_path) && load_columns(&r, schema_path, model_path, &schema, &model) != 0)
+                goto out;
         int nfiles = p.nops;
         /* Check every file first: a typo in the last one should not surface
          * after the first million records went out. */
@@ -502,37 +545,7 @@ int cmd_replay(int argc, char **argv) {
         r.caching = loop;
         r.progress = !quiet && isatty(STDERR_FILENO);
         r.t0 = r.last_progress = sf_now_s();
-        int failed = 0, cached = 0;
-        while (sf_kafka_running() && (limit < 0 || (long long)r.sent < limit) && !failed) {
-                uint64_t pass_sent = r.sent;
-                if (cached) {
-                        for (size_t i = 0; i < r.nrows && !failed; i++) {
-                                if (!sf_kafka_running() ||
-                                    (limit >= 0 && (long long)(r.sent + (uint64_t)r.n) >= limit))
-                                        break;
-                                const cached_row_t *row = &r.rows[i];
-                                failed = emit(&r, row->file, row->lineno, r.cache + row->off, row->len);
-                        }
-                } else {
-                        for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
-                                failed = replay_file(&r, f, limit);
-                        /* A whole first pass read and kept: the next ones
-                         * come from memory. */
-                        if (r.caching && !failed && sf_kafka_running())
-                                cached = 1;
-                        else
-                                cache_drop(&r);
-                        r.caching = 0;
-                }
-                if (!failed) failed = flush_batch(&r);
-                if (failed || !loop) break;
-                if (r.sent == pass_sent) {
-                        fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
-                        failed = 1;
-                        break;
-                }
-        }
-        if (!failed) failed = flush_batch(&r);
+        int failed = replay_all(&r, nfiles, limit, loop);
 
         uint64_t undelivered = sf_producer_flush(prod, 30000);
         double dt = sf_now_s() - r.t0;
