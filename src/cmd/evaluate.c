@@ -85,13 +85,13 @@ static int find_rows(const eval_opts_t *o, const sf_model_info_t *info, const sf
                      size_t **idx, const size_t **rows, size_t *n, char *errstr, size_t errstr_size) {
         int want_val = strcmp(o->split_name, "validation") == 0;
         *idx = NULL, *rows = NULL, *n = t->n_rows;
-        if (strcmp(o->split_name, "all") == 0 || (info->test_file && info->val_split > 0 && !want_val))
+        if (strcmp(o->split_name, "all") == 0 || (info->test_file && !info->test_halves && !want_val))
                 return 0;
-        if (info->test_file && info->val_split > 0) {
+        if (info->test_file && !info->test_halves) {
                 sf_seterr(errstr, errstr_size,
-                          "the model's validation rows came from its training file (--validation-split %g), "
-                          "not from this one: use --split test or --split all",
-                          info->val_split);
+                          "the model was validated on %s, not on rows of its test file: use --split test or "
+                          "--split all",
+                          info->val_split > 0 ? "rows of its training file (--validation-split)" : "nothing");
                 return -1;
         }
         if (info->test_file) { /* the seeded halves: validation first */

@@ -953,6 +953,7 @@ static sf_model_info_t run_info(const train_run_t *r, int epochs) {
                                 .lr = o->lr,
                                 .train_rows = (int64_t)r->train.n,
                                 .test_file = r->test_file,
+                                .test_halves = r->test_file && !GIVEN(o, OPT_VAL_SPLIT),
                                 .val_split = val_given ? o->val_split : 0,
                                 .test_split = r->test_file ? 0 : o->test_split,
                                 .class_rows = r->class_rows};

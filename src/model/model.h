@@ -61,12 +61,13 @@ typedef struct sf_model_info {
         double lr;
         int64_t train_rows;
         /* How validation and test rows were chosen, so evaluate can find the
-         * test rows again: with test_file set, the test file's rows were split
-         * 50/50 into validation and test by seed (NSL-KDD's way), unless
-         * val_split > 0 took validation rows from the training file instead;
-         * without it, one file was split by val_split and test_split
+         * test rows again: with test_file set the test rows came from a file
+         * of their own; with test_halves too, that file was split 50/50 into
+         * validation and test by seed (NSL-KDD's way), else all of it was the
+         * test and val_split of the training file (0: none) validated.
+         * Without test_file one file was split by val_split and test_split
          * (seeded, stratified). */
-        int test_file;
+        int test_file, test_halves;
         double val_split, test_split;
         /* (classes) training rows per class, or NULL when not recorded. */
         const int64_t *class_rows;
