@@ -313,15 +313,24 @@ size_t sf_yt_agg_most_liked(const sf_yt_agg_t *agg, size_t *idx, size_t max) {
         return n;
 }
 
-char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s}", "video_id", v->id, "title", v->title, "likes",
-                              (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
-                              v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
-                              sf_yt_agg_status_str(v->status));
+/* v's totals as a JSON object, or NULL when out of memory. */
+static json_t *video_object(const sf_yt_agg_video_t *v) {
+        return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s}", "video_id", v->id, "title", v->title, "likes",
+                         (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
+                         v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
+                         sf_yt_agg_status_str(v->status));
+}
+
+/* o as one line of compact JSON in its keys' order; takes o. */
+static char *dump(json_t *o) {
         if (!o) return NULL;
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);
         return s;
+}
+
+char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
+        return dump(video_object(v));
 }
 
 char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now) {
@@ -329,17 +338,16 @@ char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now) {
         if (!v) return NULL;
         sf_yt_agg_change_t c;
         sf_yt_agg_change(agg, i, now, &c);
-        json_t *o = json_pack(
-                "{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:I, s:I, s:I}", "video_id", v->id, "title", v->title,
-                "likes", (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
-                v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
-                sf_yt_agg_status_str(v->status), "likes_per_min", (json_int_t)c.likes_per_min,
-                "comments_per_min", (json_int_t)c.comments_per_min, "likes_since_start",
-                (json_int_t)c.likes_since_start, "comments_since_start", (json_int_t)c.comments_since_start);
-        if (!o) return NULL;
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        return s;
+        json_t *o = video_object(v);
+        if (o &&
+            (json_object_set_new(o, "likes_per_min", json_integer(c.likes_per_min)) != 0 ||
+             json_object_set_new(o, "comments_per_min", json_integer(c.comments_per_min)) != 0 ||
+             json_object_set_new(o, "likes_since_start", json_integer(c.likes_since_start)) != 0 ||
+             json_object_set_new(o, "comments_since_start", json_integer(c.comments_since_start)) != 0)) {
+                json_decref(o);
+                return NULL;
+        }
+        return dump(o);
 }
 
 /* Decodes one UTF-8 sequence at s; returns its length (>= 1) and the code
