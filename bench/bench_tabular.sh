@@ -60,14 +60,18 @@ run_streamflow() { # name schema train test seed
     return 1
   fi
   t1=$EPOCHREALTIME
-  if ! "$SF" predict --model "$model" "$4" >"$tmp/pred.jsonl" 2>"$tmp/predict.err"; then
-    echo "bench_tabular: streamflow predict failed ($1, seed $5):" >&2
-    head -n 20 "$tmp/predict.err" >&2
+  # --split all: every row of the test file, the test set of this training
+  if ! "$SF" evaluate --model "$model" --test "$4" --split all --json >"$tmp/eval.json" 2>"$tmp/eval.err"; then
+    echo "bench_tabular: streamflow evaluate failed ($1, seed $5):" >&2
+    head -n 20 "$tmp/eval.err" >&2
     return 1
   fi
-  scores=$("$PY" "$HELPER" score "$2" "$4" "$tmp/pred.jsonl") || return 1
-  scores=$("$PY" -c 'import json, sys; d = json.loads(sys.argv[1]); d["seconds"] = float(sys.argv[3]) - float(sys.argv[2]); print(json.dumps(d))' \
-    "$scores" "$t0" "$t1")
+  scores=$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+out = {k: d[k] for k in ("accuracy", "roc_auc") if k in d}
+out["seconds"] = float(sys.argv[3]) - float(sys.argv[2])
+print(json.dumps(out))' "$tmp/eval.json" "$t0" "$t1") || return 1
   result "$1" "$5" streamflow "$scores"
 }
 
