@@ -1,4 +1,4 @@
-"""sklearn's side of bench/bench_tabular.sh, and the split and scoring both sides share.
+"""sklearn's side of bench/bench_tabular.sh, and the split both sides train on.
 
   bench_tabular.py split SCHEMA DATA SEED OUTDIR
       one stratified split, train_test_split(stratify=y, test_size=0.2,
@@ -8,8 +8,6 @@
       trains MLPClassifier with StreamFlow's recipe and encoding; prints one
       JSON object: accuracy, roc_auc (2 classes), seconds (read + encode +
       fit), fit_seconds (encode + fit), inputs, epochs
-  bench_tabular.py score SCHEMA TEST PREDICTIONS
-      the same metrics for StreamFlow's predictions (`predict` JSON lines)
   bench_tabular.py table RESULTS
       the markdown table of medians over the seeds
 
@@ -195,21 +193,6 @@ def cmd_sklearn(schema_path, train_path, test_path, layers, epochs, seed):
     print(json.dumps(out))
 
 
-def cmd_score(schema_path, test_path, predictions):
-    import numpy as np
-
-    schema = Schema(schema_path)
-    y = labels(schema, read_rows(schema, test_path))
-    proba = []
-    with open(predictions, encoding="utf-8") as f:
-        for line in f:
-            p = json.loads(line)["probabilities"]
-            proba.append([p[c] for c in schema.classes])
-    if len(proba) != len(y):
-        sys.exit(f"bench_tabular.py: {predictions}: {len(proba)} predictions for {len(y)} test rows")
-    print(json.dumps(metrics(schema, y, np.array(proba))))
-
-
 def cmd_table(results):
     """RESULTS: one JSON object per line: set, seed, side (streamflow or
     sklearn), accuracy, roc_auc (2 classes), seconds; sklearn's also
@@ -247,7 +230,7 @@ def cmd_table(results):
 
 
 def main():
-    cmds = {"split": (cmd_split, 4), "sklearn": (cmd_sklearn, 6), "score": (cmd_score, 3), "table": (cmd_table, 1)}
+    cmds = {"split": (cmd_split, 4), "sklearn": (cmd_sklearn, 6), "table": (cmd_table, 1)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
         sys.exit(__doc__)
     fn, _ = cmds[sys.argv[1]]

@@ -4,16 +4,17 @@
 # KDDTest+, and each tabular set split once per seed, stratified 80/20
 # (sklearn's train_test_split(stratify=y, test_size=0.2, random_state=SEED)).
 # StreamFlow trains with `--train train.csv --test test.csv
-# --validation-split 0` and predicts the test file; sklearn (Debian's
+# --validation-split 0` and `evaluate --split all` scores the whole test
+# file (its accuracy and ROC AUC are sklearn's accuracy_score and
+# roc_auc_score of the second class's probability, in C). sklearn (Debian's
 # python3-sklearn, one BLAS thread as StreamFlow's --threads 1) trains
 # MLPClassifier(hidden_layer_sizes=LAYERS, solver adam, learning_rate_init
 # 1e-3, batch_size 64, max_iter EPOCHS, alpha 0, no early stopping) on
 # StreamFlow's encoding built from StandardScaler, SimpleImputer(mean,
 # add_indicator=True) and OneHotEncoder(handle_unknown='ignore')
-# (bench/bench_tabular.py). Both sides are scored by the same sklearn
-# functions (accuracy_score; roc_auc_score of the second class's probability
-# for 2 classes). Runs alternate (who goes first switches every run) so both
-# see the same machine. Prints a markdown table of medians over the seeds.
+# (bench/bench_tabular.py). Runs alternate (who goes first switches every
+# run) so both see the same machine. Prints a markdown table of medians
+# over the seeds.
 #
 #   bench/bench_tabular.sh [BUILD]     SF_BENCH_SEEDS="1 2 3" SF_BENCH_EPOCHS=30 SF_BENCH_LAYERS=64,64,32
 set -u
