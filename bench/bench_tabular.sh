@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 SF=$PWD/$build/streamflow
 PY=/usr/bin/python3 # Debian's, where python3-sklearn is
-HELPER=$PWD/bench/bench_tabular.py
+SKLEARN_SIDE=$PWD/bench/bench_tabular.py
 SEEDS=${SF_BENCH_SEEDS:-1 2 3}
 EPOCHS=${SF_BENCH_EPOCHS:-30}
 LAYERS=${SF_BENCH_LAYERS:-64,64,32}
@@ -78,7 +78,7 @@ print(json.dumps(out))' "$tmp/eval.json" "$t0" "$t1") || return 1
 
 run_sklearn() { # name schema train test seed
   local scores
-  scores=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PY" "$HELPER" sklearn "$2" "$3" "$4" "$LAYERS" "$EPOCHS" "$5") || {
+  scores=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PY" "$SKLEARN_SIDE" sklearn "$2" "$3" "$4" "$LAYERS" "$EPOCHS" "$5") || {
     echo "bench_tabular: sklearn failed ($1, seed $5)" >&2
     return 1
   }
@@ -94,7 +94,7 @@ for entry in "${sets[@]}"; do
     if [ $# -eq 2 ]; then
       train=$1 test=$2
     else
-      "$PY" "$HELPER" split "$schema" "$1" "$seed" "$tmp" || exit 1
+      "$PY" "$SKLEARN_SIDE" split "$schema" "$1" "$seed" "$tmp" || exit 1
       train=$tmp/train.csv test=$tmp/test.csv
     fi
     if [ $((turn % 2)) -eq 0 ]; then
@@ -113,4 +113,4 @@ echo "Hidden layers $LAYERS, Adam lr 1e-3, batch 64, $EPOCHS epochs; medians ove
 echo "Training time: StreamFlow, the whole \`train\` command (read, encode, train, save);"
 echo "sklearn, read the CSV + fit the encoder and MLPClassifier (in parentheses: the fits alone)."
 echo
-"$PY" "$HELPER" table "$tmp/results"
+"$PY" "$SKLEARN_SIDE" table "$tmp/results"
