@@ -37,6 +37,7 @@ typedef struct lag {
 /* What the HTTP thread sees. */
 typedef struct snap {
         uint64_t records, delivered, failed, batches, aborted, rebalances;
+        uint64_t reloads, reload_failures;
         counts_t c;
         sf_expo_hist_t latency, batch_size, batch_seconds;
         int assigned, rebalancing, attached, nlag;
@@ -49,7 +50,9 @@ typedef struct pending {
 } pending_t;
 
 struct sf_score_prom {
-        char model_id[64], model_format[64], topic[256];
+        char topic[256];
+        /* what streamflow_model_info says: under mu */
+        char model_id[64], model_format[64], schema[128];
         /* live: the scorer's thread only */
         snap_t live;
         counts_t batch; /* the current batch's outputs */
@@ -76,6 +79,7 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
         }
         snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
         snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
+        snprintf(p->schema, sizeof(p->schema), "nsl-kdd");
         snprintf(p->topic, sizeof(p->topic), "%s", topic);
         sf_expo_hist_init(&p->live.latency, latency_bounds, (int)SF_ARRAY_SIZE(latency_bounds));
         sf_expo_hist_init(&p->live.batch_size, batch_bounds, (int)SF_ARRAY_SIZE(batch_bounds));
@@ -185,6 +189,23 @@ void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count) {
         pthread_mutex_unlock(&p->mu);
 }
 
+void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
+                         const char *schema) {
+        pthread_mutex_lock(&p->mu);
+        snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
+        snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
+        snprintf(p->schema, sizeof(p->schema), "%s", schema);
+        pthread_mutex_unlock(&p->mu);
+}
+
+void sf_score_prom_reload(sf_score_prom_t *p, int ok) {
+        p->live.reloads++;
+        if (!ok) p->live.reload_failures++;
+        pthread_mutex_lock(&p->mu);
+        copy_out(p);
+        pthread_mutex_unlock(&p->mu);
+}
+
 /* high watermark - position for each assigned partition of the topic, from
  * the consumer's cached watermarks (no request to the cluster). */
 static void measure_lag(sf_score_prom_t *p) {
@@ -269,13 +290,23 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
                 e->oom = 1;
                 return;
         }
+        char id[sizeof(p->model_id)], format[sizeof(p->model_format)], schema[sizeof(p->schema)];
         pthread_mutex_lock(&p->mu);
         memcpy(s, &p->pub, offsetof(snap_t, lag) + (size_t)p->pub.nlag * sizeof(lag_t));
+        memcpy(id, p->model_id, sizeof(id));
+        memcpy(format, p->model_format, sizeof(format));
+        memcpy(schema, p->schema, sizeof(schema));
         pthread_mutex_unlock(&p->mu);
 
         sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
-        const char *ml[] = {"model_id", p->model_id, "format", p->model_format, "schema", "nsl-kdd", NULL};
+        const char *ml[] = {"model_id", id, "format", format, "schema", schema, NULL};
         sf_expo_u64(e, "streamflow_model_info", ml, 1);
+        family_u64(e, "streamflow_model_reloads_total", "counter",
+                   "Model reloads tried (SIGHUP, or the model file replaced under --model-watch).", s->reloads);
+        family_u64(e, "streamflow_model_reload_failures_total", "counter",
+                   "Model reloads refused (a bad file, or one that reads another input); the model in "
+                   "service was kept.",
+                   s->reload_failures);
         family_u64(e, "streamflow_records_total", "counter", "Input records consumed.", s->records);
         write_counts(e, s);
         family_u64(e, "streamflow_delivered_total", "counter",

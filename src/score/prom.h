@@ -45,6 +45,16 @@ void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
  * (an aborted transaction) and are not counted. */
 void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);
 
+/* The model in service changed (or is first known): its id, format and
+ * schema name label streamflow_model_info from now on. Published at once. */
+void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
+                         const char *schema);
+
+/* A model reload was tried: ok 1 when its file loaded, passed the check and
+ * serves (or was the model in service), 0 when it was refused. Published at
+ * once. */
+void sf_score_prom_reload(sf_score_prom_t *p, int ok);
+
 /* Partitions assigned (assign 1) or revoked (assign 0). Published at once:
  * /readyz answers 503 from a revocation until the next assignment. */
 void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count);

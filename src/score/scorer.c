@@ -355,6 +355,12 @@ static void release_batch(scorer_t *s) {
         s->n = s->nx = 0;
 }
 
+static void use_model(scorer_t *s, sf_model_t *model) {
+        s->model = model;
+        s->enc = sf_model_encoder(model);
+        s->model_id = sf_model_id(model);
+}
+
 /* Runs the model on the batch and produces every output. */
 static void score_batch(scorer_t *s) {
         if (s->n == 0) return;
@@ -588,9 +594,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         }
         s->o = o;
         s->instance.lock_fd = -1;
-        s->model = model;
-        s->enc = sf_model_encoder(model);
-        s->model_id = sf_model_id(model);
+        use_model(s, model);
         s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
         s->x = malloc((size_t)o->batch * SF_KDD_NNUMERIC * sizeof(float));
         s->hot = malloc((size_t)o->batch * 3 * sizeof(int32_t));
@@ -628,6 +632,9 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         sf_svc_beat(o->svc);
         while (sf_kafka_running() && !s->failed) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+                /* No record is encoded yet: a reloaded model takes over here. */
+                sf_model_t *next = o->reload ? sf_score_reload_poll(o->reload) : NULL;
+                if (next) use_model(s, next);
                 /* Fill a batch: up to o->batch records, or o->linger_ms after
                  * its first record. */
                 double deadline = 0;
