@@ -15,13 +15,21 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/rows.csv"
-# Three models that differ (seeds 1, 2, 3), and what each predicts offline.
+# Three models that differ (seeds 1, 2, 3), each trained on other rows of
+# the training file, so each encoder scales differently: a row encoded by
+# one model and run through another gets other probabilities. And what
+# each model predicts offline.
 for m in 1 2 3; do
-  run "$SF" train --epochs 1 --seed "$m" --model "$SF_TMP/m$m.safetensors" --logdir "$SF_TMP/logs$m"
+  data="$SF_TMP/data$m"
+  mkdir -p "$data"
+  zcat "$SF_ROOT/data/nsl-kdd/KDDTrain+.txt.gz" | sed -n "$((m * 10000 - 9999)),$((m * 10000))p" >"$data/KDDTrain+.txt"
+  ln -s "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" "$data/KDDTest+.txt.gz"
+  run "$SF" train --data "$data" --epochs 1 --seed "$m" --model "$SF_TMP/m$m.safetensors" --logdir "$SF_TMP/logs$m"
   check "model $m trains" [ "$rc" -eq 0 ]
   run "$SF" predict --model "$SF_TMP/m$m.safetensors" "$SF_TMP/rows.csv"
   printf '%s\n' "$out" >"$SF_TMP/m$m.jsonl"
 done
+out="" err=""
 head -c 4000 /dev/urandom >"$SF_TMP/corrupt.safetensors"
 # id FILE: the model id (the first 16 hex digits of the file's SHA-256).
 id() { sha256sum "$1" | cut -c1-16; }
