@@ -302,7 +302,8 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         const char *ml[] = {"model_id", id, "format", format, "schema", schema, NULL};
         sf_expo_u64(e, "streamflow_model_info", ml, 1);
         family_u64(e, "streamflow_model_reloads_total", "counter",
-                   "Model reloads tried (SIGHUP, or the model file replaced under --model-watch).", s->reloads);
+                   "Model reloads tried (SIGHUP, or the model file replaced under --model-watch).",
+                   s->reloads);
         family_u64(e, "streamflow_model_reload_failures_total", "counter",
                    "Model reloads refused (a bad file, or one that reads another input); the model in "
                    "service was kept.",

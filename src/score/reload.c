@@ -67,7 +67,7 @@ struct sf_score_reload {
         int missing;    /* watch: the path was gone at the last look (said once) */
 };
 
-/* The model file's format, by the loader's rule (src/nn/model.c): a .onnx
+/* The model file's format, by the loader's rule (src/model/model.c): a .onnx
  * name or a protobuf start, else safetensors. */
 static const char *format_of(const char *path) {
         size_t n = strlen(path);
@@ -79,15 +79,15 @@ static const char *format_of(const char *path) {
         return got == sizeof(buf) && buf[0] == 0x08 && buf[8] != '{' ? "onnx" : "safetensors";
 }
 
-/* The name of the schema the model reads. */
+/* The name of the schema the model reads ("" when it has none). */
 static const char *schema_name(const sf_model_t *model) {
-        (void)model;
-        return "nsl-kdd";
+        return sf_model_schema(model)->name;
 }
 
 static void publish(sf_score_reload_t *r) {
         if (r->prom)
-                sf_score_prom_model(r->prom, sf_model_id(r->model), format_of(r->path), schema_name(r->model));
+                sf_score_prom_model(r->prom, sf_model_id(r->model), format_of(r->path),
+                                    schema_name(r->model));
 }
 
 sf_score_reload_t *sf_score_reload_new(const sf_score_reload_opts_t *opts, sf_model_t *model, char *errstr,
@@ -133,13 +133,14 @@ static void say(sf_score_reload_t *r, const char *fmt, ...) {
         fflush(r->log);
 }
 
-/* Whether next may replace the model in service. */
-static int models_compatible(const sf_model_t *serving, const sf_model_t *next, char *why, size_t why_size) {
-        (void)serving;
-        (void)next;
-        (void)why;
-        (void)why_size;
-        return 1;
+/* Whether next, loaded from path, may replace the model in service. */
+static int models_compatible(const sf_model_t *serving, const sf_model_t *next, const char *path, char *why,
+                             size_t why_size) {
+        char diff[512];
+        if (sf_score_reload_compatible(sf_model_schema(serving), sf_model_schema(next), diff, sizeof(diff)))
+                return 1;
+        sf_seterr(why, why_size, "%s reads another input than the model in service: %s", path, diff);
+        return 0;
 }
 
 /* Loads the file, checks it and swaps it in; cause says what asked. */
@@ -147,7 +148,7 @@ static sf_model_t *reload(sf_score_reload_t *r, const char *cause) {
         char err[768];
         double t0 = sf_now_s();
         sf_model_t *next = sf_model_load(r->path, err, sizeof(err));
-        if (next && !models_compatible(r->model, next, err, sizeof(err))) {
+        if (next && !models_compatible(r->model, next, r->path, err, sizeof(err))) {
                 sf_model_destroy(next);
                 next = NULL;
         }
@@ -164,8 +165,9 @@ static sf_model_t *reload(sf_score_reload_t *r, const char *cause) {
                 sf_model_destroy(next);
                 return NULL;
         }
-        say(r, "score: model reloaded (%s): model %s replaces %s from the next batch on (loaded and checked in "
-               "%.1f ms)\n",
+        say(r,
+            "score: model reloaded (%s): model %s replaces %s from the next batch on (loaded and checked in "
+            "%.1f ms)\n",
             cause, sf_model_id(next), sf_model_id(r->model), ms);
         sf_model_destroy(r->model);
         r->model = next;
@@ -209,27 +211,30 @@ int sf_score_reload_compatible(const sf_schema_t *serving, const sf_schema_t *ne
                         sf_seterr(why, why_size,
                                   "column %d is '%s' (%s) for the model in service but '%s' (%s) for the new "
                                   "one",
-                                  i + 1, a->name, sf_col_type_name(a->type), b->name, sf_col_type_name(b->type));
+                                  i + 1, a->name, sf_col_type_name(a->type), b->name,
+                                  sf_col_type_name(b->type));
                         return 0;
                 }
         }
         if (serving->n_cols != next->n_cols) {
                 const sf_schema_t *longer = serving->n_cols > next->n_cols ? serving : next;
-                sf_seterr(why, why_size,
-                          "the model in service reads %d columns, the new one %d (column %d is '%s' for the %s "
-                          "only)",
-                          serving->n_cols, next->n_cols, n + 1, longer->cols[n].name,
-                          longer == serving ? "model in service" : "new model");
+                sf_seterr(
+                        why, why_size,
+                        "the model in service reads %d columns, the new one %d (column %d is '%s' for the %s "
+                        "only)",
+                        serving->n_cols, next->n_cols, n + 1, longer->cols[n].name,
+                        longer == serving ? "model in service" : "new model");
                 return 0;
         }
         int nc = serving->n_classes < next->n_classes ? serving->n_classes : next->n_classes;
         for (int k = 0; k < nc; k++)
                 if (strcmp(serving->classes[k], next->classes[k]) != 0) {
-                        sf_seterr(why, why_size,
-                                  "class %d of label column '%s' is '%s' for the model in service but '%s' for "
-                                  "the new one",
-                                  k, serving->cols[serving->label_col].name, serving->classes[k],
-                                  next->classes[k]);
+                        sf_seterr(
+                                why, why_size,
+                                "class %d of label column '%s' is '%s' for the model in service but '%s' for "
+                                "the new one",
+                                k, serving->cols[serving->label_col].name, serving->classes[k],
+                                next->classes[k]);
                         return 0;
                 }
         if (serving->n_classes != next->n_classes) {
@@ -249,10 +254,11 @@ int sf_score_reload_compatible(const sf_schema_t *serving, const sf_schema_t *ne
                         return 0;
                 }
                 if (serving->map_to[i] != next->map_to[i]) {
-                        sf_seterr(why, why_size,
-                                  "label value '%s' maps to '%s' for the model in service but to '%s' for the "
-                                  "new one",
-                                  a, serving->classes[serving->map_to[i]], next->classes[next->map_to[i]]);
+                        sf_seterr(
+                                why, why_size,
+                                "label value '%s' maps to '%s' for the model in service but to '%s' for the "
+                                "new one",
+                                a, serving->classes[serving->map_to[i]], next->classes[next->map_to[i]]);
                         return 0;
                 }
         }

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "nn/model.h"
+#include "model/model.h"
 #include "score/prom.h"
 #include "table/schema.h"
 

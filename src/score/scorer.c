@@ -26,7 +26,7 @@ typedef struct slot {
 typedef struct scorer {
         const sf_scorer_opts_t *o;
         sf_model_t *model;
-        const sf_kdd_encoder_t *enc;
+        sf_kdd_encoder_t *enc; /* owned */
         const char *model_id;
 
         sf_consumer_t *cons;
@@ -355,10 +355,21 @@ static void release_batch(scorer_t *s) {
         s->n = s->nx = 0;
 }
 
-static void use_model(scorer_t *s, sf_model_t *model) {
+/* A reloaded model serves from the next batch on, with its own encoder
+ * (nothing encoded by the old one is pending). Returns 0, or -1 and fails
+ * the run (out of memory). */
+static int use_model(scorer_t *s, sf_model_t *model) {
+        char err[256];
+        sf_kdd_encoder_t *enc = sf_kdd_encoder_from_table(sf_model_encoder(model), err, sizeof(err));
+        if (!enc) {
+                fail(s, "the reloaded model: %s", err);
+                return -1;
+        }
+        sf_kdd_encoder_destroy(s->enc);
+        s->enc = enc;
         s->model = model;
-        s->enc = sf_model_encoder(model);
         s->model_id = sf_model_id(model);
+        return 0;
 }
 
 /* Runs the model on the batch and produces every output. */
@@ -594,7 +605,12 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         }
         s->o = o;
         s->instance.lock_fd = -1;
-        use_model(s, model);
+        s->model = model;
+        if (!(s->enc = sf_kdd_encoder_from_table(sf_model_encoder(model), errstr, errstr_size))) {
+                free(s);
+                return -1;
+        }
+        s->model_id = sf_model_id(model);
         s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
         s->x = malloc((size_t)o->batch * SF_KDD_NNUMERIC * sizeof(float));
         s->hot = malloc((size_t)o->batch * 3 * sizeof(int32_t));
@@ -634,7 +650,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* No record is encoded yet: a reloaded model takes over here. */
                 sf_model_t *next = o->reload ? sf_score_reload_poll(o->reload) : NULL;
-                if (next) use_model(s, next);
+                if (next && use_model(s, next) != 0) break;
                 /* Fill a batch: up to o->batch records, or o->linger_ms after
                  * its first record. */
                 double deadline = 0;
@@ -730,6 +746,7 @@ out:
         free(s->x);
         free(s->hot);
         free(s->probs);
+        sf_kdd_encoder_destroy(s->enc);
         free(s);
         return rc;
 }

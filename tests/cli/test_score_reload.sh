@@ -24,6 +24,7 @@ for m in 1 2 3; do
   mkdir -p "$data"
   zcat "$SF_ROOT/data/nsl-kdd/KDDTrain+.txt.gz" | sed -n "$((m * 10000 - 9999)),$((m * 10000))p" >"$data/KDDTrain+.txt"
   ln -s "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" "$data/KDDTest+.txt.gz"
+  cp "$SF_ROOT/data/nsl-kdd/schema.json" "$data/schema.json"
   run "$SF" train --data "$data" --epochs 1 --seed "$m" --model "$SF_TMP/m$m.safetensors" --logdir "$SF_TMP/logs$m"
   check "model $m trains" [ "$rc" -eq 0 ]
   run "$SF" predict --model "$SF_TMP/m$m.safetensors" "$SF_TMP/rows.csv"
@@ -31,6 +32,21 @@ for m in 1 2 3; do
 done
 out="" err=""
 head -c 4000 /dev/urandom >"$SF_TMP/corrupt.safetensors"
+# Two more schemas: column 3 renamed (another input: refused), and only the
+# schema's name changed (the same input: accepted).
+mkdir -p "$SF_TMP/svc" "$SF_TMP/v2"
+for d in svc v2; do
+  ln -s "$SF_TMP/data1/KDDTrain+.txt" "$SF_TMP/$d/KDDTrain+.txt"
+  ln -s "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" "$SF_TMP/$d/KDDTest+.txt.gz"
+done
+sed 's/"name": "service"/"name": "svc"/' "$SF_ROOT/data/nsl-kdd/schema.json" >"$SF_TMP/svc/schema.json"
+sed 's/"name": "nsl-kdd"/"name": "nsl-kdd-v2"/' "$SF_ROOT/data/nsl-kdd/schema.json" >"$SF_TMP/v2/schema.json"
+check "the renamed column and the renamed schema are in the copies" \
+  grep -q '"svc"' "$SF_TMP/svc/schema.json" && grep -q '"nsl-kdd-v2"' "$SF_TMP/v2/schema.json"
+for d in svc v2; do
+  run "$SF" train --data "$SF_TMP/$d" --epochs 1 --seed 4 --model "$SF_TMP/$d.safetensors" --logdir "$SF_TMP/logs_$d"
+  check "a model of schema $d trains" [ "$rc" -eq 0 ]
+done
 # id FILE: the model id (the first 16 hex digits of the file's SHA-256).
 id() { sha256sum "$1" | cut -c1-16; }
 ID1=$(id "$SF_TMP/m1.safetensors") ID2=$(id "$SF_TMP/m2.safetensors") ID3=$(id "$SF_TMP/m3.safetensors")
@@ -195,6 +211,7 @@ reload_under_load() {
   check_grep "$name: every offset exactly once, each tagged with the model that scored it" \
     "^inputs $LIMIT missing 0 dups 0 untagged 0 wrong 0 backwards 0 " "$v"
   check_grep "$name: each of the three models scored records" "ids $ID1:[1-9][0-9]* $ID2:[1-9][0-9]* $ID3:[1-9][0-9]*$" "$v"
+  echo "# $name: $(grep -o 'loaded and checked in [0-9.]* ms' "$log" | tr '\n' ' ')"
   kill -TERM "$pid"
   wait "$pid"
   local r=$?
@@ -236,7 +253,20 @@ deploy "$SF_TMP/m3.safetensors" "$live"
 check "--model-watch: the next good file is taken" \
   wait_line "$log" "^score: model reloaded \(model file replaced\): model $ID3 replaces $ID2" 1
 check "--model-watch: 3 reloads counted" page_has "$wurl" "streamflow_model_reloads_total 3"
+# ---- a model that reads another input is refused, naming the difference;
+# one whose schema differs by its name only is taken
+deploy "$SF_TMP/svc.safetensors" "$live"
+check "a model with a renamed column is refused, naming the column" \
+  wait_line "$log" "^score: model reload \(model file replaced\) refused: .*watch\.safetensors reads another input than the model in service: column 3 is 'service' \(categorical\) for the model in service but 'svc' \(categorical\) for the new one; still scoring with model $ID3$" 1
+deploy "$SF_TMP/v2.safetensors" "$live"
+IDV2=$(id "$SF_TMP/v2.safetensors")
+check "a model whose schema has another name only is taken" \
+  wait_line "$log" "^score: model reloaded \(model file replaced\): model $IDV2 replaces $ID3" 1
+check "model_info names the new schema" \
+  page_has "$wurl" "streamflow_model_info{model_id=\"$IDV2\",format=\"safetensors\",schema=\"nsl-kdd-v2\"} 1"
+check "--model-watch: 5 reloads, 2 refused" page_has "$wurl" "streamflow_model_reload_failures_total 2"
+check "--model-watch: 5 reloads counted" page_has "$wurl" "streamflow_model_reloads_total 5"
 stop_all
-check_grep "--model-watch: the scorer ends with the last model" "^score: .* model $ID3$" "$(cat "$log")"
+check_grep "--model-watch: the scorer ends with the last model" "^score: .* model $IDV2$" "$(cat "$log")"
 sanitizer_check "score --model-watch" 0 "$(cat "$log")"
 done_testing
