@@ -47,6 +47,7 @@ for d in svc v2; do
   run "$SF" train --data "$SF_TMP/$d" --epochs 1 --seed 4 --model "$SF_TMP/$d.safetensors" --logdir "$SF_TMP/logs_$d"
   check "a model of schema $d trains" [ "$rc" -eq 0 ]
 done
+out="" err=""
 # id FILE: the model id (the first 16 hex digits of the file's SHA-256).
 id() { sha256sum "$1" | cut -c1-16; }
 ID1=$(id "$SF_TMP/m1.safetensors") ID2=$(id "$SF_TMP/m2.safetensors") ID3=$(id "$SF_TMP/m3.safetensors")
