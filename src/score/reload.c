@@ -62,6 +62,7 @@ struct sf_score_reload {
         FILE *log;
         sf_score_prom_t *prom;
         sf_model_t *model;
+        sf_model_t *retired; /* the model replaced by the last swap, until the next call */
         unsigned hups_seen;
         file_id_t seen; /* the file at path when it was last loaded or refused */
         int missing;    /* watch: the path was gone at the last look (said once) */
@@ -114,6 +115,7 @@ sf_score_reload_t *sf_score_reload_new(const sf_score_reload_opts_t *opts, sf_mo
 
 void sf_score_reload_destroy(sf_score_reload_t *r) {
         if (!r) return;
+        sf_model_destroy(r->retired);
         sf_model_destroy(r->model);
         free(r->path);
         free(r);
@@ -169,13 +171,16 @@ static sf_model_t *reload(sf_score_reload_t *r, const char *cause) {
             "score: model reloaded (%s): model %s replaces %s from the next batch on (loaded and checked in "
             "%.1f ms)\n",
             cause, sf_model_id(next), sf_model_id(r->model), ms);
-        sf_model_destroy(r->model);
+        r->retired = r->model;
         r->model = next;
         publish(r);
         return next;
 }
 
 sf_model_t *sf_score_reload_poll(sf_score_reload_t *r) {
+        /* The caller has let go of the model replaced at the last call. */
+        sf_model_destroy(r->retired);
+        r->retired = NULL;
         unsigned h = atomic_load_explicit(&hups, memory_order_relaxed);
         if (h != r->hups_seen) {
                 /* Every SIGHUP up to here is answered by this load; one

@@ -52,7 +52,8 @@ sf_model_t *sf_score_reload_model(const sf_score_reload_t *r);
  * is waiting to be scored. When a SIGHUP arrived since the last call, or
  * (watch) the file at path is not the one last looked at: loads it and
  * checks it. Returns the new model in service when it replaced the old one
- * (the old one is destroyed: the caller drops every pointer into it), else
+ * (the old one stays alive until the next call, which destroys it: the
+ * caller moves every pointer it holds into it to the new one first), else
  * NULL (nothing asked, the same model again, or refused: logged and
  * counted). A refused file is not tried again until it changes or another
  * SIGHUP comes. */
