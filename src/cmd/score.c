@@ -36,6 +36,7 @@ enum {
         OPT_REPORT,
         OPT_INSTANCE,
         OPT_METRICS,
+        OPT_SCHEMA,
 };
 
 static const sf_option_t options[] = {
@@ -48,6 +49,8 @@ static const sf_option_t options[] = {
          "this scorer's identity across restarts (static group member, transactional id; default "
          "HOST-N, N the lowest number free on this host)"},
         {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"exactly-once", OPT_EOS, NULL,
@@ -220,7 +223,7 @@ int cmd_score(int argc, char **argv) {
         int c, rc = 1;
         char errstr[512];
         sf_scorer_opts_t o = {0};
-        const char *model_path = DEFAULT_MODEL, *stats_json = NULL, *metrics = NULL;
+        const char *model_path = DEFAULT_MODEL, *fitted_path = NULL, *stats_json = NULL, *metrics = NULL;
         int report = 0, quiet = 0;
         long long v;
         sf_model_t *model = NULL;
@@ -281,6 +284,9 @@ int cmd_score(int argc, char **argv) {
                         break;
                 case OPT_MODEL:
                         model_path = arg;
+                        break;
+                case OPT_SCHEMA:
+                        fitted_path = arg;
                         break;
                 case OPT_INSTANCE: {
                         sf_score_instance_t named;
@@ -352,7 +358,7 @@ int cmd_score(int argc, char **argv) {
         /* One BLAS thread: at these sizes more threads only spin
          * (sched_yield) against librdkafka's threads for the two cores. */
         sf_nn_set_threads(1);
-        model = sf_model_load(model_path, errstr, sizeof(errstr));
+        model = sf_model_load_with(model_path, fitted_path, errstr, sizeof(errstr));
         if (!model) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
