@@ -68,6 +68,38 @@ check_grep "  ... naming the file and the key" "zero_std\.json: encoder: numeric
 run "$SF" evaluate --model net.onnx --schema shown.json --test ktest.csv --split test
 check "evaluate --schema --split test: usage error (the held-out rows are unknown)" [ "$rc" -eq 2 ]
 
+# A graph with a node off the chain of layers, and one with two outputs
+# (python3-onnx builds them): refused, naming the node.
+cat >graphs.py <<'PY'
+import sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+n = int(sys.argv[1])
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])
+w = numpy_helper.from_array(np.zeros((n, 5), np.float32), "w")
+b = numpy_helper.from_array(np.zeros((5,), np.float32), "b")
+def model(nodes, outputs):
+    g = helper.make_graph(nodes, "g", [x], outputs, [w, b])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+gemm = helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc")
+side = helper.make_node("Abs", ["b"], ["b_abs"], name="side")
+save(model([gemm, side], [y]), "offchain.onnx")
+z = helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 5])
+relu = helper.make_node("Relu", ["b"], ["z"], name="extra")
+save(model([gemm, relu], [y, z]), "two_outputs.onnx")
+PY
+k=$(sed -n 's/^ *"inputs": \([0-9]*\),$/\1/p' shown.json)
+run "$PY" graphs.py "$k"
+check "python3-onnx builds the graphs" [ "$rc" -eq 0 ]
+run "$SF" predict --model offchain.onnx --schema shown.json ktest.csv
+check "a node off the chain of layers: exit 1" [ "$rc" -eq 1 ]
+check_grep "  ... names the node, its operator and what is supported" \
+  "offchain\.onnx: node 'side' \(Abs\): is not on the chain of layers from the input to the output; StreamFlow reads feed-forward networks of: Gemm, MatMul" "$err"
+run "$SF" predict --model two_outputs.onnx --schema shown.json ktest.csv
+check "a graph with two outputs: exit 1" [ "$rc" -eq 1 ]
+check_grep "  ... says why" "two_outputs\.onnx: (node 'extra' \(Relu\): is not on the chain|the graph has 2 outputs)" "$err"
+
 # ---- PyTorch ----
 if ! "$PY" -c 'import torch, onnx' 2>/dev/null; then
   skip "PyTorch -> ONNX -> StreamFlow" "$PY cannot import torch and onnx (Debian's python3-torch and python3-onnx; scripts/install-deps installs them)"
