@@ -38,6 +38,7 @@ enum {
         OPT_METRICS,
         OPT_MODEL_WATCH,
         OPT_FORMAT,
+        OPT_SCHEMA,
 };
 
 static const sf_option_t options[] = {
@@ -55,6 +56,8 @@ static const sf_option_t options[] = {
         {"format", OPT_FORMAT, "FORMAT",
          "message values are csv (one CSV record), json (one JSON object) or auto (default: '{' first "
          "means JSON)"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"exactly-once", OPT_EOS, NULL,
@@ -284,7 +287,7 @@ int cmd_score(int argc, char **argv) {
         int c, rc = 1;
         char errstr[512];
         sf_scorer_opts_t o = {0};
-        const char *model_path = DEFAULT_MODEL, *stats_json = NULL, *metrics = NULL;
+        const char *model_path = DEFAULT_MODEL, *fitted_path = NULL, *stats_json = NULL, *metrics = NULL;
         int report = 0, quiet = 0, watch = 0;
         long long v;
         sf_model_t *model = NULL;
@@ -349,6 +352,9 @@ int cmd_score(int argc, char **argv) {
                         break;
                 case OPT_MODEL_WATCH:
                         watch = 1;
+                        break;
+                case OPT_SCHEMA:
+                        fitted_path = arg;
                         break;
                 case OPT_INSTANCE: {
                         sf_score_instance_t named;
@@ -426,7 +432,7 @@ int cmd_score(int argc, char **argv) {
         /* One BLAS thread: at these sizes more threads only spin
          * (sched_yield) against librdkafka's threads for the two cores. */
         sf_nn_set_threads(1);
-        model = sf_model_load(model_path, errstr, sizeof(errstr));
+        model = sf_model_load_with(model_path, fitted_path, errstr, sizeof(errstr));
         if (!model) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
@@ -457,7 +463,7 @@ int cmd_score(int argc, char **argv) {
                 o.svc = svc;
         }
 
-        sf_score_reload_opts_t ro = {model_path, watch, stderr, prom};
+        sf_score_reload_opts_t ro = {model_path, fitted_path, watch, stderr, prom};
         reload = sf_score_reload_new(&ro, model, errstr, sizeof(errstr));
         model = NULL;
         if (!reload) {

@@ -57,7 +57,7 @@ static int same_file(const file_id_t *a, const file_id_t *b) {
 }
 
 struct sf_score_reload {
-        char *path;
+        char *path, *fitted;
         int watch;
         FILE *log;
         sf_score_prom_t *prom;
@@ -94,15 +94,17 @@ static void publish(sf_score_reload_t *r) {
 sf_score_reload_t *sf_score_reload_new(const sf_score_reload_opts_t *opts, sf_model_t *model, char *errstr,
                                        size_t errstr_size) {
         sf_score_reload_t *r = calloc(1, sizeof(*r));
-        char *path = strdup(opts->path);
-        if (!r || !path) {
+        char *path = strdup(opts->path), *fitted = opts->fitted ? strdup(opts->fitted) : NULL;
+        if (!r || !path || (opts->fitted && !fitted)) {
                 free(r);
                 free(path);
+                free(fitted);
                 sf_model_destroy(model);
                 sf_seterr(errstr, errstr_size, "out of memory");
                 return NULL;
         }
         r->path = path;
+        r->fitted = fitted;
         r->watch = opts->watch;
         r->log = opts->log;
         r->prom = opts->prom;
@@ -118,6 +120,7 @@ void sf_score_reload_destroy(sf_score_reload_t *r) {
         sf_model_destroy(r->retired);
         sf_model_destroy(r->model);
         free(r->path);
+        free(r->fitted);
         free(r);
 }
 
@@ -149,7 +152,7 @@ static int models_compatible(const sf_model_t *serving, const sf_model_t *next, 
 static sf_model_t *reload(sf_score_reload_t *r, const char *cause) {
         char err[768];
         double t0 = sf_now_s();
-        sf_model_t *next = sf_model_load(r->path, err, sizeof(err));
+        sf_model_t *next = sf_model_load_with(r->path, r->fitted, err, sizeof(err));
         if (next && !models_compatible(r->model, next, r->path, err, sizeof(err))) {
                 sf_model_destroy(next);
                 next = NULL;

@@ -25,6 +25,7 @@ typedef struct sf_score_reload sf_score_reload_t;
 
 typedef struct sf_score_reload_opts {
         const char *path;      /* the model file (copied) */
+        const char *fitted;    /* its fitted schema (an ONNX network trained elsewhere; copied), or NULL */
         int watch;             /* also reload when the file at path is replaced */
         FILE *log;             /* one line per reload, or NULL */
         sf_score_prom_t *prom; /* model_info and reload counters go here, or NULL */

@@ -137,7 +137,7 @@ static int setup(fixture_t *f, const char *path, int watch) {
         }
         snprintf(f->first_id, sizeof(f->first_id), "%s", sf_model_id(m));
         f->logf = open_memstream(&f->log, &f->log_len);
-        sf_score_reload_opts_t o = {path, watch, f->logf, NULL};
+        sf_score_reload_opts_t o = {path, NULL, watch, f->logf, NULL};
         f->r = sf_score_reload_new(&o, m, err, sizeof(err));
         return f->r ? 0 : -1;
 }
