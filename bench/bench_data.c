@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "data/kdd.h"
-#include "data/lines.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {

@@ -13,10 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/kdd.h"
-#include "data/lines.h"
-#include "nn/model.h"
+#include "model/model.h"
 #include "nn/nn.h"
+#include "table/encoder.h"
+#include "table/row.h"
+#include "table/schema.h"
+#include "table/table.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 #define REPS 5
@@ -121,77 +124,97 @@ out:
         return rc;
 }
 
+/* Encodes every row of table densely into x (n, n_inputs). */
+static int encode_table(const sf_encoder_t *enc, const sf_table_t *t, float *x) {
+        sf_row_t row;
+        if (sf_row_init(&row, t->schema) != 0) return -1;
+        for (size_t i = 0; i < t->n_rows; i++) {
+                sf_table_get_row(t, i, &row);
+                sf_encoder_encode(enc, &row, x + i * (size_t)enc->n_inputs, NULL);
+        }
+        sf_row_free(&row);
+        return 0;
+}
+
+/* Decodes line i of ls as a CSV record and encodes it into x. */
+static int encode_line(const sf_model_t *model, const lines_t *ls, size_t i, sf_row_t *row, float *x,
+                       char *err, size_t err_size) {
+        sf_row_error_t e;
+        if (sf_row_from_csv_text(sf_model_schema(model), ls->text + ls->off[i], ls->len[i], row, &e) != 0) {
+                snprintf(err, err_size, "line %zu: %s", i + 1, e.msg);
+                return -1;
+        }
+        sf_encoder_encode(sf_model_encoder(model), row, x, NULL);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         char dirbuf[1024], path[1200], err[2048], model_path[] = "/tmp/sf-bench-infer.XXXXXX";
         const char *dir = argc > 1 ? argv[1] : sf_default_data_dir(dirbuf, sizeof(dirbuf));
-        sf_kdd_rows_t train = {0}, test = {0};
-        sf_kdd_encoder_t *enc = NULL;
+        sf_schema_t *schema = NULL;
+        sf_table_t *train = NULL, *test = NULL;
+        sf_encoder_t *enc = NULL;
         sf_nn_t *nn = NULL;
         sf_model_t *model = NULL;
+        sf_row_t row = {0};
         lines_t ls = {0};
         float *x = NULL, *probs = NULL;
-        sf_kdd_row_t *rows = NULL;
         int ret = 1, fd = -1;
 
         sf_nn_set_threads(1);
         /* A model as train writes it: encoder fitted on KDDTrain+, Glorot
          * weights (the values do not change the cost of a forward pass). */
-        if (sf_kdd_find_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
-            sf_kdd_read_file(path, &train, err, sizeof(err)) != 0 ||
-            !(enc = sf_kdd_encoder_fit(&train, err, sizeof(err))))
+        snprintf(path, sizeof(path), "%s/schema.json", dir);
+        if (!(schema = sf_schema_load(path, err, sizeof(err)))) goto fail;
+        if (!(train = sf_table_new(schema)) || !(test = sf_table_new(schema)) ||
+            sf_row_init(&row, schema) != 0)
+                goto oom;
+        if (sf_find_data_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
+            sf_table_read(train, path, err, sizeof(err)) != 0 ||
+            !(enc = sf_encoder_fit(train, err, sizeof(err))))
                 goto fail;
-        int sizes[] = {enc->n_inputs, 64, 64, 32, SF_KDD_NCLASSES};
+        int sizes[] = {enc->n_inputs, 64, 64, 32, schema->n_classes};
         if (!(nn = sf_nn_create(sizes, 4, err, sizeof(err)))) goto fail;
         sf_nn_init_glorot(nn, 42);
-        sf_model_info_t info = {42, 0, 64, 1, 0.001, (int64_t)train.n};
+        sf_model_info_t info = {
+                .seed = 42, .batch = 64, .threads = 1, .lr = 0.001, .train_rows = (int64_t)train->n_rows};
         if ((fd = mkstemp(model_path)) < 0) {
                 snprintf(err, sizeof(err), "cannot create a temporary model file");
                 goto fail;
         }
         close(fd);
-        if (sf_model_save(model_path, nn, enc, &info, err, sizeof(err)) != 0 ||
+        if (sf_model_save(model_path, nn, schema, enc, &info, err, sizeof(err)) != 0 ||
             !(model = sf_model_load(model_path, err, sizeof(err))))
                 goto fail;
-        const sf_kdd_encoder_t *menc = sf_model_encoder(model);
-        int n_in = menc->n_inputs;
+        const sf_encoder_t *menc = sf_model_encoder(model);
+        int n_in = menc->n_inputs, k = schema->n_classes;
 
-        if (sf_kdd_find_file(dir, "KDDTest+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
-            sf_kdd_read_file(path, &test, err, sizeof(err)) != 0 ||
-            read_lines(path, &ls, err, sizeof(err)) != 0)
+        if (sf_find_data_file(dir, "KDDTest+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
+            sf_table_read(test, path, err, sizeof(err)) != 0 || read_lines(path, &ls, err, sizeof(err)) != 0)
                 goto fail;
-        size_t n = test.n;
+        size_t n = test->n_rows;
         x = malloc(n * (size_t)n_in * sizeof(float));
-        probs = malloc(n * SF_KDD_NCLASSES * sizeof(float));
-        rows = malloc(BIG * sizeof(sf_kdd_row_t));
-        if (!x || !probs || !rows) {
-                snprintf(err, sizeof(err), "out of memory");
-                goto fail;
-        }
-        sf_kdd_encode_rows(menc, &test, NULL, n, x);
+        probs = malloc(n * (size_t)k * sizeof(float));
+        if (!x || !probs || encode_table(menc, test, x) != 0) goto oom;
 
         double t[4][REPS];
         for (int r = 0; r < REPS; r++) {
                 /* encoded, batch 1 */
                 double t0 = sf_now_s();
                 for (size_t i = 0; i < n; i++)
-                        if (sf_model_predict(model, x + i * n_in, 1, probs + i * SF_KDD_NCLASSES) != 0)
-                                goto oom;
+                        if (sf_model_predict(model, x + i * n_in, 1, probs + i * k) != 0) goto oom;
                 t[0][r] = sf_now_s() - t0;
                 /* encoded, batch 4096 */
                 t0 = sf_now_s();
                 for (size_t i = 0; i < n; i += BIG) {
                         size_t b = n - i < BIG ? n - i : BIG;
-                        if (sf_model_predict(model, x + i * n_in, b, probs + i * SF_KDD_NCLASSES) != 0)
-                                goto oom;
+                        if (sf_model_predict(model, x + i * n_in, b, probs + i * k) != 0) goto oom;
                 }
                 t[1][r] = sf_now_s() - t0;
-                /* raw CSV, batch 1: parse, encode, forward */
+                /* raw CSV, batch 1: decode, encode, forward */
                 t0 = sf_now_s();
                 for (size_t i = 0; i < n; i++) {
-                        if (sf_kdd_parse_line(ls.text + ls.off[i], ls.len[i], &rows[0], err, sizeof(err)) !=
-                            0)
-                                goto fail;
-                        sf_kdd_encode(menc, &rows[0], x);
+                        if (encode_line(model, &ls, i, &row, x, err, sizeof(err)) != 0) goto fail;
                         if (sf_model_predict(model, x, 1, probs) != 0) goto oom;
                 }
                 t[2][r] = sf_now_s() - t0;
@@ -199,46 +222,44 @@ int main(int argc, char **argv) {
                 t0 = sf_now_s();
                 for (size_t i = 0; i < n; i += BIG) {
                         size_t b = n - i < BIG ? n - i : BIG;
-                        for (size_t k = 0; k < b; k++) {
-                                if (sf_kdd_parse_line(ls.text + ls.off[i + k], ls.len[i + k], &rows[k], err,
-                                                      sizeof(err)) != 0)
+                        for (size_t j = 0; j < b; j++)
+                                if (encode_line(model, &ls, i + j, &row, x + j * n_in, err, sizeof(err)) != 0)
                                         goto fail;
-                                sf_kdd_encode(menc, &rows[k], x + k * n_in);
-                        }
                         if (sf_model_predict(model, x, b, probs) != 0) goto oom;
                 }
                 t[3][r] = sf_now_s() - t0;
                 /* Re-encode x for the next pass (the raw passes overwrote its head). */
-                sf_kdd_encode_rows(menc, &test, NULL, n, x);
+                if (encode_table(menc, test, x) != 0) goto oom;
         }
         double enc_rate[2] = {(double)n / median(t[0], REPS), (double)n / median(t[1], REPS)};
         static const char *const what[4] = {"encoded rows, batch 1", "encoded rows, batch 4096",
-                                            "raw CSV (parse+encode+forward), batch 1",
-                                            "raw CSV (parse+encode+forward), batch 4096"};
+                                            "raw CSV (decode+encode+forward), batch 1",
+                                            "raw CSV (decode+encode+forward), batch 4096"};
         printf("inference on one thread, %zu KDDTest+ rows, median of %d passes\n", n, REPS);
-        for (int k = 0; k < 4; k++) {
-                double s = median(t[k], REPS);
-                printf("  %-44s %12.0f records/s  %8.2f us/record\n", what[k], (double)n / s,
-                       s / (double)n * 1e6);
+        for (int j = 0; j < 4; j++) {
+                double sec = median(t[j], REPS);
+                printf("  %-44s %12.0f records/s  %8.2f us/record\n", what[j], (double)n / sec,
+                       sec / (double)n * 1e6);
         }
         ret = ort_anchor(model, x, n, n_in, enc_rate);
         goto out;
 oom:
-        snprintf(err, sizeof(err), "out of memory in sf_model_predict");
+        snprintf(err, sizeof(err), "out of memory");
 fail:
         fprintf(stderr, "bench_infer: %s\n", err);
 out:
         unlink(model_path);
         free(x);
         free(probs);
-        free(rows);
         free(ls.text);
         free(ls.off);
         free(ls.len);
+        sf_row_free(&row);
         sf_model_destroy(model);
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&train);
-        sf_kdd_rows_free(&test);
+        sf_encoder_destroy(enc);
+        sf_table_destroy(train);
+        sf_table_destroy(test);
+        sf_schema_destroy(schema);
         return ret;
 }

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "data/kdd.h"
-#include "data/lines.h"
 #include "table/csv.h"
 #include "table/encoder.h"
 #include "table/row.h"
 #include "table/schema.h"
 #include "table/table.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 #define ROUNDS 7

@@ -5,20 +5,26 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
-#include "data/kdd.h"
-#include "nn/model.h"
+#include "model/dataset.h"
+#include "model/model.h"
 #include "nn/train.h"
 #include "report/metrics.h"
+#include "table/split.h"
+#include "table/table.h"
 #include "util/util.h"
 
-enum { OPT_MODEL = SF_OPT_LONG, OPT_DATA, OPT_SPLIT, OPT_SEED, OPT_JSON, OPT_THREADS };
+enum { OPT_MODEL = SF_OPT_LONG, OPT_DATA, OPT_TEST, OPT_SPLIT, OPT_SEED, OPT_JSON, OPT_THREADS };
 
 static const sf_option_t options[] = {
         {"model", OPT_MODEL, "FILE", "the model to evaluate (default model.safetensors)"},
-        {"data", OPT_DATA, "DIR", "where KDDTest+.txt is, plain or .gz (default: data/nsl-kdd)"},
-        {"split", OPT_SPLIT, "SPLIT", "test (default), validation, or all of KDDTest+"},
-        {"seed", OPT_SEED, "N",
-         "seed of the validation/test split (default: the one the model was trained with)"},
+        {"test", OPT_TEST, "FILE",
+         "the rows: the --test file the model was trained with, or its --train file when that one was "
+         "split; CSV or JSON records, plain or .gz"},
+        {"data", OPT_DATA, "DIR",
+         "NSL-KDD: DIR/KDDTest+.txt, plain or .gz (default without --test: data/nsl-kdd)"},
+        {"split", OPT_SPLIT, "SPLIT",
+         "test (default), validation, or all: which of the file's rows, as train split them"},
+        {"seed", OPT_SEED, "N", "seed of the split (default: the one the model was trained with)"},
         {"json", OPT_JSON, NULL, "print everything as one JSON object"},
         {"threads", OPT_THREADS, "N", "threads for the matrix products (default 1)"},
         {0}};
@@ -26,155 +32,220 @@ static const sf_option_t options[] = {
 static const sf_cmd_spec_t spec = {
         "evaluate",
         NULL,
-        "Evaluate a model on the test or validation half of KDDTest+ (the same split `train` used for the "
-        "seed):\n"
-        "loss, accuracy, sklearn's classification report (digits=4) and the confusion matrix.",
+        "Evaluate a model on the rows `train` held out (the same split for the same seed and file): loss,\n"
+        "accuracy, sklearn's classification report (digits=4), for two classes ROC AUC and average\n"
+        "precision, and the confusion matrix.",
         {options, NULL}};
 
-int cmd_evaluate(int argc, char **argv) {
-        char databuf[4096];
-        const char *model_path = "model.safetensors", *data_dir = NULL, *split_name = "test";
-        long long seed = -1, threads = 1;
-        int as_json = 0;
+typedef struct {
+        const char *model_path, *data_dir, *test_path, *split_name;
+        long long seed, threads;
+        int as_json;
+        char path[4096], databuf[4096];
+} eval_opts_t;
 
+static int parse_options(eval_opts_t *o, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
         int c;
+        memset(o, 0, sizeof(*o));
+        o->model_path = "model.safetensors", o->split_name = "test", o->seed = -1, o->threads = 1;
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 int bad = 0;
-                switch (c) {
-                case OPT_MODEL:
-                        model_path = arg;
-                        break;
-                case OPT_DATA:
-                        data_dir = arg;
-                        break;
-                case OPT_SPLIT:
+                if (c == OPT_MODEL) o->model_path = arg;
+                if (c == OPT_DATA) o->data_dir = arg;
+                if (c == OPT_TEST) o->test_path = arg;
+                if (c == OPT_JSON) o->as_json = 1;
+                if (c == OPT_SEED) bad = sf_opt_long(&spec, "--seed", arg, 0, INT64_MAX, &o->seed);
+                if (c == OPT_THREADS) bad = sf_opt_long(&spec, "--threads", arg, 1, 256, &o->threads);
+                if (c == OPT_SPLIT) {
                         if (strcmp(arg, "test") != 0 && strcmp(arg, "validation") != 0 &&
                             strcmp(arg, "all") != 0)
                                 return sf_opt_usage(&spec,
                                                     "--split expects test, validation or all, got '%s'", arg),
                                        2;
-                        split_name = arg;
-                        break;
-                case OPT_SEED:
-                        bad = sf_opt_long(&spec, "--seed", arg, 0, INT64_MAX, &seed);
-                        break;
-                case OPT_JSON:
-                        as_json = 1;
-                        break;
-                case OPT_THREADS:
-                        bad = sf_opt_long(&spec, "--threads", arg, 1, 256, &threads);
-                        break;
+                        o->split_name = arg;
                 }
                 if (bad) return 2;
         }
         if (c == SF_OPT_EXIT) return 0;
         if (c == SF_OPT_USAGE) return 2;
         if (p.nops > 0) return sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]), 2;
-        if (!data_dir) data_dir = sf_default_data_dir(databuf, sizeof(databuf));
+        if (o->data_dir && o->test_path)
+                return sf_opt_usage(&spec, "--data and --test exclude each other"), 2;
+        if (!o->test_path && !o->data_dir) o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
+        return -1;
+}
 
-        int rc = 1;
-        sf_confusion_t cm = {0};
-        const char *names[SF_KDD_NCLASSES];
-        for (int i = 0; i < SF_KDD_NCLASSES; i++) names[i] = sf_kdd_class_name(i);
-        char err[1024], test_path[4096];
+/* The rows of table the model's training run used for o->split_name, as
+ * indices into it (*idx NULL: all, in file order). Returns 0, or -1 with
+ * errstr. */
+static int find_rows(const eval_opts_t *o, const sf_model_info_t *info, const sf_table_t *t, uint64_t seed,
+                     size_t **idx, const size_t **rows, size_t *n, char *errstr, size_t errstr_size) {
+        int want_val = strcmp(o->split_name, "validation") == 0;
+        *idx = NULL, *rows = NULL, *n = t->n_rows;
+        if (strcmp(o->split_name, "all") == 0 || (info->test_file && info->val_split > 0 && !want_val))
+                return 0;
+        if (info->test_file && info->val_split > 0) {
+                sf_seterr(errstr, errstr_size,
+                          "the model's validation rows came from its training file (--validation-split %g), "
+                          "not from this one: use --split test or --split all",
+                          info->val_split);
+                return -1;
+        }
+        if (info->test_file) { /* the seeded halves: validation first */
+                if (!(*idx = malloc((t->n_rows ? t->n_rows : 1) * sizeof(size_t)))) goto oom;
+                sf_split_halves(t->n_rows, seed, *idx);
+                *rows = want_val ? *idx : *idx + t->n_rows / 2;
+                *n = want_val ? t->n_rows / 2 : t->n_rows - t->n_rows / 2;
+                return 0;
+        }
+        sf_split_t sp;
+        if (sf_split_stratified(t->label, t->n_rows, t->schema->n_classes, info->val_split, info->test_split,
+                                seed, &sp, errstr, errstr_size) != 0)
+                return -1;
+        if ((int64_t)sp.n_train != info->train_rows) {
+                sf_seterr(
+                        errstr, errstr_size,
+                        "%zu rows split as the model's were give %zu training rows, the model had %lld: pass "
+                        "the file it was trained on",
+                        t->n_rows, sp.n_train, (long long)info->train_rows);
+                sf_split_free(&sp);
+                return -1;
+        }
+        *idx = sp.idx;
+        *rows = sp.idx + sp.n_train + (want_val ? 0 : sp.n_val);
+        *n = want_val ? sp.n_val : sp.n_test;
+        return 0;
+oom:
+        sf_seterr(errstr, errstr_size, "out of memory");
+        return -1;
+}
+
+/* The results of one evaluation. */
+typedef struct {
+        sf_confusion_t cm;
+        double loss, accuracy, auc, ap;
+        int binary; /* auc and ap are set */
+        size_t n, odd;
+} result_t;
+
+/* Scores ds and fills res. Returns 0 or -1 with errstr. */
+static int score_rows(sf_model_t *model, const sf_dataset_t *ds, result_t *res, char *errstr,
+                      size_t errstr_size) {
+        int k = sf_model_classes(model);
+        int *pred = malloc(ds->n * sizeof(int));
+        float *probs = malloc(ds->n * (size_t)k * sizeof(float));
+        int rc = -1;
+        if (!pred || !probs) {
+                sf_seterr(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        if (sf_nn_evaluate(sf_model_nn(model), ds, &res->loss, &res->accuracy, pred, probs, errstr,
+                           errstr_size) != 0 ||
+            sf_confusion_init(&res->cm, k, errstr, errstr_size) != 0)
+                goto out;
+        for (size_t i = 0; i < ds->n; i++) sf_confusion_add(&res->cm, ds->y[i], pred[i]);
+        if (k == 2) {
+                for (size_t i = 0; i < ds->n; i++) probs[i] = probs[2 * i + 1];
+                res->binary = sf_metrics_binary(probs, ds->y, ds->n, &res->auc, &res->ap) == 0;
+        }
+        res->n = ds->n, res->odd = ds->unseen;
+        rc = 0;
+out:
+        free(pred), free(probs);
+        return rc;
+}
+
+static int print_json(const eval_opts_t *o, sf_model_t *model, const char *path, uint64_t seed,
+                      result_t *res) {
+        const char *const *names = (const char *const *)sf_model_schema(model)->classes;
+        json_t *report = sf_report_json(&res->cm, names);
+        json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:o*}", "model", o->model_path,
+                                "model_id", sf_model_id(model), "data", path, "split", o->split_name, "seed",
+                                (json_int_t)seed, "rows", (json_int_t)res->n, "loss", res->loss, "accuracy",
+                                res->accuracy, "unseen_rows", (json_int_t)res->odd, "report", report);
+        if (out && res->binary) {
+                json_object_set_new(out, "roc_auc", json_real(res->auc));
+                json_object_set_new(out, "average_precision", json_real(res->ap));
+        }
+        int rc = out && json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10)) == 0 ? 0 : -1;
+        json_decref(out);
+        printf("\n");
+        return rc;
+}
+
+static int print_text(const eval_opts_t *o, sf_model_t *model, const char *path, uint64_t seed,
+                      result_t *res) {
+        const char *const *names = (const char *const *)sf_model_schema(model)->classes;
+        printf("model:    %s (id %s)\n", o->model_path, sf_model_id(model));
+        printf("data:     %s, %s split (seed %llu): %zu rows", path, o->split_name, (unsigned long long)seed,
+               res->n);
+        if (res->odd) printf(", %zu with unseen or missing values the encoder had nothing for", res->odd);
+        printf("\nloss:     %.4f\naccuracy: %.4f\n", res->loss, res->accuracy);
+        if (res->binary) printf("ROC AUC:  %.4f\naverage precision: %.4f\n", res->auc, res->ap);
+        printf("\n");
+        if (sf_report_write(stdout, &res->cm, names, 4) != 0) return -1;
+        printf("\nconfusion matrix (rows: true class, columns: predicted class)\n");
+        return sf_confusion_write(stdout, &res->cm, names);
+}
+
+int cmd_evaluate(int argc, char **argv) {
+        eval_opts_t o;
+        int rc = parse_options(&o, argc, argv);
+        if (rc >= 0) return rc;
+        rc = 1;
+        char err[1024];
+        const char *path = o.test_path;
         sf_model_t *model = NULL;
-        sf_kdd_rows_t rows = {0};
-        size_t *split = NULL;
+        sf_table_t *table = NULL;
+        size_t *idx = NULL, n = 0;
+        const size_t *rows = NULL;
         sf_dataset_t ds = {0};
-        int *pred = NULL;
-        json_t *out = NULL;
+        result_t res = {0};
 
-        sf_nn_set_threads((int)threads);
-        if (!(model = sf_model_load(model_path, err, sizeof(err)))) {
-                fprintf(stderr, "streamflow evaluate: %s\n", err);
-                goto done;
+        sf_nn_set_threads((int)o.threads);
+        if (!(model = sf_model_load(o.model_path, err, sizeof(err)))) goto fail;
+        const sf_model_info_t *info = sf_model_info(model);
+        uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : info->seed;
+        if (!path) {
+                if (sf_find_data_file(o.data_dir, "KDDTest+.txt", o.path, sizeof(o.path), err, sizeof(err)) !=
+                    0)
+                        goto fail;
+                path = o.path;
         }
-        uint64_t split_seed = seed >= 0 ? (uint64_t)seed : sf_model_info(model)->seed;
-        if (sf_kdd_find_file(data_dir, "KDDTest+.txt", test_path, sizeof(test_path), err, sizeof(err)) != 0 ||
-            sf_kdd_read_file(test_path, &rows, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow evaluate: %s\n", err);
-                goto done;
-        }
-        split = malloc((rows.n ? rows.n : 1) * sizeof(size_t));
-        if (!split) {
-                fprintf(stderr, "streamflow evaluate: out of memory\n");
-                goto done;
-        }
-        /* The same permutation as train: first half validation, second half test. */
-        sf_kdd_split(rows.n, split_seed, split);
-        size_t n_val = rows.n / 2;
-        const size_t *idx = split;
-        size_t n = rows.n;
-        if (strcmp(split_name, "validation") == 0) {
-                n = n_val;
-        } else if (strcmp(split_name, "test") == 0) {
-                idx = split + n_val;
-                n = rows.n - n_val;
-        } else {
-                idx = NULL; /* all rows, in file order */
-        }
+        if (!(table = sf_table_new(sf_model_schema(model)))) goto oom;
+        if (sf_table_read(table, path, err, sizeof(err)) != 0) goto fail;
+        if (find_rows(&o, info, table, seed, &idx, &rows, &n, err, sizeof(err)) != 0) goto fail_at;
         if (n == 0) {
-                fprintf(stderr, "streamflow evaluate: %s: no rows in the %s split\n", test_path, split_name);
+                snprintf(err, sizeof(err), "no rows in the %s split", o.split_name);
+                goto fail_at;
+        }
+        if (sf_dataset_encode(&ds, sf_model_encoder(model), table, path, rows, n, 1, err, sizeof(err)) != 0 ||
+            score_rows(model, &ds, &res, err, sizeof(err)) != 0)
+                goto fail;
+        if ((o.as_json ? print_json(&o, model, path, seed, &res) : print_text(&o, model, path, seed, &res)) !=
+                    0 ||
+            fflush(stdout) != 0) {
+                fprintf(stderr, "streamflow evaluate: cannot write the report to stdout\n");
                 goto done;
         }
-        const sf_nn_t *nn = sf_model_nn(model);
-        pred = malloc(n * sizeof(int));
-        if (!pred ||
-            sf_dataset_encode(&ds, sf_model_encoder(model), &rows, idx, n, 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow evaluate: %s: %s\n", test_path, pred ? err : "out of memory");
-                goto done;
-        }
-        double loss, accuracy;
-        if (sf_nn_evaluate(nn, &ds, &loss, &accuracy, pred, NULL, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow evaluate: %s: %s\n", test_path, err);
-                goto done;
-        }
-        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow evaluate: %s\n", err);
-                goto done;
-        }
-        for (size_t i = 0; i < n; i++) sf_confusion_add(&cm, ds.y[i], pred[i]);
-
-        if (as_json) {
-                json_t *report = sf_report_json(&cm, names);
-                out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:o*}", "model", model_path,
-                                "model_id", sf_model_id(model), "data", test_path, "split", split_name,
-                                "seed", (json_int_t)split_seed, "rows", (json_int_t)n, "loss", loss,
-                                "accuracy", accuracy, "unseen_rows", (json_int_t)ds.unseen, "report", report);
-                if (!out || !report) {
-                        fprintf(stderr, "streamflow evaluate: out of memory building JSON\n");
-                        goto done;
-                }
-                if (json_dumpf(out, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0) {
-                        fprintf(stderr, "streamflow evaluate: write failed\n");
-                        goto done;
-                }
-                printf("\n");
-        } else {
-                printf("model:    %s (id %s)\n", model_path, sf_model_id(model));
-                printf("data:     %s, %s split (seed %llu): %zu rows", test_path, split_name,
-                       (unsigned long long)split_seed, n);
-                if (ds.unseen) printf(", %zu with categorical values unseen in training", ds.unseen);
-                printf("\nloss:     %.4f\naccuracy: %.4f\n\n", loss, accuracy);
-                if (sf_report_write(stdout, &cm, names, 4) != 0) goto write_failed;
-                printf("\nconfusion matrix (rows: true class, columns: predicted class)\n");
-                if (sf_confusion_write(stdout, &cm, names) != 0) goto write_failed;
-        }
-        if (fflush(stdout) != 0) goto write_failed;
         rc = 0;
         goto done;
-write_failed:
-        fprintf(stderr, "streamflow evaluate: cannot write the report to stdout\n");
+oom:
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail;
+fail_at:
+        fprintf(stderr, "streamflow evaluate: %s: %s\n", path, err);
+        goto done;
+fail:
+        fprintf(stderr, "streamflow evaluate: %s\n", err);
 done:
-        sf_confusion_destroy(&cm);
-        json_decref(out);
-        free(pred);
+        sf_confusion_destroy(&res.cm);
         sf_dataset_free(&ds);
-        free(split);
-        sf_kdd_rows_free(&rows);
+        free(idx);
+        sf_table_destroy(table);
         sf_model_destroy(model);
         return rc;
 }

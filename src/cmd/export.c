@@ -3,7 +3,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
-#include "nn/model.h"
+#include "model/model.h"
 
 enum { OPT_MODEL = SF_OPT_LONG, OPT_NETWORK_ONLY };
 

@@ -5,8 +5,8 @@
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
 #include "data/kdd.h"
-#include "data/lines.h"
-#include "nn/model.h"
+#include "model/model.h"
+#include "util/lines.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
@@ -71,7 +71,7 @@ static int flush_rows(sf_model_t *model, pending_t *pd, const char *shown, const
         for (int i = 0; i < pd->n; i++) {
                 const float *p = pd->probs + i * SF_KDD_NCLASSES;
                 const sf_kdd_row_t *row = &pd->rows[i];
-                if (!sf_model_probs_finite(p)) {
+                if (!sf_model_probs_finite(model, p)) {
                         fflush(out);
                         fprintf(stderr,
                                 "streamflow predict: %s:%llu: the model's output is not finite (NaN or "
@@ -121,7 +121,12 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
                 fprintf(stderr, "streamflow predict: %s\n", err);
                 return 1;
         }
-        const sf_kdd_encoder_t *enc = sf_model_encoder(model);
+        sf_kdd_encoder_t *enc = sf_kdd_encoder_from_table(sf_model_encoder(model), err, sizeof(err));
+        if (!enc) {
+                fprintf(stderr, "streamflow predict: %s\n", err);
+                sf_lines_close(lr);
+                return 1;
+        }
         const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
         const char *named = name_file ? shown : NULL;
         int bad = 0, r;
@@ -170,9 +175,11 @@ static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int 
         if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
         bad |= r > 0;
         sf_lines_close(lr);
+        sf_kdd_encoder_destroy(enc);
         return bad;
 oom:
         sf_lines_close(lr);
+        sf_kdd_encoder_destroy(enc);
         fprintf(stderr, "streamflow predict: out of memory\n");
         return -1;
 }

@@ -10,8 +10,8 @@
 #include "cmd/cmd.h"
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
-#include "data/lines.h"
 #include "kafka/kafka.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP };

@@ -12,7 +12,7 @@
 #include "cmd/opt.h"
 #include "data/kdd.h"
 #include "kafka/kafka.h"
-#include "nn/model.h"
+#include "model/model.h"
 #include "nn/nn.h"
 #include "report/metrics.h"
 #include "score/instance.h"

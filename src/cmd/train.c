@@ -12,12 +12,16 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
-#include "data/kdd.h"
-#include "nn/model.h"
+#include "model/dataset.h"
+#include "model/model.h"
 #include "nn/nn.h"
 #include "nn/train.h"
 #include "report/metrics.h"
 #include "report/tfevents.h"
+#include "table/encoder.h"
+#include "table/schema.h"
+#include "table/split.h"
+#include "table/table.h"
 #include "util/util.h"
 
 enum {
@@ -36,11 +40,33 @@ enum {
         OPT_RESTORE_BEST,
         OPT_CHECKPOINT,
         OPT_RESUME,
+        OPT_TRAIN,
+        OPT_TEST,
+        OPT_SCHEMA,
+        OPT_LAYERS,
+        OPT_VAL_SPLIT,
+        OPT_TEST_SPLIT,
 };
 
 static const sf_option_t options[] = {
+        {"train", OPT_TRAIN, "FILE",
+         "the training rows: CSV, or JSON records (.json, .jsonl, .ndjson), plain or .gz"},
+        {"test", OPT_TEST, "FILE",
+         "test rows from their own file; its seeded halves are validation and test unless "
+         "--validation-split is given"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the table's schema (default: schema.json beside the training file; 'streamflow schema infer' "
+         "writes one)"},
         {"data", OPT_DATA, "DIR",
-         "where KDDTrain+.txt and KDDTest+.txt are, plain or .gz (default: data/nsl-kdd)"},
+         "NSL-KDD: DIR/KDDTrain+.txt and DIR/KDDTest+.txt, plain or .gz, and DIR/schema.json (the default, "
+         "data/nsl-kdd, when --train is not given)"},
+        {"layers", OPT_LAYERS, "N,N,...",
+         "hidden layer sizes, ReLU (default 64,64,32); the softmax output has one unit per class"},
+        {"validation-split", OPT_VAL_SPLIT, "F",
+         "the share of the training file held out for validation, stratified (default 0.1 without --test; "
+         "0 for none)"},
+        {"test-split", OPT_TEST_SPLIT, "F",
+         "without --test: the share of the training file held out for the test, stratified (default 0.2)"},
         {"epochs", OPT_EPOCHS, "N", "passes over the training set (default 30)"},
         {"batch", OPT_BATCH, "N", "rows per Adam step (default 64)"},
         {"lr", OPT_LR, "RATE", "Adam learning rate (default 0.001)"},
@@ -64,24 +90,29 @@ static const sf_option_t options[] = {
          "continue the run saved in FILE (DIR/last.safetensors) up to --epochs"},
         {0}};
 
-static const sf_cmd_spec_t spec = {
-        "train",
-        NULL,
-        "Train the intrusion classifier (Dense 64-64-32-5) on KDDTrain+, validate and test on the two halves "
-        "of\n"
-        "KDDTest+, log to TensorBoard and write the model to one safetensors file.",
-        {options, NULL}};
+static const sf_cmd_spec_t spec = {"train",
+                                   NULL,
+                                   "Train a classifier (dense layers, ReLU, softmax over the schema's "
+                                   "classes, Adam) on a table, validate\n"
+                                   "and test it, log to TensorBoard and write the model (schema, encoder and "
+                                   "weights) to one safetensors\n"
+                                   "file. Without --train: the NSL-KDD recipe (Dense 64-64-32-5 on "
+                                   "KDDTrain+, validation and test on the\n"
+                                   "two seeded halves of KDDTest+).",
+                                   {options, NULL}};
 
 enum { CW_NONE, CW_BALANCED, CW_GIVEN };
 
 typedef struct {
         const char *data_dir, *logdir, *model_path, *ckpt_dir, *resume;
+        const char *train_file, *test_file, *schema_path, *cw_spec;
         long long epochs, batch, seed, threads;
-        double lr;
-        int cw_mode;               /* CW_* */
-        float cw[SF_KDD_NCLASSES]; /* the weights: given, or balanced once the data is read */
-        long long patience;        /* -1: no early stopping */
-        int monitor_acc;           /* 1: val_accuracy, 0: val_loss */
+        double lr, val_split, test_split;
+        int hidden[SF_NN_MAX_LAYERS - 1], n_hidden; /* --layers */
+        int cw_mode;                                /* CW_* */
+        float cw[SF_CLASS_WEIGHT_MAX]; /* the weights: given, or balanced once the data is read */
+        long long patience;            /* -1: no early stopping */
+        int monitor_acc;               /* 1: val_accuracy, 0: val_loss */
         double min_delta;
         int restore_best;
         unsigned long given; /* bit (OPT_x - SF_OPT_LONG) for each option on the command line */
@@ -90,11 +121,30 @@ typedef struct {
 
 #define GIVEN(o, opt) (((o)->given >> ((opt)-SF_OPT_LONG)) & 1u)
 
+/* --layers: 1 to SF_NN_MAX_LAYERS - 1 sizes of 1..4096, comma-separated. */
+static int parse_layers(train_opts_t *o, const char *arg) {
+        o->n_hidden = 0;
+        for (const char *p = arg;;) {
+                char *end;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno || v < 1 || v > 4096 || (*end && *end != ',') ||
+                    o->n_hidden == SF_NN_MAX_LAYERS - 1) {
+                        sf_opt_usage(&spec,
+                                     "--layers '%s': expected 1 to %d hidden layer sizes of 1..4096, like "
+                                     "64,64,32",
+                                     arg, SF_NN_MAX_LAYERS - 1);
+                        return 2;
+                }
+                o->hidden[o->n_hidden++] = (int)v;
+                if (!*end) return 0;
+                p = end + 1;
+        }
+}
+
 /* Applies one option; returns 0, or 2 after a usage error. */
 static int apply_option(train_opts_t *o, int c, const char *arg) {
         static const char *const monitors[] = {"val_loss", "val_accuracy"};
-        char err[256];
-        int balanced = 0, none = 0;
         o->given |= 1ul << (c - SF_OPT_LONG);
         switch (c) {
         case OPT_DATA:
@@ -138,18 +188,39 @@ static int apply_option(train_opts_t *o, int c, const char *arg) {
                 }
                 o->monitor_acc = strcmp(arg, monitors[1]) == 0;
                 return 0;
-        case OPT_CLASS_WEIGHT: {
-                const char *names[SF_KDD_NCLASSES];
-                for (int k = 0; k < SF_KDD_NCLASSES; k++) names[k] = sf_kdd_class_name(k);
-                if (sf_class_weight_parse(arg, names, SF_KDD_NCLASSES, o->cw, &balanced, &none, err,
-                                          sizeof(err)) != 0) {
-                        sf_opt_usage(&spec, "--class-weight: %s", err);
-                        return 2;
-                }
-                o->cw_mode = balanced ? CW_BALANCED : none ? CW_NONE : CW_GIVEN;
+        case OPT_CLASS_WEIGHT: /* parsed once the schema names the classes */
+                o->cw_spec = arg;
                 return 0;
+        case OPT_TRAIN:
+                o->train_file = arg;
+                return 0;
+        case OPT_TEST:
+                o->test_file = arg;
+                return 0;
+        case OPT_SCHEMA:
+                o->schema_path = arg;
+                return 0;
+        case OPT_LAYERS:
+                return parse_layers(o, arg);
+        case OPT_VAL_SPLIT:
+                return sf_opt_double(&spec, "--validation-split", arg, 0, 0.99, &o->val_split) ? 2 : 0;
+        case OPT_TEST_SPLIT:
+                return sf_opt_double(&spec, "--test-split", arg, 0, 0.99, &o->test_split) ? 2 : 0;
         }
+        return 0;
+}
+
+/* Parses --class-weight against the schema's classes. Returns 0 or 2. */
+static int parse_class_weight(train_opts_t *o, const sf_schema_t *schema) {
+        char err[512];
+        int balanced = 0, none = 0;
+        if (!o->cw_spec) return 0;
+        if (sf_class_weight_parse(o->cw_spec, (const char *const *)schema->classes, schema->n_classes, o->cw,
+                                  &balanced, &none, err, sizeof(err)) != 0) {
+                sf_opt_usage(&spec, "--class-weight: %s", err);
+                return 2;
         }
+        o->cw_mode = balanced ? CW_BALANCED : none ? CW_NONE : CW_GIVEN;
         return 0;
 }
 
@@ -159,6 +230,18 @@ static int check_combinations(train_opts_t *o, int nops, char **argv) {
         if (!*o->logdir) return sf_opt_usage(&spec, "--logdir must not be empty"), 2;
         if (!*o->model_path) return sf_opt_usage(&spec, "--model must not be empty"), 2;
         if (o->ckpt_dir && !*o->ckpt_dir) return sf_opt_usage(&spec, "--checkpoint must not be empty"), 2;
+        if (o->train_file && GIVEN(o, OPT_DATA))
+                return sf_opt_usage(&spec, "--data (NSL-KDD's files) and --train exclude each other"), 2;
+        if (o->test_file && !o->train_file) return sf_opt_usage(&spec, "--test needs --train"), 2;
+        if (o->test_file && GIVEN(o, OPT_TEST_SPLIT))
+                return sf_opt_usage(&spec,
+                                    "--test-split splits the training file; with --test the test rows are "
+                                    "that file's"),
+                       2;
+        if (o->val_split + (o->train_file && !o->test_file ? o->test_split : 0) >= 1)
+                return sf_opt_usage(&spec,
+                                    "--validation-split and --test-split together must leave training rows"),
+                       2;
         int es = GIVEN(o, OPT_EARLY_STOPPING) || o->resume;
         if (!es && (GIVEN(o, OPT_MIN_DELTA) || o->restore_best))
                 return sf_opt_usage(&spec, "--%s needs --early-stopping N",
@@ -174,6 +257,8 @@ static int parse_options(train_opts_t *o, int argc, char **argv) {
         memset(o, 0, sizeof(*o));
         o->logdir = "logs/fit", o->model_path = "model.safetensors";
         o->epochs = 30, o->batch = 64, o->seed = 42, o->threads = 1, o->lr = 0.001, o->patience = -1;
+        o->hidden[0] = 64, o->hidden[1] = 64, o->hidden[2] = 32, o->n_hidden = 3;
+        o->val_split = 0.1, o->test_split = 0.2;
         sf_optparser_t p;
         const char *arg;
         int c;
@@ -182,7 +267,7 @@ static int parse_options(train_opts_t *o, int argc, char **argv) {
                 if (apply_option(o, c, arg) != 0) return 2;
         if (c == SF_OPT_EXIT) return 0;
         if (c == SF_OPT_USAGE) return 2;
-        if (!o->data_dir) o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
+        if (!o->data_dir && !o->train_file) o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
         int rc = check_combinations(o, p.nops, argv);
         return rc ? rc : -1;
 }
@@ -230,9 +315,12 @@ static void on_step(void *opaque, size_t step, size_t steps, double loss, double
 
 typedef struct {
         train_opts_t *o;
-        sf_kdd_encoder_t *enc;
+        sf_schema_t *schema;
+        sf_encoder_t *enc;
         sf_dataset_t train, val, test;
-        char train_path[4096], test_path[4096], run_dir[4096 + 64];
+        int test_file;       /* the test rows come from a file of their own */
+        int64_t *class_rows; /* (classes) training rows per class */
+        char train_path[4096], test_path[4096], schema_path[4096], run_dir[4096 + 64];
         char digest[65]; /* of the encoded training set */
         sf_nn_t *nn;
         sf_trainer_t *tr;
@@ -254,7 +342,9 @@ static void run_free(train_run_t *r) {
         sf_dataset_free(&r->train);
         sf_dataset_free(&r->val);
         sf_dataset_free(&r->test);
-        sf_kdd_encoder_destroy(r->enc);
+        sf_encoder_destroy(r->enc);
+        sf_schema_destroy(r->schema);
+        free(r->class_rows);
         free(r->val_pred);
         free(r->best_params);
 }
@@ -281,7 +371,7 @@ static json_t *recipe_json(const train_run_t *r) {
         return json_pack("{s:I, s:I, s:f, s:I, s:s, s:o, s:o, s:s, s:I}", "seed", (json_int_t)o->seed,
                          "batch", (json_int_t)o->batch, "lr", o->lr, "threads", (json_int_t)o->threads,
                          "monitor", o->monitor_acc ? "val_accuracy" : "val_loss", "class_weight",
-                         o->cw_mode == CW_NONE ? json_null() : float_list(o->cw, SF_KDD_NCLASSES),
+                         o->cw_mode == CW_NONE ? json_null() : float_list(o->cw, r->schema->n_classes),
                          "early_stopping", es, "train_digest", r->digest, "train_rows",
                          (json_int_t)r->train.n);
 }
@@ -311,7 +401,8 @@ typedef struct {
         long long seed, batch, threads, patience, train_rows;
         double lr, min_delta;
         int monitor_acc, restore_best, weighted;
-        float cw[SF_KDD_NCLASSES];
+        float cw[SF_CLASS_WEIGHT_MAX];
+        int n_cw;
         char digest[65];
         sf_early_stop_t es, best;
 } saved_state_t;
@@ -338,9 +429,9 @@ static int parse_recipe(json_t *j, saved_state_t *s) {
         s->monitor_acc = strcmp(monitor, "val_accuracy") == 0;
         snprintf(s->digest, sizeof(s->digest), "%s", digest);
         s->weighted = json_is_array(cw);
-        if (s->weighted && json_array_size(cw) != SF_KDD_NCLASSES) return -1;
-        for (int c = 0; s->weighted && c < SF_KDD_NCLASSES; c++)
-                s->cw[c] = (float)json_number_value(json_array_get(cw, (size_t)c));
+        s->n_cw = s->weighted ? (int)json_array_size(cw) : 0;
+        if (s->n_cw > SF_CLASS_WEIGHT_MAX) return -1;
+        for (int c = 0; c < s->n_cw; c++) s->cw[c] = (float)json_number_value(json_array_get(cw, (size_t)c));
         s->patience = -1;
         json_int_t patience;
         if (!json_is_null(es) && json_unpack(es, "{s:I, s:F, s:b}", "patience", &patience, "min_delta",
@@ -500,51 +591,173 @@ static int restore_state(train_run_t *r, const sf_checkpoint_t *ck, const saved_
 
 /* ---- setting up ---- */
 
-static int read_rows(const char *dir, const char *name, sf_kdd_rows_t *rows, char *path, size_t path_size) {
+/* Where the data and the schema are: --train/--test, or NSL-KDD's two
+ * files in --data DIR; the schema from --schema, else schema.json beside
+ * the training file. Returns 0 or -1. */
+static int find_files(train_run_t *r) {
+        const train_opts_t *o = r->o;
         char err[1024];
-        if (sf_kdd_find_file(dir, name, path, path_size, err, sizeof(err)) != 0 ||
-            sf_kdd_read_file(path, rows, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s\n", err);
+        if (o->train_file) {
+                snprintf(r->train_path, sizeof(r->train_path), "%s", o->train_file);
+                snprintf(r->test_path, sizeof(r->test_path), "%s", o->test_file ? o->test_file : "");
+        } else if (sf_find_data_file(o->data_dir, "KDDTrain+.txt", r->train_path, sizeof(r->train_path), err,
+                                     sizeof(err)) != 0 ||
+                   sf_find_data_file(o->data_dir, "KDDTest+.txt", r->test_path, sizeof(r->test_path), err,
+                                     sizeof(err)) != 0) {
+                fprintf(stderr,
+                        "streamflow train: %s (use --data DIR to point at the NSL-KDD files, or --train "
+                        "FILE)\n",
+                        err);
                 return -1;
         }
-        if (rows->n < 2) {
-                fprintf(stderr, "streamflow train: %s: %zu rows; need at least 2\n", path, rows->n);
+        if (o->schema_path) {
+                snprintf(r->schema_path, sizeof(r->schema_path), "%s", o->schema_path);
+        } else {
+                const char *slash = strrchr(r->train_path, '/');
+                int dir = slash ? (int)(slash - r->train_path) : 1;
+                snprintf(r->schema_path, sizeof(r->schema_path), "%.*s/schema.json", dir,
+                         slash ? r->train_path : ".");
+                if (!o->train_file && access(r->schema_path, R_OK) != 0) {
+                        /* NSL-KDD's files without a schema beside them: the shipped one */
+                        char buf[4096];
+                        snprintf(r->schema_path, sizeof(r->schema_path), "%s/schema.json",
+                                 sf_default_data_dir(buf, sizeof(buf)));
+                }
+                if (access(r->schema_path, R_OK) != 0) {
+                        fprintf(stderr,
+                                "streamflow train: no schema for %s: %s: %s (pass --schema FILE; 'streamflow "
+                                "schema infer %s' writes one)\n",
+                                r->train_path, r->schema_path, strerror(errno), r->train_path);
+                        return -1;
+                }
+        }
+        if (!(r->schema = sf_schema_load(r->schema_path, err, sizeof(err)))) {
+                fprintf(stderr, "streamflow train: %s\n", err);
                 return -1;
         }
         return 0;
 }
 
+/* A table of every row of path. */
+static sf_table_t *read_table(const sf_schema_t *schema, const char *path) {
+        char err[1024];
+        sf_table_t *t = sf_table_new(schema);
+        if (!t) {
+                fprintf(stderr, "streamflow train: out of memory\n");
+                return NULL;
+        }
+        if (sf_table_read(t, path, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s\n", err);
+                sf_table_destroy(t);
+                return NULL;
+        }
+        if (t->n_rows < 2) {
+                fprintf(stderr, "streamflow train: %s: %zu rows; need at least 2\n", path, t->n_rows);
+                sf_table_destroy(t);
+                return NULL;
+        }
+        return t;
+}
+
+/* Which rows train, validate and test: train rows make *train (owned);
+ * validation and test rows are val->idx into *val_src and test->idx into
+ * *test_src. */
+typedef struct {
+        sf_table_t *file, *test_file, *train; /* owned; train may be file */
+        const sf_table_t *val_src, *test_src;
+        sf_split_t split; /* of `file` when it is split */
+        size_t *halves;   /* the test file's halves */
+        const size_t *val_idx, *test_idx;
+        size_t n_val, n_test;
+} rows_t;
+
+static void rows_free(rows_t *w) {
+        if (w->train != w->file) sf_table_destroy(w->train);
+        sf_table_destroy(w->file);
+        sf_table_destroy(w->test_file);
+        sf_split_free(&w->split);
+        free(w->halves);
+}
+
+/* NSL-KDD's way: validation and test are the seeded halves of the test
+ * file. Else a stratified split of the training file gives validation
+ * (and, without a test file, test) rows. Returns 0 or -1. */
+static int split_rows(train_run_t *r, rows_t *w) {
+        const train_opts_t *o = r->o;
+        char err[512];
+        r->test_file = w->test_file != NULL;
+        if (w->test_file && !GIVEN(o, OPT_VAL_SPLIT)) {
+                size_t n = w->test_file->n_rows;
+                if (!(w->halves = malloc(n * sizeof(size_t)))) {
+                        fprintf(stderr, "streamflow train: out of memory\n");
+                        return -1;
+                }
+                sf_split_halves(n, (uint64_t)o->seed, w->halves);
+                w->train = w->file;
+                w->val_src = w->test_src = w->test_file;
+                w->val_idx = w->halves, w->n_val = n / 2;
+                w->test_idx = w->halves + n / 2, w->n_test = n - n / 2;
+                return 0;
+        }
+        double test_frac = w->test_file ? 0 : o->test_split;
+        if (sf_split_stratified(w->file->label, w->file->n_rows, r->schema->n_classes, o->val_split,
+                                test_frac, (uint64_t)o->seed, &w->split, err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
+                return -1;
+        }
+        const sf_split_t *sp = &w->split;
+        if (!(w->train = sf_table_select(w->file, sp->idx, sp->n_train))) {
+                fprintf(stderr, "streamflow train: out of memory\n");
+                return -1;
+        }
+        w->val_src = w->file;
+        w->val_idx = sp->idx + sp->n_train, w->n_val = sp->n_val;
+        if (w->test_file) {
+                w->test_src = w->test_file;
+                w->test_idx = NULL, w->n_test = w->test_file->n_rows;
+        } else {
+                w->test_src = w->file;
+                w->test_idx = sp->idx + sp->n_train + sp->n_val, w->n_test = sp->n_test;
+        }
+        return 0;
+}
+
+/* Encodes the three parts with an encoder fitted on the training rows. */
+static int encode_rows(train_run_t *r, const rows_t *w) {
+        char err[1024];
+        const char *val_path = w->val_src == w->file ? r->train_path : r->test_path;
+        const char *test_path = w->test_src == w->file ? r->train_path : r->test_path;
+        if (!(r->enc = sf_encoder_fit(w->train, err, sizeof(err)))) {
+                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
+                return -1;
+        }
+        if (sf_dataset_encode(&r->train, r->enc, w->train, r->train_path, NULL, w->train->n_rows, 1, err,
+                              sizeof(err)) != 0 ||
+            sf_dataset_encode(&r->val, r->enc, w->val_src, val_path, w->val_idx, w->n_val, 1, err,
+                              sizeof(err)) != 0 ||
+            sf_dataset_encode(&r->test, r->enc, w->test_src, test_path, w->test_idx, w->n_test, 1, err,
+                              sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s\n", err);
+                return -1;
+        }
+        int k = r->schema->n_classes;
+        if (!(r->class_rows = calloc((size_t)k, sizeof(int64_t)))) {
+                fprintf(stderr, "streamflow train: out of memory\n");
+                return -1;
+        }
+        for (int c = 0; c < k; c++) r->class_rows[c] = (int64_t)w->train->class_rows[c];
+        return 0;
+}
+
 /* Reads, splits and encodes the data. Returns 0 or -1. */
 static int load_data(train_run_t *r) {
-        char err[1024];
-        sf_kdd_rows_t train_rows = {0}, test_rows = {0};
-        size_t *split = NULL;
+        rows_t w = {0};
         int rc = -1;
-        if (read_rows(r->o->data_dir, "KDDTrain+.txt", &train_rows, r->train_path, sizeof(r->train_path)) !=
-                    0 ||
-            read_rows(r->o->data_dir, "KDDTest+.txt", &test_rows, r->test_path, sizeof(r->test_path)) != 0)
-                goto out;
-        if (!(r->enc = sf_kdd_encoder_fit(&train_rows, err, sizeof(err)))) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
-                goto out;
-        }
-        /* Validation is the first half of the seeded permutation of KDDTest+, test the rest. */
-        split = malloc(test_rows.n * sizeof(size_t));
-        r->val_pred = malloc(test_rows.n * sizeof(int));
-        if (!split || !r->val_pred) {
+        if (!(w.file = read_table(r->schema, r->train_path))) goto out;
+        if (r->test_path[0] && !(w.test_file = read_table(r->schema, r->test_path))) goto out;
+        if (split_rows(r, &w) != 0 || encode_rows(r, &w) != 0) goto out;
+        if (!(r->val_pred = malloc((r->val.n ? r->val.n : 1) * sizeof(int)))) {
                 fprintf(stderr, "streamflow train: out of memory\n");
-                goto out;
-        }
-        sf_kdd_split(test_rows.n, (uint64_t)r->o->seed, split);
-        size_t n_val = test_rows.n / 2;
-        if (sf_dataset_encode(&r->train, r->enc, &train_rows, NULL, train_rows.n, 1, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
-                goto out;
-        }
-        if (sf_dataset_encode(&r->val, r->enc, &test_rows, split, n_val, 1, err, sizeof(err)) != 0 ||
-            sf_dataset_encode(&r->test, r->enc, &test_rows, split + n_val, test_rows.n - n_val, 1, err,
-                              sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->test_path, err);
                 goto out;
         }
         if (sf_dataset_digest(&r->train, r->digest) != 0) {
@@ -553,9 +766,7 @@ static int load_data(train_run_t *r) {
         }
         rc = 0;
 out:
-        free(split);
-        sf_kdd_rows_free(&train_rows);
-        sf_kdd_rows_free(&test_rows);
+        rows_free(&w);
         return rc;
 }
 
@@ -563,8 +774,11 @@ out:
 static int build_model(train_run_t *r) {
         const train_opts_t *o = r->o;
         char err[1024];
-        int sizes[] = {r->enc->n_inputs, 64, 64, 32, SF_KDD_NCLASSES};
-        if (!(r->nn = sf_nn_create(sizes, 4, err, sizeof(err)))) {
+        int sizes[SF_NN_MAX_LAYERS + 1], n = 0;
+        sizes[n++] = r->enc->n_inputs;
+        for (int l = 0; l < o->n_hidden; l++) sizes[n++] = o->hidden[l];
+        sizes[n++] = r->schema->n_classes;
+        if (!(r->nn = sf_nn_create(sizes, n - 1, err, sizeof(err)))) {
                 fprintf(stderr, "streamflow train: %s\n", err);
                 return -1;
         }
@@ -652,29 +866,30 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
         char err[512], tag[64];
         sf_confusion_t cm;
         sf_metrics_t m;
-        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s\n", err);
-                return -1;
-        }
-        for (size_t i = 0; i < r->val.n; i++) sf_confusion_add(&cm, r->val.y[i], r->val_pred[i]);
-        int bad = sf_metrics_compute(&cm, &m);
-        sf_confusion_destroy(&cm);
-        if (bad) {
-                fprintf(stderr, "streamflow train: out of memory computing the validation recall\n");
-                return -1;
-        }
-        double recall[SF_KDD_NCLASSES];
-        memcpy(recall, m.recall, sizeof(recall));
-        sf_metrics_destroy(&m);
         if (write_scalar(r->tb_train, "epoch_loss", e, loss) ||
             write_scalar(r->tb_train, "epoch_accuracy", e, acc) ||
-            write_scalar(r->tb_train, "epoch_learning_rate", e, r->o->lr) ||
-            write_scalar(r->tb_val, "epoch_loss", e, val_loss) ||
-            write_scalar(r->tb_val, "epoch_accuracy", e, val_acc))
+            write_scalar(r->tb_train, "epoch_learning_rate", e, r->o->lr))
                 return -1;
-        for (int c = 0; c < SF_KDD_NCLASSES; c++) {
-                snprintf(tag, sizeof(tag), "epoch_recall/%s", sf_kdd_class_name(c));
-                if (write_scalar(r->tb_val, tag, e, recall[c]) != 0) return -1;
+        if (r->val.n > 0) {
+                if (sf_confusion_init(&cm, r->schema->n_classes, err, sizeof(err)) != 0) {
+                        fprintf(stderr, "streamflow train: %s\n", err);
+                        return -1;
+                }
+                for (size_t i = 0; i < r->val.n; i++) sf_confusion_add(&cm, r->val.y[i], r->val_pred[i]);
+                int bad = sf_metrics_compute(&cm, &m);
+                sf_confusion_destroy(&cm);
+                if (bad) {
+                        fprintf(stderr, "streamflow train: out of memory computing the validation recall\n");
+                        return -1;
+                }
+                bad = write_scalar(r->tb_val, "epoch_loss", e, val_loss) ||
+                      write_scalar(r->tb_val, "epoch_accuracy", e, val_acc);
+                for (int c = 0; !bad && c < r->schema->n_classes; c++) {
+                        snprintf(tag, sizeof(tag), "epoch_recall/%.40s", r->schema->classes[c]);
+                        bad = write_scalar(r->tb_val, tag, e, m.recall[c]) != 0;
+                }
+                sf_metrics_destroy(&m);
+                if (bad) return -1;
         }
         if (sf_tfevents_flush(r->tb_train, err, sizeof(err)) != 0 ||
             sf_tfevents_flush(r->tb_val, err, sizeof(err)) != 0) {
@@ -686,18 +901,16 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
 
 static void print_epoch(const progress_t *pg, int e, long long epochs, size_t steps, double dt, double loss,
                         double acc, double val_loss, double val_acc) {
-        char per_step[32];
+        char per_step[32], val[96] = "";
         format_per_step(per_step, sizeof(per_step), dt / (double)steps);
+        if (!isnan(val_loss)) /* Keras prints no val_ metrics without validation data */
+                snprintf(val, sizeof(val), " - val_loss: %.4f - val_accuracy: %.4f", val_loss, val_acc);
         if (pg->tty) {
                 draw_bar(pg, steps, steps);
-                printf(" - %.2fs %s - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: "
-                       "%.4f\x1b[K\n",
-                       dt, per_step, loss, acc, val_loss, val_acc);
+                printf(" - %.2fs %s - loss: %.4f - accuracy: %.4f%s\x1b[K\n", dt, per_step, loss, acc, val);
         } else {
-                printf("Epoch %d/%lld - %zu/%zu - %.2fs %s - loss: %.4f - accuracy: %.4f - val_loss: "
-                       "%.4f - "
-                       "val_accuracy: %.4f\n",
-                       e + 1, epochs, steps, steps, dt, per_step, loss, acc, val_loss, val_acc);
+                printf("Epoch %d/%lld - %zu/%zu - %.2fs %s - loss: %.4f - accuracy: %.4f%s\n", e + 1, epochs,
+                       steps, steps, dt, per_step, loss, acc, val);
         }
         fflush(stdout);
 }
@@ -710,8 +923,8 @@ static char *recipe_extra(const train_run_t *r) {
         if (!extra) return NULL;
         if (o->cw_mode != CW_NONE) {
                 json_t *cw = json_object();
-                for (int c = 0; cw && c < SF_KDD_NCLASSES; c++)
-                        json_object_set_new(cw, sf_kdd_class_name(c), json_real((double)o->cw[c]));
+                for (int c = 0; cw && c < r->schema->n_classes; c++)
+                        json_object_set_new(cw, r->schema->classes[c], json_real((double)o->cw[c]));
                 json_object_set_new(extra, "class_weight", cw);
         }
         if (o->patience >= 0)
@@ -729,13 +942,28 @@ static char *recipe_extra(const train_run_t *r) {
         return text;
 }
 
+/* What the model file records of the run after `epochs` epochs. */
+static sf_model_info_t run_info(const train_run_t *r, int epochs) {
+        const train_opts_t *o = r->o;
+        int val_given = GIVEN(o, OPT_VAL_SPLIT) || !r->test_file;
+        sf_model_info_t info = {.seed = (uint64_t)o->seed,
+                                .epochs = epochs,
+                                .batch = (int)o->batch,
+                                .threads = (int)o->threads,
+                                .lr = o->lr,
+                                .train_rows = (int64_t)r->train.n,
+                                .test_file = r->test_file,
+                                .val_split = val_given ? o->val_split : 0,
+                                .test_split = r->test_file ? 0 : o->test_split,
+                                .class_rows = r->class_rows};
+        return info;
+}
+
 static int save_model(const train_run_t *r, const char *path, int epochs) {
         char err[1024];
-        const train_opts_t *o = r->o;
-        sf_model_info_t info = {(uint64_t)o->seed, epochs, (int)o->batch,
-                                (int)o->threads,   o->lr,  (int64_t)r->train.n};
+        sf_model_info_t info = run_info(r, epochs);
         char *extra = recipe_extra(r);
-        int rc = sf_model_save_extra(path, r->nn, r->enc, &info, extra, err, sizeof(err));
+        int rc = sf_model_save_extra(path, r->nn, r->schema, r->enc, &info, extra, err, sizeof(err));
         free(extra);
         if (rc != 0) fprintf(stderr, "streamflow train: %s\n", err);
         return rc;
@@ -759,11 +987,11 @@ static int after_epoch(train_run_t *r, int e, double val_loss, double val_acc) {
         if (best && save_model(r, path, e + 1) != 0) return -1;
         char *state = state_text(r);
         sf_adam_t *adam = sf_trainer_adam(r->tr);
-        sf_model_info_t info = {(uint64_t)o->seed, e + 1, (int)o->batch,
-                                (int)o->threads,   o->lr, (int64_t)r->train.n};
+        sf_model_info_t info = run_info(r, e + 1);
+        info.class_rows = NULL;
         snprintf(path, sizeof(path), "%s/last.safetensors", o->ckpt_dir);
-        int rc = state ? sf_checkpoint_save(path, r->nn, r->enc, &info, adam->m, adam->v, r->best_params,
-                                            state, err, sizeof(err))
+        int rc = state ? sf_checkpoint_save(path, r->nn, r->schema, r->enc, &info, adam->m, adam->v,
+                                            r->best_params, state, err, sizeof(err))
                        : -1;
         if (rc != 0)
                 fprintf(stderr, "streamflow train: %s\n",
@@ -790,9 +1018,10 @@ static int train_epochs(train_run_t *r) {
                         fprintf(stderr, "streamflow train: epoch %d: %s\n", e + 1, err);
                         return -1;
                 }
-                if (sf_nn_evaluate(r->nn, &r->val, &val_loss, &val_acc, r->val_pred, NULL, err,
-                                   sizeof(err)) != 0) {
-                        fprintf(stderr, "streamflow train: %s: %s\n", r->test_path, err);
+                val_loss = val_acc = NAN;
+                if (r->val.n && sf_nn_evaluate(r->nn, &r->val, &val_loss, &val_acc, r->val_pred, NULL, err,
+                                               sizeof(err)) != 0) {
+                        fprintf(stderr, "streamflow train: validation rows: %s\n", err);
                         return -1;
                 }
                 print_epoch(&pg, e, epochs, steps, sf_now_s() - pg.t0, loss, acc, val_loss, val_acc);
@@ -812,17 +1041,41 @@ static int train_epochs(train_run_t *r) {
 /* ---- the end ---- */
 
 /* Test, save, close the logs. Returns 0 or -1. */
+/* The test rows' loss and accuracy, and for two classes ROC AUC and
+ * average precision (sklearn's roc_auc_score, average_precision_score). */
+static int report_test(const train_run_t *r) {
+        char err[1024];
+        double loss, acc, auc, ap;
+        int k = r->schema->n_classes;
+        if (r->test.n == 0) {
+                printf("No test rows (--test-split 0)\n");
+                return 0;
+        }
+        float *probs = malloc(r->test.n * (size_t)k * sizeof(float)), *p1 = malloc(r->test.n * sizeof(float));
+        int rc = probs && p1 ? 0 : -1;
+        if (rc == 0)
+                rc = sf_nn_evaluate(r->nn, &r->test, &loss, &acc, NULL, probs, err, sizeof(err));
+        else
+                snprintf(err, sizeof(err), "out of memory");
+        if (rc != 0) {
+                fprintf(stderr, "streamflow train: test rows: %s\n", err);
+        } else {
+                printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)", loss, acc, r->test.n);
+                for (size_t i = 0; k == 2 && i < r->test.n; i++) p1[i] = probs[2 * i + 1];
+                if (k == 2 && sf_metrics_binary(p1, r->test.y, r->test.n, &auc, &ap) == 0)
+                        printf(" - ROC AUC: %.4f - average precision: %.4f", auc, ap);
+                printf("\n");
+        }
+        free(probs), free(p1);
+        return rc;
+}
+
 static int finish(train_run_t *r, double train_time) {
         char err[1024];
-        double test_loss, test_acc;
         long long epochs = r->done;
-        if (sf_nn_evaluate(r->nn, &r->test, &test_loss, &test_acc, NULL, NULL, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->test_path, err);
-                return -1;
-        }
         printf("Trained %lld epoch%s in %.2fs\n", epochs, epochs == 1 ? "" : "s", train_time);
-        printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)\n", test_loss, test_acc, r->test.n);
-        printf("Unseen categorical values (encoded as zeros): validation %zu rows, test %zu rows\n",
+        if (report_test(r) != 0) return -1;
+        printf("Unseen or missing values the encoder had nothing for: validation %zu rows, test %zu rows\n",
                r->val.n ? r->val.unseen : 0, r->test.unseen);
         sf_model_t *saved = NULL;
         if (save_model(r, r->o->model_path, r->done) != 0) return -1;
@@ -845,6 +1098,37 @@ static int finish(train_run_t *r, double train_time) {
         }
         printf("TensorBoard logs in %s/ (tensorboard --logdir %s)\n", r->run_dir, r->o->logdir);
         return 0;
+}
+
+/* What is about to happen: the rows, the split, the network, the weights. */
+static void print_plan(const train_run_t *r) {
+        const train_opts_t *o = r->o;
+        if (r->test_file && !GIVEN(o, OPT_VAL_SPLIT))
+                printf("Training on %zu rows of %s; validation %zu and test %zu rows of %s (split by seed "
+                       "%lld)",
+                       r->train.n, r->train_path, r->val.n, r->test.n, r->test_path, o->seed);
+        else if (r->test_file)
+                printf("Training on %zu rows and validation on %zu rows of %s (stratified, seed %lld); test "
+                       "on "
+                       "%zu rows of %s",
+                       r->train.n, r->val.n, r->train_path, o->seed, r->test.n, r->test_path);
+        else
+                printf("Training on %zu, validation on %zu and test on %zu rows of %s (stratified split, "
+                       "seed "
+                       "%lld)",
+                       r->train.n, r->val.n, r->test.n, r->train_path, o->seed);
+        printf("; %d inputs\n", r->enc->n_inputs);
+        printf("Network: %d", r->nn->sizes[0]);
+        for (int l = 1; l <= r->nn->n_layers; l++) printf(" -> %d", r->nn->sizes[l]);
+        printf(" (%zu parameters); classes:", r->nn->n_params);
+        for (int c = 0; c < r->schema->n_classes; c++) printf("%s %s", c ? "," : "", r->schema->classes[c]);
+        printf("\n");
+        if (o->cw_mode != CW_NONE) {
+                printf("Class weights:");
+                for (int c = 0; c < r->schema->n_classes; c++)
+                        printf("%s %s %.4g", c ? "," : "", r->schema->classes[c], o->cw[c]);
+                printf("\n");
+        }
 }
 
 /* Reads --resume's checkpoint and takes its recipe. Returns 0 or the exit code. */
@@ -876,9 +1160,20 @@ int cmd_train(int argc, char **argv) {
             (o.ckpt_dir && prepare_checkpoint_dir(o.ckpt_dir) != 0))
                 goto out;
         sf_nn_set_threads((int)o.threads);
+        if (find_files(&r) != 0) goto out;
+        if ((rc = parse_class_weight(&o, r.schema)) != 0) goto out;
+        rc = 1;
         if (load_data(&r) != 0) goto out;
+        if (r.val.n == 0 && (o.patience >= 0 || o.ckpt_dir)) {
+                fprintf(stderr,
+                        "streamflow train: --%s watches the validation rows, and there are none "
+                        "(--validation-split 0)\n",
+                        o.ckpt_dir ? "checkpoint" : "early-stopping");
+                rc = 2;
+                goto out;
+        }
         if (o.cw_mode == CW_BALANCED &&
-            sf_class_weight_balanced(r.train.y, r.train.n, SF_KDD_NCLASSES, o.cw) != 0)
+            sf_class_weight_balanced(r.train.y, r.train.n, r.schema->n_classes, o.cw) != 0)
                 goto out;
         if (build_model(&r) != 0) goto out;
         if (ck && (rc = restore_state(&r, ck, &saved)) != 0) goto out;
@@ -886,13 +1181,7 @@ int cmd_train(int argc, char **argv) {
         sf_checkpoint_destroy(ck);
         ck = NULL;
         if (open_logs(&r) != 0) goto out;
-        printf("Training on %zu rows of %s; validation %zu and test %zu rows of %s (split by seed %lld); %d "
-               "inputs\n",
-               r.train.n, r.train_path, r.val.n, r.test.n, r.test_path, o.seed, r.enc->n_inputs);
-        if (o.cw_mode != CW_NONE)
-                printf("Class weights: %s %.4g, %s %.4g, %s %.4g, %s %.4g, %s %.4g\n", sf_kdd_class_name(0),
-                       o.cw[0], sf_kdd_class_name(1), o.cw[1], sf_kdd_class_name(2), o.cw[2],
-                       sf_kdd_class_name(3), o.cw[3], sf_kdd_class_name(4), o.cw[4]);
+        print_plan(&r);
         if (r.start > 0) printf("Resuming from %s after epoch %d\n", o.resume, r.start);
         fflush(stdout);
         double t_all = sf_now_s();

@@ -1,4 +1,5 @@
 #include "data/kdd.h"
+#include "table/encoder.h"
 
 #include <errno.h>
 #include <float.h>
@@ -9,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/lines.h"
 #include "util/decimal.h"
+#include "util/lines.h"
 #include "util/rng.h"
 #include "util/utf8.h"
 #include "util/util.h"
@@ -764,4 +765,18 @@ void sf_kdd_split(size_t n, uint64_t seed, size_t *idx) {
         sf_rng_seed(&rng, seed ^ 0x73706c6974ULL /* "split" */);
         for (size_t i = 0; i < n; i++) idx[i] = i;
         sf_rng_shuffle(&rng, idx, n);
+}
+
+sf_kdd_encoder_t *sf_kdd_encoder_from_table(const sf_encoder_t *enc, char *errstr, size_t errstr_size) {
+        if (enc->n_num != SF_KDD_NNUMERIC || enc->n_flags != 0 || enc->n_cat != 3) {
+                sf_seterr(errstr, errstr_size,
+                          "this command reads NSL-KDD rows only; the model is for another table (%d numeric "
+                          "and %d categorical columns)",
+                          enc->n_num, enc->n_cat);
+                return NULL;
+        }
+        return sf_kdd_encoder_new(enc->cat[0].n, (const char *const *)enc->cat[0].vocab, enc->cat[1].n,
+                                  (const char *const *)enc->cat[1].vocab, enc->cat[2].n,
+                                  (const char *const *)enc->cat[2].vocab, enc->mean, enc->std, errstr,
+                                  errstr_size);
 }

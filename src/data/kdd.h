@@ -119,6 +119,13 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
                                      const char *const *service, int n_flag, const char *const *flag,
                                      const float *mean, const float *std, char *errstr, size_t errstr_size);
 
+/* The encoder of an NSL-KDD model file (a table encoder of 38 numeric
+ * columns without "was missing" inputs and 3 categorical ones), for the
+ * scoring paths that still read rows with sf_kdd_parse_line. Returns a new
+ * encoder, or NULL with errstr for a model of another table. */
+struct sf_encoder;
+sf_kdd_encoder_t *sf_kdd_encoder_from_table(const struct sf_encoder *enc, char *errstr, size_t errstr_size);
+
 /* After sf_kdd_encode_sparse or sf_kdd_encode: 0 when the 38 scaled numeric
  * values num (the first 38 of x) are finite, else -1 with errstr naming the
  * first column that is not ("field 1 (duration): 3.4e+38 ..."). A number

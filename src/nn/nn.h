@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define SF_NN_MAX_LAYERS 8
-#define SF_NN_MAX_HOT    8 /* one-hot groups the first layer can gather */
+#define SF_NN_MAX_HOT    4096 /* one-hot groups (categorical columns) the first layer can gather */
 
 /* Keras' Adam defaults. */
 #define SF_ADAM_BETA1 0.9f

@@ -20,54 +20,6 @@ static void where(char *out, size_t size, const uint64_t *line, size_t r) {
                 snprintf(out, size, "row %zu", r + 1);
 }
 
-int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows,
-                      const size_t *idx, size_t n, int compact, char *errstr, size_t errstr_size) {
-        memset(ds, 0, sizeof(*ds));
-        ds->n_dense = compact ? SF_KDD_NNUMERIC : enc->n_inputs;
-        ds->n_hot = compact ? 3 : 0;
-        ds->x = malloc((n ? n : 1) * (size_t)ds->n_dense * sizeof(float));
-        ds->y = malloc((n ? n : 1) * sizeof(int));
-        if (compact) ds->hot = malloc((n ? n : 1) * 3 * sizeof(int32_t));
-        if (rows->line) ds->line = malloc((n ? n : 1) * sizeof(uint64_t));
-        if (!ds->x || !ds->y || (compact && !ds->hot) || (rows->line && !ds->line)) {
-                snprintf(errstr, errstr_size, "out of memory encoding %zu rows", n);
-                goto fail;
-        }
-        for (size_t i = 0; i < n; i++) {
-                size_t r = idx ? idx[i] : i;
-                const sf_kdd_row_t *row = &rows->rows[r];
-                char at[48], why[256];
-                if (row->label < 0 || row->label >= SF_KDD_NCLASSES) {
-                        where(at, sizeof(at), rows->line, r);
-                        snprintf(errstr, errstr_size,
-                                 "%s: the row has no label (training and evaluation rows need the label "
-                                 "column)",
-                                 at);
-                        goto fail;
-                }
-                ds->y[i] = row->label;
-                if (ds->line) ds->line[i] = rows->line[r];
-                int unseen;
-                float *x = ds->x + i * (size_t)ds->n_dense; /* the 38 scaled numbers first, either way */
-                if (compact) {
-                        unseen = sf_kdd_encode_sparse(enc, row, x, ds->hot + i * 3);
-                } else {
-                        unseen = sf_kdd_encode(enc, row, x);
-                }
-                if (sf_kdd_check_scaled(row, x, why, sizeof(why)) != 0) {
-                        where(at, sizeof(at), rows->line, r);
-                        snprintf(errstr, errstr_size, "%s: %s", at, why);
-                        goto fail;
-                }
-                if (unseen) ds->unseen++;
-        }
-        ds->n = n;
-        return 0;
-fail:
-        sf_dataset_free(ds);
-        return -1;
-}
-
 void sf_dataset_free(sf_dataset_t *ds) {
         free(ds->x);
         free(ds->hot);
@@ -340,12 +292,12 @@ int sf_class_weight_parse(const char *spec, const char *const *names, int classe
         *balanced = strcmp(spec, "balanced") == 0;
         *none = strcmp(spec, "none") == 0;
         if (*balanced || *none) return 0;
-        int seen[SF_KDD_NCLASSES] = {0};
-        if (classes > SF_KDD_NCLASSES) {
-                snprintf(errstr, errstr_size, "at most %d classes can be weighted", SF_KDD_NCLASSES);
+        int seen[SF_CLASS_WEIGHT_MAX] = {0};
+        if (classes > SF_CLASS_WEIGHT_MAX) {
+                snprintf(errstr, errstr_size, "at most %d classes can be weighted", SF_CLASS_WEIGHT_MAX);
                 return -1;
         }
-        float w[SF_KDD_NCLASSES];
+        float w[SF_CLASS_WEIGHT_MAX];
         for (int c = 0; c < classes; c++) w[c] = 1.0f;
         for (const char *p = spec;;) {
                 size_t len = strcspn(p, ",");

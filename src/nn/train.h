@@ -4,23 +4,22 @@
  * the running mean over its batches weighted by their size.
  *
  * Encoded data sets live here too: the whole training set is encoded once,
- * in the compact form (38 scaled numbers + 3 one-hot indices per row) that
- * lets the first layer gather instead of multiply, or densely (122 floats)
- * for comparison. */
+ * in the compact form (the scaled numbers and "was missing" inputs, then
+ * one one-hot index per categorical column) that lets the first layer
+ * gather instead of multiply, or densely (every input) for comparison. */
 #ifndef SF_NN_TRAIN_H
 #define SF_NN_TRAIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/kdd.h"
 #include "nn/nn.h"
 #include "util/rng.h"
 
 /* n encoded rows with their classes. */
 typedef struct sf_dataset {
         size_t n;
-        int n_dense, n_hot; /* compact: 38 and 3; dense: n_inputs and 0 */
+        int n_dense, n_hot; /* compact: numbers and flags, categorical columns; dense: n_inputs and 0 */
         float *x;           /* (n, n_dense) */
         int32_t *hot;       /* (n, n_hot), NULL when dense */
         int *y;             /* (n) class indices */
@@ -28,13 +27,7 @@ typedef struct sf_dataset {
         uint64_t *line;     /* (n) the file line of each row (0: unknown), NULL when the rows had none */
 } sf_dataset_t;
 
-/* Encodes rows->rows[idx[i]] (all rows in order when idx is NULL) for i in
- * 0..n with enc, compact or dense. Every row must carry a label and scale
- * to finite values (sf_kdd_check_scaled). Returns 0, or -1 with errstr (out
- * of memory, or "line L: field N (name): ..." for a bad row, "row R" when
- * rows has no line numbers). Free with sf_dataset_free. */
-int sf_dataset_encode(sf_dataset_t *ds, const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows,
-                      const size_t *idx, size_t n, int compact, char *errstr, size_t errstr_size);
+/* Frees what a dataset holds (src/model/dataset.h fills one). */
 void sf_dataset_free(sf_dataset_t *ds);
 
 /* Loss, accuracy and (optionally) predicted classes pred (n) and

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/model.h"
+#include "model/model.h"
 #include "util/utf8.h"
 
 const char *sf_score_reject_str(sf_score_reject_t reason) {
@@ -215,7 +215,9 @@ sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *n
 }
 
 sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size) {
-        if (sf_model_probs_finite(probs)) return SF_REJECT_NONE;
+        int finite = 1;
+        for (int k = 0; k < SF_KDD_NCLASSES; k++) finite &= isfinite(probs[k]) != 0;
+        if (finite) return SF_REJECT_NONE;
         snprintf(
                 errstr, errstr_size,
                 "the model's output is not finite (NaN or infinite probabilities); the record is not scored");

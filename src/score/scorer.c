@@ -26,7 +26,7 @@ typedef struct slot {
 typedef struct scorer {
         const sf_scorer_opts_t *o;
         sf_model_t *model;
-        const sf_kdd_encoder_t *enc;
+        sf_kdd_encoder_t *enc; /* owned */
         const char *model_id;
 
         sf_consumer_t *cons;
@@ -589,7 +589,10 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         s->o = o;
         s->instance.lock_fd = -1;
         s->model = model;
-        s->enc = sf_model_encoder(model);
+        if (!(s->enc = sf_kdd_encoder_from_table(sf_model_encoder(model), errstr, errstr_size))) {
+                free(s);
+                return -1;
+        }
         s->model_id = sf_model_id(model);
         s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
         s->x = malloc((size_t)o->batch * SF_KDD_NNUMERIC * sizeof(float));
@@ -723,6 +726,7 @@ out:
         free(s->x);
         free(s->hot);
         free(s->probs);
+        sf_kdd_encoder_destroy(s->enc);
         free(s);
         return rc;
 }

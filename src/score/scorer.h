@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #include "kafka/kafka.h"
-#include "nn/model.h"
+#include "model/model.h"
 #include "score/prom.h"
 #include "service/http.h"
 

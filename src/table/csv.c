@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/lines.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 static const char *const too_long = "field longer than 65536 bytes";

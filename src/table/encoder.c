@@ -208,6 +208,22 @@ int sf_encoder_encode(const sf_encoder_t *enc, const sf_row_t *row, float *x, ui
         return odd;
 }
 
+int sf_encoder_check_scaled(const sf_encoder_t *enc, const sf_schema_t *schema, const sf_row_t *row,
+                            const float *dense, int *col, char *errstr, size_t errstr_size) {
+        int bad = 0;
+        for (int j = 0; j < enc->n_num; j++) bad |= !isfinite(dense[j]);
+        if (!bad) return 0;
+        int j = 0;
+        while (isfinite(dense[j])) j++;
+        int c = enc->num_col[j];
+        *col = c;
+        sf_seterr(errstr, errstr_size,
+                  "column %d (%s): %g is out of range: scaled by the model's mean and deviation it becomes "
+                  "%g, which cannot be scored",
+                  c + 1, schema->cols[c].name, (double)row->v[c].num, (double)dense[j]);
+        return -1;
+}
+
 json_t *sf_encoder_to_json(const sf_encoder_t *enc, const sf_schema_t *schema) {
         json_t *root = json_object(), *num = json_array(), *cat = json_array();
         if (!root || !num || !cat || json_object_set_new(root, "inputs", json_integer(enc->n_inputs)) ||

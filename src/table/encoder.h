@@ -68,6 +68,15 @@ int sf_encoder_encode(const sf_encoder_t *enc, const sf_row_t *row, float *x, ui
 int sf_encoder_encode_sparse(const sf_encoder_t *enc, const sf_row_t *row, float *dense, int32_t *hot,
                              uint8_t *status);
 
+/* After sf_encoder_encode_sparse or sf_encoder_encode: 0 when the n_num
+ * scaled numbers (the first n_num values of dense) are finite, else -1 with
+ * *col the schema column of the first that is not and errstr saying so
+ * ("column 5 (src_bytes): 3.4e+38 is out of range: ..."). A number close to
+ * FLT_MAX parses but overflows once scaled; such a row must not be scored
+ * (the network would turn the inf into NaN, and ReLU the NaN into 0). */
+int sf_encoder_check_scaled(const sf_encoder_t *enc, const sf_schema_t *schema, const sf_row_t *row,
+                            const float *dense, int *col, char *errstr, size_t errstr_size);
+
 /* The fitted encoder as JSON (for the model file):
  *   {"inputs": 122,
  *    "numeric": [{"column": "duration", "mean": ..., "std": ..., "missing_flag": false}, ...],

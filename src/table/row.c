@@ -107,10 +107,18 @@ int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int
         json_decref(row->doc);
         row->doc = NULL;
         row->label = -1;
-        if (n_fields != schema->n_cols)
-                return fail(err, SF_ROW_FIELD_COUNT, n_fields < schema->n_cols ? n_fields : schema->n_cols,
-                            "%d fields, expected %d", n_fields, schema->n_cols);
-        for (int i = 0; i < schema->n_cols; i++) {
+        if (n_fields > schema->n_cols || n_fields < schema->min_fields) {
+                int col = n_fields < schema->n_cols ? n_fields : schema->n_cols;
+                if (schema->min_fields == schema->n_cols)
+                        return fail(err, SF_ROW_FIELD_COUNT, col, "%d fields, expected %d", n_fields,
+                                    schema->n_cols);
+                return fail(err, SF_ROW_FIELD_COUNT, col,
+                            "%d fields, expected %d to %d (the label and ignored columns at the end may be "
+                            "left off)",
+                            n_fields, schema->min_fields, schema->n_cols);
+        }
+        for (int i = n_fields; i < schema->n_cols; i++) row->v[i] = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
+        for (int i = 0; i < n_fields; i++) {
                 const sf_csv_field_t *f = &fields[i];
                 sf_value_t *v = &row->v[i];
                 switch (schema->cols[i].type) {
@@ -167,7 +175,12 @@ static int csv_fast(const sf_schema_t *schema, const char *text, size_t len, sf_
                                 return -1;
                 }
                 if (i + 1 < schema->n_cols) {
-                        if (q == end) return -1; /* too few fields */
+                        if (q == end) {
+                                if (i + 1 < schema->min_fields) return -1; /* too few fields */
+                                for (int j = i + 1; j < schema->n_cols; j++)
+                                        row->v[j] = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
+                                return 0;
+                        }
                         p = q + 1;
                 } else if (q != end) {
                         return -1; /* too many */

@@ -286,9 +286,12 @@ static int index_columns(sf_schema_t *s) {
         if (!(s->numeric_cols = calloc((size_t)s->n_cols, sizeof(int))) ||
             !(s->categorical_cols = calloc((size_t)s->n_cols, sizeof(int))))
                 return -1;
+        s->min_fields = 1;
         for (int i = 0; i < s->n_cols; i++) {
                 if (s->cols[i].type == SF_COL_NUMERIC) s->numeric_cols[s->n_numeric++] = i;
                 if (s->cols[i].type == SF_COL_CATEGORICAL) s->categorical_cols[s->n_categorical++] = i;
+                if (s->cols[i].type == SF_COL_NUMERIC || s->cols[i].type == SF_COL_CATEGORICAL)
+                        s->min_fields = i + 1;
         }
         return 0;
 }

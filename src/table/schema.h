@@ -52,6 +52,10 @@ typedef struct sf_schema {
         size_t *key_len;
         int *key_class;
         int n_numeric, n_categorical;
+        /* A CSV record may leave off the label and ignore columns after the
+         * last feature column: it has min_fields to n_cols fields (NSL-KDD's
+         * 41, 42 or 43). */
+        int min_fields;
         int *numeric_cols, *categorical_cols; /* column indices, file order */
 } sf_schema_t;
 

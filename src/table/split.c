@@ -108,3 +108,12 @@ out:
         free(count), free(start), free(n_test), free(n_val), free(room), free(byclass), free(want);
         return ret;
 }
+
+void sf_split_halves(size_t n, uint64_t seed, size_t *idx) {
+        sf_rng_t rng;
+        /* A stream of its own, so the split does not repeat the sequence the
+         * same seed gives the weights or the shuffles. */
+        sf_rng_seed(&rng, seed ^ 0x73706c6974ULL /* "split" */);
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        sf_rng_shuffle(&rng, idx, n);
+}

@@ -24,4 +24,10 @@ int sf_split_stratified(const int *label, size_t n, int n_classes, double val_fr
 
 void sf_split_free(sf_split_t *split);
 
+/* NSL-KDD's validation/test split of a test file of n rows: fills idx with
+ * a seeded permutation of 0..n-1; the first n/2 are validation, the rest
+ * test. The same (n, seed) always gives the same split (train and evaluate
+ * share it). */
+void sf_split_halves(size_t n, uint64_t seed, size_t *idx);
+
 #endif

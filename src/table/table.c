@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/lines.h"
 #include "table/csv.h"
+#include "util/lines.h"
 #include "util/util.h"
 
 static uint32_t hash(const char *s, size_t len) {
@@ -82,6 +82,7 @@ void sf_table_destroy(sf_table_t *t) {
         free(t->cat);
         free(t->dict);
         free(t->label);
+        free(t->line);
         free(t->class_rows);
         free(t);
 }
@@ -121,6 +122,7 @@ static int reserve(sf_table_t *t) {
                 }
         }
         GROW(t->label, cap);
+        GROW(t->line, cap);
         t->cap = cap;
         return 0;
 }
@@ -148,6 +150,7 @@ int sf_table_append(sf_table_t *t, const sf_row_t *row) {
                 }
         }
         t->label[r] = row->label;
+        t->line[r] = 0;
         t->class_rows[row->label]++;
         t->n_rows++;
         return 0;
@@ -222,7 +225,10 @@ static void truncate_to(sf_table_t *t, size_t n) {
  * Returns 0, or -1 with errstr when out of memory. */
 static int append_row(sf_table_t *t, const sf_row_t *row, const char *path, uint64_t lineno, size_t n0,
                       char *errstr, size_t errstr_size) {
-        if (sf_table_append(t, row) == 0) return 0;
+        if (sf_table_append(t, row) == 0) {
+                t->line[t->n_rows - 1] = lineno;
+                return 0;
+        }
         sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
                   (unsigned long long)lineno, t->n_rows - n0);
         return -1;
@@ -320,4 +326,40 @@ out:
         sf_lines_close(lines);
         sf_row_free(&row);
         return ret;
+}
+
+int sf_table_is_json_path(const char *path) {
+        static const char *const ext[] = {".json", ".jsonl", ".ndjson"};
+        size_t n = strlen(path);
+        if (n > 3 && strcmp(path + n - 3, ".gz") == 0) n -= 3;
+        for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+                size_t e = strlen(ext[i]);
+                if (n > e && strncmp(path + n - e, ext[i], e) == 0) return 1;
+        }
+        return 0;
+}
+
+int sf_table_read(sf_table_t *t, const char *path, char *errstr, size_t errstr_size) {
+        return sf_table_is_json_path(path) ? sf_table_read_json(t, path, errstr, errstr_size)
+                                           : sf_table_read_csv(t, path, errstr, errstr_size);
+}
+
+sf_table_t *sf_table_select(const sf_table_t *src, const size_t *idx, size_t n) {
+        sf_table_t *t = sf_table_new(src->schema);
+        sf_row_t row;
+        if (!t || sf_row_init(&row, src->schema) != 0) {
+                sf_table_destroy(t);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                sf_table_get_row(src, idx[i], &row);
+                if (sf_table_append(t, &row) != 0) {
+                        sf_table_destroy(t);
+                        t = NULL;
+                        break;
+                }
+                t->line[i] = src->line[idx[i]];
+        }
+        sf_row_free(&row);
+        return t;
 }

@@ -31,6 +31,7 @@ typedef struct sf_table {
         uint32_t **cat;     /* [n_cols]: dictionary ids of each categorical column, else NULL */
         sf_dict_t *dict;    /* [n_cols] */
         int *label;         /* (cap) class indices */
+        uint64_t *line;     /* (cap) the file line where each row's record starts, 0 when not from a file */
         size_t *class_rows; /* [n_classes]: rows per class */
 } sf_table_t;
 
@@ -56,6 +57,17 @@ int sf_table_read_csv(sf_table_t *table, const char *path, char *errstr, size_t 
  * with "PATH:LINE: reason: why" (reason as sf_row_reason_str) and appends
  * nothing. Returns 0 or -1. */
 int sf_table_read_json(sf_table_t *table, const char *path, char *errstr, size_t errstr_size);
+
+/* 1 when path names a file of JSON records by its extension (.json,
+ * .jsonl or .ndjson, optionally followed by .gz), else 0 (CSV). */
+int sf_table_is_json_path(const char *path);
+
+/* sf_table_read_json or sf_table_read_csv, by sf_table_is_json_path. */
+int sf_table_read(sf_table_t *table, const char *path, char *errstr, size_t errstr_size);
+
+/* A new table with rows idx[0..n) of src, in that order, with their line
+ * numbers. Returns it (sf_table_destroy) or NULL when out of memory. */
+sf_table_t *sf_table_select(const sf_table_t *src, const size_t *idx, size_t n);
 
 /* A view of row i in row (initialised for the table's schema): its strings
  * point into the table's dictionaries. */

@@ -1,5 +1,6 @@
 #include "util/util.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,4 +116,21 @@ void sf_seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(errstr, errstr_size, fmt, ap);
         va_end(ap);
+}
+
+int sf_find_data_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
+                      size_t errstr_size) {
+        int n = snprintf(path, path_size, "%s/%s", dir, name);
+        if (n < 0 || (size_t)n >= path_size) goto toolong;
+        if (access(path, R_OK) == 0) return 0;
+        int err1 = errno;
+        n = snprintf(path, path_size, "%s/%s.gz", dir, name);
+        if (n < 0 || (size_t)n >= path_size) goto toolong;
+        if (access(path, R_OK) == 0) return 0;
+        sf_seterr(errstr, errstr_size, "%s/%s: %s; %s/%s.gz: %s", dir, name, strerror(err1), dir, name,
+                  strerror(errno));
+        return -1;
+toolong:
+        sf_seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);
+        return -1;
 }

@@ -39,4 +39,9 @@ int64_t sf_wall_ms(void);
  * returns it; never NULL (falls back to "data/nsl-kdd"). */
 const char *sf_default_data_dir(char *buf, size_t size);
 
+/* DIR/NAME or, failing that, DIR/NAME.gz (NAME like "KDDTrain+.txt") into
+ * path. Returns 0, or -1 with errstr naming both paths tried. */
+int sf_find_data_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
+                      size_t errstr_size);
+
 #endif

@@ -4,8 +4,8 @@
  * a complete line: no NUL or newline in it, within the limit, numbered
  * after the one before. */
 #include "data/kdd.h"
-#include "data/lines.h"
 #include "harness.h"
+#include "util/lines.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1) return 0;

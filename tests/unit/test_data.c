@@ -8,10 +8,10 @@
 #include <zlib.h>
 
 #include "data/kdd.h"
-#include "data/lines.h"
 #include "fuzz.h"
 #include "test.h"
 #include "utf8_cases.h"
+#include "util/lines.h"
 #include "util/utf8.h"
 
 static char tmpdir[512];

@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "data/kdd.h"
-#include "nn/model.h"
+#include "model/model.h"
 #include "nn/nn.h"
+#include "small_model.h"
 #include "test.h"
 #include "util/rng.h"
 
@@ -26,22 +26,15 @@ static const char *tmp_path(const char *name) {
         return path;
 }
 
-static sf_kdd_encoder_t *small_encoder(void) {
-        const char *proto[] = {"icmp", "tcp", "udp"};
-        const char *service[] = {"ftp", "http", "private", "smtp"};
-        const char *flag[] = {"REJ", "S0", "SF"};
-        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
-        for (int i = 0; i < SF_KDD_NNUMERIC; i++) mean[i] = 0.1f * (float)i, std[i] = 1.0f + 0.5f * (float)i;
-        char err[256];
-        sf_kdd_encoder_t *enc =
-                sf_kdd_encoder_new(3, proto, 4, service, 3, flag, mean, std, err, sizeof(err));
-        if (!enc) printf("#   encoder: %s\n", err);
-        return enc;
+static sf_schema_t *schema;
+
+static sf_encoder_t *make_encoder(void) {
+        return small_encoder(schema, 4, 3, 0.1f, 0.5f);
 }
 
 /* A trained-looking network for the small encoder: 48 -> 16 -> 8 -> 5. */
-static sf_nn_t *small_network(const sf_kdd_encoder_t *enc, uint64_t seed) {
-        int sizes[] = {enc->n_inputs, 16, 8, SF_KDD_NCLASSES};
+static sf_nn_t *small_network(const sf_encoder_t *enc, uint64_t seed) {
+        int sizes[] = {enc->n_inputs, 16, 8, SMALL_CLASSES};
         char err[128];
         sf_nn_t *nn = sf_nn_create(sizes, 3, err, sizeof(err));
         if (!nn) return NULL;
@@ -53,7 +46,8 @@ static sf_nn_t *small_network(const sf_kdd_encoder_t *enc, uint64_t seed) {
         return nn;
 }
 
-static const sf_model_info_t info = {7, 30, 64, 1, 0.001, 125973};
+static const sf_model_info_t info = {
+        .seed = 7, .epochs = 30, .batch = 64, .threads = 1, .lr = 0.001, .train_rows = 125973};
 
 static uint8_t *slurp(const char *path, size_t *n) {
         FILE *fp = fopen(path, "rb");
@@ -76,24 +70,24 @@ static int spit(const char *path, const void *data, size_t n) {
 }
 
 static int save_small(const char *path, uint64_t seed) {
-        sf_kdd_encoder_t *enc = small_encoder();
+        sf_encoder_t *enc = make_encoder();
         sf_nn_t *nn = enc ? small_network(enc, seed) : NULL;
         char err[256] = "";
-        int rc = nn ? sf_model_save(path, nn, enc, &info, err, sizeof(err)) : -1;
+        int rc = nn ? sf_model_save(path, nn, schema, enc, &info, err, sizeof(err)) : -1;
         if (rc) printf("#   save: %s\n", err);
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
         return rc;
 }
 
 static void test_round_trip(void) {
         const char *path = tmp_path("m.safetensors");
-        sf_kdd_encoder_t *enc = small_encoder();
+        sf_encoder_t *enc = make_encoder();
         sf_nn_t *nn = enc ? small_network(enc, 3) : NULL;
         CHECK(nn != NULL);
         if (!nn) goto out0;
         char err[256] = "";
-        CHECK_MSG(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0, "%s", err);
+        CHECK_MSG(sf_model_save(path, nn, schema, enc, &info, err, sizeof(err)) == 0, "%s", err);
         sf_model_t *model = sf_model_load(path, err, sizeof(err));
         CHECK_MSG(model != NULL, "%s", err);
         if (!model) goto out;
@@ -103,12 +97,12 @@ static void test_round_trip(void) {
         CHECK_INT(got->n_layers, 3);
         CHECK_INT(got->n_params, nn->n_params);
         CHECK(memcmp(got->params, nn->params, nn->n_params * sizeof(float)) == 0);
-        const sf_kdd_encoder_t *e2 = sf_model_encoder(model);
+        const sf_encoder_t *e2 = sf_model_encoder(model);
         CHECK_INT(e2->n_inputs, enc->n_inputs);
-        CHECK_STR(e2->service[2], "private");
-        CHECK_STR(e2->flag[0], "REJ");
-        CHECK(memcmp(e2->mean, enc->mean, sizeof(enc->mean)) == 0);
-        CHECK(memcmp(e2->std, enc->std, sizeof(enc->std)) == 0);
+        CHECK_STR(e2->cat[1].vocab[2], "private");
+        CHECK_STR(e2->cat[2].vocab[0], "REJ");
+        CHECK(memcmp(e2->mean, enc->mean, SMALL_NNUM * sizeof(float)) == 0);
+        CHECK(memcmp(e2->std, enc->std, SMALL_NNUM * sizeof(float)) == 0);
         const sf_model_info_t *i2 = sf_model_info(model);
         CHECK_INT(i2->seed, 7);
         CHECK_INT(i2->epochs, 30);
@@ -150,18 +144,17 @@ static void test_round_trip(void) {
          * unseen (no one-hot input set), over more than one chunk. */
         {
                 enum { M = 4500 };
-                float *num = malloc(sizeof(float) * M * SF_KDD_NNUMERIC),
+                float *num = malloc(sizeof(float) * M * SMALL_NNUM),
                       *xd = calloc((size_t)M * n_in, sizeof(float)), *pd = malloc(sizeof(float) * M * 5),
                       *ps = malloc(sizeof(float) * M * 5);
                 int32_t *hot = malloc(sizeof(int32_t) * M * 3);
                 CHECK(num && xd && pd && ps && hot);
                 if (num && xd && pd && ps && hot) {
-                        int base[3] = {SF_KDD_NNUMERIC, SF_KDD_NNUMERIC + enc->n_proto,
-                                       SF_KDD_NNUMERIC + enc->n_proto + enc->n_service};
-                        int count[3] = {enc->n_proto, enc->n_service, enc->n_flag};
+                        int base[3] = {enc->cat[0].base, enc->cat[1].base, enc->cat[2].base};
+                        int count[3] = {enc->cat[0].n, enc->cat[1].n, enc->cat[2].n};
                         for (int i = 0; i < M; i++) {
-                                for (int j = 0; j < SF_KDD_NNUMERIC; j++)
-                                        xd[(size_t)i * n_in + j] = num[(size_t)i * SF_KDD_NNUMERIC + j] =
+                                for (int j = 0; j < SMALL_NNUM; j++)
+                                        xd[(size_t)i * n_in + j] = num[(size_t)i * SMALL_NNUM + j] =
                                                 (float)sf_rng_uniform(&rng) * 4 - 2;
                                 for (int g = 0; g < 3; g++) {
                                         int v = (int)(sf_rng_uniform(&rng) *
@@ -200,7 +193,7 @@ static void test_round_trip(void) {
 out:
         sf_nn_destroy(nn);
 out0:
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
 }
 
 static void test_file_layout(void) {
@@ -219,18 +212,18 @@ static void test_file_layout(void) {
         char *header = strndup((char *)buf + 8, hlen);
         CHECK(strstr(header,
                      "\"dense_0.kernel\":{\"data_offsets\":[0,3072],\"dtype\":\"F32\",\"shape\":[48,16]}"));
-        CHECK(strstr(header, "\"format\":\"streamflow-nsl-kdd\""));
+        CHECK(strstr(header, "\"format\":\"streamflow\""));
         CHECK(strstr(
                 header,
                 "\"class_names\":\"[\\\"normal\\\",\\\"DoS\\\",\\\"Probe\\\",\\\"R2L\\\",\\\"U2R\\\"]\""));
         CHECK(strstr(header, "\"layer_sizes\":\"[48,16,8,5]\""));
         /* The data is the parameter block. */
-        sf_kdd_encoder_t *enc = small_encoder();
+        sf_encoder_t *enc = make_encoder();
         sf_nn_t *nn = small_network(enc, 4);
         CHECK(n == 8 + hlen + nn->n_params * 4);
         CHECK(memcmp(buf + 8 + hlen, nn->params, nn->n_params * 4) == 0);
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
         free(header);
         free(buf);
 }
@@ -360,22 +353,23 @@ static void test_corrupt_files(void) {
         EXPECT_ERROR(bad, "tensor 'dense_2.bias' is missing");
         CHECK(edit_header(good, bad, "\"layer_sizes\":\"[48,16,8,5]\"", "\"layer_sizes\":\"[48,16,5]\"") ==
               0);
-        EXPECT_ERROR(bad, "has shape [16,8], expected [16,5]");
+        EXPECT_ERROR(bad, "metadata 'activations' must list 2 names");
         CHECK(edit_header(good, bad, "\"layer_sizes\":\"[48,16,8,5]\"", "\"layer_sizes\":\"[47,16,8,5]\"") ==
               0);
         EXPECT_ERROR(bad, "47 inputs");
-        CHECK(edit_header(good, bad, "\"streamflow-nsl-kdd\"", "\"something-else\"") == 0);
+        CHECK(edit_header(good, bad, "\"format\":\"streamflow\"", "\"format\":\"something-else\"") == 0);
         EXPECT_ERROR(bad, "not a StreamFlow model");
-        CHECK(edit_header(good, bad, "\"format_version\":\"1\"", "\"format_version\":\"9\"") == 0);
+        CHECK(edit_header(good, bad, "\"format_version\":\"2\"", "\"format_version\":\"9\"") == 0);
         EXPECT_ERROR(bad, "format version 9");
         CHECK(edit_header(good, bad, "\\\"ftp\\\",\\\"http\\\"", "\\\"http\\\",\\\"ftp\\\"") == 0);
-        EXPECT_ERROR(bad, "not sorted");
-        CHECK(edit_header(good, bad, "\"mean\":\"[0.0,", "\"mean\":\"[\\\"x\\\",") == 0);
-        EXPECT_ERROR(bad, "'mean'[0] is not a finite number");
-        CHECK(edit_header(good, bad, "\"std\":\"[", "\"std\":\"[[") == 0);
-        EXPECT_ERROR(bad, "'std' is not valid JSON");
+        EXPECT_ERROR(bad,
+                     "categorical[1].vocabulary[1]: expected a string after \"http\" (sorted, distinct)");
+        CHECK(edit_header(good, bad, "\\\"mean\\\":0.0", "\\\"mean\\\":\\\"x\\\"") == 0);
+        EXPECT_ERROR(bad, "metadata 'encoder': numeric[0].mean");
+        CHECK(edit_header(good, bad, "\"encoder\":\"{", "\"encoder\":\"{{") == 0);
+        EXPECT_ERROR(bad, "metadata 'encoder' is not valid JSON");
         CHECK(edit_header(good, bad, "\\\"U2R\\\"", "\\\"u2r\\\"") == 0);
-        EXPECT_ERROR(bad, "'class_names'[4] is 'u2r'");
+        EXPECT_ERROR(bad, "metadata 'class_names' disagrees with the schema's classes");
         CHECK(edit_header(good, bad, "\"__metadata__\"", "\"__metadata_x\"") == 0);
         EXPECT_ERROR(bad, "no __metadata__");
         CHECK(edit_header(good, bad, "\"dense_0.bias\"", "\"dense_0.bias\":{},\"extra\"") == 0);
@@ -412,22 +406,23 @@ static void test_extra_tensor_rejected(void) {
 }
 
 static void test_save_errors(void) {
-        sf_kdd_encoder_t *enc = small_encoder();
+        sf_encoder_t *enc = make_encoder();
         sf_nn_t *nn = enc ? small_network(enc, 1) : NULL;
         CHECK(nn != NULL);
         if (!nn) goto out;
         char err[256] = "";
-        CHECK(sf_model_save("/nonexistent-dir/m.safetensors", nn, enc, &info, err, sizeof(err)) == -1);
+        CHECK(sf_model_save("/nonexistent-dir/m.safetensors", nn, schema, enc, &info, err, sizeof(err)) ==
+              -1);
         CHECK(strstr(err, "/nonexistent-dir/m.safetensors") != NULL);
         /* A network that does not fit the encoder. */
         int sizes[] = {10, 5};
         sf_nn_t *wrong = sf_nn_create(sizes, 1, err, sizeof(err));
-        CHECK(sf_model_save(tmp_path("w.safetensors"), wrong, enc, &info, err, sizeof(err)) == -1);
+        CHECK(sf_model_save(tmp_path("w.safetensors"), wrong, schema, enc, &info, err, sizeof(err)) == -1);
         CHECK(strstr(err, "does not fit") != NULL);
         sf_nn_destroy(wrong);
 out:
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
 }
 
 /* Rewrites the model at src with layer_sizes `sizes` (n of them) and, when
@@ -496,55 +491,56 @@ static void test_huge_layers_fail_fast(void) {
         long before = peak_rss_kb();
         /* Only layer_sizes edited: the tensors have the old shapes. */
         CHECK(craft_sizes(good, bad, eight, 9, 0) == 0);
-        EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has shape [48,16], expected [48,65536] from layer_sizes");
+        EXPECT_ERROR(bad, "metadata 'layer_sizes'[1] is 65536: hidden layers are at most 4096 wide");
         /* Tensors declared to match, but the file holds a few KB of data. */
         CHECK(craft_sizes(good, bad, eight, 9, 1) == 0);
-        EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has data_offsets outside the");
-        int one[] = {48, 65536, 5};
-        CHECK(craft_sizes(good, bad, one, 3, 1) == 0);
+        EXPECT_ERROR(bad, "metadata 'layer_sizes'[1] is 65536: hidden layers are at most 4096 wide");
+        int one[] = {48, 4096, 8, 5};
+        CHECK(craft_sizes(good, bad, one, 4, 1) == 0);
         EXPECT_ERROR(bad, "tensor 'dense_0.kernel' has data_offsets outside the");
         long after = peak_rss_kb();
         CHECK_MSG(after - before < 64 * 1024, "peak RSS grew by %ld KB loading the crafted files",
                   after - before);
 
         /* A file whose tensors match 8192-wide layers: above the width bound. */
-        sf_kdd_encoder_t *enc = small_encoder();
-        int wide[] = {enc ? enc->n_inputs : 48, 8192, SF_KDD_NCLASSES};
+        sf_encoder_t *enc = make_encoder();
+        int wide[] = {enc ? enc->n_inputs : 48, 8192, SMALL_CLASSES};
         char err[256] = "";
         sf_nn_t *nn = sf_nn_create(wide, 2, err, sizeof(err));
-        CHECK(nn && enc && sf_model_save(bad, nn, enc, &info, err, sizeof(err)) == 0);
+        CHECK(nn && enc && sf_model_save(bad, nn, schema, enc, &info, err, sizeof(err)) == 0);
         EXPECT_ERROR(bad, "metadata 'layer_sizes'[1] is 8192: hidden layers are at most 4096 wide");
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
 }
 
 /* A model whose weights are near FLT_MAX loads (every weight is finite)
  * but its output is NaN: sf_model_probs_finite says so. */
 static void test_non_finite_output(void) {
-        sf_kdd_encoder_t *enc = small_encoder();
+        sf_encoder_t *enc = make_encoder();
         sf_nn_t *nn = enc ? small_network(enc, 4) : NULL;
         const char *path = tmp_path("huge_weights.safetensors");
         char err[256] = "";
         CHECK(nn != NULL);
         if (!nn) goto out;
-        CHECK(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0);
+        CHECK(sf_model_save(path, nn, schema, enc, &info, err, sizeof(err)) == 0);
         sf_model_t *m = sf_model_load(path, err, sizeof(err));
-        float num[SF_KDD_NNUMERIC] = {1.0f}, probs[5];
+        float num[SMALL_NNUM] = {1.0f}, probs[5];
         int32_t hot[3] = {38, 41, 47};
-        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && sf_model_probs_finite(probs));
+        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && sf_model_probs_finite(m, probs));
         sf_model_destroy(m);
         for (size_t i = 0; i < nn->n_params; i++) nn->params[i] = 3e38f;
-        CHECK(sf_model_save(path, nn, enc, &info, err, sizeof(err)) == 0);
+        CHECK(sf_model_save(path, nn, schema, enc, &info, err, sizeof(err)) == 0);
         m = sf_model_load(path, err, sizeof(err));
         CHECK_MSG(m != NULL, "%s", err);
-        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && !sf_model_probs_finite(probs));
+        CHECK(m && sf_model_predict_sparse(m, num, hot, 1, probs) == 0 && !sf_model_probs_finite(m, probs));
         sf_model_destroy(m);
 out:
         sf_nn_destroy(nn);
-        sf_kdd_encoder_destroy(enc);
+        sf_encoder_destroy(enc);
 }
 
 int main(void) {
+        schema = small_schema();
         snprintf(dir, sizeof(dir), "/tmp/sf-test-model.XXXXXX");
         if (!mkdtemp(dir)) return 1;
         sf_nn_set_threads(1);

@@ -5,9 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/kdd.h"
+#include "model/dataset.h"
 #include "nn/nn.h"
 #include "nn/train.h"
+#include "table/encoder.h"
+#include "table/row.h"
+#include "table/schema.h"
+#include "table/table.h"
 #include "test.h"
 
 static const char *const lines[] = {
@@ -44,18 +48,46 @@ static const char *const lines[] = {
 };
 enum { NROWS = sizeof(lines) / sizeof(lines[0]) };
 
-static int load_rows(sf_kdd_rows_t *rows) {
+/* NSL-KDD's schema, the rows above as a table and an encoder fitted on them. */
+typedef struct {
+        sf_schema_t *schema;
+        sf_table_t *table;
+        sf_encoder_t *enc;
+} fixture_t;
+
+static sf_schema_t *kdd_schema(void) {
+        char path[1024], err[512];
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/data/nsl-kdd/schema.json", root ? root : ".");
+        sf_schema_t *s = sf_schema_load(path, err, sizeof(err));
+        if (!s) printf("#   %s\n", err);
+        return s;
+}
+
+static int fixture_load(fixture_t *f) {
         char err[256];
-        rows->rows = calloc(NROWS, sizeof(sf_kdd_row_t));
-        if (!rows->rows) return -1;
-        rows->n = rows->cap = NROWS;
+        sf_row_t row = {0};
+        sf_row_error_t e;
+        if (!(f->schema = kdd_schema()) || !(f->table = sf_table_new(f->schema)) ||
+            sf_row_init(&row, f->schema) != 0)
+                return -1;
         for (int i = 0; i < NROWS; i++) {
-                if (sf_kdd_parse_line(lines[i], strlen(lines[i]), &rows->rows[i], err, sizeof(err)) != 0) {
-                        printf("#   row %d: %s\n", i, err);
+                if (sf_row_from_csv_text(f->schema, lines[i], strlen(lines[i]), &row, &e) != 0 ||
+                    sf_table_append(f->table, &row) != 0) {
+                        printf("#   row %d: %s\n", i, e.msg);
+                        sf_row_free(&row);
                         return -1;
                 }
         }
+        sf_row_free(&row);
+        if (!(f->enc = sf_encoder_fit(f->table, err, sizeof(err)))) return -1;
         return 0;
+}
+
+static void fixture_free(fixture_t *f) {
+        sf_encoder_destroy(f->enc);
+        sf_table_destroy(f->table);
+        sf_schema_destroy(f->schema);
 }
 
 typedef struct {
@@ -73,21 +105,21 @@ static void record(void *opaque, size_t step, size_t steps, double loss, double 
 }
 
 static void test_compact_and_dense_agree(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256];
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         CHECK(enc != NULL);
         if (!enc) goto out;
         sf_dataset_t c = {0}, d = {0};
-        CHECK(sf_dataset_encode(&c, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
-        CHECK(sf_dataset_encode(&d, enc, &rows, NULL, NROWS, 0, err, sizeof(err)) == 0);
+        CHECK(sf_dataset_encode(&c, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(sf_dataset_encode(&d, enc, fx.table, "rows", NULL, NROWS, 0, err, sizeof(err)) == 0);
         CHECK_INT(c.n_dense, 38);
         CHECK_INT(c.n_hot, 3);
         CHECK_INT(d.n_dense, enc->n_inputs);
-        CHECK_INT(c.y[2], SF_CLASS_DOS);
-        CHECK_INT(c.y[5], SF_CLASS_R2L);
-        CHECK_INT(c.y[6], SF_CLASS_U2R);
+        CHECK_INT(c.y[2], 1);
+        CHECK_INT(c.y[5], 3);
+        CHECK_INT(c.y[6], 4);
         int sizes[] = {enc->n_inputs, 8, 5};
         sf_nn_t *nn = sf_nn_create(sizes, 2, err, sizeof(err));
         CHECK(nn != NULL);
@@ -105,17 +137,16 @@ static void test_compact_and_dense_agree(void) {
         sf_dataset_free(&c);
         sf_dataset_free(&d);
 out:
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 static void test_epoch_like_keras(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256];
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         sf_dataset_t ds = {0};
-        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(enc && sf_dataset_encode(&ds, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
         int sizes[] = {enc ? enc->n_inputs : 1, 16, 5};
         sf_nn_t *nn = sf_nn_create(sizes, 2, err, sizeof(err));
         sf_trainer_t *tr = NULL;
@@ -143,8 +174,7 @@ out:
         sf_trainer_destroy(tr);
         sf_nn_destroy(nn);
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 /* Trains `epochs` epochs from seed and returns the parameters (caller frees). */
@@ -174,12 +204,12 @@ done:
 }
 
 static void test_deterministic_from_seed(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256];
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         sf_dataset_t ds = {0};
-        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(enc && sf_dataset_encode(&ds, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
         if (!enc) goto out;
         size_t na = 0, nb = 0, nc = 0;
         float *a = train_params(&ds, enc->n_inputs, 11, 20, &na);
@@ -193,17 +223,16 @@ static void test_deterministic_from_seed(void) {
         free(a), free(b), free(c);
 out:
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 static void test_divergence_is_an_error(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256] = "";
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         sf_dataset_t ds = {0};
-        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(enc && sf_dataset_encode(&ds, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
         if (!enc) goto out;
         int sizes[] = {enc->n_inputs, 16, 5};
         sf_nn_t *nn = sf_nn_create(sizes, 2, err, sizeof(err));
@@ -218,37 +247,46 @@ static void test_divergence_is_an_error(void) {
         sf_nn_destroy(nn);
 out:
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 /* Evaluation data that overflows once scaled is an error naming the line
  * and the column, compact or dense, never a row counted; a network whose
  * output is not finite on a row is an error naming the line. */
 static void test_non_finite_evaluation_rows(void) {
-        sf_kdd_rows_t rows = {0};
-        char err[256] = "", path[1024];
+        char err[512] = "", path[1024];
         const char *root = getenv("SF_ROOT");
         snprintf(path, sizeof(path), "%s/tests/data/bad-inputs/overflow_to_inf.csv", root ? root : ".");
-        CHECK_MSG(sf_kdd_read_file(path, &rows, err, sizeof(err)) == 0, "%s", err);
-        const char *proto[] = {"tcp"}, *service[] = {"private"}, *flag[] = {"REJ"};
-        float mean[SF_KDD_NNUMERIC], std[SF_KDD_NNUMERIC];
-        for (int j = 0; j < SF_KDD_NNUMERIC; j++) mean[j] = 0, std[j] = 0.5f;
-        sf_kdd_encoder_t *enc =
-                sf_kdd_encoder_new(1, proto, 1, service, 1, flag, mean, std, err, sizeof(err));
+        sf_schema_t *schema = kdd_schema();
+        sf_table_t *rows = schema ? sf_table_new(schema) : NULL;
+        sf_encoder_t *enc = NULL;
         sf_dataset_t ds = {0};
         sf_nn_t *nn = NULL;
-        if (!enc || rows.n != 3) goto out;
+        if (!rows) goto out;
+        CHECK_MSG(sf_table_read(rows, path, err, sizeof(err)) == 0, "%s", err);
+        /* mean 0, std 0.5 for every number; one value per category */
+        json_t *num = json_array();
+        for (int j = 0; j < schema->n_numeric; j++)
+                json_array_append_new(num, json_pack("{s:s, s:f, s:f, s:b}", "column",
+                                                     schema->cols[schema->numeric_cols[j]].name, "mean", 0.0,
+                                                     "std", 0.5, "missing_flag", 0));
+        json_t *ej =
+                json_pack("{s:i, s:o, s:[{s:s, s:[s]}, {s:s, s:[s]}, {s:s, s:[s]}]}", "inputs", 41, "numeric",
+                          num, "categorical", "column", "protocol_type", "vocabulary", "tcp", "column",
+                          "service", "vocabulary", "private", "column", "flag", "vocabulary", "REJ");
+        enc = sf_encoder_from_json(ej, schema, "test encoder", err, sizeof(err));
+        json_decref(ej);
+        if (!enc || rows->n_rows != 3) goto out;
         for (int compact = 0; compact < 2; compact++) {
                 size_t idx[] = {2, 1}; /* the ordinary row, then line 2 */
-                CHECK(sf_dataset_encode(&ds, enc, &rows, idx, 2, compact, err, sizeof(err)) == -1);
-                CHECK_MSG(strstr(err, "line 2: field 25 (serror_rate): 3e+38 ") != NULL, "%s", err);
-                CHECK(sf_dataset_encode(&ds, enc, &rows, NULL, 3, compact, err, sizeof(err)) == -1);
-                CHECK_MSG(strstr(err, "line 1: field 1 (duration)") != NULL, "%s", err);
+                CHECK(sf_dataset_encode(&ds, enc, rows, "f.csv", idx, 2, compact, err, sizeof(err)) == -1);
+                CHECK_MSG(strstr(err, "f.csv:2: column 25 (serror_rate): 3e+38 ") != NULL, "%s", err);
+                CHECK(sf_dataset_encode(&ds, enc, rows, "f.csv", NULL, 3, compact, err, sizeof(err)) == -1);
+                CHECK_MSG(strstr(err, "f.csv:1: column 1 (duration)") != NULL, "%s", err);
         }
         /* Line 3 alone encodes; weights near FLT_MAX make its output NaN. */
         size_t third = 2;
-        CHECK_MSG(sf_dataset_encode(&ds, enc, &rows, &third, 1, 1, err, sizeof(err)) == 0, "%s", err);
+        CHECK_MSG(sf_dataset_encode(&ds, enc, rows, "f.csv", &third, 1, 1, err, sizeof(err)) == 0, "%s", err);
         int sizes[] = {enc->n_inputs, 4, 5};
         nn = sf_nn_create(sizes, 2, err, sizeof(err));
         if (!nn) goto out;
@@ -258,22 +296,23 @@ static void test_non_finite_evaluation_rows(void) {
         CHECK(sf_nn_evaluate(nn, &ds, &loss, &acc, NULL, NULL, err, sizeof(err)) == -1);
         CHECK_MSG(strstr(err, "line 3: the model's output is not finite") != NULL, "%s", err);
 out:
-        CHECK(enc != NULL && rows.n == 3 && nn != NULL);
+        CHECK(enc != NULL && rows && rows->n_rows == 3 && nn != NULL);
         sf_nn_destroy(nn);
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        sf_encoder_destroy(enc);
+        sf_table_destroy(rows);
+        sf_schema_destroy(schema);
 }
 
 /* The reported loss with class weights is Keras': each row's loss times its
  * class's weight, averaged over the rows (not over the weights). */
 static void test_weighted_epoch_loss(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256];
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         sf_dataset_t ds = {0};
-        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(enc && sf_dataset_encode(&ds, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
         int sizes[] = {enc ? enc->n_inputs : 1, 16, 5};
         sf_nn_t *nn = sf_nn_create(sizes, 2, err, sizeof(err));
         sf_trainer_t *tr = NULL;
@@ -300,8 +339,7 @@ out:
         sf_trainer_destroy(tr);
         sf_nn_destroy(nn);
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 /* sklearn's docstring example: y = [1, 1, 1, 1, 0, 0] gives [1.5, 0.75]. */
@@ -449,12 +487,12 @@ static void test_early_stop_tables(void) {
 /* Training on after restoring Adam's moments and step, the shuffle stream
  * and the weights equals training straight through, bit for bit. */
 static void test_resume_equals_straight(void) {
-        sf_kdd_rows_t rows = {0};
+        fixture_t fx = {0};
         char err[256];
-        CHECK(load_rows(&rows) == 0);
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_fit(&rows, err, sizeof(err));
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
         sf_dataset_t ds = {0};
-        CHECK(enc && sf_dataset_encode(&ds, enc, &rows, NULL, NROWS, 1, err, sizeof(err)) == 0);
+        CHECK(enc && sf_dataset_encode(&ds, enc, fx.table, "rows", NULL, NROWS, 1, err, sizeof(err)) == 0);
         int sizes[] = {enc ? enc->n_inputs : 1, 16, 5};
         sf_nn_t *a = sf_nn_create(sizes, 2, err, sizeof(err)), *b = sf_nn_create(sizes, 2, err, sizeof(err));
         sf_trainer_t *ta = NULL, *tb = NULL, *tc = NULL;
@@ -485,8 +523,7 @@ out:
         sf_trainer_destroy(ta), sf_trainer_destroy(tb), sf_trainer_destroy(tc);
         sf_nn_destroy(a), sf_nn_destroy(b);
         sf_dataset_free(&ds);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        fixture_free(&fx);
 }
 
 int main(void) {

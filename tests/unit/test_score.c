@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "data/lines.h"
 #include "fuzz.h"
 #include "score/hist.h"
 #include "score/instance.h"
@@ -12,6 +11,7 @@
 #include "score/record.h"
 #include "test.h"
 #include "utf8_cases.h"
+#include "util/lines.h"
 #include "util/rng.h"
 #include "util/util.h"
 

@@ -425,8 +425,12 @@ static void test_table_read_errors(void) {
                 const char *text, *msg; /* msg after "PATH" */
         } cases[] = {
                 {"x,c,y,z\n1,a,yes,\nabc,b,no,\n", ":3:1 (x): not a number: \"abc\""},
-                {"x,c,y,z\n1,a,yes,,9\n", ":2:5: 5 fields, expected 4"},
-                {"x,c,y,z\n1,a\n", ":2:3 (y): 2 fields, expected 4"},
+                {"x,c,y,z\n1,a,yes,,9\n", ":2:5: 5 fields, expected 2 to 4 (the label and ignored columns at "
+                                          "the end may be left off)"},
+                {"x,c,y,z\n1\n",
+                 ":2:2 (c): 1 fields, expected 2 to 4 (the label and ignored columns at the end "
+                 "may be left off)"},
+                {"x,c,y,z\n1,a\n", ":2:3 (y): no label (every training row needs one)"},
                 {"x,c,y,z\n1,a,maybe,\n",
                  ":2:3 (y): unknown label \"maybe\" (not a class, not in the schema's map)"},
                 {"x,c,y,z\n1,a,,\n", ":2:3 (y): no label (every training row needs one)"},
@@ -538,7 +542,8 @@ static void test_csv_text_decode(void) {
                 {"7,a\tb,no,", SF_ROW_OK, -1},
                 {"7,a,no,\xff", SF_ROW_OK, -1}, /* an ignored column is not looked at */
                 {"\"3\",\"\",yes,", SF_ROW_OK, -1},
-                {"1,a,yes", SF_ROW_FIELD_COUNT, 3},
+                {"1,a,yes", SF_ROW_OK, -1}, /* the trailing ignore column left off */
+                {"1,a", SF_ROW_OK, -1},     /* and the label: a row to score */
                 {"1,a,yes,,", SF_ROW_FIELD_COUNT, 4},
                 {"1", SF_ROW_FIELD_COUNT, 1},
                 {"x,a,yes,", SF_ROW_NOT_A_NUMBER, 0},

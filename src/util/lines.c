@@ -1,4 +1,4 @@
-#include "data/lines.h"
+#include "util/lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "data/kdd.h"
 #include "util/util.h"
 
 /* Bytes read from the file per read(). */
@@ -45,7 +44,7 @@ sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t
                 sf_seterr(errstr, errstr_size, "no input path given");
                 return NULL;
         }
-        if (max_len == 0) max_len = SF_KDD_MAX_LINE;
+        if (max_len == 0) max_len = SF_LINES_MAX;
         if (max_len > SIZE_MAX / 2 - CHUNK) {
                 sf_seterr(errstr, errstr_size, "%s: maximum line length too large", path);
                 return NULL;

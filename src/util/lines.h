@@ -5,8 +5,10 @@
  * 1-based number; an over-long line or one holding NUL bytes is an error for
  * that line only and reading goes on with the next; an unreadable or
  * corrupt (truncated gzip) source is a fatal error. */
-#ifndef SF_DATA_LINES_H
-#define SF_DATA_LINES_H
+#ifndef SF_UTIL_LINES_H
+#define SF_UTIL_LINES_H
+
+#define SF_LINES_MAX (64 * 1024) /* the default longest line: longer ones are an error, not a crash */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +25,7 @@ typedef enum {
 } sf_lines_status_t;
 
 /* Opens path for reading, "-" meaning stdin (which may be gzip too). Lines
- * longer than max_len bytes (without the newline; 0 means SF_KDD_MAX_LINE)
+ * longer than max_len bytes (without the newline; 0 means SF_LINES_MAX)
  * are reported as SF_LINES_BAD. A missing or unreadable file is an error
  * "PATH: strerror". Returns a new reader (close with sf_lines_close) or
  * NULL. */

@@ -1,17 +1,18 @@
-/* The intrusion classifier: Dense(64, relu) -> Dense(64, relu) ->
- * Dense(32, relu) -> Dense(5, softmax) over the encoder's inputs, plus the
- * encoder itself, so one model file scores a raw CSV row.
+/* The model file: a table's schema, the encoder fitted on its training
+ * rows and the network (dense layers of any sizes, ReLU between them,
+ * softmax over the schema's classes), so one file scores a raw row.
  *
- * This header is the inference surface used by evaluate, predict and score;
- * training lives beside it in src/nn/. */
-#ifndef SF_NN_MODEL_H
-#define SF_NN_MODEL_H
+ * This header is the inference surface used by evaluate, predict and score,
+ * and what train writes; the training itself lives in src/nn/. */
+#ifndef SF_MODEL_MODEL_H
+#define SF_MODEL_MODEL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/kdd.h"
 #include "nn/nn.h"
+#include "table/encoder.h"
+#include "table/schema.h"
 
 typedef struct sf_model sf_model_t;
 
@@ -23,28 +24,34 @@ typedef struct sf_model sf_model_t;
 sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size);
 void sf_model_destroy(sf_model_t *model);
 
-/* The encoder stored in the model (owned by the model). */
-const sf_kdd_encoder_t *sf_model_encoder(const sf_model_t *model);
+/* The schema and the encoder stored in the model (owned by the model). */
+const sf_schema_t *sf_model_schema(const sf_model_t *model);
+const sf_encoder_t *sf_model_encoder(const sf_model_t *model);
+
+/* The number of classes: the schema's, the width of the output layer. */
+int sf_model_classes(const sf_model_t *model);
 
 /* A short identity of the model for logs and Kafka headers: the first 16
  * hex digits of the SHA-256 of the file. Owned by the model. */
 const char *sf_model_id(const sf_model_t *model);
 
 /* Class probabilities for n encoded rows: x is (n, n_inputs), probs is
- * (n, 5). Uses scratch space inside the model: one model per thread.
+ * (n, classes). Uses scratch space inside the model: one model per thread.
  * Returns 0, or -1 if scratch space could not be allocated. */
 int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
 
-/* The same from the compact encoding (sf_kdd_encode_sparse): num (n, 38)
- * scaled numeric columns, hot (n, 3) one-hot input indices (-1: unseen).
- * The first layer adds three rows of weights instead of multiplying 84
- * zeros: cheaper, and the exact arithmetic `evaluate` does. */
-int sf_model_predict_sparse(sf_model_t *model, const float *num, const int32_t *hot, size_t n, float *probs);
+/* The same from the compact encoding (sf_encoder_encode_sparse): dense
+ * (n, enc->n_num + enc->n_flags) scaled numbers and "was missing" inputs,
+ * hot (n, enc->n_cat) one-hot input indices (-1: missing or unseen). The
+ * first layer adds one row of weights per categorical column instead of
+ * multiplying the zeros: cheaper, and the exact arithmetic training does. */
+int sf_model_predict_sparse(sf_model_t *model, const float *dense, const int32_t *hot, size_t n,
+                            float *probs);
 
-/* 1 when the 5 probabilities of one row (from sf_model_predict or
- * sf_model_predict_sparse) are all finite, else 0: such a row must never
- * become a prediction. */
-int sf_model_probs_finite(const float *probs);
+/* 1 when the probabilities of one row (classes of them, from
+ * sf_model_predict or sf_model_predict_sparse) are all finite, else 0: such
+ * a row must never become a prediction. */
+int sf_model_probs_finite(const sf_model_t *model, const float *probs);
 
 /* How the model was trained, stored in the file (no timestamps: the same
  * seed and thread count give a byte-identical file). */
@@ -53,16 +60,26 @@ typedef struct sf_model_info {
         int epochs, batch, threads;
         double lr;
         int64_t train_rows;
+        /* How validation and test rows were chosen, so evaluate can find the
+         * test rows again: with test_file set, the test file's rows were split
+         * 50/50 into validation and test by seed (NSL-KDD's way), unless
+         * val_split > 0 took validation rows from the training file instead;
+         * without it, one file was split by val_split and test_split
+         * (seeded, stratified). */
+        int test_file;
+        double val_split, test_split;
+        /* (classes) training rows per class, or NULL when not recorded. */
+        const int64_t *class_rows;
 } sf_model_info_t;
 
-/* Writes nn, the encoder and info to path as safetensors: 8-byte LE header
- * length, a JSON header (tensors dense_<l>.kernel (in, out) and
- * dense_<l>.bias (out), F32; __metadata__ holding the layer sizes, class
- * names, vocabularies, means, deviations and info as JSON-encoded strings),
- * then the little-endian f32 data. Written to a temporary file in the same
- * directory and renamed, so a reader never sees half a model. Returns 0, or
- * -1 with errstr naming the path. */
-int sf_model_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
+/* Writes nn, the schema, the encoder and info to path as safetensors:
+ * 8-byte LE header length, a JSON header (tensors dense_<l>.kernel (in,
+ * out) and dense_<l>.bias (out), F32; __metadata__ holding the schema, the
+ * encoder, layer sizes, activations, class names and info as JSON-encoded
+ * strings), then the little-endian f32 data. Written to a temporary file
+ * in the same directory and renamed, so a reader never sees half a model.
+ * Returns 0, or -1 with errstr naming the path. */
+int sf_model_save(const char *path, const sf_nn_t *nn, const sf_schema_t *schema, const sf_encoder_t *enc,
                   const sf_model_info_t *info, char *errstr, size_t errstr_size);
 
 /* Writes the model as an ONNX graph that takes the raw feature columns
@@ -87,9 +104,9 @@ const sf_model_info_t *sf_model_info(const sf_model_t *model);
  * added to the "training" metadata: how a recipe other than the default
  * (class weights, early stopping) is recorded. extra_json NULL gives the
  * same bytes as sf_model_save. Returns 0, or -1 with errstr. */
-int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
-                        const sf_model_info_t *info, const char *extra_json, char *errstr,
-                        size_t errstr_size);
+int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_schema_t *schema,
+                        const sf_encoder_t *enc, const sf_model_info_t *info, const char *extra_json,
+                        char *errstr, size_t errstr_size);
 
 /* A training checkpoint (`train --checkpoint DIR`'s last.safetensors): a
  * model file's tensors and metadata plus Adam's moments "optimizer.m" and
@@ -99,7 +116,8 @@ int sf_model_save_extra(const char *path, const sf_nn_t *nn, const sf_kdd_encode
  * JSON text in metadata "checkpoint". */
 typedef struct sf_checkpoint {
         sf_nn_t *nn;
-        sf_kdd_encoder_t *enc;
+        sf_schema_t *schema;
+        sf_encoder_t *enc;
         sf_model_info_t info;
         float *adam_m, *adam_v; /* (n_params) each */
         float *best;            /* (n_params) or NULL */
@@ -109,9 +127,10 @@ typedef struct sf_checkpoint {
 /* Writes a checkpoint to path atomically: a temporary file in the same
  * directory, fsync, rename, fsync of the directory. best may be NULL.
  * Returns 0, or -1 with errstr naming the path. */
-int sf_checkpoint_save(const char *path, const sf_nn_t *nn, const sf_kdd_encoder_t *enc,
-                       const sf_model_info_t *info, const float *adam_m, const float *adam_v,
-                       const float *best, const char *state, char *errstr, size_t errstr_size);
+int sf_checkpoint_save(const char *path, const sf_nn_t *nn, const sf_schema_t *schema,
+                       const sf_encoder_t *enc, const sf_model_info_t *info, const float *adam_m,
+                       const float *adam_v, const float *best, const char *state, char *errstr,
+                       size_t errstr_size);
 
 /* Reads a checkpoint written by sf_checkpoint_save; every tensor is checked
  * as sf_model_load checks a model's. Returns a new checkpoint (destroy with
