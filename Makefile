@@ -152,7 +152,7 @@ uninstall:
 # tests/cli/test_fuzz_regress.sh replays their stored inputs. `make fuzz`
 # grows a corpus per target under FUZZ_BUILD/corpus (tests/fuzz/run).
 #   make fuzz                                  every target FUZZ_TIME seconds
-#   make fuzz FUZZ_TARGETS=kdd_row FUZZ_TIME=600 FUZZ_JOBS=2
+#   make fuzz FUZZ_TARGETS=table_row FUZZ_TIME=600 FUZZ_JOBS=2
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 60

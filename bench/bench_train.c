@@ -2,9 +2,10 @@
  *
  * 1. `streamflow train` with its defaults (30 epochs of KDDTrain+, batch 64)
  *    run as a child process: wall time and peak RSS (getrusage of the child).
- * 2. The options side by side, in this process, on the same data: the
- *    first layer as a one-hot gather (compact rows) or a dense product, and
- *    1 or 2 OpenBLAS threads; median epoch time over several epochs.
+ * 2. The options side by side, in this process, on the same data, read,
+ *    fitted and encoded as train does (a table read with the schema,
+ *    sf_encoder_fit, sf_dataset_encode): the first layer as a one-hot gather (compact rows) or a dense
+ * product, and 1 or 2 OpenBLAS threads; median epoch time over several epochs.
  *
  *   bench_train [DATA_DIR]     (default: the shipped data/nsl-kdd) */
 #include <libgen.h>
@@ -16,9 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "data/kdd.h"
+#include "model/dataset.h"
 #include "nn/nn.h"
 #include "nn/train.h"
+#include "table/encoder.h"
+#include "table/schema.h"
+#include "table/table.h"
 #include "util/util.h"
 
 #define REPS 5
@@ -84,9 +88,9 @@ static int bench_command(const char *data_dir) {
 }
 
 /* Median seconds per epoch of training on ds with threads threads. */
-static double epoch_time(const sf_dataset_t *ds, int n_inputs, int threads) {
+static double epoch_time(const sf_dataset_t *ds, int n_inputs, int n_classes, int threads) {
         char err[256];
-        int sizes[] = {n_inputs, 64, 64, 32, SF_KDD_NCLASSES};
+        int sizes[] = {n_inputs, 64, 64, 32, n_classes};
         sf_nn_t *nn = sf_nn_create(sizes, 4, err, sizeof(err));
         sf_trainer_t *tr = nn ? sf_trainer_new(nn, ds, 64, 0.001f, 42, err, sizeof(err)) : NULL;
         double t[REPS], median_t = -1;
@@ -106,41 +110,50 @@ out:
 }
 
 int main(int argc, char **argv) {
-        char dirbuf[1024], path[1200], err[512];
+        char dirbuf[1024], path[1200], spath[1200], err[512] = "out of memory";
         const char *dir = argc > 1 ? argv[1] : sf_default_data_dir(dirbuf, sizeof(dirbuf));
-        sf_kdd_rows_t rows = {0};
-        sf_kdd_encoder_t *enc = NULL;
+        sf_schema_t *schema = NULL;
+        sf_table_t *table = NULL;
+        sf_encoder_t *enc = NULL;
         sf_dataset_t compact = {0}, dense = {0};
         int ret = 1;
 
         if (bench_command(dir) != 0) return 1;
 
-        if (sf_kdd_find_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
-            sf_kdd_read_file(path, &rows, err, sizeof(err)) != 0 ||
-            !(enc = sf_kdd_encoder_fit(&rows, err, sizeof(err))) ||
-            sf_dataset_encode(&compact, enc, &rows, NULL, rows.n, 1, err, sizeof(err)) != 0 ||
-            sf_dataset_encode(&dense, enc, &rows, NULL, rows.n, 0, err, sizeof(err)) != 0) {
+        /* the rows as train reads and encodes them */
+        snprintf(spath, sizeof(spath), "%s/schema.json", dir);
+        if (sf_find_data_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
+            !(schema = sf_schema_load(spath, err, sizeof(err))) || !(table = sf_table_new(schema)) ||
+            sf_table_read(table, path, err, sizeof(err)) != 0 ||
+            !(enc = sf_encoder_fit(table, err, sizeof(err))) ||
+            sf_dataset_encode(&compact, enc, table, path, NULL, table->n_rows, 1, err, sizeof(err)) != 0 ||
+            sf_dataset_encode(&dense, enc, table, path, NULL, table->n_rows, 0, err, sizeof(err)) != 0) {
                 fprintf(stderr, "bench_train: %s\n", err);
                 goto out;
         }
-        printf("\none epoch of KDDTrain+ (%zu rows, 1969 steps of 64), median of %d epochs\n", rows.n, REPS);
+        size_t steps = (table->n_rows + 63) / 64;
+        printf("\none epoch of KDDTrain+ (%zu rows, %zu steps of 64), median of %d epochs\n", table->n_rows,
+               steps, REPS);
         printf("  %-34s %10s %12s %14s\n", "first layer", "threads", "s/epoch", "30 epochs (s)");
+        char gather[64], product[64];
+        snprintf(gather, sizeof(gather), "one-hot gather + sgemm (%d cols)", enc->n_num + enc->n_flags);
+        snprintf(product, sizeof(product), "dense sgemm (%d cols)", enc->n_inputs);
         for (int threads = 1; threads <= 2; threads++) {
-                double tc = epoch_time(&compact, enc->n_inputs, threads);
-                double td = epoch_time(&dense, enc->n_inputs, threads);
+                double tc = epoch_time(&compact, enc->n_inputs, schema->n_classes, threads);
+                double td = epoch_time(&dense, enc->n_inputs, schema->n_classes, threads);
                 if (tc < 0 || td < 0) {
                         fprintf(stderr, "bench_train: training failed\n");
                         goto out;
                 }
-                printf("  %-34s %10d %12.3f %14.2f\n", "one-hot gather + sgemm (38 cols)", threads, tc,
-                       30 * tc);
-                printf("  %-34s %10d %12.3f %14.2f\n", "dense sgemm (122 cols)", threads, td, 30 * td);
+                printf("  %-34s %10d %12.3f %14.2f\n", gather, threads, tc, 30 * tc);
+                printf("  %-34s %10d %12.3f %14.2f\n", product, threads, td, 30 * td);
         }
         ret = 0;
 out:
         sf_dataset_free(&compact);
         sf_dataset_free(&dense);
-        sf_kdd_encoder_destroy(enc);
-        sf_kdd_rows_free(&rows);
+        sf_encoder_destroy(enc);
+        sf_table_destroy(table);
+        sf_schema_destroy(schema);
         return ret;
 }

@@ -1,13 +1,15 @@
+/* streamflow predict: score the rows of files (CSV or JSON lines, plain or
+ * gzip) with a model and print one prediction JSON line per row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
-#include "data/kdd.h"
 #include "model/model.h"
+#include "score/record.h"
+#include "table/csv.h"
 #include "util/lines.h"
-#include "util/utf8.h"
 #include "util/util.h"
 
 enum { OPT_MODEL = SF_OPT_LONG, OPT_SCHEMA };
@@ -21,170 +23,209 @@ static const sf_option_t options[] = {
 static const sf_cmd_spec_t spec = {
         "predict",
         "[FILE...|-]",
-        "Classify NSL-KDD CSV rows (41 features, optionally followed by the label and the difficulty) from\n"
-        "files, plain or .gz, or stdin ('-' or no FILE). Prints one JSON line per row: the class, its "
-        "index,\n"
-        "the five probabilities and, when the row has one, the true label. A bad row is reported on stderr\n"
-        "as FILE:LINE: reason and the others go on; the exit code is 1 if any row or file was bad.",
+        "Classifies the rows of files, plain or .gz, or stdin ('-' or no FILE): CSV records of the\n"
+        "model's schema (its header row checked and skipped when the schema has one), or JSON objects\n"
+        "one per line (a file whose first non-blank byte is '{'). Prints one JSON line per row: the\n"
+        "class, its index, the probabilities and, when the row has one, the true label. A bad row is\n"
+        "reported on stderr as FILE:LINE:COL (column): reason and the others go on; the exit code is\n"
+        "1 if any row or file was bad.",
         {options, NULL}};
 
-#define BATCH 256
+/* One model's scoring state, allocated once for its sizes. */
+typedef struct predictor {
+        sf_model_t *model;
+        sf_score_decoder_t dec;
+        sf_row_t row;
+        float *dense, *probs;
+        int32_t *hot;
+        uint8_t *status;
+        char *json;
+        size_t json_cap;
+        const char *shown;      /* the input's name in messages */
+        const char *named;      /* its name in the JSON, or NULL */
+        sf_csv_field_t *fields; /* the header's */
+        char *scratch;
+        size_t scratch_cap;
+} predictor_t;
 
-/* Rows waiting for one forward pass, with where they came from. */
-typedef struct {
-        sf_kdd_row_t rows[BATCH];
-        uint64_t lineno[BATCH];
-        int unseen[BATCH];
-        float num[BATCH * SF_KDD_NNUMERIC]; /* (n, 38) scaled numeric columns */
-        int32_t hot[BATCH * 3];             /* (n, 3) one-hot input indices */
-        float probs[BATCH * SF_KDD_NCLASSES];
-        int n;
-} pending_t;
-
-/* s as a JSON string; a byte that is not valid UTF-8 (a file name can hold
- * any byte) becomes U+FFFD, so the line stays valid JSON. */
-static void put_json_string(FILE *out, const char *s) {
-        size_t len = strlen(s), valid = sf_utf8_valid_len(s, len);
-        fputc('"', out);
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (i == valid) {
-                        fputs("\\ufffd", out);
-                        valid = i + 1 + sf_utf8_valid_len(s + i + 1, len - i - 1);
-                } else if (c == '"' || c == '\\') {
-                        fprintf(out, "\\%c", c);
-                } else if (c < 0x20) {
-                        fprintf(out, "\\u%04x", c);
-                } else {
-                        fputc(c, out);
-                }
-        }
-        fputc('"', out);
+static void report(const predictor_t *pr, uint64_t lineno, int col, const char *why) {
+        fflush(stdout);
+        const sf_schema_t *s = pr->dec.schema;
+        if (col >= 0 && col < s->n_cols)
+                fprintf(stderr, "streamflow predict: %s:%llu:%d (%s): %s\n", pr->shown,
+                        (unsigned long long)lineno, col + 1, s->cols[col].name, why);
+        else
+                fprintf(stderr, "streamflow predict: %s:%llu: %s\n", pr->shown, (unsigned long long)lineno,
+                        why);
 }
 
-/* Scores the pending rows and prints them; a row whose output is not
- * finite is reported on stderr as SHOWN:LINE instead. file names the
- * input in the JSON (NULL: not named). Returns how many rows were
- * reported, or -1 (out of memory). */
-static int flush_rows(sf_model_t *model, pending_t *pd, const char *shown, const char *file, FILE *out) {
-        static const char *const unseen_names[] = {"protocol_type", "service", "flag"};
-        int bad = 0;
-        if (pd->n == 0) return 0;
-        if (sf_model_predict_sparse(model, pd->num, pd->hot, (size_t)pd->n, pd->probs) != 0) return -1;
-        for (int i = 0; i < pd->n; i++) {
-                const float *p = pd->probs + i * SF_KDD_NCLASSES;
-                const sf_kdd_row_t *row = &pd->rows[i];
-                if (!sf_model_probs_finite(model, p)) {
-                        fflush(out);
-                        fprintf(stderr,
-                                "streamflow predict: %s:%llu: the model's output is not finite (NaN or "
-                                "infinite probabilities); the row is not scored\n",
-                                shown, (unsigned long long)pd->lineno[i]);
-                        bad++;
+/* Scores one record and prints its prediction. Returns 0, 1 when the row
+ * was bad (reported), -1 when out of memory. */
+static int predict_record(predictor_t *pr, const char *text, size_t len, uint64_t lineno) {
+        char err[512];
+        sf_score_info_t info;
+        sf_score_reject_t r = sf_score_decode(&pr->dec, text, len, &pr->row, &info, err, sizeof(err));
+        if (r == SF_REJECT_NONE)
+                r = sf_score_encode(&pr->dec, &pr->row, pr->dense, pr->hot, pr->status, &info, err,
+                                    sizeof(err));
+        if (r != SF_REJECT_NONE) {
+                report(pr, lineno, info.col, err);
+                return 1;
+        }
+        if (sf_model_predict_sparse(pr->model, pr->dense, pr->hot, 1, pr->probs) != 0) return -1;
+        int classes = sf_model_classes(pr->model);
+        if (sf_score_check_probs(pr->probs, classes, err, sizeof(err)) != SF_REJECT_NONE) {
+                report(pr, lineno, -1, err);
+                return 1;
+        }
+        sf_score_source_t src = {NULL, 0, 0, pr->named, lineno};
+        size_t n;
+        while ((n = sf_score_format(&pr->dec, pr->json, pr->json_cap, pr->probs, &pr->row, pr->status, &info,
+                                    &src)) >= pr->json_cap) {
+                char *j = realloc(pr->json, n + 1);
+                if (!j) return -1;
+                pr->json = j;
+                pr->json_cap = n + 1;
+        }
+        pr->json[n] = '\n';
+        fwrite(pr->json, 1, n + 1, stdout);
+        return 0;
+}
+
+/* The header record: the schema's column names, in order. Returns 0, 1
+ * when it is not (reported), -1 when out of memory. */
+static int check_header(predictor_t *pr, const char *text, size_t len, uint64_t lineno) {
+        const sf_schema_t *s = pr->dec.schema;
+        if (len + 1 > pr->scratch_cap) {
+                char *b = realloc(pr->scratch, len + 1);
+                if (!b) return -1;
+                pr->scratch = b;
+                pr->scratch_cap = len + 1;
+        }
+        int nf, bad;
+        const char *why;
+        if (sf_csv_split(text, len, pr->fields, s->n_cols, &nf, pr->scratch, &bad, &why) != SF_CSV_OK) {
+                report(pr, lineno, bad, why);
+                return 1;
+        }
+        for (int i = 0; i < s->n_cols && i < nf; i++) {
+                const sf_csv_field_t *f = &pr->fields[i];
+                if (f->len == strlen(s->cols[i].name) && memcmp(f->s, s->cols[i].name, f->len) == 0) continue;
+                char msg[256];
+                snprintf(msg, sizeof(msg), "the header names column %d \"%.*s\", the schema \"%s\"", i + 1,
+                         (int)(f->len > 64 ? 64 : f->len), f->s, s->cols[i].name);
+                report(pr, lineno, i, msg);
+                return 1;
+        }
+        if (nf == s->n_cols) return 0;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the header has %d columns, the schema %d", nf, s->n_cols);
+        report(pr, lineno, -1, msg);
+        return 1;
+}
+
+/* The records of a CSV input. Returns 0 (all good), 1 (some bad) or -1. */
+static int predict_csv(predictor_t *pr, sf_csv_reader_t *csv) {
+        int bad = 0, r;
+        char err[1024];
+        for (int first = 1;; first = 0) {
+                const char *text;
+                size_t len;
+                uint64_t lineno = 0;
+                sf_csv_read_status_t st = sf_csv_next_text(csv, &text, &len, &lineno, err, sizeof(err));
+                if (st == SF_CSV_READ_EOF) break;
+                if (st != SF_CSV_READ_OK) {
+                        fflush(stdout);
+                        fprintf(stderr, "streamflow predict: %s\n", err);
+                        bad = 1;
+                        if (st == SF_CSV_READ_ERROR) break;
                         continue;
                 }
-                int cls = sf_argmax(p, SF_KDD_NCLASSES);
-                fprintf(out, "{\"class\":\"%s\",\"class_index\":%d,\"confidence\":%.6f,\"probabilities\":{",
-                        sf_kdd_class_name(cls), cls, (double)p[cls]);
-                for (int k = 0; k < SF_KDD_NCLASSES; k++)
-                        fprintf(out, "%s\"%s\":%.6f", k ? "," : "", sf_kdd_class_name(k), (double)p[k]);
-                fprintf(out, "}");
-                if (file) {
-                        fprintf(out, ",\"file\":");
-                        put_json_string(out, file);
-                }
-                fprintf(out, ",\"line\":%llu", (unsigned long long)pd->lineno[i]);
-                if (row->label >= 0) {
-                        fprintf(out, ",\"label\":\"%s\",\"label_index\":%d,\"attack\":",
-                                sf_kdd_class_name(row->label), row->label);
-                        put_json_string(out, row->label_name);
-                }
-                if (pd->unseen[i]) {
-                        fprintf(out, ",\"unseen\":[");
-                        int first = 1;
-                        for (int k = 0; k < 3; k++) {
-                                if (!(pd->unseen[i] & (1 << k))) continue;
-                                fprintf(out, "%s\"%s\"", first ? "" : ",", unseen_names[k]);
-                                first = 0;
-                        }
-                        fprintf(out, "]");
-                }
-                fprintf(out, "}\n");
+                r = first && pr->dec.schema->header ? check_header(pr, text, len, lineno)
+                                                    : predict_record(pr, text, len, lineno);
+                if (r < 0) return -1;
+                bad |= r;
         }
-        pd->n = 0;
         return bad;
 }
 
-/* Scores one input. Returns 0 when every row was good, 1 when some row or
- * the file itself was bad, -1 on a fatal error (out of memory). */
-static int predict_file(sf_model_t *model, pending_t *pd, const char *path, int name_file) {
-        char err[1024];
-        sf_lines_t *lr = sf_lines_open(path, 0, err, sizeof(err));
-        if (!lr) {
-                fprintf(stderr, "streamflow predict: %s\n", err);
-                return 1;
-        }
-        sf_kdd_encoder_t *enc = sf_kdd_encoder_from_table(sf_model_encoder(model), err, sizeof(err));
-        if (!enc) {
-                fprintf(stderr, "streamflow predict: %s\n", err);
-                sf_lines_close(lr);
-                return 1;
-        }
-        const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
-        const char *named = name_file ? shown : NULL;
+/* The records of a JSON-lines input. Returns 0, 1 or -1 as predict_csv. */
+static int predict_json(predictor_t *pr, sf_lines_t *lines) {
         int bad = 0, r;
+        char err[1024];
         for (;;) {
-                const char *line;
+                const char *text;
                 size_t len;
                 uint64_t lineno = 0;
-                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, err, sizeof(err));
+                sf_lines_status_t st = sf_lines_next(lines, &text, &len, &lineno, err, sizeof(err));
                 if (st == SF_LINES_EOF) break;
-                if (st == SF_LINES_BAD || st == SF_LINES_ERROR) {
-                        /* Rows already read come out before the error, in order. */
-                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
-                        bad |= r > 0;
+                if (st != SF_LINES_OK) {
                         fflush(stdout);
                         fprintf(stderr, "streamflow predict: %s\n", err);
                         bad = 1;
                         if (st == SF_LINES_ERROR) break;
                         continue;
                 }
-                sf_kdd_row_t *row = &pd->rows[pd->n];
-                if (sf_kdd_parse_line(line, len, row, err, sizeof(err)) != 0) {
-                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
-                        bad |= r > 0;
-                        fflush(stdout);
-                        fprintf(stderr, "streamflow predict: %s:%llu: %s\n", shown,
-                                (unsigned long long)lineno, err);
-                        bad = 1;
-                        continue;
-                }
-                float *num = pd->num + (size_t)pd->n * SF_KDD_NNUMERIC;
-                pd->lineno[pd->n] = lineno;
-                pd->unseen[pd->n] = sf_kdd_encode_sparse(enc, row, num, pd->hot + (size_t)pd->n * 3);
-                if (sf_kdd_check_scaled(row, num, err, sizeof(err)) != 0) {
-                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
-                        fflush(stdout);
-                        fprintf(stderr, "streamflow predict: %s:%llu: %s\n", shown,
-                                (unsigned long long)lineno, err);
-                        bad = 1;
-                        continue;
-                }
-                if (++pd->n == BATCH) {
-                        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
-                        bad |= r > 0;
-                }
+                if ((r = predict_record(pr, text, len, lineno)) < 0) return -1;
+                bad |= r;
         }
-        if ((r = flush_rows(model, pd, shown, named, stdout)) < 0) goto oom;
-        bad |= r > 0;
-        sf_lines_close(lr);
-        sf_kdd_encoder_destroy(enc);
         return bad;
-oom:
-        sf_lines_close(lr);
-        sf_kdd_encoder_destroy(enc);
-        fprintf(stderr, "streamflow predict: out of memory\n");
-        return -1;
+}
+
+/* Scores one input. Returns 0 when every row was good, 1 when some row or
+ * the file itself was bad, -1 on a fatal error (out of memory). */
+static int predict_file(predictor_t *pr, const char *path, int name_file) {
+        char err[1024];
+        sf_csv_reader_t *csv = sf_csv_open(path, pr->dec.schema->n_cols + 1, err, sizeof(err));
+        if (!csv) {
+                fprintf(stderr, "streamflow predict: %s\n", err);
+                return 1;
+        }
+        pr->shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+        pr->named = name_file ? pr->shown : NULL;
+        int first = sf_lines_peek(sf_csv_lines(csv), err, sizeof(err)), r;
+        if (first < 0) {
+                fprintf(stderr, "streamflow predict: %s\n", err);
+                r = 1;
+        } else if (first == '{') {
+                pr->dec.format = SF_SCORE_JSON;
+                r = predict_json(pr, sf_csv_lines(csv));
+        } else {
+                pr->dec.format = SF_SCORE_CSV;
+                r = predict_csv(pr, csv);
+        }
+        sf_csv_close(csv);
+        if (r < 0) fprintf(stderr, "streamflow predict: out of memory\n");
+        return r;
+}
+
+static void predictor_free(predictor_t *pr) {
+        sf_row_free(&pr->row);
+        sf_score_decoder_free(&pr->dec);
+        free(pr->dense);
+        free(pr->probs);
+        free(pr->hot);
+        free(pr->status);
+        free(pr->json);
+        free(pr->fields);
+        free(pr->scratch);
+}
+
+static int predictor_init(predictor_t *pr, sf_model_t *model) {
+        memset(pr, 0, sizeof(*pr));
+        pr->model = model;
+        const sf_encoder_t *enc = sf_model_encoder(model);
+        const sf_schema_t *s = sf_model_schema(model);
+        if (sf_score_decoder_init(&pr->dec, s, enc, SF_SCORE_CSV) != 0 || sf_row_init(&pr->row, s) != 0)
+                return -1;
+        pr->dense = malloc(((size_t)pr->dec.n_dense + 1) * sizeof(float));
+        pr->probs = malloc((size_t)sf_model_classes(model) * sizeof(float));
+        pr->hot = malloc(((size_t)enc->n_cat + 1) * sizeof(int32_t));
+        pr->status = calloc((size_t)enc->n_cat + 1, 1);
+        pr->fields = calloc((size_t)s->n_cols, sizeof(*pr->fields));
+        pr->json_cap = 4096;
+        pr->json = malloc(pr->json_cap);
+        return pr->dense && pr->probs && pr->hot && pr->status && pr->fields && pr->json ? 0 : -1;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -206,10 +247,9 @@ int cmd_predict(int argc, char **argv) {
                 fprintf(stderr, "streamflow predict: %s\n", err);
                 return 1;
         }
-        pending_t *pd = NULL;
+        predictor_t pr;
         int rc = 1;
-        pd = calloc(1, sizeof(*pd));
-        if (!pd) {
+        if (predictor_init(&pr, model) != 0) {
                 fprintf(stderr, "streamflow predict: out of memory\n");
                 goto out;
         }
@@ -220,7 +260,7 @@ int cmd_predict(int argc, char **argv) {
         char **files = nfiles > 0 ? argv + 1 : stdin_only;
         if (nfiles == 0) nfiles = 1;
         for (int i = 0; i < nfiles; i++) {
-                int r = predict_file(model, pd, files[i], nfiles > 1);
+                int r = predict_file(&pr, files[i], nfiles > 1);
                 if (r < 0) goto out;
                 if (r > 0) any_bad = 1;
         }
@@ -230,7 +270,7 @@ int cmd_predict(int argc, char **argv) {
         }
         rc = any_bad ? 1 : 0;
 out:
-        free(pd);
+        predictor_free(&pr);
         sf_model_destroy(model);
         return rc;
 }

@@ -1,6 +1,7 @@
-/* streamflow replay: stream NSL-KDD CSV rows (plain or .gz) into a Kafka
- * topic, one record per row, value = the row as it is in the file, key =
- * FILE:LINE, as fast as possible or at --rate records per second. */
+/* streamflow replay: stream the rows of CSV or JSON-lines files (plain or
+ * .gz) into a Kafka topic, one record per row, value = the row as it is in
+ * the file (or a CSV row as a JSON object, --format json), key = FILE:LINE,
+ * as fast as possible or at --rate records per second. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,24 +12,37 @@
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
+#include "model/model.h"
+#include "score/record.h"
+#include "table/csv.h"
+#include "table/schema.h"
 #include "util/lines.h"
 #include "util/util.h"
 
-enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP };
+enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP, OPT_SCHEMA, OPT_MODEL, OPT_FORMAT };
 
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to write to (default " SF_TOPIC_CONNECTIONS ")"},
         {"rate", OPT_RATE, "N", "records per second (default: as fast as possible)"},
         {"limit", OPT_LIMIT, "N", "stop after N records (default: every row)"},
         {"loop", OPT_LOOP, NULL, "start the files again at their end (until --limit or Ctrl-C)"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the files' schema (schema.json): its header row is not sent, and --format json names the "
+         "columns (default: CSV without a header, as NSL-KDD)"},
+        {"model", OPT_MODEL, "FILE", "take the schema from a model file instead"},
+        {"format", OPT_FORMAT, "FORMAT",
+         "send rows as in the file (auto, the default), as CSV (csv) or as JSON objects (json; needs "
+         "--schema or --model)"},
         {"quiet", 'q', NULL, "no progress line and no totals"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
         "replay",
         "FILE...",
-        "Streams NSL-KDD rows (plain or gzip CSV) into a Kafka topic: one record per row, the value\n"
-        "being the row as it is in the file and the key FILE:LINE. A progress line is shown on a\n"
+        "Streams the rows of CSV or JSON-lines files (plain or gzip; JSON when the first non-blank\n"
+        "byte is '{') into a Kafka topic: one record per row, the value being the row as it is in the\n"
+        "file (a CSV record spanning lines stays one record) or, with --format json, a CSV row as a\n"
+        "JSON object named by the schema's columns; the key is FILE:LINE. A progress line is shown on a\n"
         "terminal and the totals at the end; the exit status is 1 if any record was not delivered\n"
         "(or a line could not be read).",
         {options, sf_kafka_options, NULL}};
@@ -37,8 +51,8 @@ static const sf_cmd_spec_t spec = {
  * topic lock, one clock read each); under --rate a batch is sent as soon as
  * the next record is not due yet, so pacing adds no delay. */
 #define REPLAY_BATCH 256
-/* Bytes of keys and values a batch holds: any one line (SF_KDD_MAX_LINE)
- * and its key always fit. */
+/* Bytes of keys and values a batch holds; a bigger record gets a buffer of
+ * its own size. */
 #define REPLAY_BATCH_BYTES (256 * 1024)
 /* With --loop, the rows of the first pass are kept in memory (decoded once,
  * not inflated again each pass) when they take at most this many bytes. */
@@ -65,8 +79,16 @@ typedef struct replay {
         int msg_file[REPLAY_BATCH];
         uint64_t msg_line[REPLAY_BATCH];
         int n;
-        char *buf; /* REPLAY_BATCH_BYTES */
-        size_t used;
+        char *buf; /* buf_cap bytes, REPLAY_BATCH_BYTES or more */
+        size_t used, buf_cap;
+        /* --schema / --model: the columns, for the header and --format json */
+        const sf_schema_t *schema;
+        sf_score_decoder_t dec;
+        sf_score_format_t format;
+        sf_csv_field_t *fields; /* (n_cols + 1) */
+        char *scratch, *json;   /* an unquoted record; its JSON */
+        size_t scratch_cap, json_cap;
+        int header_pending; /* the next CSV record is the header row */
         /* --loop: the first pass's rows */
         int caching; /* still filling the cache */
         char *cache;
@@ -162,9 +184,20 @@ drop:
  * Returns 0, or 1 when a record could not be sent. */
 static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t len) {
         const char *path = r->files[file];
-        size_t plen = strlen(path);
-        if (r->n == REPLAY_BATCH || r->used + plen + 22 + len > REPLAY_BATCH_BYTES)
+        size_t plen = strlen(path), need = plen + 22 + len;
+        if (r->n == REPLAY_BATCH || r->used + need > r->buf_cap)
                 if (flush_batch(r)) return 1;
+        if (need > r->buf_cap) { /* the batch is empty: librdkafka copied its records */
+                char *b = realloc(r->buf, need);
+                if (!b) {
+                        fprintf(stderr,
+                                "streamflow replay: %s:%llu: out of memory for a record of %zu bytes\n", path,
+                                (unsigned long long)lineno, len);
+                        return 1;
+                }
+                r->buf = b;
+                r->buf_cap = need;
+        }
         if (r->rate > 0) {
                 uint64_t i = r->sent + (uint64_t)r->n; /* this record's number */
                 if (r->n > 0 && r->t0 + (double)i / r->rate > sf_now_s() && flush_batch(r)) return 1;
@@ -199,45 +232,189 @@ static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t
         return 0;
 }
 
+static int grow(char **buf, size_t *cap, size_t need) {
+        if (need <= *cap) return 0;
+        char *b = realloc(*buf, need);
+        if (!b) return -1;
+        *buf = b;
+        *cap = need;
+        return 0;
+}
+
+/* A CSV record as a JSON object of the schema's columns in *out. Returns
+ * 0, 1 when the record is not one of the schema (reported, not sent) or -1
+ * when out of memory. */
+static int to_json(replay_t *r, int f, uint64_t lineno, const char *text, size_t *len, const char **out) {
+        int nf, bad, n_cols = r->schema->n_cols;
+        const char *why;
+        if (grow(&r->scratch, &r->scratch_cap, *len + 1)) return -1;
+        if (sf_csv_split(text, *len, r->fields, n_cols + 1, &nf, r->scratch, &bad, &why) != SF_CSV_OK) {
+                fprintf(stderr, "streamflow replay: %s:%llu:%d: %s (record not sent)\n", r->files[f],
+                        (unsigned long long)lineno, bad + 1, why);
+                return 1;
+        }
+        if (nf != n_cols) {
+                fprintf(stderr,
+                        "streamflow replay: %s:%llu: %d fields, the schema has %d (record not sent)\n",
+                        r->files[f], (unsigned long long)lineno, nf, n_cols);
+                return 1;
+        }
+        size_t n = sf_score_csv_to_json(&r->dec, r->fields, nf, r->json, r->json_cap);
+        if (n >= r->json_cap) {
+                if (grow(&r->json, &r->json_cap, n + 1)) return -1;
+                n = sf_score_csv_to_json(&r->dec, r->fields, nf, r->json, r->json_cap);
+        }
+        *out = r->json;
+        *len = n;
+        return 0;
+}
+
+/* The next record of a file: a CSV record (the schema's header skipped,
+ * converted with --format json) or a JSON line. Returns 0 with the record,
+ * 1 at the end, 2 for a record not sent (reported), 3 on a read error or
+ * out of memory (reported). */
+static int next_record(replay_t *r, int f, sf_csv_reader_t *csv, int json_lines, const char **text,
+                       size_t *len, uint64_t *lineno) {
+        char errstr[512];
+        for (;;) {
+                int st = json_lines ? (int)sf_lines_next(sf_csv_lines(csv), text, len, lineno, errstr,
+                                                         sizeof(errstr))
+                                    : (int)sf_csv_next_text(csv, text, len, lineno, errstr, sizeof(errstr));
+                /* SF_LINES_* and SF_CSV_READ_* share their values */
+                if (st == SF_CSV_READ_EOF) return 1;
+                if (st == SF_CSV_READ_BAD) {
+                        fprintf(stderr, "streamflow replay: %s (record not sent)\n", errstr);
+                        return 2;
+                }
+                if (st == SF_CSV_READ_ERROR) {
+                        fprintf(stderr, "streamflow replay: %s\n", errstr);
+                        return 3;
+                }
+                if (json_lines) return 0;
+                if (r->header_pending) { /* the schema's header row: never sent */
+                        r->header_pending = 0;
+                        continue;
+                }
+                if (r->format != SF_SCORE_JSON) return 0;
+                int c = to_json(r, f, *lineno, *text, len, text);
+                if (c < 0) fprintf(stderr, "streamflow replay: out of memory\n");
+                return c < 0 ? 3 : c ? 2 : 0;
+        }
+}
+
+/* Opens files[f] and tells CSV from JSON lines. Returns the reader, or
+ * NULL (reported). */
+static sf_csv_reader_t *open_input(replay_t *r, int f, int *json_lines) {
+        char errstr[512];
+        sf_csv_reader_t *csv =
+                sf_csv_open(r->files[f], r->schema ? r->schema->n_cols + 1 : 1, errstr, sizeof(errstr));
+        int first = csv ? sf_lines_peek(sf_csv_lines(csv), errstr, sizeof(errstr)) : -1;
+        if (first < 0) {
+                fprintf(stderr, "streamflow replay: %s\n", errstr);
+                sf_csv_close(csv);
+                return NULL;
+        }
+        *json_lines = first == '{';
+        if (*json_lines && r->format == SF_SCORE_CSV) {
+                fprintf(stderr,
+                        "streamflow replay: %s: holds JSON records; --format csv only sends CSV files\n",
+                        r->files[f]);
+                sf_csv_close(csv);
+                return NULL;
+        }
+        return csv;
+}
+
 /* Sends the rows of files[f] (keeping them when caching). Returns 0, or 1
  * when the file could not be read or a record not sent. */
 static int replay_file(replay_t *r, int f, long long limit) {
-        char errstr[512];
-        sf_lines_t *lr = sf_lines_open(r->files[f], 0, errstr, sizeof(errstr));
-        if (!lr) {
-                fprintf(stderr, "streamflow replay: %s\n", errstr);
-                return 1;
-        }
-        int failed = 0;
+        int json_lines, failed = 0;
+        sf_csv_reader_t *csv = open_input(r, f, &json_lines);
+        if (!csv) return 1;
+        r->header_pending = r->schema && r->schema->header;
         for (;;) {
                 if (!sf_kafka_running() || (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit)) {
                         r->caching = 0; /* the pass is not whole */
                         break;
                 }
-                const char *line;
+                const char *text;
                 size_t len;
                 uint64_t lineno = 0;
-                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, errstr, sizeof(errstr));
-                if (st == SF_LINES_EOF) break;
-                if (st == SF_LINES_BAD) {
-                        fprintf(stderr, "streamflow replay: %s (line not sent)\n", errstr);
+                int st = next_record(r, f, csv, json_lines, &text, &len, &lineno);
+                if (st == 1) break;
+                if (st == 2) {
                         r->bad_lines++;
                         cache_drop(r); /* each pass reports it again */
                         continue;
                 }
-                if (st == SF_LINES_ERROR) {
-                        fprintf(stderr, "streamflow replay: %s\n", errstr);
+                if (st == 3 || emit(r, f, lineno, text, len)) {
                         failed = 1;
                         break;
                 }
-                if (r->caching) cache_row(r, f, lineno, line, len);
-                if (emit(r, f, lineno, line, len)) {
+                if (r->caching) cache_row(r, f, lineno, text, len);
+        }
+        sf_csv_close(csv);
+        return failed;
+}
+
+/* Sends every file, once or (loop) until limit or a signal: the first pass
+ * from the files, the next ones from memory when the first pass fit.
+ * Returns 0, or 1 when a file could not be read or a record not sent. */
+static int replay_all(replay_t *r, int nfiles, long long limit, int loop) {
+        int failed = 0, cached = 0;
+        while (sf_kafka_running() && (limit < 0 || (long long)r->sent < limit) && !failed) {
+                uint64_t pass_sent = r->sent;
+                if (cached) {
+                        for (size_t i = 0; i < r->nrows && !failed; i++) {
+                                if (!sf_kafka_running() ||
+                                    (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit))
+                                        break;
+                                const cached_row_t *row = &r->rows[i];
+                                failed = emit(r, row->file, row->lineno, r->cache + row->off, row->len);
+                        }
+                } else {
+                        for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
+                                failed = replay_file(r, f, limit);
+                        /* A whole first pass read and kept: the next ones
+                         * come from memory. */
+                        if (r->caching && !failed && sf_kafka_running())
+                                cached = 1;
+                        else
+                                cache_drop(r);
+                        r->caching = 0;
+                }
+                if (!failed) failed = flush_batch(r);
+                if (failed || !loop) break;
+                if (r->sent == pass_sent) {
+                        fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
                         failed = 1;
                         break;
                 }
         }
-        sf_lines_close(lr);
+        if (!failed) failed = flush_batch(r);
         return failed;
+}
+
+/* The columns of --schema FILE or --model FILE (*schema or *model, the
+ * caller destroys them). Returns 0, or -1 (reported). */
+static int load_columns(replay_t *r, const char *schema_path, const char *model_path, sf_schema_t **schema,
+                        sf_model_t **model) {
+        char errstr[1024];
+        if (schema_path)
+                *schema = sf_schema_load(schema_path, errstr, sizeof(errstr));
+        else
+                *model = sf_model_load(model_path, errstr, sizeof(errstr));
+        if (!*schema && !*model) {
+                fprintf(stderr, "streamflow replay: %s\n", errstr);
+                return -1;
+        }
+        r->schema = *schema ? *schema : sf_model_schema(*model);
+        if (sf_score_decoder_init(&r->dec, r->schema, NULL, SF_SCORE_CSV) != 0 ||
+            !(r->fields = calloc((size_t)r->schema->n_cols + 1, sizeof(*r->fields)))) {
+                fprintf(stderr, "streamflow replay: out of memory\n");
+                return -1;
+        }
+        return 0;
 }
 
 int cmd_replay(int argc, char **argv) {
@@ -252,6 +429,9 @@ int cmd_replay(int argc, char **argv) {
         sf_kafka_conf_t *kconf = sf_kafka_conf_new();
         sf_producer_t *prod = NULL;
         replay_t r = {0};
+        const char *schema_path = NULL, *model_path = NULL;
+        sf_schema_t *schema = NULL;
+        sf_model_t *model = NULL;
 
         if (!kconf) {
                 fprintf(stderr, "streamflow replay: out of memory\n");
@@ -291,6 +471,19 @@ int cmd_replay(int argc, char **argv) {
                 case OPT_LOOP:
                         loop = 1;
                         break;
+                case OPT_SCHEMA:
+                        schema_path = arg;
+                        break;
+                case OPT_MODEL:
+                        model_path = arg;
+                        break;
+                case OPT_FORMAT:
+                        if (sf_score_format_parse(arg, &r.format) != 0) {
+                                sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
+                                rc = 2;
+                                goto out;
+                        }
+                        break;
                 case 'q':
                         quiet = 1;
                         break;
@@ -305,7 +498,7 @@ int cmd_replay(int argc, char **argv) {
                 goto out;
         }
         if (p.nops == 0) {
-                sf_opt_usage(&spec, "no input file (give one or more NSL-KDD CSV files, plain or .gz)");
+                sf_opt_usage(&spec, "no input file (give one or more CSV or JSON-lines files, plain or .gz)");
                 rc = 2;
                 goto out;
         }
@@ -314,6 +507,15 @@ int cmd_replay(int argc, char **argv) {
                 rc = 2;
                 goto out;
         }
+        if ((schema_path && model_path) || (r.format == SF_SCORE_JSON && !schema_path && !model_path)) {
+                sf_opt_usage(&spec, schema_path && model_path ? "give --schema or --model, not both"
+                                                              : "--format json needs --schema or --model "
+                                                                "to name the columns");
+                rc = 2;
+                goto out;
+        }
+        if ((schema_path || model_path) && load_columns(&r, schema_path, model_path, &schema, &model) != 0)
+                goto out;
         int nfiles = p.nops;
         /* Check every file first: a typo in the last one should not surface
          * after the first million records went out. */
@@ -335,6 +537,7 @@ int cmd_replay(int argc, char **argv) {
         r.rate = rate;
         r.prod = prod;
         r.buf = malloc(REPLAY_BATCH_BYTES);
+        r.buf_cap = REPLAY_BATCH_BYTES;
         if (!r.buf) {
                 fprintf(stderr, "streamflow replay: out of memory\n");
                 goto out;
@@ -342,37 +545,7 @@ int cmd_replay(int argc, char **argv) {
         r.caching = loop;
         r.progress = !quiet && isatty(STDERR_FILENO);
         r.t0 = r.last_progress = sf_now_s();
-        int failed = 0, cached = 0;
-        while (sf_kafka_running() && (limit < 0 || (long long)r.sent < limit) && !failed) {
-                uint64_t pass_sent = r.sent;
-                if (cached) {
-                        for (size_t i = 0; i < r.nrows && !failed; i++) {
-                                if (!sf_kafka_running() ||
-                                    (limit >= 0 && (long long)(r.sent + (uint64_t)r.n) >= limit))
-                                        break;
-                                const cached_row_t *row = &r.rows[i];
-                                failed = emit(&r, row->file, row->lineno, r.cache + row->off, row->len);
-                        }
-                } else {
-                        for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
-                                failed = replay_file(&r, f, limit);
-                        /* A whole first pass read and kept: the next ones
-                         * come from memory. */
-                        if (r.caching && !failed && sf_kafka_running())
-                                cached = 1;
-                        else
-                                cache_drop(&r);
-                        r.caching = 0;
-                }
-                if (!failed) failed = flush_batch(&r);
-                if (failed || !loop) break;
-                if (r.sent == pass_sent) {
-                        fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
-                        failed = 1;
-                        break;
-                }
-        }
-        if (!failed) failed = flush_batch(&r);
+        int failed = replay_all(&r, nfiles, limit, loop);
 
         uint64_t undelivered = sf_producer_flush(prod, 30000);
         double dt = sf_now_s() - r.t0;
@@ -390,6 +563,12 @@ out:
         free(r.buf);
         free(r.cache);
         free(r.rows);
+        free(r.fields);
+        free(r.scratch);
+        free(r.json);
+        sf_score_decoder_free(&r.dec);
+        sf_schema_destroy(schema);
+        sf_model_destroy(model);
         sf_producer_destroy(prod);
         sf_kafka_conf_destroy(kconf);
         return rc;

@@ -10,7 +10,6 @@
 #include "cmd/cmd.h"
 #include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
-#include "data/kdd.h"
 #include "kafka/kafka.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -36,6 +35,7 @@ enum {
         OPT_REPORT,
         OPT_INSTANCE,
         OPT_METRICS,
+        OPT_FORMAT,
         OPT_SCHEMA,
 };
 
@@ -51,6 +51,9 @@ static const sf_option_t options[] = {
         {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
         {"schema", OPT_SCHEMA, "FILE",
          "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
+        {"format", OPT_FORMAT, "FORMAT",
+         "message values are csv (one CSV record), json (one JSON object) or auto (default: '{' first "
+         "means JSON)"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"exactly-once", OPT_EOS, NULL,
@@ -69,9 +72,10 @@ static const sf_option_t options[] = {
 static const sf_cmd_spec_t spec = {
         "score",
         NULL,
-        "Consumes NSL-KDD rows from Kafka, scores them in micro-batches with the model and produces one\n"
-        "JSON prediction per record (key = the input's key). Records that cannot be parsed go unchanged\n"
-        "to the dead-letter topic with the reason in their headers. Input offsets are committed only\n"
+        "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message),\n"
+        "scores them in micro-batches and produces one JSON prediction per record (key = the input's\n"
+        "key). Records that cannot be scored go unchanged to the dead-letter topic with the reason,\n"
+        "the source and the column in their headers. Input offsets are committed only\n"
         "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
         "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0.\n"
         "With --report, reads the predictions topic instead and prints the classification report.",
@@ -127,6 +131,94 @@ static uint64_t str_hash(const char *s) {
         return h;
 }
 
+/* What --report has read so far. The classes are those of the first
+ * prediction, in the order of its "probabilities"; a prediction with other
+ * classes (from another model) is not counted. */
+typedef struct report {
+        int k; /* 0 until the first prediction */
+        char **names;
+        sf_confusion_t cm;
+        seen_t seen;
+        uint64_t read, dups, unlabeled, bad;
+} report_t;
+
+static void report_free(report_t *r) {
+        for (int i = 0; i < r->k; i++) free(r->names[i]);
+        free(r->names);
+        free(r->seen.keys);
+        sf_confusion_destroy(&r->cm);
+}
+
+/* Takes the classes of the first prediction. Returns 0, or -1 (errstr). */
+static int report_classes(report_t *r, json_t *probs, char *errstr, size_t errstr_size) {
+        int k = (int)json_object_size(probs);
+        if (sf_confusion_init(&r->cm, k, errstr, errstr_size) != 0) return -1;
+        if (!(r->names = calloc((size_t)k, sizeof(char *)))) goto oom;
+        const char *name;
+        json_t *v;
+        json_object_foreach(probs, name, v) {
+                if (!(r->names[r->k] = strdup(name))) goto oom;
+                r->k++;
+        }
+        return 0;
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+}
+
+/* Whether j is a prediction over the report's classes (and its p1 for two). */
+static int same_classes(const report_t *r, json_t *probs, float *p1) {
+        if ((int)json_object_size(probs) != r->k) return 0;
+        for (int i = 0; i < r->k; i++)
+                if (!json_is_number(json_object_get(probs, r->names[i]))) return 0;
+        *p1 = r->k == 2 ? (float)json_number_value(json_object_get(probs, r->names[1])) : 0;
+        return 1;
+}
+
+/* Counts one record of the predictions topic. Returns 0, or -1 (fatal, errstr). */
+static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topic, char *errstr,
+                      size_t errstr_size) {
+        json_error_t jerr;
+        json_t *j = m->payload ? json_loadb(m->payload, m->len, 0, &jerr) : NULL;
+        json_t *cls = json_object_get(j, "class_index"), *lab = json_object_get(j, "label_index");
+        json_t *src = json_object_get(j, "topic"), *probs = json_object_get(j, "probabilities");
+        int ok = j && json_is_integer(cls) && json_is_string(src) && json_is_object(probs), rc = 0;
+        float p1 = 0;
+        if (ok && r->k == 0 && json_object_size(probs) >= 2)
+                rc = report_classes(r, probs, errstr, errstr_size);
+        if (rc == 0 && (!ok || r->k == 0 || !same_classes(r, probs, &p1))) {
+                if (r->bad++ < 5)
+                        fprintf(stderr, "streamflow score: %s [%d] offset %lld: not a prediction%s\n", topic,
+                                (int)m->partition, (long long)m->offset,
+                                ok && r->k ? " of the classes of the first one" : "");
+        } else if (rc == 0 && !json_is_integer(lab)) {
+                r->unlabeled++;
+        } else if (rc == 0) {
+                uint64_t key = mix(str_hash(json_string_value(src)) ^
+                                   mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
+                                       (uint64_t)json_integer_value(json_object_get(j, "offset"))));
+                int t = (int)json_integer_value(lab), pred = (int)json_integer_value(cls);
+                int n = seen_add(&r->seen, key);
+                if (n < 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        rc = -1;
+                } else if (n == 0) {
+                        r->dups++;
+                } else {
+                        int a = r->k == 2 ? sf_confusion_add_scored(&r->cm, t, pred, p1)
+                                          : sf_confusion_add(&r->cm, t, pred);
+                        if (a == -2) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                rc = -1;
+                        } else if (a != 0) {
+                                r->bad++;
+                        }
+                }
+        }
+        json_decref(j);
+        return rc;
+}
+
 static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
         char errstr[512];
         sf_consumer_opts_t copts = {0};
@@ -134,21 +226,12 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
         copts.start = SF_KAFKA_START_BEGINNING;
         copts.exit_at_end = true;
         const char *topics[] = {topic};
-        seen_t seen = {0};
-        sf_confusion_t cm;
-        const char *names[SF_KDD_NCLASSES];
-        for (int k = 0; k < SF_KDD_NCLASSES; k++) names[k] = sf_kdd_class_name(k);
-        if (sf_confusion_init(&cm, SF_KDD_NCLASSES, errstr, sizeof(errstr)) != 0) {
-                fprintf(stderr, "streamflow score: %s\n", errstr);
-                return 1;
-        }
-        uint64_t read = 0, dups = 0, unlabeled = 0, bad = 0;
+        report_t r = {0};
         int rc = 1;
         sf_kafka_install_signals();
         sf_consumer_t *c = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
         if (!c) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
-                sf_confusion_destroy(&cm);
                 return 1;
         }
         while (sf_kafka_running()) {
@@ -157,39 +240,15 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                         if (sf_consumer_at_end(c)) break;
                         continue;
                 }
-                read++;
-                json_error_t jerr;
-                json_t *j = m->payload ? json_loadb(m->payload, m->len, 0, &jerr) : NULL;
-                json_t *cls = json_object_get(j, "class_index"), *lab = json_object_get(j, "label_index");
-                json_t *src = json_object_get(j, "topic");
-                if (!j || !json_is_integer(cls) || !json_is_string(src)) {
-                        if (bad++ < 5)
-                                fprintf(stderr, "streamflow score: %s [%d] offset %lld: not a prediction\n",
-                                        topic, (int)m->partition, (long long)m->offset);
-                } else if (!json_is_integer(lab)) {
-                        unlabeled++;
-                } else {
-                        uint64_t key = mix(
-                                str_hash(json_string_value(src)) ^
-                                mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
-                                    (uint64_t)json_integer_value(json_object_get(j, "offset"))));
-                        int r = seen_add(&seen, key);
-                        if (r < 0) {
-                                fprintf(stderr, "streamflow score: out of memory\n");
-                                json_decref(j);
-                                rd_kafka_message_destroy(m);
-                                goto out;
-                        }
-                        if (r == 0)
-                                dups++;
-                        else if (sf_confusion_add(&cm, (int)json_integer_value(lab),
-                                                  (int)json_integer_value(cls)) != 0)
-                                bad++;
-                }
-                json_decref(j);
+                r.read++;
+                int ar = report_add(&r, m, topic, errstr, sizeof(errstr));
                 rd_kafka_message_destroy(m);
+                if (ar != 0) {
+                        fprintf(stderr, "streamflow score: %s\n", errstr);
+                        goto out;
+                }
         }
-        if (read == 0 && sf_kafka_running()) {
+        if ((r.read == 0 || r.k == 0) && sf_kafka_running()) {
                 fprintf(stderr,
                         "streamflow score: no predictions on topic %s yet: is a scorer running "
                         "('streamflow score'), and has it joined its group and scored the records? A new "
@@ -197,21 +256,20 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                         topic);
                 goto out;
         }
-        if (sf_report_write(stdout, &cm, names, 4) != 0) {
+        if (r.k > 0 && sf_report_write(stdout, &r.cm, (const char *const *)r.names, 4) != 0) {
                 fprintf(stderr, "streamflow score: cannot write the report\n");
                 goto out;
         }
         fprintf(stderr,
                 "report: %llu records read from %s, %llu scored with a label, %llu duplicates ignored, "
                 "%llu without a label, %llu not predictions\n",
-                (unsigned long long)read, topic, (unsigned long long)seen.n, (unsigned long long)dups,
-                (unsigned long long)unlabeled, (unsigned long long)bad);
-        rc = bad ? 1 : 0;
+                (unsigned long long)r.read, topic, (unsigned long long)r.seen.n, (unsigned long long)r.dups,
+                (unsigned long long)r.unlabeled, (unsigned long long)r.bad);
+        rc = r.bad ? 1 : 0;
 out:
         if (sf_consumer_close(c, errstr, sizeof(errstr)) != 0)
                 fprintf(stderr, "streamflow score: %s\n", errstr);
-        free(seen.keys);
-        sf_confusion_destroy(&cm);
+        report_free(&r);
         return rc;
 }
 
@@ -324,6 +382,12 @@ int cmd_score(int argc, char **argv) {
                 case OPT_METRICS:
                         metrics = arg;
                         break;
+                case OPT_FORMAT:
+                        if (sf_score_format_parse(arg, &o.format) != 0) {
+                                sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
+                                goto usage;
+                        }
+                        break;
                 case OPT_REPORT:
                         report = 1;
                         break;
@@ -375,7 +439,8 @@ int cmd_score(int argc, char **argv) {
         o.stats_json = json_fp;
         o.events = quiet ? NULL : stderr;
         if (metrics) {
-                prom = sf_score_prom_new(sf_model_id(model), "safetensors", o.topic);
+                prom = sf_score_prom_new(sf_model_id(model), "safetensors", o.topic, sf_model_schema(model),
+                                         sf_model_encoder(model));
                 sf_svc_opts_t so = {sf_score_prom_metrics, sf_score_prom_ready, prom, 0};
                 svc = prom ? sf_svc_start(metrics, &so, errstr, sizeof(errstr)) : NULL;
                 if (!svc) {

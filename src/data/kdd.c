@@ -8,11 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/decimal.h"
-#include "util/lines.h"
-#include "util/rng.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
@@ -281,6 +278,8 @@ static int parse_tail_fast(const char *line, size_t len, size_t pos, sf_kdd_row_
         return 0;
 }
 
+static int parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
+
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size) {
         size_t n = len;
         if (n > 0 && line[n - 1] == '\n') n--;
@@ -289,10 +288,10 @@ int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *err
          * full parser, which says what is wrong. */
         long pos = n ? sf_kdd_parse_features_fast(line, n, row) : -1;
         if (pos >= 0 && parse_tail_fast(line, n, (size_t)pos, row) == 0) return 0;
-        return sf_kdd_parse_line_full(line, len, row, errstr, errstr_size);
+        return parse_line_full(line, len, row, errstr, errstr_size);
 }
 
-int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr,
+static int parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr,
                            size_t errstr_size) {
         if (len > 0 && line[len - 1] == '\n') len--;
         if (len > 0 && line[len - 1] == '\r') len--;
@@ -387,109 +386,6 @@ bad : {
 }
 }
 
-static int rows_push(sf_kdd_rows_t *rows, const sf_kdd_row_t *row, uint64_t lineno) {
-        if (rows->n == rows->cap || !rows->line) {
-                size_t cap = rows->n < rows->cap ? rows->cap : rows->cap ? rows->cap * 2 : 4096;
-                sf_kdd_row_t *r = realloc(rows->rows, cap * sizeof(*r));
-                if (!r) return -1;
-                rows->rows = r;
-                uint64_t *l = realloc(rows->line, cap * sizeof(*l));
-                if (!l) return -1;
-                /* Rows added by hand before have no line: 0. */
-                if (!rows->line) memset(l, 0, cap * sizeof(*l));
-                rows->line = l;
-                rows->cap = cap;
-        }
-        rows->line[rows->n] = lineno;
-        rows->rows[rows->n++] = *row;
-        return 0;
-}
-
-int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t errstr_size) {
-        char why[256];
-        int ret = -1;
-        sf_lines_t *lr = sf_lines_open(path, SF_KDD_MAX_LINE, errstr, errstr_size);
-        if (!lr) return -1;
-        size_t n0 = out->n;
-        for (;;) {
-                const char *line;
-                size_t len;
-                uint64_t lineno;
-                sf_lines_status_t st = sf_lines_next(lr, &line, &len, &lineno, errstr, errstr_size);
-                if (st == SF_LINES_EOF) break;
-                if (st != SF_LINES_OK) goto out;
-                sf_kdd_row_t row;
-                if (sf_kdd_parse_line(line, len, &row, why, sizeof(why))) {
-                        sf_seterr(errstr, errstr_size, "%s:%llu: %s", path, (unsigned long long)lineno, why);
-                        goto out;
-                }
-                if (rows_push(out, &row, lineno)) {
-                        sf_seterr(errstr, errstr_size, "%s:%llu: out of memory after %zu rows", path,
-                                  (unsigned long long)lineno, out->n - n0);
-                        goto out;
-                }
-        }
-        if (out->n == n0) {
-                sf_seterr(errstr, errstr_size, "%s: no rows (empty file)", path);
-                goto out;
-        }
-        ret = 0;
-out:
-        if (ret) out->n = n0; /* a failed read appends nothing */
-        sf_lines_close(lr);
-        return ret;
-}
-
-void sf_kdd_rows_free(sf_kdd_rows_t *rows) {
-        if (!rows) return;
-        free(rows->rows);
-        free(rows->line);
-        rows->rows = NULL;
-        rows->line = NULL;
-        rows->n = rows->cap = 0;
-}
-
-/* A sorted, growable set of strings. */
-typedef struct vocab {
-        char **v;
-        int n, cap;
-} vocab_t;
-
-/* Index of s in the sorted v[0..n), or -(insertion point) - 1. */
-static int vocab_find(char *const *v, int n, const char *s) {
-        int lo = 0, hi = n - 1;
-        while (lo <= hi) {
-                int mid = (lo + hi) / 2;
-                int c = strcmp(v[mid], s);
-                if (c == 0) return mid;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid - 1;
-        }
-        return -lo - 1;
-}
-
-static int vocab_add(vocab_t *vo, const char *s) {
-        int i = vocab_find(vo->v, vo->n, s);
-        if (i >= 0) return 0;
-        if (vo->n >= MAX_VOCAB) return -2;
-        i = -i - 1;
-        if (vo->n == vo->cap) {
-                int cap = vo->cap ? vo->cap * 2 : 16;
-                char **v = realloc(vo->v, (size_t)cap * sizeof(*v));
-                if (!v) return -1;
-                vo->v = v;
-                vo->cap = cap;
-        }
-        char *copy = strdup(s);
-        if (!copy) return -1;
-        memmove(vo->v + i + 1, vo->v + i, (size_t)(vo->n - i) * sizeof(*vo->v));
-        vo->v[i] = copy;
-        vo->n++;
-        return 0;
-}
-
 static void strv_free(char **v, int n) {
         if (!v) return;
         for (int i = 0; i < n; i++) free(v[i]);
@@ -543,66 +439,6 @@ void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc) {
         strv_free(enc->service, enc->n_service);
         strv_free(enc->flag, enc->n_flag);
         free(enc);
-}
-
-sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, size_t errstr_size) {
-        vocab_t vp = {0}, vs = {0}, vf = {0};
-        sf_kdd_encoder_t *enc = NULL;
-        if (!train || train->n == 0) {
-                sf_seterr(errstr, errstr_size, "no training rows to fit the encoder on");
-                return NULL;
-        }
-        for (size_t i = 0; i < train->n; i++) {
-                const sf_kdd_row_t *r = &train->rows[i];
-                int e;
-                if ((e = vocab_add(&vp, r->proto)) || (e = vocab_add(&vs, r->service)) ||
-                    (e = vocab_add(&vf, r->flag))) {
-                        if (e == -2)
-                                sf_seterr(errstr, errstr_size,
-                                          "training row %zu: more than %d distinct values in a categorical "
-                                          "column; "
-                                          "is this NSL-KDD data?",
-                                          i + 1, MAX_VOCAB);
-                        else
-                                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
-                        goto fail;
-                }
-        }
-        enc = calloc(1, sizeof(*enc));
-        if (!enc) {
-                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
-                goto fail;
-        }
-        enc->proto = vp.v, enc->n_proto = vp.n;
-        enc->service = vs.v, enc->n_service = vs.n;
-        enc->flag = vf.v, enc->n_flag = vf.n;
-        enc->n_inputs = SF_KDD_NNUMERIC + vp.n + vs.n + vf.n;
-        /* Two passes in double: mean, then the population variance around it. */
-        double n = (double)train->n;
-        for (int j = 0; j < SF_KDD_NNUMERIC; j++) {
-                double sum = 0;
-                for (size_t i = 0; i < train->n; i++) sum += train->rows[i].num[j];
-                double mean = sum / n, ss = 0;
-                for (size_t i = 0; i < train->n; i++) {
-                        double d = train->rows[i].num[j] - mean;
-                        ss += d * d;
-                }
-                double sd = sqrt(ss / n);
-                enc->mean[j] = (float)mean;
-                /* Like sklearn's StandardScaler: a zero-variance column keeps scale 1. */
-                enc->std[j] = (sd > 0 && (float)sd > 0) ? (float)sd : 1.0f;
-        }
-        if (index_all(enc) != 0) {
-                sf_seterr(errstr, errstr_size, "out of memory fitting the encoder");
-                sf_kdd_encoder_destroy(enc);
-                return NULL;
-        }
-        return enc;
-fail:
-        strv_free(vp.v, vp.n);
-        strv_free(vs.v, vs.n);
-        strv_free(vf.v, vf.n);
-        return NULL;
 }
 
 static int copy_vocab(const char *what, int n, const char *const *src, char ***dst, char *errstr,
@@ -719,52 +555,6 @@ int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr,
                 "which cannot be scored",
                 f + 1, field_names[f], (double)row->num[j], (double)num[j]);
         return -1;
-}
-
-int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x) {
-        int32_t hot[3];
-        int mask = sf_kdd_encode_sparse(enc, row, x, hot);
-        memset(x + SF_KDD_NNUMERIC, 0, (size_t)(enc->n_inputs - SF_KDD_NNUMERIC) * sizeof(*x));
-        for (int k = 0; k < 3; k++)
-                if (hot[k] >= 0) x[hot[k]] = 1.0f;
-        return mask;
-}
-
-size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows, const size_t *idx, size_t n,
-                          float *x) {
-        size_t unseen = 0;
-        for (size_t i = 0; i < n; i++) {
-                const sf_kdd_row_t *r = &rows->rows[idx ? idx[i] : i];
-                if (sf_kdd_encode(enc, r, x + i * (size_t)enc->n_inputs)) unseen++;
-        }
-        return unseen;
-}
-
-int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
-                     size_t errstr_size) {
-        int n = snprintf(path, path_size, "%s/%s", dir, name);
-        if (n < 0 || (size_t)n >= path_size) goto toolong;
-        if (access(path, R_OK) == 0) return 0;
-        int err1 = errno;
-        n = snprintf(path, path_size, "%s/%s.gz", dir, name);
-        if (n < 0 || (size_t)n >= path_size) goto toolong;
-        if (access(path, R_OK) == 0) return 0;
-        sf_seterr(errstr, errstr_size,
-                  "%s/%s: %s; %s/%s.gz: %s (use --data DIR to point at the NSL-KDD files)", dir, name,
-                  strerror(err1), dir, name, strerror(errno));
-        return -1;
-toolong:
-        sf_seterr(errstr, errstr_size, "%s/%s: path too long", dir, name);
-        return -1;
-}
-
-void sf_kdd_split(size_t n, uint64_t seed, size_t *idx) {
-        sf_rng_t rng;
-        /* A stream of its own, so the split does not repeat the sequence the
-         * same seed gives the weights or the shuffles. */
-        sf_rng_seed(&rng, seed ^ 0x73706c6974ULL /* "split" */);
-        for (size_t i = 0; i < n; i++) idx[i] = i;
-        sf_rng_shuffle(&rng, idx, n);
 }
 
 sf_kdd_encoder_t *sf_kdd_encoder_from_table(const sf_encoder_t *enc, char *errstr, size_t errstr_size) {

@@ -1,5 +1,7 @@
-/* NSL-KDD: reading rows, mapping attack names to the five classes, and
- * encoding a row into the model's 122 inputs.
+/* NSL-KDD rows for the scoring paths that have not moved to src/table yet:
+ * parsing a row, mapping attack names to the five classes, and encoding a
+ * row into the model's 122 inputs with an encoder taken from a model file.
+ * Training reads, fits and encodes through src/table.
  *
  * Input layout (n_inputs = 38 + n_proto + n_service + n_flag, 122 for
  * KDDTrain+):
@@ -51,11 +53,6 @@ typedef struct sf_kdd_row {
  * prefixes file:line). */
 int sf_kdd_parse_line(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
 
-/* sf_kdd_parse_line without its one-pass fast path (field by field, each
- * check in turn): the same result for every line, slower. The tests compare
- * the two. */
-int sf_kdd_parse_line_full(const char *line, size_t len, sf_kdd_row_t *row, char *errstr, size_t errstr_size);
-
 /* The usual form of a row's 41 features, parsed in one pass: every number
  * a plain decimal of at most 15 digits ("0", "0.05", "491") and every word
  * printable ASCII. Fills row->num, proto, service and flag exactly as
@@ -73,21 +70,7 @@ long sf_kdd_parse_features_fast(const char *line, size_t len, sf_kdd_row_t *row)
  * -1 when the label is not in that form (the full parser decides). */
 long sf_kdd_parse_label_fast(const char *line, size_t len, size_t pos, sf_kdd_row_t *row);
 
-/* A growable array of rows read from a file. */
-typedef struct sf_kdd_rows {
-        sf_kdd_row_t *rows;
-        size_t n, cap;
-        uint64_t *line; /* (cap) the file line of each row, for messages; NULL for rows built by hand */
-} sf_kdd_rows_t;
-
-/* Reads every row of a file, plain or gzip (detected from content). Empty
- * lines are skipped; any bad line is an error "PATH:LINE: field N (name):
- * what" and the read fails (training data must be clean). Appends to out;
- * the caller frees with sf_kdd_rows_free. Returns 0 or -1. */
-int sf_kdd_read_file(const char *path, sf_kdd_rows_t *out, char *errstr, size_t errstr_size);
-void sf_kdd_rows_free(sf_kdd_rows_t *rows);
-
-/* Vocabularies and scaler, fitted on the training rows. */
+/* Vocabularies and scaler, from a model file. */
 typedef struct sf_kdd_encoder {
         int n_proto, n_service, n_flag;
         char **proto, **service, **flag; /* sorted, owned */
@@ -99,17 +82,11 @@ typedef struct sf_kdd_encoder {
         int n_inputs;
 } sf_kdd_encoder_t;
 
-/* Fits vocabularies (sorted) and mean / population std (ddof=0, like
- * sklearn's StandardScaler) on rows. Returns a new encoder or NULL. */
-sf_kdd_encoder_t *sf_kdd_encoder_fit(const sf_kdd_rows_t *train, char *errstr, size_t errstr_size);
-void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc);
-
 /* Which categorical values of a row were unseen in training. */
 enum { SF_KDD_UNSEEN_PROTO = 1, SF_KDD_UNSEEN_SERVICE = 2, SF_KDD_UNSEEN_FLAG = 4 };
 
-/* Encodes one row into x (n_inputs floats). Returns a mask of
- * SF_KDD_UNSEEN_* bits (0 when every value was known). */
-int sf_kdd_encode(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *x);
+/* NULL is a no-op. */
+void sf_kdd_encoder_destroy(sf_kdd_encoder_t *enc);
 
 /* An encoder from stored parts (a model file's metadata): copies the
  * vocabularies, which must each be sorted by strcmp with no duplicates, and
@@ -126,35 +103,17 @@ sf_kdd_encoder_t *sf_kdd_encoder_new(int n_proto, const char *const *proto, int 
 struct sf_encoder;
 sf_kdd_encoder_t *sf_kdd_encoder_from_table(const struct sf_encoder *enc, char *errstr, size_t errstr_size);
 
-/* After sf_kdd_encode_sparse or sf_kdd_encode: 0 when the 38 scaled numeric
- * values num (the first 38 of x) are finite, else -1 with errstr naming the
+/* After sf_kdd_encode_sparse: 0 when the 38 scaled numeric values num are
+ * finite, else -1 with errstr naming the
  * first column that is not ("field 1 (duration): 3.4e+38 ..."). A number
  * close to FLT_MAX parses but overflows once scaled; such a row must not be
  * scored (the network would turn the inf into NaN, and ReLU the NaN into 0). */
 int sf_kdd_check_scaled(const sf_kdd_row_t *row, const float *num, char *errstr, size_t errstr_size);
 
-/* Encodes rows->rows[idx[i]] (or rows->rows[i] when idx is NULL) for i in
- * 0..n into x, (n, n_inputs) row-major. Returns how many rows had at least
- * one unseen categorical value. Does not check the scaled values
- * (sf_kdd_check_scaled): for data already known to be in range. */
-size_t sf_kdd_encode_rows(const sf_kdd_encoder_t *enc, const sf_kdd_rows_t *rows, const size_t *idx, size_t n,
-                          float *x);
-
-/* The sparse form of sf_kdd_encode for a first layer that gathers instead
- * of multiplying: num gets the 38 scaled numeric values and hot[0..3) the
+/* Encodes a row for a first layer that gathers instead of multiplying (the
+ * compact form of the layout above): num gets the 38 scaled numeric values and hot[0..3) the
  * input index (38 + ...) of the protocol, service and flag one-hot, or -1
  * for an unseen value. Returns the SF_KDD_UNSEEN_* mask. */
 int sf_kdd_encode_sparse(const sf_kdd_encoder_t *enc, const sf_kdd_row_t *row, float *num, int32_t hot[3]);
-
-/* Finds DIR/NAME or, failing that, DIR/NAME.gz (NAME like "KDDTrain+.txt")
- * and writes the path into path. Returns 0, or -1 with errstr naming both
- * paths tried. */
-int sf_kdd_find_file(const char *dir, const char *name, char *path, size_t path_size, char *errstr,
-                     size_t errstr_size);
-
-/* The deterministic 50/50 split of n test rows from seed: fills idx with a
- * permutation of 0..n-1; the first n/2 are validation, the rest test. The
- * same (n, seed) always gives the same split (train and evaluate share it). */
-void sf_kdd_split(size_t n, uint64_t seed, size_t *idx);
 
 #endif

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/kdd.h"
 #include "score/record.h"
 #include "util/util.h"
 
-#define NREJECT   (SF_REJECT_INVALID + 1)
+#define NREJECT   SF_REJECT_COUNT
 #define MAX_PARTS 256
 /* In-flight outputs whose input timestamp is kept for the latency: an open
  * addressing table of 2^15 entries (512 kB), several times what the
@@ -25,9 +24,10 @@ static const double batch_bounds[] = {1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4
 static const double batch_seconds_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                               0.01,   0.025,   0.05,   0.1,   0.25,   1};
 
-typedef struct counts {
-        uint64_t cls[SF_KDD_NCLASSES], dlq[NREJECT], unseen[3];
-} counts_t;
+/* The counters by label, one block of n_counts: [classes] predictions by
+ * class, [NREJECT] DLQ records by reason, [n_cat] unseen values by
+ * categorical column, [n_num + n_cat] missing values by feature column. */
+typedef uint64_t count_t;
 
 typedef struct lag {
         int32_t partition;
@@ -37,7 +37,7 @@ typedef struct lag {
 /* What the HTTP thread sees. */
 typedef struct snap {
         uint64_t records, delivered, failed, batches, aborted, rebalances;
-        counts_t c;
+        count_t *c; /* (n_counts), not copied with the rest */
         sf_expo_hist_t latency, batch_size, batch_seconds;
         int assigned, rebalancing, attached, nlag;
         lag_t lag[MAX_PARTS];
@@ -50,9 +50,12 @@ typedef struct pending {
 
 struct sf_score_prom {
         char model_id[64], model_format[64], topic[256];
+        const sf_schema_t *schema;
+        const sf_encoder_t *enc;
+        int n_counts, at_dlq, at_unseen, at_missing; /* where each block of counters starts */
         /* live: the scorer's thread only */
         snap_t live;
-        counts_t batch; /* the current batch's outputs */
+        count_t *batch; /* the current batch's outputs */
         pending_t *ring;
         double lag_at;
         /* published: under mu */
@@ -66,11 +69,26 @@ struct sf_score_prom {
         char probe_err[160];
 };
 
-sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic) {
+sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic,
+                                   const sf_schema_t *schema, const sf_encoder_t *enc) {
         sf_score_prom_t *p = calloc(1, sizeof(*p));
         if (!p) return NULL;
+        p->schema = schema;
+        p->enc = enc;
+        p->at_dlq = schema->n_classes;
+        p->at_unseen = p->at_dlq + NREJECT;
+        p->at_missing = p->at_unseen + enc->n_cat;
+        p->n_counts = p->at_missing + enc->n_num + enc->n_cat;
+        size_t nc = (size_t)p->n_counts;
         p->ring = calloc((size_t)1 << RING_BITS, sizeof(*p->ring));
-        if (!p->ring) {
+        p->batch = calloc(nc, sizeof(count_t));
+        p->live.c = calloc(nc, sizeof(count_t));
+        p->pub.c = calloc(nc, sizeof(count_t));
+        if (!p->ring || !p->batch || !p->live.c || !p->pub.c) {
+                free(p->ring);
+                free(p->batch);
+                free(p->live.c);
+                free(p->pub.c);
                 free(p);
                 return NULL;
         }
@@ -81,7 +99,9 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
         sf_expo_hist_init(&p->live.batch_size, batch_bounds, (int)SF_ARRAY_SIZE(batch_bounds));
         sf_expo_hist_init(&p->live.batch_seconds, batch_seconds_bounds,
                           (int)SF_ARRAY_SIZE(batch_seconds_bounds));
+        count_t *pub_c = p->pub.c;
         p->pub = p->live;
+        p->pub.c = pub_c;
         pthread_mutex_init(&p->mu, NULL);
         pthread_mutex_init(&p->probe_mu, NULL);
         return p;
@@ -92,6 +112,9 @@ void sf_score_prom_destroy(sf_score_prom_t *p) {
         pthread_mutex_destroy(&p->mu);
         pthread_mutex_destroy(&p->probe_mu);
         free(p->ring);
+        free(p->batch);
+        free(p->live.c);
+        free(p->pub.c);
         free(p);
 }
 
@@ -109,15 +132,25 @@ static size_t slot_of(uint64_t key) {
         return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> (64 - RING_BITS));
 }
 
-void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, int unseen, uint64_t key,
-                          int64_t input_ts_ms) {
+/* The unseen and missing values of a scored row. */
+static void count_values(sf_score_prom_t *p, const sf_row_t *row, const uint8_t *status) {
+        const sf_encoder_t *enc = p->enc;
+        count_t *unseen = p->batch + p->at_unseen, *missing = p->batch + p->at_missing;
+        for (int j = 0; j < enc->n_num; j++) missing[j] += row->v[enc->num_col[j]].kind == SF_VAL_MISSING;
+        for (int k = 0; k < enc->n_cat; k++) {
+                unseen[k] += status[k] == SF_ENC_UNSEEN;
+                missing[enc->n_num + k] += status[k] == SF_ENC_MISSING;
+        }
+}
+
+void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, const sf_row_t *row, const uint8_t *status,
+                          uint64_t key, int64_t input_ts_ms) {
         if (reject > 0 && reject < NREJECT) {
-                p->batch.dlq[reject]++;
+                p->batch[p->at_dlq + reject]++;
                 return;
         }
-        if (cls >= 0 && cls < SF_KDD_NCLASSES) p->batch.cls[cls]++;
-        for (int i = 0; i < 3; i++)
-                if (unseen & (1 << i)) p->batch.unseen[i]++;
+        if (cls >= 0 && cls < p->schema->n_classes) p->batch[cls]++;
+        if (row && status) count_values(p, row, status);
         if (input_ts_ms > 0) {
                 size_t mask = ((size_t)1 << RING_BITS) - 1, h = slot_of(key);
                 pending_t *e = &p->ring[h];
@@ -153,11 +186,9 @@ void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted)
         if (aborted) {
                 p->live.aborted++;
         } else {
-                for (int i = 0; i < SF_KDD_NCLASSES; i++) p->live.c.cls[i] += p->batch.cls[i];
-                for (int i = 0; i < NREJECT; i++) p->live.c.dlq[i] += p->batch.dlq[i];
-                for (int i = 0; i < 3; i++) p->live.c.unseen[i] += p->batch.unseen[i];
+                for (int i = 0; i < p->n_counts; i++) p->live.c[i] += p->batch[i];
         }
-        memset(&p->batch, 0, sizeof(p->batch));
+        memset(p->batch, 0, (size_t)p->n_counts * sizeof(count_t));
         p->live.batches++;
         sf_expo_hist_observe(&p->live.batch_size, n);
         sf_expo_hist_observe(&p->live.batch_seconds, seconds);
@@ -166,7 +197,10 @@ void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted)
 /* Copies the live side into the published one; the caller holds mu. */
 static void copy_out(sf_score_prom_t *p) {
         size_t n = offsetof(snap_t, lag) + (size_t)p->live.nlag * sizeof(lag_t);
+        count_t *pub_c = p->pub.c;
         memcpy(&p->pub, &p->live, n);
+        p->pub.c = pub_c;
+        memcpy(pub_c, p->live.c, (size_t)p->n_counts * sizeof(count_t));
 }
 
 void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count) {
@@ -225,25 +259,33 @@ static void family_u64(sf_expo_t *e, const char *name, const char *type, const c
         sf_expo_u64(e, name, NULL, v);
 }
 
-static void write_counts(sf_expo_t *e, const snap_t *s) {
+static void write_counts(sf_expo_t *e, const sf_score_prom_t *p, const count_t *c) {
+        const sf_schema_t *sch = p->schema;
+        const sf_encoder_t *enc = p->enc;
         sf_expo_family(e, "streamflow_predictions_total", "counter",
                        "Predictions produced, by predicted class.");
-        for (int i = 0; i < SF_KDD_NCLASSES; i++) {
-                const char *l[] = {"class", sf_kdd_class_name(i), NULL};
-                sf_expo_u64(e, "streamflow_predictions_total", l, s->c.cls[i]);
+        for (int i = 0; i < sch->n_classes; i++) {
+                const char *l[] = {"class", sch->classes[i], NULL};
+                sf_expo_u64(e, "streamflow_predictions_total", l, c[i]);
         }
         sf_expo_family(e, "streamflow_dlq_records_total", "counter",
                        "Records sent to the dead-letter topic, by reason.");
         for (int i = 1; i < NREJECT; i++) {
                 const char *l[] = {"reason", sf_score_reject_str((sf_score_reject_t)i), NULL};
-                sf_expo_u64(e, "streamflow_dlq_records_total", l, s->c.dlq[i]);
+                sf_expo_u64(e, "streamflow_dlq_records_total", l, c[p->at_dlq + i]);
         }
-        static const char *const columns[] = {"protocol_type", "service", "flag"};
         sf_expo_family(e, "streamflow_unseen_values_total", "counter",
                        "Scored rows whose categorical value was never seen in training, by column.");
-        for (int i = 0; i < 3; i++) {
-                const char *l[] = {"column", columns[i], NULL};
-                sf_expo_u64(e, "streamflow_unseen_values_total", l, s->c.unseen[i]);
+        for (int k = 0; k < enc->n_cat; k++) {
+                const char *l[] = {"column", sch->cols[enc->cat[k].col].name, NULL};
+                sf_expo_u64(e, "streamflow_unseen_values_total", l, c[p->at_unseen + k]);
+        }
+        sf_expo_family(e, "streamflow_missing_values_total", "counter",
+                       "Scored rows without a value in a feature column, by column.");
+        for (int j = 0; j < enc->n_num + enc->n_cat; j++) {
+                int col = j < enc->n_num ? enc->num_col[j] : enc->cat[j - enc->n_num].col;
+                const char *l[] = {"column", sch->cols[col].name, NULL};
+                sf_expo_u64(e, "streamflow_missing_values_total", l, c[p->at_missing + j]);
         }
 }
 
@@ -265,19 +307,24 @@ static void write_kafka(sf_expo_t *e, const snap_t *s, const char *topic) {
 void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         sf_score_prom_t *p = ctx;
         snap_t *s = malloc(sizeof(*s));
-        if (!s) {
+        count_t *c = malloc((size_t)p->n_counts * sizeof(count_t));
+        if (!s || !c) {
+                free(s);
+                free(c);
                 e->oom = 1;
                 return;
         }
         pthread_mutex_lock(&p->mu);
         memcpy(s, &p->pub, offsetof(snap_t, lag) + (size_t)p->pub.nlag * sizeof(lag_t));
+        memcpy(c, p->pub.c, (size_t)p->n_counts * sizeof(count_t));
         pthread_mutex_unlock(&p->mu);
 
         sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
-        const char *ml[] = {"model_id", p->model_id, "format", p->model_format, "schema", "nsl-kdd", NULL};
+        const char *ml[] = {"model_id", p->model_id,     "format", p->model_format,
+                            "schema",   p->schema->name, NULL};
         sf_expo_u64(e, "streamflow_model_info", ml, 1);
         family_u64(e, "streamflow_records_total", "counter", "Input records consumed.", s->records);
-        write_counts(e, s);
+        write_counts(e, p, c);
         family_u64(e, "streamflow_delivered_total", "counter",
                    "Outputs (predictions and dead-letter copies) acknowledged by the cluster.", s->delivered);
         family_u64(e, "streamflow_delivery_failures_total", "counter", "Outputs the cluster refused.",
@@ -294,6 +341,7 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         sf_expo_family(e, "streamflow_batch_processing_seconds", "histogram",
                        "Time to score a micro-batch and queue its outputs (and commit its transaction).");
         sf_expo_hist(e, "streamflow_batch_processing_seconds", NULL, &s->batch_seconds);
+        free(c);
         free(s);
 }
 

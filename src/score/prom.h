@@ -14,12 +14,18 @@
 
 #include "kafka/kafka.h"
 #include "service/expo.h"
+#include "table/encoder.h"
+#include "table/row.h"
+#include "table/schema.h"
 
 typedef struct sf_score_prom sf_score_prom_t;
 
-/* A new collector for a model (its id and format go into
- * streamflow_model_info) scoring topic. Returns NULL when out of memory. */
-sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic);
+/* A new collector for a model (its id, format and schema name go into
+ * streamflow_model_info; its classes and columns label the counters)
+ * scoring topic. schema and enc are borrowed: they must outlive the
+ * collector. Returns NULL when out of memory. */
+sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic,
+                                   const sf_schema_t *schema, const sf_encoder_t *enc);
 void sf_score_prom_destroy(sf_score_prom_t *p);
 
 /* --- the scorer's thread --- */
@@ -30,11 +36,12 @@ void sf_score_prom_destroy(sf_score_prom_t *p);
 void sf_score_prom_attach(sf_score_prom_t *p, rd_kafka_t *consumer);
 
 /* One output queued: reject is its sf_score_reject_t (0: a prediction of
- * class cls), unseen its SF_KDD_UNSEEN_* mask; key identifies it in the
- * delivery report, input_ts_ms is the input record's timestamp (<= 0:
- * none). Counted when the batch ends (sf_score_prom_batch). */
-void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, int unseen, uint64_t key,
-                          int64_t input_ts_ms);
+ * class cls, row its decoded row and status what the encoder found per
+ * categorical column, both only read for a prediction); key identifies it
+ * in the delivery report, input_ts_ms is the input record's timestamp (<=
+ * 0: none). Counted when the batch ends (sf_score_prom_batch). */
+void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, const sf_row_t *row, const uint8_t *status,
+                          uint64_t key, int64_t input_ts_ms);
 
 /* The delivery report of output key: delivered (ok) or refused. A
  * delivered prediction adds (now - its input timestamp) to the end-to-end

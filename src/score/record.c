@@ -1,227 +1,247 @@
 #include "score/record.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "table/csv.h"
 #include "util/utf8.h"
 
+static const char *const reject_names[SF_REJECT_COUNT] = {
+        "none",     "empty",         "too_long",   "binary",   "field_count", "not_a_number",  "non_finite",
+        "not_json", "missing_field", "wrong_type", "bad_utf8", "bad_quote",   "invalid_field",
+};
+
 const char *sf_score_reject_str(sf_score_reject_t reason) {
-        switch (reason) {
-        case SF_REJECT_NONE:
-                return "none";
-        case SF_REJECT_EMPTY:
-                return "empty";
-        case SF_REJECT_TOO_LONG:
-                return "too_long";
-        case SF_REJECT_BINARY:
-                return "binary";
-        case SF_REJECT_FIELD_COUNT:
-                return "field_count";
-        case SF_REJECT_NON_NUMERIC:
-                return "non_numeric";
-        case SF_REJECT_NON_FINITE:
-                return "non_finite";
-        case SF_REJECT_INVALID:
-                return "invalid_field";
-        }
-        return "invalid_field";
+        return (unsigned)reason < SF_REJECT_COUNT ? reject_names[reason] : "invalid_field";
 }
 
-/* Control bytes other than TAB, DEL, or bytes that are not UTF-8: the
- * record is not text. Returns the offending byte's index or -1, and in
- * *utf8 whether it is a bad UTF-8 sequence (not a control byte). */
-static long find_binary(const unsigned char *s, size_t len, int *utf8) {
-        size_t valid = sf_utf8_valid_len((const char *)s, len);
-        for (size_t i = 0; i < valid; i++) {
-                unsigned char c = s[i];
-                if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                        *utf8 = 0;
-                        return (long)i;
+int sf_score_format_parse(const char *name, sf_score_format_t *out) {
+        static const char *const names[] = {"auto", "csv", "json"};
+        for (int i = 0; i < 3; i++)
+                if (strcmp(name, names[i]) == 0) {
+                        *out = (sf_score_format_t)i;
+                        return 0;
+                }
+        return -1;
+}
+
+/* s as a JSON string, quoted: at most 6 bytes per input byte, plus 2. A
+ * byte that is not valid UTF-8 becomes U+FFFD, so the output stays valid
+ * JSON whatever the input. */
+static char *put_json(char *o, const char *s, size_t len) {
+        size_t i = 0, valid = 0;
+        *o++ = '"';
+        /* plain ASCII (a topic, most values) needs no UTF-8 check */
+        for (; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+                *o++ = (char)c;
+        }
+        if (i < len) valid = i + sf_utf8_valid_len(s + i, len - i);
+        for (; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (i == valid) {
+                        memcpy(o, "\\ufffd", 6);
+                        o += 6;
+                        valid = i + 1 + sf_utf8_valid_len(s + i + 1, len - i - 1);
+                } else if (c == '"' || c == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char)c;
+                } else if (c == '\n' || c == '\r' || c == '\t') {
+                        *o++ = '\\';
+                        *o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+                } else if (c < 0x20) {
+                        o += sprintf(o, "\\u%04x", c);
+                } else {
+                        *o++ = (char)c;
                 }
         }
-        *utf8 = 1;
+        *o++ = '"';
+        return o;
+}
+
+static char *json_dup(const char *s) {
+        size_t len = strlen(s);
+        char *j = malloc(6 * len + 3);
+        if (!j) return NULL;
+        *put_json(j, s, len) = '\0';
+        return j;
+}
+
+void sf_score_decoder_free(sf_score_decoder_t *d) {
+        if (!d) return;
+        for (int k = 0; d->class_json && k < d->schema->n_classes; k++) free(d->class_json[k]);
+        for (int i = 0; d->col_json && i < d->schema->n_cols; i++) free(d->col_json[i]);
+        free(d->class_json);
+        free(d->class_json_len);
+        free(d->col_json);
+        free(d->unlabeled.cols);
+        memset(d, 0, sizeof(*d));
+}
+
+int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, const sf_encoder_t *enc,
+                          sf_score_format_t format) {
+        memset(d, 0, sizeof(*d));
+        d->schema = schema;
+        d->enc = enc;
+        d->format = format;
+        d->n_dense = enc ? enc->n_num + enc->n_flags : 0;
+        int n = schema->n_cols;
+        d->unlabeled = *schema;
+        d->unlabeled.cols = malloc((size_t)n * sizeof(*schema->cols));
+        d->class_json = calloc((size_t)schema->n_classes, sizeof(char *));
+        d->class_json_len = calloc((size_t)schema->n_classes, sizeof(size_t));
+        d->col_json = calloc((size_t)n, sizeof(char *));
+        if (!d->unlabeled.cols || !d->class_json || !d->class_json_len || !d->col_json) goto oom;
+        memcpy(d->unlabeled.cols, schema->cols, (size_t)n * sizeof(*schema->cols));
+        d->unlabeled.cols[schema->label_col].type = SF_COL_CATEGORICAL;
+        for (int k = 0; k < schema->n_classes; k++) {
+                if (!(d->class_json[k] = json_dup(schema->classes[k]))) goto oom;
+                d->class_json_len[k] = strlen(d->class_json[k]);
+                d->names_len += 3 * strlen(d->class_json[k]); /* class, probabilities, label */
+        }
+        for (int i = 0; i < schema->n_cols; i++) {
+                if (!(d->col_json[i] = json_dup(schema->cols[i].name))) goto oom;
+                d->names_len += strlen(d->col_json[i]) + 1;
+        }
+        return 0;
+oom:
+        sf_score_decoder_free(d);
+        return -1;
+}
+
+static int is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A NUL or control byte other than TAB/CR/LF, or invalid UTF-8: the index
+ * of the first such byte, or -1. */
+static long find_binary(const char *s, size_t len) {
+        size_t valid = sf_utf8_valid_len(s, len);
+        for (size_t i = 0; i < valid; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return (long)i;
+        }
         return valid < len ? (long)valid : -1;
 }
 
-static int is_numeric_field(int i) {
-        return i < SF_KDD_NFEATURES && (i < 1 || i > 3);
-}
-
-/* After the parser refused the 41 feature fields, find the first numeric
- * field that is not a finite number to give the precise reason. */
-static sf_score_reject_t classify_numeric(const char *s, size_t len, char *errstr, size_t errstr_size) {
-        size_t start = 0;
-        for (int f = 0; f < SF_KDD_NFEATURES && start <= len; f++) {
-                const char *comma = memchr(s + start, ',', len - start);
-                size_t end = comma ? (size_t)(comma - s) : len;
-                if (is_numeric_field(f)) {
-                        char tmp[64];
-                        size_t n = end - start;
-                        int toolong = n >= sizeof(tmp);
-                        if (toolong) n = sizeof(tmp) - 1;
-                        memcpy(tmp, s + start, n);
-                        tmp[n] = '\0';
-                        char *endp = NULL;
-                        errno = 0;
-                        double v = n ? strtod(tmp, &endp) : 0.0;
-                        int ok = n > 0 && !toolong && endp && *endp == '\0';
-                        if (!ok) {
-                                snprintf(errstr, errstr_size, "field %d (%s): '%.*s%s' is not a number",
-                                         f + 1, sf_kdd_field_name(f), (int)(n > 32 ? 32 : n), tmp,
-                                         n > 32 || toolong ? "..." : "");
-                                return SF_REJECT_NON_NUMERIC;
-                        }
-                        if (!isfinite(v) || !isfinite((float)v)) {
-                                snprintf(errstr, errstr_size, "field %d (%s): '%s' is not a finite number",
-                                         f + 1, sf_kdd_field_name(f), tmp);
-                                return SF_REJECT_NON_FINITE;
-                        }
-                }
-                start = end + 1;
+static sf_score_reject_t reject_of(sf_row_reason_t reason) {
+        switch (reason) {
+        case SF_ROW_OK:
+                return SF_REJECT_NONE;
+        case SF_ROW_NOT_JSON:
+                return SF_REJECT_NOT_JSON;
+        case SF_ROW_MISSING_FIELD:
+                return SF_REJECT_MISSING_FIELD;
+        case SF_ROW_WRONG_TYPE:
+                return SF_REJECT_WRONG_TYPE;
+        case SF_ROW_NOT_A_NUMBER:
+                return SF_REJECT_NOT_A_NUMBER;
+        case SF_ROW_NON_FINITE:
+                return SF_REJECT_NON_FINITE;
+        case SF_ROW_FIELD_COUNT:
+                return SF_REJECT_FIELD_COUNT;
+        case SF_ROW_BAD_UTF8:
+                return SF_REJECT_BAD_UTF8;
+        case SF_ROW_BAD_QUOTE:
+                return SF_REJECT_BAD_QUOTE;
+        case SF_ROW_TOO_LONG:
+                return SF_REJECT_TOO_LONG;
+        case SF_ROW_UNKNOWN_LABEL:
+                break;
         }
         return SF_REJECT_INVALID;
 }
 
-/* The label and difficulty after fast-parsed features at value[pos], in
- * their usual form (a printable ASCII label, a difficulty of digits only):
- * 0 with row filled as the checks below would fill it, -1 to take them. */
-static int parse_tail_fast(const char *value, size_t len, size_t pos, sf_kdd_row_t *row, int *unknown_label) {
-        long at = sf_kdd_parse_label_fast(value, len, pos, row);
-        if (at < 0) return -1;
-        if ((size_t)at == len) {
-                *unknown_label = row->label_name[0] && row->label < 0;
-                return 0;
+/* The reject of a record the row layer refused, errstr naming the column. */
+static sf_score_reject_t refused(const sf_score_decoder_t *d, const char *value, size_t len,
+                                 const sf_row_error_t *err, sf_score_info_t *info, char *errstr,
+                                 size_t errstr_size) {
+        long bad = find_binary(value, len);
+        info->col = err->col >= 0 && err->col < d->schema->n_cols ? err->col : -1;
+        if (bad >= 0) {
+                /* The column only when the row layer found the bytes there. */
+                if (err->reason != SF_ROW_BAD_UTF8) info->col = -1;
+                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld (%s)",
+                         (unsigned char)value[bad], bad,
+                         sf_utf8_valid_len(value, len) == (size_t)bad ? "not valid UTF-8"
+                                                                      : "a control character");
+                return SF_REJECT_BINARY;
         }
-        const char *p = value + at + 1, *end = value + len;
-        size_t n = (size_t)(end - p);
-        if (n == 0 || n > 7) return -1;
-        long d = 0;
-        for (size_t i = 0; i < n; i++) {
-                unsigned digit = (unsigned)(unsigned char)p[i] - '0';
-                if (digit > 9) return -1;
-                d = d * 10 + digit;
-        }
-        if (d > 1000000) return -1;
-        row->difficulty = (int)d;
-        *unknown_label = row->label_name[0] && row->label < 0;
-        return 0;
+        snprintf(errstr, errstr_size, "%s", err->msg);
+        return reject_of(err->reason);
 }
 
-sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
-                                 char *errstr, size_t errstr_size) {
-        size_t n = len;
-        if (n > 0 && value[n - 1] == '\n') n--;
-        if (n > 0 && value[n - 1] == '\r') n--;
-        /* The usual record in one pass; anything else, valid or not, takes
-         * the full checks, which say what is wrong. */
-        *unknown_label = 0;
-        long pos = n ? sf_kdd_parse_features_fast(value, n, row) : -1;
-        if (pos >= 0 && parse_tail_fast(value, n, (size_t)pos, row, unknown_label) == 0)
-                return SF_REJECT_NONE;
-        return sf_score_parse_full(value, len, row, unknown_label, errstr, errstr_size);
+static int decode_as(const sf_score_decoder_t *d, int unlabeled, int json, const char *value, size_t len,
+                     sf_row_t *row, sf_row_error_t *err) {
+        const sf_schema_t *schema = unlabeled ? &d->unlabeled : d->schema;
+        return json ? sf_row_from_json(schema, value, len, row, err)
+                    : sf_row_from_csv_text(schema, value, len, row, err);
 }
 
-sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
-                                      char *errstr, size_t errstr_size) {
-        *unknown_label = 0;
+sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+                                  sf_score_info_t *info, char *errstr, size_t errstr_size) {
+        info->unknown_label = 0;
+        info->col = -1;
+        info->odd = 1;
         if (len > 0 && value[len - 1] == '\n') len--;
         if (len > 0 && value[len - 1] == '\r') len--;
-        if (len == 0) {
+        size_t i = 0;
+        while (i < len && is_blank(value[i])) i++;
+        if (i == len) {
                 snprintf(errstr, errstr_size, "empty record");
                 return SF_REJECT_EMPTY;
         }
-        if (len > SF_KDD_MAX_LINE) {
+        if (len > SF_CSV_MAX_RECORD) {
                 snprintf(errstr, errstr_size, "record of %zu bytes is longer than the %d-byte limit", len,
-                         SF_KDD_MAX_LINE);
+                         SF_CSV_MAX_RECORD);
                 return SF_REJECT_TOO_LONG;
         }
-        int utf8 = 0;
-        long bad = find_binary((const unsigned char *)value, len, &utf8);
-        if (bad >= 0) {
-                snprintf(errstr, errstr_size, "binary data: byte 0x%02x at position %ld (%s)",
-                         (unsigned char)value[bad], bad, utf8 ? "not valid UTF-8" : "a control character");
-                return SF_REJECT_BINARY;
-        }
-
-        /* Where the 41 features end, and the label / difficulty after them. */
-        size_t commas[SF_KDD_NFEATURES + 2];
-        int nfields = 1;
-        for (size_t i = 0; i < len; i++) {
-                if (value[i] != ',') continue;
-                if (nfields <= SF_KDD_NFEATURES + 1) commas[nfields - 1] = i;
-                nfields++;
-        }
-        if (nfields < SF_KDD_NFEATURES || nfields > SF_KDD_NFEATURES + 2) {
-                snprintf(errstr, errstr_size,
-                         "%d fields, expected %d (features), %d (+ label) or %d (+ difficulty)", nfields,
-                         SF_KDD_NFEATURES, SF_KDD_NFEATURES + 1, SF_KDD_NFEATURES + 2);
-                return SF_REJECT_FIELD_COUNT;
-        }
-        size_t feat_len = nfields == SF_KDD_NFEATURES ? len : commas[SF_KDD_NFEATURES - 1];
-        char perr[256];
-        if (sf_kdd_parse_line(value, feat_len, row, perr, sizeof(perr)) != 0) {
-                sf_score_reject_t r = classify_numeric(value, feat_len, errstr, errstr_size);
-                if (r == SF_REJECT_INVALID) snprintf(errstr, errstr_size, "%s", perr);
-                return r;
-        }
-        row->label = -1;
-        row->label_name[0] = '\0';
-        row->difficulty = -1;
-        if (nfields >= SF_KDD_NFEATURES + 1) {
-                size_t ls = commas[SF_KDD_NFEATURES - 1] + 1;
-                size_t le = nfields == SF_KDD_NFEATURES + 2 ? commas[SF_KDD_NFEATURES] : len;
-                size_t n = le - ls;
-                if (n == 0 || n >= sizeof(row->label_name)) {
-                        snprintf(errstr, errstr_size, "field %d (%s): %s", SF_KDD_NFEATURES + 1,
-                                 sf_kdd_field_name(SF_KDD_NFEATURES), n ? "longer than 31 bytes" : "empty");
-                        return SF_REJECT_INVALID;
+        int json = d->format == SF_SCORE_JSON || (d->format == SF_SCORE_AUTO && value[i] == '{');
+        sf_row_error_t err;
+        if (decode_as(d, 0, json, value, len, row, &err) == 0) return SF_REJECT_NONE;
+        if (err.reason == SF_ROW_UNKNOWN_LABEL) {
+                /* Its features can still be scored: read the label as text. */
+                sf_row_error_t err2;
+                if (decode_as(d, 1, json, value, len, row, &err2) == 0) {
+                        row->label = -1;
+                        info->unknown_label = 1;
+                        return SF_REJECT_NONE;
                 }
-                memcpy(row->label_name, value + ls, n);
-                row->label_name[n] = '\0';
-                row->label = sf_kdd_label_class(row->label_name);
-                if (row->label < 0) *unknown_label = 1;
+                err = err2;
         }
-        if (nfields == SF_KDD_NFEATURES + 2) {
-                size_t ds = commas[SF_KDD_NFEATURES] + 1;
-                char tmp[32];
-                size_t n = len - ds;
-                char *endp = NULL;
-                long d = -1;
-                if (n > 0 && n < sizeof(tmp)) {
-                        memcpy(tmp, value + ds, n);
-                        tmp[n] = '\0';
-                        errno = 0;
-                        d = strtol(tmp, &endp, 10);
-                }
-                if (n == 0 || n >= sizeof(tmp) || *endp != '\0' || errno || d < 0 || d > 1000000) {
-                        snprintf(errstr, errstr_size, "field %d (%s): '%.*s' is not a non-negative integer",
-                                 SF_KDD_NFEATURES + 2, sf_kdd_field_name(SF_KDD_NFEATURES + 1),
-                                 (int)(n > 32 ? 32 : n), value + ds);
-                        return SF_REJECT_NON_NUMERIC;
-                }
-                row->difficulty = (int)d;
-        }
-        return SF_REJECT_NONE;
+        return refused(d, value, len, &err, info, errstr, errstr_size);
 }
 
-sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *num, char *errstr,
-                                         size_t errstr_size) {
-        return sf_kdd_check_scaled(row, num, errstr, errstr_size) == 0 ? SF_REJECT_NONE
-                                                                       : SF_REJECT_NON_FINITE;
-}
-
-sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size) {
-        int finite = 1;
-        for (int k = 0; k < SF_KDD_NCLASSES; k++) finite &= isfinite(probs[k]) != 0;
-        if (finite) return SF_REJECT_NONE;
-        snprintf(
-                errstr, errstr_size,
-                "the model's output is not finite (NaN or infinite probabilities); the record is not scored");
+sf_score_reject_t sf_score_encode(const sf_score_decoder_t *d, const sf_row_t *row, float *dense,
+                                  int32_t *hot, uint8_t *status, sf_score_info_t *info, char *errstr,
+                                  size_t errstr_size) {
+        const sf_encoder_t *enc = d->enc;
+        /* unseen and missing categories, missing numbers without a "was missing" input ... */
+        int odd = sf_encoder_encode_sparse(enc, row, dense, hot, status);
+        /* ... and with one */
+        for (int i = enc->n_num; i < d->n_dense; i++) odd += dense[i] != 0;
+        info->odd = odd != 0;
+        info->col = -1;
+        if (sf_encoder_check_scaled(enc, d->schema, row, dense, &info->col, errstr, errstr_size) == 0)
+                return SF_REJECT_NONE;
+        /* The column goes in *col: leave it out of the text. */
+        const char *named = strstr(errstr, "): ");
+        if (strncmp(errstr, "column ", 7) == 0 && named) memmove(errstr, named + 3, strlen(named + 3) + 1);
         return SF_REJECT_NON_FINITE;
+}
+
+sf_score_reject_t sf_score_check_probs(const float *probs, int classes, char *errstr, size_t errstr_size) {
+        for (int k = 0; k < classes; k++)
+                if (!isfinite(probs[k])) {
+                        snprintf(errstr, errstr_size,
+                                 "the model's output is not finite (NaN or infinite probabilities); the "
+                                 "record is not scored");
+                        return SF_REJECT_NON_FINITE;
+                }
+        return SF_REJECT_NONE;
 }
 
 /* p in [0, 1] as "0.dddddd": snprintf("%.6f") is a large share of the time
@@ -243,96 +263,185 @@ static char *put_prob(char *o, float p) {
         return o + 8;
 }
 
+static char *put_mem(char *o, const char *s, size_t n) {
+        memcpy(o, s, n);
+        return o + n;
+}
+
 static char *put_str(char *o, const char *s) {
         size_t n = strlen(s);
         memcpy(o, s, n);
         return o + n;
 }
 
-/* s as a JSON string, quoted; at most 6 bytes per input byte. */
-static char *put_json(char *o, const char *s) {
-        *o++ = '"';
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\') {
-                        *o++ = '\\';
-                        *o++ = (char)c;
-                } else if (c < 0x20) {
-                        o += sprintf(o, "\\u%04x", c);
-                } else {
-                        *o++ = (char)c;
-                }
-        }
-        *o++ = '"';
-        return o;
-}
-
-static char *put_i64(char *o, int64_t v) {
+static char *put_u64(char *o, uint64_t u) {
         char tmp[24];
         int n = 0;
-        uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
         do {
                 tmp[n++] = (char)('0' + u % 10);
                 u /= 10;
         } while (u);
-        if (v < 0) *o++ = '-';
         while (n) *o++ = tmp[--n];
         return o;
 }
 
-size_t sf_score_format(char *buf, size_t size, const float *probs, const sf_kdd_row_t *row, int unseen,
-                       int unknown_label, const sf_score_source_t *src) {
-        /* Bound: fixed text ~250 bytes + topic (<= 249) + escaped label (<= 186). */
-        size_t need = 300 + strlen(src->topic) + 6 * strlen(row->label_name);
-        if (size < need) return 0;
+static char *put_i64(char *o, int64_t v) {
+        if (v < 0) *o++ = '-';
+        return put_u64(o, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
+}
+
+/* "topic","partition","offset" or "file","line". */
+static char *put_source(char *o, const sf_score_source_t *src) {
+        if (src->topic) {
+                o = put_str(o, ",\"topic\":");
+                o = put_json(o, src->topic, strlen(src->topic));
+                o = put_str(o, ",\"partition\":");
+                o = put_i64(o, src->partition);
+                o = put_str(o, ",\"offset\":");
+                return put_i64(o, src->offset);
+        }
+        if (src->file) {
+                o = put_str(o, ",\"file\":");
+                o = put_json(o, src->file, strlen(src->file));
+        }
+        o = put_str(o, ",\"line\":");
+        return put_u64(o, src->line);
+}
+
+/* ,"unseen":["col",...] or ,"missing":[...], the feature columns in file
+ * order; nothing when there are none (the usual case, checked first). */
+static char *put_cols(char *o, const sf_score_decoder_t *d, const char *key, const sf_row_t *row,
+                      const uint8_t *status, int missing) {
+        const sf_encoder_t *enc = d->enc;
+        uint8_t want = missing ? SF_ENC_MISSING : SF_ENC_UNSEEN;
+        int any = 0;
+        for (int k = 0; k < enc->n_cat; k++) any |= status[k] == want;
+        for (int j = 0; missing && j < enc->n_num; j++) any |= row->v[enc->num_col[j]].kind == SF_VAL_MISSING;
+        if (!any) return o;
+        /* File order: walk both of the encoder's column lists in step. */
+        int first = 1;
+        for (int j = 0, k = 0; j < enc->n_num || k < enc->n_cat;) {
+                int take_num = j < enc->n_num && (k == enc->n_cat || enc->num_col[j] < enc->cat[k].col);
+                int col = take_num ? enc->num_col[j++] : enc->cat[k].col;
+                int hit = take_num ? missing && row->v[col].kind == SF_VAL_MISSING : status[k++] == want;
+                if (!hit) continue;
+                o = put_str(o, first ? key : ",");
+                first = 0;
+                o = put_str(o, d->col_json[col]);
+        }
+        *o++ = ']';
+        return o;
+}
+
+size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, const float *probs,
+                       const sf_row_t *row, const uint8_t *status, const sf_score_info_t *info,
+                       const sf_score_source_t *src) {
+        int unknown_label = info->unknown_label;
+        const sf_schema_t *s = d->schema;
+        const sf_value_t *raw = &row->v[s->label_col];
+        int show_raw = raw->kind == SF_VAL_STRING && (unknown_label || (row->label >= 0 && s->n_map > 0));
+        size_t need = 256 + d->names_len + 16 * (size_t)s->n_classes +
+                      6 * (src->topic  ? strlen(src->topic)
+                           : src->file ? strlen(src->file)
+                                       : 0) +
+                      (show_raw ? 6 * raw->len : 0);
+        if (size < need + 1) return need;
         int cls = 0;
-        for (int k = 1; k < SF_KDD_NCLASSES; k++)
+        for (int k = 1; k < s->n_classes; k++)
                 if (probs[k] > probs[cls]) cls = k;
         char *o = buf;
-        o = put_str(o, "{\"class\":\"");
-        o = put_str(o, sf_kdd_class_name(cls));
-        o = put_str(o, "\",\"class_index\":");
-        *o++ = (char)('0' + cls);
+        o = put_str(o, "{\"class\":");
+        o = put_mem(o, d->class_json[cls], d->class_json_len[cls]);
+        o = put_str(o, ",\"class_index\":");
+        o = put_i64(o, cls);
         o = put_str(o, ",\"confidence\":");
         o = put_prob(o, probs[cls]);
         o = put_str(o, ",\"probabilities\":{");
-        for (int k = 0; k < SF_KDD_NCLASSES; k++) {
+        for (int k = 0; k < s->n_classes; k++) {
                 if (k) *o++ = ',';
-                *o++ = '"';
-                o = put_str(o, sf_kdd_class_name(k));
-                o = put_str(o, "\":");
+                o = put_mem(o, d->class_json[k], d->class_json_len[k]);
+                *o++ = ':';
                 o = put_prob(o, probs[k]);
         }
-        o = put_str(o, "},\"topic\":");
-        o = put_json(o, src->topic);
-        o = put_str(o, ",\"partition\":");
-        o = put_i64(o, src->partition);
-        o = put_str(o, ",\"offset\":");
-        o = put_i64(o, src->offset);
+        *o++ = '}';
+        o = put_source(o, src);
         if (row->label >= 0) {
-                o = put_str(o, ",\"label\":\"");
-                o = put_str(o, sf_kdd_class_name(row->label));
-                o = put_str(o, "\",\"label_index\":");
-                *o++ = (char)('0' + row->label);
+                o = put_str(o, ",\"label\":");
+                o = put_mem(o, d->class_json[row->label], d->class_json_len[row->label]);
+                o = put_str(o, ",\"label_index\":");
+                o = put_i64(o, row->label);
         }
-        if (row->label_name[0]) {
-                o = put_str(o, ",\"attack\":");
-                o = put_json(o, row->label_name);
+        if (show_raw) {
+                o = put_str(o, ",\"label_value\":");
+                o = put_json(o, raw->str, raw->len);
         }
         if (unknown_label) o = put_str(o, ",\"unknown_label\":true");
-        if (unseen) {
-                static const char *const names[] = {"protocol_type", "service", "flag"};
-                o = put_str(o, ",\"unseen\":[");
-                int first = 1;
-                for (int i = 0; i < 3; i++) {
-                        if (!(unseen & (1 << i))) continue;
-                        if (!first) *o++ = ',';
-                        first = 0;
-                        *o++ = '"';
-                        o = put_str(o, names[i]);
-                        *o++ = '"';
-                }
-                *o++ = ']';
+        if (info->odd) {
+                o = put_cols(o, d, ",\"unseen\":[", row, status, 0);
+                o = put_cols(o, d, ",\"missing\":[", row, status, 1);
+        }
+        *o++ = '}';
+        *o = '\0';
+        return (size_t)(o - buf);
+}
+
+/* s[0..len) is a number in JSON's syntax. */
+static int json_number_syntax(const char *s, size_t len) {
+        size_t i = 0;
+        if (i < len && s[i] == '-') i++;
+        if (i < len && s[i] == '0') {
+                i++;
+        } else {
+                if (i == len || s[i] < '1' || s[i] > '9') return 0;
+                while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        }
+        if (i < len && s[i] == '.') {
+                if (++i == len || s[i] < '0' || s[i] > '9') return 0;
+                while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        }
+        if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+                i++;
+                if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+                if (i == len || s[i] < '0' || s[i] > '9') return 0;
+                while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        }
+        return i == len;
+}
+
+/* A numeric field as a JSON number, or NULL when it is not a finite number. */
+static char *put_number(char *o, const char *s, size_t len) {
+        if (json_number_syntax(s, len)) {
+                memcpy(o, s, len);
+                return o + len;
+        }
+        char tmp[64], *end;
+        if (len == 0 || len >= sizeof(tmp)) return NULL;
+        memcpy(tmp, s, len);
+        tmp[len] = '\0';
+        double v = strtod(tmp, &end);
+        if (*end != '\0' || !isfinite(v) || tmp[0] == ' ' || tmp[0] == '\t') return NULL;
+        return o + sprintf(o, "%.17g", v);
+}
+
+size_t sf_score_csv_to_json(const sf_score_decoder_t *d, const sf_csv_field_t *fields, int n_fields,
+                            char *buf, size_t size) {
+        size_t need = 2 + d->names_len;
+        for (int i = 0; i < n_fields; i++) need += 32 + 6 * fields[i].len;
+        if (size < need + 1) return need;
+        char *o = buf;
+        *o++ = '{';
+        for (int i = 0; i < n_fields && i < d->schema->n_cols; i++) {
+                const sf_csv_field_t *f = &fields[i];
+                sf_col_type_t type = d->schema->cols[i].type;
+                if (i) *o++ = ',';
+                o = put_str(o, d->col_json[i]);
+                *o++ = ':';
+                char *num = NULL;
+                if (f->len == 0 && !f->quoted)
+                        num = put_str(o, "null");
+                else if (type == SF_COL_NUMERIC || type == SF_COL_IGNORE)
+                        num = put_number(o, f->s, f->len);
+                o = num ? num : put_json(o, f->s, f->len);
         }
         *o++ = '}';
         *o = '\0';

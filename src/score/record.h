@@ -1,75 +1,138 @@
-/* One Kafka record in the scorer: checking and parsing an NSL-KDD row
- * taken from a message value, the reason a record goes to the dead-letter
- * topic, and the prediction's JSON. */
+/* One record to score, the same for `score` (a Kafka message value) and
+ * `predict` (a row of a file): decoding it against the model's schema (CSV
+ * or JSON), encoding it for the network, the reason a record cannot be
+ * scored (a DLQ copy's `error` header), and the prediction's JSON. */
 #ifndef SF_SCORE_RECORD_H
 #define SF_SCORE_RECORD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/kdd.h"
+#include "table/csv.h"
+#include "table/encoder.h"
+#include "table/row.h"
+#include "table/schema.h"
 
 /* Why a record cannot be scored. The names (sf_score_reject_str) are the
- * `reason` header of its DLQ copy. */
+ * `error` header of its DLQ copy and the `reason` label of the metrics. */
 typedef enum {
-        SF_REJECT_NONE = 0,    /* scorable */
-        SF_REJECT_EMPTY,       /* "empty": no bytes, or only a line ending */
-        SF_REJECT_TOO_LONG,    /* "too_long": more than SF_KDD_MAX_LINE bytes */
-        SF_REJECT_BINARY,      /* "binary": control bytes (NUL, ...) or invalid UTF-8 */
-        SF_REJECT_FIELD_COUNT, /* "field_count": not 41, 42 or 43 fields */
-        SF_REJECT_NON_NUMERIC, /* "non_numeric": text in a numeric field */
-        SF_REJECT_NON_FINITE,  /* "non_finite": nan, inf, out of float range, out of range once
-                                * scaled, or a non-finite model output */
-        SF_REJECT_INVALID,     /* "invalid_field": anything else the parser refuses */
+        SF_REJECT_NONE = 0,      /* scorable */
+        SF_REJECT_EMPTY,         /* "empty": no bytes, or only blanks and a line ending */
+        SF_REJECT_TOO_LONG,      /* "too_long": a record over 1 MiB or a CSV field over 64 KiB */
+        SF_REJECT_BINARY,        /* "binary": a NUL or control byte, or invalid UTF-8, in a record
+                                  * that does not decode (errstr gives the byte's 0-based position) */
+        SF_REJECT_FIELD_COUNT,   /* "field_count": a CSV record with too few or too many fields */
+        SF_REJECT_NOT_A_NUMBER,  /* "not_a_number": text in a numeric CSV column */
+        SF_REJECT_NON_FINITE,    /* "non_finite": a number out of float range, out of range once
+                                  * scaled, or a non-finite model output */
+        SF_REJECT_NOT_JSON,      /* "not_json": not one JSON object */
+        SF_REJECT_MISSING_FIELD, /* "missing_field": a feature column absent from a JSON record */
+        SF_REJECT_WRONG_TYPE,    /* "wrong_type": a JSON value of the wrong type */
+        SF_REJECT_BAD_UTF8,      /* "bad_utf8": a CSV string that is not valid UTF-8 */
+        SF_REJECT_BAD_QUOTE,     /* "bad_quote": malformed CSV quoting */
+        SF_REJECT_INVALID,       /* "invalid_field": anything else */
 } sf_score_reject_t;
+
+#define SF_REJECT_COUNT (SF_REJECT_INVALID + 1)
 
 /* The reason's name ("field_count", ...); "none" for SF_REJECT_NONE. */
 const char *sf_score_reject_str(sf_score_reject_t reason);
 
-/* Parses a message value as an NSL-KDD row, the way `predict` parses a CSV
- * line, except that a label missing from the attack table does not reject
- * the row: its features are scored, row->label is -1, row->label_name holds
- * the label and *unknown_label is set to 1. A single trailing "\n" or
+/* How message values are read: one CSV record, one JSON object, or by
+ * content (the first non-blank byte '{' means JSON). */
+typedef enum { SF_SCORE_AUTO = 0, SF_SCORE_CSV, SF_SCORE_JSON } sf_score_format_t;
+
+/* "auto", "csv" or "json" into *out. Returns 0, or -1 for another name. */
+int sf_score_format_parse(const char *name, sf_score_format_t *out);
+
+/* What decoding and writing a record needs from the model, prepared once:
+ * the schema, the encoder, a copy of the schema whose label column is a
+ * plain string (a record whose label is neither a class nor in the map is
+ * still scored) and the class and column names as JSON strings. */
+typedef struct sf_score_decoder {
+        const sf_schema_t *schema; /* borrowed */
+        const sf_encoder_t *enc;   /* borrowed */
+        sf_score_format_t format;
+        sf_schema_t unlabeled; /* a shallow copy with its own cols */
+        char **class_json;     /* [n_classes] "\"name\"" */
+        size_t *class_json_len;
+        char **col_json;  /* [n_cols] */
+        size_t names_len; /* bytes of every class and column name as JSON */
+        int n_dense;      /* enc->n_num + enc->n_flags */
+} sf_score_decoder_t;
+
+/* Prepares d for schema and enc (borrowed: they must outlive d). enc may be
+ * NULL for sf_score_csv_to_json alone. Returns 0, or -1 when out of memory. */
+int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, const sf_encoder_t *enc,
+                          sf_score_format_t format);
+void sf_score_decoder_free(sf_score_decoder_t *d);
+
+/* What decoding found besides the values. */
+typedef struct sf_score_info {
+        int unknown_label; /* the label is neither a class nor in the map (row->label -1, its text
+                            * in row->v[label_col]) */
+        int col;           /* on a reject: the schema column at fault, or -1 */
+        int odd;           /* after sf_score_encode: 0 when no value is missing or unseen (the
+                            * prediction lists none, without looking); 1 otherwise or not known */
+} sf_score_info_t;
+
+/* Decodes one record value[0..len) into row (initialised for d->schema;
+ * its strings point into value or the row). A single trailing "\n" or
  * "\r\n" is ignored. Returns SF_REJECT_NONE, or the reason with errstr
- * saying which field (number and name) is wrong and how. */
-sf_score_reject_t sf_score_parse(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
-                                 char *errstr, size_t errstr_size);
+ * saying what is wrong ("not a number: \"abc\"") and info->col the column
+ * at fault (the caller says where). */
+sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+                                  sf_score_info_t *info, char *errstr, size_t errstr_size);
 
-/* sf_score_parse without its one-pass fast path: the same result for every
- * value, slower. The tests compare the two. */
-sf_score_reject_t sf_score_parse_full(const char *value, size_t len, sf_kdd_row_t *row, int *unknown_label,
-                                      char *errstr, size_t errstr_size);
+/* Encodes a decoded row: dense (d->n_dense) and hot (enc->n_cat) as
+ * sf_encoder_encode_sparse, status (enc->n_cat) SF_ENC_* per categorical
+ * column, info->odd. Returns SF_REJECT_NONE, or SF_REJECT_NON_FINITE with
+ * errstr (what) and info->col (the column) when a scaled number is not
+ * finite. */
+sf_score_reject_t sf_score_encode(const sf_score_decoder_t *d, const sf_row_t *row, float *dense,
+                                  int32_t *hot, uint8_t *status, sf_score_info_t *info, char *errstr,
+                                  size_t errstr_size);
 
-/* After a parsed row is encoded into num (sf_kdd_encode_sparse): SF_REJECT_NONE,
- * or SF_REJECT_NON_FINITE with errstr naming the column whose scaled value
- * is not finite (a number near FLT_MAX overflows once scaled). */
-sf_score_reject_t sf_score_check_encoded(const sf_kdd_row_t *row, const float *num, char *errstr,
-                                         size_t errstr_size);
+/* After the forward pass, a row's probabilities (classes of them):
+ * SF_REJECT_NONE, or SF_REJECT_NON_FINITE with errstr when one is NaN or
+ * infinite. */
+sf_score_reject_t sf_score_check_probs(const float *probs, int classes, char *errstr, size_t errstr_size);
 
-/* After the forward pass, a row's 5 probabilities: SF_REJECT_NONE, or
- * SF_REJECT_NON_FINITE with errstr when one is NaN or infinite. */
-sf_score_reject_t sf_score_check_probs(const float *probs, char *errstr, size_t errstr_size);
-
-/* What a prediction carries besides the probabilities. */
+/* Where a prediction's record came from: a Kafka record (topic set) or a
+ * line of a file (topic NULL; file NULL leaves the file out). */
 typedef struct sf_score_source {
-        const char *topic; /* source topic (Kafka topic names need no JSON escaping) */
+        const char *topic;
         int32_t partition;
         int64_t offset;
+        const char *file;
+        uint64_t line;
 } sf_score_source_t;
 
-/* Writes the prediction JSON for one row into buf:
+/* Writes the prediction JSON of one row into buf:
  *   {"class":"DoS","class_index":1,"confidence":0.981234,
- *    "probabilities":{"normal":..,"DoS":..,"Probe":..,"R2L":..,"U2R":..},
- *    "topic":"connections","partition":0,"offset":42,
- *    "label":"DoS","label_index":1,"attack":"neptune",
- *    "unknown_label":true,"unseen":["service"]}
- * probs holds the 5 class probabilities; label/label_index/attack appear when
- * the row had a known label, "attack" + "unknown_label" when its label is
- * not in the attack table (the row is still scored); "unseen" lists the categorical values (protocol_type,
- * service, flag) never seen in training (unseen is a SF_KDD_UNSEEN_* mask).
- * Returns the length written (NUL-terminated), or 0 when buf is too small
- * (512 bytes always suffice). */
-size_t sf_score_format(char *buf, size_t size, const float *probs, const sf_kdd_row_t *row, int unseen,
-                       int unknown_label, const sf_score_source_t *src);
+ *    "probabilities":{"normal":0.010000,"DoS":0.981234,...},
+ *    "topic":"connections","partition":0,"offset":42,     (or "file":..,"line":..)
+ *    "label":"DoS","label_index":1,"label_value":"neptune",
+ *    "unknown_label":true,"unseen":["service"],"missing":["age"]}
+ * probs holds the schema's classes' probabilities. "label"/"label_index"
+ * appear when the row has a label; "label_value" (the raw value) when the
+ * schema maps raw values to classes, or the label is unknown (then also
+ * "unknown_label"); "unseen" lists the categorical columns whose value was
+ * never seen in training, "missing" the feature columns without a value,
+ * each in file order. info is what sf_score_decode and sf_score_encode said.
+ * Returns the length of the JSON (without the NUL); when it is >= size
+ * nothing usable was written: call again with a buffer of that size + 1. */
+size_t sf_score_format(const sf_score_decoder_t *d, char *buf, size_t size, const float *probs,
+                       const sf_row_t *row, const uint8_t *status, const sf_score_info_t *info,
+                       const sf_score_source_t *src);
+
+/* A CSV record of the schema (its fields, n_fields == the schema's columns)
+ * as one JSON object named by the columns, into buf: an unquoted empty
+ * field is null; a field of a numeric or ignore column that is a number is
+ * a JSON number (as written when it is JSON's syntax, else the value);
+ * anything else a string. Returns the length (without the NUL); when it is
+ * >= size nothing usable was written: call again with that size + 1. */
+size_t sf_score_csv_to_json(const sf_score_decoder_t *d, const sf_csv_field_t *fields, int n_fields,
+                            char *buf, size_t size);
 
 #endif

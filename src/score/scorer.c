@@ -16,30 +16,34 @@
 typedef struct slot {
         rd_kafka_message_t *msg; /* owned until the batch is produced */
         int reject;              /* sf_score_reject_t */
-        int unseen;              /* SF_KDD_UNSEEN_* mask */
-        int unknown_label;
-        int xrow; /* its row in x, -1 when rejected */
-        sf_kdd_row_t row;
-        char err[200];
+        int unseen;              /* categorical values unseen in training */
+        sf_score_info_t info;    /* unknown label, the column at fault, missing or unseen values */
+        int xrow;                /* its row in x, -1 when rejected */
+        sf_row_t row;
+        uint8_t *status; /* (n_cat) SF_ENC_* per categorical column */
+        char err[320];
 } slot_t;
 
 typedef struct scorer {
         const sf_scorer_opts_t *o;
         sf_model_t *model;
-        sf_kdd_encoder_t *enc; /* owned */
+        sf_score_decoder_t dec;
+        int classes;
         const char *model_id;
 
         sf_consumer_t *cons;
         sf_producer_t *prod;
         sf_score_offsets_t *offsets;
 
-        slot_t *slots; /* (batch) */
-        int n;         /* records in the batch */
-        float *x;      /* (batch, 38) scaled numeric columns, the first nx rows used */
-        int32_t *hot;  /* (batch, 3) their one-hot input indices */
+        slot_t *slots;   /* (batch) */
+        int n;           /* records in the batch */
+        float *x;        /* (batch, n_dense) scaled numbers and "was missing" inputs, the first nx rows */
+        int32_t *hot;    /* (batch, n_cat) their one-hot input indices */
+        uint8_t *status; /* (batch, n_cat) what the encoder found per categorical column */
         int nx;
-        float *probs; /* (batch, 5) */
-        char json[1024];
+        float *probs; /* (batch, classes) */
+        char *json;   /* a prediction, json_cap bytes: grown for an unusually long one */
+        size_t json_cap;
 
         /* Per partition of the input topic (npos of them): where its
          * committed position was last known to be, from the assignment
@@ -147,12 +151,15 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
         sl->msg = msg;
         sl->unseen = 0;
         sl->xrow = -1;
-        sl->reject = sf_score_parse(msg->payload ? msg->payload : "", msg->payload ? msg->len : 0, &sl->row,
-                                    &sl->unknown_label, sl->err, sizeof(sl->err));
+        sl->reject = sf_score_decode(&s->dec, msg->payload ? msg->payload : "", msg->payload ? msg->len : 0,
+                                     &sl->row, &sl->info, sl->err, sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
-                float *num = s->x + (size_t)s->nx * SF_KDD_NNUMERIC;
-                sl->unseen = sf_kdd_encode_sparse(s->enc, &sl->row, num, s->hot + (size_t)s->nx * 3);
-                sl->reject = sf_score_check_encoded(&sl->row, num, sl->err, sizeof(sl->err));
+                int n_cat = s->dec.enc->n_cat;
+                sl->status = s->status + (size_t)s->nx * (size_t)n_cat;
+                sl->reject = sf_score_encode(&s->dec, &sl->row, s->x + (size_t)s->nx * (size_t)s->dec.n_dense,
+                                             s->hot + (size_t)s->nx * (size_t)n_cat, sl->status, &sl->info,
+                                             sl->err, sizeof(sl->err));
+                for (int k = 0; sl->info.odd && k < n_cat; k++) sl->unseen += sl->status[k] == SF_ENC_UNSEEN;
                 if (sl->reject == SF_REJECT_NONE) sl->xrow = s->nx++;
         }
         s->t.records++;
@@ -172,17 +179,67 @@ static void outputs_acked(scorer_t *s) {
 static void prom_output(scorer_t *s, const slot_t *sl, int64_t input_ts_ms) {
         int cls = -1;
         if (sl->reject == SF_REJECT_NONE) {
-                const float *p = s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES;
+                const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
                 cls = 0;
-                for (int k = 1; k < SF_KDD_NCLASSES; k++)
+                for (int k = 1; k < s->classes; k++)
                         if (p[k] > p[cls]) cls = k;
         }
-        sf_score_prom_output(s->o->prom, sl->reject, cls, sl->unseen,
+        /* A row with nothing missing or unseen adds to no column's count. */
+        const sf_row_t *row = sl->reject || !sl->info.odd ? NULL : &sl->row;
+        sf_score_prom_output(s->o->prom, sl->reject, cls, row, sl->status,
                              (uint64_t)(uintptr_t)pack(sl->msg->partition, sl->msg->offset), input_ts_ms);
 }
 
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *value) {
         return rd_kafka_header_add(h, name, -1, value, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+/* The prediction JSON of sl in s->json (grown when too small). Returns its
+ * length, or 0 when out of memory. */
+static size_t format_prediction(scorer_t *s, const slot_t *sl) {
+        const rd_kafka_message_t *m = sl->msg;
+        sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0};
+        const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
+        size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
+        if (len < s->json_cap) return len;
+        char *j = realloc(s->json, len + 1);
+        if (!j) return 0;
+        s->json = j;
+        s->json_cap = len + 1;
+        return sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
+}
+
+/* The headers of a DLQ copy: why, where from, and the column at fault.
+ * Returns 0, or -1 when out of memory. */
+static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
+        const rd_kafka_message_t *m = sl->msg;
+        char num[32], msg[512];
+        if (sl->info.col >= 0)
+                snprintf(msg, sizeof(msg), "%s [%d] offset %lld: column %d (%s): %s", s->o->topic,
+                         (int)m->partition, (long long)m->offset, sl->info.col + 1,
+                         s->dec.schema->cols[sl->info.col].name, sl->err);
+        else
+                snprintf(msg, sizeof(msg), "%s [%d] offset %lld: %s", s->o->topic, (int)m->partition,
+                         (long long)m->offset, sl->err);
+        int hr = add_header(h, "error", sf_score_reject_str(sl->reject));
+        hr |= add_header(h, "error_message", msg);
+        hr |= add_header(h, "source_topic", s->o->topic);
+        snprintf(num, sizeof(num), "%d", (int)m->partition);
+        hr |= add_header(h, "source_partition", num);
+        snprintf(num, sizeof(num), "%lld", (long long)m->offset);
+        hr |= add_header(h, "source_offset", num);
+        if (sl->info.col >= 0) hr |= add_header(h, "column", s->dec.schema->cols[sl->info.col].name);
+        if (m->len > SF_SCORE_DLQ_MAX) {
+                snprintf(num, sizeof(num), "%zu", m->len);
+                hr |= add_header(h, "original_size", num);
+        }
+        /* The first few on stderr too, so a wrong --format or schema shows at once. */
+        if (s->o->events && s->t.dlq < 5) {
+                fprintf(s->o->events, "score: dead-letter %s: %s%s\n", sf_score_reject_str(sl->reject), msg,
+                        s->t.dlq == 4 ? " (further dead-letter records are not logged here)" : "");
+                fflush(s->o->events);
+        }
+        return hr;
 }
 
 /* Queues the prediction or the DLQ copy of one record. Returns 0 or -1. */
@@ -192,46 +249,33 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
         const char *topic;
         const void *value;
         size_t len;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 7 : 1);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 8 : 1);
         if (!h) {
                 fail(s, "out of memory");
                 return -1;
         }
         int hr = add_header(h, "model_id", s->model_id);
         if (sl->reject == SF_REJECT_NONE) {
-                sf_score_source_t src = {s->o->topic, m->partition, m->offset};
-                len = sf_score_format(s->json, sizeof(s->json), s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES,
-                                      &sl->row, sl->unseen, sl->unknown_label, &src);
+                len = format_prediction(s, sl);
+                hr |= len == 0;
                 value = s->json;
                 topic = s->o->output;
                 s->t.predictions++;
                 if (sl->unseen) s->t.unseen++;
-                if (sl->unknown_label) s->t.unknown_label++;
+                if (sl->info.unknown_label) s->t.unknown_label++;
         } else {
-                char num[32];
-                hr |= add_header(h, "error", sf_score_reject_str(sl->reject));
-                hr |= add_header(h, "error_message", sl->err);
-                hr |= add_header(h, "source_topic", s->o->topic);
-                snprintf(num, sizeof(num), "%d", (int)m->partition);
-                hr |= add_header(h, "source_partition", num);
-                snprintf(num, sizeof(num), "%lld", (long long)m->offset);
-                hr |= add_header(h, "source_offset", num);
+                hr |= dlq_headers(s, sl, h);
                 value = m->payload;
-                len = m->len;
-                if (len > SF_SCORE_DLQ_MAX) {
-                        /* Kafka's default limit is 1 MB per message: a copy
-                         * that big could not be delivered, and scoring would
-                         * stall on it. Keep the head and say how big it was. */
-                        snprintf(num, sizeof(num), "%zu", len);
-                        hr |= add_header(h, "original_size", num);
-                        len = SF_SCORE_DLQ_MAX;
-                }
+                /* Kafka's default limit is 1 MB per message: a copy that big
+                 * could not be delivered, and scoring would stall on it. Keep
+                 * the head; original_size says how big it was. */
+                len = m->len > SF_SCORE_DLQ_MAX ? SF_SCORE_DLQ_MAX : m->len;
                 topic = s->o->dlq;
                 s->t.dlq++;
         }
         if (hr != 0) {
                 rd_kafka_headers_destroy(h);
-                fail(s, "cannot add Kafka headers (out of memory)");
+                fail(s, "cannot add Kafka headers or format a prediction (out of memory)");
                 return -1;
         }
         if (!s->o->exactly_once && sf_score_offsets_add(s->offsets, m->partition, m->offset) != 0) {
@@ -370,8 +414,8 @@ static void score_batch(scorer_t *s) {
         for (int i = 0; i < s->n; i++) { /* a non-finite output goes to the DLQ, not out as a prediction */
                 slot_t *sl = &s->slots[i];
                 if (sl->xrow >= 0)
-                        sl->reject = sf_score_check_probs(s->probs + (size_t)sl->xrow * SF_KDD_NCLASSES,
-                                                          sl->err, sizeof(sl->err));
+                        sl->reject = sf_score_check_probs(s->probs + (size_t)sl->xrow * (size_t)s->classes,
+                                                          s->classes, sl->err, sizeof(sl->err));
         }
         if (s->o->exactly_once) {
                 rd_kafka_error_t *error = rd_kafka_begin_transaction(sf_producer_handle(s->prod));
@@ -577,6 +621,42 @@ static void fatal_error(scorer_t *s, const char *who, const char *fatal, char *e
                 snprintf(errstr, errstr_size, "%s: %s", who, fatal);
 }
 
+/* Everything a batch needs, allocated once for the model's sizes: the
+ * slots and their rows, the inputs, the outputs. Returns 0 or -1. */
+static int alloc_batch(scorer_t *s) {
+        size_t batch = (size_t)s->o->batch;
+        if (sf_score_decoder_init(&s->dec, sf_model_schema(s->model), sf_model_encoder(s->model),
+                                  s->o->format) != 0)
+                return -1;
+        size_t n_cat = (size_t)s->dec.enc->n_cat;
+        s->classes = sf_model_classes(s->model);
+        s->slots = calloc(batch, sizeof(*s->slots));
+        s->x = malloc(batch * ((size_t)s->dec.n_dense + 1) * sizeof(float));
+        s->hot = malloc(batch * (n_cat + 1) * sizeof(int32_t));
+        s->status = calloc(batch * (n_cat + 1), 1);
+        s->probs = malloc(batch * (size_t)s->classes * sizeof(float));
+        s->json_cap = 4096;
+        s->json = malloc(s->json_cap);
+        s->offsets = sf_score_offsets_new();
+        if (!s->slots || !s->x || !s->hot || !s->status || !s->probs || !s->json || !s->offsets) return -1;
+        for (size_t i = 0; i < batch; i++) {
+                if (sf_row_init(&s->slots[i].row, s->dec.schema) != 0) return -1;
+                s->slots[i].status = s->status;
+        }
+        return 0;
+}
+
+static void free_batch(scorer_t *s) {
+        for (int i = 0; s->slots && i < s->o->batch; i++) sf_row_free(&s->slots[i].row);
+        free(s->slots);
+        free(s->x);
+        free(s->hot);
+        free(s->status);
+        free(s->probs);
+        free(s->json);
+        sf_score_decoder_free(&s->dec);
+}
+
 int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,
                   sf_scorer_totals_t *totals, char *errstr, size_t errstr_size) {
         scorer_t *s = calloc(1, sizeof(*s));
@@ -589,17 +669,8 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         s->o = o;
         s->instance.lock_fd = -1;
         s->model = model;
-        if (!(s->enc = sf_kdd_encoder_from_table(sf_model_encoder(model), errstr, errstr_size))) {
-                free(s);
-                return -1;
-        }
         s->model_id = sf_model_id(model);
-        s->slots = calloc((size_t)o->batch, sizeof(*s->slots));
-        s->x = malloc((size_t)o->batch * SF_KDD_NNUMERIC * sizeof(float));
-        s->hot = malloc((size_t)o->batch * 3 * sizeof(int32_t));
-        s->probs = malloc((size_t)o->batch * SF_KDD_NCLASSES * sizeof(float));
-        s->offsets = sf_score_offsets_new();
-        if (!s->slots || !s->x || !s->hot || !s->probs || !s->offsets) {
+        if (alloc_batch(s) != 0) {
                 snprintf(errstr, errstr_size, "out of memory for a batch of %d records", o->batch);
                 goto out;
         }
@@ -722,11 +793,7 @@ out:
         sf_score_instance_release(&s->instance);
         sf_score_offsets_destroy(s->offsets);
         free(s->committed_pos);
-        free(s->slots);
-        free(s->x);
-        free(s->hot);
-        free(s->probs);
-        sf_kdd_encoder_destroy(s->enc);
+        free_batch(s);
         free(s);
         return rc;
 }

@@ -1,5 +1,5 @@
 /* The real-time scoring pipeline behind `streamflow score`: consume
- * connection records, group them into micro-batches, parse and encode them
+ * records (CSV or JSON rows of the model's schema), group them into micro-batches, parse and encode them
  * straight into one batch matrix, run the model once per batch, and produce
  * one prediction per record (or, for a record that cannot be scored, a copy
  * of it to the dead-letter topic).
@@ -22,6 +22,7 @@
 #include "kafka/kafka.h"
 #include "model/model.h"
 #include "score/prom.h"
+#include "score/record.h"
 #include "service/http.h"
 
 /* A DLQ copy keeps the record unchanged up to this size; a bigger record
@@ -29,19 +30,20 @@
 #define SF_SCORE_DLQ_MAX (512 * 1024)
 
 typedef struct sf_scorer_opts {
-        const char *topic;   /* input topic */
-        const char *output;  /* predictions topic */
-        const char *dlq;     /* dead-letter topic */
-        const char *group;   /* consumer group */
-        int batch;           /* records per micro-batch, at most */
-        int linger_ms;       /* wait at most this long to fill a batch */
-        bool exactly_once;   /* Kafka transactions; needs a real cluster */
-        bool exit_at_end;    /* stop once every assigned partition is read to its end */
-        int64_t max_records; /* stop after this many input records (0: no limit) */
-        double stats_s;      /* status every stats_s seconds (0: never) */
-        FILE *stats_text;    /* status lines go here (stderr), or NULL */
-        FILE *stats_json;    /* the same as JSON lines, or NULL */
-        FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+        const char *topic;        /* input topic */
+        const char *output;       /* predictions topic */
+        const char *dlq;          /* dead-letter topic */
+        const char *group;        /* consumer group */
+        sf_score_format_t format; /* how message values are read (score/record.h) */
+        int batch;                /* records per micro-batch, at most */
+        int linger_ms;            /* wait at most this long to fill a batch */
+        bool exactly_once;        /* Kafka transactions; needs a real cluster */
+        bool exit_at_end;         /* stop once every assigned partition is read to its end */
+        int64_t max_records;      /* stop after this many input records (0: no limit) */
+        double stats_s;           /* status every stats_s seconds (0: never) */
+        FILE *stats_text;         /* status lines go here (stderr), or NULL */
+        FILE *stats_json;         /* the same as JSON lines, or NULL */
+        FILE *events;             /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
         /* This scorer's identity across restarts: its group.instance.id and
          * the tail of its transactional.id. NULL: "<host>-<slot>", the
          * lowest slot free on this host (score/instance.h). */
@@ -60,8 +62,8 @@ typedef struct sf_scorer_totals {
         uint64_t dlq;           /* records sent to the dead-letter topic */
         uint64_t delivered;     /* outputs acknowledged by the cluster */
         uint64_t failed;        /* outputs the cluster refused (their offsets were not committed) */
-        uint64_t unseen;        /* rows with a protocol/service/flag unseen in training */
-        uint64_t unknown_label; /* rows scored whose label is not in the attack table */
+        uint64_t unseen;        /* rows with a categorical value unseen in training */
+        uint64_t unknown_label; /* rows scored whose label is neither a class nor in the schema's map */
         uint64_t batches;
         uint64_t aborted;       /* transactions aborted (exactly-once) */
         double seconds;         /* from the first record to the last output acknowledged */

@@ -132,6 +132,10 @@ void sf_csv_set_names(sf_csv_reader_t *r, const char *const *names, int n) {
         r->n_names = n;
 }
 
+struct sf_lines *sf_csv_lines(sf_csv_reader_t *r) {
+        return r->lines;
+}
+
 const char *sf_csv_path(const sf_csv_reader_t *r) {
         return sf_lines_path(r->lines);
 }

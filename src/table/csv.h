@@ -73,6 +73,12 @@ sf_csv_read_status_t sf_csv_next_text(sf_csv_reader_t *r, const char **text, siz
 void sf_csv_error(const sf_csv_reader_t *r, uint64_t lineno, int col, const char *why, char *errstr,
                   size_t errstr_size);
 
+/* The line reader beneath (owned by r): to peek at the content
+ * (sf_lines_peek) before the first record, or to read a file that turns
+ * out to hold JSON lines with sf_lines_next instead. */
+struct sf_lines;
+struct sf_lines *sf_csv_lines(sf_csv_reader_t *r);
+
 /* The path given to sf_csv_open. */
 const char *sf_csv_path(const sf_csv_reader_t *r);
 

@@ -79,8 +79,8 @@ static void fit_numeric(sf_encoder_t *enc, const sf_table_t *t) {
                 int col = enc->num_col[j];
                 const float *v = t->num[col];
                 const uint8_t *miss = t->missing[col];
-                /* Two passes in double, as sf_kdd_encoder_fit: mean, then the
-                 * population variance around it. */
+                /* Two passes in double: mean, then the population variance
+                 * around it. */
                 double sum = 0;
                 size_t n = 0;
                 for (size_t i = 0; i < t->n_rows; i++)

@@ -11,8 +11,8 @@
  *   column in file order    sorted by strcmp; a missing or unseen value is
  *                           all zeros and is reported
  * Mean and std are over the values present. For NSL-KDD (38 numeric, no
- * missing values, 3 categorical) this is sf_kdd_encode's layout, bit for
- * bit. */
+ * missing values, 3 categorical) this is the usual 122-input layout:
+ * 38 scaled numbers, then protocol_type (3), service (70) and flag (11). */
 #ifndef SF_TABLE_ENCODER_H
 #define SF_TABLE_ENCODER_H
 

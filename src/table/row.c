@@ -11,8 +11,9 @@
 #include "util/utf8.h"
 
 static const char *const reason_names[] = {
-        "ok",         "not_json",      "missing_field", "wrong_type", "not_a_number",
-        "non_finite", "unknown_label", "field_count",   "bad_utf8",
+        "ok",           "not_json",   "missing_field", "wrong_type",
+        "not_a_number", "non_finite", "unknown_label", "field_count",
+        "bad_utf8",     "bad_quote",  "too_long",
 };
 
 const char *sf_row_reason_str(sf_row_reason_t reason) {
@@ -205,6 +206,15 @@ int sf_row_from_csv_text(const sf_schema_t *schema, const char *text, size_t len
         sf_csv_status_t st =
                 sf_csv_split(text, len, row->fields, schema->n_cols, &nf, row->scratch, &bad, &why);
         if (st == SF_CSV_OK) return sf_row_from_csv(schema, row->fields, nf, row, err);
+        if (bad >= schema->n_cols) { /* past the last column: too many fields, whatever follows */
+                if (schema->min_fields == schema->n_cols)
+                        return fail(err, SF_ROW_FIELD_COUNT, schema->n_cols,
+                                    "at least %d fields, expected %d", bad + 1, schema->n_cols);
+                return fail(err, SF_ROW_FIELD_COUNT, schema->n_cols,
+                            "at least %d fields, expected %d to %d (the label and ignored columns at the end "
+                            "may be left off)",
+                            bad + 1, schema->min_fields, schema->n_cols);
+        }
         if (strcmp(why, "field longer than 65536 bytes") == 0)
                 return fail(err, SF_ROW_TOO_LONG, bad, "%s", why);
         return fail(err, SF_ROW_BAD_QUOTE, bad, "%s", why);

@@ -203,6 +203,17 @@ static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
         }
 }
 
+int sf_lines_peek(sf_lines_t *lr, char *errstr, size_t errstr_size) {
+        for (;;) {
+                for (size_t i = lr->start; i < lr->end; i++) {
+                        unsigned char c = (unsigned char)lr->buf[i];
+                        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return c;
+                }
+                if (lr->eof || lr->end - lr->start >= lr->max_len) return 256;
+                if (fill(lr, errstr, errstr_size)) return -1;
+        }
+}
+
 sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
                                 char *errstr, size_t errstr_size) {
         for (;;) {

@@ -38,6 +38,12 @@ sf_lines_t *sf_lines_open(const char *path, size_t max_len, char *errstr, size_t
 sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
                                 char *errstr, size_t errstr_size);
 
+/* The first byte other than a blank (space, tab, CR, LF) still to be read,
+ * without consuming anything: how a reader tells JSON lines ('{') from CSV.
+ * Looks at most a line's length ahead. Returns the byte (0..255), 256 when there is
+ * none (only blanks, or the end), or -1 on a read error (errstr). */
+int sf_lines_peek(sf_lines_t *lr, char *errstr, size_t errstr_size);
+
 /* The path given to sf_lines_open ("-" for stdin); owned by the reader. */
 const char *sf_lines_path(const sf_lines_t *lr);
 

@@ -259,7 +259,7 @@ check "one JSON line per row" [ "$(grep -c '^{' <<<"$out")" -eq 20 ]
 check_grep "an unseen service is flagged" '"line":1,.*"unseen":\["service"\]\}$' "$out"
 check "only that row is flagged" [ "$(grep -c unseen <<<"$out")" -eq 1 ]
 check_grep "predict shows class, index, probabilities, label" \
-  '^\{"class":"[A-Za-z0-9]+","class_index":[0-4],"confidence":[0-9.]+,"probabilities":\{"normal":[0-9.]+,"DoS":[0-9.]+,"Probe":[0-9.]+,"R2L":[0-9.]+,"U2R":[0-9.]+\},"line":2,"label":"[A-Za-z0-9]+","label_index":[0-4],"attack":"[a-z_0-9]+"\}$' "$out"
+  '^\{"class":"[A-Za-z0-9]+","class_index":[0-4],"confidence":[0-9.]+,"probabilities":\{"normal":[0-9.]+,"DoS":[0-9.]+,"Probe":[0-9.]+,"R2L":[0-9.]+,"U2R":[0-9.]+\},"line":2,"label":"[A-Za-z0-9]+","label_index":[0-4],"label_value":"[a-z_0-9]+"\}$' "$out"
 with_label=$out
 
 # Without the label and difficulty columns: same classes, no label.
@@ -289,26 +289,26 @@ sanitizer_check "predict (stdin)" "$rc" "$(cat "$SF_TMP/stdin2.err")"
   echo ""                                                       # 4 empty: skipped
   sed -n 3p "$SF_TMP/rows.csv" | sed 's/$/\r/'                  # 5 CRLF: fine
   head -c 1048576 /dev/zero | tr '\0' '7'; echo                 # 6 a 1 MB line
-  sed -n 4p "$SF_TMP/rows.csv" | sed 's/,[a-z_]*,[0-9]*$/,notanattack,3/'  # 7 unknown label
+  sed -n 4p "$SF_TMP/rows.csv" | sed 's/,[a-z_]*,[0-9]*$/,notanattack,3/'  # 7 unknown label: scored
   printf 'ab\0cd\n'                                             # 8 binary
   sed -n 5p "$SF_TMP/rows.csv"                                  # 9 good
 } >"$SF_TMP/bad.csv"
 run "$SF" predict --model "$model" "$SF_TMP/bad.csv"
 check "bad rows make the exit code 1" [ "$rc" -eq 1 ]
-check "good rows are all scored" [ "$(grep -c '^{' <<<"$out")" -eq 3 ]
+check "good rows are all scored" [ "$(grep -c '^{' <<<"$out")" -eq 4 ]
 check_grep "good rows keep their line numbers" '"line":9,' "$out"
 check_grep "CRLF row is scored" '"line":5,' "$out"
-check_grep "wrong field count named" "bad\.csv:2: .*(fields|field count)" "$err"
-check_grep "non-numeric field named" "bad\.csv:3: field 1 \(duration\)" "$err"
-check_grep "1 MB line reported" "bad\.csv:6: " "$err"
-check_grep "unknown label reported" "bad\.csv:7: .*notanattack" "$err"
+check_grep "wrong field count named" "bad\.csv:2:8 \(wrong_fragment\): 7 fields, expected 41 to 43" "$err"
+check_grep "non-numeric field named" "bad\.csv:3:1 \(duration\): not a number: \"zero\"" "$err"
+check_grep "1 MB line reported" "bad\.csv:6:" "$err"
+check_grep "an unknown label is scored and flagged" '"line":7,.*"label_value":"notanattack","unknown_label":true' "$out"
 check_grep "binary line reported" "bad\.csv:8: " "$err"
-check "one error line per bad row" [ "$(wc -l <<<"$err")" -eq 5 ]
+check "one error line per bad row" [ "$(wc -l <<<"$err")" -eq 4 ]
 
 head -c 4096 /dev/urandom >"$SF_TMP/random.bin"
 run "$SF" predict --model "$model" "$SF_TMP/random.bin"
 check "a binary file exits 1" [ "$rc" -eq 1 ]
-check_grep "binary file errors name it" "random\.bin:[0-9]+: " "$err"
+check_grep "binary file errors name it" "random\.bin:[0-9]+:" "$err"
 run "$SF" predict --model "$model" "$SF_TMP/missing.csv" "$SF_TMP/rows.csv"
 check "a missing file exits 1" [ "$rc" -eq 1 ]
 check_grep "missing file named" "missing\.csv: No such file" "$err"
@@ -356,13 +356,13 @@ check "invalid UTF-8 labels: exit 1" [ "$rc" -eq 1 ]
 check "invalid UTF-8 labels: only line 1 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":1,' <<<"$out"
 for line in 2 3 4; do
   check_grep "invalid UTF-8 label on line $line is reported" \
-    "invalid_utf8_label\.csv:$line: invalid UTF-8 at column 96 \(byte 0x(f0|ed|f4)\)" "$err"
+    "invalid_utf8_label\.csv:$line:42 \(label\): binary data: byte 0x(f0|ed|f4) at position 95 \(not valid UTF-8\)" "$err"
 done
 run "$SF" predict --model "$model" "$BAD/overflow_to_inf.csv"
 check "overflowing numbers: exit 1" [ "$rc" -eq 1 ]
 check "overflowing numbers: only line 3 is scored" [ "$(grep -c '^{' <<<"$out")" -eq 1 ] && grep -q '"line":3,' <<<"$out"
-check_grep "overflow on line 1 names the column" "overflow_to_inf\.csv:1: field [0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
-check_grep "overflow on line 2 names serror_rate" "overflow_to_inf\.csv:2: field 25 \(serror_rate\): 3e\+38 is out of range" "$err"
+check_grep "overflow on line 1 names the column" "overflow_to_inf\.csv:1:[0-9]+ \([a-z_]+\): 3\.4e\+38 is out of range" "$err"
+check_grep "overflow on line 2 names serror_rate" "overflow_to_inf\.csv:2:25 \(serror_rate\): 3e\+38 is out of range" "$err"
 "$SF" predict --model "$model" "$BAD/invalid_utf8_label.csv" "$BAD/overflow_to_inf.csv" >"$SF_TMP/badin.out" 2>/dev/null
 check "every predict line on the bad inputs is valid UTF-8 JSON" python3 -c '
 import json, sys

@@ -123,6 +123,12 @@ check "every output acknowledged" wait_query 'streamflow_delivered_total' "$((N 
 check "the lag goes to 0 on every partition" wait_query 'max(streamflow_consumer_lag)' 0
 check "3 partitions with a lag" wait_query 'count(streamflow_consumer_lag)' 3
 check "model_info names the model" wait_query 'count(streamflow_model_info{schema="nsl-kdd",format="safetensors"})' 1
+check "a predictions series per class of the schema" wait_query 'count(streamflow_predictions_total)' 5
+check "an unseen-values series per categorical column" \
+  wait_query 'count(streamflow_unseen_values_total{column=~"protocol_type|service|flag"})' 3
+check "a missing-values series per feature column (38 numeric, 3 categorical)" \
+  wait_query 'count(streamflow_missing_values_total)' 41
+check "no value of these rows is missing" wait_query 'sum(streamflow_missing_values_total)' 0
 p99=$(query 'histogram_quantile(0.99, sum by (le) (rate(streamflow_end_to_end_latency_seconds_bucket[5m])))')
 check "histogram_quantile(0.99) of the end-to-end latency is finite ($p99 s)" \
   $PY -c 'import math, sys; v = float(sys.argv[1]); sys.exit(0 if math.isfinite(v) and v > 0 else 1)' "${p99:-nan}"

@@ -1,5 +1,7 @@
 # streamflow replay: rows into a topic, key FILE:LINE, value the row as in
-# the file, --limit, --rate, --loop, gzip input, usage and runtime errors.
+# the file, --limit, --rate, --loop, gzip input, usage and runtime errors;
+# with a schema: the header row never sent, quoted fields kept, CSV rows as
+# JSON objects (--format json), JSON lines as they are.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/broker.sh"
 
@@ -19,7 +21,8 @@ run "$SF" replay -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 "$SF_
 check "no broker: exit 1" [ "$rc" -eq 1 ]
 check_grep "no broker: says it cannot reach Kafka" "cannot reach Kafka" "$err"
 
-broker_start --partitions 3 --topic a:3 --topic b:1 --topic c:1 --topic d:1 --topic e:1 || done_testing
+broker_start --partitions 3 --topic a:3 --topic b:1 --topic c:1 --topic d:1 --topic e:1 --topic f:1 --topic g:1 \
+  --topic h:1 --topic i:1 --topic j:1 --topic k:1 || done_testing
 
 run "$SF" replay -t a "$SF_TMP/rows.csv" "$SF_TMP/rows.csv.gz"
 check "two files, plain and gzip: exit 0" [ "$rc" -eq 0 ]
@@ -69,5 +72,77 @@ check_grep "an unreadable line: the others are sent" "5 records sent" "$err"
 run "$SF" replay -t d --loop --limit 15 "$SF_TMP/dirty.csv"
 check "--loop: an unreadable line is reported in every pass" [ "$(grep -c 'dirty.csv:4' <<<"$err")" -eq 3 ]
 check_grep "--loop: and the others are sent" "15 records sent" "$err"
+
+# ---- schemas: a header row is never sent; quoted commas, quotes and line
+# breaks survive; --format json names the columns; JSON lines go as they are.
+cat >"$SF_TMP/schema.json" <<'JSON'
+{"name": "t", "header": true, "columns": [{"name": "a", "type": "numeric"},
+ {"name": "b", "type": "categorical"}, {"name": "y", "type": "label", "classes": ["no", "yes"]}]}
+JSON
+printf 'a,b,y\r\n1.5,"x, y",yes\r\n,"multi\nline",no\r\n\r\n2,"say ""hi""",\r\n' >"$SF_TMP/q.csv"
+gzip -c "$SF_TMP/q.csv" >"$SF_TMP/q.csv.gz"
+run "$SF" replay -t f --format json "$SF_TMP/q.csv"
+check "--format json without --schema or --model: usage error" [ "$rc" -eq 2 ]
+run "$SF" replay -t f --schema "$SF_TMP/schema.json" --model "$SF_TMP/m" "$SF_TMP/q.csv"
+check "--schema and --model together: usage error" [ "$rc" -eq 2 ]
+run "$SF" replay -t f --format xml "$SF_TMP/q.csv"
+check "--format xml: usage error" [ "$rc" -eq 2 ]
+run "$SF" replay -q -t f --schema "$SF_TMP/nope.json" "$SF_TMP/q.csv"
+check "a missing schema: exit 1, named" [ "$rc" -eq 1 ] && grep -q "nope.json" <<<"$err"
+
+run "$SF" replay -q -t f --schema "$SF_TMP/schema.json" "$SF_TMP/q.csv.gz"
+check "CSV with a header: exit 0" [ "$rc" -eq 0 ]
+kcat -C -b "$BROKERS" -t f -e -q -f '%k\t%s\n--\n' >"$SF_TMP/f.txt"
+printf '%s\n' "$SF_TMP/q.csv.gz:2	1.5,\"x, y\",yes" -- "$SF_TMP/q.csv.gz:3	,\"multi" 'line",no' -- \
+  "$SF_TMP/q.csv.gz:6	2,\"say \"\"hi\"\"\"," -- >"$SF_TMP/f.want"
+check "the header is not sent; a quoted record spanning lines is one record, as in the file" \
+  cmp -s "$SF_TMP/f.want" "$SF_TMP/f.txt"
+
+run "$SF" replay -q -t g --schema "$SF_TMP/schema.json" --format json "$SF_TMP/q.csv"
+check "--format json: exit 0" [ "$rc" -eq 0 ]
+kcat -C -b "$BROKERS" -t g -e -q -f '%s\n' >"$SF_TMP/g.txt"
+check "--format json: objects named by the schema's columns, numbers as numbers, empty as null" python3 -c '
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+want = [{"a": 1.5, "b": "x, y", "y": "yes"}, {"a": None, "b": "multi\nline", "y": "no"},
+        {"a": 2, "b": "say \"hi\"", "y": None}]
+sys.exit(0 if got == want else 1)' "$SF_TMP/g.txt"
+
+# NSL-KDD's rows as JSON: every column named, the label and difficulty too.
+run "$SF" replay -q -t h --schema "$SF_ROOT/data/nsl-kdd/schema.json" --format json --limit 3 "$SF_TMP/rows.csv"
+check "NSL-KDD rows as JSON: exit 0" [ "$rc" -eq 0 ]
+kcat -C -b "$BROKERS" -t h -e -q -f '%s\n' >"$SF_TMP/h.txt"
+check "NSL-KDD rows as JSON: 43 fields, numbers and strings" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+first = open(sys.argv[2]).readline().rstrip("\n").split(",")
+ok = len(rows) == 3 and all(len(r) == 43 for r in rows)
+ok = ok and rows[0]["protocol_type"] == first[1] and rows[0]["src_bytes"] == float(first[4])
+ok = ok and rows[0]["label"] == first[41] and rows[0]["difficulty"] == int(first[42])
+sys.exit(0 if ok else 1)' "$SF_TMP/h.txt" "$SF_TMP/rows.csv"
+
+# A row with another field count than the schema's is reported, not sent.
+printf 'a,b,y\n1,x,yes\n1,x\n3,z,no\n' >"$SF_TMP/short.csv"
+run "$SF" replay -t i --schema "$SF_TMP/schema.json" --format json "$SF_TMP/short.csv"
+check "a short row with --format json: exit 1" [ "$rc" -eq 1 ]
+check_grep "... named by file and line" "short.csv:3: 2 fields, the schema has 3" "$err"
+check_grep "... and the others are sent" "2 records sent" "$err"
+
+# JSON lines go as they are (also with a schema); --format csv refuses them.
+printf '{"a": 1, "b": "x", "y": "no"}\n\n  {"a": 2, "b": "y, z"}\n' >"$SF_TMP/j.jsonl"
+run "$SF" replay -q -t j --schema "$SF_TMP/schema.json" "$SF_TMP/j.jsonl"
+check "JSON lines: exit 0" [ "$rc" -eq 0 ]
+printf '%s\n' "$SF_TMP/j.jsonl:1	{\"a\": 1, \"b\": \"x\", \"y\": \"no\"}" \
+  "$SF_TMP/j.jsonl:3	  {\"a\": 2, \"b\": \"y, z\"}" >"$SF_TMP/j.want"
+kcat -C -b "$BROKERS" -t j -e -q -f '%k\t%s\n' >"$SF_TMP/j.txt"
+check "JSON lines: one record per line, unchanged" cmp -s "$SF_TMP/j.want" "$SF_TMP/j.txt"
+run "$SF" replay -q -t j --format csv "$SF_TMP/j.jsonl"
+check "--format csv on JSON lines: exit 1, says why" [ "$rc" -eq 1 ] && grep -q "JSON" <<<"$err"
+
+# A shipped data set with a header row: every row, never the header.
+run "$SF" replay -q -t k --schema "$SF_ROOT/data/credit_data/schema.json" "$SF_ROOT/data/credit_data/credit_data.csv.gz"
+check "credit_data: exit 0" [ "$rc" -eq 0 ]
+kcat -C -b "$BROKERS" -t k -e -q -f '%s\n' >"$SF_TMP/k.txt"
+check "credit_data: its 4454 rows, no header" [ "$(wc -l <"$SF_TMP/k.txt")" -eq 4454 ] && ! grep -q Status "$SF_TMP/k.txt"
 
 done_testing

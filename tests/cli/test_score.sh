@@ -1,6 +1,7 @@
 # streamflow score against a broker of its own: one prediction or one DLQ
-# record per input offset, the DLQ reasons, unseen values, stats, SIGTERM,
-# model errors, and --report equal to `evaluate --split all`.
+# record per input offset, CSV and JSON records, the DLQ reasons and their
+# headers, unseen values, stats, SIGTERM, model errors, and --report equal
+# to `evaluate --split all`.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/broker.sh"
 
@@ -72,17 +73,38 @@ check_nogrep "--report of an empty topic: no empty report" "precision" "$out"
 zcat "$DATA/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/rows.csv"
 run "$SF" replay -q "$SF_TMP/rows.csv"
 check "replay of $N rows exits 0" [ "$rc" -eq 0 ]
+# The same row as JSON objects: one good, one with a string for a number,
+# one without the flag field.
+json_row() {
+  python3 - "$SF_ROOT/data/nsl-kdd/schema.json" "$ROW" "$1" <<'PY'
+import json, sys
+cols = json.load(open(sys.argv[1]))["columns"]
+rec = {}
+for c, v in zip(cols, sys.argv[2].split(",")):
+    rec[c["name"]] = float(v) if c["type"] == "numeric" else v
+if sys.argv[3] == "wrong_type": rec["src_bytes"] = "215"
+if sys.argv[3] == "missing_field": del rec["flag"]
+if sys.argv[3] == "json": rec["label"] = "smurf"
+print(json.dumps(rec))
+PY
+}
 {
   echo "field_count:1,2,3"
-  echo "non_numeric:${ROW/215/abc}"
-  echo "non_finite:nan${ROW#0}"
-  echo "non_finite:${ROW/45076/inf},normal"
-  echo "non_numeric:$ROW,normal,hard"
+  echo "not_a_number:${ROW/215/abc}"
+  echo "not_a_number:nan${ROW#0}"
+  echo "not_a_number:${ROW/45076/inf},normal"
+  echo "non_finite:${ROW/45076/1e300},normal"
+  echo "ignored:$ROW,normal,hard"
   echo "field_count:$ROW,normal,21,extra"
   echo "empty:"
   printf 'empty:\r\n'
   echo "unknown_label:$ROW,zeroday"
   echo "unseen:${ROW/http/gopher9},normal,21"
+  echo "bad_quote:${ROW/tcp/\"tcp}"
+  echo 'not_json:{"duration": 0, "protocol_type": '
+  echo "wrong_type:$(json_row wrong_type)"
+  echo "missing_field:$(json_row missing_field)"
+  echo "json:$(json_row json)"
 } >"$SF_TMP/odd.txt"
 kcat -P -b "$BROKERS" -t connections -K : -Z <"$SF_TMP/odd.txt"
 printf '0,tcp\0,http' >"$SF_TMP/binary.msg"
@@ -93,7 +115,10 @@ check "kcat produced the odd records" [ $? -eq 0 ]
 
 run "$SF" score -e --model "$model" --batch 256 --stats 0.2 --stats-json "$SF_TMP/stats.jsonl"
 check "score -e exits 0" [ "$rc" -eq 0 ]
-check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 10 to connections.dlq" "$err"
+check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 14 to connections.dlq" "$err"
+check "the first 5 dead-letter records are logged with their source" \
+  [ "$(grep -cE "^score: dead-letter [a-z_]+: connections \[[0-9]+\] offset [0-9]+: " <<<"$err")" -eq 5 ]
+check_grep "... and then no more" "offset [0-9]+: .*\(further dead-letter records are not logged here\)$" "$err"
 check_grep "a status line on stderr" "in/s, [0-9]+ out/s, lag [0-9]+, batch [0-9]+, latency p50 [0-9.]+ ms p99 [0-9.]+ ms, dlq" "$err"
 
 kcat -C -b "$BROKERS" -t connections -e -q -f '%p %o\n' >"$SF_TMP/in.txt"
@@ -119,7 +144,7 @@ for l in open(d + "/dlq.txt", errors="replace"):
     o = int(re.search(r"source_offset=(\d+)", h).group(1))
     seen[(p, o)] += 1
     dlq.setdefault(k, []).append((re.search(r"(?:^|,)error=(\w+)", h).group(1), int(size), h))
-print("inputs", len(inputs), "expected", n + 12)
+print("inputs", len(inputs), "expected", n + 18)
 print("missing", len(inputs - set(seen)))
 print("dups", sum(1 for c in seen.values() if c > 1))
 print("strays", len(set(seen) - inputs))
@@ -131,19 +156,31 @@ print("model_id_header", all("model_id=" in r[2] for v in dlq.values() for r in 
 u = preds.get("unseen", {})
 print("unseen", u.get("unseen"), u.get("label"))
 ul = preds.get("unknown_label", {})
-print("unknown_label", ul.get("unknown_label"), ul.get("attack"), "label" in ul)
+print("unknown_label", ul.get("unknown_label"), ul.get("label_value"), "label" in ul)
+print("scored_odd", " ".join(sorted(k for k in preds if ":" not in k)))
+print("json_row", preds.get("json", {}).get("label"), preds.get("json", {}).get("label_value"))
+wt = dlq.get("wrong_type", [("", 0, "")])[0][2]
+print("wrong_type_headers", "column=src_bytes" in wt, bool(re.search(r"error_message=connections \[\d+\] offset \d+: column 5 \(src_bytes\): field \"src_bytes\": expected a number", wt)))
+mf = dlq.get("missing_field", [("", 0, "")])[0][2]
+print("missing_field_headers", "column=flag" in mf)
 good = [j for k, j in preds.items() if k.endswith(":1") and "rows.csv" in k]
 print("row1", json.dumps(good[0], sort_keys=True) if good else "none")
 PY
 )
 echo "$check_out" | sed 's/^/# /'
-check_grep "every input record is there" "^inputs $((N + 12)) expected $((N + 12))$" "$check_out"
+check_grep "every input record is there" "^inputs $((N + 18)) expected $((N + 18))$" "$check_out"
 check_grep "every offset has an output" "^missing 0$" "$check_out"
 check_grep "no offset has two outputs" "^dups 0$" "$check_out"
 check_grep "no output names an offset that does not exist" "^strays 0$" "$check_out"
 check_grep "every DLQ record has the reason of its kind" "^wrong_reason none$" "$check_out"
 check_grep "every kind of malformed record reached the DLQ" \
-  "^dlq_kinds binary empty field_count non_finite non_numeric too_long$" "$check_out"
+  "^dlq_kinds bad_quote binary empty field_count missing_field non_finite not_a_number not_json too_long wrong_type$" "$check_out"
+check_grep "a JSON record with a string for a number: DLQ with the column in a header and the message" \
+  "^wrong_type_headers True True$" "$check_out"
+check_grep "a JSON record without a field: DLQ naming the column" "^missing_field_headers True$" "$check_out"
+check_grep "the well-formed odd records are scored (an ignored column is not read)" \
+  "^scored_odd ignored json unknown_label unseen$" "$check_out"
+check_grep "a JSON record is scored, its label mapped" "^json_row DoS smurf$" "$check_out"
 check_grep "a 1 MB record is cut to 512 KiB with its size in a header" "^big_cut 524288 True$" "$check_out"
 check_grep "DLQ records carry the model id" "^model_id_header True$" "$check_out"
 check_grep "an unseen service is scored and flagged" "^unseen \['service'\] normal$" "$check_out"
@@ -172,7 +209,7 @@ stats_ok=$(python3 - "$SF_TMP/stats.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = {"in_per_s", "out_per_s", "lag", "batch_avg", "latency_p50_ms", "latency_p99_ms", "dlq", "records"}
-print(len(rows) >= 1 and all(keys <= set(r) for r in rows) and rows[-1]["final"] and rows[-1]["dlq"] == 10)
+print(len(rows) >= 1 and all(keys <= set(r) for r in rows) and rows[-1]["final"] and rows[-1]["dlq"] == 14)
 PY
 )
 check "--stats-json writes JSON lines with the status fields" [ "$stats_ok" = True ]
@@ -220,12 +257,12 @@ check_grep "bad inputs: only the good row of each file is scored" \
 check_grep "bad inputs: every prediction is valid UTF-8 JSON" "^all_valid_json True$" "$bad_out"
 for line in 2 3 4; do
   check_grep "invalid UTF-8 label, line $line: DLQ reason binary" \
-    "^dlq invalid_utf8_label.csv:$line binary binary data: byte 0x.. at position [0-9]+ \(not valid UTF-8\)" "$bad_out"
+    "^dlq invalid_utf8_label.csv:$line binary bad \[[0-9]+\] offset [0-9]+: column 42 \(label\): binary data: byte 0x.. at position [0-9]+ \(not valid UTF-8\)" "$bad_out"
 done
 check_grep "overflow row 1: DLQ reason non_finite naming the column" \
-  "^dlq overflow_to_inf.csv:1 non_finite field [0-9]+ \([a-z_]+\): 3.4e\+38 is out of range" "$bad_out"
+  "^dlq overflow_to_inf.csv:1 non_finite bad \[[0-9]+\] offset [0-9]+: column [0-9]+ \([a-z_]+\): 3.4e\+38 is out of range" "$bad_out"
 check_grep "overflow row 2: DLQ reason non_finite naming serror_rate" \
-  "^dlq overflow_to_inf.csv:2 non_finite field 25 \(serror_rate\): 3e\+38 is out of range" "$bad_out"
+  "^dlq overflow_to_inf.csv:2 non_finite bad \[[0-9]+\] offset [0-9]+: column 25 \(serror_rate\): 3e\+38 is out of range" "$bad_out"
 check "bad inputs: 5 DLQ records" [ "$(grep -c '^dlq ' <<<"$bad_out")" -eq 5 ]
 run "$SF" score --report --output bad_pred
 check_grep "--report reads every bad-input prediction as a prediction" "0 not predictions" "$err"
@@ -244,7 +281,7 @@ check "scoring with a NaN model exits 0" [ "$rc" -eq 0 ]
 check "a NaN model produces no prediction" [ "$(kcat -C -b "$BROKERS" -t nan_pred -e -q -f '.\n' 2>/dev/null | wc -l)" -eq 0 ]
 nan_dlq=$(kcat -C -b "$BROKERS" -t nan_dlq -e -q -f '%h\n')
 check "... and sends both scorable rows to the DLQ as non_finite" \
-  [ "$(grep -c "error=non_finite,error_message=the model's output is not finite" <<<"$nan_dlq")" -eq 2 ]
+  [ "$(grep -cE "error=non_finite,error_message=bad \[[0-9]+\] offset [0-9]+: the model's output is not finite" <<<"$nan_dlq")" -eq 2 ]
 
 # ---- --exactly-once: the transactional path runs (the embedded broker
 # accepts transactions; the guarantee itself needs a real cluster)
@@ -252,7 +289,7 @@ run "$SF" score -e -q --exactly-once --model "$model" -G eos --output eos_pred -
 check "--exactly-once: exit 0" [ "$rc" -eq 0 ]
 n_eos=$(kcat -C -b "$BROKERS" -t eos_pred -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
 d_eos=$(kcat -C -b "$BROKERS" -t eos_dlq -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
-check "--exactly-once: one committed output per record ($n_eos + $d_eos)" [ "$((n_eos + d_eos))" -eq $((N + 12)) ]
+check "--exactly-once: one committed output per record ($n_eos + $d_eos)" [ "$((n_eos + d_eos))" -eq $((N + 18)) ]
 
 # ---- SIGTERM: finish, commit, totals, exit 0
 "$SF" score --model "$model" -G term -t connections --output pred_term --stats 0 \
@@ -264,7 +301,7 @@ for _ in $(seq 1 300); do
 done
 t_assigned=$(date +%s.%N)
 for _ in $(seq 1 200); do
-  [ "$(kcat -C -b "$BROKERS" -t pred_term -e -q -f '.\n' 2>/dev/null | wc -l)" -ge $((N + 2)) ] && break
+  [ "$(kcat -C -b "$BROKERS" -t pred_term -e -q -f '.\n' 2>/dev/null | wc -l)" -ge $((N + 4)) ] && break
   sleep 0.1
 done
 t_scored=$(date +%s.%N)
@@ -275,7 +312,7 @@ rc=$?
 err=$(cat "$SF_TMP/term.err")
 sanitizer_check "score (SIGTERM)" "$rc" "$err"
 check "SIGTERM: exit 0" [ "$rc" -eq 0 ]
-check_grep "SIGTERM: totals printed" "^score: $((N + 12)) records" "$err"
+check_grep "SIGTERM: totals printed" "^score: $((N + 18)) records" "$err"
 secs=$(sed -n 's/^score: [0-9]* records, .* batches, \([0-9.]*\) s, .*/\1/p' <<<"$err")
 check "the totals' time runs from the first record to the last output, not to SIGTERM ($secs s)" \
   python3 -c "import sys; sys.exit(0 if float('${secs:-99}') <= $t_scored - $t_assigned + 1 else 1)"

@@ -3,14 +3,13 @@
  * up), so the over-long line paths run too. Each line handed back must be
  * a complete line: no NUL or newline in it, within the limit, numbered
  * after the one before. */
-#include "data/kdd.h"
 #include "harness.h"
 #include "util/lines.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1) return 0;
         size_t max_len = data[0] < 128 ? 1 + data[0] % 32 : 0;
-        size_t limit = max_len ? max_len : SF_KDD_MAX_LINE;
+        size_t limit = max_len ? max_len : SF_LINES_MAX;
         char path[64], err[512];
         int fd = fuzz_memfile(data + 1, size - 1, path, sizeof(path));
         sf_lines_t *lr = sf_lines_open(path, max_len, err, sizeof(err));

@@ -1,82 +1,81 @@
-/* The scorer's record check: sf_score_parse (fast path) against
- * sf_score_parse_full, and for every record it accepts, what the scorer
- * relies on: text in UTF-8 without control bytes, finite numbers, and a
- * prediction that is valid JSON. */
+/* The scorer's record path over the NSL-KDD schema: sf_score_decode (CSV or
+ * JSON by content) and, for every record it accepts, what the scorer relies
+ * on: finite numbers, an encoding, and a prediction that is valid JSON. A
+ * refused record has a reason and a message. */
 #include <jansson.h>
 #include <math.h>
 
 #include "harness.h"
 #include "score/record.h"
 
-/* Well-formed UTF-8 (no overlong forms, surrogates or code points above
- * U+10FFFF) without control bytes other than TAB. */
-static int utf8_text(const unsigned char *s, size_t len) {
-        for (size_t i = 0; i < len;) {
-                unsigned c = s[i];
-                if (c < 0x80) {
-                        if ((c < 0x20 && c != '\t') || c == 0x7f) return 0;
-                        i++;
-                        continue;
-                }
-                size_t n = c >= 0xc2 && c <= 0xdf   ? 1
-                           : c >= 0xe0 && c <= 0xef ? 2
-                           : c >= 0xf0 && c <= 0xf4 ? 3
-                                                    : 0;
-                if (n == 0 || i + n >= len) return 0;
-                unsigned lo = 0x80, hi = 0xbf;
-                if (c == 0xe0) lo = 0xa0;
-                if (c == 0xed) hi = 0x9f;
-                if (c == 0xf0) lo = 0x90;
-                if (c == 0xf4) hi = 0x8f;
-                if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-                for (size_t k = 2; k <= n; k++)
-                        if ((s[i + k] & 0xc0) != 0x80) return 0;
-                i += n + 1;
-        }
-        return 1;
-}
+static sf_schema_t *schema;
+static sf_encoder_t *enc;
+static sf_score_decoder_t dec;
+static sf_row_t row;
 
-static int same_row(const sf_kdd_row_t *a, const sf_kdd_row_t *b) {
-        return memcmp(a->num, b->num, sizeof(a->num)) == 0 && strcmp(a->proto, b->proto) == 0 &&
-               strcmp(a->service, b->service) == 0 && strcmp(a->flag, b->flag) == 0 && a->label == b->label &&
-               strcmp(a->label_name, b->label_name) == 0 && a->difficulty == b->difficulty;
+/* Every numeric column mean 0, std 1; one known value per categorical column. */
+static void setup(void) {
+        char path[1024], err[512];
+        const char *root = getenv("SF_ROOT");
+        snprintf(path, sizeof(path), "%s/data/nsl-kdd/schema.json", root ? root : ".");
+        schema = sf_schema_load(path, err, sizeof(err));
+        FUZZ_CHECK(schema != NULL, "%s (set SF_ROOT to the source tree)", err);
+        json_t *num = json_array(), *cat = json_array();
+        for (int j = 0; j < schema->n_numeric; j++)
+                json_array_append_new(num, json_pack("{s:s,s:f,s:f,s:b}", "column",
+                                                     schema->cols[schema->numeric_cols[j]].name, "mean", 0.0,
+                                                     "std", 1.0, "missing_flag", 0));
+        for (int k = 0; k < schema->n_categorical; k++)
+                json_array_append_new(cat, json_pack("{s:s,s:[s]}", "column",
+                                                     schema->cols[schema->categorical_cols[k]].name,
+                                                     "vocabulary", "tcp"));
+        json_t *root_json = json_pack("{s:i,s:o,s:o}", "inputs", schema->n_numeric + schema->n_categorical,
+                                      "numeric", num, "categorical", cat);
+        enc = sf_encoder_from_json(root_json, schema, "fuzz", err, sizeof(err));
+        FUZZ_CHECK(enc != NULL, "%s", err);
+        json_decref(root_json);
+        FUZZ_CHECK(sf_score_decoder_init(&dec, schema, enc, SF_SCORE_AUTO) == 0, "out of memory");
+        FUZZ_CHECK(sf_row_init(&row, schema) == 0, "out of memory");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        if (!schema) setup();
         const char *value = (const char *)data;
-        sf_kdd_row_t fast, full;
-        int unk1 = -1, unk2 = -1;
-        char e1[256] = "", e2[256] = "";
-        memset(&fast, 0, sizeof(fast));
-        memset(&full, 0, sizeof(full));
-
-        sf_score_reject_t r1 = sf_score_parse(value, size, &fast, &unk1, e1, sizeof(e1));
-        sf_score_reject_t r2 = sf_score_parse_full(value, size, &full, &unk2, e2, sizeof(e2));
-        FUZZ_CHECK(r1 == r2, "parse %s (%s), parse_full %s (%s)", sf_score_reject_str(r1), e1,
-                   sf_score_reject_str(r2), e2);
-        if (r1 != SF_REJECT_NONE) {
-                FUZZ_CHECK(strcmp(e1, e2) == 0, "different errors: '%s' / '%s'", e1, e2);
-                FUZZ_CHECK(e1[0] != '\0', "a %s rejection without a message", sf_score_reject_str(r1));
+        char err[512] = "";
+        sf_score_info_t info;
+        sf_score_reject_t r = sf_score_decode(&dec, value, size, &row, &info, err, sizeof(err));
+        if (r != SF_REJECT_NONE) {
+                FUZZ_CHECK(err[0] != '\0', "a %s rejection without a message", sf_score_reject_str(r));
+                FUZZ_CHECK(info.col >= -1 && info.col < schema->n_cols, "column %d", info.col);
                 return 0;
         }
-        FUZZ_CHECK(unk1 == unk2, "unknown_label %d / %d", unk1, unk2);
-        FUZZ_CHECK(same_row(&fast, &full), "the two parsers fill different rows");
-
-        size_t n = size;
-        if (n > 0 && value[n - 1] == '\n') n--;
-        if (n > 0 && value[n - 1] == '\r') n--;
-        FUZZ_CHECK(utf8_text(data, n), "accepted a record that is not UTF-8 text");
-        for (int i = 0; i < SF_KDD_NNUMERIC; i++)
-                FUZZ_CHECK(isfinite(full.num[i]), "accepted a non-finite number in column %d", i);
-
-        static const float probs[SF_KDD_NCLASSES] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0625f};
-        const sf_score_source_t src = {"connections", 3, 42};
-        char out[512];
-        size_t len = sf_score_format(out, sizeof(out), probs, &full, SF_KDD_UNSEEN_SERVICE, unk1, &src);
-        FUZZ_CHECK(len > 0 && len < sizeof(out) && out[len] == '\0', "format gave %zu", len);
+        for (int j = 0; j < schema->n_numeric; j++) {
+                const sf_value_t *v = &row.v[schema->numeric_cols[j]];
+                FUZZ_CHECK(v->kind != SF_VAL_NUMBER || isfinite(v->num), "accepted a non-finite number");
+        }
+        float dense[64];
+        int32_t hot[8];
+        uint8_t status[8];
+        r = sf_score_encode(&dec, &row, dense, hot, status, &info, err, sizeof(err));
+        FUZZ_CHECK(r == SF_REJECT_NONE || (r == SF_REJECT_NON_FINITE && info.col >= 0), "encode: %s",
+                   sf_score_reject_str(r));
+        static const float probs[5] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0625f};
+        const sf_score_source_t src = {"connections", 3, 42, NULL, 0};
+        char out[1024];
+        size_t len = sf_score_format(&dec, out, sizeof(out), probs, &row, status, &info, &src);
+        char *big = NULL;
+        if (len >= sizeof(out)) {
+                big = malloc(len + 1);
+                FUZZ_CHECK(big != NULL, "out of memory");
+                FUZZ_CHECK(sf_score_format(&dec, big, len + 1, probs, &row, status, info.unknown_label,
+                                           &src) == len,
+                           "a second format gave another length");
+        }
         json_error_t jerr;
-        json_t *doc = json_loadb(out, len, 0, &jerr);
-        FUZZ_CHECK(json_is_object(doc), "the prediction is not a JSON object: %s: %s", jerr.text, out);
+        json_t *doc = json_loadb(big ? big : out, len, 0, &jerr);
+        FUZZ_CHECK(json_is_object(doc), "the prediction is not a JSON object: %s: %s", jerr.text,
+                   big ? big : out);
         json_decref(doc);
+        free(big);
         return 0;
 }

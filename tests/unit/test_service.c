@@ -14,6 +14,7 @@
 #include "service/expo.h"
 #include "service/http.h"
 #include "service/page.h"
+#include "small_model.h"
 #include "test.h"
 
 static void test_expo_escaping(void) {
@@ -220,17 +221,35 @@ static int has_line(const char *page, const char *line) {
         return 0;
 }
 
+/* The schema and encoder of small_model.h, for the collectors below. */
+static sf_schema_t *prom_schema;
+static sf_encoder_t *prom_enc;
+
+static sf_score_prom_t *new_prom(const char *id, const char *topic) {
+        if (!prom_schema) prom_schema = small_schema();
+        if (prom_schema && !prom_enc) prom_enc = small_encoder(prom_schema, 4, 3, 0, 0);
+        CHECK(prom_schema && prom_enc);
+        return prom_schema && prom_enc ? sf_score_prom_new(id, "safetensors", topic, prom_schema, prom_enc)
+                                       : NULL;
+}
+
 static void test_score_prom(void) {
-        sf_score_prom_t *p = sf_score_prom_new("0123abcd", "safetensors", "conn\"s");
+        sf_score_prom_t *p = new_prom("0123abcd", "conn\"s");
+        sf_row_t row = {0};
+        if (!p || sf_row_init(&row, prom_schema)) goto out;
         sf_expo_t e;
-        /* batch 1: two DoS, one Probe with an unseen service, one DLQ copy */
-        sf_score_prom_output(p, 0, 1, 0, 1, 0);
-        sf_score_prom_output(p, 0, 1, 0, 2, 0);
-        sf_score_prom_output(p, 0, 2, 2, 3, 0);
-        sf_score_prom_output(p, SF_REJECT_FIELD_COUNT, -1, 0, 4, 0);
+        /* a row whose n5 is missing; the others numbers */
+        for (int i = 0; i < SMALL_NNUM; i++) row.v[i].kind = i == 5 ? SF_VAL_MISSING : SF_VAL_NUMBER;
+        const uint8_t unseen_service[3] = {SF_ENC_KNOWN, SF_ENC_UNSEEN, SF_ENC_MISSING};
+        /* batch 1: two DoS, one Probe with an unseen service, a missing n5
+         * and flag, one DLQ copy */
+        sf_score_prom_output(p, 0, 1, NULL, NULL, 1, 0);
+        sf_score_prom_output(p, 0, 1, NULL, NULL, 2, 0);
+        sf_score_prom_output(p, 0, 2, &row, unseen_service, 3, 0);
+        sf_score_prom_output(p, SF_REJECT_FIELD_COUNT, -1, &row, unseen_service, 4, 0);
         sf_score_prom_batch(p, 4, 0.002, 0);
         /* batch 2: aborted, its outputs do not count */
-        sf_score_prom_output(p, 0, 0, 0, 5, 0);
+        sf_score_prom_output(p, 0, 0, &row, unseen_service, 5, 0);
         sf_score_prom_batch(p, 1, 0.001, 1);
         sf_score_prom_delivered(p, 1, 1);
         sf_score_prom_delivered(p, 2, 0);
@@ -245,6 +264,13 @@ static void test_score_prom(void) {
         CHECK(has_line(e.buf, "streamflow_predictions_total{class=\"normal\"} 0"));
         CHECK(has_line(e.buf, "streamflow_dlq_records_total{reason=\"field_count\"} 1"));
         CHECK(has_line(e.buf, "streamflow_unseen_values_total{column=\"service\"} 1"));
+        CHECK(has_line(e.buf, "streamflow_unseen_values_total{column=\"flag\"} 0"));
+        CHECK(has_line(e.buf, "streamflow_missing_values_total{column=\"n5\"} 1"));
+        CHECK(has_line(e.buf, "streamflow_missing_values_total{column=\"n6\"} 0"));
+        CHECK(has_line(e.buf, "streamflow_missing_values_total{column=\"flag\"} 1"));
+        CHECK(has_line(e.buf, "streamflow_missing_values_total{column=\"service\"} 0"));
+        CHECK(has_line(e.buf, "streamflow_dlq_records_total{reason=\"wrong_type\"} 0"));
+        CHECK(has_line(e.buf, "streamflow_predictions_total{class=\"U2R\"} 0"));
         CHECK(has_line(e.buf, "streamflow_delivered_total 1"));
         CHECK(has_line(e.buf, "streamflow_delivery_failures_total 1"));
         CHECK(has_line(e.buf, "streamflow_batches_total 2"));
@@ -254,23 +280,27 @@ static void test_score_prom(void) {
         CHECK(has_line(e.buf, "streamflow_batch_size_records_bucket{le=\"1\"} 1"));
         CHECK(has_line(
                 e.buf,
-                "streamflow_model_info{model_id=\"0123abcd\",format=\"safetensors\",schema=\"nsl-kdd\"} 1"));
+                "streamflow_model_info{model_id=\"0123abcd\",format=\"safetensors\",schema=\"small\"} 1"));
         sf_expo_free(&e);
         /* not attached to a consumer: not ready, and why */
         char why[200];
         CHECK_INT(sf_score_prom_ready(p, why, sizeof(why)), 0);
         CHECK(strstr(why, "not connected") != NULL);
+out:
+        sf_row_free(&row);
         sf_score_prom_destroy(p);
 }
 
 static void test_score_prom_latency(void) {
-        sf_score_prom_t *p = sf_score_prom_new("id", "safetensors", "t");
+        sf_score_prom_t *p = new_prom("id", "t");
+        if (!p) return;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         /* 3000 outputs in flight at once, 0.2 s old: each delivery report
          * finds its input timestamp */
-        for (uint64_t k = 0; k < 3000; k++) sf_score_prom_output(p, 0, 0, 0, (7ull << 48) | k, now_ms - 200);
+        for (uint64_t k = 0; k < 3000; k++)
+                sf_score_prom_output(p, 0, 0, NULL, NULL, (7ull << 48) | k, now_ms - 200);
         sf_score_prom_batch(p, 3000, 0.01, 0);
         for (uint64_t k = 0; k < 3000; k++) sf_score_prom_delivered(p, (7ull << 48) | k, 1);
         sf_score_prom_delivered(p, 99, 1); /* unknown: no observation */
@@ -291,7 +321,8 @@ static void test_score_prom_latency(void) {
 static void *score_loop(void *arg) {
         sf_score_prom_t *p = arg;
         for (int b = 0; b < 3000; b++) {
-                for (int i = 0; i < 10; i++) sf_score_prom_output(p, 0, i % 5, 0, (uint64_t)(b * 10 + i), 0);
+                for (int i = 0; i < 10; i++)
+                        sf_score_prom_output(p, 0, i % 5, NULL, NULL, (uint64_t)(b * 10 + i), 0);
                 sf_score_prom_batch(p, 10, 0.001, 0);
                 if (b % 500 == 0) sf_score_prom_rebalance(p, b % 1000 == 0 ? 0 : 1, 1);
                 sf_score_prom_publish(p, (uint64_t)(b + 1) * 10, 0);
@@ -301,7 +332,8 @@ static void *score_loop(void *arg) {
 
 static void test_concurrent_scrape(void) {
         char err[256], body[8192];
-        sf_score_prom_t *p = sf_score_prom_new("id", "safetensors", "t");
+        sf_score_prom_t *p = new_prom("id", "t");
+        if (!p) return;
         sf_svc_opts_t o = {sf_score_prom_metrics, sf_score_prom_ready, p, 0};
         sf_svc_t *svc = sf_svc_start("127.0.0.1:0", &o, err, sizeof(err));
         CHECK_MSG(svc != NULL, "%s", err);
@@ -337,5 +369,7 @@ int main(void) {
         RUN(test_score_prom);
         RUN(test_score_prom_latency);
         RUN(test_concurrent_scrape);
+        sf_encoder_destroy(prom_enc);
+        sf_schema_destroy(prom_schema);
         return TEST_DONE();
 }

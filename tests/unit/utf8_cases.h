@@ -1,5 +1,5 @@
 /* UTF-8 byte strings with how many of their leading bytes are valid: the
- * table test_data.c (validator, row parser) and test_score.c (record check)
+ * table test_lines.c (validator), test_row.c (row decoder) and test_score.c (record check)
  * share. valid == strlen(text) means all of it is valid. */
 #ifndef SF_TEST_UTF8_CASES_H
 #define SF_TEST_UTF8_CASES_H
