@@ -133,8 +133,8 @@ for v in "17 relu-tanh" "11 flatten-leaky-sigmoid-softmax"; do
   echo "# opset $1 ($2): $out"
 done
 
-# Tabular data with missing values and categories: evaluate over every row
-# gives PyTorch's mean cross-entropy and accuracy.
+# Tabular data with missing values and categories: predict gives PyTorch's
+# probabilities on every row, evaluate its mean cross-entropy and accuracy.
 cat >compare_eval.py <<'PY'
 import json, sys
 sf = json.loads(open(sys.argv[1]).read()); pt = json.load(open(sys.argv[2]))
@@ -147,8 +147,14 @@ for v in "penguins penguins.csv.gz 17 relu-tanh" "credit_data credit_data.csv.gz
   set -- $v
   "$SF" schema fit --schema "$DATA/$1/schema.json" --data "$DATA/$1/$2" -o "$1.fit.json"
   run "$PY" "$TORCH" "$1.fit.json" "$DATA/$1/$2" "$1.onnx" --opset "$3" --arch "$4" --steps 25 \
-    --rows "$DATA/$1/$2" --summary "$1.pt.json"
+    --rows "$DATA/$1/$2" --summary "$1.pt.json" --probs "$1.pt.txt"
   check "$1: PyTorch trains and exports at opset $3" [ "$rc" -eq 0 ]
+  run "$SF" predict --model "$1.onnx" --schema "$1.fit.json" "$DATA/$1/$2"
+  check "$1: predict --schema exits 0" [ "$rc" -eq 0 ]
+  printf '%s\n' "$out" >"$1.sf.jsonl"
+  run "$PY" compare.py "$1.sf.jsonl" "$1.pt.txt"
+  check "$1: PyTorch's probabilities within 1e-5 and the same argmax on every row" [ "$rc" -eq 0 ]
+  echo "# $1 predict (opset $3, $4): $out"
   run "$SF" evaluate --model "$1.onnx" --schema "$1.fit.json" --test "$DATA/$1/$2" --json
   check "$1: evaluate --schema exits 0" [ "$rc" -eq 0 ]
   printf '%s\n' "$out" >"$1.sf.json"
