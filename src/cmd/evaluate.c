@@ -28,7 +28,7 @@ static const sf_option_t options[] = {
          "test (default), validation, or all: which of the file's rows, as train split them"},
         {"seed", OPT_SEED, "N", "seed of the split (default: the one the model was trained with)"},
         {"json", OPT_JSON, NULL, "print everything as one JSON object"},
-        {"threads", OPT_THREADS, "N", "threads for the matrix products (default 1)"},
+        {"threads", OPT_THREADS, "N", "kept for scripts: the network runs on one thread (its own kernels)"},
         {0}};
 
 static const sf_cmd_spec_t spec = {

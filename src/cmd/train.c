@@ -73,7 +73,8 @@ static const sf_option_t options[] = {
         {"seed", OPT_SEED, "N",
          "seed of the initial weights, the shuffles and the validation/test split "
          "(default 42)"},
-        {"threads", OPT_THREADS, "N", "threads for the matrix products (default 1: faster at these sizes)"},
+        {"threads", OPT_THREADS, "N",
+         "recorded in the model; the network runs on one thread (its own kernels: faster at these sizes)"},
         {"logdir", OPT_LOGDIR, "DIR", "TensorBoard logs go to DIR/<YYYYMMDD-HHMMSS>/ (default logs/fit)"},
         {"model", OPT_MODEL, "FILE", "where to write the model (default model.safetensors)"},
         {"class-weight", OPT_CLASS_WEIGHT, "W",
