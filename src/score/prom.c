@@ -1,5 +1,6 @@
 #include "score/prom.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@ struct sf_score_prom {
         char topic[256];
         /* what streamflow_model_info says: under mu */
         char model_id[64], model_format[64], schema_name[128];
+        double *train_share; /* (classes) the training rows' class shares, under mu */
+        int has_train;       /* the model recorded them */
         /* copies: a reloaded model replaces the one they came from (the
          * same columns and classes: src/score/reload.h) */
         sf_schema_t *schema;
@@ -99,7 +102,9 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
         p->batch = calloc(nc, sizeof(count_t));
         p->live.c = calloc(nc, sizeof(count_t));
         p->pub.c = calloc(nc, sizeof(count_t));
-        if (!p->ring || !p->batch || !p->live.c || !p->pub.c) {
+        p->train_share = calloc((size_t)schema->n_classes, sizeof(double));
+        if (!p->ring || !p->batch || !p->live.c || !p->pub.c || !p->train_share) {
+                free(p->train_share);
                 free(p->ring);
                 free(p->batch);
                 free(p->live.c);
@@ -133,6 +138,7 @@ void sf_score_prom_destroy(sf_score_prom_t *p) {
         free(p->batch);
         free(p->live.c);
         free(p->pub.c);
+        free(p->train_share);
         sf_encoder_destroy(p->enc);
         sf_schema_destroy(p->schema);
         free(p);
@@ -240,8 +246,13 @@ void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count) {
 }
 
 void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
-                         const char *schema) {
+                         const char *schema, const int64_t *class_rows) {
+        int k = p->schema->n_classes;
+        int64_t total = 0;
+        for (int i = 0; class_rows && i < k; i++) total += class_rows[i];
         pthread_mutex_lock(&p->mu);
+        p->has_train = total > 0;
+        for (int i = 0; p->has_train && i < k; i++) p->train_share[i] = (double)class_rows[i] / (double)total;
         snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
         snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
         snprintf(p->schema_name, sizeof(p->schema_name), "%s", schema);
@@ -326,6 +337,39 @@ static void write_counts(sf_expo_t *e, const sf_score_prom_t *p, const count_t *
         }
 }
 
+/* The first drift signal: each class's share of the predictions so far
+ * beside its share of the training rows, and the total variation distance
+ * between the two (half the sum of the differences: 0 same, 1 disjoint). */
+static void write_shares(sf_expo_t *e, const sf_score_prom_t *p, const count_t *c, const double *train,
+                         int has_train) {
+        const sf_schema_t *sch = p->schema;
+        uint64_t total = 0;
+        for (int i = 0; i < sch->n_classes; i++) total += c[i];
+        double tvd = 0;
+        if (total > 0) {
+                sf_expo_family(e, "streamflow_prediction_class_share", "gauge",
+                               "Share of the predictions so far that are of each class.");
+                for (int i = 0; i < sch->n_classes; i++) {
+                        const char *l[] = {"class", sch->classes[i], NULL};
+                        double share = (double)c[i] / (double)total;
+                        sf_expo_double(e, "streamflow_prediction_class_share", l, share);
+                        if (has_train) tvd += fabs(share - train[i]) / 2;
+                }
+        }
+        if (!has_train) return;
+        sf_expo_family(e, "streamflow_training_class_share", "gauge",
+                       "Share of the model's training rows that are of each class.");
+        for (int i = 0; i < sch->n_classes; i++) {
+                const char *l[] = {"class", sch->classes[i], NULL};
+                sf_expo_double(e, "streamflow_training_class_share", l, train[i]);
+        }
+        if (total == 0) return;
+        sf_expo_family(e, "streamflow_class_share_drift", "gauge",
+                       "Total variation distance between the predictions' class shares and the training "
+                       "rows' (0: the same, 1: disjoint).");
+        sf_expo_double(e, "streamflow_class_share_drift", NULL, tvd);
+}
+
 static void write_kafka(sf_expo_t *e, const snap_t *s, const char *topic) {
         sf_expo_family(e, "streamflow_consumer_lag", "gauge",
                        "Records in the partition after the scorer's position (high watermark - position).");
@@ -345,9 +389,11 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         sf_score_prom_t *p = ctx;
         snap_t *s = malloc(sizeof(*s));
         count_t *c = malloc((size_t)p->n_counts * sizeof(count_t));
-        if (!s || !c) {
+        double *train = malloc((size_t)p->schema->n_classes * sizeof(double));
+        if (!s || !c || !train) {
                 free(s);
                 free(c);
+                free(train);
                 e->oom = 1;
                 return;
         }
@@ -358,6 +404,8 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         memcpy(id, p->model_id, sizeof(id));
         memcpy(format, p->model_format, sizeof(format));
         memcpy(schema, p->schema_name, sizeof(schema));
+        memcpy(train, p->train_share, (size_t)p->schema->n_classes * sizeof(double));
+        int has_train = p->has_train;
         pthread_mutex_unlock(&p->mu);
 
         sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
@@ -372,6 +420,7 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
                    s->reload_failures);
         family_u64(e, "streamflow_records_total", "counter", "Input records consumed.", s->records);
         write_counts(e, p, c);
+        write_shares(e, p, c, train, has_train);
         family_u64(e, "streamflow_delivered_total", "counter",
                    "Outputs (predictions and dead-letter copies) acknowledged by the cluster.", s->delivered);
         family_u64(e, "streamflow_delivery_failures_total", "counter", "Outputs the cluster refused.",
@@ -389,6 +438,7 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
                        "Time to score a micro-batch and queue its outputs (and commit its transaction).");
         sf_expo_hist(e, "streamflow_batch_processing_seconds", NULL, &s->batch_seconds);
         free(c);
+        free(train);
         free(s);
 }
 

@@ -53,9 +53,12 @@ void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
 void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);
 
 /* The model in service changed (or is first known): its id, format and
- * schema name label streamflow_model_info from now on. Published at once. */
+ * schema name label streamflow_model_info from now on, and its training
+ * rows per class (class_rows, the schema's classes; NULL when the model did
+ * not record them) give streamflow_training_class_share and the drift gauge.
+ * Published at once. */
 void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
-                         const char *schema);
+                         const char *schema, const int64_t *class_rows);
 
 /* A model reload was tried: ok 1 when its file loaded, passed the check and
  * serves (or was the model in service), 0 when it was refused. Published at

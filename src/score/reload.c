@@ -87,8 +87,8 @@ static const char *schema_name(const sf_model_t *model) {
 
 static void publish(sf_score_reload_t *r) {
         if (r->prom)
-                sf_score_prom_model(r->prom, sf_model_id(r->model), format_of(r->path),
-                                    schema_name(r->model));
+                sf_score_prom_model(r->prom, sf_model_id(r->model), format_of(r->path), schema_name(r->model),
+                                    sf_model_info(r->model)->class_rows);
 }
 
 sf_score_reload_t *sf_score_reload_new(const sf_score_reload_opts_t *opts, sf_model_t *model, char *errstr,

@@ -141,6 +141,26 @@ run promtool check metrics <"$SF_TMP/metrics.txt"
 check "promtool check metrics: no problem" [ "$rc" -eq 0 ] && [ -z "$out$err" ]
 check_grep "the page has a +Inf bucket" 'streamflow_end_to_end_latency_seconds_bucket\{le="\+Inf"\} ' \
   "$(cat "$SF_TMP/metrics.txt")"
+# The drift signal: the predictions' class shares, the training rows' shares
+# (KDDTrain+: 67343 normal of 125973 rows), and half the sum of their differences.
+cat >"$SF_TMP/shares.py" <<'PY'
+import re, sys
+m = {}
+for line in open(sys.argv[1]):
+    g = re.match(r'(streamflow_\w+)(?:\{class="(\w+)"\})? (\S+)$', line.strip())
+    if g: m[(g[1], g[2])] = float(g[3])
+cls = ["normal", "DoS", "Probe", "R2L", "U2R"]
+pred = [m[("streamflow_predictions_total", c)] for c in cls]
+share = [m[("streamflow_prediction_class_share", c)] for c in cls]
+train = [m[("streamflow_training_class_share", c)] for c in cls]
+assert all(abs(s - p / sum(pred)) < 1e-9 for s, p in zip(share, pred)), (share, pred)
+assert abs(train[0] - 67343 / 125973) < 1e-9 and abs(sum(train) - 1) < 1e-9, train
+drift = sum(abs(s - t) for s, t in zip(share, train)) / 2
+assert abs(m[("streamflow_class_share_drift", None)] - drift) < 1e-9, (m.get(("streamflow_class_share_drift", None)), drift)
+print(round(drift, 4))
+PY
+run $PY "$SF_TMP/shares.py" "$SF_TMP/metrics.txt"
+check "class shares of the predictions and of training, and their distance (drift $out)" [ "$rc" -eq 0 ]
 
 # ---- a second scorer joins the group: the first is not ready during the rebalance
 check "/readyz: 200 before the second scorer starts" [ "$(status "$url/readyz")" = 200 ]
