@@ -67,8 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (len >= sizeof(out)) {
                 big = malloc(len + 1);
                 FUZZ_CHECK(big != NULL, "out of memory");
-                FUZZ_CHECK(sf_score_format(&dec, big, len + 1, probs, &row, status, info.unknown_label,
-                                           &src) == len,
+                FUZZ_CHECK(sf_score_format(&dec, big, len + 1, probs, &row, status, &info, &src) == len,
                            "a second format gave another length");
         }
         json_error_t jerr;
