@@ -37,7 +37,7 @@ TSAN_FLAGS:= -fsanitize=thread -fno-omit-frame-pointer
 # Not test_score_faults.sh (timed fault injection, too slow under TSan; the
 # same scorer code runs in test_score.sh) nor test_yt_produce.sh (the HTTP
 # side; the Kafka side runs in test_yt_pipeline.sh).
-TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_yt_pipeline.sh
+TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_score_reload.sh test_yt_pipeline.sh
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 # ONNX's protobuf messages, generated at build time by protoc-c from the
@@ -115,17 +115,21 @@ tsan:
 	@echo thread >$(TSAN_BUILD)/.sanitized
 
 # The whole suite, twice: the normal build and the ASan/UBSan build; then
-# the threaded tests on the TSan build. The runner prints one closing line
-# for all of them together.
+# the threaded tests on the TSan build. The four builds are one parallel make
+# (BUILD_JOBS compilers, default one per core, unless make was given -j);
+# the runner takes the programs of all three builds together, TEST_JOBS at a
+# time (tests/run -j; empty: its default), and prints one closing line.
+NPROC     := $(shell nproc 2>/dev/null || echo 1)
+BUILD_JOBS?= $(if $(filter -j%,$(MAKEFLAGS)),,$(NPROC))
+TEST_JOBS ?=
+TEST_RUN   = tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS))
+
 test: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory fuzz-build
-	@$(MAKE) --no-print-directory tsan
-	@tests/run --build $(BUILD) --build $(ASAN_BUILD) --build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
+	@$(MAKE) --no-print-directory $(if $(BUILD_JOBS),-j$(BUILD_JOBS)) all asan fuzz-build tsan
+	@$(TEST_RUN) --build $(BUILD) --build $(ASAN_BUILD) --build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
 
 check: all
-	@tests/run --build $(BUILD)
+	@$(TEST_RUN) --build $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

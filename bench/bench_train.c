@@ -1,13 +1,16 @@
-/* Training speed and memory.
+/* Training speed and memory, against PyTorch.
  *
  * 1. `streamflow train` with its defaults (30 epochs of KDDTrain+, batch 64)
  *    run as a child process: wall time and peak RSS (getrusage of the child).
- * 2. The options side by side, in this process, on the same data, read,
- *    fitted and encoded as train does (a table read with the schema,
- *    sf_encoder_fit, sf_dataset_encode): the first layer as a one-hot gather (compact rows) or a dense
- * product, and 1 or 2 OpenBLAS threads; median epoch time over several epochs.
+ * 2. Seconds per epoch on the same encoded rows, in rounds that alternate
+ *    StreamFlow's trainer (in this process: the first layer as a one-hot
+ *    gather over compact rows, the default, and as a dense product) with
+ *    PyTorch on one thread (bench/bench_train_torch.py, the same network,
+ *    Adam and batch over the dense rows, run by /usr/bin/python3 with
+ *    Debian's python3-torch); medians of the rounds, and their ratio.
  *
  *   bench_train [DATA_DIR]     (default: the shipped data/nsl-kdd) */
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,7 +28,8 @@
 #include "table/table.h"
 #include "util/util.h"
 
-#define REPS 5
+#define ROUNDS       5
+#define TARGET_RATIO 20.0
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
@@ -87,73 +91,190 @@ static int bench_command(const char *data_dir) {
         return 0;
 }
 
-/* Median seconds per epoch of training on ds with threads threads. */
-static double epoch_time(const sf_dataset_t *ds, int n_inputs, int n_classes, int threads) {
-        char err[256];
-        int sizes[] = {n_inputs, 64, 64, 32, n_classes};
-        sf_nn_t *nn = sf_nn_create(sizes, 4, err, sizeof(err));
-        sf_trainer_t *tr = nn ? sf_trainer_new(nn, ds, 64, 0.001f, 42, err, sizeof(err)) : NULL;
-        double t[REPS], median_t = -1;
-        if (!tr) goto out;
-        sf_nn_init_glorot(nn, 42);
-        sf_nn_set_threads(threads);
-        for (int r = 0; r < REPS; r++) {
-                double loss, acc, t0 = sf_now_s();
-                if (sf_trainer_epoch(tr, ds, NULL, NULL, &loss, &acc, err, sizeof(err)) != 0) goto out;
-                t[r] = sf_now_s() - t0;
+/* This program's directory, for its neighbours ../streamflow and the
+ * PyTorch script (bench/ in the source tree, found from BUILD/bench/). */
+static int self_dir(char *dir, size_t size) {
+        ssize_t n = readlink("/proc/self/exe", dir, size - 1);
+        if (n <= 0) return -1;
+        dir[n] = '\0';
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        return 0;
+}
+
+/* PyTorch's trainer as a child: commands on one pipe, seconds on another. */
+typedef struct {
+        pid_t pid;
+        FILE *cmd, *out;
+        char version[64];
+} torch_t;
+
+/* Starts bench_train_torch.py on the dense rows written to dir. Returns 0, or
+ * -1 with err (no python3-torch: install-deps --bench installs it). */
+static int torch_start(torch_t *t, const char *dir, const sf_dataset_t *ds, int n_classes, char *err,
+                       size_t err_size) {
+        char here[PATH_MAX], script[PATH_MAX + 64], xf[PATH_MAX], yf[PATH_MAX], rows[32], ins[16], cls[16];
+        memset(t, 0, sizeof(*t));
+        if (self_dir(here, sizeof(here)) != 0) return -1;
+        snprintf(script, sizeof(script), "%s/../../bench/bench_train_torch.py", here);
+        if (access(script, R_OK) != 0) snprintf(script, sizeof(script), "bench/bench_train_torch.py");
+        snprintf(xf, sizeof(xf), "%s/x.f32", dir);
+        snprintf(yf, sizeof(yf), "%s/y.i32", dir);
+        FILE *fx = fopen(xf, "wb"), *fy = fopen(yf, "wb");
+        int ok = fx && fy && fwrite(ds->x, sizeof(float) * ds->n_dense, ds->n, fx) == ds->n &&
+                 fwrite(ds->y, sizeof(int), ds->n, fy) == ds->n;
+        ok = (fx && fclose(fx) == 0) && ok;
+        ok = (fy && fclose(fy) == 0) && ok;
+        if (!ok) {
+                snprintf(err, err_size, "cannot write the rows for PyTorch into %s", dir);
+                return -1;
         }
-        median_t = median(t, REPS);
+        snprintf(rows, sizeof(rows), "%zu", ds->n);
+        snprintf(ins, sizeof(ins), "%d", ds->n_dense);
+        snprintf(cls, sizeof(cls), "%d", n_classes);
+        int to[2], from[2];
+        if (pipe(to) != 0 || pipe(from) != 0) return -1;
+        if ((t->pid = fork()) < 0) return -1;
+        if (t->pid == 0) {
+                dup2(to[0], 0), dup2(from[1], 1);
+                close(to[0]), close(to[1]), close(from[0]), close(from[1]);
+                setenv("OMP_NUM_THREADS", "1", 1);
+                setenv("OPENBLAS_NUM_THREADS", "1", 1);
+                execl("/usr/bin/python3", "python3", script, xf, yf, rows, ins, cls, (char *)NULL);
+                _exit(127);
+        }
+        close(to[0]), close(from[1]);
+        t->cmd = fdopen(to[1], "w"), t->out = fdopen(from[0], "r");
+        char line[128];
+        if (!t->cmd || !t->out || !fgets(line, sizeof(line), t->out) || strncmp(line, "ready ", 6) != 0) {
+                snprintf(err, err_size,
+                         "PyTorch did not start (/usr/bin/python3 %.200s): is python3-torch installed? "
+                         "(scripts/install-deps --bench)",
+                         script);
+                return -1;
+        }
+        snprintf(t->version, sizeof(t->version), "%.40s", line + 6);
+        t->version[strcspn(t->version, "\n")] = '\0';
+        return 0;
+}
+
+/* Seconds of one PyTorch epoch, or -1. */
+static double torch_epoch(torch_t *t) {
+        char line[64];
+        if (fputs("epoch\n", t->cmd) < 0 || fflush(t->cmd) != 0 || !fgets(line, sizeof(line), t->out))
+                return -1;
+        return strtod(line, NULL);
+}
+
+static void torch_stop(torch_t *t) {
+        if (t->cmd) fclose(t->cmd);
+        if (t->out) fclose(t->out);
+        if (t->pid > 0) {
+                int status;
+                while (waitpid(t->pid, &status, 0) < 0 && errno == EINTR) continue;
+        }
+        memset(t, 0, sizeof(*t));
+}
+
+/* A trainer for the default network over ds (batch 64, seed 42). */
+static sf_trainer_t *trainer_for(const sf_dataset_t *ds, int n_inputs, int n_classes, sf_nn_t **nn, char *err,
+                                 size_t err_size) {
+        int sizes[] = {n_inputs, 64, 64, 32, n_classes};
+        if (!(*nn = sf_nn_create(sizes, 4, err, err_size))) return NULL;
+        sf_nn_init_glorot(*nn, 42);
+        return sf_trainer_new(*nn, ds, 64, 0.001f, 42, err, err_size);
+}
+
+/* Seconds of one epoch of tr over ds, or -1. */
+static double sf_epoch(sf_trainer_t *tr, const sf_dataset_t *ds) {
+        char err[256];
+        double loss, acc, t0 = sf_now_s();
+        if (sf_trainer_epoch(tr, ds, NULL, NULL, &loss, &acc, err, sizeof(err)) != 0) return -1;
+        return sf_now_s() - t0;
+}
+
+/* Part 2: ROUNDS rounds of one epoch each of the compact and dense trainers
+ * and of PyTorch; medians and the ratio. */
+static int compare(const sf_dataset_t *compact, const sf_dataset_t *dense, int n_inputs, int n_classes) {
+        char err[512], tmpl[] = "/tmp/sf-bench-torch.XXXXXX";
+        sf_nn_t *nc = NULL, *nd = NULL;
+        sf_trainer_t *tc = NULL, *td = NULL;
+        torch_t torch = {0};
+        double t[3][ROUNDS];
+        int ret = -1;
+        if (!mkdtemp(tmpl)) return -1;
+        if (!(tc = trainer_for(compact, n_inputs, n_classes, &nc, err, sizeof(err))) ||
+            !(td = trainer_for(dense, n_inputs, n_classes, &nd, err, sizeof(err))) ||
+            torch_start(&torch, tmpl, dense, n_classes, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bench_train: %s\n", err);
+                goto out;
+        }
+        for (int r = 0; r < ROUNDS; r++) {
+                t[0][r] = sf_epoch(tc, compact);
+                t[1][r] = sf_epoch(td, dense);
+                t[2][r] = torch_epoch(&torch);
+                if (t[0][r] < 0 || t[1][r] < 0 || t[2][r] < 0) {
+                        fprintf(stderr, "bench_train: an epoch failed (round %d)\n", r + 1);
+                        goto out;
+                }
+        }
+        double sc = median(t[0], ROUNDS), sd = median(t[1], ROUNDS), pt = median(t[2], ROUNDS);
+        size_t steps = sf_trainer_steps(tc, compact->n);
+        printf("\none epoch of KDDTrain+ (%zu rows, %zu steps of 64), median of %d alternating rounds\n",
+               compact->n, steps, ROUNDS);
+        printf("  %-44s %9s %10s\n", "", "s/epoch", "us/step");
+        printf("  %-44s %9.3f %10.1f\n", "StreamFlow, one-hot gather (the default)", sc,
+               sc / (double)steps * 1e6);
+        printf("  %-44s %9.3f %10.1f\n", "StreamFlow, dense 122-column input", sd, sd / (double)steps * 1e6);
+        char name[128];
+        snprintf(name, sizeof(name), "PyTorch %.40s, 1 thread, dense input", torch.version);
+        printf("  %-44s %9.3f %10.1f\n", name, pt, pt / (double)steps * 1e6);
+        printf("  StreamFlow (default) is %.1fx PyTorch per epoch (target >= %.0fx)\n", pt / sc,
+               TARGET_RATIO);
+        ret = 0;
 out:
-        sf_trainer_destroy(tr);
-        sf_nn_destroy(nn);
-        return median_t;
+        torch_stop(&torch);
+        sf_trainer_destroy(tc), sf_trainer_destroy(td);
+        sf_nn_destroy(nc), sf_nn_destroy(nd);
+        char cmd[PATH_MAX];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpl);
+        if (system(cmd) != 0) fprintf(stderr, "bench_train: could not remove %s\n", tmpl);
+        return ret;
 }
 
 int main(int argc, char **argv) {
-        char dirbuf[1024], path[1200], spath[1200], err[512] = "out of memory";
+        char dirbuf[1024], path[1200], err[2048];
         const char *dir = argc > 1 ? argv[1] : sf_default_data_dir(dirbuf, sizeof(dirbuf));
         sf_schema_t *schema = NULL;
-        sf_table_t *table = NULL;
+        sf_table_t *train = NULL;
         sf_encoder_t *enc = NULL;
         sf_dataset_t compact = {0}, dense = {0};
         int ret = 1;
 
+        sf_nn_set_threads(1);
         if (bench_command(dir) != 0) return 1;
 
-        /* the rows as train reads and encodes them */
-        snprintf(spath, sizeof(spath), "%s/schema.json", dir);
+        snprintf(path, sizeof(path), "%s/schema.json", dir);
+        if (!(schema = sf_schema_load(path, err, sizeof(err)))) goto fail;
+        if (!(train = sf_table_new(schema))) {
+                snprintf(err, sizeof(err), "out of memory");
+                goto fail;
+        }
         if (sf_find_data_file(dir, "KDDTrain+.txt", path, sizeof(path), err, sizeof(err)) != 0 ||
-            !(schema = sf_schema_load(spath, err, sizeof(err))) || !(table = sf_table_new(schema)) ||
-            sf_table_read(table, path, err, sizeof(err)) != 0 ||
-            !(enc = sf_encoder_fit(table, err, sizeof(err))) ||
-            sf_dataset_encode(&compact, enc, table, path, NULL, table->n_rows, 1, err, sizeof(err)) != 0 ||
-            sf_dataset_encode(&dense, enc, table, path, NULL, table->n_rows, 0, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bench_train: %s\n", err);
-                goto out;
-        }
-        size_t steps = (table->n_rows + 63) / 64;
-        printf("\none epoch of KDDTrain+ (%zu rows, %zu steps of 64), median of %d epochs\n", table->n_rows,
-               steps, REPS);
-        printf("  %-34s %10s %12s %14s\n", "first layer", "threads", "s/epoch", "30 epochs (s)");
-        char gather[64], product[64];
-        snprintf(gather, sizeof(gather), "one-hot gather + sgemm (%d cols)", enc->n_num + enc->n_flags);
-        snprintf(product, sizeof(product), "dense sgemm (%d cols)", enc->n_inputs);
-        for (int threads = 1; threads <= 2; threads++) {
-                double tc = epoch_time(&compact, enc->n_inputs, schema->n_classes, threads);
-                double td = epoch_time(&dense, enc->n_inputs, schema->n_classes, threads);
-                if (tc < 0 || td < 0) {
-                        fprintf(stderr, "bench_train: training failed\n");
-                        goto out;
-                }
-                printf("  %-34s %10d %12.3f %14.2f\n", gather, threads, tc, 30 * tc);
-                printf("  %-34s %10d %12.3f %14.2f\n", product, threads, td, 30 * td);
-        }
-        ret = 0;
+            sf_table_read(train, path, err, sizeof(err)) != 0 ||
+            !(enc = sf_encoder_fit(train, err, sizeof(err))) ||
+            sf_dataset_encode(&compact, enc, train, path, NULL, train->n_rows, 1, err, sizeof(err)) != 0 ||
+            sf_dataset_encode(&dense, enc, train, path, NULL, train->n_rows, 0, err, sizeof(err)) != 0)
+                goto fail;
+        if (compare(&compact, &dense, enc->n_inputs, schema->n_classes) == 0) ret = 0;
+        goto out;
+fail:
+        fprintf(stderr, "bench_train: %s\n", err);
 out:
         sf_dataset_free(&compact);
         sf_dataset_free(&dense);
         sf_encoder_destroy(enc);
-        sf_table_destroy(table);
+        sf_table_destroy(train);
         sf_schema_destroy(schema);
         return ret;
 }

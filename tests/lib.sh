@@ -10,7 +10,7 @@
 set -u
 : "${SF:?run this through tests/run}"
 : "${SF_TMP:=$(mktemp -d)}"
-out="" err="" rc=0
+out="" err="" rc=0 ms=0
 _sf_failed=0 _sf_count=0
 
 # run CMD...: runs it with no stdin, capturing stdout, stderr and the exit
@@ -22,6 +22,25 @@ run() {
   out=$(cat "$SF_TMP/.out")
   err=$(cat "$SF_TMP/.err")
   sanitizer_check "$*" "$rc" "$err"
+  return 0
+}
+
+# run_within MS CMD...: run CMD (as run does) and set $ms to its wall time
+# in milliseconds. A run that took MS or more is run once more, and the
+# second run counts: on a busy machine (other tests, other users) a single
+# slow run says more about the machine than about the program, while a
+# program that is really slow or hangs is slow both times.
+run_within() {
+  local limit=$1 t0; shift
+  t0=${EPOCHREALTIME/./}
+  run "$@"
+  ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+  if [ "$ms" -ge "$limit" ]; then
+    echo "# $* took $ms ms (limit $limit): once more"
+    t0=${EPOCHREALTIME/./}
+    run "$@"
+    ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+  fi
   return 0
 }
 

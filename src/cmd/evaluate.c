@@ -13,10 +13,12 @@
 #include "table/table.h"
 #include "util/util.h"
 
-enum { OPT_MODEL = SF_OPT_LONG, OPT_DATA, OPT_TEST, OPT_SPLIT, OPT_SEED, OPT_JSON, OPT_THREADS };
+enum { OPT_MODEL = SF_OPT_LONG, OPT_DATA, OPT_TEST, OPT_SPLIT, OPT_SEED, OPT_JSON, OPT_THREADS, OPT_SCHEMA };
 
 static const sf_option_t options[] = {
         {"model", OPT_MODEL, "FILE", "the model to evaluate (default model.safetensors)"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the fitted schema of an ONNX --model trained elsewhere ('streamflow schema fit'; --split all)"},
         {"test", OPT_TEST, "FILE",
          "the rows: the --test file the model was trained with, or its --train file when that one was "
          "split; CSV or JSON records, plain or .gz"},
@@ -26,7 +28,7 @@ static const sf_option_t options[] = {
          "test (default), validation, or all: which of the file's rows, as train split them"},
         {"seed", OPT_SEED, "N", "seed of the split (default: the one the model was trained with)"},
         {"json", OPT_JSON, NULL, "print everything as one JSON object"},
-        {"threads", OPT_THREADS, "N", "threads for the matrix products (default 1)"},
+        {"threads", OPT_THREADS, "N", "kept for scripts: the network runs on one thread (its own kernels)"},
         {0}};
 
 static const sf_cmd_spec_t spec = {
@@ -38,7 +40,7 @@ static const sf_cmd_spec_t spec = {
         {options, NULL}};
 
 typedef struct {
-        const char *model_path, *data_dir, *test_path, *split_name;
+        const char *model_path, *fitted_path, *data_dir, *test_path, *split_name;
         long long seed, threads;
         int as_json;
         char path[4096], databuf[4096];
@@ -47,13 +49,14 @@ typedef struct {
 static int parse_options(eval_opts_t *o, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
-        int c;
+        int c, split_given = 0;
         memset(o, 0, sizeof(*o));
         o->model_path = "model.safetensors", o->split_name = "test", o->seed = -1, o->threads = 1;
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 int bad = 0;
                 if (c == OPT_MODEL) o->model_path = arg;
+                if (c == OPT_SCHEMA) o->fitted_path = arg;
                 if (c == OPT_DATA) o->data_dir = arg;
                 if (c == OPT_TEST) o->test_path = arg;
                 if (c == OPT_JSON) o->as_json = 1;
@@ -65,7 +68,7 @@ static int parse_options(eval_opts_t *o, int argc, char **argv) {
                                 return sf_opt_usage(&spec,
                                                     "--split expects test, validation or all, got '%s'", arg),
                                        2;
-                        o->split_name = arg;
+                        o->split_name = arg, split_given = 1;
                 }
                 if (bad) return 2;
         }
@@ -74,6 +77,13 @@ static int parse_options(eval_opts_t *o, int argc, char **argv) {
         if (p.nops > 0) return sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]), 2;
         if (o->data_dir && o->test_path)
                 return sf_opt_usage(&spec, "--data and --test exclude each other"), 2;
+        /* A network trained elsewhere: which rows it held out is not known. */
+        if (o->fitted_path && split_given && strcmp(o->split_name, "all") != 0)
+                return sf_opt_usage(&spec,
+                                    "with --schema (a network trained elsewhere) the held-out rows are "
+                                    "unknown: evaluate on --split all of a --test file"),
+                       2;
+        if (o->fitted_path) o->split_name = "all";
         if (!o->test_path && !o->data_dir) o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
         return -1;
 }
@@ -85,13 +95,13 @@ static int find_rows(const eval_opts_t *o, const sf_model_info_t *info, const sf
                      size_t **idx, const size_t **rows, size_t *n, char *errstr, size_t errstr_size) {
         int want_val = strcmp(o->split_name, "validation") == 0;
         *idx = NULL, *rows = NULL, *n = t->n_rows;
-        if (strcmp(o->split_name, "all") == 0 || (info->test_file && info->val_split > 0 && !want_val))
+        if (strcmp(o->split_name, "all") == 0 || (info->test_file && !info->test_halves && !want_val))
                 return 0;
-        if (info->test_file && info->val_split > 0) {
+        if (info->test_file && !info->test_halves) {
                 sf_seterr(errstr, errstr_size,
-                          "the model's validation rows came from its training file (--validation-split %g), "
-                          "not from this one: use --split test or --split all",
-                          info->val_split);
+                          "the model was validated on %s, not on rows of its test file: use --split test or "
+                          "--split all",
+                          info->val_split > 0 ? "rows of its training file (--validation-split)" : "nothing");
                 return -1;
         }
         if (info->test_file) { /* the seeded halves: validation first */
@@ -206,7 +216,7 @@ int cmd_evaluate(int argc, char **argv) {
         result_t res = {0};
 
         sf_nn_set_threads((int)o.threads);
-        if (!(model = sf_model_load(o.model_path, err, sizeof(err)))) goto fail;
+        if (!(model = sf_model_load_with(o.model_path, o.fitted_path, err, sizeof(err)))) goto fail;
         const sf_model_info_t *info = sf_model_info(model);
         uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : info->seed;
         if (!path) {

@@ -23,3 +23,12 @@ int sf_cmd_kafka_opt(const sf_cmd_spec_t *spec, sf_kafka_conf_t *conf, int key, 
         if (r == SF_KAFKA_OPT_USAGE) return sf_opt_usage(spec, "%s", errstr);
         return 0;
 }
+
+int sf_cmd_kafka_next(sf_optparser_t *p, sf_kafka_conf_t *conf, const char **arg) {
+        int c;
+        while ((c = sf_opt_next(p, arg)) >= 0 && sf_kafka_is_opt(c)) {
+                int r = sf_cmd_kafka_opt(p->spec, conf, c, *arg);
+                if (r != 0) return r;
+        }
+        return c;
+}

@@ -1,12 +1,10 @@
-/* The shared -b/-X/-F options of every Kafka command, as one call in the
- * command's option loop:
+/* The shared -b/-X/-F options of every Kafka command. A command reads its
+ * options with sf_cmd_kafka_next, which applies these itself:
  *
- *   if (sf_kafka_is_opt(c)) {
- *           int r = sf_cmd_kafka_opt(&spec, kconf, c, arg);
- *           if (r == SF_OPT_EXIT) { rc = 0; goto out; }
- *           if (r == SF_OPT_USAGE) { rc = 2; goto out; }
- *           continue;
- *   }
+ *   while ((c = sf_cmd_kafka_next(&p, kconf, &arg)) >= 0)
+ *           switch (c) { ...the command's own options... }
+ *   if (c == SF_OPT_EXIT) return 0;
+ *   if (c == SF_OPT_USAGE) return 2;
  */
 #ifndef SF_CMD_KAFKA_OPT_H
 #define SF_CMD_KAFKA_OPT_H
@@ -25,5 +23,11 @@ int sf_cmd_kafka_opt(const sf_cmd_spec_t *spec, sf_kafka_conf_t *conf, int key, 
  * a property whose name says it is secret (sf_kafka_prop_is_secret), or the
  * whole argument when it has no '='. Other options are left alone. */
 void sf_cmd_kafka_hide(int key, const char *arg);
+
+/* sf_opt_next for a Kafka command: applies every -b/-X/-F option to conf
+ * (sf_cmd_kafka_opt) and returns the next of the command's own option keys
+ * with its argument in *arg, or SF_OPT_END, or SF_OPT_EXIT after --help or
+ * `-X list` printed, or SF_OPT_USAGE after a usage error was printed. */
+int sf_cmd_kafka_next(sf_optparser_t *p, sf_kafka_conf_t *conf, const char **arg);
 
 #endif

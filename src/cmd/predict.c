@@ -12,10 +12,13 @@
 #include "util/lines.h"
 #include "util/util.h"
 
-enum { OPT_MODEL = SF_OPT_LONG };
+enum { OPT_MODEL = SF_OPT_LONG, OPT_SCHEMA };
 
 static const sf_option_t options[] = {
-        {"model", OPT_MODEL, "FILE", "the model to score with (default model.safetensors)"}, {0}};
+        {"model", OPT_MODEL, "FILE", "the model to score with (default model.safetensors)"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
+        {0}};
 
 static const sf_cmd_spec_t spec = {
         "predict",
@@ -226,19 +229,20 @@ static int predictor_init(predictor_t *pr, sf_model_t *model) {
 }
 
 int cmd_predict(int argc, char **argv) {
-        const char *model_path = "model.safetensors";
+        const char *model_path = "model.safetensors", *fitted_path = NULL;
         sf_optparser_t p;
         const char *arg;
         int c;
         sf_opt_init(&p, &spec, argc, argv);
         while ((c = sf_opt_next(&p, &arg)) >= 0) {
                 if (c == OPT_MODEL) model_path = arg;
+                if (c == OPT_SCHEMA) fitted_path = arg;
         }
         if (c == SF_OPT_EXIT) return 0;
         if (c == SF_OPT_USAGE) return 2;
 
         char err[1024];
-        sf_model_t *model = sf_model_load(model_path, err, sizeof(err));
+        sf_model_t *model = sf_model_load_with(model_path, fitted_path, err, sizeof(err));
         if (!model) {
                 fprintf(stderr, "streamflow predict: %s\n", err);
                 return 1;

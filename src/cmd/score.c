@@ -16,6 +16,7 @@
 #include "report/metrics.h"
 #include "score/instance.h"
 #include "score/prom.h"
+#include "score/reload.h"
 #include "score/scorer.h"
 #include "service/http.h"
 #include "util/util.h"
@@ -35,7 +36,9 @@ enum {
         OPT_REPORT,
         OPT_INSTANCE,
         OPT_METRICS,
+        OPT_MODEL_WATCH,
         OPT_FORMAT,
+        OPT_SCHEMA,
 };
 
 static const sf_option_t options[] = {
@@ -48,9 +51,13 @@ static const sf_option_t options[] = {
          "this scorer's identity across restarts (static group member, transactional id; default "
          "HOST-N, N the lowest number free on this host)"},
         {"model", OPT_MODEL, "FILE", "model written by 'streamflow train' (default " DEFAULT_MODEL ")"},
+        {"model-watch", OPT_MODEL_WATCH, NULL,
+         "reload the model when its file is replaced (SIGHUP always reloads it)"},
         {"format", OPT_FORMAT, "FORMAT",
          "message values are csv (one CSV record), json (one JSON object) or auto (default: '{' first "
          "means JSON)"},
+        {"schema", OPT_SCHEMA, "FILE",
+         "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"exactly-once", OPT_EOS, NULL,
@@ -74,7 +81,9 @@ static const sf_cmd_spec_t spec = {
         "key). Records that cannot be scored go unchanged to the dead-letter topic with the reason,\n"
         "the source and the column in their headers. Input offsets are committed only\n"
         "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
-        "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0.\n"
+        "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0. SIGHUP (and, with\n"
+        "--model-watch, a new model file renamed over the old) loads the model file again between two\n"
+        "batches; a file that is bad or reads another input is refused and the model in service kept.\n"
         "With --report, reads the predictions topic instead and prints the classification report.",
         {options, sf_kafka_options, NULL}};
 
@@ -278,13 +287,14 @@ int cmd_score(int argc, char **argv) {
         int c, rc = 1;
         char errstr[512];
         sf_scorer_opts_t o = {0};
-        const char *model_path = DEFAULT_MODEL, *stats_json = NULL, *metrics = NULL;
-        int report = 0, quiet = 0;
+        const char *model_path = DEFAULT_MODEL, *fitted_path = NULL, *stats_json = NULL, *metrics = NULL;
+        int report = 0, quiet = 0, watch = 0;
         long long v;
         sf_model_t *model = NULL;
         FILE *json_fp = NULL;
         sf_score_prom_t *prom = NULL;
         sf_svc_t *svc = NULL;
+        sf_score_reload_t *reload = NULL;
         /* Two malloc arenas, not one per librdkafka thread: each arena keeps
          * its own free memory, and with one per thread the scorer's peak RSS
          * spread 42-50 MB over runs of bench_stream, 44-46 MB with two, at
@@ -339,6 +349,12 @@ int cmd_score(int argc, char **argv) {
                         break;
                 case OPT_MODEL:
                         model_path = arg;
+                        break;
+                case OPT_MODEL_WATCH:
+                        watch = 1;
+                        break;
+                case OPT_SCHEMA:
+                        fitted_path = arg;
                         break;
                 case OPT_INSTANCE: {
                         sf_score_instance_t named;
@@ -416,7 +432,7 @@ int cmd_score(int argc, char **argv) {
         /* One BLAS thread: at these sizes more threads only spin
          * (sched_yield) against librdkafka's threads for the two cores. */
         sf_nn_set_threads(1);
-        model = sf_model_load(model_path, errstr, sizeof(errstr));
+        model = sf_model_load_with(model_path, fitted_path, errstr, sizeof(errstr));
         if (!model) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
@@ -447,9 +463,19 @@ int cmd_score(int argc, char **argv) {
                 o.svc = svc;
         }
 
+        sf_score_reload_opts_t ro = {model_path, fitted_path, watch, stderr, prom};
+        reload = sf_score_reload_new(&ro, model, errstr, sizeof(errstr));
+        model = NULL;
+        if (!reload) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                goto out;
+        }
+        o.reload = reload;
+
         sf_kafka_install_signals();
+        sf_score_reload_install_signal();
         sf_scorer_totals_t t;
-        int r = sf_scorer_run(kconf, model, &o, &t, errstr, sizeof(errstr));
+        int r = sf_scorer_run(kconf, sf_score_reload_model(reload), &o, &t, errstr, sizeof(errstr));
         /* Totals of a run that read nothing (Kafka unreachable) say nothing:
          * then the error alone. */
         if (!quiet && (r == 0 || t.records > 0))
@@ -463,7 +489,7 @@ int cmd_score(int argc, char **argv) {
                         (unsigned long long)t.dlq, o.dlq, (unsigned long long)t.delivered,
                         (unsigned long long)t.unseen, (unsigned long long)t.unknown_label,
                         (unsigned long long)t.batches, t.seconds, t.seconds > 0 ? t.records / t.seconds : 0.0,
-                        t.p50_us / 1000.0, t.p99_us / 1000.0, sf_model_id(model));
+                        t.p50_us / 1000.0, t.p99_us / 1000.0, sf_model_id(sf_score_reload_model(reload)));
         if (r != 0) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
@@ -479,6 +505,7 @@ out:
                 fprintf(stderr, "streamflow score: %s: write error\n", stats_json);
                 rc = 1;
         }
+        sf_score_reload_destroy(reload);
         sf_model_destroy(model);
         sf_kafka_conf_destroy(kconf);
         return rc;

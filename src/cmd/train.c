@@ -73,7 +73,8 @@ static const sf_option_t options[] = {
         {"seed", OPT_SEED, "N",
          "seed of the initial weights, the shuffles and the validation/test split "
          "(default 42)"},
-        {"threads", OPT_THREADS, "N", "threads for the matrix products (default 1: faster at these sizes)"},
+        {"threads", OPT_THREADS, "N",
+         "recorded in the model; the network runs on one thread (its own kernels: faster at these sizes)"},
         {"logdir", OPT_LOGDIR, "DIR", "TensorBoard logs go to DIR/<YYYYMMDD-HHMMSS>/ (default logs/fit)"},
         {"model", OPT_MODEL, "FILE", "where to write the model (default model.safetensors)"},
         {"class-weight", OPT_CLASS_WEIGHT, "W",
@@ -953,6 +954,7 @@ static sf_model_info_t run_info(const train_run_t *r, int epochs) {
                                 .lr = o->lr,
                                 .train_rows = (int64_t)r->train.n,
                                 .test_file = r->test_file,
+                                .test_halves = r->test_file && !GIVEN(o, OPT_VAL_SPLIT),
                                 .val_split = val_given ? o->val_split : 0,
                                 .test_split = r->test_file ? 0 : o->test_split,
                                 .class_rows = r->class_rows};

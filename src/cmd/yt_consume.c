@@ -332,184 +332,199 @@ static void utf8_locale(void) {
         if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "C.utf8");
 }
 
-int cmd_yt_consume(int argc, char **argv) {
+/* The command line, read by parse_args. */
+typedef struct consume_opts {
+        sf_kafka_conf_t *kconf;
+        const char *topic, *group, *metrics;
+        int exit_at_end, json, quiet;
+        double idle;
+} consume_opts_t;
+
+/* Reads the command line into o. Returns -1 when the command goes on, or
+ * the exit code (after --help, or a usage error that was printed). */
+static int parse_args(consume_opts_t *o, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
-        int c, rc = 1, exit_at_end = 0, json = 0, quiet = 0;
-        char errstr[512];
-        const char *topic = SF_TOPIC_YT, *group = "analytics", *metrics = NULL;
-        double idle = 0;
-        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
-        sf_consumer_t *reader = NULL, *cons = NULL;
-        consume_t cs = {0};
-
-        if (!kconf) {
-                fprintf(stderr, "streamflow yt-consume: out of memory\n");
-                return 1;
-        }
+        int c;
         sf_opt_init(&p, &spec, argc, argv);
         p.env = 1;
-        while ((c = sf_opt_next(&p, &arg)) >= 0) {
-                if (sf_kafka_is_opt(c)) {
-                        int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
-                        if (kr == SF_OPT_EXIT) {
-                                rc = 0;
-                                goto out;
-                        }
-                        if (kr == SF_OPT_USAGE) goto usage;
-                        continue;
-                }
+        while ((c = sf_cmd_kafka_next(&p, o->kconf, &arg)) >= 0) {
                 switch (c) {
                 case 't':
-                        topic = arg;
+                        o->topic = arg;
                         break;
                 case 'G':
-                        group = arg;
+                        o->group = arg;
                         break;
                 case 'e':
-                        exit_at_end = 1;
+                        o->exit_at_end = 1;
                         break;
                 case OPT_IDLE:
-                        if (sf_opt_double(&spec, "--idle", arg, 0.1, 1e7, &idle) != 0) goto usage;
+                        if (sf_opt_double(&spec, "--idle", arg, 0.1, 1e7, &o->idle) != 0) return 2;
                         break;
                 case OPT_JSON:
-                        json = 1;
+                        o->json = 1;
                         break;
                 case 'q':
-                        quiet = 1;
+                        o->quiet = 1;
                         break;
                 case OPT_METRICS:
-                        metrics = arg;
+                        o->metrics = arg;
                         break;
                 }
         }
-        if (c == SF_OPT_EXIT) {
-                rc = 0;
-                goto out;
-        }
-        if (c == SF_OPT_USAGE) goto usage;
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
         if (p.nops > 0) {
                 sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
-                goto usage;
+                return 2;
         }
-        if (!*topic || !*group) {
-                sf_opt_usage(&spec, "%s needs a name", !*topic ? "-t" : "-G");
-                goto usage;
+        if (!*o->topic || !*o->group) {
+                sf_opt_usage(&spec, "%s needs a name", !*o->topic ? "-t" : "-G");
+                return 2;
         }
-        utf8_locale();
-        cs.topic = topic;
-        cs.mode = json ? OUT_JSON : quiet ? OUT_QUIET : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_LINES;
-        if (!(cs.agg = sf_yt_agg_new())) {
-                fprintf(stderr, "streamflow yt-consume: out of memory\n");
-                goto out;
-        }
-        if (metrics) {
-                cs.page = sf_page_new();
-                sf_svc_opts_t so = {sf_page_metrics, sf_page_ready, cs.page, 0};
-                cs.svc = cs.page ? sf_svc_start(metrics, &so, errstr, sizeof(errstr)) : NULL;
-                if (!cs.svc) {
-                        fprintf(stderr, "streamflow yt-consume: --metrics %s: %s\n", metrics,
-                                cs.page ? errstr : "out of memory");
-                        goto out;
-                }
-                fprintf(stderr, "yt-consume: metrics on http://%s/metrics\n", sf_svc_where(cs.svc));
-                publish(&cs);
-        }
-        sf_kafka_install_signals();
-        const char *topics[] = {topic};
+        return -1;
+}
 
-        /* 1. Rebuild the totals from the whole topic. */
+/* --metrics: serves the page on where. Returns 0, or 1 after an error
+ * (printed). */
+static int start_metrics(consume_t *cs, const char *where) {
+        char errstr[512];
+        cs->page = sf_page_new();
+        sf_svc_opts_t so = {sf_page_metrics, sf_page_ready, cs->page, 0};
+        cs->svc = cs->page ? sf_svc_start(where, &so, errstr, sizeof(errstr)) : NULL;
+        if (!cs->svc) {
+                fprintf(stderr, "streamflow yt-consume: --metrics %s: %s\n", where,
+                        cs->page ? errstr : "out of memory");
+                return 1;
+        }
+        fprintf(stderr, "yt-consume: metrics on http://%s/metrics\n", sf_svc_where(cs->svc));
+        publish(cs);
+        return 0;
+}
+
+/* 1. Rebuilds the totals from the whole topic with a reader of no group,
+ * from the first offset of every partition to its end. Returns 0, or 1
+ * after an error (printed). */
+static int rebuild(consume_t *cs, const sf_kafka_conf_t *kconf) {
+        char errstr[512];
+        const char *topics[] = {cs->topic};
         sf_consumer_opts_t ropts = {.group = NULL, .start = SF_KAFKA_START_BEGINNING, .exit_at_end = true};
-        reader = sf_consumer_new(kconf, topics, 1, &ropts, errstr, sizeof(errstr));
+        sf_consumer_t *reader = sf_consumer_new(kconf, topics, 1, &ropts, errstr, sizeof(errstr));
         if (!reader) {
                 fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
-                goto out;
+                return 1;
         }
+        int rc = 0;
         while (sf_kafka_running()) {
                 rd_kafka_message_t *m = sf_consumer_poll(reader, 200);
                 if (!m) {
                         if (sf_consumer_at_end(reader) || sf_consumer_fatal(reader)) break;
                         continue;
                 }
-                int r = apply(&cs, m);
-                if (r == 0) r = note_rebuilt(&cs, m->partition, m->offset);
+                int r = apply(cs, m);
+                if (r == 0) r = note_rebuilt(cs, m->partition, m->offset);
                 rd_kafka_message_destroy(m);
-                sf_svc_beat(cs.svc);
-                if (cs.page && sf_now_s() - cs.published_at >= 1) publish(&cs);
+                sf_svc_beat(cs->svc);
+                if (cs->page && sf_now_s() - cs->published_at >= 1) publish(cs);
                 if (r != 0) {
                         fprintf(stderr, "streamflow yt-consume: out of memory\n");
-                        goto out;
+                        rc = 1;
+                        break;
                 }
         }
-        if (sf_consumer_fatal(reader)) {
+        if (rc == 0 && sf_consumer_fatal(reader)) {
                 fprintf(stderr, "streamflow yt-consume: %s\n", sf_consumer_fatal(reader));
-                goto out;
+                rc = 1;
         }
         sf_consumer_close(reader, errstr, sizeof(errstr));
-        reader = NULL;
-        uint64_t rebuilt = cs.read;
-        if (cs.mode == OUT_LINES || cs.mode == OUT_QUIET)
+        if (rc != 0) return rc;
+        if (cs->mode == OUT_LINES || cs->mode == OUT_QUIET)
                 fprintf(stderr, "yt-consume: %llu message(s) already on %s read back to rebuild the totals\n",
-                        (unsigned long long)rebuilt, topic);
+                        (unsigned long long)cs->read, cs->topic);
         /* Changes are counted from here: the rebuilt totals are the start. */
-        sf_yt_agg_mark_start(cs.agg, sf_now_s());
-        flush_changes(&cs, 0);
+        sf_yt_agg_mark_start(cs->agg, sf_now_s());
+        flush_changes(cs, 0);
+        return 0;
+}
 
-        /* 2. Follow the topic as the group, from its committed offsets.
-         * Messages the rebuild applied are only marked done here. */
-        if (sf_kafka_running()) {
-                sf_consumer_opts_t copts = {.group = group,
-                                            .start = SF_KAFKA_START_BEGINNING,
-                                            .exit_at_end = exit_at_end,
-                                            .rebalance = on_rebalance,
-                                            .rebalance_ctx = &cs};
-                cons = sf_consumer_new(kconf, topics, 1, &copts, errstr, sizeof(errstr));
-                if (!cons) {
-                        fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
-                        goto out;
-                }
-                cs.rk = sf_consumer_handle(cons);
+/* Applies a message of the group consumer and marks it done. Returns 0, or
+ * -1 when out of memory (printed). */
+static int take_message(consume_t *cs, sf_consumer_t *cons, rd_kafka_message_t *m) {
+        char errstr[512];
+        /* Already applied by the rebuild: applying it again would briefly
+         * bring back older like counts. */
+        int r = already_applied(cs, m) ? 0 : apply(cs, m);
+        if (r == 0 && sf_consumer_store(cons, m, errstr, sizeof(errstr)) != 0)
+                fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+        rd_kafka_message_destroy(m);
+        if (r != 0) fprintf(stderr, "streamflow yt-consume: out of memory\n");
+        return r;
+}
+
+/* After a poll that brought nothing: true when the loop ends (a fatal
+ * error, -e at the end, or --idle seconds since the last message). */
+static int done_waiting(const consume_t *cs, sf_consumer_t *cons, const consume_opts_t *o, double now,
+                        double last_msg) {
+        if (sf_consumer_fatal(cons)) return 1;
+        if (o->exit_at_end && sf_consumer_at_end(cons)) return 1;
+        if (o->idle > 0 && cs->assigned_at > 0) {
+                double since = last_msg > cs->assigned_at ? last_msg : cs->assigned_at;
+                if (now - since >= o->idle) return 1;
         }
+        return 0;
+}
+
+/* Reads as the group until a signal, -e, --idle or an error, showing the
+ * changes as they come. */
+static void consume_loop(consume_t *cs, sf_consumer_t *cons, const consume_opts_t *o) {
         double last_msg = sf_now_s(), last_out = 0, last_redraw = 0;
-        while (cons && sf_kafka_running()) {
+        while (sf_kafka_running()) {
                 rd_kafka_message_t *m = sf_consumer_poll(cons, 100);
                 double now = sf_now_s();
-                sf_svc_beat(cs.svc);
-                if (cs.page && now - cs.published_at >= 1) publish(&cs);
-                sf_yt_agg_tick(cs.agg, now);
+                sf_svc_beat(cs->svc);
+                if (cs->page && now - cs->published_at >= 1) publish(cs);
+                sf_yt_agg_tick(cs->agg, now);
                 if (m) {
-                        /* Already applied by the rebuild: applying it again
-                         * would briefly bring back older like counts. */
-                        int r = already_applied(&cs, m) ? 0 : apply(&cs, m);
-                        if (r == 0 && sf_consumer_store(cons, m, errstr, sizeof(errstr)) != 0)
-                                fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
-                        rd_kafka_message_destroy(m);
-                        if (r != 0) {
-                                fprintf(stderr, "streamflow yt-consume: out of memory\n");
-                                break;
-                        }
+                        if (take_message(cs, cons, m) != 0) break;
                         last_msg = now;
                 }
-                if (!m || now - last_out >= (cs.mode == OUT_TABLE ? 0.25 : 0.1)) {
+                if (!m || now - last_out >= (cs->mode == OUT_TABLE ? 0.25 : 0.1)) {
                         int redraw = now - last_redraw >= 1.0;
-                        flush_changes(&cs, redraw);
+                        flush_changes(cs, redraw);
                         last_out = now;
                         if (redraw) last_redraw = now;
                 }
-                if (!m) {
-                        if (sf_consumer_fatal(cons)) break;
-                        if (exit_at_end && sf_consumer_at_end(cons)) break;
-                        if (idle > 0 && cs.assigned_at > 0) {
-                                double since = last_msg > cs.assigned_at ? last_msg : cs.assigned_at;
-                                if (now - since >= idle) break;
-                        }
-                }
+                if (!m && done_waiting(cs, cons, o, now, last_msg)) break;
         }
-        flush_changes(&cs, 0);
-        publish(&cs);
-        cs.rk = NULL;
-        publish(&cs);
-        rc = 0;
+}
+
+/* 2. Follows the topic as the group, from its committed offsets (messages
+ * the rebuild applied are only marked done), then commits and prints the
+ * summary. Returns the exit code. */
+static int follow_group(consume_t *cs, const consume_opts_t *o) {
+        char errstr[512];
+        sf_consumer_t *cons = NULL;
+        int rc = 0;
+        if (sf_kafka_running()) {
+                const char *topics[] = {cs->topic};
+                sf_consumer_opts_t copts = {.group = o->group,
+                                            .start = SF_KAFKA_START_BEGINNING,
+                                            .exit_at_end = o->exit_at_end,
+                                            .rebalance = on_rebalance,
+                                            .rebalance_ctx = cs};
+                cons = sf_consumer_new(o->kconf, topics, 1, &copts, errstr, sizeof(errstr));
+                if (!cons) {
+                        fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
+                        return 1;
+                }
+                cs->rk = sf_consumer_handle(cons);
+                consume_loop(cs, cons, o);
+        }
+        flush_changes(cs, 0);
+        publish(cs);
+        cs->rk = NULL;
+        publish(cs);
         if (cons && sf_consumer_fatal(cons)) {
                 fprintf(stderr, "streamflow yt-consume: %s\n", sf_consumer_fatal(cons));
                 rc = 1;
@@ -518,19 +533,37 @@ int cmd_yt_consume(int argc, char **argv) {
                 fprintf(stderr, "streamflow yt-consume: %s\n", errstr);
                 rc = 1;
         }
-        cons = NULL;
-        print_summary(&cs, group);
-        goto out;
-usage:
-        rc = 2;
+        print_summary(cs, o->group);
+        return rc;
+}
+
+int cmd_yt_consume(int argc, char **argv) {
+        consume_opts_t o = {.topic = SF_TOPIC_YT, .group = "analytics"};
+        consume_t cs = {0};
+        int rc;
+
+        if (!(o.kconf = sf_kafka_conf_new())) {
+                fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                return 1;
+        }
+        if ((rc = parse_args(&o, argc, argv)) >= 0) goto out;
+        rc = 1;
+        utf8_locale();
+        cs.topic = o.topic;
+        cs.mode = o.json ? OUT_JSON : o.quiet ? OUT_QUIET : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_LINES;
+        if (!(cs.agg = sf_yt_agg_new())) {
+                fprintf(stderr, "streamflow yt-consume: out of memory\n");
+                goto out;
+        }
+        if (o.metrics && start_metrics(&cs, o.metrics) != 0) goto out;
+        sf_kafka_install_signals();
+        if (rebuild(&cs, o.kconf) == 0) rc = follow_group(&cs, &o);
 out:
         sf_svc_stop(cs.svc);
         sf_page_destroy(cs.page);
-        if (reader) sf_consumer_close(reader, errstr, sizeof(errstr));
-        if (cons) sf_consumer_close(cons, errstr, sizeof(errstr));
         sf_yt_agg_destroy(cs.agg);
         free(cs.dirty);
         free(cs.rebuilt_to);
-        sf_kafka_conf_destroy(kconf);
+        sf_kafka_conf_destroy(o.kconf);
         return rc;
 }

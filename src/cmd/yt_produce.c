@@ -442,213 +442,238 @@ static int open_auth(const char *api_key, const char *creds, sf_yt_auth_t **auth
         return 0;
 }
 
-int cmd_yt_produce(int argc, char **argv) {
+/* The command line, read by parse_args. */
+typedef struct produce_opts {
+        sf_kafka_conf_t *kconf;
+        const char *topic, *api_key, *creds, *api_base;
+        char *key_copy; /* owns --api-key's value, wiped from argv */
+        double timeout_s;
+        long long tries, retry_wait, quota;
+        int follow, quota_given, order_time, quiet;
+        follow_conf_t fc;
+        char ids[SF_YT_MAX_VIDEOS][SF_YT_ID_LEN + 1];
+        int nids;
+} produce_opts_t;
+
+/* Applies one of the command's own options to o. Returns 0, or the exit
+ * code after an error (printed). */
+static int parse_option(produce_opts_t *o, int c, const char *arg) {
+        char errstr[512];
+        switch (c) {
+        case 't':
+                o->topic = arg;
+                break;
+        case OPT_API_KEY:
+                /* Keep a copy and blank the argument: ps shows argv. */
+                free_secret(o->key_copy);
+                if (!(o->key_copy = strdup(arg))) {
+                        fprintf(stderr, "streamflow yt-produce: out of memory\n");
+                        return 1;
+                }
+                sf_opt_wipe(arg);
+                o->api_key = o->key_copy;
+                break;
+        case OPT_CREDENTIALS:
+                o->creds = arg;
+                break;
+        case OPT_API_BASE:
+                o->api_base = arg;
+                break;
+        case OPT_TIMEOUT:
+                return sf_opt_double(&spec, "--timeout", arg, 0.05, 3600, &o->timeout_s) != 0 ? 2 : 0;
+        case OPT_TRIES:
+                return sf_opt_long(&spec, "--tries", arg, 1, 100, &o->tries) != 0 ? 2 : 0;
+        case OPT_RETRY_WAIT:
+                return sf_opt_long(&spec, "--retry-wait", arg, 1, 600000, &o->retry_wait) != 0 ? 2 : 0;
+        case OPT_FOLLOW:
+                o->follow = 1;
+                break;
+        case OPT_INTERVAL:
+                if (sf_yt_parse_duration(arg, &o->fc.interval, errstr, sizeof(errstr)) != 0) {
+                        sf_opt_usage(&spec, "--interval: %s", errstr);
+                        return 2;
+                }
+                o->fc.fixed = 1;
+                break;
+        case OPT_ORDER:
+                if (strcmp(arg, "time") != 0) {
+                        sf_opt_usage(&spec, "--order takes 'time' (the only order it changes)");
+                        return 2;
+                }
+                o->order_time = 1;
+                break;
+        case OPT_QUOTA:
+                if (sf_opt_long(&spec, "--quota-per-day", arg, 1, 1000000000, &o->quota) != 0) return 2;
+                o->quota_given = 1;
+                break;
+        case 'q':
+                o->quiet = 1;
+                break;
+        }
+        return 0;
+}
+
+/* Checks that the options go together. Returns 0, or SF_OPT_USAGE after a
+ * usage error. */
+static int check_options(const produce_opts_t *o) {
+        if (!*o->topic) return sf_opt_usage(&spec, "-t needs a topic name");
+        if (o->api_base && strncmp(o->api_base, "https://", 8) != 0 &&
+            strncmp(o->api_base, "http://", 7) != 0)
+                return sf_opt_usage(&spec, "--api-base must be an http(s) URL");
+        if (o->api_key && o->creds) return sf_opt_usage(&spec, "give --api-key or --credentials, not both");
+        if (!o->follow && (o->fc.fixed || o->quota_given || o->order_time)) {
+                return sf_opt_usage(&spec, "%s needs --follow",
+                                    o->fc.fixed      ? "--interval"
+                                    : o->quota_given ? "--quota-per-day"
+                                                     : "--order");
+        }
+        if (o->fc.fixed && o->quota_given)
+                return sf_opt_usage(&spec, "give --interval or --quota-per-day, not both");
+        if (o->fc.fixed && o->fc.interval < SF_YT_MIN_INTERVAL_S)
+                return sf_opt_usage(&spec, "--interval must be at least %g s", SF_YT_MIN_INTERVAL_S);
+        return 0;
+}
+
+/* The videos: the nops operands in argv[1..nops], or else those read from
+ * standard input. Returns 0, or 2 after a usage error. */
+static int collect_videos(produce_opts_t *o, char **argv, int nops) {
+        for (int i = 1; i <= nops; i++) {
+                char where[32];
+                snprintf(where, sizeof(where), "argument %d", i);
+                if (add_video(argv[i], where, o->ids, &o->nids, 0) != 0) return 2;
+        }
+        if (o->nids > 0) return 0;
+        if (read_videos(o->ids, &o->nids) != 0) return 2;
+        if (o->nids == 0) {
+                sf_opt_usage(&spec,
+                             "no video given (pass up to %d IDs or URLs as arguments, or one per line on "
+                             "standard input)",
+                             SF_YT_MAX_VIDEOS);
+                return 2;
+        }
+        return 0;
+}
+
+/* Reads the command line into o. Returns -1 when the command goes on, or
+ * the exit code (after --help, or an error that was printed). */
+static int parse_args(produce_opts_t *o, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
-        int c, rc = 1, quiet = 0;
-        char errstr[512];
-        const char *topic = SF_TOPIC_YT, *api_key = NULL, *creds = NULL, *api_base = NULL;
-        char *key_copy = NULL;
-        double timeout_s = 30;
-        long long tries = 5, retry_wait = 500, quota = SF_YT_DEFAULT_QUOTA;
-        int follow_mode = 0, quota_given = 0, order_time = 0;
-        follow_conf_t fc = {0};
-        char ids[SF_YT_MAX_VIDEOS][SF_YT_ID_LEN + 1];
-        const char *idp[SF_YT_MAX_VIDEOS];
-        int nids = 0;
-        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
-        sf_yt_auth_t *auth = NULL;
-        produce_t pr = {0};
+        int c, rc;
+        sf_opt_init(&p, &spec, argc, argv);
+        while ((c = sf_cmd_kafka_next(&p, o->kconf, &arg)) >= 0)
+                if ((rc = parse_option(o, c, arg)) != 0) return rc;
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
+        if (check_options(o) != 0) return 2;
+        o->fc.quota = (long)o->quota;
+        return collect_videos(o, argv, p.nops) != 0 ? 2 : -1;
+}
 
-        if (!kconf) {
+/* Creates the producer (and in follow mode the seen aggregate) in pr.
+ * Returns 0, or 1 after an error (printed). */
+static int start_producer(produce_t *pr, const produce_opts_t *o) {
+        char errstr[512];
+        sf_kafka_install_signals();
+        pr->prod = sf_producer_new(o->kconf, NULL, NULL, errstr, sizeof(errstr));
+        if (!pr->prod) {
+                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
+                return 1;
+        }
+        pr->topic = o->topic;
+        pr->quiet = o->quiet;
+        pr->follow = o->follow;
+        pr->order_time = o->order_time;
+        if (o->follow && !(pr->seen = sf_yt_agg_new())) {
                 fprintf(stderr, "streamflow yt-produce: out of memory\n");
                 return 1;
         }
-        sf_opt_init(&p, &spec, argc, argv);
-        while ((c = sf_opt_next(&p, &arg)) >= 0) {
-                if (sf_kafka_is_opt(c)) {
-                        int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
-                        if (kr == SF_OPT_EXIT) {
-                                rc = 0;
-                                goto out;
-                        }
-                        if (kr == SF_OPT_USAGE) {
-                                rc = 2;
-                                goto out;
-                        }
-                        continue;
-                }
-                switch (c) {
-                case 't':
-                        topic = arg;
-                        break;
-                case OPT_API_KEY:
-                        /* Keep a copy and blank the argument: ps shows argv. */
-                        free_secret(key_copy);
-                        if (!(key_copy = strdup(arg))) {
-                                fprintf(stderr, "streamflow yt-produce: out of memory\n");
-                                goto out;
-                        }
-                        sf_opt_wipe(arg);
-                        api_key = key_copy;
-                        break;
-                case OPT_CREDENTIALS:
-                        creds = arg;
-                        break;
-                case OPT_API_BASE:
-                        api_base = arg;
-                        break;
-                case OPT_TIMEOUT:
-                        if (sf_opt_double(&spec, "--timeout", arg, 0.05, 3600, &timeout_s) != 0) goto usage;
-                        break;
-                case OPT_TRIES:
-                        if (sf_opt_long(&spec, "--tries", arg, 1, 100, &tries) != 0) goto usage;
-                        break;
-                case OPT_RETRY_WAIT:
-                        if (sf_opt_long(&spec, "--retry-wait", arg, 1, 600000, &retry_wait) != 0) goto usage;
-                        break;
-                case OPT_FOLLOW:
-                        follow_mode = 1;
-                        break;
-                case OPT_INTERVAL:
-                        if (sf_yt_parse_duration(arg, &fc.interval, errstr, sizeof(errstr)) != 0) {
-                                sf_opt_usage(&spec, "--interval: %s", errstr);
-                                goto usage;
-                        }
-                        fc.fixed = 1;
-                        break;
-                case OPT_ORDER:
-                        if (strcmp(arg, "time") != 0) {
-                                sf_opt_usage(&spec, "--order takes 'time' (the only order it changes)");
-                                goto usage;
-                        }
-                        order_time = 1;
-                        break;
-                case OPT_QUOTA:
-                        if (sf_opt_long(&spec, "--quota-per-day", arg, 1, 1000000000, &quota) != 0)
-                                goto usage;
-                        quota_given = 1;
-                        break;
-                case 'q':
-                        quiet = 1;
-                        break;
-                }
-        }
-        if (c == SF_OPT_EXIT) {
-                rc = 0;
-                goto out;
-        }
-        if (c == SF_OPT_USAGE) goto usage;
-        if (!*topic) {
-                sf_opt_usage(&spec, "-t needs a topic name");
-                goto usage;
-        }
-        if (api_base && strncmp(api_base, "https://", 8) != 0 && strncmp(api_base, "http://", 7) != 0) {
-                sf_opt_usage(&spec, "--api-base must be an http(s) URL");
-                goto usage;
-        }
-        if (api_key && creds) {
-                sf_opt_usage(&spec, "give --api-key or --credentials, not both");
-                goto usage;
-        }
-        if (!follow_mode && (fc.fixed || quota_given || order_time)) {
-                sf_opt_usage(&spec, "%s needs --follow",
-                             fc.fixed      ? "--interval"
-                             : quota_given ? "--quota-per-day"
-                                           : "--order");
-                goto usage;
-        }
-        if (fc.fixed && quota_given) {
-                sf_opt_usage(&spec, "give --interval or --quota-per-day, not both");
-                goto usage;
-        }
-        if (fc.fixed && fc.interval < SF_YT_MIN_INTERVAL_S) {
-                sf_opt_usage(&spec, "--interval must be at least %g s", SF_YT_MIN_INTERVAL_S);
-                goto usage;
-        }
-        fc.quota = (long)quota;
-        for (int i = 1; i <= p.nops; i++) {
-                char where[32];
-                snprintf(where, sizeof(where), "argument %d", i);
-                if (add_video(argv[i], where, ids, &nids, 0) != 0) goto usage;
-        }
-        if (nids == 0) {
-                if (read_videos(ids, &nids) != 0) goto usage;
-                if (nids == 0) {
-                        sf_opt_usage(&spec,
-                                     "no video given (pass up to %d IDs or URLs as arguments, or one per "
-                                     "line on standard input)",
-                                     SF_YT_MAX_VIDEOS);
-                        goto usage;
-                }
-        }
+        return 0;
+}
 
-        int arc = open_auth(api_key, creds, &auth);
-        if (arc == 2) goto usage;
-        if (arc != 0) goto out;
-        sf_yt_auth_set_http(auth, (long)(timeout_s * 1000), (int)tries, (long)retry_wait);
-
-        sf_kafka_install_signals();
-        pr.prod = sf_producer_new(kconf, NULL, NULL, errstr, sizeof(errstr));
-        if (!pr.prod) {
-                fprintf(stderr, "streamflow yt-produce: %s\n", errstr);
-                goto out;
-        }
-        pr.topic = topic;
-        pr.quiet = quiet;
-        pr.follow = follow_mode;
-        pr.order_time = order_time;
-        if (follow_mode && !(pr.seen = sf_yt_agg_new())) {
-                fprintf(stderr, "streamflow yt-produce: out of memory\n");
-                goto out;
-        }
-        for (int i = 0; i < nids; i++) idp[i] = ids[i];
+static sf_yt_fetch_conf_t fetch_conf(const produce_opts_t *o) {
+        long timeout_ms = (long)(o->timeout_s * 1000);
         sf_yt_fetch_conf_t fconf = {
-                .api_base = api_base,
-                .timeout_ms = (long)(timeout_s * 1000),
-                .connect_timeout_ms = (long)(timeout_s * 1000) < 10000 ? (long)(timeout_s * 1000) : 10000,
-                .max_tries = (int)tries,
-                .backoff_base_ms = (long)retry_wait,
+                .api_base = o->api_base,
+                .timeout_ms = timeout_ms,
+                .connect_timeout_ms = timeout_ms < 10000 ? timeout_ms : 10000,
+                .max_tries = (int)o->tries,
+                .backoff_base_ms = (long)o->retry_wait,
                 .backoff_max_ms = 30000,
-                .batch_videos = follow_mode,
-                .order_time = order_time,
+                .batch_videos = o->follow,
+                .order_time = o->order_time,
         };
-        sf_yt_events_t ev = {&pr, on_comment, on_video, on_note, should_stop};
-        sf_yt_fetch_stats_t st;
-        if (!quiet)
-                printf("%s %d video%s with %s into %s\n", follow_mode ? "following" : "fetching", nids,
-                       nids == 1 ? "" : "s", sf_yt_auth_is_bearer(auth) ? "a service account" : "an API key",
-                       topic);
-        fflush(stdout);
-        int frc = follow_mode ? follow(&pr, idp, nids, &fconf, auth, &fc, &st, errstr, sizeof(errstr))
-                              : sf_yt_fetch(idp, nids, &fconf, auth, &ev, &st, errstr, sizeof(errstr));
-        if (frc != 0 && st.fatal)
-                fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
-        else if (frc != 0 && pr.send_failed)
+        return fconf;
+}
+
+/* After the fetch (frc its result, errstr its error): says why it stopped,
+ * flushes, prints the totals and returns the exit code. */
+static int finish(produce_t *pr, sf_yt_auth_t *auth, int frc, const sf_yt_fetch_stats_t *st,
+                  const char *errstr) {
+        if (frc != 0 && !st->fatal && pr->send_failed)
                 fprintf(stderr, "streamflow yt-produce: stopped: a record could not be sent to %s: %s\n",
-                        topic, pr.first_send_error);
+                        pr->topic, pr->first_send_error);
         else if (frc != 0)
                 fprintf(stderr, "streamflow yt-produce: stopped: %s\n", errstr);
 
-        uint64_t undelivered = sf_producer_flush(pr.prod, 30000);
-        sf_producer_stats_t ps = sf_producer_stats(pr.prod);
+        uint64_t undelivered = sf_producer_flush(pr->prod, 30000);
+        uint64_t lost = undelivered + pr->send_failed;
+        sf_producer_stats_t ps = sf_producer_stats(pr->prod);
         printf("quota units used: %ld (videos.list %ld, commentThreads.list %ld), retries %ld\n",
-               st.quota_units, st.videos_calls, st.comment_calls, st.retries);
+               st->quota_units, st->videos_calls, st->comment_calls, st->retries);
         if (sf_yt_auth_is_bearer(auth)) printf("access tokens obtained: %d\n", sf_yt_auth_token_count(auth));
         printf("messages: %llu sent to %s, %llu delivered, %llu not delivered\n", (unsigned long long)ps.sent,
-               topic, (unsigned long long)ps.delivered, (unsigned long long)(undelivered + pr.send_failed));
-        if (undelivered + pr.send_failed)
+               pr->topic, (unsigned long long)ps.delivered, (unsigned long long)lost);
+        if (lost)
                 fprintf(stderr, "streamflow yt-produce: %llu message(s) could not be delivered to %s\n",
-                        (unsigned long long)(undelivered + pr.send_failed), topic);
-        rc = (frc != 0 || undelivered || pr.send_failed || sf_producer_fatal(pr.prod)) ? 1 : 0;
-        goto out;
-usage:
-        rc = 2;
+                        (unsigned long long)lost, pr->topic);
+        return (frc != 0 || undelivered || pr->send_failed || sf_producer_fatal(pr->prod)) ? 1 : 0;
+}
+
+/* Fetches once, or rounds until a signal with --follow, then finishes.
+ * Returns the exit code. */
+static int run(produce_t *pr, const produce_opts_t *o, sf_yt_auth_t *auth) {
+        char errstr[512];
+        const char *idp[SF_YT_MAX_VIDEOS];
+        for (int i = 0; i < o->nids; i++) idp[i] = o->ids[i];
+        sf_yt_fetch_conf_t fconf = fetch_conf(o);
+        sf_yt_events_t ev = {pr, on_comment, on_video, on_note, should_stop};
+        sf_yt_fetch_stats_t st;
+        follow_conf_t fc = o->fc;
+        if (!o->quiet)
+                printf("%s %d video%s with %s into %s\n", o->follow ? "following" : "fetching", o->nids,
+                       o->nids == 1 ? "" : "s",
+                       sf_yt_auth_is_bearer(auth) ? "a service account" : "an API key", o->topic);
+        fflush(stdout);
+        int frc = o->follow ? follow(pr, idp, o->nids, &fconf, auth, &fc, &st, errstr, sizeof(errstr))
+                            : sf_yt_fetch(idp, o->nids, &fconf, auth, &ev, &st, errstr, sizeof(errstr));
+        return finish(pr, auth, frc, &st, errstr);
+}
+
+int cmd_yt_produce(int argc, char **argv) {
+        produce_opts_t o = {.topic = SF_TOPIC_YT,
+                            .timeout_s = 30,
+                            .tries = 5,
+                            .retry_wait = 500,
+                            .quota = SF_YT_DEFAULT_QUOTA};
+        sf_yt_auth_t *auth = NULL;
+        produce_t pr = {0};
+        int rc;
+
+        if (!(o.kconf = sf_kafka_conf_new())) {
+                fprintf(stderr, "streamflow yt-produce: out of memory\n");
+                return 1;
+        }
+        if ((rc = parse_args(&o, argc, argv)) >= 0) goto out;
+        if ((rc = open_auth(o.api_key, o.creds, &auth)) != 0) goto out;
+        sf_yt_auth_set_http(auth, (long)(o.timeout_s * 1000), (int)o.tries, (long)o.retry_wait);
+        if ((rc = start_producer(&pr, &o)) != 0) goto out;
+        rc = run(&pr, &o, auth);
 out:
         if (pr.prod) sf_producer_destroy(pr.prod);
         sf_yt_auth_destroy(auth);
         sf_yt_agg_destroy(pr.seen);
-        sf_kafka_conf_destroy(kconf);
-        free_secret(key_copy);
+        sf_kafka_conf_destroy(o.kconf);
+        free_secret(o.key_copy);
         return rc;
 }

@@ -28,6 +28,14 @@ static void parts_clear(sf_consumer_t *c) {
         c->nparts = 0;
 }
 
+/* Frees c itself, once its handle is gone. */
+static void consumer_free(sf_consumer_t *c) {
+        parts_clear(c);
+        free(c->parts);
+        free(c->group);
+        free(c);
+}
+
 static part_state_t *parts_find(sf_consumer_t *c, const char *topic, int32_t partition) {
         for (size_t i = 0; i < c->nparts; i++)
                 if (c->parts[i].partition == partition && strcmp(c->parts[i].topic, topic) == 0)
@@ -340,10 +348,7 @@ fail:
         if (list) rd_kafka_topic_partition_list_destroy(list);
         if (kc) rd_kafka_conf_destroy(kc);
         if (c->cl.rk) rd_kafka_destroy(c->cl.rk);
-        parts_clear(c);
-        free(c->parts);
-        free(c->group);
-        free(c);
+        consumer_free(c);
         return NULL;
 }
 
@@ -502,9 +507,6 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
                                     c->group ? c->group : "-", SF_KAFKA_DESTROY_TIMEOUT_MS);
                 return rc; /* c stays allocated: it is the opaque of the handle still in use */
         }
-        parts_clear(c);
-        free(c->parts);
-        free(c->group);
-        free(c);
+        consumer_free(c);
         return rc;
 }

@@ -158,6 +158,155 @@ static int parse_broker(const sf_kafka_mock_t *m, const char *s, int32_t *out) {
         return 0;
 }
 
+static int bad_broker(const sf_kafka_mock_t *m, char *reply, size_t reply_size) {
+        snprintf(reply, reply_size, "error: BROKER must be 'all' or 1..%d", m->brokers);
+        return -1;
+}
+
+static int failed(const char *cmd, rd_kafka_resp_err_t err, char *reply, size_t reply_size) {
+        snprintf(reply, reply_size, "error: %s: %s", cmd, rd_kafka_err2str(err));
+        return -1;
+}
+
+/* Each control command below gets the words of its line in w[0..n) (w[0]
+ * is the command), fills reply with "ok ..." or "error: ..." and returns 0
+ * or -1. */
+
+static int ctl_ping(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        snprintf(reply, reply_size, "ok pong");
+        return 0;
+}
+
+/* down|up|disconnect BROKER|all; disconnect alone is all. */
+static int ctl_updown(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        const char *cmd = w[0];
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int32_t broker;
+        if (n == 1 && strcmp(cmd, "disconnect") == 0)
+                broker = -1;
+        else if (n != 2 || parse_broker(m, w[1], &broker) < 0)
+                return bad_broker(m, reply, reply_size);
+        if (strcmp(cmd, "up") != 0) err = rd_kafka_mock_broker_set_down(m->mcluster, broker);
+        if (!err && strcmp(cmd, "down") != 0) err = rd_kafka_mock_broker_set_up(m->mcluster, broker);
+        if (err) return failed(cmd, err, reply, reply_size);
+        snprintf(reply, reply_size, "ok %s %s", cmd, n == 2 ? w[1] : "all");
+        return 0;
+}
+
+/* leader TOPIC PARTITION BROKER */
+static int ctl_leader(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        long partition, b;
+        if (parse_int(w[2], 0, 100000, &partition) < 0) {
+                snprintf(reply, reply_size, "error: partition must be a number, got '%s'", w[2]);
+                return -1;
+        }
+        if (parse_int(w[3], -1, m->brokers, &b) < 0 || b == 0) {
+                snprintf(reply, reply_size, "error: BROKER must be 1..%d (or -1 for no leader)", m->brokers);
+                return -1;
+        }
+        rd_kafka_resp_err_t err =
+                rd_kafka_mock_partition_set_leader(m->mcluster, w[1], (int32_t)partition, (int32_t)b);
+        if (err) return failed(w[0], err, reply, reply_size);
+        snprintf(reply, reply_size, "ok leader of %s [%ld] is broker %ld", w[1], partition, b);
+        return 0;
+}
+
+/* error API ERR [COUNT] */
+static int ctl_error(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        int16_t api;
+        rd_kafka_resp_err_t code;
+        long count = 1;
+        if (parse_api(w[1], &api) < 0) {
+                snprintf(reply, reply_size,
+                         "error: unknown API '%s' (a number or Produce, Fetch, Metadata, ...)", w[1]);
+                return -1;
+        }
+        if (parse_err(w[2], &code) < 0) {
+                snprintf(reply, reply_size, "error: unknown error code '%s'", w[2]);
+                return -1;
+        }
+        if (n == 4 && parse_int(w[3], 1, 1000000, &count) < 0) {
+                snprintf(reply, reply_size, "error: COUNT must be 1..1000000, got '%s'", w[3]);
+                return -1;
+        }
+        rd_kafka_resp_err_t *errs = malloc((size_t)count * sizeof(*errs));
+        if (!errs) {
+                snprintf(reply, reply_size, "error: out of memory");
+                return -1;
+        }
+        for (long i = 0; i < count; i++) errs[i] = code;
+        rd_kafka_mock_push_request_errors_array(m->mcluster, api, (size_t)count, errs);
+        free(errs);
+        snprintf(reply, reply_size, "ok next %ld request(s) of API %d fail with %s", count, (int)api,
+                 rd_kafka_err2name(code));
+        return 0;
+}
+
+/* topic-error TOPIC ERR */
+static int ctl_topic_error(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        rd_kafka_resp_err_t code;
+        if (parse_err(w[2], &code) < 0) {
+                snprintf(reply, reply_size, "error: unknown error code '%s'", w[2]);
+                return -1;
+        }
+        rd_kafka_mock_topic_set_error(m->mcluster, w[1], code);
+        snprintf(reply, reply_size, "ok topic %s errors: %s", w[1], rd_kafka_err2name(code));
+        return 0;
+}
+
+/* rtt BROKER|all MS */
+static int ctl_rtt(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int32_t broker;
+        long ms;
+        if (parse_broker(m, w[1], &broker) < 0) return bad_broker(m, reply, reply_size);
+        if (parse_int(w[2], 0, 600000, &ms) < 0) {
+                snprintf(reply, reply_size, "error: MS must be 0..600000, got '%s'", w[2]);
+                return -1;
+        }
+        if (broker == -1) {
+                for (int32_t b = 1; b <= m->brokers && !err; b++)
+                        err = rd_kafka_mock_broker_set_rtt(m->mcluster, b, (int)ms);
+        } else {
+                err = rd_kafka_mock_broker_set_rtt(m->mcluster, broker, (int)ms);
+        }
+        if (err) return failed(w[0], err, reply, reply_size);
+        snprintf(reply, reply_size, "ok rtt %s %ld", w[1], ms);
+        return 0;
+}
+
+/* create TOPIC [PARTITIONS] */
+static int ctl_create(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size) {
+        char e[256];
+        long partitions = 0;
+        if (n == 3 && parse_int(w[2], 1, 10000, &partitions) < 0) {
+                snprintf(reply, reply_size, "error: PARTITIONS must be 1..10000, got '%s'", w[2]);
+                return -1;
+        }
+        if (sf_kafka_mock_topic(m, w[1], (int)partitions, e, sizeof(e)) < 0) {
+                snprintf(reply, reply_size, "error: %s", e);
+                return -1;
+        }
+        snprintf(reply, reply_size, "ok created %s", w[1]);
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int min_words, max_words; /* with the command itself */
+        int (*fn)(sf_kafka_mock_t *m, char **w, int n, char *reply, size_t reply_size);
+} controls[] = {
+        {"ping", 1, 1, ctl_ping},
+        {"down", 1, 2, ctl_updown},
+        {"up", 1, 2, ctl_updown},
+        {"disconnect", 1, 2, ctl_updown},
+        {"leader", 4, 4, ctl_leader},
+        {"error", 3, 4, ctl_error},
+        {"topic-error", 3, 3, ctl_topic_error},
+        {"rtt", 3, 3, ctl_rtt},
+        {"create", 2, 3, ctl_create},
+};
+
 #define MAX_WORDS 6
 
 int sf_kafka_mock_control(sf_kafka_mock_t *m, const char *line, char *reply, size_t reply_size) {
@@ -172,120 +321,14 @@ int sf_kafka_mock_control(sf_kafka_mock_t *m, const char *line, char *reply, siz
                 snprintf(reply, reply_size, "error: empty or too long command");
                 return -1;
         }
-        const char *cmd = w[0];
-        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        int32_t broker;
-        long v, count = 1;
-
-        if (strcmp(cmd, "ping") == 0 && n == 1) {
-                snprintf(reply, reply_size, "ok pong");
-                return 0;
-        }
-        if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0 || strcmp(cmd, "disconnect") == 0) &&
-            n <= 2) {
-                if (n == 1 && strcmp(cmd, "disconnect") == 0)
-                        broker = -1;
-                else if (n != 2 || parse_broker(m, w[1], &broker) < 0)
-                        goto bad_broker;
-                if (strcmp(cmd, "up") != 0) err = rd_kafka_mock_broker_set_down(m->mcluster, broker);
-                if (!err && strcmp(cmd, "down") != 0) err = rd_kafka_mock_broker_set_up(m->mcluster, broker);
-                if (err) goto failed;
-                snprintf(reply, reply_size, "ok %s %s", cmd, n == 2 ? w[1] : "all");
-                return 0;
-        }
-        if (strcmp(cmd, "leader") == 0 && n == 4) {
-                if (parse_int(w[2], 0, 100000, &v) < 0) {
-                        snprintf(reply, reply_size, "error: partition must be a number, got '%s'", w[2]);
-                        return -1;
-                }
-                long b;
-                if (parse_int(w[3], -1, m->brokers, &b) < 0 || b == 0) goto bad_broker3;
-                err = rd_kafka_mock_partition_set_leader(m->mcluster, w[1], (int32_t)v, (int32_t)b);
-                if (err) goto failed;
-                snprintf(reply, reply_size, "ok leader of %s [%ld] is broker %ld", w[1], v, b);
-                return 0;
-        }
-        if (strcmp(cmd, "error") == 0 && (n == 3 || n == 4)) {
-                int16_t api;
-                rd_kafka_resp_err_t code;
-                if (parse_api(w[1], &api) < 0) {
-                        snprintf(reply, reply_size,
-                                 "error: unknown API '%s' (a number or Produce, Fetch, Metadata, ...)", w[1]);
-                        return -1;
-                }
-                if (parse_err(w[2], &code) < 0) {
-                        snprintf(reply, reply_size, "error: unknown error code '%s'", w[2]);
-                        return -1;
-                }
-                if (n == 4 && parse_int(w[3], 1, 1000000, &count) < 0) {
-                        snprintf(reply, reply_size, "error: COUNT must be 1..1000000, got '%s'", w[3]);
-                        return -1;
-                }
-                rd_kafka_resp_err_t *errs = malloc((size_t)count * sizeof(*errs));
-                if (!errs) {
-                        snprintf(reply, reply_size, "error: out of memory");
-                        return -1;
-                }
-                for (long i = 0; i < count; i++) errs[i] = code;
-                rd_kafka_mock_push_request_errors_array(m->mcluster, api, (size_t)count, errs);
-                free(errs);
-                snprintf(reply, reply_size, "ok next %ld request(s) of API %d fail with %s", count, (int)api,
-                         rd_kafka_err2name(code));
-                return 0;
-        }
-        if (strcmp(cmd, "topic-error") == 0 && n == 3) {
-                rd_kafka_resp_err_t code;
-                if (parse_err(w[2], &code) < 0) {
-                        snprintf(reply, reply_size, "error: unknown error code '%s'", w[2]);
-                        return -1;
-                }
-                rd_kafka_mock_topic_set_error(m->mcluster, w[1], code);
-                snprintf(reply, reply_size, "ok topic %s errors: %s", w[1], rd_kafka_err2name(code));
-                return 0;
-        }
-        if (strcmp(cmd, "rtt") == 0 && n == 3) {
-                if (parse_broker(m, w[1], &broker) < 0) goto bad_broker;
-                if (parse_int(w[2], 0, 600000, &v) < 0) {
-                        snprintf(reply, reply_size, "error: MS must be 0..600000, got '%s'", w[2]);
-                        return -1;
-                }
-                if (broker == -1) {
-                        for (int32_t b = 1; b <= m->brokers && !err; b++)
-                                err = rd_kafka_mock_broker_set_rtt(m->mcluster, b, (int)v);
-                } else {
-                        err = rd_kafka_mock_broker_set_rtt(m->mcluster, broker, (int)v);
-                }
-                if (err) goto failed;
-                snprintf(reply, reply_size, "ok rtt %s %ld", w[1], v);
-                return 0;
-        }
-        if (strcmp(cmd, "create") == 0 && (n == 2 || n == 3)) {
-                char e[256];
-                v = 0;
-                if (n == 3 && parse_int(w[2], 1, 10000, &v) < 0) {
-                        snprintf(reply, reply_size, "error: PARTITIONS must be 1..10000, got '%s'", w[2]);
-                        return -1;
-                }
-                if (sf_kafka_mock_topic(m, w[1], (int)v, e, sizeof(e)) < 0) {
-                        snprintf(reply, reply_size, "error: %s", e);
-                        return -1;
-                }
-                snprintf(reply, reply_size, "ok created %s", w[1]);
-                return 0;
-        }
+        for (size_t i = 0; i < SF_ARRAY_SIZE(controls); i++)
+                if (strcmp(w[0], controls[i].name) == 0 && n >= controls[i].min_words &&
+                    n <= controls[i].max_words)
+                        return controls[i].fn(m, w, n, reply, reply_size);
         snprintf(reply, reply_size,
                  "error: unknown command '%s' (down|up|disconnect BROKER|all, leader TOPIC PARTITION BROKER, "
                  "error API ERR [COUNT], topic-error TOPIC ERR, rtt BROKER MS, create TOPIC [PARTITIONS], "
                  "ping)",
                  line);
-        return -1;
-bad_broker:
-        snprintf(reply, reply_size, "error: BROKER must be 'all' or 1..%d", m->brokers);
-        return -1;
-bad_broker3:
-        snprintf(reply, reply_size, "error: BROKER must be 1..%d (or -1 for no leader)", m->brokers);
-        return -1;
-failed:
-        snprintf(reply, reply_size, "error: %s: %s", cmd, rd_kafka_err2str(err));
         return -1;
 }

@@ -269,9 +269,19 @@ int sf_model_write_atomic(const char *path, const char *text, const void *const 
 }
 
 int sf_model_file_id(const uint8_t *buf, size_t size, char id[17]) {
+        return sf_model_files_id(buf, size, NULL, 0, id);
+}
+
+int sf_model_files_id(const uint8_t *buf, size_t size, const uint8_t *buf2, size_t size2, char id[17]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int md_len = 0;
-        if (EVP_Digest(buf, size, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 8) return -1;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+                 EVP_DigestUpdate(ctx, buf, size) == 1 &&
+                 (!size2 || EVP_DigestUpdate(ctx, buf2, size2) == 1) &&
+                 EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len >= 8;
+        EVP_MD_CTX_free(ctx);
+        if (!ok) return -1;
         for (int i = 0; i < 8; i++) snprintf(id + 2 * i, 3, "%02x", md[i]);
         return 0;
 }

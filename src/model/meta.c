@@ -27,11 +27,11 @@ static int meta_set_json(json_t *meta, const char *key, json_t *value) {
 }
 
 static json_t *training_json(const sf_model_info_t *info, int n_classes, const char *extra_json) {
-        json_t *t = json_pack("{s:I, s:i, s:i, s:f, s:i, s:I, s:b, s:f, s:f}", "seed", (json_int_t)info->seed,
-                              "epochs", info->epochs, "batch", info->batch, "lr", info->lr, "threads",
-                              info->threads, "train_rows", (json_int_t)info->train_rows, "test_file",
-                              info->test_file, "validation_split", info->val_split, "test_split",
-                              info->test_split);
+        json_t *t = json_pack("{s:I, s:i, s:i, s:f, s:i, s:I, s:b, s:b, s:f, s:f}", "seed",
+                              (json_int_t)info->seed, "epochs", info->epochs, "batch", info->batch, "lr",
+                              info->lr, "threads", info->threads, "train_rows", (json_int_t)info->train_rows,
+                              "test_file", info->test_file, "test_halves", info->test_halves,
+                              "validation_split", info->val_split, "test_split", info->test_split);
         if (t && info->class_rows) {
                 json_t *a = json_array();
                 for (int c = 0; a && c < n_classes; c++)
@@ -214,10 +214,11 @@ static int load_info(const json_t *meta, const char *path, sf_model_parts_t *p, 
         json_int_t seed = 0, rows = 0;
         sf_model_info_t *info = &p->info;
         json_error_t jerr;
-        int rc = json_unpack_ex(t, &jerr, 0, "{s:I, s:i, s:i, s:F, s:i, s:I, s:b, s:F, s:F}", "seed", &seed,
-                                "epochs", &info->epochs, "batch", &info->batch, "lr", &info->lr, "threads",
-                                &info->threads, "train_rows", &rows, "test_file", &info->test_file,
-                                "validation_split", &info->val_split, "test_split", &info->test_split);
+        int rc = json_unpack_ex(t, &jerr, 0, "{s:I, s:i, s:i, s:F, s:i, s:I, s:b, s:b, s:F, s:F}", "seed",
+                                &seed, "epochs", &info->epochs, "batch", &info->batch, "lr", &info->lr,
+                                "threads", &info->threads, "train_rows", &rows, "test_file", &info->test_file,
+                                "test_halves", &info->test_halves, "validation_split", &info->val_split,
+                                "test_split", &info->test_split);
         if (rc != 0) sf_seterr(errstr, errstr_size, "%s: metadata 'training': %s", path, jerr.text);
         info->seed = (uint64_t)seed;
         info->train_rows = rows;

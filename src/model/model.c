@@ -3,6 +3,7 @@
  * and the forward passes over encoded rows. */
 #include "model/model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "model/model_int.h"
 #include "onnx/onnx_io.h"
+#include "table/fitted.h"
 #include "util/util.h"
 
 #define PREDICT_CHUNK 4096 /* rows per forward pass in sf_model_predict */
@@ -18,6 +20,7 @@ struct sf_model {
         sf_nn_t *nn;
         sf_model_parts_t parts; /* schema, encoder, training information */
         char id[17];
+        int foreign;   /* loaded with a fitted schema */
         sf_nn_ws_t ws; /* allocated on first predict */
 };
 
@@ -136,6 +139,106 @@ fail:
         free(buf);
         sf_model_destroy(model);
         return NULL;
+}
+
+/* The network of an ONNX graph and the fitted schema's schema and encoder,
+ * which must fit together. */
+static sf_model_t *load_foreign(const char *path, const uint8_t *buf, size_t size, const char *fitted_path,
+                                const uint8_t *fbuf, size_t fsize, char *errstr, size_t errstr_size) {
+        sf_onnx_import_t imp;
+        sf_fitted_t fitted;
+        sf_model_t *model = NULL;
+        if (sf_fitted_parse((const char *)fbuf, fsize, fitted_path, &fitted, errstr, errstr_size) != 0)
+                return NULL;
+        if (sf_onnx_read_mem(path, buf, size, &imp, errstr, errstr_size) != 0) goto fail;
+        const sf_nn_t *nn = imp.nn;
+        if (nn->sizes[0] != fitted.enc->n_inputs) {
+                sf_seterr(errstr, errstr_size,
+                          "%s: the network reads %d inputs, but %s encodes a row into %d (its encoder's "
+                          "\"inputs\"): it was fitted for another network or other columns",
+                          path, nn->sizes[0], fitted_path, fitted.enc->n_inputs);
+                goto fail;
+        }
+        if (nn->sizes[nn->n_layers] != fitted.schema->n_classes) {
+                sf_seterr(errstr, errstr_size,
+                          "%s: the network gives %d scores, but %s has %d classes (the label's \"classes\")",
+                          path, nn->sizes[nn->n_layers], fitted_path, fitted.schema->n_classes);
+                goto fail;
+        }
+        if (!(model = calloc(1, sizeof(*model)))) {
+                sf_seterr(errstr, errstr_size, "%s: out of memory", path);
+                goto fail;
+        }
+        model->parts.schema = fitted.schema, model->parts.enc = fitted.enc;
+        fitted.schema = NULL, fitted.enc = NULL;
+        model->parts.n_layers = nn->n_layers;
+        for (int l = 0; l <= nn->n_layers; l++) model->parts.sizes[l] = nn->sizes[l];
+        for (int l = 0; l + 1 < nn->n_layers; l++) model->parts.act[l] = nn->act[l];
+        model->nn = imp.nn, imp.nn = NULL;
+        model->foreign = 1;
+        if (sf_model_files_id(buf, size, fbuf, fsize, model->id) != 0) {
+                sf_seterr(errstr, errstr_size, "%s: SHA-256 failed", path);
+                goto fail;
+        }
+        sf_onnx_import_free(&imp);
+        return model;
+fail:
+        sf_onnx_import_free(&imp);
+        sf_fitted_free(&fitted);
+        sf_model_destroy(model);
+        return NULL;
+}
+
+/* The fitted schema's bytes (at most 64 MB), for the parser and the id. */
+static uint8_t *read_fitted(const char *path, size_t *size, char *errstr, size_t errstr_size) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) {
+                sf_seterr(errstr, errstr_size, "cannot open fitted schema %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        size_t cap = 1 << 16, max = 64u << 20;
+        uint8_t *buf = malloc(cap), *nb;
+        *size = 0;
+        while (buf) {
+                *size += fread(buf + *size, 1, cap - *size, fp);
+                if (*size < cap || cap == max) break;
+                cap *= 2;
+                if (!(nb = realloc(buf, cap))) free(buf);
+                buf = nb;
+        }
+        int bad = !buf || ferror(fp) || (*size == cap && fgetc(fp) != EOF);
+        fclose(fp);
+        if (bad) {
+                sf_seterr(errstr, errstr_size, "%s: %s", path,
+                          !buf           ? "out of memory"
+                          : *size == cap ? "larger than 64 MB"
+                                         : "read error");
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+sf_model_t *sf_model_load_with(const char *path, const char *fitted_path, char *errstr, size_t errstr_size) {
+        if (!fitted_path) return sf_model_load(path, errstr, errstr_size);
+        size_t size = 0, fsize = 0;
+        uint8_t *buf = sf_model_read_file(path, &size, errstr, errstr_size), *fbuf = NULL;
+        sf_model_t *model = NULL;
+        if (!buf) return NULL;
+        if (!looks_like_onnx(path, buf, size))
+                sf_seterr(errstr, errstr_size,
+                          "%s: a StreamFlow model file, which carries its own schema: a fitted schema (%s) "
+                          "goes with an ONNX network trained elsewhere",
+                          path, fitted_path);
+        else if ((fbuf = read_fitted(fitted_path, &fsize, errstr, errstr_size)))
+                model = load_foreign(path, buf, size, fitted_path, fbuf, fsize, errstr, errstr_size);
+        free(buf);
+        free(fbuf);
+        return model;
+}
+
+int sf_model_foreign(const sf_model_t *model) {
+        return model->foreign;
 }
 
 void sf_model_destroy(sf_model_t *model) {

@@ -24,6 +24,21 @@ typedef struct sf_model sf_model_t;
 sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size);
 void sf_model_destroy(sf_model_t *model);
 
+/* sf_model_load, or with fitted_path a network trained elsewhere: path is
+ * an ONNX graph that reads the encoded input vector (see
+ * src/onnx/onnx_io.h for the operators it may use) and fitted_path a
+ * fitted schema (table/fitted.h) that says how rows become that vector.
+ * The graph must read the encoder's n_inputs and give one score per class
+ * of the schema; a graph ending in logits gets a softmax on top. Such a
+ * model has no training information (sf_model_info is zeroed,
+ * sf_model_foreign is 1) and its id is the SHA-256 of the ONNX file's
+ * bytes followed by the fitted schema's. fitted_path NULL is
+ * sf_model_load. */
+sf_model_t *sf_model_load_with(const char *path, const char *fitted_path, char *errstr, size_t errstr_size);
+
+/* 1 for a network trained elsewhere (loaded with a fitted schema), else 0. */
+int sf_model_foreign(const sf_model_t *model);
+
 /* The schema and the encoder stored in the model (owned by the model). */
 const sf_schema_t *sf_model_schema(const sf_model_t *model);
 const sf_encoder_t *sf_model_encoder(const sf_model_t *model);
@@ -32,7 +47,8 @@ const sf_encoder_t *sf_model_encoder(const sf_model_t *model);
 int sf_model_classes(const sf_model_t *model);
 
 /* A short identity of the model for logs and Kafka headers: the first 16
- * hex digits of the SHA-256 of the file. Owned by the model. */
+ * hex digits of the SHA-256 of the file (with a fitted schema, of both
+ * files: see sf_model_load_with). Owned by the model. */
 const char *sf_model_id(const sf_model_t *model);
 
 /* Class probabilities for n encoded rows: x is (n, n_inputs), probs is
@@ -61,12 +77,13 @@ typedef struct sf_model_info {
         double lr;
         int64_t train_rows;
         /* How validation and test rows were chosen, so evaluate can find the
-         * test rows again: with test_file set, the test file's rows were split
-         * 50/50 into validation and test by seed (NSL-KDD's way), unless
-         * val_split > 0 took validation rows from the training file instead;
-         * without it, one file was split by val_split and test_split
+         * test rows again: with test_file set the test rows came from a file
+         * of their own; with test_halves too, that file was split 50/50 into
+         * validation and test by seed (NSL-KDD's way), else all of it was the
+         * test and val_split of the training file (0: none) validated.
+         * Without test_file one file was split by val_split and test_split
          * (seeded, stratified). */
-        int test_file;
+        int test_file, test_halves;
         double val_split, test_split;
         /* (classes) training rows per class, or NULL when not recorded. */
         const int64_t *class_rows;

@@ -90,4 +90,7 @@ int sf_model_write_atomic(const char *path, const char *text, const void *const 
 /* The first 16 hex digits of the SHA-256 of buf. Returns 0 or -1. */
 int sf_model_file_id(const uint8_t *buf, size_t size, char id[17]);
 
+/* The same over buf (size bytes) followed by buf2 (size2 bytes). */
+int sf_model_files_id(const uint8_t *buf, size_t size, const uint8_t *buf2, size_t size2, char id[17]);
+
 #endif

@@ -1,219 +1,470 @@
-/* Dense-layer kernels for inference, chosen at run time for the CPU in
- * hand (AVX-512, else AVX2 with FMA). The layers are small (widths 5 to a
- * few hundred) and their shapes fixed at load time, so a register-blocked
- * loop that keeps a block of outputs in registers across the whole input
- * beats a general BLAS call, whose packing and dispatch dominate at these
- * sizes and which may not know this CPU.
+/* The network's kernels, chosen at run time for the CPU in hand (AVX-512,
+ * else AVX2 with FMA, else a portable loop). The layers are small (widths
+ * 5 to a few hundred, batches of 64 in training) and their shapes fixed, so
+ * a register-blocked loop that keeps a block of outputs in registers across
+ * the whole reduction beats a general BLAS call, whose packing and dispatch
+ * dominate at these sizes and which may not know this CPU.
  *
- * Every output is bias + x[0] w[0] + x[1] w[1] + ... in input order with
- * fused multiply-adds, whatever the batch size or the row's place in the
- * batch: a row's probabilities do not depend on what it was batched with. */
+ * Every output is start + a(i,0) b(0,j) + a(i,1) b(1,j) + ... in reduction
+ * order with fused multiply-adds, whatever the kernel, the batch size or
+ * the row's place in the batch: a row's probabilities do not depend on what
+ * it was batched with, and training gives the same weights on every CPU
+ * these kernels run on. */
 #include "nn/kernels.h"
 
-#include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HAVE_X86_KERNELS 1
+#include <immintrin.h>
 #endif
+
+/* Clang contracts a * b + c into one rounding unless told not to; GCC does
+ * not in ISO C mode (-std=c11). Adam's update must round each step. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* A block keeps R rows x NV vectors of outputs in registers; fewer vectors
+ * get more rows, so that enough independent sums are in flight to keep the
+ * multiply-add units busy (8 or more). */
+#define MAX_ROWS 8
 
 #ifdef HAVE_X86_KERNELS
 
-/* ---- AVX-512: 16 floats a vector, blocks of 4 rows x up to 64 columns ---- */
+/* ---- AVX-512: 16 floats a vector, blocks of 6 or 8 rows x up to 64 columns ---- */
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/* R rows x NV vectors of outputs, starting at column col; the last vector
- * is masked by `mask` (columns past `out`). */
-static inline __attribute__((always_inline)) AVX512 void block512(float *y, int ldy, const float *x, int ldx,
-                                                                  const float *w, int ldw, const float *b,
-                                                                  int in, int R, int NV, __mmask16 mask,
-                                                                  int relu) {
-        __m512 acc[4][4], wv[4];
+/* R rows from row i x NV vectors from column j; the last vector is masked
+ * by `last` (columns past n). */
+static inline __attribute__((always_inline)) AVX512 void block512(const sf_gemm_t *g, int i, int j, int R,
+                                                                  int NV, __mmask16 last) {
+        const size_t a_row = g->a_row, a_col = g->a_col, ldb = g->ldb, ldc = g->ldc;
+        const float *a = g->a + (size_t)i * a_row, *b = g->b + j;
+        float *c = g->c + (size_t)i * ldc + j;
+        __m512 acc[MAX_ROWS][4], bv[4];
+        __mmask16 mk[4];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-                __mmask16 m = v == NV - 1 ? mask : 0xffff;
-                __m512 bv = _mm512_maskz_loadu_ps(m, b + 16 * v);
+        for (int v = 0; v < NV; v++) mk[v] = v == NV - 1 ? last : 0xffff;
+        if (g->bias) {
 #pragma GCC unroll 4
-                for (int r = 0; r < R; r++) acc[r][v] = bv;
+                for (int v = 0; v < NV; v++) {
+                        __m512 s = _mm512_maskz_loadu_ps(mk[v], g->bias + j + 16 * v);
+#pragma GCC unroll 8
+                        for (int r = 0; r < R; r++) acc[r][v] = s;
+                }
+        } else {
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+                        for (int v = 0; v < NV; v++)
+                                acc[r][v] = g->accumulate ? _mm512_maskz_loadu_ps(mk[v], c + r * ldc + 16 * v)
+                                                          : _mm512_setzero_ps();
         }
-        for (int k = 0; k < in; k++) {
-                const float *wk = w + (size_t)k * ldw;
+        for (int p = 0; p < g->k; p++) {
+                const float *bp = b + (size_t)p * ldb, *ap = a + (size_t)p * a_col;
 #pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                        wv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? mask : 0xffff, wk + 16 * v);
-#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bp + 16 * v);
+#pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
-                        __m512 xb = _mm512_set1_ps(x[(size_t)r * ldx + k]);
+                        __m512 x = _mm512_set1_ps(ap[r * a_row]);
 #pragma GCC unroll 4
-                        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(xb, wv[v], acc[r][v]);
+                        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
                 }
         }
+        if (g->hot) {
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+                        for (int h = 0; h < g->n_hot; h++) {
+                                int32_t row = g->hot[(size_t)(i + r) * g->n_hot + h];
+                                if (row < 0) continue;
+                                const float *br = b + (size_t)row * ldb;
 #pragma GCC unroll 4
+                                for (int v = 0; v < NV; v++)
+                                        acc[r][v] = _mm512_add_ps(acc[r][v],
+                                                                  _mm512_maskz_loadu_ps(mk[v], br + 16 * v));
+                        }
+        }
+        const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++) {
-                        __m512 o = relu ? _mm512_max_ps(acc[r][v], _mm512_setzero_ps()) : acc[r][v];
-                        _mm512_mask_storeu_ps(y + (size_t)r * ldy + 16 * v, v == NV - 1 ? mask : 0xffff, o);
+                        /* max returns its second operand for NaN and for
+                         * -0 against 0: acc > 0 ? acc : 0 exactly. */
+                        if (g->relu) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
+                        if (g->mask) {
+                                __m512 y = _mm512_maskz_loadu_ps(mk[v], g->mask + (size_t)(i + r) * ldc + j +
+                                                                                16 * v);
+                                acc[r][v] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ),
+                                                                acc[r][v]);
+                        }
+                        _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);
                 }
 }
 
-/* One column block (NV vectors) over every row: blocks of 4 rows, then 1. */
-#define COLS512(NV)                                                                                          \
-        static AVX512 void cols512_##NV(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, \
-                                        const float *b, int batch, int in, __mmask16 mask, int relu) {       \
+/* One column block (NV vectors) over every row: blocks of RMAX rows, then
+ * the rest in blocks of 4, 2 and 1. */
+#define COLS512(NV, RMAX)                                                                                    \
+        static AVX512 void cols512_##NV(const sf_gemm_t *g, int j, __mmask16 last) {                         \
                 int i = 0;                                                                                   \
-                for (; i + 4 <= batch; i += 4)                                                               \
-                        block512(y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, w, ldw, b, in, 4, NV,   \
-                                 mask, relu);                                                                \
-                for (; i < batch; i++)                                                                       \
-                        block512(y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, w, ldw, b, in, 1, NV,   \
-                                 mask, relu);                                                                \
+                for (; i + RMAX <= g->m; i += RMAX) block512(g, i, j, RMAX, NV, last);                       \
+                if (RMAX > 4 && g->m - i >= 4) block512(g, i, j, 4, NV, last), i += 4;                       \
+                if (RMAX > 2 && g->m - i >= 2) block512(g, i, j, 2, NV, last), i += 2;                       \
+                if (g->m - i >= 1) block512(g, i, j, 1, NV, last);                                           \
         }
-COLS512(1)
-COLS512(2)
-COLS512(3)
-COLS512(4)
+COLS512(1, 8)
+COLS512(2, 8)
+COLS512(3, 6)
+COLS512(4, 6)
 
-static AVX512 void dense512(float *y, const float *x, int ldx, const float *w, const float *b, int batch,
-                            int in, int out, int relu) {
-        for (int c = 0; c < out; c += 64) {
-                int width = out - c < 64 ? out - c : 64, nv = (width + 15) / 16;
-                __mmask16 mask = (__mmask16)(width % 16 ? (1u << (width % 16)) - 1 : 0xffff);
-                float *yc = y + c;
-                const float *wc = w + c, *bc = b + c;
+static AVX512 void gemm512(const sf_gemm_t *g) {
+        for (int j = 0; j < g->n; j += 64) {
+                int width = g->n - j < 64 ? g->n - j : 64, nv = (width + 15) / 16;
+                __mmask16 last = (__mmask16)(width % 16 ? (1u << (width % 16)) - 1 : 0xffff);
                 switch (nv) {
                 case 1:
-                        cols512_1(yc, out, x, ldx, wc, out, bc, batch, in, mask, relu);
+                        cols512_1(g, j, last);
                         break;
                 case 2:
-                        cols512_2(yc, out, x, ldx, wc, out, bc, batch, in, mask, relu);
+                        cols512_2(g, j, last);
                         break;
                 case 3:
-                        cols512_3(yc, out, x, ldx, wc, out, bc, batch, in, mask, relu);
+                        cols512_3(g, j, last);
                         break;
                 default:
-                        cols512_4(yc, out, x, ldx, wc, out, bc, batch, in, mask, relu);
+                        cols512_4(g, j, last);
                         break;
                 }
         }
 }
 
-/* ---- AVX2 + FMA: 8 floats a vector, blocks of 2 rows x up to 32 columns ---- */
+static AVX512 void scatter512(float *dw, size_t ldw, const int32_t *hot, int n_hot, const float *dy,
+                              size_t ldy, int batch, int n) {
+        for (int i = 0; i < batch; i++)
+                for (int h = 0; h < n_hot; h++) {
+                        int32_t row = hot[(size_t)i * n_hot + h];
+                        if (row < 0) continue;
+                        float *d = dw + (size_t)row * ldw;
+                        const float *s = dy + (size_t)i * ldy;
+                        for (int j = 0; j < n; j += 16) {
+                                __mmask16 m = n - j >= 16 ? 0xffff : (__mmask16)((1u << (n - j)) - 1);
+                                __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + j),
+                                                           _mm512_maskz_loadu_ps(m, s + j));
+                                _mm512_mask_storeu_ps(d + j, m, sum);
+                        }
+                }
+}
+
+static AVX512 void adam512(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
+                           float b2, float eps) {
+        const __m512 vb1 = _mm512_set1_ps(b1), vb1c = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2),
+                     vb2c = _mm512_set1_ps(1.0f - b2), va = _mm512_set1_ps(alpha), ve = _mm512_set1_ps(eps);
+        for (size_t i = 0; i < n; i += 16) {
+                __mmask16 k = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+                __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
+                __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(k, m + i)),
+                                          _mm512_mul_ps(vb1c, gi));
+                __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(k, v + i)),
+                                          _mm512_mul_ps(_mm512_mul_ps(vb2c, gi), gi));
+                __m512 step = _mm512_div_ps(_mm512_mul_ps(va, mi), _mm512_add_ps(_mm512_sqrt_ps(vi), ve));
+                _mm512_mask_storeu_ps(m + i, k, mi);
+                _mm512_mask_storeu_ps(v + i, k, vi);
+                _mm512_mask_storeu_ps(p + i, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + i), step));
+        }
+}
+
+/* ---- AVX2 + FMA: 8 floats a vector, blocks of 2 to 8 rows x up to 32 columns ---- */
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-static inline __attribute__((always_inline)) AVX2 __m256 load8(const float *p, int n) {
-        if (n >= 8) return _mm256_loadu_ps(p);
+static inline __attribute__((always_inline)) AVX2 __m256i tail_mask(int n) {
         static const int idx[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-        __m256i m = _mm256_loadu_si256((const __m256i *)(idx + 8 - n));
-        return _mm256_maskload_ps(p, m);
+        return _mm256_loadu_si256((const __m256i *)(idx + 8 - n));
+}
+
+static inline __attribute__((always_inline)) AVX2 __m256 load8(const float *p, int n) {
+        return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(n));
 }
 
 static inline __attribute__((always_inline)) AVX2 void store8(float *p, __m256 v, int n) {
         if (n >= 8) return _mm256_storeu_ps(p, v);
-        static const int idx[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-        __m256i m = _mm256_loadu_si256((const __m256i *)(idx + 8 - n));
-        _mm256_maskstore_ps(p, m, v);
+        _mm256_maskstore_ps(p, tail_mask(n), v);
 }
 
-/* R rows x NV vectors from column 0 of the block; `tail` floats in the
- * last vector (8 when full). */
-static inline __attribute__((always_inline)) AVX2 void block256(float *y, int ldy, const float *x, int ldx,
-                                                                const float *w, int ldw, const float *b,
-                                                                int in, int R, int NV, int tail, int relu) {
-        __m256 acc[2][4], wv[4];
+/* R rows from row i x NV vectors from column j; `tail` floats in the last
+ * vector (8 when full). */
+static inline __attribute__((always_inline)) AVX2 void block256(const sf_gemm_t *g, int i, int j, int R,
+                                                                int NV, int tail) {
+        const size_t a_row = g->a_row, a_col = g->a_col, ldb = g->ldb, ldc = g->ldc;
+        const float *a = g->a + (size_t)i * a_row, *b = g->b + j;
+        float *c = g->c + (size_t)i * ldc + j;
+        __m256 acc[MAX_ROWS][4], bv[4];
+        int w[4];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-                __m256 bv = load8(b + 8 * v, v == NV - 1 ? tail : 8);
-#pragma GCC unroll 2
-                for (int r = 0; r < R; r++) acc[r][v] = bv;
+        for (int v = 0; v < NV; v++) w[v] = v == NV - 1 ? tail : 8;
+        if (g->bias) {
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) {
+                        __m256 s = load8(g->bias + j + 8 * v, w[v]);
+#pragma GCC unroll 8
+                        for (int r = 0; r < R; r++) acc[r][v] = s;
+                }
+        } else {
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+                        for (int v = 0; v < NV; v++)
+                                acc[r][v] = g->accumulate ? load8(c + r * ldc + 8 * v, w[v])
+                                                          : _mm256_setzero_ps();
         }
-        for (int k = 0; k < in; k++) {
-                const float *wk = w + (size_t)k * ldw;
+        for (int p = 0; p < g->k; p++) {
+                const float *bp = b + (size_t)p * ldb, *ap = a + (size_t)p * a_col;
 #pragma GCC unroll 4
-                for (int v = 0; v < NV; v++) wv[v] = load8(wk + 8 * v, v == NV - 1 ? tail : 8);
-#pragma GCC unroll 2
+                for (int v = 0; v < NV; v++) bv[v] = load8(bp + 8 * v, w[v]);
+#pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
-                        __m256 xb = _mm256_broadcast_ss(x + (size_t)r * ldx + k);
+                        __m256 x = _mm256_set1_ps(ap[r * a_row]);
 #pragma GCC unroll 4
-                        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(xb, wv[v], acc[r][v]);
+                        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(x, bv[v], acc[r][v]);
                 }
         }
-#pragma GCC unroll 2
+        if (g->hot) {
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+                        for (int h = 0; h < g->n_hot; h++) {
+                                int32_t row = g->hot[(size_t)(i + r) * g->n_hot + h];
+                                if (row < 0) continue;
+                                const float *br = b + (size_t)row * ldb;
+#pragma GCC unroll 4
+                                for (int v = 0; v < NV; v++)
+                                        acc[r][v] = _mm256_add_ps(acc[r][v], load8(br + 8 * v, w[v]));
+                        }
+        }
+        const __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++) {
-                        __m256 o = relu ? _mm256_max_ps(acc[r][v], _mm256_setzero_ps()) : acc[r][v];
-                        store8(y + (size_t)r * ldy + 8 * v, o, v == NV - 1 ? tail : 8);
+                        if (g->relu) acc[r][v] = _mm256_max_ps(acc[r][v], zero);
+                        if (g->mask) {
+                                __m256 y = load8(g->mask + (size_t)(i + r) * ldc + j + 8 * v, w[v]);
+                                acc[r][v] = _mm256_and_ps(_mm256_cmp_ps(y, zero, _CMP_GT_OQ), acc[r][v]);
+                        }
+                        store8(c + r * ldc + 8 * v, acc[r][v], w[v]);
                 }
 }
 
-#define COLS256(NV)                                                                                          \
-        static AVX2 void cols256_##NV(float *y, int ldy, const float *x, int ldx, const float *w, int ldw,   \
-                                      const float *b, int batch, int in, int tail, int relu) {               \
+#define COLS256(NV, RMAX)                                                                                    \
+        static AVX2 void cols256_##NV(const sf_gemm_t *g, int j, int tail) {                                 \
                 int i = 0;                                                                                   \
-                for (; i + 2 <= batch; i += 2)                                                               \
-                        block256(y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, w, ldw, b, in, 2, NV,   \
-                                 tail, relu);                                                                \
-                for (; i < batch; i++)                                                                       \
-                        block256(y + (size_t)i * ldy, ldy, x + (size_t)i * ldx, ldx, w, ldw, b, in, 1, NV,   \
-                                 tail, relu);                                                                \
+                for (; i + RMAX <= g->m; i += RMAX) block256(g, i, j, RMAX, NV, tail);                       \
+                if (RMAX > 4 && g->m - i >= 4) block256(g, i, j, 4, NV, tail), i += 4;                       \
+                if (RMAX > 2 && g->m - i >= 2) block256(g, i, j, 2, NV, tail), i += 2;                       \
+                if (g->m - i >= 1) block256(g, i, j, 1, NV, tail);                                           \
         }
-COLS256(1)
-COLS256(2)
-COLS256(3)
-COLS256(4)
+COLS256(1, 8)
+COLS256(2, 4)
+COLS256(3, 2)
+COLS256(4, 2)
 
-static AVX2 void dense256(float *y, const float *x, int ldx, const float *w, const float *b, int batch,
-                          int in, int out, int relu) {
-        for (int c = 0; c < out; c += 32) {
-                int width = out - c < 32 ? out - c : 32, nv = (width + 7) / 8, tail = width - 8 * (nv - 1);
-                float *yc = y + c;
-                const float *wc = w + c, *bc = b + c;
+static AVX2 void gemm256(const sf_gemm_t *g) {
+        for (int j = 0; j < g->n; j += 32) {
+                int width = g->n - j < 32 ? g->n - j : 32, nv = (width + 7) / 8, tail = width - 8 * (nv - 1);
                 switch (nv) {
                 case 1:
-                        cols256_1(yc, out, x, ldx, wc, out, bc, batch, in, tail, relu);
+                        cols256_1(g, j, tail);
                         break;
                 case 2:
-                        cols256_2(yc, out, x, ldx, wc, out, bc, batch, in, tail, relu);
+                        cols256_2(g, j, tail);
                         break;
                 case 3:
-                        cols256_3(yc, out, x, ldx, wc, out, bc, batch, in, tail, relu);
+                        cols256_3(g, j, tail);
                         break;
                 default:
-                        cols256_4(yc, out, x, ldx, wc, out, bc, batch, in, tail, relu);
+                        cols256_4(g, j, tail);
                         break;
                 }
         }
 }
 
+static AVX2 void scatter256(float *dw, size_t ldw, const int32_t *hot, int n_hot, const float *dy, size_t ldy,
+                            int batch, int n) {
+        for (int i = 0; i < batch; i++)
+                for (int h = 0; h < n_hot; h++) {
+                        int32_t row = hot[(size_t)i * n_hot + h];
+                        if (row < 0) continue;
+                        float *d = dw + (size_t)row * ldw;
+                        const float *s = dy + (size_t)i * ldy;
+                        for (int j = 0; j < n; j += 8) {
+                                int w = n - j < 8 ? n - j : 8;
+                                store8(d + j, _mm256_add_ps(load8(d + j, w), load8(s + j, w)), w);
+                        }
+                }
+}
+
+/* dst (8 rows, stride ldd) = the transpose of src (8 rows, stride lds). */
+static inline __attribute__((always_inline)) AVX2 void transpose8(float *dst, size_t ldd, const float *src,
+                                                                  size_t lds) {
+        __m256 r[8], t[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(src + k * lds);
+#pragma GCC unroll 4
+        for (int k = 0; k < 8; k += 2) {
+                t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+                t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+        }
+#pragma GCC unroll 2
+        for (int k = 0; k < 8; k += 4) {
+                r[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+                r[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xee);
+                r[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+                r[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xee);
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+                _mm256_storeu_ps(dst + k * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+                _mm256_storeu_ps(dst + (k + 4) * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+        }
+}
+
+/* dst[p][j] = src[j][p] for p < kc, j < nc: 8 x 8 tiles, then the edges. */
+static AVX2 void pack256(float *dst, size_t ldd, const float *src, size_t lds, int kc, int nc) {
+        int j = 0;
+        for (; j + 8 <= nc; j += 8) {
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                        transpose8(dst + (size_t)p * ldd + j, ldd, src + (size_t)j * lds + p, lds);
+                for (; p < kc; p++)
+                        for (int jj = j; jj < j + 8; jj++)
+                                dst[(size_t)p * ldd + jj] = src[(size_t)jj * lds + p];
+        }
+        for (; j < nc; j++)
+                for (int p = 0; p < kc; p++) dst[(size_t)p * ldd + j] = src[(size_t)j * lds + p];
+}
+
+static void adam_ref(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
+                     float eps);
+
+static AVX2 void adam256(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
+                         float b2, float eps) {
+        const __m256 vb1 = _mm256_set1_ps(b1), vb1c = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2),
+                     vb2c = _mm256_set1_ps(1.0f - b2), va = _mm256_set1_ps(alpha), ve = _mm256_set1_ps(eps);
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+                __m256 gi = _mm256_loadu_ps(g + i);
+                __m256 mi =
+                        _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gi));
+                __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)),
+                                          _mm256_mul_ps(_mm256_mul_ps(vb2c, gi), gi));
+                __m256 step = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
+                _mm256_storeu_ps(m + i, mi);
+                _mm256_storeu_ps(v + i, vi);
+                _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), step));
+        }
+        adam_ref(p + i, m + i, v + i, g + i, n - i, alpha, b1, b2, eps);
+}
+
 #endif
 
-/* The portable reference: the same order of operations, one at a time. */
-static void dense_ref(float *y, const float *x, int ldx, const float *w, const float *b, int batch, int in,
-                      int out, int relu) {
-        for (int i = 0; i < batch; i++) {
-                float *yi = y + (size_t)i * out;
-                const float *xi = x + (size_t)i * ldx;
-                for (int j = 0; j < out; j++) {
-                        float acc = b[j];
-                        for (int k = 0; k < in; k++) acc = __builtin_fmaf(xi[k], w[(size_t)k * out + j], acc);
-                        yi[j] = relu && acc < 0 ? 0.0f : acc;
+/* ---- The portable reference: the same order of operations, one at a time ---- */
+
+/* -O3 vectorizes Adam's loop with the baseline instruction set (packed
+ * operations round as the scalar ones do): otherwise it is ten times slower. */
+#if !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+#endif
+
+static void gemm_ref(const sf_gemm_t *g) {
+        for (int i = 0; i < g->m; i++) {
+                float *ci = g->c + (size_t)i * g->ldc;
+                const float *ai = g->a + (size_t)i * g->a_row;
+                for (int j = 0; j < g->n; j++) ci[j] = g->bias ? g->bias[j] : g->accumulate ? ci[j] : 0.0f;
+                for (int p = 0; p < g->k; p++) {
+                        float x = ai[(size_t)p * g->a_col];
+                        const float *bp = g->b + (size_t)p * g->ldb;
+                        for (int j = 0; j < g->n; j++) ci[j] = __builtin_fmaf(x, bp[j], ci[j]);
+                }
+                for (int h = 0; g->hot && h < g->n_hot; h++) {
+                        int32_t row = g->hot[(size_t)i * g->n_hot + h];
+                        if (row < 0) continue;
+                        const float *br = g->b + (size_t)row * g->ldb;
+                        for (int j = 0; j < g->n; j++) ci[j] += br[j];
+                }
+                if (g->relu)
+                        for (int j = 0; j < g->n; j++) ci[j] = ci[j] > 0.0f ? ci[j] : 0.0f;
+                if (g->mask) {
+                        const float *mi = g->mask + (size_t)i * g->ldc;
+                        for (int j = 0; j < g->n; j++) ci[j] = mi[j] > 0.0f ? ci[j] : 0.0f;
                 }
         }
 }
 
-typedef void (*dense_fn)(float *, const float *, int, const float *, const float *, int, int, int, int);
+static void scatter_ref(float *dw, size_t ldw, const int32_t *hot, int n_hot, const float *dy, size_t ldy,
+                        int batch, int n) {
+        for (int i = 0; i < batch; i++)
+                for (int h = 0; h < n_hot; h++) {
+                        int32_t row = hot[(size_t)i * n_hot + h];
+                        if (row < 0) continue;
+                        float *d = dw + (size_t)row * ldw;
+                        const float *s = dy + (size_t)i * ldy;
+                        for (int j = 0; j < n; j++) d[j] += s[j];
+                }
+}
 
-static dense_fn pick(sf_kernel_t *which) {
+static void pack_ref(float *dst, size_t ldd, const float *src, size_t lds, int kc, int nc) {
+        for (int j = 0; j < nc; j++)
+                for (int p = 0; p < kc; p++) dst[(size_t)p * ldd + j] = src[(size_t)j * lds + p];
+}
+
+static void adam_ref(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
+                     float eps) {
+        for (size_t i = 0; i < n; i++) {
+                m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+                v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+                p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+        }
+}
+
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* ---- Choosing ---- */
+
+typedef struct {
+        sf_kernel_t kind;
+        void (*gemm)(const sf_gemm_t *);
+        void (*pack)(float *, size_t, const float *, size_t, int, int);
+        void (*scatter)(float *, size_t, const int32_t *, int, const float *, size_t, int, int);
+        void (*adam)(float *, float *, float *, const float *, size_t, float, float, float, float);
+} kernel_set_t;
+
+static const kernel_set_t portable = {SF_KERNEL_PORTABLE, gemm_ref, pack_ref, scatter_ref, adam_ref};
+#ifdef HAVE_X86_KERNELS
+static const kernel_set_t x512 = {SF_KERNEL_AVX512, gemm512, pack256, scatter512, adam512};
+static const kernel_set_t x256 = {SF_KERNEL_AVX2, gemm256, pack256, scatter256, adam256};
+#endif
+
+int sf_kernel_supported(sf_kernel_t kernel) {
+        if (kernel == SF_KERNEL_PORTABLE || kernel == SF_KERNEL_AUTO) return 1;
 #ifdef HAVE_X86_KERNELS
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) return *which = SF_KERNEL_AVX512, dense512;
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-                return *which = SF_KERNEL_AVX2, dense256;
+        if (kernel == SF_KERNEL_AVX512) return __builtin_cpu_supports("avx512f");
+        if (kernel == SF_KERNEL_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-        return *which = SF_KERNEL_PORTABLE, dense_ref;
+        return 0;
+}
+
+static const kernel_set_t *best_set(void) {
+#ifdef HAVE_X86_KERNELS
+        if (sf_kernel_supported(SF_KERNEL_AVX512)) return &x512;
+        if (sf_kernel_supported(SF_KERNEL_AVX2)) return &x256;
+#endif
+        return &portable;
 }
 
 static sf_kernel_t forced = SF_KERNEL_AUTO;
@@ -222,11 +473,27 @@ void sf_kernel_force(sf_kernel_t kernel) {
         __atomic_store_n(&forced, kernel, __ATOMIC_RELAXED);
 }
 
+static const kernel_set_t *active(void) {
+        static const kernel_set_t *best; /* picked once; a second pick gives the same */
+        switch (__atomic_load_n(&forced, __ATOMIC_RELAXED)) {
+#ifdef HAVE_X86_KERNELS
+        case SF_KERNEL_AVX512:
+                return &x512;
+        case SF_KERNEL_AVX2:
+                return &x256;
+#endif
+        case SF_KERNEL_PORTABLE:
+                return &portable;
+        default:
+                break;
+        }
+        const kernel_set_t *set = __atomic_load_n(&best, __ATOMIC_ACQUIRE);
+        if (!set) __atomic_store_n(&best, set = best_set(), __ATOMIC_RELEASE);
+        return set;
+}
+
 sf_kernel_t sf_kernel_active(void) {
-        sf_kernel_t which, f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
-        if (f != SF_KERNEL_AUTO) return f;
-        pick(&which);
-        return which;
+        return active()->kind;
 }
 
 const char *sf_kernel_name(sf_kernel_t kernel) {
@@ -243,36 +510,67 @@ const char *sf_kernel_name(sf_kernel_t kernel) {
         return "auto";
 }
 
-int sf_kernel_supported(sf_kernel_t kernel) {
-        if (kernel == SF_KERNEL_PORTABLE || kernel == SF_KERNEL_AUTO) return 1;
-#ifdef HAVE_X86_KERNELS
-        __builtin_cpu_init();
-        if (kernel == SF_KERNEL_AVX512) return __builtin_cpu_supports("avx512f");
-        if (kernel == SF_KERNEL_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-        return 0;
+/* ---- Entry points ---- */
+
+/* b (k, n) given transposed is copied in blocks of PACK_K x PACK_N into a
+ * row-major buffer first; a block's partial sums go through c (exactly:
+ * a float stored and loaded back is the same float), so the order of every
+ * sum is the same as in one pass. */
+#define PACK_K 128
+#define PACK_N 64
+
+static void gemm_packed(const kernel_set_t *set, const sf_gemm_t *g) {
+        float buf[PACK_K * PACK_N]; /* (kc, nc) */
+        for (int j0 = 0; j0 < g->n; j0 += PACK_N) {
+                int nc = g->n - j0 < PACK_N ? g->n - j0 : PACK_N, p0 = 0;
+                do {
+                        int kc = g->k - p0 < PACK_K ? g->k - p0 : PACK_K, last = p0 + kc >= g->k;
+                        set->pack(buf, (size_t)nc, g->b + (size_t)j0 * g->ldb + p0, g->ldb, kc, nc);
+                        sf_gemm_t s = *g;
+                        s.n = nc, s.k = kc, s.b = buf, s.ldb = (size_t)nc, s.b_trans = 0, s.hot = NULL;
+                        s.a = g->a + (size_t)p0 * g->a_col;
+                        s.c = g->c + j0;
+                        s.bias = p0 == 0 && g->bias ? g->bias + j0 : NULL;
+                        s.accumulate = p0 == 0 ? g->accumulate : 1;
+                        s.relu = last && g->relu;
+                        s.mask = last && g->mask ? g->mask + j0 : NULL;
+                        set->gemm(&s);
+                        p0 += kc;
+                } while (p0 < g->k);
+        }
+}
+
+void sf_gemm(const sf_gemm_t *g) {
+        const kernel_set_t *set = active();
+        if (g->b_trans)
+                gemm_packed(set, g);
+        else
+                set->gemm(g);
 }
 
 void sf_dense_infer(float *y, const float *x, int ldx, const float *w, const float *b, int batch, int in,
                     int out, int relu) {
-        static dense_fn best; /* picked once; a second pick gives the same */
-        sf_kernel_t best_kind;
-        dense_fn fn;
-        switch (__atomic_load_n(&forced, __ATOMIC_RELAXED)) {
-#ifdef HAVE_X86_KERNELS
-        case SF_KERNEL_AVX512:
-                fn = dense512;
-                break;
-        case SF_KERNEL_AVX2:
-                fn = dense256;
-                break;
-#endif
-        case SF_KERNEL_PORTABLE:
-                fn = dense_ref;
-                break;
-        default:
-                fn = __atomic_load_n(&best, __ATOMIC_ACQUIRE);
-                if (!fn) __atomic_store_n(&best, fn = pick(&best_kind), __ATOMIC_RELEASE);
-        }
-        fn(y, x, ldx, w, b, batch, in, out, relu);
+        sf_gemm_t g = {.m = batch,
+                       .n = out,
+                       .k = in,
+                       .a = x,
+                       .a_row = (size_t)ldx,
+                       .a_col = 1,
+                       .b = w,
+                       .ldb = (size_t)out,
+                       .c = y,
+                       .ldc = (size_t)out,
+                       .bias = b,
+                       .relu = relu};
+        sf_gemm(&g);
+}
+
+void sf_rows_scatter_add(float *dw, size_t ldw, const int32_t *hot, int n_hot, const float *dy, size_t ldy,
+                         int batch, int n) {
+        active()->scatter(dw, ldw, hot, n_hot, dy, ldy, batch, n);
+}
+
+void sf_adam_update(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
+                    float eps) {
+        active()->adam(p, m, v, g, n, alpha, b1, b2, eps);
 }

@@ -9,66 +9,86 @@
 #include "nn/kernels.h"
 #include "util/rng.h"
 
-/* The element-wise loops below run ~20 million times an epoch on rows of
- * 5 to 64 floats: vectorized and branch-free (half the ReLU inputs are
- * negative, unpredictably) they cost a third of what -O2 makes of them.
- * Adam's sqrtf also needs -fno-math-errno, which the Makefile sets: given
- * here as a pragma it did not reach sqrtf and the loop stayed scalar. */
+/* The element-wise loops below (ReLU, softmax) run on rows of 5 to 64
+ * floats: vectorized and branch-free (half the ReLU inputs are negative,
+ * unpredictably) they cost a third of what -O2 makes of them. The products
+ * and Adam's update are sf_gemm and sf_adam_update (nn/kernels.c). */
 #if !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
 
-/* A few rows times a matrix, as row updates: c[i] += a[i][p] * b[p] for
- * each p, skipping the zeros (the one-hot inputs of a single encoded row).
- * At batch 1 this is ~3x faster than cblas_sgemm's call and packing cost. */
-static void small_gemm(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                       float beta, float *c, int ldc) {
-        for (int i = 0; i < m; i++) {
-                float *ci = c + (size_t)i * ldc;
-                if (beta == 0.0f)
-                        for (int j = 0; j < n; j++) ci[j] = 0.0f;
-                else if (beta != 1.0f)
-                        for (int j = 0; j < n; j++) ci[j] *= beta;
-                for (int p = 0; p < k; p++) {
-                        float av = alpha * a[(size_t)i * lda + p];
-                        if (av == 0.0f) continue;
-                        const float *bp = b + (size_t)p * ldb;
-                        for (int j = 0; j < n; j++) ci[j] += av * bp[j];
-                }
-        }
-}
-
-void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-              const float *b, int ldb, float beta, float *c, int ldc) {
-        if (m <= SF_SGEMM_SMALL_M && !trans_a && !trans_b) {
-                small_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-                return;
-        }
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
+/* Nothing here runs on OpenBLAS any more; other code still may. */
 void sf_nn_set_threads(int n) {
         openblas_set_num_threads(n < 1 ? 1 : n);
 }
 
 void sf_dense_forward(float *y, const float *x, const float *w, const float *b, int batch, int in, int out) {
-        for (int i = 0; i < batch; i++) memcpy(y + (size_t)i * out, b, (size_t)out * sizeof(float));
-        /* y (B, out) = x (B, in) · w (in, out) + y */
-        sf_sgemm(0, 0, batch, out, in, 1.0f, x, in, w, out, 1.0f, y, out);
+        /* y (B, out) = b + x (B, in) · w (in, out) */
+        sf_gemm_t g = {.m = batch,
+                       .n = out,
+                       .k = in,
+                       .a = x,
+                       .a_row = (size_t)in,
+                       .a_col = 1,
+                       .b = w,
+                       .ldb = (size_t)out,
+                       .c = y,
+                       .ldc = (size_t)out,
+                       .bias = b};
+        sf_gemm(&g);
+}
+
+/* db (out) += column sums of dy (B, out): a product with a row of ones. */
+static void bias_grad(float *db, const float *dy, int batch, int out) {
+        static const float one = 1.0f;
+        sf_gemm_t g = {.m = 1,
+                       .n = out,
+                       .k = batch,
+                       .a = &one,
+                       .b = dy,
+                       .ldb = (size_t)out,
+                       .c = db,
+                       .ldc = (size_t)out,
+                       .accumulate = 1};
+        sf_gemm(&g);
+}
+
+/* dw (in, out) += x^T (in, B) · dy (B, out), x with row stride ldx. */
+static void weight_grad(float *dw, const float *x, int ldx, const float *dy, int batch, int in, int out) {
+        sf_gemm_t g = {.m = in,
+                       .n = out,
+                       .k = batch,
+                       .a = x,
+                       .a_row = 1,
+                       .a_col = (size_t)ldx,
+                       .b = dy,
+                       .ldb = (size_t)out,
+                       .c = dw,
+                       .ldc = (size_t)out,
+                       .accumulate = 1};
+        sf_gemm(&g);
 }
 
 void sf_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                        int batch, int in, int out) {
-        /* dW (in, out) += x^T (in, B) · dy (B, out) */
-        sf_sgemm(1, 0, in, out, batch, 1.0f, x, in, dy, out, 1.0f, dw, out);
-        /* db (out) += sum over rows of dy */
-        for (int i = 0; i < batch; i++) {
-                const float *row = dy + (size_t)i * out;
-                for (int j = 0; j < out; j++) db[j] += row[j];
-        }
+        weight_grad(dw, x, in, dy, batch, in, out);
+        bias_grad(db, dy, batch, out);
         /* dx (B, in) += dy (B, out) · w^T (out, in) */
-        if (dx) sf_sgemm(0, 1, batch, in, out, 1.0f, dy, out, w, out, 1.0f, dx, in);
+        if (dx) {
+                sf_gemm_t g = {.m = batch,
+                               .n = in,
+                               .k = out,
+                               .a = dy,
+                               .a_row = (size_t)out,
+                               .a_col = 1,
+                               .b = w,
+                               .ldb = (size_t)out,
+                               .b_trans = 1,
+                               .c = dx,
+                               .ldc = (size_t)in,
+                               .accumulate = 1};
+                sf_gemm(&g);
+        }
 }
 
 void sf_hot_forward(float *y, const int32_t *hot, const float *w, int batch, int n_hot, int out) {
@@ -84,15 +104,7 @@ void sf_hot_forward(float *y, const int32_t *hot, const float *w, int batch, int
 }
 
 void sf_hot_backward(float *dw, const int32_t *hot, const float *dy, int batch, int n_hot, int out) {
-        for (int i = 0; i < batch; i++) {
-                const float *dyi = dy + (size_t)i * out;
-                for (int h = 0; h < n_hot; h++) {
-                        int32_t r = hot[(size_t)i * n_hot + h];
-                        if (r < 0) continue;
-                        float *dwr = dw + (size_t)r * out;
-                        for (int j = 0; j < out; j++) dwr[j] += dyi[j];
-                }
-        }
+        sf_rows_scatter_add(dw, (size_t)out, hot, n_hot, dy, (size_t)out, batch, out);
 }
 
 void sf_relu_forward(float *y, const float *x, size_t n) {
@@ -256,22 +268,29 @@ void sf_nn_ws_free(sf_nn_ws_t *ws) {
         memset(ws, 0, sizeof(*ws));
 }
 
-/* Inference (a workspace without gradients) runs on sf_dense_infer's
- * kernels with the ReLU fused in; training keeps the cblas products its
- * recorded weights were made with. */
+/* One layer, training or inference alike: the product, the one-hot rows
+ * (the first layer of compact input) and the ReLU in one kernel call. */
 static void layer_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, int l, int batch) {
         int out = nn->sizes[l + 1], last = l == nn->n_layers - 1;
-        const float *x = l == 0 ? in->x : ws->act[l - 1];
         int n_in = l == 0 ? in->n_dense : nn->sizes[l];
-        float *y = ws->act[l]; /* (B, out) */
-        int hot = l == 0 && in->n_hot > 0, fuse = !last && !hot && nn->act[l] == SF_ACT_RELU;
-        if (ws->dact[0])
-                sf_dense_forward(y, x, nn->w[l], nn->b[l], batch, n_in, out);
-        else
-                sf_dense_infer(y, x, n_in, nn->w[l], nn->b[l], batch, n_in, out, fuse);
-        if (hot) sf_hot_forward(y, in->hot, nn->w[0], batch, in->n_hot, out);
-        if (!last && !(fuse && !ws->dact[0]))
-                sf_act_forward(y, (size_t)batch * out, nn->act[l], nn->act_alpha[l]);
+        int relu = !last && nn->act[l] == SF_ACT_RELU, hot = l == 0 && in->n_hot > 0;
+        /* act[l] (B, out) = b + x (B, n_in) · w (n_in, out) [+ w's one-hot rows], ReLU'd */
+        sf_gemm_t g = {.m = batch,
+                       .n = out,
+                       .k = n_in,
+                       .a = l == 0 ? in->x : ws->act[l - 1],
+                       .a_row = (size_t)n_in,
+                       .a_col = 1,
+                       .b = nn->w[l],
+                       .ldb = (size_t)out,
+                       .c = ws->act[l],
+                       .ldc = (size_t)out,
+                       .bias = nn->b[l],
+                       .hot = hot ? in->hot : NULL,
+                       .n_hot = hot ? in->n_hot : 0,
+                       .relu = relu};
+        sf_gemm(&g);
+        if (!last && !relu) sf_act_forward(ws->act[l], (size_t)batch * out, nn->act[l], nn->act_alpha[l]);
 }
 
 double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels,
@@ -285,27 +304,35 @@ double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in,
 void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
                     float *grads) {
         int last = nn->n_layers - 1;
-        for (int l = 0; l <= last; l++)
-                memset(ws->dact[l], 0, (size_t)batch * nn->sizes[l + 1] * sizeof(float));
+        memset(ws->dact[last], 0, (size_t)batch * nn->sizes[last + 1] * sizeof(float));
         sf_softmax_xent_backward_weighted(ws->dact[last], ws->probs, labels, ws->class_weight, batch,
                                           nn->sizes[last + 1]);
         for (int l = last; l >= 0; l--) {
-                int out = nn->sizes[l + 1];
-                float *dw = grads + nn->w_off[l], *db = grads + nn->b_off[l];
+                int out = nn->sizes[l + 1], n_in = l == 0 ? in->n_dense : nn->sizes[l];
+                const float *x = l == 0 ? in->x : ws->act[l - 1];
+                weight_grad(grads + nn->w_off[l], x, n_in, ws->dact[l], batch, n_in, out);
+                bias_grad(grads + nn->b_off[l], ws->dact[l], batch, out);
                 if (l == 0) {
-                        sf_dense_backward(NULL, dw, db, ws->dact[0], in->x, nn->w[0], batch, in->n_dense,
-                                          out);
-                        if (in->n_hot > 0) sf_hot_backward(dw, in->hot, ws->dact[0], batch, in->n_hot, out);
-                } else {
-                        /* dact[l-1] receives the gradient of layer l-1's ReLU output ... */
-                        sf_dense_backward(ws->dact[l - 1], dw, db, ws->dact[l], ws->act[l - 1], nn->w[l],
-                                          batch, nn->sizes[l], out);
-                        /* ... and, through the ReLU, becomes the gradient of its input. */
-                        size_t n = (size_t)batch * nn->sizes[l];
-                        float *d = ws->dact[l - 1];
-                        const float *y = ws->act[l - 1];
-                        for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+                        if (in->n_hot > 0)
+                                sf_hot_backward(grads + nn->w_off[0], in->hot, ws->dact[0], batch, in->n_hot,
+                                                out);
+                        break;
                 }
+                /* dact[l-1] (B, n_in) = dact[l] (B, out) · w^T (out, n_in), through the
+                 * ReLU: zero where its output act[l-1] was not positive. */
+                sf_gemm_t g = {.m = batch,
+                               .n = n_in,
+                               .k = out,
+                               .a = ws->dact[l],
+                               .a_row = (size_t)out,
+                               .a_col = 1,
+                               .b = nn->w[l],
+                               .ldb = (size_t)out,
+                               .b_trans = 1,
+                               .c = ws->dact[l - 1],
+                               .ldc = (size_t)n_in,
+                               .mask = ws->act[l - 1]};
+                sf_gemm(&g);
         }
 }
 
@@ -332,16 +359,7 @@ void sf_adam_step(sf_adam_t *adam, float *params, const float *grads) {
         double b1t = pow((double)adam->beta1, (double)adam->t);
         double b2t = pow((double)adam->beta2, (double)adam->t);
         float alpha = (float)((double)adam->lr * sqrt(1.0 - b2t) / (1.0 - b1t));
-        const float b1 = adam->beta1, b2 = adam->beta2, eps = adam->eps;
-        float *restrict m = adam->m, *restrict v = adam->v, *restrict p = params;
-        const float *restrict g = grads;
-        /* Packed multiplies, square roots and divisions (see the note at the
-         * top): this runs over every parameter at every step. */
-        for (size_t i = 0; i < adam->n; i++) {
-                m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-                v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-                p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
-        }
+        sf_adam_update(params, adam->m, adam->v, grads, adam->n, alpha, adam->beta1, adam->beta2, adam->eps);
 }
 
 int sf_argmax(const float *v, int n) {

@@ -5,8 +5,10 @@
  * Everything is plain functions over row-major float arrays. All parameters
  * live in one contiguous block (so do their gradients and Adam's m and v),
  * in layer order: W0 (in0, out0), b0 (out0), W1, b1, ... Gradients
- * accumulate (+=): the caller zeroes them. Every matrix product goes
- * through sf_sgemm(). */
+ * accumulate (+=): the caller zeroes them. Every matrix product, in
+ * training and inference alike, is one call of sf_gemm() (nn/kernels.h):
+ * kernels picked for this CPU that give the same bits on every CPU, so a
+ * seed trains the same weights wherever it runs. */
 #ifndef SF_NN_NN_H
 #define SF_NN_NN_H
 
@@ -21,15 +23,8 @@
 #define SF_ADAM_BETA2 0.999f
 #define SF_ADAM_EPS   1e-7f
 
-/* C (m, n) = alpha * op(A) · op(B) + beta * C, row-major; op(A) is (m, k),
- * op(B) is (k, n). The one seam to cblas_sgemm (OpenBLAS); products of at
- * most SF_SGEMM_SMALL_M rows without transposes (single-row inference) are
- * done by a plain loop that skips zero inputs, which is faster there. */
-#define SF_SGEMM_SMALL_M 4
-void sf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-              const float *b, int ldb, float beta, float *c, int ldc);
-
-/* Sets the number of threads the matrix products may use (OpenBLAS). */
+/* Sets the number of threads OpenBLAS may use. The network's own products
+ * run on the calling thread and do not depend on it. */
 void sf_nn_set_threads(int n);
 
 /* y (B, out) = x (B, in) · w (in, out) + b (out). w may have more rows than

@@ -138,6 +138,30 @@ size_t sf_trainer_steps(const sf_trainer_t *tr, size_t n) {
         return (n + (size_t)tr->batch - 1) / (size_t)tr->batch;
 }
 
+/* Asks the cache for part `part` (0, 1 or 2) of the rows of the batch that
+ * starts at order[next]: they sit at random places in a data set larger
+ * than the cache, and waiting for them when the batch was gathered took a
+ * fifth of each step. The three parts are asked for at three points of the
+ * step before, so that the loads overlap the arithmetic instead of queueing
+ * behind each other. */
+static void prefetch_rows(const sf_trainer_t *tr, const sf_dataset_t *train, size_t next, int part) {
+        size_t start = next + (size_t)tr->batch * (size_t)part / 3;
+        size_t end = next + (size_t)tr->batch * (size_t)(part + 1) / 3;
+        if (end > train->n) end = train->n;
+        size_t row_bytes = (size_t)tr->n_dense * sizeof(float);
+        for (size_t i = start; i < end; i++) {
+                size_t r = tr->order[i];
+                const char *x = (const char *)(train->x + r * (size_t)tr->n_dense);
+                for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(x + off);
+                __builtin_prefetch(x + row_bytes - 1);
+                if (tr->n_hot) __builtin_prefetch(train->hot + r * (size_t)tr->n_hot);
+                __builtin_prefetch(train->y + r);
+        }
+        /* A function of nothing but prefetches is "pure" to GCC, which then
+         * drops the call: the barrier is the side effect that keeps it. */
+        __asm__ volatile("" ::: "memory");
+}
+
 int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progress_cb progress, void *opaque,
                      double *loss, double *accuracy, char *errstr, size_t errstr_size) {
         if (train->n_dense != tr->n_dense || train->n_hot != tr->n_hot) {
@@ -174,6 +198,7 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
                         tr->by[i] = train->y[r];
                 }
                 sf_nn_input_t in = {tr->bx, tr->n_hot ? tr->bhot : NULL, tr->n_dense, tr->n_hot};
+                prefetch_rows(tr, train, start + (size_t)b, 0);
                 double l = sf_nn_forward(nn, &tr->ws, &in, tr->by, b);
                 if (!isfinite(l)) {
                         snprintf(errstr, errstr_size,
@@ -184,8 +209,10 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
                 for (int i = 0; i < b; i++)
                         correct +=
                                 sf_argmax(tr->ws.probs + (size_t)i * tr->classes, tr->classes) == tr->by[i];
+                prefetch_rows(tr, train, start + (size_t)b, 1);
                 memset(tr->grads, 0, nn->n_params * sizeof(float));
                 sf_nn_backward(nn, &tr->ws, &in, tr->by, b, tr->grads);
+                prefetch_rows(tr, train, start + (size_t)b, 2);
                 sf_adam_step(&tr->adam, tr->nn->params, tr->grads);
                 loss_sum += l * b;
                 seen += (size_t)b;

@@ -30,6 +30,11 @@ typedef struct {
         float alpha[SF_NN_MAX_LAYERS];
         int has_act[SF_NN_MAX_LAYERS];
         int softmax;
+        /* A graph of its own (not a StreamFlow export): every node must be
+         * on the chain, which ends at the graph's one output. */
+        int whole_graph;
+        unsigned char *on_chain; /* (n_node) */
+        char end[512];           /* the chain's last tensor */
 } walk_t;
 
 static int fail(walk_t *wk, const Onnx__NodeProto *nd, const char *fmt, const char *what) {
@@ -240,15 +245,16 @@ static int do_node(walk_t *wk, const Onnx__NodeProto *nd, const char *cur, int o
         return fail(wk, nd, "operator '%s' is not supported; supported: " SUPPORTED, op);
 }
 
-/* The one node that reads tensor `name`, or NULL; *many when several do. */
-static const Onnx__NodeProto *consumer(const Onnx__GraphProto *g, const char *name, int *many) {
-        const Onnx__NodeProto *found = NULL;
+/* The index of the one node that reads tensor `name`, or -1; *many when
+ * several do. */
+static long consumer(const Onnx__GraphProto *g, const char *name, int *many) {
+        long found = -1;
         *many = 0;
         for (size_t i = 0; i < g->n_node; i++)
                 for (size_t j = 0; j < g->node[i]->n_input; j++)
                         if (strcmp(g->node[i]->input[j], name) == 0) {
-                                if (found && found != g->node[i]) *many = 1;
-                                found = g->node[i];
+                                if (found >= 0 && found != (long)i) *many = 1;
+                                found = (long)i;
                         }
         return found;
 }
@@ -265,7 +271,8 @@ static int walk(walk_t *wk, const char *start, int opset) {
         snprintf(cur, sizeof(cur), "%s", start);
         for (size_t steps = 0; steps <= wk->g->n_node && !wk->softmax; steps++) {
                 int many = 0;
-                const Onnx__NodeProto *nd = consumer(wk->g, cur, &many);
+                long at = consumer(wk->g, cur, &many);
+                const Onnx__NodeProto *nd = at >= 0 ? wk->g->node[at] : NULL;
                 if (!nd) {
                         if (is_output(wk->g, cur)) break;
                         return fail(wk, NULL, "tensor '%s' is read by no node and is not an output", cur);
@@ -275,8 +282,10 @@ static int walk(walk_t *wk, const char *start, int opset) {
                 if (nd->n_output != 1)
                         return fail(wk, nd, "%s", "a node with several outputs is not supported");
                 if (do_node(wk, nd, cur, opset) != 0) return -1;
+                wk->on_chain[at] = 1;
                 snprintf(cur, sizeof(cur), "%s", nd->output[0]);
         }
+        snprintf(wk->end, sizeof(wk->end), "%s", cur);
         if (wk->n_layers == 0) return fail(wk, NULL, "%s", "no Gemm or MatMul layer found");
         int l = wk->n_layers - 1;
         if (wk->has_act[l] && wk->act[l] != SF_ACT_IDENTITY)
@@ -284,6 +293,56 @@ static int walk(walk_t *wk, const char *start, int opset) {
                             "the last layer ends in %s: StreamFlow serves classifiers whose last layer "
                             "gives one score per class (logits or Softmax)",
                             sf_act_name(wk->act[l]));
+        return 0;
+}
+
+/* The declared width of graph input `name` ((N, width): its second
+ * dimension), or -1 when not declared. */
+static int64_t input_width(const Onnx__GraphProto *g, const char *name) {
+        for (size_t i = 0; i < g->n_input; i++) {
+                const Onnx__ValueInfoProto *v = g->input[i];
+                if (!v->name || strcmp(v->name, name) != 0 || !v->type ||
+                    v->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !v->type->tensor_type ||
+                    !v->type->tensor_type->shape || v->type->tensor_type->shape->n_dim != 2)
+                        continue;
+                const Onnx__TensorShapeProto__Dimension *d = v->type->tensor_type->shape->dim[1];
+                if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+                        return d->dim_value;
+        }
+        return -1;
+}
+
+/* A graph of its own holds the chain and nothing else: every node is on
+ * it (or a Constant holding a weight), the chain ends at the graph's one
+ * output, and the input's declared width is the first layer's. */
+static int check_whole_graph(walk_t *wk, const char *start) {
+        const Onnx__GraphProto *g = wk->g;
+        for (size_t i = 0; i < g->n_node; i++) {
+                const Onnx__NodeProto *nd = g->node[i];
+                if (wk->on_chain[i] || (nd->op_type && strcmp(nd->op_type, "Constant") == 0)) continue;
+                return fail(wk, nd,
+                            "is not on the chain of layers from the input to the output; StreamFlow reads "
+                            "feed-forward networks of: %s",
+                            SUPPORTED);
+        }
+        if (g->n_output != 1) {
+                char msg[64];
+                snprintf(msg, sizeof(msg), "%zu", g->n_output);
+                return fail(wk, NULL,
+                            "the graph has %s outputs; StreamFlow reads a network with one, the class scores",
+                            msg);
+        }
+        if (!g->output[0]->name || strcmp(g->output[0]->name, wk->end) != 0)
+                return fail(wk, NULL, "the chain of layers ends at '%s', which is not the graph's output",
+                            wk->end);
+        int64_t width = input_width(g, start);
+        if (width >= 0 && width != wk->sizes[0]) {
+                char msg[160];
+                snprintf(msg, sizeof(msg),
+                         "input '%.64s' is declared with %lld features but the first layer takes %d", start,
+                         (long long)width, wk->sizes[0]);
+                return fail(wk, NULL, "%s", msg);
+        }
         return 0;
 }
 
@@ -303,12 +362,13 @@ static int default_opset(const Onnx__ModelProto *m, const char *path, char *errs
 }
 
 /* The network's input: metadata's streamflow.encoded_input, or the one
- * graph input that is not an initializer. */
+ * graph input that is not an initializer (then wk->whole_graph is set). */
 static const char *start_tensor(const Onnx__ModelProto *m, walk_t *wk) {
         for (size_t i = 0; i < m->n_metadata_props; i++)
-                if (m->metadata_props[i]->key &&
+                if (m->metadata_props[i]->key && m->metadata_props[i]->value &&
                     strcmp(m->metadata_props[i]->key, "streamflow.encoded_input") == 0)
                         return m->metadata_props[i]->value;
+        wk->whole_graph = 1;
         const char *found = NULL;
         for (size_t i = 0; i < wk->g->n_input; i++) {
                 const char *name = wk->g->input[i]->name;
@@ -371,8 +431,14 @@ int sf_onnx_read_mem(const char *path, const unsigned char *buf, size_t size, sf
                 fail(&wk, NULL, "%s", "the model has no graph");
                 goto out;
         }
+        if (!(wk.on_chain = calloc(m->graph->n_node + 1, 1))) {
+                fail(&wk, NULL, "%s", "out of memory");
+                goto out;
+        }
         const char *start = start_tensor(m, &wk);
-        if (!start || walk(&wk, start, opset) != 0 || build_nn(&wk, out) != 0) goto out;
+        if (!start || walk(&wk, start, opset) != 0) goto out;
+        if (wk.whole_graph && check_whole_graph(&wk, start) != 0) goto out;
+        if (build_nn(&wk, out) != 0) goto out;
         snprintf(out->input_name, sizeof(out->input_name), "%s", start);
         if (copy_meta(m, out) != 0) {
                 fail(&wk, NULL, "%s", "out of memory");
@@ -381,6 +447,7 @@ int sf_onnx_read_mem(const char *path, const unsigned char *buf, size_t size, sf
         rc = 0;
 out:
         for (int l = 0; l < wk.n_layers; l++) free(wk.w[l]), free(wk.b[l]);
+        free(wk.on_chain);
         onnx__model_proto__free_unpacked(m, NULL);
         if (rc != 0) sf_onnx_import_free(out);
         return rc;

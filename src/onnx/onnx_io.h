@@ -80,9 +80,13 @@ typedef struct sf_onnx_import {
  * named by the metadata key "streamflow.encoded_input" (a StreamFlow
  * export), or else the graph's one input, through Gemm, MatMul + Add,
  * Relu, LeakyRelu, Sigmoid, Tanh, Flatten, Identity and a final Softmax,
- * with float32 initializers, default-domain opsets 9 to 17. Anything else
- * is an error naming the file, the node and its op type, and listing what is
- * supported. Returns 0 or -1 with errstr. */
+ * with float32 initializers, default-domain opsets 9 to 17. A graph of its
+ * own (no such metadata: torch.onnx.export's, a Keras exporter's) must hold
+ * that chain and nothing else: every node on it (Constant nodes holding
+ * weights aside), ending at the graph's one output, its input's declared
+ * width the first layer's. Anything else is an error naming the file, the
+ * node and its op type, and listing what is supported. Returns 0 or -1
+ * with errstr. */
 int sf_onnx_read(const char *path, sf_onnx_import_t *out, char *errstr, size_t errstr_size);
 
 /* The same from memory (path only names it in errors). */

@@ -37,6 +37,7 @@ typedef struct lag {
 /* What the HTTP thread sees. */
 typedef struct snap {
         uint64_t records, delivered, failed, batches, aborted, rebalances;
+        uint64_t reloads, reload_failures;
         count_t *c; /* (n_counts), not copied with the rest */
         sf_expo_hist_t latency, batch_size, batch_seconds;
         int assigned, rebalancing, attached, nlag;
@@ -49,9 +50,13 @@ typedef struct pending {
 } pending_t;
 
 struct sf_score_prom {
-        char model_id[64], model_format[64], topic[256];
-        const sf_schema_t *schema;
-        const sf_encoder_t *enc;
+        char topic[256];
+        /* what streamflow_model_info says: under mu */
+        char model_id[64], model_format[64], schema_name[128];
+        /* copies: a reloaded model replaces the one they came from (the
+         * same columns and classes: src/score/reload.h) */
+        sf_schema_t *schema;
+        sf_encoder_t *enc;
         int n_counts, at_dlq, at_unseen, at_missing; /* where each block of counters starts */
         /* live: the scorer's thread only */
         snap_t live;
@@ -73,8 +78,18 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
                                    const sf_schema_t *schema, const sf_encoder_t *enc) {
         sf_score_prom_t *p = calloc(1, sizeof(*p));
         if (!p) return NULL;
-        p->schema = schema;
-        p->enc = enc;
+        char err[256];
+        json_t *sj = sf_schema_to_json(schema), *ej = sj ? sf_encoder_to_json(enc, schema) : NULL;
+        p->schema = ej ? sf_schema_from_json(sj, "the model's schema", err, sizeof(err)) : NULL;
+        p->enc = p->schema ? sf_encoder_from_json(ej, p->schema, "the model's encoder", err, sizeof(err))
+                           : NULL;
+        json_decref(sj);
+        json_decref(ej);
+        if (!p->enc) {
+                sf_schema_destroy(p->schema);
+                free(p);
+                return NULL;
+        }
         p->at_dlq = schema->n_classes;
         p->at_unseen = p->at_dlq + NREJECT;
         p->at_missing = p->at_unseen + enc->n_cat;
@@ -89,11 +104,14 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
                 free(p->batch);
                 free(p->live.c);
                 free(p->pub.c);
+                sf_encoder_destroy(p->enc);
+                sf_schema_destroy(p->schema);
                 free(p);
                 return NULL;
         }
         snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
         snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
+        snprintf(p->schema_name, sizeof(p->schema_name), "%s", schema->name);
         snprintf(p->topic, sizeof(p->topic), "%s", topic);
         sf_expo_hist_init(&p->live.latency, latency_bounds, (int)SF_ARRAY_SIZE(latency_bounds));
         sf_expo_hist_init(&p->live.batch_size, batch_bounds, (int)SF_ARRAY_SIZE(batch_bounds));
@@ -115,6 +133,8 @@ void sf_score_prom_destroy(sf_score_prom_t *p) {
         free(p->batch);
         free(p->live.c);
         free(p->pub.c);
+        sf_encoder_destroy(p->enc);
+        sf_schema_destroy(p->schema);
         free(p);
 }
 
@@ -219,6 +239,23 @@ void sf_score_prom_rebalance(sf_score_prom_t *p, int assign, int count) {
         pthread_mutex_unlock(&p->mu);
 }
 
+void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
+                         const char *schema) {
+        pthread_mutex_lock(&p->mu);
+        snprintf(p->model_id, sizeof(p->model_id), "%s", model_id);
+        snprintf(p->model_format, sizeof(p->model_format), "%s", model_format);
+        snprintf(p->schema_name, sizeof(p->schema_name), "%s", schema);
+        pthread_mutex_unlock(&p->mu);
+}
+
+void sf_score_prom_reload(sf_score_prom_t *p, int ok) {
+        p->live.reloads++;
+        if (!ok) p->live.reload_failures++;
+        pthread_mutex_lock(&p->mu);
+        copy_out(p);
+        pthread_mutex_unlock(&p->mu);
+}
+
 /* high watermark - position for each assigned partition of the topic, from
  * the consumer's cached watermarks (no request to the cluster). */
 static void measure_lag(sf_score_prom_t *p) {
@@ -314,15 +351,25 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
                 e->oom = 1;
                 return;
         }
+        char id[sizeof(p->model_id)], format[sizeof(p->model_format)], schema[sizeof(p->schema_name)];
         pthread_mutex_lock(&p->mu);
         memcpy(s, &p->pub, offsetof(snap_t, lag) + (size_t)p->pub.nlag * sizeof(lag_t));
         memcpy(c, p->pub.c, (size_t)p->n_counts * sizeof(count_t));
+        memcpy(id, p->model_id, sizeof(id));
+        memcpy(format, p->model_format, sizeof(format));
+        memcpy(schema, p->schema_name, sizeof(schema));
         pthread_mutex_unlock(&p->mu);
 
         sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
-        const char *ml[] = {"model_id", p->model_id,     "format", p->model_format,
-                            "schema",   p->schema->name, NULL};
+        const char *ml[] = {"model_id", id, "format", format, "schema", schema, NULL};
         sf_expo_u64(e, "streamflow_model_info", ml, 1);
+        family_u64(e, "streamflow_model_reloads_total", "counter",
+                   "Model reloads tried (SIGHUP, or the model file replaced under --model-watch).",
+                   s->reloads);
+        family_u64(e, "streamflow_model_reload_failures_total", "counter",
+                   "Model reloads refused (a bad file, or one that reads another input); the model in "
+                   "service was kept.",
+                   s->reload_failures);
         family_u64(e, "streamflow_records_total", "counter", "Input records consumed.", s->records);
         write_counts(e, p, c);
         family_u64(e, "streamflow_delivered_total", "counter",

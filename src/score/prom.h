@@ -22,8 +22,8 @@ typedef struct sf_score_prom sf_score_prom_t;
 
 /* A new collector for a model (its id, format and schema name go into
  * streamflow_model_info; its classes and columns label the counters)
- * scoring topic. schema and enc are borrowed: they must outlive the
- * collector. Returns NULL when out of memory. */
+ * scoring topic. schema and enc are copied (a reloaded model of the same
+ * columns and classes may replace theirs). Returns NULL when out of memory. */
 sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic,
                                    const sf_schema_t *schema, const sf_encoder_t *enc);
 void sf_score_prom_destroy(sf_score_prom_t *p);
@@ -51,6 +51,16 @@ void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
 /* A batch of n records took seconds; aborted: its outputs were thrown away
  * (an aborted transaction) and are not counted. */
 void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);
+
+/* The model in service changed (or is first known): its id, format and
+ * schema name label streamflow_model_info from now on. Published at once. */
+void sf_score_prom_model(sf_score_prom_t *p, const char *model_id, const char *model_format,
+                         const char *schema);
+
+/* A model reload was tried: ok 1 when its file loaded, passed the check and
+ * serves (or was the model in service), 0 when it was refused. Published at
+ * once. */
+void sf_score_prom_reload(sf_score_prom_t *p, int ok);
 
 /* Partitions assigned (assign 1) or revoked (assign 0). Published at once:
  * /readyz answers 503 from a revocation until the next assignment. */

@@ -399,6 +399,31 @@ static void release_batch(scorer_t *s) {
         s->n = s->nx = 0;
 }
 
+/* A reloaded model serves from the next batch on (nothing is in the batch):
+ * its decoder, and inputs as wide as its encoder makes them. It reads the
+ * same columns and classes as the old one (score/reload.h), so the rows,
+ * the one-hot and status columns and the outputs keep their sizes.
+ * Returns 0, or -1 and fails the run (out of memory). */
+static int use_model(scorer_t *s, sf_model_t *model) {
+        sf_score_decoder_t dec;
+        if (sf_score_decoder_init(&dec, sf_model_schema(model), sf_model_encoder(model), s->o->format) != 0) {
+                fail(s, "out of memory switching to the reloaded model");
+                return -1;
+        }
+        float *x = realloc(s->x, (size_t)s->o->batch * ((size_t)dec.n_dense + 1) * sizeof(float));
+        if (!x) {
+                sf_score_decoder_free(&dec);
+                fail(s, "out of memory switching to the reloaded model");
+                return -1;
+        }
+        s->x = x;
+        sf_score_decoder_free(&s->dec);
+        s->dec = dec;
+        s->model = model;
+        s->model_id = sf_model_id(model);
+        return 0;
+}
+
 /* Runs the model on the batch and produces every output. */
 static void score_batch(scorer_t *s) {
         if (s->n == 0) return;
@@ -702,6 +727,9 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         sf_svc_beat(o->svc);
         while (sf_kafka_running() && !s->failed) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+                /* No record is encoded yet: a reloaded model takes over here. */
+                sf_model_t *next = o->reload ? sf_score_reload_poll(o->reload) : NULL;
+                if (next && use_model(s, next) != 0) break;
                 /* Fill a batch: up to o->batch records, or o->linger_ms after
                  * its first record. */
                 double deadline = 0;

@@ -23,6 +23,7 @@
 #include "model/model.h"
 #include "score/prom.h"
 #include "score/record.h"
+#include "score/reload.h"
 #include "service/http.h"
 
 /* A DLQ copy keeps the record unchanged up to this size; a bigger record
@@ -53,6 +54,11 @@ typedef struct sf_scorer_opts {
          * beaten, once per loop turn */
         sf_score_prom_t *prom;
         sf_svc_t *svc;
+
+        /* Or NULL. Asked between two batches (two transactions with
+         * exactly_once) whether another model serves from the next batch
+         * on; the model given to sf_scorer_run is then its model. */
+        sf_score_reload_t *reload;
 } sf_scorer_opts_t;
 
 /* What a run did. */
@@ -78,7 +84,8 @@ int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, char *errstr, size_t errstr_s
 /* Runs the pipeline until sf_kafka_running() turns false (SIGINT/SIGTERM),
  * the end of the input with exit_at_end, or max_records. conf builds both
  * clients (it is not consumed; with exactly_once a transactional.id is set
- * on it). model must stay alive during the run. On the way out: the
+ * on it). model must stay alive during the run (with opts->reload, it is
+ * the reloader's, which may replace it between two batches). On the way out: the
  * current batch is finished, the producer flushed, acknowledged offsets
  * committed and the consumer closed. Fills *totals. Returns 0, or -1 with
  * errstr (cannot reach the cluster, a fatal client error, outputs the

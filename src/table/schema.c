@@ -297,7 +297,8 @@ static int index_columns(sf_schema_t *s) {
 }
 
 sf_schema_t *sf_schema_from_json(const json_t *root, const char *where, char *errstr, size_t errstr_size) {
-        static const char *const keys[] = {"name", "header", "columns"};
+        /* "encoder": a fitted schema (fitted.h), read by sf_fitted_from_json. */
+        static const char *const keys[] = {"name", "header", "columns", "encoder"};
         if (!json_is_object(root)) {
                 sf_seterr(errstr, errstr_size, "%s: expected a JSON object {\"columns\": [...]}", where);
                 return NULL;

@@ -14,7 +14,8 @@
  * defaults to true, "columns" is required. Exactly one column is the label;
  * "classes" (at least two, distinct) fixes the class order; "map" (optional)
  * sends raw label values to classes: a raw value is looked up in the map
- * first, then among the class names. Unknown keys are errors. */
+ * first, then among the class names. "encoder" (a fitted schema, see
+ * table/fitted.h) is left to sf_fitted_from_json. Unknown keys are errors. */
 #ifndef SF_TABLE_SCHEMA_H
 #define SF_TABLE_SCHEMA_H
 

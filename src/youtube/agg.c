@@ -122,10 +122,124 @@ static int set_title(sf_yt_agg_video_t *v, const char *title, int *changed) {
         return 0;
 }
 
+/* A record of topic_yt, checked whole before it touches the state. Its
+ * strings point into the JSON it was read from. */
+typedef struct record {
+        const char *id;
+        const char *title;      /* NULL when it has none */
+        const char *comment_id; /* NULL for a video's summary */
+        int64_t likes;          /* of the comment */
+        int64_t video_likes;    /* of the video, -1 when hidden */
+        int status;             /* of the video */
+} record_t;
+
+/* The fields of a comment record into r. Returns 0, or -1 with errstr set. */
+static int parse_comment(json_t *root, record_t *r, char *errstr, size_t errstr_size) {
+        char why[160];
+        json_t *cid = json_object_get(root, "comment_id");
+        if (!json_is_string(cid) || json_string_length(cid) == 0 || json_string_length(cid) > 200) {
+                snprintf(errstr, errstr_size, "\"comment_id\" is missing or not a short non-empty string");
+                return -1;
+        }
+        r->comment_id = json_string_value(cid);
+        if (sf_yt_parse_count(json_object_get(root, "likes"), &r->likes, why, sizeof(why)) != 0) {
+                snprintf(errstr, errstr_size, "\"likes\": %s", why);
+                return -1;
+        }
+        return 0;
+}
+
+/* The fields of a video summary into r. Returns 0, or -1 with errstr set. */
+static int parse_video(json_t *root, record_t *r, char *errstr, size_t errstr_size) {
+        char why[160];
+        const char *st = json_string_value(json_object_get(root, "status"));
+        if (!st || (r->status = sf_yt_status_parse(st)) < 0) {
+                snprintf(errstr, errstr_size, "\"status\" is missing or unknown");
+                return -1;
+        }
+        json_t *vl = json_object_get(root, "video_likes");
+        if (vl && !json_is_null(vl) && sf_yt_parse_count(vl, &r->video_likes, why, sizeof(why)) != 0) {
+                snprintf(errstr, errstr_size, "\"video_likes\": %s", why);
+                return -1;
+        }
+        return 0;
+}
+
+/* Reads and checks a record (key, when not NULL, must be its video ID).
+ * Returns 0, or -1 with errstr set. */
+static int parse_record(json_t *root, const void *key, size_t key_len, record_t *r, char *errstr,
+                        size_t errstr_size) {
+        *r = (record_t){.video_likes = -1};
+        if (!json_is_object(root)) {
+                snprintf(errstr, errstr_size, "value is not a JSON object");
+                return -1;
+        }
+        const char *type = json_string_value(json_object_get(root, "type"));
+        json_t *title = json_object_get(root, "title");
+        r->id = json_string_value(json_object_get(root, "video_id"));
+        if (!type || (strcmp(type, "comment") != 0 && strcmp(type, "video") != 0)) {
+                snprintf(errstr, errstr_size, "\"type\" is %s, expected \"comment\" or \"video\"",
+                         type ? "another string" : "missing or not a string");
+                return -1;
+        }
+        if (!r->id || !sf_yt_valid_id(r->id)) {
+                snprintf(errstr, errstr_size, "\"video_id\" is missing or not an 11-character video ID");
+                return -1;
+        }
+        if (key && (key_len != SF_YT_ID_LEN || memcmp(key, r->id, SF_YT_ID_LEN) != 0)) {
+                snprintf(errstr, errstr_size, "the key does not match \"video_id\" %s", r->id);
+                return -1;
+        }
+        if (title && !json_is_string(title)) {
+                snprintf(errstr, errstr_size, "\"title\" is not a string");
+                return -1;
+        }
+        r->title = json_string_value(title);
+        return strcmp(type, "comment") == 0 ? parse_comment(root, r, errstr, errstr_size)
+                                            : parse_video(root, r, errstr, errstr_size);
+}
+
+/* Counts comment_id with its latest like count in v's totals. Returns 0,
+ * or -1 when out of memory. */
+static int count_comment(sf_yt_agg_video_t *v, const char *comment_id, int64_t likes, int *changed) {
+        if ((v->used + 1) * 2 > v->cap && grow(v) != 0) return -1;
+        size_t s = slot(v, comment_id);
+        if (!v->keys[s]) {
+                if (!(v->keys[s] = strdup(comment_id))) return -1;
+                v->vals[s] = 0;
+                v->used++;
+                v->comments++;
+                *changed = 1;
+        }
+        if (v->vals[s] != likes) {
+                /* Both are <= 10^15, so even billions of them cannot overflow. */
+                v->likes += likes - v->vals[s];
+                v->vals[s] = likes;
+                *changed = 1;
+        }
+        return 0;
+}
+
+/* Applies a checked record. Returns its video's index, or -1 when out of
+ * memory. */
+static int store(sf_yt_agg_t *agg, const record_t *r, int *changed) {
+        sf_yt_agg_video_t *v = find_or_add(agg, r->id);
+        if (!v || set_title(v, r->title, changed) != 0) return -1;
+        if (r->comment_id) {
+                if (count_comment(v, r->comment_id, r->likes, changed) != 0) return -1;
+        } else {
+                if (v->status != r->status || v->video_likes != r->video_likes) *changed = 1;
+                v->status = r->status;
+                v->video_likes = r->video_likes;
+        }
+        agg->messages++;
+        return (int)(v - agg->videos);
+}
+
 int sf_yt_agg_apply(sf_yt_agg_t *agg, const void *key, size_t key_len, const void *value, size_t value_len,
                     int *changed, char *errstr, size_t errstr_size) {
-        int rc = -1;
         json_error_t jerr;
+        record_t r;
         *changed = 0;
         json_t *root = value ? json_loadb(value, value_len, JSON_DECODE_INT_AS_REAL, &jerr) : NULL;
         if (!root) {
@@ -135,99 +249,8 @@ int sf_yt_agg_apply(sf_yt_agg_t *agg, const void *key, size_t key_len, const voi
                         snprintf(errstr, errstr_size, "message has no value");
                 return -1;
         }
-        if (!json_is_object(root)) {
-                snprintf(errstr, errstr_size, "value is not a JSON object");
-                goto out;
-        }
-        const char *type = json_string_value(json_object_get(root, "type"));
-        const char *id = json_string_value(json_object_get(root, "video_id"));
-        json_t *title_v = json_object_get(root, "title");
-        if (!type || (strcmp(type, "comment") != 0 && strcmp(type, "video") != 0)) {
-                snprintf(errstr, errstr_size, "\"type\" is %s, expected \"comment\" or \"video\"",
-                         type ? "another string" : "missing or not a string");
-                goto out;
-        }
-        if (!id || !sf_yt_valid_id(id)) {
-                snprintf(errstr, errstr_size, "\"video_id\" is missing or not an 11-character video ID");
-                goto out;
-        }
-        if (key && (key_len != SF_YT_ID_LEN || memcmp(key, id, SF_YT_ID_LEN) != 0)) {
-                snprintf(errstr, errstr_size, "the key does not match \"video_id\" %s", id);
-                goto out;
-        }
-        if (title_v && !json_is_string(title_v)) {
-                snprintf(errstr, errstr_size, "\"title\" is not a string");
-                goto out;
-        }
-        /* Validate everything before touching the state. */
-        const char *comment_id = NULL;
-        int64_t likes = 0, video_likes = -1;
-        int status = 0;
-        char why[160];
-        if (strcmp(type, "comment") == 0) {
-                json_t *cid = json_object_get(root, "comment_id");
-                if (!json_is_string(cid) || json_string_length(cid) == 0 || json_string_length(cid) > 200) {
-                        snprintf(errstr, errstr_size,
-                                 "\"comment_id\" is missing or not a short non-empty string");
-                        goto out;
-                }
-                comment_id = json_string_value(cid);
-                if (sf_yt_parse_count(json_object_get(root, "likes"), &likes, why, sizeof(why)) != 0) {
-                        snprintf(errstr, errstr_size, "\"likes\": %s", why);
-                        goto out;
-                }
-        } else {
-                const char *st = json_string_value(json_object_get(root, "status"));
-                if (!st || (status = sf_yt_status_parse(st)) < 0) {
-                        snprintf(errstr, errstr_size, "\"status\" is missing or unknown");
-                        goto out;
-                }
-                json_t *vl = json_object_get(root, "video_likes");
-                if (vl && !json_is_null(vl) && sf_yt_parse_count(vl, &video_likes, why, sizeof(why)) != 0) {
-                        snprintf(errstr, errstr_size, "\"video_likes\": %s", why);
-                        goto out;
-                }
-        }
-
-        sf_yt_agg_video_t *v = find_or_add(agg, id);
-        if (!v) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        if (set_title(v, json_string_value(title_v), changed) != 0) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        if (comment_id) {
-                if ((v->used + 1) * 2 > v->cap && grow(v) != 0) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto out;
-                }
-                size_t s = slot(v, comment_id);
-                if (!v->keys[s]) {
-                        if (!(v->keys[s] = strdup(comment_id))) {
-                                snprintf(errstr, errstr_size, "out of memory");
-                                goto out;
-                        }
-                        v->vals[s] = 0;
-                        v->used++;
-                        v->comments++;
-                        *changed = 1;
-                }
-                if (v->vals[s] != likes) {
-                        /* Both are <= 10^15, so even billions of them cannot overflow. */
-                        v->likes += likes - v->vals[s];
-                        v->vals[s] = likes;
-                        *changed = 1;
-                }
-        } else {
-                if (v->status != status || v->video_likes != video_likes) *changed = 1;
-                v->status = status;
-                v->video_likes = video_likes;
-        }
-        agg->messages++;
-        rc = (int)(v - agg->videos);
-out:
+        int rc = parse_record(root, key, key_len, &r, errstr, errstr_size);
+        if (rc == 0 && (rc = store(agg, &r, changed)) < 0) snprintf(errstr, errstr_size, "out of memory");
         json_decref(root);
         return rc;
 }
@@ -290,15 +313,24 @@ size_t sf_yt_agg_most_liked(const sf_yt_agg_t *agg, size_t *idx, size_t max) {
         return n;
 }
 
-char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s}", "video_id", v->id, "title", v->title, "likes",
-                              (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
-                              v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
-                              sf_yt_agg_status_str(v->status));
+/* v's totals as a JSON object, or NULL when out of memory. */
+static json_t *video_object(const sf_yt_agg_video_t *v) {
+        return json_pack("{s:s, s:s, s:I, s:I, s:o, s:s}", "video_id", v->id, "title", v->title, "likes",
+                         (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
+                         v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
+                         sf_yt_agg_status_str(v->status));
+}
+
+/* o as one line of compact JSON in its keys' order; takes o. */
+static char *dump(json_t *o) {
         if (!o) return NULL;
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);
         return s;
+}
+
+char *sf_yt_agg_video_json(const sf_yt_agg_video_t *v) {
+        return dump(video_object(v));
 }
 
 char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now) {
@@ -306,17 +338,16 @@ char *sf_yt_agg_video_json_live(const sf_yt_agg_t *agg, size_t i, double now) {
         if (!v) return NULL;
         sf_yt_agg_change_t c;
         sf_yt_agg_change(agg, i, now, &c);
-        json_t *o = json_pack(
-                "{s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:I, s:I, s:I}", "video_id", v->id, "title", v->title,
-                "likes", (json_int_t)v->likes, "comments", (json_int_t)v->comments, "video_likes",
-                v->video_likes >= 0 ? json_integer(v->video_likes) : json_null(), "status",
-                sf_yt_agg_status_str(v->status), "likes_per_min", (json_int_t)c.likes_per_min,
-                "comments_per_min", (json_int_t)c.comments_per_min, "likes_since_start",
-                (json_int_t)c.likes_since_start, "comments_since_start", (json_int_t)c.comments_since_start);
-        if (!o) return NULL;
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        return s;
+        json_t *o = video_object(v);
+        if (o &&
+            (json_object_set_new(o, "likes_per_min", json_integer(c.likes_per_min)) != 0 ||
+             json_object_set_new(o, "comments_per_min", json_integer(c.comments_per_min)) != 0 ||
+             json_object_set_new(o, "likes_since_start", json_integer(c.likes_since_start)) != 0 ||
+             json_object_set_new(o, "comments_since_start", json_integer(c.comments_since_start)) != 0)) {
+                json_decref(o);
+                return NULL;
+        }
+        return dump(o);
 }
 
 /* Decodes one UTF-8 sequence at s; returns its length (>= 1) and the code

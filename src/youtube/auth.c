@@ -320,11 +320,107 @@ static void sleep_ms(long ms) {
         }
 }
 
+/* The POST body "grant_type=...&assertion=JWT", or NULL when out of
+ * memory. The caller cleanses and frees it. */
+static char *assertion_form(CURL *easy, const char *jwt) {
+        char *grant = curl_easy_escape(easy, SF_YT_JWT_GRANT, 0);
+        if (!grant) return NULL;
+        size_t flen = strlen("grant_type=&assertion=") + strlen(grant) + strlen(jwt) + 1;
+        char *form = malloc(flen);
+        if (form) snprintf(form, flen, "grant_type=%s&assertion=%s", grant, jwt);
+        curl_free(grant);
+        return form;
+}
+
+/* POSTs form to token_uri, the answer into body, curl's error into curlerr. */
+static CURLcode post_form(const sf_yt_auth_t *auth, CURL *easy, const char *form, sf_yt_buf_t *body,
+                          char *curlerr) {
+        curl_easy_setopt(easy, CURLOPT_URL, auth->token_uri);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sf_yt_buf_write);
+        curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curlerr);
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, auth->timeout_ms);
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         auth->timeout_ms < 10000 ? auth->timeout_ms : 10000);
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy, CURLOPT_USERAGENT, "streamflow/" SF_VERSION);
+        return curl_easy_perform(easy);
+}
+
+/* An answer other than HTTP 200 (root its JSON body, or NULL): the message
+ * with Google's error and description. Returns TRANSIENT for a status
+ * worth retrying, else FATAL. */
+static int refusal(const sf_yt_auth_t *auth, json_t *root, long code, char *errstr, size_t errstr_size) {
+        const char *e = NULL, *d = NULL;
+        if (json_is_object(root)) {
+                e = json_string_value(json_object_get(root, "error"));
+                d = json_string_value(json_object_get(root, "error_description"));
+        }
+        scrubbed_msg(auth, errstr, errstr_size, "token endpoint %s answered HTTP %ld%s%s%s%s",
+                     auth->token_uri, code, e ? ": " : "", e ? e : "", d ? ": " : "", d ? d : "");
+        return (code >= 500 || code == 429 || code == 408) ? SF_YT_AUTH_TRANSIENT : SF_YT_AUTH_FATAL;
+}
+
+/* The token out of an HTTP 200 answer (root its JSON body, or NULL):
+ * checks it and stores it in auth. Returns OK, FATAL for a token that
+ * asking again would not mend, TRANSIENT otherwise. */
+static int take_token(sf_yt_auth_t *auth, json_t *root, char *errstr, size_t errstr_size) {
+        if (!json_is_object(root)) {
+                snprintf(errstr, errstr_size, "token endpoint %s: response is not a JSON object",
+                         auth->token_uri);
+                return SF_YT_AUTH_TRANSIENT;
+        }
+        json_t *tok = json_object_get(root, "access_token"), *exp = json_object_get(root, "expires_in");
+        if (!json_is_string(tok) || json_string_length(tok) == 0) {
+                snprintf(errstr, errstr_size, "token endpoint %s: response has no \"access_token\" string",
+                         auth->token_uri);
+                return SF_YT_AUTH_TRANSIENT;
+        }
+        double life = 3600;
+        if (exp) {
+                if (!json_is_number(exp) || json_number_value(exp) <= 0 ||
+                    json_number_value(exp) > 86400 * 7) {
+                        snprintf(errstr, errstr_size,
+                                 "token endpoint %s: \"expires_in\" is not a positive number",
+                                 auth->token_uri);
+                        return SF_YT_AUTH_TRANSIENT;
+                }
+                life = json_number_value(exp);
+        }
+        size_t len = json_string_length(tok);
+        if (len < SF_YT_SECRET_MIN_LEN || len > SF_YT_TOKEN_MAX_LEN) {
+                snprintf(errstr, errstr_size,
+                         "token endpoint %s: \"access_token\" is %s to be one (%zu characters)",
+                         auth->token_uri, len < SF_YT_SECRET_MIN_LEN ? "too short" : "too long", len);
+                return SF_YT_AUTH_FATAL; /* asking again would not make it one */
+        }
+        for (const char *p = json_string_value(tok); *p; p++) {
+                if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127) {
+                        snprintf(errstr, errstr_size,
+                                 "token endpoint %s: \"access_token\" has characters "
+                                 "that cannot go in a header",
+                                 auth->token_uri);
+                        return SF_YT_AUTH_TRANSIENT;
+                }
+        }
+        wipe_free(auth->token);
+        if (!(auth->token = strdup(json_string_value(tok)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return SF_YT_AUTH_FATAL;
+        }
+        OPENSSL_cleanse((char *)json_string_value(tok), len);
+        auth->token_life = life;
+        auth->token_expiry = sf_now_s() + life;
+        auth->tokens++;
+        return SF_YT_AUTH_OK;
+}
+
 /* One POST of the assertion to token_uri. Returns OK with the token
  * stored, FATAL for a refusal, TRANSIENT for anything worth retrying. */
 static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
         CURL *easy = NULL;
-        char *form = NULL, *grant = NULL;
+        char *form = NULL;
         json_t *root = NULL;
         sf_yt_buf_t body = {.limit = 1 << 20};
         char curlerr[CURL_ERROR_SIZE] = "";
@@ -334,22 +430,12 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
                 snprintf(errstr, errstr_size, "cannot create an HTTP handle");
                 goto out;
         }
-        if (!(grant = curl_easy_escape(easy, SF_YT_JWT_GRANT, 0))) goto oom;
-        size_t flen = strlen("grant_type=&assertion=") + strlen(grant) + strlen(auth->jwt) + 1;
-        if (!(form = malloc(flen))) goto oom;
-        snprintf(form, flen, "grant_type=%s&assertion=%s", grant, auth->jwt);
-
-        curl_easy_setopt(easy, CURLOPT_URL, auth->token_uri);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
-        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sf_yt_buf_write);
-        curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curlerr);
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, auth->timeout_ms);
-        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         auth->timeout_ms < 10000 ? auth->timeout_ms : 10000);
-        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(easy, CURLOPT_USERAGENT, "streamflow/" SF_VERSION);
-        CURLcode cc = curl_easy_perform(easy);
+        if (!(form = assertion_form(easy, auth->jwt))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                rc = SF_YT_AUTH_FATAL;
+                goto out;
+        }
+        CURLcode cc = post_form(auth, easy, form, &body, curlerr);
         if (cc != CURLE_OK) {
                 snprintf(errstr, errstr_size, "token endpoint %s: %s", auth->token_uri,
                          curlerr[0] ? curlerr : curl_easy_strerror(cc));
@@ -359,81 +445,20 @@ static int exchange_once(sf_yt_auth_t *auth, char *errstr, size_t errstr_size) {
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
         json_error_t jerr;
         root = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
-        if (code != 200) {
-                const char *e = NULL, *d = NULL;
-                if (json_is_object(root)) {
-                        e = json_string_value(json_object_get(root, "error"));
-                        d = json_string_value(json_object_get(root, "error_description"));
-                }
-                scrubbed_msg(auth, errstr, errstr_size, "token endpoint %s answered HTTP %ld%s%s%s%s",
-                             auth->token_uri, code, e ? ": " : "", e ? e : "", d ? ": " : "", d ? d : "");
-                rc = (code >= 500 || code == 429 || code == 408) ? SF_YT_AUTH_TRANSIENT : SF_YT_AUTH_FATAL;
-                goto out;
-        }
-        if (!json_is_object(root)) {
-                snprintf(errstr, errstr_size, "token endpoint %s: response is not a JSON object",
-                         auth->token_uri);
-                goto out;
-        }
-        json_t *tok = json_object_get(root, "access_token"), *exp = json_object_get(root, "expires_in");
-        if (!json_is_string(tok) || json_string_length(tok) == 0) {
-                snprintf(errstr, errstr_size, "token endpoint %s: response has no \"access_token\" string",
-                         auth->token_uri);
-                goto out;
-        }
-        double life = 3600;
-        if (exp) {
-                if (!json_is_number(exp) || json_number_value(exp) <= 0 ||
-                    json_number_value(exp) > 86400 * 7) {
-                        snprintf(errstr, errstr_size,
-                                 "token endpoint %s: \"expires_in\" is not a positive number",
-                                 auth->token_uri);
-                        goto out;
-                }
-                life = json_number_value(exp);
-        }
-        if (json_string_length(tok) < SF_YT_SECRET_MIN_LEN || json_string_length(tok) > SF_YT_TOKEN_MAX_LEN) {
-                snprintf(errstr, errstr_size,
-                         "token endpoint %s: \"access_token\" is %s to be one (%zu characters)",
-                         auth->token_uri,
-                         json_string_length(tok) < SF_YT_SECRET_MIN_LEN ? "too short" : "too long",
-                         json_string_length(tok));
-                rc = SF_YT_AUTH_FATAL; /* asking again would not make it one */
-                goto out;
-        }
-        for (const char *p = json_string_value(tok); *p; p++) {
-                if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127) {
-                        snprintf(errstr, errstr_size,
-                                 "token endpoint %s: \"access_token\" has characters "
-                                 "that cannot go in a header",
-                                 auth->token_uri);
-                        goto out;
-                }
-        }
-        wipe_free(auth->token);
-        if (!(auth->token = strdup(json_string_value(tok)))) goto oom;
-        OPENSSL_cleanse((char *)json_string_value(tok), json_string_length(tok));
-        auth->token_life = life;
-        auth->token_expiry = sf_now_s() + life;
-        auth->tokens++;
-        rc = SF_YT_AUTH_OK;
-        goto out;
-oom:
-        snprintf(errstr, errstr_size, "out of memory");
-        rc = SF_YT_AUTH_FATAL;
+        rc = code != 200 ? refusal(auth, root, code, errstr, errstr_size)
+                         : take_token(auth, root, errstr, errstr_size);
 out:
         if (rc != SF_YT_AUTH_OK) sf_yt_auth_scrub(auth, errstr);
         if (root) {
-                json_t *tok2 = json_object_get(root, "access_token");
-                if (json_is_string(tok2))
-                        OPENSSL_cleanse((char *)json_string_value(tok2), json_string_length(tok2));
+                json_t *tok = json_object_get(root, "access_token");
+                if (json_is_string(tok))
+                        OPENSSL_cleanse((char *)json_string_value(tok), json_string_length(tok));
         }
         json_decref(root);
         if (body.data) OPENSSL_cleanse(body.data, body.len);
         sf_yt_buf_free(&body);
         if (form) OPENSSL_cleanse(form, strlen(form));
         free(form);
-        curl_free(grant);
         curl_easy_cleanup(easy);
         return rc;
 }

@@ -247,21 +247,81 @@ static void batch_done(fetch_t *f, job_t *j) {
         }
 }
 
-static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
+/* A transfer that failed before an HTTP answer: a body over the limit
+ * fails the video, anything else is retried. */
+static void transfer_failed(fetch_t *f, job_t *j, CURLcode cc) {
+        char why[600];
+        if (j->body.truncated) {
+                snprintf(why, sizeof(why), "the %s response is larger than %u MB", call_name(j),
+                         BODY_LIMIT >> 20);
+                finish(f, j, SF_YT_STATUS_FAILED, why);
+                return;
+        }
+        snprintf(why, sizeof(why), "%s (%s)", j->curlerr[0] ? j->curlerr : curl_easy_strerror(cc),
+                 cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection");
+        sf_yt_auth_scrub(f->auth, why);
+        retry_or_fail(f, j, why);
+}
+
+/* A video's own videos.list answer: on to its comments, or the video is
+ * done when the API does not know it. */
+static void videos_done(fetch_t *f, job_t *j) {
         char why[600], perr[400];
+        int found = 0;
+        int r = sf_yt_parse_videos(j->body.data, j->body.len, &j->v, &found, perr, sizeof(perr));
+        if (r < 0) {
+                snprintf(why, sizeof(why), "videos.list: %s", perr);
+                retry_or_fail(f, j, why);
+                return;
+        }
+        if (r == 1) note(f, j, "videos.list: %s; the video's own like count is left out", perr);
+        if (!found) {
+                finish(f, j, SF_YT_STATUS_PRIVATE_OR_DELETED,
+                       "videos.list returned no item: the video is private or deleted");
+                return;
+        }
+        j->phase = PH_COMMENTS;
+        j->tries = 0;
+        j->next_at = 0;
+}
+
+/* A commentThreads.list page: hands its comments over, then asks for the
+ * next page or ends the video. */
+static void page_done(fetch_t *f, job_t *j) {
+        char why[600], perr[400];
+        char next[sizeof(j->page_token)];
+        page_ctx_t pc = {f, j, j->v.pages + 1};
+        int r = sf_yt_parse_comment_page(j->body.data, j->body.len, on_item, &pc, next, sizeof(next), perr,
+                                         sizeof(perr));
+        if (r < 0) {
+                snprintf(why, sizeof(why), "commentThreads.list page %d: %s", j->v.pages + 1, perr);
+                retry_or_fail(f, j, why);
+                return;
+        }
+        if (r > 0) return; /* a callback stopped the run */
+        j->v.pages++;
+        j->tries = 0;
+        if (!next[0] || j->last_page) {
+                finish(f, j, SF_YT_STATUS_OK, NULL);
+                return;
+        }
+        int max_pages = f->conf->max_pages > 0 ? f->conf->max_pages : 10000;
+        if (strcmp(next, j->page_token) == 0 || j->v.pages >= max_pages) {
+                snprintf(why, sizeof(why), "%s after page %d; stopping this video",
+                         j->v.pages >= max_pages ? "too many pages" : "the same nextPageToken came back",
+                         j->v.pages);
+                finish(f, j, SF_YT_STATUS_FAILED, why);
+                return;
+        }
+        memcpy(j->page_token, next, sizeof(next));
+}
+
+static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
+        char why[600];
         j->in_flight = 0;
         curl_multi_remove_handle(f->multi, j->easy);
         if (cc != CURLE_OK) {
-                if (j->body.truncated) {
-                        snprintf(why, sizeof(why), "the %s response is larger than %u MB", call_name(j),
-                                 BODY_LIMIT >> 20);
-                        finish(f, j, SF_YT_STATUS_FAILED, why);
-                        return;
-                }
-                snprintf(why, sizeof(why), "%s (%s)", j->curlerr[0] ? j->curlerr : curl_easy_strerror(cc),
-                         cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection");
-                sf_yt_auth_scrub(f->auth, why);
-                retry_or_fail(f, j, why);
+                transfer_failed(f, j, cc);
                 return;
         }
         long code = 0;
@@ -295,62 +355,129 @@ static void handle_done(fetch_t *f, job_t *j, CURLcode cc) {
         case SF_YT_ACT_OK:
                 break;
         }
-
-        if (j->phase == PH_BATCH) {
+        if (j->phase == PH_BATCH)
                 batch_done(f, j);
-                return;
-        }
-        if (j->phase == PH_VIDEOS) {
-                int found = 0;
-                int r = sf_yt_parse_videos(j->body.data, j->body.len, &j->v, &found, perr, sizeof(perr));
-                if (r < 0) {
-                        snprintf(why, sizeof(why), "videos.list: %s", perr);
-                        retry_or_fail(f, j, why);
-                        return;
-                }
-                if (r == 1) note(f, j, "videos.list: %s; the video's own like count is left out", perr);
-                if (!found) {
-                        finish(f, j, SF_YT_STATUS_PRIVATE_OR_DELETED,
-                               "videos.list returned no item: the video is private or deleted");
-                        return;
-                }
-                j->phase = PH_COMMENTS;
-                j->tries = 0;
-                j->next_at = 0;
-                return;
-        }
+        else if (j->phase == PH_VIDEOS)
+                videos_done(f, j);
+        else
+                page_done(f, j);
+}
 
-        char next[sizeof(j->page_token)];
-        page_ctx_t pc = {f, j, j->v.pages + 1};
-        int r = sf_yt_parse_comment_page(j->body.data, j->body.len, on_item, &pc, next, sizeof(next), perr,
-                                         sizeof(perr));
-        if (r < 0) {
-                snprintf(why, sizeof(why), "commentThreads.list page %d: %s", j->v.pages + 1, perr);
-                retry_or_fail(f, j, why);
-                return;
+/* Creates the multi handle and each job with its HTTP handle: one job per
+ * video in ids[0..n), and with batch one more for videos.list. Returns 0,
+ * or -1 with errstr set. */
+static int init_jobs(fetch_t *f, const char *const *ids, int n, int batch, char *errstr, size_t errstr_size) {
+        const sf_yt_fetch_conf_t *conf = f->conf;
+        if (!(f->multi = curl_multi_init())) {
+                snprintf(errstr, errstr_size, "cannot create the HTTP multi handle");
+                return -1;
         }
-        if (r > 0) return; /* a callback stopped the run */
-        j->v.pages++;
-        j->tries = 0;
-        if (!next[0] || j->last_page) {
-                finish(f, j, SF_YT_STATUS_OK, NULL);
-                return;
+        for (int i = 0; i < f->njobs; i++) {
+                job_t *j = &f->jobs[i];
+                j->is_batch = i == n;
+                /* The batch job's name in notes is that of its call. */
+                snprintf(j->v.id, sizeof(j->v.id), "%s", j->is_batch ? "videos.list" : ids[i]);
+                j->phase = j->is_batch ? PH_BATCH : batch ? PH_WAIT : PH_VIDEOS;
+                j->v.video_likes = -1;
+                j->body.limit = BODY_LIMIT;
+                if (!(j->easy = curl_easy_init())) {
+                        snprintf(errstr, errstr_size, "cannot create an HTTP handle");
+                        return -1;
+                }
+                curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, sf_yt_buf_write);
+                curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->body);
+                curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->curlerr);
+                curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
+                                 conf->timeout_ms > 0 ? conf->timeout_ms : 30000L);
+                curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                                 conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 10000L);
+                curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(j->easy, CURLOPT_ACCEPT_ENCODING, "");
+                curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "streamflow/" SF_VERSION " (gzip)");
+                curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
         }
-        int max_pages = f->conf->max_pages > 0 ? f->conf->max_pages : 10000;
-        if (strcmp(next, j->page_token) == 0 || j->v.pages >= max_pages) {
-                snprintf(why, sizeof(why), "%s after page %d; stopping this video",
-                         j->v.pages >= max_pages ? "too many pages" : "the same nextPageToken came back",
-                         j->v.pages);
-                finish(f, j, SF_YT_STATUS_FAILED, why);
-                return;
+        return 0;
+}
+
+/* Starts each job whose backoff has ended by now. Returns how many jobs
+ * are not done; lowers *wait to the seconds until the next one may start. */
+static int start_due(fetch_t *f, double now, double *wait) {
+        int active = 0;
+        for (int i = 0; i < f->njobs && !f->fatal[0] && !f->stop; i++) {
+                job_t *j = &f->jobs[i];
+                if (j->phase == PH_DONE) continue;
+                active++;
+                if (j->in_flight || j->phase == PH_WAIT) continue;
+                if (now >= j->next_at) {
+                        if (start(f, j) != 0) break;
+                } else if (j->next_at - now < *wait) {
+                        *wait = j->next_at - now;
+                }
         }
-        memcpy(j->page_token, next, sizeof(next));
+        return active;
+}
+
+/* Hands each finished transfer to its job. */
+static void collect_done(fetch_t *f) {
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
+                if (msg->msg != CURLMSG_DONE) continue;
+                job_t *j = NULL;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+                if (j) handle_done(f, j, msg->data.result);
+                if (f->fatal[0] || f->stop) break;
+        }
+}
+
+/* A run that ends early: "interrupted" unless a fatal error says why.
+ * Returns 0 (the loop ends). */
+static int interrupted(fetch_t *f) {
+        if (!f->fatal[0]) snprintf(f->fatal, sizeof(f->fatal), "interrupted");
+        return 0;
+}
+
+/* One turn of the event loop: start what is due, move the transfers on,
+ * hand over what finished, wait for the next event. Returns 1 to go on, 0
+ * when every job is done or f->fatal says why the run ends. */
+static int run_once(fetch_t *f) {
+        const sf_yt_events_t *ev = f->ev;
+        double now = sf_now_s(), wait = 0.1;
+        if (!f->stop && ev->should_stop && ev->should_stop(ev->opaque)) f->stop = 1;
+        if (f->stop) return interrupted(f);
+        int active = start_due(f, now, &wait);
+        if (f->fatal[0] || f->stop) return interrupted(f);
+        if (!active) return 0;
+        int running = 0;
+        if (curl_multi_perform(f->multi, &running) != CURLM_OK) {
+                snprintf(f->fatal, sizeof(f->fatal), "the HTTP engine failed");
+                return 0;
+        }
+        collect_done(f);
+        if (f->fatal[0] || f->stop) return interrupted(f);
+        int ms = (int)(wait * 1000);
+        curl_multi_poll(f->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
+        return 1;
+}
+
+static void free_jobs(fetch_t *f) {
+        for (int i = 0; i < f->njobs; i++) {
+                job_t *j = &f->jobs[i];
+                if (j->easy) {
+                        if (j->in_flight) curl_multi_remove_handle(f->multi, j->easy);
+                        curl_easy_cleanup(j->easy);
+                }
+                curl_slist_free_all(j->headers);
+                sf_yt_buf_free(&j->body);
+                free(j->v.title);
+        }
+        free(f->jobs);
+        if (f->multi) curl_multi_cleanup(f->multi);
 }
 
 int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, sf_yt_auth_t *auth,
                 const sf_yt_events_t *ev, sf_yt_fetch_stats_t *stats, char *errstr, size_t errstr_size) {
         fetch_t f = {.conf = conf, .auth = auth, .ev = ev, .stats = stats};
-        int rc = -1;
         memset(stats, 0, sizeof(*stats));
         sf_rng_seed(&f.rng, conf->seed ? conf->seed : (uint64_t)sf_now_ns());
         if (n < 0 || n > 64) {
@@ -368,81 +495,12 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
                 return -1;
         }
         f.njobs = n + batch;
-        if (!(f.multi = curl_multi_init())) {
-                snprintf(errstr, errstr_size, "cannot create the HTTP multi handle");
-                goto out;
+        if (init_jobs(&f, ids, n, batch, errstr, errstr_size) != 0) {
+                free_jobs(&f);
+                return -1;
         }
-        for (int i = 0; i < f.njobs; i++) {
-                job_t *j = &f.jobs[i];
-                j->is_batch = i == n;
-                /* The batch job's name in notes is that of its call. */
-                snprintf(j->v.id, sizeof(j->v.id), "%s", j->is_batch ? "videos.list" : ids[i]);
-                j->phase = j->is_batch ? PH_BATCH : batch ? PH_WAIT : PH_VIDEOS;
-                j->v.video_likes = -1;
-                j->body.limit = BODY_LIMIT;
-                if (!(j->easy = curl_easy_init())) {
-                        snprintf(errstr, errstr_size, "cannot create an HTTP handle");
-                        goto out;
-                }
-                curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, sf_yt_buf_write);
-                curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->body);
-                curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->curlerr);
-                curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
-                                 conf->timeout_ms > 0 ? conf->timeout_ms : 30000L);
-                curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                                 conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 10000L);
-                curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-                curl_easy_setopt(j->easy, CURLOPT_ACCEPT_ENCODING, "");
-                curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "streamflow/" SF_VERSION " (gzip)");
-                curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+        while (run_once(&f)) {
         }
-
-        for (;;) {
-                int active = 0;
-                double now = sf_now_s(), wait = 0.1;
-                if (!f.stop && ev->should_stop && ev->should_stop(ev->opaque)) f.stop = 1;
-                if (f.stop) {
-                        snprintf(f.fatal, sizeof(f.fatal), "interrupted");
-                        break;
-                }
-                for (int i = 0; i < f.njobs && !f.fatal[0] && !f.stop; i++) {
-                        job_t *j = &f.jobs[i];
-                        if (j->phase == PH_DONE) continue;
-                        active++;
-                        if (j->in_flight || j->phase == PH_WAIT) continue;
-                        if (now >= j->next_at) {
-                                if (start(&f, j) != 0) break;
-                        } else if (j->next_at - now < wait) {
-                                wait = j->next_at - now;
-                        }
-                }
-                if (f.fatal[0] || f.stop) {
-                        if (!f.fatal[0]) snprintf(f.fatal, sizeof(f.fatal), "interrupted");
-                        break;
-                }
-                if (!active) break;
-                int running = 0;
-                if (curl_multi_perform(f.multi, &running) != CURLM_OK) {
-                        snprintf(f.fatal, sizeof(f.fatal), "the HTTP engine failed");
-                        break;
-                }
-                CURLMsg *msg;
-                int left;
-                while ((msg = curl_multi_info_read(f.multi, &left)) != NULL) {
-                        if (msg->msg != CURLMSG_DONE) continue;
-                        job_t *j = NULL;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-                        if (j) handle_done(&f, j, msg->data.result);
-                        if (f.fatal[0] || f.stop) break;
-                }
-                if (f.fatal[0] || f.stop) {
-                        if (!f.fatal[0]) snprintf(f.fatal, sizeof(f.fatal), "interrupted");
-                        break;
-                }
-                int ms = (int)(wait * 1000);
-                curl_multi_poll(f.multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
-        }
-
         if (f.fatal[0]) {
                 sf_yt_auth_scrub(auth, f.fatal);
                 if (f.stop)
@@ -451,21 +509,7 @@ int sf_yt_fetch(const char *const *ids, int n, const sf_yt_fetch_conf_t *conf, s
                         stats->fatal = 1;
                 stop_all(&f, f.fatal);
                 snprintf(errstr, errstr_size, "%s", f.fatal);
-        } else {
-                rc = 0;
         }
-out:
-        for (int i = 0; i < f.njobs; i++) {
-                job_t *j = &f.jobs[i];
-                if (j->easy) {
-                        if (j->in_flight) curl_multi_remove_handle(f.multi, j->easy);
-                        curl_easy_cleanup(j->easy);
-                }
-                curl_slist_free_all(j->headers);
-                sf_yt_buf_free(&j->body);
-                free(j->v.title);
-        }
-        free(f.jobs);
-        if (f.multi) curl_multi_cleanup(f.multi);
-        return rc;
+        free_jobs(&f);
+        return f.fatal[0] ? -1 : 0;
 }

@@ -37,7 +37,7 @@ stop_all() {
 trap 'stop_all; broker_stop' EXIT
 
 # status URL: the HTTP status of a GET (000 when nothing answers).
-status() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$1"; }
+status() { curl -s -o /dev/null -m 20 -w '%{http_code}' "$1"; }
 
 # ---- the scorer, its options from the environment
 STREAMFLOW_METRICS=127.0.0.1:0 STREAMFLOW_GROUP=mgroup STREAMFLOW_MODEL="$model" \
@@ -88,7 +88,7 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # no version-manager shim on each query
 # query EXPR: the value of an instant query's first sample ("" when none).
 query() {
-  curl -s -m 5 --data-urlencode "query=$1" "$P/api/v1/query" | $PY -c '
+  curl -s -m 20 --data-urlencode "query=$1" "$P/api/v1/query" | $PY -c '
 import json, sys
 try:
     r = json.load(sys.stdin)["data"]["result"]
@@ -136,7 +136,7 @@ cnt=$(query 'streamflow_end_to_end_latency_seconds_count')
 check "a latency observation per prediction acknowledged ($cnt)" [ "$cnt" = "$N" ]
 
 # ---- the page itself passes promtool
-curl -s -m 5 "$url/metrics" >"$SF_TMP/metrics.txt"
+curl -s -m 20 "$url/metrics" >"$SF_TMP/metrics.txt"
 run promtool check metrics <"$SF_TMP/metrics.txt"
 check "promtool check metrics: no problem" [ "$rc" -eq 0 ] && [ -z "$out$err" ]
 check_grep "the page has a +Inf bucket" 'streamflow_end_to_end_latency_seconds_bucket\{le="\+Inf"\} ' \
@@ -150,7 +150,7 @@ seq_ready=" 200" why=""
 end=$((SECONDS + 60))
 while [ $SECONDS -lt $end ]; do
   s=$(status "$url/readyz")
-  if [ "$s" = 503 ] && [ -z "$why" ]; then why=$(curl -s -m 5 "$url/readyz"); fi
+  if [ "$s" = 503 ] && [ -z "$why" ]; then why=$(curl -s -m 20 "$url/readyz"); fi
   [ "${seq_ready##* }" = "$s" ] || seq_ready="$seq_ready $s"
   [ "$seq_ready" = " 200 503 200" ] && break
   sleep 0.02
@@ -196,7 +196,7 @@ for _ in $(seq 1 200); do
 done
 check "a stalled main loop: /healthz goes 503" wait_status "$url3/healthz" 503
 check_grep "/healthz says how long the loop has not run" "has not run for [0-9]+ ms" \
-  "$(curl -s -m 5 "$url3/healthz")"
+  "$(curl -s -m 20 "$url3/healthz")"
 check "/metrics still answers while the loop is stalled" [ "$(status "$url3/metrics")" = 200 ]
 broker_ctl 'topic-error stall_out NO_ERROR' >/dev/null
 check "the outputs go out again: /healthz back to 200" wait_status "$url3/healthz" 200
@@ -204,7 +204,7 @@ check "the outputs go out again: /healthz back to 200" wait_status "$url3/health
 caught_up() {
   local end=$((SECONDS + 60))
   while [ $SECONDS -lt $end ]; do
-    curl -s -m 5 "$url3/metrics" | grep -qx "streamflow_delivered_total $N" && return 0
+    curl -s -m 20 "$url3/metrics" | grep -qx "streamflow_delivered_total $N" && return 0
     sleep 0.2
   done
   return 1
@@ -236,7 +236,7 @@ done
 yt_page() {
   local end=$((SECONDS + 30))
   while [ $SECONDS -lt $end ]; do
-    curl -s -m 5 "$yurl/metrics" | grep -qxF "$1" && return 0
+    curl -s -m 20 "$yurl/metrics" | grep -qxF "$1" && return 0
     sleep 0.2
   done
   return 1
@@ -246,7 +246,7 @@ check "yt-consume: messages read" yt_page "streamflow_yt_messages_total 3"
 check "yt-consume: malformed messages" yt_page "streamflow_yt_malformed_messages_total 1"
 check "yt-consume: ready once it holds partitions" wait_status "$yurl/readyz" 200
 check "yt-consume: its lag is 0" yt_page "streamflow_yt_consumer_lag{topic=\"topic_yt\",partition=\"0\"} 0"
-curl -s -m 5 "$yurl/metrics" >"$SF_TMP/yt_metrics.txt"
+curl -s -m 20 "$yurl/metrics" >"$SF_TMP/yt_metrics.txt"
 run promtool check metrics <"$SF_TMP/yt_metrics.txt"
 check "yt-consume: promtool check metrics: no problem" [ "$rc" -eq 0 ] && [ -z "$out$err" ]
 kill -TERM "$yt_pid"

@@ -75,4 +75,57 @@ i=0; while [ $i -lt 200 ]; do echo "noise $i"; i=$((i + 1)); done; exit 3'
 check "early error then a crash: red" [ "$rc" -ne 0 ]
 check_grep "early error then a crash: the first error line is shown" 'error: cannot open /nonexistent' "$out"
 
+# -j 2: two programs run at once (each waits to see the other's mark), their
+# output stays in one piece each, and the counts add up exactly.
+rm -f "$tree/b/tests/"test_*
+marks=$SF_TMP/marks
+mkdir -p "$marks"
+# side NAME OTHER: marks itself, waits up to 20 s for OTHER's mark.
+side() {
+  prog "$1" "touch $marks/$1; echo \"ok - $1 first\"
+i=0; while [ ! -e $marks/$2 ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done
+[ -e $marks/$2 ] && echo \"ok - $1 saw $2 running\" || echo \"not ok - $1 ran alone\"
+echo \"ok - $1 last\""
+}
+side test_left test_right
+side test_right test_left
+run bash "$tree/tests/run" --build b -j 2 -v
+check "-j 2: the two programs ran side by side" [ "$rc" -eq 0 ]
+check_grep "-j 2: exact closing line" '^6 passed, 0 failed, 0 skipped$' "$out"
+# (the log lines, in order, name 2 programs in 2 runs: left x3 then right x3, or the reverse)
+pieces=$(grep '^    | ok - test_' <<<"$out" | awk '{ print $4 }' | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
+check "-j 2: each program's output is in one piece ($pieces)" \
+  grep -Eqx 'test_left:3 test_right:3 |test_right:3 test_left:3 ' <<<"$pieces"
+
+# A program marked "tests/run: alone" runs with nothing beside it: here it
+# fails if it sees another program's mark, and those wait for it to have
+# ended before they end.
+rm -f "$tree/b/tests/"test_* "$marks"/*
+mkdir -p "$tree/tests/unit"
+printf '/* tests/run: alone */\n' >"$tree/tests/unit/test_solo.c"
+prog test_solo "touch $marks/test_solo; sleep 1
+if [ -n \"\$(ls $marks | grep -v test_solo)\" ]; then echo \"not ok - solo had company\"; else echo \"ok - solo alone\"; fi
+rm -f $marks/test_solo"
+for n in one two three; do
+  prog "test_$n" "touch $marks/test_$n; sleep 1; [ -e $marks/test_solo ] && echo \"not ok - $n beside solo\" || echo \"ok - $n\"; rm -f $marks/test_$n"
+done
+run bash "$tree/tests/run" --build b -j 4
+check "alone: exit 0" [ "$rc" -eq 0 ]
+check_grep "alone: exact closing line" '^4 passed, 0 failed, 0 skipped$' "$out"
+rm -f "$tree/tests/unit/test_solo.c"
+
+# A failure under -j: counted once, named, and the run is red.
+rm -f "$tree/b/tests/"test_*
+prog test_fine 'sleep 0.5; echo "ok - fine"'
+prog test_bad 'echo "ok - one"; echo "not ok - bad"; exit 1'
+prog test_dead 'echo "ok - one"; kill -SEGV $$'
+run bash "$tree/tests/run" --build b -j 3
+check "-j 3 with failures: red" [ "$rc" -ne 0 ]
+check_grep "-j 3 with failures: exact closing line" '^3 passed, 2 failed, 0 skipped$' "$out"
+check_grep "-j 3 with failures: both named" '\[b\] test_bad' "$out"
+check_grep "-j 3 with failures: the crash named" '\[b\] test_dead: exited with status' "$out"
+
+run bash "$tree/tests/run" --build b -j 0
+check "-j 0 is a usage error" [ "$rc" -eq 2 ]
+
 done_testing

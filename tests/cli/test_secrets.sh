@@ -42,11 +42,10 @@ run timeout 20 "$SF" replay -F "$SF_TMP/client.properties"
 check "-F line without '=': exit 2" [ "$rc" -eq 2 ]
 check_grep "-F line without '=': named by file:line" "client.properties:2:" "$err"
 check_nogrep "-F line without '=': the line is not echoed" "PwSecret42" "$out$err"
-t0=$SECONDS
-run timeout 20 "$SF" replay -F /dev/zero
+run_within 5000 timeout 20 "$SF" replay -F /dev/zero
 check "-F /dev/zero: exit 2" [ "$rc" -eq 2 ]
 check_grep "-F /dev/zero: line longer than 65536 bytes" "/dev/zero:1: line longer than 65536 bytes" "$err"
-check "-F /dev/zero: quickly ($((SECONDS - t0)) s)" [ $((SECONDS - t0)) -lt 5 ]
+check "-F /dev/zero: quickly ($ms ms)" [ "$ms" -lt 5000 ]
 
 # ---------------------------------------------------------- against the stand-in
 yt_keys || { echo "not ok - openssl genrsa failed"; done_testing; }

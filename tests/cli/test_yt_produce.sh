@@ -35,6 +35,19 @@ run "$SF" yt-produce --credentials /nonexistent/sa.json sameTitle01
 check "an unreadable key file fails" [ "$rc" -eq 1 ]
 check_grep "it names the key file" "/nonexistent/sa.json" "$err"
 
+# The Kafka options are read among the command's own, in any order.
+for cmd in yt-produce yt-consume; do
+  run "$SF" $cmd -q -X list -t topic_x
+  check "$cmd -X list: exit 0 before anything else is checked" [ "$rc" -eq 0 ]
+  check_grep "$cmd -X list: librdkafka's properties" "bootstrap\.servers" "$out"
+  run "$SF" $cmd -q -X no.such.property=1 -t topic_x
+  check "$cmd -X no.such.property: exit 2" [ "$rc" -eq 2 ]
+  check_grep "$cmd -X no.such.property: names it" "no\.such\.property" "$err"
+  run "$SF" $cmd -X client.id=x --help
+  check "$cmd --help after -X: exit 0" [ "$rc" -eq 0 ]
+  check_grep "$cmd --help after -X: the usage" "^usage: streamflow $cmd" "$out"
+done
+
 # ---------------------------------------------------------- the stand-in and a broker
 yt_keys || { echo "not ok - openssl genrsa failed"; done_testing; }
 standin_start --pubkey "$SA_PUB" || done_testing

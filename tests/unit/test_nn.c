@@ -75,45 +75,6 @@ static void test_dense_gradients(void) {
         CHECK_INT(bad, 0);
 }
 
-static void test_sgemm_against_loops(void) {
-        /* Both paths of the seam (the small-m loop and cblas), every
-         * transpose, alpha and beta, against a double-precision loop. */
-        enum { MAXM = 17, N = 7, K = 9 };
-        sf_rng_t rng;
-        sf_rng_seed(&rng, 21);
-        float a[MAXM * K], b[K * N], c[MAXM * N], c0[MAXM * N];
-        fill(&rng, a, MAXM * K, -1, 1), fill(&rng, b, K * N, -1, 1), fill(&rng, c0, MAXM * N, -1, 1);
-        a[3] = 0.0f; /* a zero input: the small path skips it */
-        int ms[] = {1, 2, 4, 5, MAXM};
-        int bad = 0;
-        for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++) {
-                int m = ms[mi];
-                for (int ta = 0; ta < 2; ta++)
-                        for (int tb = 0; tb < 2; tb++)
-                                for (int ab = 0; ab < 3; ab++) {
-                                        float alpha = ab == 2 ? 0.5f : 1.0f, beta = (float)ab * 0.5f;
-                                        memcpy(c, c0, sizeof(c));
-                                        /* op(A) (m, K): A is (m, K), or (K, m) transposed. */
-                                        int lda = ta ? m : K, ldb = tb ? K : N;
-                                        sf_sgemm(ta, tb, m, N, K, alpha, a, lda, b, ldb, beta, c, N);
-                                        for (int i = 0; i < m; i++)
-                                                for (int j = 0; j < N; j++) {
-                                                        double s = 0;
-                                                        for (int p = 0; p < K; p++) {
-                                                                double av =
-                                                                        ta ? a[p * lda + i] : a[i * lda + p];
-                                                                double bv =
-                                                                        tb ? b[j * ldb + p] : b[p * ldb + j];
-                                                                s += av * bv;
-                                                        }
-                                                        double want = alpha * s + beta * c0[i * N + j];
-                                                        if (fabs(c[i * N + j] - want) > 1e-5) bad++;
-                                                }
-                                }
-        }
-        CHECK_INT(bad, 0);
-}
-
 static void test_hot_matches_dense(void) {
         /* Inputs: 2 dense columns, then a one-hot group of 3 and one of 2. */
         enum { B = 4, IN = 7, OUT = 3, DENSE = 2, NHOT = 2 };
@@ -505,7 +466,6 @@ static void test_argmax(void) {
 
 int main(void) {
         sf_nn_set_threads(1);
-        RUN(test_sgemm_against_loops);
         RUN(test_dense_gradients);
         RUN(test_hot_matches_dense);
         RUN(test_relu_gradients);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/dataset.h"
+#include "nn/kernels.h"
 #include "nn/nn.h"
 #include "nn/train.h"
 #include "table/encoder.h"
@@ -224,6 +225,43 @@ static void test_deterministic_from_seed(void) {
 out:
         sf_dataset_free(&ds);
         fixture_free(&fx);
+}
+
+/* Training gives the same weights, bit for bit, on every kernel this CPU
+ * runs (AVX-512, AVX2 + FMA) as on the portable loop: compact rows (the
+ * one-hot gather and its gradient) and dense rows, batches of 3. */
+static void test_same_weights_on_every_kernel(void) {
+        fixture_t fx = {0};
+        char err[256];
+        CHECK(fixture_load(&fx) == 0);
+        sf_encoder_t *enc = fx.enc;
+        sf_dataset_t ds[2] = {{0}, {0}};
+        for (int compact = 0; compact <= 1; compact++)
+                CHECK(enc && sf_dataset_encode(&ds[compact], enc, fx.table, "rows", NULL, NROWS, compact, err,
+                                               sizeof(err)) == 0);
+        const sf_kernel_t kinds[] = {SF_KERNEL_AVX512, SF_KERNEL_AVX2};
+        int compared = 0;
+        for (int compact = 0; enc && compact <= 1; compact++) {
+                size_t nr = 0, nk = 0;
+                sf_kernel_force(SF_KERNEL_PORTABLE);
+                float *ref = train_params(&ds[compact], enc->n_inputs, 5, 10, &nr);
+                CHECK(ref != NULL);
+                for (size_t k = 0; ref && k < 2; k++) {
+                        if (!sf_kernel_supported(kinds[k])) continue;
+                        sf_kernel_force(kinds[k]);
+                        float *got = train_params(&ds[compact], enc->n_inputs, 5, 10, &nk);
+                        CHECK_MSG(got && nk == nr && memcmp(got, ref, nr * sizeof(float)) == 0,
+                                  "%s, %s rows: other weights than the portable loop's",
+                                  sf_kernel_name(kinds[k]), compact ? "compact" : "dense");
+                        compared++;
+                        free(got);
+                }
+                free(ref);
+        }
+        sf_kernel_force(SF_KERNEL_AUTO);
+        sf_dataset_free(&ds[0]), sf_dataset_free(&ds[1]);
+        fixture_free(&fx);
+        if (!compared) SKIP("this CPU has neither AVX-512 nor AVX2 + FMA: only the portable loop runs");
 }
 
 static void test_divergence_is_an_error(void) {
@@ -531,6 +569,7 @@ int main(void) {
         RUN(test_compact_and_dense_agree);
         RUN(test_epoch_like_keras);
         RUN(test_deterministic_from_seed);
+        RUN(test_same_weights_on_every_kernel);
         RUN(test_divergence_is_an_error);
         RUN(test_non_finite_evaluation_rows);
         RUN(test_weighted_epoch_loss);
