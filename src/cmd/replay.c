@@ -417,159 +417,172 @@ static int load_columns(replay_t *r, const char *schema_path, const char *model_
         return 0;
 }
 
-int cmd_replay(int argc, char **argv) {
+/* The command line, read by parse_args. */
+typedef struct replay_opts {
+        sf_kafka_conf_t *kconf;
+        const char *topic, *schema_path, *model_path;
+        double rate;
+        long long limit;
+        int loop, quiet;
+        sf_score_format_t format;
+        int nfiles; /* argv[1..nfiles] */
+} replay_opts_t;
+
+/* Applies one of the command's own options to o. Returns 0, or 2 after a
+ * usage error (printed). */
+static int parse_option(replay_opts_t *o, int c, const char *arg) {
+        switch (c) {
+        case 't':
+                o->topic = arg;
+                break;
+        case OPT_RATE:
+                return sf_opt_double(&spec, "--rate", arg, 0.001, 1e9, &o->rate) != 0 ? 2 : 0;
+        case OPT_LIMIT:
+                return sf_opt_long(&spec, "--limit", arg, 0, INT64_MAX, &o->limit) != 0 ? 2 : 0;
+        case OPT_LOOP:
+                o->loop = 1;
+                break;
+        case OPT_SCHEMA:
+                o->schema_path = arg;
+                break;
+        case OPT_MODEL:
+                o->model_path = arg;
+                break;
+        case OPT_FORMAT:
+                if (sf_score_format_parse(arg, &o->format) != 0) {
+                        sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
+                        return 2;
+                }
+                break;
+        case 'q':
+                o->quiet = 1;
+                break;
+        }
+        return 0;
+}
+
+/* Checks that the options go together. Returns 0, or SF_OPT_USAGE after a
+ * usage error. */
+static int check_options(const replay_opts_t *o) {
+        if (o->nfiles == 0)
+                return sf_opt_usage(&spec,
+                                    "no input file (give one or more CSV or JSON-lines files, plain or .gz)");
+        if (!*o->topic) return sf_opt_usage(&spec, "-t needs a topic name");
+        if ((o->schema_path && o->model_path) ||
+            (o->format == SF_SCORE_JSON && !o->schema_path && !o->model_path))
+                return sf_opt_usage(&spec, o->schema_path && o->model_path
+                                                   ? "give --schema or --model, not both"
+                                                   : "--format json needs --schema or --model "
+                                                     "to name the columns");
+        return 0;
+}
+
+/* Reads the command line into o (STREAMFLOW_<OPTION> variables too).
+ * Returns -1 when the command goes on, or the exit code (after --help or
+ * `-X list`, or an error that was printed). */
+static int parse_args(replay_opts_t *o, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
-        int c, rc = 1;
-        char errstr[512];
-        const char *topic = SF_TOPIC_CONNECTIONS;
-        double rate = 0;
-        long long limit = -1;
-        int loop = 0, quiet = 0;
-        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
-        sf_producer_t *prod = NULL;
-        replay_t r = {0};
-        const char *schema_path = NULL, *model_path = NULL;
-        sf_schema_t *schema = NULL;
-        sf_model_t *model = NULL;
-
-        if (!kconf) {
-                fprintf(stderr, "streamflow replay: out of memory\n");
-                return 1;
-        }
+        int c, rc;
         sf_opt_init(&p, &spec, argc, argv);
         p.env = 1;
-        while ((c = sf_opt_next(&p, &arg)) >= 0) {
-                if (sf_kafka_is_opt(c)) {
-                        int kr = sf_cmd_kafka_opt(&spec, kconf, c, arg);
-                        if (kr == SF_OPT_EXIT) {
-                                rc = 0;
-                                goto out;
-                        }
-                        if (kr == SF_OPT_USAGE) {
-                                rc = 2;
-                                goto out;
-                        }
-                        continue;
-                }
-                switch (c) {
-                case 't':
-                        topic = arg;
-                        break;
-                case OPT_RATE:
-                        if (sf_opt_double(&spec, "--rate", arg, 0.001, 1e9, &rate) != 0) {
-                                rc = 2;
-                                goto out;
-                        }
-                        break;
-                case OPT_LIMIT:
-                        if (sf_opt_long(&spec, "--limit", arg, 0, INT64_MAX, &limit) != 0) {
-                                rc = 2;
-                                goto out;
-                        }
-                        break;
-                case OPT_LOOP:
-                        loop = 1;
-                        break;
-                case OPT_SCHEMA:
-                        schema_path = arg;
-                        break;
-                case OPT_MODEL:
-                        model_path = arg;
-                        break;
-                case OPT_FORMAT:
-                        if (sf_score_format_parse(arg, &r.format) != 0) {
-                                sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
-                                rc = 2;
-                                goto out;
-                        }
-                        break;
-                case 'q':
-                        quiet = 1;
-                        break;
-                }
-        }
-        if (c == SF_OPT_EXIT) {
-                rc = 0;
-                goto out;
-        }
-        if (c == SF_OPT_USAGE) {
-                rc = 2;
-                goto out;
-        }
-        if (p.nops == 0) {
-                sf_opt_usage(&spec, "no input file (give one or more CSV or JSON-lines files, plain or .gz)");
-                rc = 2;
-                goto out;
-        }
-        if (!*topic) {
-                sf_opt_usage(&spec, "-t needs a topic name");
-                rc = 2;
-                goto out;
-        }
-        if ((schema_path && model_path) || (r.format == SF_SCORE_JSON && !schema_path && !model_path)) {
-                sf_opt_usage(&spec, schema_path && model_path ? "give --schema or --model, not both"
-                                                              : "--format json needs --schema or --model "
-                                                                "to name the columns");
-                rc = 2;
-                goto out;
-        }
-        if ((schema_path || model_path) && load_columns(&r, schema_path, model_path, &schema, &model) != 0)
-                goto out;
-        int nfiles = p.nops;
-        /* Check every file first: a typo in the last one should not surface
-         * after the first million records went out. */
+        while ((c = sf_cmd_kafka_next(&p, o->kconf, &arg)) >= 0)
+                if ((rc = parse_option(o, c, arg)) != 0) return rc;
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
+        o->nfiles = p.nops;
+        return check_options(o) != 0 ? 2 : -1;
+}
+
+/* Checks every file first: a typo in the last one should not surface after
+ * the first million records went out. Returns 0, or -1 (reported). */
+static int check_files(char **argv, int nfiles) {
         for (int f = 1; f <= nfiles; f++) {
                 if (access(argv[f], R_OK) != 0) {
                         fprintf(stderr, "streamflow replay: %s: cannot read the file\n", argv[f]);
-                        goto out;
+                        return -1;
                 }
         }
+        return 0;
+}
 
+/* Creates the producer and the batch buffer in r. Returns 0, or -1
+ * (reported). */
+static int start_replay(replay_t *r, const replay_opts_t *o, char **argv) {
+        char errstr[512];
         sf_kafka_install_signals();
-        prod = sf_producer_new(kconf, NULL, NULL, errstr, sizeof(errstr));
-        if (!prod) {
+        r->prod = sf_producer_new(o->kconf, NULL, NULL, errstr, sizeof(errstr));
+        if (!r->prod) {
                 fprintf(stderr, "streamflow replay: %s\n", errstr);
-                goto out;
+                return -1;
         }
-        r.topic = topic;
-        r.files = argv;
-        r.rate = rate;
-        r.prod = prod;
-        r.buf = malloc(REPLAY_BATCH_BYTES);
-        r.buf_cap = REPLAY_BATCH_BYTES;
-        if (!r.buf) {
+        r->topic = o->topic;
+        r->files = argv;
+        r->rate = o->rate;
+        r->buf = malloc(REPLAY_BATCH_BYTES);
+        r->buf_cap = REPLAY_BATCH_BYTES;
+        if (!r->buf) {
                 fprintf(stderr, "streamflow replay: out of memory\n");
-                goto out;
+                return -1;
         }
-        r.caching = loop;
-        r.progress = !quiet && isatty(STDERR_FILENO);
-        r.t0 = r.last_progress = sf_now_s();
-        int failed = replay_all(&r, nfiles, limit, loop);
+        r->caching = o->loop;
+        r->progress = !o->quiet && isatty(STDERR_FILENO);
+        return 0;
+}
 
-        uint64_t undelivered = sf_producer_flush(prod, 30000);
-        double dt = sf_now_s() - r.t0;
-        sf_producer_stats_t st = sf_producer_stats(prod);
-        if (r.progress) progress(&r, 1);
-        if (!quiet)
+/* Replays the files, flushes and prints the totals. Returns the exit code. */
+static int run(replay_t *r, const replay_opts_t *o) {
+        r->t0 = r->last_progress = sf_now_s();
+        int failed = replay_all(r, o->nfiles, o->limit, o->loop);
+
+        uint64_t undelivered = sf_producer_flush(r->prod, 30000);
+        double dt = sf_now_s() - r->t0;
+        sf_producer_stats_t st = sf_producer_stats(r->prod);
+        if (r->progress) progress(r, 1);
+        if (!o->quiet)
                 fprintf(stderr,
                         "replay: %llu records sent to %s, %llu delivered, %llu not delivered, %llu lines "
                         "unreadable, %.2f s, %.0f records/s\n",
-                        (unsigned long long)r.sent, topic, (unsigned long long)st.delivered,
-                        (unsigned long long)undelivered, (unsigned long long)r.bad_lines, dt,
+                        (unsigned long long)r->sent, o->topic, (unsigned long long)st.delivered,
+                        (unsigned long long)undelivered, (unsigned long long)r->bad_lines, dt,
                         dt > 0 ? st.delivered / dt : 0.0);
-        rc = (undelivered || failed || r.bad_lines || sf_producer_fatal(prod)) ? 1 : 0;
+        return (undelivered || failed || r->bad_lines || sf_producer_fatal(r->prod)) ? 1 : 0;
+}
+
+static void replay_free(replay_t *r) {
+        free(r->buf);
+        free(r->cache);
+        free(r->rows);
+        free(r->fields);
+        free(r->scratch);
+        free(r->json);
+        sf_score_decoder_free(&r->dec);
+}
+
+int cmd_replay(int argc, char **argv) {
+        replay_opts_t o = {.topic = SF_TOPIC_CONNECTIONS, .limit = -1};
+        replay_t r = {0};
+        sf_schema_t *schema = NULL;
+        sf_model_t *model = NULL;
+        int rc = 1;
+
+        if (!(o.kconf = sf_kafka_conf_new())) {
+                fprintf(stderr, "streamflow replay: out of memory\n");
+                return 1;
+        }
+        if ((rc = parse_args(&o, argc, argv)) >= 0) goto out;
+        rc = 1;
+        r.format = o.format;
+        if ((o.schema_path || o.model_path) &&
+            load_columns(&r, o.schema_path, o.model_path, &schema, &model) != 0)
+                goto out;
+        if (check_files(argv, o.nfiles) != 0 || start_replay(&r, &o, argv) != 0) goto out;
+        rc = run(&r, &o);
 out:
-        free(r.buf);
-        free(r.cache);
-        free(r.rows);
-        free(r.fields);
-        free(r.scratch);
-        free(r.json);
-        sf_score_decoder_free(&r.dec);
+        replay_free(&r);
         sf_schema_destroy(schema);
         sf_model_destroy(model);
-        sf_producer_destroy(prod);
-        sf_kafka_conf_destroy(kconf);
+        sf_producer_destroy(r.prod);
+        sf_kafka_conf_destroy(o.kconf);
         return rc;
 }

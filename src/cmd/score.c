@@ -281,204 +281,196 @@ out:
 
 /* ------------------------------------------------------------- scoring */
 
-int cmd_score(int argc, char **argv) {
+/* The command line, read by parse_args. */
+typedef struct score_opts {
+        sf_kafka_conf_t *kconf;
+        sf_scorer_opts_t o;
+        const char *model_path, *fitted_path, *stats_json, *metrics;
+        int report, quiet, watch;
+} score_opts_t;
+
+/* Applies one of the command's own options to so. Returns 0, or 2 after a
+ * usage error (printed). */
+static int parse_option(score_opts_t *so, int c, const char *arg) {
+        char errstr[512];
+        sf_scorer_opts_t *o = &so->o;
+        long long v;
+        switch (c) {
+        case 't':
+                o->topic = arg;
+                break;
+        case OPT_OUTPUT:
+                o->output = arg;
+                break;
+        case OPT_DLQ:
+                o->dlq = arg;
+                break;
+        case 'G':
+                o->group = arg;
+                break;
+        case OPT_MODEL:
+                so->model_path = arg;
+                break;
+        case OPT_MODEL_WATCH:
+                so->watch = 1;
+                break;
+        case OPT_SCHEMA:
+                so->fitted_path = arg;
+                break;
+        case OPT_INSTANCE: {
+                sf_score_instance_t named;
+                if (sf_score_instance_named(arg, &named, errstr, sizeof(errstr)) != 0) {
+                        sf_opt_usage(&spec, "--instance-id: %s", errstr);
+                        return 2;
+                }
+                o->instance_id = arg;
+                break;
+        }
+        case OPT_BATCH:
+                if (sf_opt_long(&spec, "--batch", arg, 1, 65536, &v) != 0) return 2;
+                o->batch = (int)v;
+                break;
+        case OPT_LINGER:
+                if (sf_opt_long(&spec, "--linger-ms", arg, 0, 60000, &v) != 0) return 2;
+                o->linger_ms = (int)v;
+                break;
+        case OPT_EOS:
+                o->exactly_once = true;
+                break;
+        case 'e':
+                o->exit_at_end = true;
+                break;
+        case 'c':
+                if (sf_opt_long(&spec, "-c", arg, 1, INT64_MAX, &v) != 0) return 2;
+                o->max_records = v;
+                break;
+        case OPT_STATS:
+                return sf_opt_double(&spec, "--stats", arg, 0, 86400, &o->stats_s) != 0 ? 2 : 0;
+        case OPT_STATS_JSON:
+                so->stats_json = arg;
+                break;
+        case OPT_METRICS:
+                so->metrics = arg;
+                break;
+        case OPT_FORMAT:
+                if (sf_score_format_parse(arg, &o->format) != 0) {
+                        sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
+                        return 2;
+                }
+                break;
+        case OPT_REPORT:
+                so->report = 1;
+                break;
+        case 'q':
+                so->quiet = 1;
+                break;
+        }
+        return 0;
+}
+
+/* Reads the command line into so: STREAMFLOW_<OPTION> variables too, and a
+ * secret -X value is wiped from argv. Returns -1 when the command goes on,
+ * or the exit code (after --help or `-X list`, or an error that was
+ * printed). */
+static int parse_args(score_opts_t *so, int argc, char **argv) {
         sf_optparser_t p;
         const char *arg;
-        int c, rc = 1;
-        char errstr[512];
-        sf_scorer_opts_t o = {0};
-        const char *model_path = DEFAULT_MODEL, *fitted_path = NULL, *stats_json = NULL, *metrics = NULL;
-        int report = 0, quiet = 0, watch = 0;
-        long long v;
-        sf_model_t *model = NULL;
-        FILE *json_fp = NULL;
-        sf_score_prom_t *prom = NULL;
-        sf_svc_t *svc = NULL;
-        sf_score_reload_t *reload = NULL;
-        /* Two malloc arenas, not one per librdkafka thread: each arena keeps
-         * its own free memory, and with one per thread the scorer's peak RSS
-         * spread 42-50 MB over runs of bench_stream, 44-46 MB with two, at
-         * the same throughput. Set before any thread starts. */
-        mallopt(M_ARENA_MAX, 2);
-        sf_kafka_conf_t *kconf = sf_kafka_conf_new();
-
-        o.topic = SF_TOPIC_CONNECTIONS;
-        o.output = SF_TOPIC_PREDICTIONS;
-        o.dlq = SF_TOPIC_DLQ;
-        o.group = DEFAULT_GROUP;
-        o.batch = 1024;
-        o.linger_ms = 5;
-        if (!kconf) {
-                fprintf(stderr, "streamflow score: out of memory\n");
-                return 1;
-        }
-        if (sf_scorer_conf_defaults(kconf, errstr, sizeof(errstr)) != 0) {
-                fprintf(stderr, "streamflow score: %s\n", errstr);
-                goto out;
-        }
+        int c, rc;
         sf_opt_init(&p, &spec, argc, argv);
         p.env = 1;
-        while ((c = sf_opt_next(&p, &arg)) >= 0) {
-                if (sf_kafka_is_opt(c)) {
-                        sf_kafka_opt_result_t kr =
-                                sf_kafka_conf_opt(kconf, c, arg, stdout, errstr, sizeof(errstr));
-                        sf_cmd_kafka_hide(c, arg);
-                        if (kr == SF_KAFKA_OPT_LISTED) {
-                                rc = 0;
-                                goto out;
-                        }
-                        if (kr == SF_KAFKA_OPT_USAGE) {
-                                sf_opt_usage(&spec, "%s", errstr);
-                                rc = 2;
-                                goto out;
-                        }
-                        continue;
-                }
-                switch (c) {
-                case 't':
-                        o.topic = arg;
-                        break;
-                case OPT_OUTPUT:
-                        o.output = arg;
-                        break;
-                case OPT_DLQ:
-                        o.dlq = arg;
-                        break;
-                case 'G':
-                        o.group = arg;
-                        break;
-                case OPT_MODEL:
-                        model_path = arg;
-                        break;
-                case OPT_MODEL_WATCH:
-                        watch = 1;
-                        break;
-                case OPT_SCHEMA:
-                        fitted_path = arg;
-                        break;
-                case OPT_INSTANCE: {
-                        sf_score_instance_t named;
-                        if (sf_score_instance_named(arg, &named, errstr, sizeof(errstr)) != 0) {
-                                sf_opt_usage(&spec, "--instance-id: %s", errstr);
-                                goto usage;
-                        }
-                        o.instance_id = arg;
-                        break;
-                }
-                case OPT_BATCH:
-                        if (sf_opt_long(&spec, "--batch", arg, 1, 65536, &v) != 0) goto usage;
-                        o.batch = (int)v;
-                        break;
-                case OPT_LINGER:
-                        if (sf_opt_long(&spec, "--linger-ms", arg, 0, 60000, &v) != 0) goto usage;
-                        o.linger_ms = (int)v;
-                        break;
-                case OPT_EOS:
-                        o.exactly_once = true;
-                        break;
-                case 'e':
-                        o.exit_at_end = true;
-                        break;
-                case 'c':
-                        if (sf_opt_long(&spec, "-c", arg, 1, INT64_MAX, &v) != 0) goto usage;
-                        o.max_records = v;
-                        break;
-                case OPT_STATS:
-                        if (sf_opt_double(&spec, "--stats", arg, 0, 86400, &o.stats_s) != 0) goto usage;
-                        break;
-                case OPT_STATS_JSON:
-                        stats_json = arg;
-                        break;
-                case OPT_METRICS:
-                        metrics = arg;
-                        break;
-                case OPT_FORMAT:
-                        if (sf_score_format_parse(arg, &o.format) != 0) {
-                                sf_opt_usage(&spec, "--format: '%s' is not csv, json or auto", arg);
-                                goto usage;
-                        }
-                        break;
-                case OPT_REPORT:
-                        report = 1;
-                        break;
-                case 'q':
-                        quiet = 1;
-                        break;
-                }
-        }
-        if (c == SF_OPT_EXIT) {
-                rc = 0;
-                goto out;
-        }
-        if (c == SF_OPT_USAGE) goto usage;
+        while ((c = sf_cmd_kafka_next(&p, so->kconf, &arg)) >= 0)
+                if ((rc = parse_option(so, c, arg)) != 0) return rc;
+        if (c == SF_OPT_EXIT) return 0;
+        if (c == SF_OPT_USAGE) return 2;
         if (p.nops > 0) {
                 sf_opt_usage(&spec, "unexpected argument '%s'", argv[1]);
-                goto usage;
+                return 2;
         }
-        if (!*o.topic || !*o.output || !*o.dlq || !*o.group) {
+        const sf_scorer_opts_t *o = &so->o;
+        if (!*o->topic || !*o->output || !*o->dlq || !*o->group) {
                 sf_opt_usage(&spec, "topic and group names cannot be empty");
-                goto usage;
+                return 2;
         }
-        if (report) {
-                rc = run_report(kconf, o.output);
-                goto out;
-        }
-        if (strcmp(o.topic, o.output) == 0 || strcmp(o.topic, o.dlq) == 0) {
-                sf_opt_usage(&spec, "the input topic '%s' cannot also be the output or the DLQ topic",
-                             o.topic);
-                goto usage;
-        }
+        return -1;
+}
 
+/* The scorer's resources, released by stop_scoring. */
+typedef struct scoring {
+        FILE *json_fp;
+        sf_score_prom_t *prom;
+        sf_svc_t *svc;
+        sf_score_reload_t *reload;
+        sf_model_t *model; /* until the reloader owns it */
+} scoring_t;
+
+/* Opens --stats-json and starts --metrics into s, and sets the outputs in
+ * so->o. Returns 0, or 1 after an error (printed). */
+static int start_outputs(scoring_t *s, score_opts_t *so, const sf_model_t *model) {
+        char errstr[512];
+        sf_scorer_opts_t *o = &so->o;
+        if (so->stats_json) {
+                s->json_fp = strcmp(so->stats_json, "-") == 0 ? stdout : fopen(so->stats_json, "w");
+                if (!s->json_fp) {
+                        fprintf(stderr, "streamflow score: %s: cannot open for writing\n", so->stats_json);
+                        return 1;
+                }
+                if (o->stats_s <= 0) o->stats_s = 1;
+        }
+        o->stats_text = o->stats_s > 0 ? stderr : NULL;
+        o->stats_json = s->json_fp;
+        o->events = so->quiet ? NULL : stderr;
+        if (!so->metrics) return 0;
+        s->prom = sf_score_prom_new(sf_model_id(model), "safetensors", o->topic, sf_model_schema(model),
+                                    sf_model_encoder(model));
+        sf_svc_opts_t svo = {sf_score_prom_metrics, sf_score_prom_ready, s->prom, 0};
+        s->svc = s->prom ? sf_svc_start(so->metrics, &svo, errstr, sizeof(errstr)) : NULL;
+        if (!s->svc) {
+                fprintf(stderr, "streamflow score: --metrics %s: %s\n", so->metrics,
+                        s->prom ? errstr : "out of memory");
+                return 1;
+        }
+        fprintf(stderr, "score: metrics on http://%s/metrics\n", sf_svc_where(s->svc));
+        o->prom = s->prom;
+        o->svc = s->svc;
+        return 0;
+}
+
+/* Loads the model, opens the outputs and the reloader into s. Returns 0,
+ * or 1 after an error (printed). */
+static int start_scoring(scoring_t *s, score_opts_t *so) {
+        char errstr[512];
         /* One BLAS thread: at these sizes more threads only spin
          * (sched_yield) against librdkafka's threads for the two cores. */
         sf_nn_set_threads(1);
-        model = sf_model_load_with(model_path, fitted_path, errstr, sizeof(errstr));
-        if (!model) {
+        s->model = sf_model_load_with(so->model_path, so->fitted_path, errstr, sizeof(errstr));
+        if (!s->model) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
-                goto out;
+                return 1;
         }
-        if (stats_json) {
-                json_fp = strcmp(stats_json, "-") == 0 ? stdout : fopen(stats_json, "w");
-                if (!json_fp) {
-                        fprintf(stderr, "streamflow score: %s: cannot open for writing\n", stats_json);
-                        goto out;
-                }
-                if (o.stats_s <= 0) o.stats_s = 1;
-        }
-        o.stats_text = o.stats_s > 0 ? stderr : NULL;
-        o.stats_json = json_fp;
-        o.events = quiet ? NULL : stderr;
-        if (metrics) {
-                prom = sf_score_prom_new(sf_model_id(model), "safetensors", o.topic, sf_model_schema(model),
-                                         sf_model_encoder(model));
-                sf_svc_opts_t so = {sf_score_prom_metrics, sf_score_prom_ready, prom, 0};
-                svc = prom ? sf_svc_start(metrics, &so, errstr, sizeof(errstr)) : NULL;
-                if (!svc) {
-                        fprintf(stderr, "streamflow score: --metrics %s: %s\n", metrics,
-                                prom ? errstr : "out of memory");
-                        goto out;
-                }
-                fprintf(stderr, "score: metrics on http://%s/metrics\n", sf_svc_where(svc));
-                o.prom = prom;
-                o.svc = svc;
-        }
-
-        sf_score_reload_opts_t ro = {model_path, fitted_path, watch, stderr, prom};
-        reload = sf_score_reload_new(&ro, model, errstr, sizeof(errstr));
-        model = NULL;
-        if (!reload) {
+        if (start_outputs(s, so, s->model) != 0) return 1;
+        sf_score_reload_opts_t ro = {so->model_path, so->fitted_path, so->watch, stderr, s->prom};
+        s->reload = sf_score_reload_new(&ro, s->model, errstr, sizeof(errstr));
+        s->model = NULL;
+        if (!s->reload) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
-                goto out;
+                return 1;
         }
-        o.reload = reload;
+        so->o.reload = s->reload;
+        return 0;
+}
 
+/* Scores until the end, a signal or an error, and prints the totals.
+ * Returns the exit code. */
+static int run(const scoring_t *s, score_opts_t *so) {
+        char errstr[512];
+        const sf_scorer_opts_t *o = &so->o;
         sf_kafka_install_signals();
         sf_score_reload_install_signal();
         sf_scorer_totals_t t;
-        int r = sf_scorer_run(kconf, sf_score_reload_model(reload), &o, &t, errstr, sizeof(errstr));
+        int r = sf_scorer_run(so->kconf, sf_score_reload_model(s->reload), o, &t, errstr, sizeof(errstr));
         /* Totals of a run that read nothing (Kafka unreachable) say nothing:
          * then the error alone. */
-        if (!quiet && (r == 0 || t.records > 0))
+        if (!so->quiet && (r == 0 || t.records > 0))
                 fprintf(stderr,
                         "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen "
                         "values, "
@@ -486,27 +478,69 @@ int cmd_score(int argc, char **argv) {
                         "%.1f ms, "
                         "model %s\n",
                         (unsigned long long)t.records, (unsigned long long)t.predictions,
-                        (unsigned long long)t.dlq, o.dlq, (unsigned long long)t.delivered,
+                        (unsigned long long)t.dlq, o->dlq, (unsigned long long)t.delivered,
                         (unsigned long long)t.unseen, (unsigned long long)t.unknown_label,
                         (unsigned long long)t.batches, t.seconds, t.seconds > 0 ? t.records / t.seconds : 0.0,
-                        t.p50_us / 1000.0, t.p99_us / 1000.0, sf_model_id(sf_score_reload_model(reload)));
+                        t.p50_us / 1000.0, t.p99_us / 1000.0, sf_model_id(sf_score_reload_model(s->reload)));
         if (r != 0) {
+                fprintf(stderr, "streamflow score: %s\n", errstr);
+                return 1;
+        }
+        return 0;
+}
+
+/* Releases s; rc is the exit code so far. Returns the exit code: 1 when
+ * the --stats-json file could not be written. */
+static int stop_scoring(scoring_t *s, const score_opts_t *so, int rc) {
+        sf_svc_stop(s->svc);
+        sf_score_prom_destroy(s->prom);
+        if (s->json_fp && s->json_fp != stdout && fclose(s->json_fp) != 0 && rc == 0) {
+                fprintf(stderr, "streamflow score: %s: write error\n", so->stats_json);
+                rc = 1;
+        }
+        sf_score_reload_destroy(s->reload);
+        sf_model_destroy(s->model);
+        return rc;
+}
+
+int cmd_score(int argc, char **argv) {
+        char errstr[512];
+        score_opts_t so = {.model_path = DEFAULT_MODEL,
+                           .o = {.topic = SF_TOPIC_CONNECTIONS,
+                                 .output = SF_TOPIC_PREDICTIONS,
+                                 .dlq = SF_TOPIC_DLQ,
+                                 .group = DEFAULT_GROUP,
+                                 .batch = 1024,
+                                 .linger_ms = 5}};
+        scoring_t s = {0};
+        int rc = 1;
+        /* Two malloc arenas, not one per librdkafka thread: each arena keeps
+         * its own free memory, and with one per thread the scorer's peak RSS
+         * spread 42-50 MB over runs of bench_stream, 44-46 MB with two, at
+         * the same throughput. Set before any thread starts. */
+        mallopt(M_ARENA_MAX, 2);
+        if (!(so.kconf = sf_kafka_conf_new())) {
+                fprintf(stderr, "streamflow score: out of memory\n");
+                return 1;
+        }
+        if (sf_scorer_conf_defaults(so.kconf, errstr, sizeof(errstr)) != 0) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
         }
-        rc = 0;
-        goto out;
-usage:
-        rc = 2;
-out:
-        sf_svc_stop(svc);
-        sf_score_prom_destroy(prom);
-        if (json_fp && json_fp != stdout && fclose(json_fp) != 0 && rc == 0) {
-                fprintf(stderr, "streamflow score: %s: write error\n", stats_json);
-                rc = 1;
+        if ((rc = parse_args(&so, argc, argv)) >= 0) goto out;
+        if (so.report) {
+                rc = run_report(so.kconf, so.o.output);
+                goto out;
         }
-        sf_score_reload_destroy(reload);
-        sf_model_destroy(model);
-        sf_kafka_conf_destroy(kconf);
+        if (strcmp(so.o.topic, so.o.output) == 0 || strcmp(so.o.topic, so.o.dlq) == 0) {
+                sf_opt_usage(&spec, "the input topic '%s' cannot also be the output or the DLQ topic",
+                             so.o.topic);
+                rc = 2;
+                goto out;
+        }
+        rc = start_scoring(&s, &so) != 0 ? 1 : run(&s, &so);
+out:
+        rc = stop_scoring(&s, &so, rc);
+        sf_kafka_conf_destroy(so.kconf);
         return rc;
 }

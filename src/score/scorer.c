@@ -682,24 +682,10 @@ static void free_batch(scorer_t *s) {
         sf_score_decoder_free(&s->dec);
 }
 
-int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,
-                  sf_scorer_totals_t *totals, char *errstr, size_t errstr_size) {
-        scorer_t *s = calloc(1, sizeof(*s));
-        int rc = -1;
-        memset(totals, 0, sizeof(*totals));
-        if (!s) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return -1;
-        }
-        s->o = o;
-        s->instance.lock_fd = -1;
-        s->model = model;
-        s->model_id = sf_model_id(model);
-        if (alloc_batch(s) != 0) {
-                snprintf(errstr, errstr_size, "out of memory for a batch of %d records", o->batch);
-                goto out;
-        }
-
+/* Creates the consumer and the producer of s (starting transactions with
+ * --exactly-once). Returns 0, or -1 (errstr). */
+static int start_clients(scorer_t *s, sf_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
+        const sf_scorer_opts_t *o = s->o;
         sf_consumer_opts_t copts = {0};
         copts.group = o->group;
         copts.start = SF_KAFKA_START_BEGINNING;
@@ -707,22 +693,60 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         copts.rebalance = on_rebalance;
         copts.rebalance_ctx = s;
         const char *topics[] = {o->topic};
-        if (set_identity(s, conf, errstr, errstr_size) != 0) goto out;
+        if (set_identity(s, conf, errstr, errstr_size) != 0) return -1;
         s->cons = sf_consumer_new(conf, topics, 1, &copts, errstr, errstr_size);
-        if (!s->cons) goto out;
+        if (!s->cons) return -1;
         if (o->prom) sf_score_prom_attach(o->prom, sf_consumer_handle(s->cons));
         s->prod = sf_producer_new(conf, on_delivery, s, errstr, errstr_size);
-        if (!s->prod) goto out;
+        if (!s->prod) return -1;
         if (o->exactly_once) {
                 rd_kafka_error_t *error = rd_kafka_init_transactions(sf_producer_handle(s->prod), 30000);
                 if (error) {
                         snprintf(errstr, errstr_size, "--exactly-once: cannot start transactions: %s",
                                  rd_kafka_error_string(error));
                         rd_kafka_error_destroy(error);
-                        goto out;
+                        return -1;
                 }
         }
+        return 0;
+}
 
+/* Fills a batch: up to o->batch records, or o->linger_ms after its first
+ * record. */
+static void fill_batch(scorer_t *s) {
+        const sf_scorer_opts_t *o = s->o;
+        double deadline = 0;
+        while (s->n < o->batch && sf_kafka_running()) {
+                /* What is already fetched is taken without a wait
+                 * (and without reading the clock). */
+                if (s->n > 0 && (s->n & 63) == 0 && sf_now_s() >= deadline) break;
+                rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 0);
+                if (!msg) {
+                        int timeout = 100;
+                        if (s->n > 0) {
+                                double left = deadline - sf_now_s();
+                                if (left <= 0) break;
+                                timeout = (int)(left * 1000) + 1;
+                        }
+                        msg = sf_consumer_poll(s->cons, timeout);
+                }
+                if (!msg) {
+                        if (s->n == 0 || (o->exit_at_end && sf_consumer_at_end(s->cons))) break;
+                        continue;
+                }
+                if (msg->err) { /* not expected from the layer; never lose track of it */
+                        rd_kafka_message_destroy(msg);
+                        continue;
+                }
+                if (s->n == 0) deadline = sf_now_s() + o->linger_ms / 1000.0;
+                add_record(s, msg);
+                if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+        }
+}
+
+/* Scores batch after batch until a signal, a failure, -c or (-e) the end. */
+static void serve(scorer_t *s) {
+        const sf_scorer_opts_t *o = s->o;
         s->iv_start = sf_now_s();
         sf_svc_beat(o->svc);
         while (sf_kafka_running() && !s->failed) {
@@ -730,35 +754,7 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 /* No record is encoded yet: a reloaded model takes over here. */
                 sf_model_t *next = o->reload ? sf_score_reload_poll(o->reload) : NULL;
                 if (next && use_model(s, next) != 0) break;
-                /* Fill a batch: up to o->batch records, or o->linger_ms after
-                 * its first record. */
-                double deadline = 0;
-                while (s->n < o->batch && sf_kafka_running()) {
-                        /* What is already fetched is taken without a wait
-                         * (and without reading the clock). */
-                        if (s->n > 0 && (s->n & 63) == 0 && sf_now_s() >= deadline) break;
-                        rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 0);
-                        if (!msg) {
-                                int timeout = 100;
-                                if (s->n > 0) {
-                                        double left = deadline - sf_now_s();
-                                        if (left <= 0) break;
-                                        timeout = (int)(left * 1000) + 1;
-                                }
-                                msg = sf_consumer_poll(s->cons, timeout);
-                        }
-                        if (!msg) {
-                                if (s->n == 0 || (o->exit_at_end && sf_consumer_at_end(s->cons))) break;
-                                continue;
-                        }
-                        if (msg->err) { /* not expected from the layer; never lose track of it */
-                                rd_kafka_message_destroy(msg);
-                                continue;
-                        }
-                        if (s->n == 0) deadline = sf_now_s() + o->linger_ms / 1000.0;
-                        add_record(s, msg);
-                        if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
-                }
+                fill_batch(s);
                 score_batch(s);
                 sf_producer_poll(s->prod, 0);
                 outputs_acked(s);
@@ -768,7 +764,12 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
                 sf_svc_beat(o->svc);
                 if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
         }
-        /* Finish what was consumed, wait for the cluster, commit. */
+}
+
+/* Finishes what was consumed, waits for the cluster, commits and closes
+ * the consumer. Returns 0, or -1 (errstr) after a failure of the run. */
+static int finish(scorer_t *s, char *errstr, size_t errstr_size) {
+        const sf_scorer_opts_t *o = s->o;
         score_batch(s);
         uint64_t undelivered = sf_producer_flush(s->prod, 30000);
         outputs_acked(s);
@@ -804,9 +805,14 @@ int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts
         } else if (crc != 0) {
                 snprintf(errstr, errstr_size, "closing the consumer: %s", cerr);
         } else {
-                rc = 0;
+                return 0;
         }
-out:
+        return -1;
+}
+
+/* Releases s and everything it holds, after setting *totals. */
+static void destroy(scorer_t *s, sf_scorer_totals_t *totals) {
+        const sf_scorer_opts_t *o = s->o;
         if (o->prom) sf_score_prom_attach(o->prom, NULL);
         if (s->cons) {
                 char ignored[512];
@@ -823,5 +829,27 @@ out:
         free(s->committed_pos);
         free_batch(s);
         free(s);
+}
+
+int sf_scorer_run(sf_kafka_conf_t *conf, sf_model_t *model, const sf_scorer_opts_t *o,
+                  sf_scorer_totals_t *totals, char *errstr, size_t errstr_size) {
+        scorer_t *s = calloc(1, sizeof(*s));
+        int rc = -1;
+        memset(totals, 0, sizeof(*totals));
+        if (!s) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        s->o = o;
+        s->instance.lock_fd = -1;
+        s->model = model;
+        s->model_id = sf_model_id(model);
+        if (alloc_batch(s) != 0) {
+                snprintf(errstr, errstr_size, "out of memory for a batch of %d records", o->batch);
+        } else if (start_clients(s, conf, errstr, errstr_size) == 0) {
+                serve(s);
+                rc = finish(s, errstr, errstr_size);
+        }
+        destroy(s, totals);
         return rc;
 }
