@@ -51,18 +51,9 @@ int sf_fitted_parse(const char *text, size_t len, const char *where, sf_fitted_t
 }
 
 int sf_fitted_load(const char *path, sf_fitted_t *out, char *errstr, size_t errstr_size) {
-        json_error_t jerr;
         memset(out, 0, sizeof(*out));
-        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-                /* jansson says "unable to open PATH: strerror" for a missing file */
-                if (jerr.line < 0)
-                        sf_seterr(errstr, errstr_size, "%s", jerr.text);
-                else
-                        sf_seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                                  jerr.column, jerr.text);
-                return -1;
-        }
+        json_t *root = sf_schema_read_json(path, errstr, errstr_size);
+        if (!root) return -1;
         int rc = sf_fitted_from_json(root, path, out, errstr, errstr_size);
         json_decref(root);
         return rc;

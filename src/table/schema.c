@@ -363,18 +363,22 @@ sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, ch
         return s;
 }
 
-sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size) {
+json_t *sf_schema_read_json(const char *path, char *errstr, size_t errstr_size) {
         json_error_t jerr;
         json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-                /* jansson says "unable to open PATH: strerror" for a missing file */
-                if (jerr.line < 0)
-                        sf_seterr(errstr, errstr_size, "%s", jerr.text);
-                else
-                        sf_seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                                  jerr.column, jerr.text);
-                return NULL;
-        }
+        if (root) return root;
+        /* jansson says "unable to open PATH: strerror" for a missing file */
+        if (jerr.line < 0)
+                sf_seterr(errstr, errstr_size, "%s", jerr.text);
+        else
+                sf_seterr(errstr, errstr_size, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column,
+                          jerr.text);
+        return NULL;
+}
+
+sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size) {
+        json_t *root = sf_schema_read_json(path, errstr, errstr_size);
+        if (!root) return NULL;
         sf_schema_t *s = sf_schema_from_json(root, path, errstr, errstr_size);
         json_decref(root);
         return s;

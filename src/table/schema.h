@@ -66,6 +66,11 @@ typedef struct sf_schema {
  * or NULL. */
 sf_schema_t *sf_schema_load(const char *path, char *errstr, size_t errstr_size);
 
+/* The JSON of a schema file (duplicate keys refused): a new reference, or
+ * NULL with errstr naming the file (and line and column when it is not
+ * JSON). */
+json_t *sf_schema_read_json(const char *path, char *errstr, size_t errstr_size);
+
 /* The same from JSON text; `where` names it in errors ("schema.json"). */
 sf_schema_t *sf_schema_parse(const char *text, size_t len, const char *where, char *errstr,
                              size_t errstr_size);
