@@ -18,15 +18,16 @@ typedef struct {
  * score, then the help itself. */
 static const command_t commands[] = {
         {"schema", cmd_schema, "Infer or check the schema of a CSV data set (columns, types, classes)"},
-        {"train", cmd_train, "Train the NSL-KDD intrusion classifier and write the model file"},
+        {"train", cmd_train, "Train a classifier on a table (NSL-KDD by default) and write the model file"},
         {"evaluate", cmd_evaluate, "Loss, accuracy, classification report and confusion matrix of a model"},
-        {"predict", cmd_predict, "Classify NSL-KDD CSV rows from files or stdin, one JSON line per row"},
+        {"predict", cmd_predict,
+         "Classify CSV rows or JSON records from files or stdin, one JSON line per row"},
         {"export", cmd_export, "Write a model as an ONNX file, preprocessing included"},
         {"broker", cmd_broker, "Run an in-memory Kafka broker for development on 127.0.0.1:9092"},
         {"yt-produce", cmd_yt_produce, "Fetch YouTube video titles and comment likes into topic_yt"},
         {"yt-consume", cmd_yt_consume, "Aggregate likes per video from topic_yt in real time"},
-        {"replay", cmd_replay, "Stream NSL-KDD rows from CSV files into a Kafka topic"},
-        {"score", cmd_score, "Classify connection records from Kafka in real time"},
+        {"replay", cmd_replay, "Stream the records of CSV or JSON-lines files into a Kafka topic"},
+        {"score", cmd_score, "Classify records from Kafka in real time"},
         {"help", cmd_help, "List the commands, or show one command's options"},
         {"version", cmd_version, "Print StreamFlow's version and its libraries' versions"},
 };
