@@ -15,7 +15,7 @@
 
 static sf_schema_t *small_schema(void) {
         json_t *cols = json_array();
-        char name[8], err[256];
+        char name[16], err[256];
         for (int i = 0; i < SMALL_NNUM; i++) {
                 snprintf(name, sizeof(name), "n%d", i);
                 json_array_append_new(cols, json_pack("{s:s, s:s}", "name", name, "type", "numeric"));
@@ -40,7 +40,7 @@ static sf_encoder_t *small_encoder(const sf_schema_t *schema, int n_service, int
         static const char *const service[] = {"ftp", "http", "private", "smtp"};
         static const char *const flag[] = {"REJ", "S0", "SF"};
         json_t *num = json_array(), *svc = json_array(), *flg = json_array();
-        char name[8], err[256];
+        char name[16], err[256];
         for (int i = 0; i < SMALL_NNUM; i++) {
                 snprintf(name, sizeof(name), "n%d", i);
                 json_array_append_new(num,
