@@ -134,4 +134,17 @@ PY
   check_grep "$name: JSON records give the CSV's encoder and weights, bit for bit" "^encoder True weights True\$" "$same"
 done <<<"$sets"
 
+# A test file of its own and --validation-split 0: evaluate's test rows are
+# the whole test file, as train's were (not the halves NSL-KDD uses).
+zcat "$SF_ROOT/data/credit_data/credit_data.csv.gz" >"$SF_TMP/cd.csv"
+head -n 3001 "$SF_TMP/cd.csv" >"$SF_TMP/cd_train.csv"
+{ head -n 1 "$SF_TMP/cd.csv"; tail -n +3002 "$SF_TMP/cd.csv"; } >"$SF_TMP/cd_test.csv"
+n_test=$(($(wc -l <"$SF_TMP/cd_test.csv") - 1))
+run "$SF" train --train "$SF_TMP/cd_train.csv" --test "$SF_TMP/cd_test.csv" \
+  --schema "$SF_ROOT/data/credit_data/schema.json" --validation-split 0 --layers 8 --epochs 1 \
+  --model "$SF_TMP/cd.safetensors" --logdir "$SF_TMP/logs"
+check_grep "--test and --validation-split 0: train tests on the whole test file" "test on $n_test rows" "$out"
+run "$SF" evaluate --model "$SF_TMP/cd.safetensors" --test "$SF_TMP/cd_test.csv"
+check_grep "... and evaluate's test rows are that whole file ($n_test)" "test split \(seed 42\): $n_test rows" "$out"
+
 done_testing
