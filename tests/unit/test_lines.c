@@ -10,28 +10,10 @@
 #include <zlib.h>
 
 #include "test.h"
+#include "tmpfile.h"
 #include "utf8_cases.h"
 #include "util/lines.h"
 #include "util/utf8.h"
-
-static char tmpdir[512];
-
-static const char *write_file(const char *name, const void *data, size_t len) {
-        static char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-        FILE *fp = fopen(path, "wb");
-        if (!fp) return NULL;
-        if (len && fwrite(data, 1, len, fp) != len) {
-                fclose(fp);
-                return NULL;
-        }
-        fclose(fp);
-        return path;
-}
-
-static const char *write_text(const char *name, const char *text) {
-        return write_file(name, text, strlen(text));
-}
 
 /* The validator over the shared table, alone and at every offset of a
  * longer ASCII run (the 8-byte fast path must hand over at any byte). */

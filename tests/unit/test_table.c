@@ -16,26 +16,9 @@
 #include "table/split.h"
 #include "table/table.h"
 #include "test.h"
+#include "tmpfile.h"
 
-static char tmpdir[512];
 static char rootdir[512];
-
-static const char *write_file(const char *name, const void *data, size_t len) {
-        static char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-        FILE *fp = fopen(path, "wb");
-        if (!fp) return NULL;
-        if (len && fwrite(data, 1, len, fp) != len) {
-                fclose(fp);
-                return NULL;
-        }
-        fclose(fp);
-        return path;
-}
-
-static const char *write_text(const char *name, const char *text) {
-        return write_file(name, text, strlen(text));
-}
 
 /* ---- the tokenizer ---- */
 
