@@ -168,14 +168,25 @@ out:
         return rc;
 }
 
+/* A network trained elsewhere (--schema) has no split recipe: no seed is
+ * printed for it. */
 static int print_json(const eval_opts_t *o, sf_model_t *model, const char *path, uint64_t seed,
                       result_t *res) {
         const char *const *names = (const char *const *)sf_model_schema(model)->classes;
         json_t *report = sf_report_json(&res->cm, names);
-        json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:o*}", "model", o->model_path,
-                                "model_id", sf_model_id(model), "data", path, "split", o->split_name, "seed",
-                                (json_int_t)seed, "rows", (json_int_t)res->n, "loss", res->loss, "accuracy",
-                                res->accuracy, "unseen_rows", (json_int_t)res->odd, "report", report);
+        json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "model", o->model_path, "model_id",
+                                sf_model_id(model), "data", path, "split", o->split_name);
+        json_t *rest =
+                json_pack("{s:I, s:f, s:f, s:I, s:o*}", "rows", (json_int_t)res->n, "loss", res->loss,
+                          "accuracy", res->accuracy, "unseen_rows", (json_int_t)res->odd, "report", report);
+        if (out && (!rest ||
+                    (!sf_model_foreign(model) &&
+                     json_object_set_new(out, "seed", json_integer((json_int_t)seed)) != 0) ||
+                    json_object_update(out, rest) != 0)) {
+                json_decref(out);
+                out = NULL;
+        }
+        json_decref(rest);
         if (out && res->binary) {
                 json_object_set_new(out, "roc_auc", json_real(res->auc));
                 json_object_set_new(out, "average_precision", json_real(res->ap));
@@ -190,8 +201,9 @@ static int print_text(const eval_opts_t *o, sf_model_t *model, const char *path,
                       result_t *res) {
         const char *const *names = (const char *const *)sf_model_schema(model)->classes;
         printf("model:    %s (id %s)\n", o->model_path, sf_model_id(model));
-        printf("data:     %s, %s split (seed %llu): %zu rows", path, o->split_name, (unsigned long long)seed,
-               res->n);
+        printf("data:     %s, %s split", path, o->split_name);
+        if (!sf_model_foreign(model)) printf(" (seed %llu)", (unsigned long long)seed);
+        printf(": %zu rows", res->n);
         if (res->odd) printf(", %zu with unseen or missing values the encoder had nothing for", res->odd);
         printf("\nloss:     %.4f\naccuracy: %.4f\n", res->loss, res->accuracy);
         if (res->binary) printf("ROC AUC:  %.4f\naverage precision: %.4f\n", res->auc, res->ap);

@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opt.h"
+#include "cmd/train_data.h"
 #include "model/dataset.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -20,8 +21,6 @@
 #include "report/tfevents.h"
 #include "table/encoder.h"
 #include "table/schema.h"
-#include "table/split.h"
-#include "table/table.h"
 #include "util/util.h"
 
 enum {
@@ -316,12 +315,8 @@ static void on_step(void *opaque, size_t step, size_t steps, double loss, double
 
 typedef struct {
         train_opts_t *o;
-        sf_schema_t *schema;
-        sf_encoder_t *enc;
-        sf_dataset_t train, val, test;
-        int test_file;       /* the test rows come from a file of their own */
-        int64_t *class_rows; /* (classes) training rows per class */
-        char train_path[4096], test_path[4096], schema_path[4096], run_dir[4096 + 64];
+        sf_train_data_t data; /* the files, the schema, the encoded rows */
+        char run_dir[4096 + 64];
         char digest[65]; /* of the encoded training set */
         sf_nn_t *nn;
         sf_trainer_t *tr;
@@ -340,12 +335,7 @@ static void run_free(train_run_t *r) {
         if (r->tb_val) sf_tfevents_close(r->tb_val, err, sizeof(err));
         sf_trainer_destroy(r->tr);
         sf_nn_destroy(r->nn);
-        sf_dataset_free(&r->train);
-        sf_dataset_free(&r->val);
-        sf_dataset_free(&r->test);
-        sf_encoder_destroy(r->enc);
-        sf_schema_destroy(r->schema);
-        free(r->class_rows);
+        sf_train_data_free(&r->data);
         free(r->val_pred);
         free(r->best_params);
 }
@@ -372,9 +362,9 @@ static json_t *recipe_json(const train_run_t *r) {
         return json_pack("{s:I, s:I, s:f, s:I, s:s, s:o, s:o, s:s, s:I}", "seed", (json_int_t)o->seed,
                          "batch", (json_int_t)o->batch, "lr", o->lr, "threads", (json_int_t)o->threads,
                          "monitor", o->monitor_acc ? "val_accuracy" : "val_loss", "class_weight",
-                         o->cw_mode == CW_NONE ? json_null() : float_list(o->cw, r->schema->n_classes),
+                         o->cw_mode == CW_NONE ? json_null() : float_list(o->cw, r->data.schema->n_classes),
                          "early_stopping", es, "train_digest", r->digest, "train_rows",
-                         (json_int_t)r->train.n);
+                         (json_int_t)r->data.train.n);
 }
 
 /* The state after r->done epochs, as JSON text (caller frees), or NULL. */
@@ -559,7 +549,7 @@ static int restore_state(train_run_t *r, const sf_checkpoint_t *ck, const saved_
                         "streamflow train: --resume: the training data differs from the checkpoint's (%zu "
                         "rows of "
                         "%s, the checkpoint %lld rows): pass the same --data\n",
-                        r->train.n, r->train_path, s->train_rows);
+                        r->data.train.n, r->data.train_path, s->train_rows);
                 return 2;
         }
         if ((o->cw_mode != CW_NONE) != s->weighted ||
@@ -592,183 +582,37 @@ static int restore_state(train_run_t *r, const sf_checkpoint_t *ck, const saved_
 
 /* ---- setting up ---- */
 
-/* Where the data and the schema are: --train/--test, or NSL-KDD's two
- * files in --data DIR; the schema from --schema, else schema.json beside
- * the training file. Returns 0 or -1. */
+/* What the data part takes from the command line. */
+static sf_train_data_opts_t data_opts(const train_opts_t *o) {
+        return (sf_train_data_opts_t){.data_dir = o->data_dir,
+                                      .train_file = o->train_file,
+                                      .test_file = o->test_file,
+                                      .schema_path = o->schema_path,
+                                      .seed = o->seed,
+                                      .val_split = o->val_split,
+                                      .test_split = o->test_split,
+                                      .val_split_given = GIVEN(o, OPT_VAL_SPLIT)};
+}
+
+/* Where the data and the schema are (sf_train_data_find). Returns 0 or -1. */
 static int find_files(train_run_t *r) {
-        const train_opts_t *o = r->o;
-        char err[1024];
-        if (o->train_file) {
-                snprintf(r->train_path, sizeof(r->train_path), "%s", o->train_file);
-                snprintf(r->test_path, sizeof(r->test_path), "%s", o->test_file ? o->test_file : "");
-        } else if (sf_find_data_file(o->data_dir, "KDDTrain+.txt", r->train_path, sizeof(r->train_path), err,
-                                     sizeof(err)) != 0 ||
-                   sf_find_data_file(o->data_dir, "KDDTest+.txt", r->test_path, sizeof(r->test_path), err,
-                                     sizeof(err)) != 0) {
-                fprintf(stderr,
-                        "streamflow train: %s (use --data DIR to point at the NSL-KDD files, or --train "
-                        "FILE)\n",
-                        err);
-                return -1;
-        }
-        if (o->schema_path) {
-                snprintf(r->schema_path, sizeof(r->schema_path), "%s", o->schema_path);
-        } else {
-                const char *slash = strrchr(r->train_path, '/');
-                int dir = slash ? (int)(slash - r->train_path) : 1;
-                snprintf(r->schema_path, sizeof(r->schema_path), "%.*s/schema.json", dir,
-                         slash ? r->train_path : ".");
-                if (!o->train_file && access(r->schema_path, R_OK) != 0) {
-                        /* NSL-KDD's files without a schema beside them: the shipped one */
-                        char buf[4096];
-                        snprintf(r->schema_path, sizeof(r->schema_path), "%s/schema.json",
-                                 sf_default_data_dir(buf, sizeof(buf)));
-                }
-                if (access(r->schema_path, R_OK) != 0) {
-                        fprintf(stderr,
-                                "streamflow train: no schema for %s: %s: %s (pass --schema FILE; 'streamflow "
-                                "schema infer %s' writes one)\n",
-                                r->train_path, r->schema_path, strerror(errno), r->train_path);
-                        return -1;
-                }
-        }
-        if (!(r->schema = sf_schema_load(r->schema_path, err, sizeof(err)))) {
-                fprintf(stderr, "streamflow train: %s\n", err);
-                return -1;
-        }
-        return 0;
-}
-
-/* A table of every row of path. */
-static sf_table_t *read_table(const sf_schema_t *schema, const char *path) {
-        char err[1024];
-        sf_table_t *t = sf_table_new(schema);
-        if (!t) {
-                fprintf(stderr, "streamflow train: out of memory\n");
-                return NULL;
-        }
-        if (sf_table_read(t, path, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s\n", err);
-                sf_table_destroy(t);
-                return NULL;
-        }
-        if (t->n_rows < 2) {
-                fprintf(stderr, "streamflow train: %s: %zu rows; need at least 2\n", path, t->n_rows);
-                sf_table_destroy(t);
-                return NULL;
-        }
-        return t;
-}
-
-/* Which rows train, validate and test: train rows make *train (owned);
- * validation and test rows are val->idx into *val_src and test->idx into
- * *test_src. */
-typedef struct {
-        sf_table_t *file, *test_file, *train; /* owned; train may be file */
-        const sf_table_t *val_src, *test_src;
-        sf_split_t split; /* of `file` when it is split */
-        size_t *halves;   /* the test file's halves */
-        const size_t *val_idx, *test_idx;
-        size_t n_val, n_test;
-} rows_t;
-
-static void rows_free(rows_t *w) {
-        if (w->train != w->file) sf_table_destroy(w->train);
-        sf_table_destroy(w->file);
-        sf_table_destroy(w->test_file);
-        sf_split_free(&w->split);
-        free(w->halves);
-}
-
-/* NSL-KDD's way: validation and test are the seeded halves of the test
- * file. Else a stratified split of the training file gives validation
- * (and, without a test file, test) rows. Returns 0 or -1. */
-static int split_rows(train_run_t *r, rows_t *w) {
-        const train_opts_t *o = r->o;
-        char err[512];
-        r->test_file = w->test_file != NULL;
-        if (w->test_file && !GIVEN(o, OPT_VAL_SPLIT)) {
-                size_t n = w->test_file->n_rows;
-                if (!(w->halves = malloc(n * sizeof(size_t)))) {
-                        fprintf(stderr, "streamflow train: out of memory\n");
-                        return -1;
-                }
-                sf_split_halves(n, (uint64_t)o->seed, w->halves);
-                w->train = w->file;
-                w->val_src = w->test_src = w->test_file;
-                w->val_idx = w->halves, w->n_val = n / 2;
-                w->test_idx = w->halves + n / 2, w->n_test = n - n / 2;
-                return 0;
-        }
-        double test_frac = w->test_file ? 0 : o->test_split;
-        if (sf_split_stratified(w->file->label, w->file->n_rows, r->schema->n_classes, o->val_split,
-                                test_frac, (uint64_t)o->seed, &w->split, err, sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
-                return -1;
-        }
-        const sf_split_t *sp = &w->split;
-        if (!(w->train = sf_table_select(w->file, sp->idx, sp->n_train))) {
-                fprintf(stderr, "streamflow train: out of memory\n");
-                return -1;
-        }
-        w->val_src = w->file;
-        w->val_idx = sp->idx + sp->n_train, w->n_val = sp->n_val;
-        if (w->test_file) {
-                w->test_src = w->test_file;
-                w->test_idx = NULL, w->n_test = w->test_file->n_rows;
-        } else {
-                w->test_src = w->file;
-                w->test_idx = sp->idx + sp->n_train + sp->n_val, w->n_test = sp->n_test;
-        }
-        return 0;
-}
-
-/* Encodes the three parts with an encoder fitted on the training rows. */
-static int encode_rows(train_run_t *r, const rows_t *w) {
-        char err[1024];
-        const char *val_path = w->val_src == w->file ? r->train_path : r->test_path;
-        const char *test_path = w->test_src == w->file ? r->train_path : r->test_path;
-        if (!(r->enc = sf_encoder_fit(w->train, err, sizeof(err)))) {
-                fprintf(stderr, "streamflow train: %s: %s\n", r->train_path, err);
-                return -1;
-        }
-        if (sf_dataset_encode(&r->train, r->enc, w->train, r->train_path, NULL, w->train->n_rows, 1, err,
-                              sizeof(err)) != 0 ||
-            sf_dataset_encode(&r->val, r->enc, w->val_src, val_path, w->val_idx, w->n_val, 1, err,
-                              sizeof(err)) != 0 ||
-            sf_dataset_encode(&r->test, r->enc, w->test_src, test_path, w->test_idx, w->n_test, 1, err,
-                              sizeof(err)) != 0) {
-                fprintf(stderr, "streamflow train: %s\n", err);
-                return -1;
-        }
-        int k = r->schema->n_classes;
-        if (!(r->class_rows = calloc((size_t)k, sizeof(int64_t)))) {
-                fprintf(stderr, "streamflow train: out of memory\n");
-                return -1;
-        }
-        for (int c = 0; c < k; c++) r->class_rows[c] = (int64_t)w->train->class_rows[c];
-        return 0;
+        const sf_train_data_opts_t dopts = data_opts(r->o);
+        return sf_train_data_find(&dopts, &r->data);
 }
 
 /* Reads, splits and encodes the data. Returns 0 or -1. */
 static int load_data(train_run_t *r) {
-        rows_t w = {0};
-        int rc = -1;
-        if (!(w.file = read_table(r->schema, r->train_path))) goto out;
-        if (r->test_path[0] && !(w.test_file = read_table(r->schema, r->test_path))) goto out;
-        if (split_rows(r, &w) != 0 || encode_rows(r, &w) != 0) goto out;
-        if (!(r->val_pred = malloc((r->val.n ? r->val.n : 1) * sizeof(int)))) {
+        const sf_train_data_opts_t dopts = data_opts(r->o);
+        if (sf_train_data_load(&dopts, &r->data) != 0) return -1;
+        if (!(r->val_pred = malloc((r->data.val.n ? r->data.val.n : 1) * sizeof(int)))) {
                 fprintf(stderr, "streamflow train: out of memory\n");
-                goto out;
+                return -1;
         }
-        if (sf_dataset_digest(&r->train, r->digest) != 0) {
+        if (sf_dataset_digest(&r->data.train, r->digest) != 0) {
                 fprintf(stderr, "streamflow train: SHA-256 of the training data failed\n");
-                goto out;
+                return -1;
         }
-        rc = 0;
-out:
-        rows_free(&w);
-        return rc;
+        return 0;
 }
 
 /* The network, its trainer and the trackers, from the options. */
@@ -776,16 +620,16 @@ static int build_model(train_run_t *r) {
         const train_opts_t *o = r->o;
         char err[1024];
         int sizes[SF_NN_MAX_LAYERS + 1], n = 0;
-        sizes[n++] = r->enc->n_inputs;
+        sizes[n++] = r->data.enc->n_inputs;
         for (int l = 0; l < o->n_hidden; l++) sizes[n++] = o->hidden[l];
-        sizes[n++] = r->schema->n_classes;
+        sizes[n++] = r->data.schema->n_classes;
         if (!(r->nn = sf_nn_create(sizes, n - 1, err, sizeof(err)))) {
                 fprintf(stderr, "streamflow train: %s\n", err);
                 return -1;
         }
         sf_nn_init_glorot(r->nn, (uint64_t)o->seed);
-        if (!(r->tr = sf_trainer_new(r->nn, &r->train, (int)o->batch, (float)o->lr, (uint64_t)o->seed, err,
-                                     sizeof(err)))) {
+        if (!(r->tr = sf_trainer_new(r->nn, &r->data.train, (int)o->batch, (float)o->lr, (uint64_t)o->seed,
+                                     err, sizeof(err)))) {
                 fprintf(stderr, "streamflow train: %s\n", err);
                 return -1;
         }
@@ -871,12 +715,13 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
             write_scalar(r->tb_train, "epoch_accuracy", e, acc) ||
             write_scalar(r->tb_train, "epoch_learning_rate", e, r->o->lr))
                 return -1;
-        if (r->val.n > 0) {
-                if (sf_confusion_init(&cm, r->schema->n_classes, err, sizeof(err)) != 0) {
+        if (r->data.val.n > 0) {
+                if (sf_confusion_init(&cm, r->data.schema->n_classes, err, sizeof(err)) != 0) {
                         fprintf(stderr, "streamflow train: %s\n", err);
                         return -1;
                 }
-                for (size_t i = 0; i < r->val.n; i++) sf_confusion_add(&cm, r->val.y[i], r->val_pred[i]);
+                for (size_t i = 0; i < r->data.val.n; i++)
+                        sf_confusion_add(&cm, r->data.val.y[i], r->val_pred[i]);
                 int bad = sf_metrics_compute(&cm, &m);
                 sf_confusion_destroy(&cm);
                 if (bad) {
@@ -885,8 +730,8 @@ static int log_epoch(train_run_t *r, int e, double loss, double acc, double val_
                 }
                 bad = write_scalar(r->tb_val, "epoch_loss", e, val_loss) ||
                       write_scalar(r->tb_val, "epoch_accuracy", e, val_acc);
-                for (int c = 0; !bad && c < r->schema->n_classes; c++) {
-                        snprintf(tag, sizeof(tag), "epoch_recall/%.40s", r->schema->classes[c]);
+                for (int c = 0; !bad && c < r->data.schema->n_classes; c++) {
+                        snprintf(tag, sizeof(tag), "epoch_recall/%.40s", r->data.schema->classes[c]);
                         bad = write_scalar(r->tb_val, tag, e, m.recall[c]) != 0;
                 }
                 sf_metrics_destroy(&m);
@@ -924,8 +769,8 @@ static char *recipe_extra(const train_run_t *r) {
         if (!extra) return NULL;
         if (o->cw_mode != CW_NONE) {
                 json_t *cw = json_object();
-                for (int c = 0; cw && c < r->schema->n_classes; c++)
-                        json_object_set_new(cw, r->schema->classes[c], json_real((double)o->cw[c]));
+                for (int c = 0; cw && c < r->data.schema->n_classes; c++)
+                        json_object_set_new(cw, r->data.schema->classes[c], json_real((double)o->cw[c]));
                 json_object_set_new(extra, "class_weight", cw);
         }
         if (o->patience >= 0)
@@ -946,18 +791,18 @@ static char *recipe_extra(const train_run_t *r) {
 /* What the model file records of the run after `epochs` epochs. */
 static sf_model_info_t run_info(const train_run_t *r, int epochs) {
         const train_opts_t *o = r->o;
-        int val_given = GIVEN(o, OPT_VAL_SPLIT) || !r->test_file;
+        int val_given = GIVEN(o, OPT_VAL_SPLIT) || !r->data.test_file;
         sf_model_info_t info = {.seed = (uint64_t)o->seed,
                                 .epochs = epochs,
                                 .batch = (int)o->batch,
                                 .threads = (int)o->threads,
                                 .lr = o->lr,
-                                .train_rows = (int64_t)r->train.n,
-                                .test_file = r->test_file,
-                                .test_halves = r->test_file && !GIVEN(o, OPT_VAL_SPLIT),
+                                .train_rows = (int64_t)r->data.train.n,
+                                .test_file = r->data.test_file,
+                                .test_halves = r->data.test_file && !GIVEN(o, OPT_VAL_SPLIT),
                                 .val_split = val_given ? o->val_split : 0,
-                                .test_split = r->test_file ? 0 : o->test_split,
-                                .class_rows = r->class_rows};
+                                .test_split = r->data.test_file ? 0 : o->test_split,
+                                .class_rows = r->data.class_rows};
         return info;
 }
 
@@ -965,7 +810,8 @@ static int save_model(const train_run_t *r, const char *path, int epochs) {
         char err[1024];
         sf_model_info_t info = run_info(r, epochs);
         char *extra = recipe_extra(r);
-        int rc = sf_model_save_extra(path, r->nn, r->schema, r->enc, &info, extra, err, sizeof(err));
+        int rc =
+                sf_model_save_extra(path, r->nn, r->data.schema, r->data.enc, &info, extra, err, sizeof(err));
         free(extra);
         if (rc != 0) fprintf(stderr, "streamflow train: %s\n", err);
         return rc;
@@ -992,7 +838,7 @@ static int after_epoch(train_run_t *r, int e, double val_loss, double val_acc) {
         sf_model_info_t info = run_info(r, e + 1);
         info.class_rows = NULL;
         snprintf(path, sizeof(path), "%s/last.safetensors", o->ckpt_dir);
-        int rc = state ? sf_checkpoint_save(path, r->nn, r->schema, r->enc, &info, adam->m, adam->v,
+        int rc = state ? sf_checkpoint_save(path, r->nn, r->data.schema, r->data.enc, &info, adam->m, adam->v,
                                             r->best_params, state, err, sizeof(err))
                        : -1;
         if (rc != 0)
@@ -1008,21 +854,22 @@ static int train_epochs(train_run_t *r) {
         long long epochs = r->o->epochs;
         progress_t pg = {0};
         pg.tty = isatty(STDOUT_FILENO);
-        size_t steps = sf_trainer_steps(r->tr, r->train.n);
+        size_t steps = sf_trainer_steps(r->tr, r->data.train.n);
         pg.digits = snprintf(NULL, 0, "%zu", steps);
         for (int e = r->start; e < epochs && !r->stopped; e++) {
                 double loss, acc, val_loss, val_acc;
                 if (pg.tty) printf("Epoch %d/%lld\n", e + 1, epochs), fflush(stdout);
                 pg.t0 = sf_now_s();
                 pg.last_draw = 0;
-                if (sf_trainer_epoch(r->tr, &r->train, on_step, &pg, &loss, &acc, err, sizeof(err)) != 0) {
+                if (sf_trainer_epoch(r->tr, &r->data.train, on_step, &pg, &loss, &acc, err, sizeof(err)) !=
+                    0) {
                         if (pg.tty) printf("\n");
                         fprintf(stderr, "streamflow train: epoch %d: %s\n", e + 1, err);
                         return -1;
                 }
                 val_loss = val_acc = NAN;
-                if (r->val.n && sf_nn_evaluate(r->nn, &r->val, &val_loss, &val_acc, r->val_pred, NULL, err,
-                                               sizeof(err)) != 0) {
+                if (r->data.val.n && sf_nn_evaluate(r->nn, &r->data.val, &val_loss, &val_acc, r->val_pred,
+                                                    NULL, err, sizeof(err)) != 0) {
                         fprintf(stderr, "streamflow train: validation rows: %s\n", err);
                         return -1;
                 }
@@ -1048,23 +895,24 @@ static int train_epochs(train_run_t *r) {
 static int report_test(const train_run_t *r) {
         char err[1024];
         double loss, acc, auc, ap;
-        int k = r->schema->n_classes;
-        if (r->test.n == 0) {
+        int k = r->data.schema->n_classes;
+        if (r->data.test.n == 0) {
                 printf("No test rows (--test-split 0)\n");
                 return 0;
         }
-        float *probs = malloc(r->test.n * (size_t)k * sizeof(float)), *p1 = malloc(r->test.n * sizeof(float));
+        float *probs = malloc(r->data.test.n * (size_t)k * sizeof(float)),
+              *p1 = malloc(r->data.test.n * sizeof(float));
         int rc = probs && p1 ? 0 : -1;
         if (rc == 0)
-                rc = sf_nn_evaluate(r->nn, &r->test, &loss, &acc, NULL, probs, err, sizeof(err));
+                rc = sf_nn_evaluate(r->nn, &r->data.test, &loss, &acc, NULL, probs, err, sizeof(err));
         else
                 snprintf(err, sizeof(err), "out of memory");
         if (rc != 0) {
                 fprintf(stderr, "streamflow train: test rows: %s\n", err);
         } else {
-                printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)", loss, acc, r->test.n);
-                for (size_t i = 0; k == 2 && i < r->test.n; i++) p1[i] = probs[2 * i + 1];
-                if (k == 2 && sf_metrics_binary(p1, r->test.y, r->test.n, &auc, &ap) == 0)
+                printf("Test loss: %.4f - test accuracy: %.4f (%zu rows)", loss, acc, r->data.test.n);
+                for (size_t i = 0; k == 2 && i < r->data.test.n; i++) p1[i] = probs[2 * i + 1];
+                if (k == 2 && sf_metrics_binary(p1, r->data.test.y, r->data.test.n, &auc, &ap) == 0)
                         printf(" - ROC AUC: %.4f - average precision: %.4f", auc, ap);
                 printf("\n");
         }
@@ -1078,7 +926,7 @@ static int finish(train_run_t *r, double train_time) {
         printf("Trained %lld epoch%s in %.2fs\n", epochs, epochs == 1 ? "" : "s", train_time);
         if (report_test(r) != 0) return -1;
         printf("Unseen or missing values the encoder had nothing for: validation %zu rows, test %zu rows\n",
-               r->val.n ? r->val.unseen : 0, r->test.unseen);
+               r->data.val.n ? r->data.val.unseen : 0, r->data.test.unseen);
         sf_model_t *saved = NULL;
         if (save_model(r, r->o->model_path, r->done) != 0) return -1;
         if (!(saved = sf_model_load(r->o->model_path, err, sizeof(err)))) {
@@ -1105,30 +953,33 @@ static int finish(train_run_t *r, double train_time) {
 /* What is about to happen: the rows, the split, the network, the weights. */
 static void print_plan(const train_run_t *r) {
         const train_opts_t *o = r->o;
-        if (r->test_file && !GIVEN(o, OPT_VAL_SPLIT))
+        if (r->data.test_file && !GIVEN(o, OPT_VAL_SPLIT))
                 printf("Training on %zu rows of %s; validation %zu and test %zu rows of %s (split by seed "
                        "%lld)",
-                       r->train.n, r->train_path, r->val.n, r->test.n, r->test_path, o->seed);
-        else if (r->test_file)
+                       r->data.train.n, r->data.train_path, r->data.val.n, r->data.test.n, r->data.test_path,
+                       o->seed);
+        else if (r->data.test_file)
                 printf("Training on %zu rows and validation on %zu rows of %s (stratified, seed %lld); test "
                        "on "
                        "%zu rows of %s",
-                       r->train.n, r->val.n, r->train_path, o->seed, r->test.n, r->test_path);
+                       r->data.train.n, r->data.val.n, r->data.train_path, o->seed, r->data.test.n,
+                       r->data.test_path);
         else
                 printf("Training on %zu, validation on %zu and test on %zu rows of %s (stratified split, "
                        "seed "
                        "%lld)",
-                       r->train.n, r->val.n, r->test.n, r->train_path, o->seed);
-        printf("; %d inputs\n", r->enc->n_inputs);
+                       r->data.train.n, r->data.val.n, r->data.test.n, r->data.train_path, o->seed);
+        printf("; %d inputs\n", r->data.enc->n_inputs);
         printf("Network: %d", r->nn->sizes[0]);
         for (int l = 1; l <= r->nn->n_layers; l++) printf(" -> %d", r->nn->sizes[l]);
         printf(" (%zu parameters); classes:", r->nn->n_params);
-        for (int c = 0; c < r->schema->n_classes; c++) printf("%s %s", c ? "," : "", r->schema->classes[c]);
+        for (int c = 0; c < r->data.schema->n_classes; c++)
+                printf("%s %s", c ? "," : "", r->data.schema->classes[c]);
         printf("\n");
         if (o->cw_mode != CW_NONE) {
                 printf("Class weights:");
-                for (int c = 0; c < r->schema->n_classes; c++)
-                        printf("%s %s %.4g", c ? "," : "", r->schema->classes[c], o->cw[c]);
+                for (int c = 0; c < r->data.schema->n_classes; c++)
+                        printf("%s %s %.4g", c ? "," : "", r->data.schema->classes[c], o->cw[c]);
                 printf("\n");
         }
 }
@@ -1163,10 +1014,10 @@ int cmd_train(int argc, char **argv) {
                 goto out;
         sf_nn_set_threads((int)o.threads);
         if (find_files(&r) != 0) goto out;
-        if ((rc = parse_class_weight(&o, r.schema)) != 0) goto out;
+        if ((rc = parse_class_weight(&o, r.data.schema)) != 0) goto out;
         rc = 1;
         if (load_data(&r) != 0) goto out;
-        if (r.val.n == 0 && (o.patience >= 0 || o.ckpt_dir)) {
+        if (r.data.val.n == 0 && (o.patience >= 0 || o.ckpt_dir)) {
                 fprintf(stderr,
                         "streamflow train: --%s watches the validation rows, and there are none "
                         "(--validation-split 0)\n",
@@ -1175,7 +1026,7 @@ int cmd_train(int argc, char **argv) {
                 goto out;
         }
         if (o.cw_mode == CW_BALANCED &&
-            sf_class_weight_balanced(r.train.y, r.train.n, r.schema->n_classes, o.cw) != 0)
+            sf_class_weight_balanced(r.data.train.y, r.data.train.n, r.data.schema->n_classes, o.cw) != 0)
                 goto out;
         if (build_model(&r) != 0) goto out;
         if (ck && (rc = restore_state(&r, ck, &saved)) != 0) goto out;

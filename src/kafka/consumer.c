@@ -170,8 +170,13 @@ static void on_offset_reset(sf_kafka_client_t *cl, const char *line) {
 
 /* Commits the stored offsets, waiting at most timeout_ms for the answer:
  * rd_kafka_commit() in sync mode has no timeout, and a coordinator that
- * never answers must not hang a revoke or a shutdown. */
-static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms) {
+ * never answers must not hang a revoke or a shutdown. When offsets is not
+ * NULL, *offsets receives a copy of what the commit carried, each
+ * partition with its own result (NULL when the answer had none); the
+ * caller destroys it. */
+static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms,
+                                          rd_kafka_topic_partition_list_t **offsets) {
+        if (offsets) *offsets = NULL;
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         if (!q) return RD_KAFKA_RESP_ERR__FAIL;
         rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
@@ -181,11 +186,75 @@ static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms) {
                         err = RD_KAFKA_RESP_ERR__TIMED_OUT;
                 } else {
                         err = rd_kafka_event_error(ev);
+                        const rd_kafka_topic_partition_list_t *list = rd_kafka_event_topic_partition_list(ev);
+                        if (offsets && list) *offsets = rd_kafka_topic_partition_list_copy(list);
                         rd_kafka_event_destroy(ev);
                 }
         }
         rd_kafka_queue_destroy(q);
         return err;
+}
+
+/* The coordinator's refusals of a commit from a member that is not part of
+ * the group's current generation: a rebalance is under way, the generation
+ * moved on, or the member was dropped. The offsets stay where they were
+ * last committed, and whoever is given the partition next reads on from
+ * there: records are read again, none is lost. */
+static bool refused_by_group(rd_kafka_resp_err_t err) {
+        return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+               err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
+/* Commits the stored offsets before the partitions go to another member
+ * (what: "final commit" on close, "commit on revoke" when the group takes
+ * them away). Returns 0 when they were committed, when nothing was stored,
+ * or when the group refused them for one of the reasons of
+ * refused_by_group: at-least-once still holds, so that is a warning through
+ * the log hook, one line per partition refused. Any other failure returns
+ * -1 with errstr. */
+static int commit_leaving(sf_consumer_t *c, const char *what, char *errstr, size_t errstr_size) {
+        rd_kafka_topic_partition_list_t *offsets = NULL;
+        rd_kafka_resp_err_t err = commit_bounded(c->cl.rk, 10000, &offsets);
+        if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+                if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+                return 0;
+        }
+        /* The answer's result, or each partition's own when it has one. */
+        rd_kafka_resp_err_t fail = refused_by_group(err) ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+        for (int i = 0; offsets && !fail && i < offsets->cnt; i++)
+                if (offsets->elems[i].err && !refused_by_group(offsets->elems[i].err))
+                        fail = offsets->elems[i].err;
+        if (fail) {
+                snprintf(errstr, errstr_size, "the %s of group '%s' failed: %s", what, c->group,
+                         rd_kafka_err2str(fail));
+                if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+                return -1;
+        }
+        /* When some partitions carry their own refusal, the others were
+         * committed; otherwise the whole commit was refused. */
+        bool per_partition = false;
+        for (int i = 0; offsets && i < offsets->cnt; i++)
+                if (offsets->elems[i].err) per_partition = true;
+        int warned = 0;
+        for (int i = 0; offsets && i < offsets->cnt; i++) {
+                const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+                if (tp->offset < 0 || (per_partition && !tp->err)) continue;
+                sf_kafka_client_log(&c->cl, 4,
+                                    "the %s of %s [%d] offset %lld was refused: %s; the next owner of the "
+                                    "partition reads from the last committed offset, records after it may "
+                                    "be processed twice",
+                                    what, tp->topic, (int)tp->partition, (long long)tp->offset,
+                                    rd_kafka_err2str(tp->err ? tp->err : err));
+                warned++;
+        }
+        if (!warned)
+                sf_kafka_client_log(&c->cl, 4,
+                                    "the %s of group '%s' was refused: %s; the next owner of each partition "
+                                    "reads from the last committed offset, records after it may be "
+                                    "processed twice",
+                                    what, c->group, rd_kafka_err2str(err));
+        if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+        return 0;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -209,13 +278,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                  * partitions and store what it completed, then commit that
                  * before someone else is given them. */
                 if (c->opts.rebalance) c->opts.rebalance(c->opts.rebalance_ctx, c, err, parts);
-                if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
-                        rd_kafka_resp_err_t cerr = commit_bounded(rk, 10000);
-                        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                                sf_kafka_client_log(&c->cl, 3,
-                                                    "commit before giving up %d partition(s) failed: %s",
-                                                    parts->cnt, rd_kafka_err2str(cerr));
-                }
+                char cerr[512];
+                if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk) &&
+                    commit_leaving(c, "commit on revoke", cerr, sizeof(cerr)) < 0)
+                        sf_kafka_client_log(&c->cl, 3, "%s", cerr);
                 if (c->cooperative)
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -428,7 +494,7 @@ int sf_consumer_store(sf_consumer_t *c, const rd_kafka_message_t *msg, char *err
 
 int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (!c->group) return 0;
-        rd_kafka_resp_err_t err = commit_bounded(c->cl.rk, 10000);
+        rd_kafka_resp_err_t err = commit_bounded(c->cl.rk, 10000, NULL);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
                 snprintf(errstr, errstr_size, "commit of group '%s' failed: %s", c->group,
                          rd_kafka_err2str(err));
@@ -460,7 +526,7 @@ int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         if (!c) return 0;
         int rc = 0;
         char err[512] = "";
-        if (!c->cl.fatal[0] && sf_consumer_commit(c, err, sizeof(err)) < 0) rc = -1;
+        if (!c->cl.fatal[0] && c->group && commit_leaving(c, "final commit", err, sizeof(err)) < 0) rc = -1;
         /* rd_kafka_consumer_close() has no timeout: close through a queue
          * we serve ourselves (rebalance events included) and give up after
          * SF_KAFKA_CLOSE_TIMEOUT_MS rather than hang a shutdown. */

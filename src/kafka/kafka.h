@@ -286,7 +286,8 @@ int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partit
                              char *errstr, size_t errstr_size);
 
 /* Commits the stored offsets now and waits for the answer. Returns 0
- * (also when nothing was stored), or -1 with errstr. */
+ * (also when nothing was stored), or -1 with errstr for any failure,
+ * a refusal during a rebalance included (unlike sf_consumer_close). */
 int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* True when exit_at_end was asked and every assigned partition is at its
@@ -307,8 +308,14 @@ rd_kafka_t *sf_consumer_handle(sf_consumer_t *c);
  * but giving up after SF_KAFKA_CLOSE_TIMEOUT_MS) and destroys c, waiting
  * at most SF_KAFKA_DESTROY_TIMEOUT_MS for that (a handle that does not go
  * away in time is left behind and reported through the log hook; the
- * result is unchanged). Returns 0, or -1 with errstr when the final commit
- * or the close failed. NULL is a no-op returning 0. */
+ * result is unchanged). A final commit the coordinator refuses because the
+ * group is rebalancing or has moved on without this member
+ * (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) loses
+ * nothing, as the partition's next owner reads on from the last committed
+ * offset: it is a warning through the log hook, naming topic, partition
+ * and offset, not a failure. Returns 0, or -1 with errstr when the final
+ * commit failed for any other reason or the close failed. NULL is a no-op
+ * returning 0. */
 int sf_consumer_close(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* ---------------------------------------------------------------- helpers */

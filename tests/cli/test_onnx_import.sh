@@ -67,6 +67,12 @@ check "a fitted schema with a zero deviation: exit 1" [ "$rc" -eq 1 ]
 check_grep "  ... naming the file and the key" "zero_std\.json: encoder: numeric\[0\]\.std" "$err"
 run "$SF" evaluate --model net.onnx --schema shown.json --test ktest.csv --split test
 check "evaluate --schema --split test: usage error (the held-out rows are unknown)" [ "$rc" -eq 2 ]
+run "$SF" evaluate --model net.onnx --schema shown.json --test ktest.csv
+check "evaluate --schema scores every row of the --test file" [ "$rc" -eq 0 ]
+check_grep "  ... says so, with no seed: such a network has no split recipe" "ktest\.csv, all split: $N rows" "$out"
+check_nogrep "  ... and no seed anywhere" "seed" "$out"
+run "$SF" evaluate --model net.onnx --schema shown.json --test ktest.csv --json
+check "  ... nor in --json" "$PY" -c 'import json, sys; d = json.loads(sys.argv[1]); sys.exit("seed" in d or d["split"] != "all")' "$out"
 
 # A graph with a node off the chain of layers, and one with two outputs
 # (python3-onnx builds them): refused, naming the node.

@@ -115,5 +115,25 @@ check "--idle on an empty topic: exits 0" [ "$rc" -eq 0 ]
 check "--idle: ends within 20 s ($ms ms)" [ "$ms" -lt 20000 ]
 check_grep "empty topic: says so" 'yt_empty has no YouTube records: the topic is empty' "$out"
 
+# A stop while the group rebalances: the coordinator refuses the final
+# commit (REBALANCE_IN_PROGRESS, here from the broker for every commit).
+# Nothing is lost, the next member of the group reads on from the last
+# committed offset: a warning naming topic, partition and offset, exit 0.
+check "the broker refuses the next commits as during a rebalance" \
+  broker_ctl 'error OffsetCommit REBALANCE_IN_PROGRESS 1000'
+"$SF" yt-consume "${C[@]}" -t yt_tie -G refused-run >"$SF_TMP/refused.out" 2>"$SF_TMP/refused.err" &
+bg=$!
+# Once the totals are rebuilt, a new message can only be read by the
+# group's member: when it is reported, the member has offsets to commit.
+for i in $(seq 1 100); do grep -q 'read back to rebuild the totals' "$SF_TMP/refused.err" 2>/dev/null && break; sleep 0.1; done
+"$SF" replay -q -b "$BROKERS" -t yt_tie "$SF_TMP/bad.csv"
+for i in $(seq 1 200); do [ "$(grep -c 'skipped: value is not JSON' "$SF_TMP/refused.err")" -ge 2 ] && break; sleep 0.1; done
+kill -TERM "$bg"; wait "$bg"; trc=$?
+out=$(cat "$SF_TMP/refused.out") err=$(cat "$SF_TMP/refused.err"); keep; sanitizer_check "yt-consume (commit refused)" "$trc" "$err"
+check "SIGTERM with the final commit refused by the rebalance: exits 0" [ "$trc" -eq 0 ]
+check_grep "  ... a warning naming topic, partition and offset" \
+  "the final commit of yt_tie \[[01]\] offset [0-9]+ was refused: Broker: Group rebalance in progress; the next owner of the partition reads from the last committed offset" "$err"
+check_grep "  ... and the summary is printed" '^summary: 5 videos from [0-9]+ messages on yt_tie \(group refused-run\)' "$out"
+
 check_nogrep "the API key never appears in any output" "$API_KEY" "$(cat "$YT_ALL" "$SF_TMP"/*.out "$SF_TMP"/*.err)"
 done_testing

@@ -802,6 +802,88 @@ static void test_control(void) {
         }
 }
 
+/* A consumer of group that has read and stored the 4 records of topic (2
+ * partitions), then is closed with its final commit answered by `refusal`
+ * (the coordinator's answer to a member stopped during a rebalance, for
+ * instance). Returns what sf_consumer_close returned, err its message. */
+static int close_refused(sf_kafka_mock_t *m, sf_kafka_conf_t *conf, const char *topic, const char *group,
+                         rd_kafka_resp_err_t refusal, char *err, size_t err_size) {
+        const char *topics[] = {topic};
+        sf_consumer_opts_t opts = {.group = group};
+        snprintf(err, err_size, "(no answer)");
+        sf_consumer_t *c = sf_consumer_new(conf, topics, 1, &opts, err, err_size);
+        CHECK_MSG(c != NULL, "%s", err);
+        if (!c) return -2;
+        int got = 0;
+        for (int i = 0; i < 200 && got < 4; i++) {
+                rd_kafka_message_t *msg = sf_consumer_poll(c, 100);
+                if (!msg) continue;
+                got++;
+                CHECK_MSG(sf_consumer_store(c, msg, err, err_size) == 0, "%s", err);
+                rd_kafka_message_destroy(msg);
+        }
+        CHECK_INT(got, 4);
+        rd_kafka_mock_push_request_errors(sf_kafka_mock_cluster(m), 8 /* OffsetCommit */, 1, refusal);
+        log_reset();
+        return sf_consumer_close(c, err, err_size);
+}
+
+/* A consumer stopped while its group rebalances has its final commit
+ * refused (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID):
+ * nothing is lost, the next owner of each partition reads on from the last
+ * committed offset, so the close succeeds with a warning naming each
+ * partition and offset. Any other refusal is still an error. */
+static void test_close_commit_refused(void) {
+        char err[512];
+        sf_kafka_mock_t *m = sf_kafka_mock_new(1, 1, err, sizeof(err));
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) return;
+        CHECK(sf_kafka_mock_topic(m, "leaving", 2, err, sizeof(err)) == 0);
+        sf_kafka_conf_t *conf = conf_for(m);
+        /* The only commits are the ones the close makes. */
+        CHECK(sf_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) == 0);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        for (int i = 0; p && i < 4; i++)
+                CHECK(sf_producer_send(p, "leaving", i % 2, "k", 1, "v", 1, NULL, NULL, err, sizeof(err)) ==
+                      0);
+        if (p) CHECK_INT(sf_producer_flush(p, 10000), 0);
+        sf_producer_destroy(p);
+        static const struct {
+                const char *group;
+                rd_kafka_resp_err_t refusal;
+        } refused[] = {
+                {"g-leaving-1", RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS},
+                {"g-leaving-2", RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION},
+                {"g-leaving-3", RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID},
+        };
+        for (size_t i = 0; i < SF_ARRAY_SIZE(refused); i++) {
+                int rc = close_refused(m, conf, "leaving", refused[i].group, refused[i].refusal, err,
+                                       sizeof(err));
+                const char *why = rd_kafka_err2str(refused[i].refusal);
+                CHECK_MSG(rc == 0, "%s: close returned %d: %s", why, rc, err);
+                char want[256];
+                for (int part = 0; part < 2; part++) {
+                        snprintf(
+                                want, sizeof(want),
+                                "4 the final commit of leaving [%d] offset 2 was refused: %s; the next owner",
+                                part, why);
+                        CHECK_MSG(strstr(logbuf, want) != NULL, "want '%s' in log: %s", want, logbuf);
+                }
+        }
+        /* Refused for another reason: still an error. */
+        int rc = close_refused(m, conf, "leaving", "g-leaving-4", RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
+                               err, sizeof(err));
+        CHECK_INT(rc, -1);
+        CHECK_MSG(strstr(err, "final commit of group 'g-leaving-4' failed") &&
+                          strstr(err, rd_kafka_err2str(RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE)),
+                  "err = %s", err);
+        CHECK_MSG(strstr(logbuf, "was refused") == NULL, "log: %s", logbuf);
+        printf("# %s\n", err);
+        sf_kafka_conf_destroy(conf);
+        sf_kafka_mock_destroy(m);
+}
+
 /* A consumer whose handle cannot be destroyed (what librdkafka 2.0.2 does
  * after a broker restart that reported a topic with no partitions, and
  * what a message never destroyed does, as here): sf_consumer_close still
@@ -876,6 +958,7 @@ int main(void) {
                 if (strcmp(only, "disc") == 0) RUN(test_disconnects);
                 if (strcmp(only, "slow") == 0) RUN(test_slow_acks);
                 if (strcmp(only, "close") == 0) RUN(test_close_bounded);
+                if (strcmp(only, "refused") == 0) RUN(test_close_commit_refused);
                 sf_kafka_mock_destroy(shared);
                 return TEST_DONE();
         }
@@ -896,6 +979,7 @@ int main(void) {
         RUN(test_out_of_range);
         RUN(test_out_of_range_while_reading);
         RUN(test_control);
+        RUN(test_close_commit_refused);
         /* Last: it leaves a consumer behind, blocked in its destroy. */
         RUN(test_close_bounded);
         sf_kafka_mock_destroy(shared);

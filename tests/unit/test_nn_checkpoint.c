@@ -13,17 +13,8 @@
 #include "nn/nn.h"
 #include "small_model.h"
 #include "test.h"
+#include "tmpfile.h"
 #include "util/rng.h"
-
-static char dir[64];
-
-static const char *tmp_path(const char *name) {
-        static char paths[4][128];
-        static int next;
-        char *path = paths[next++ % 4];
-        snprintf(path, sizeof(paths[0]), "%s/%s", dir, name);
-        return path;
-}
 
 static const sf_model_info_t info = {
         .seed = 5, .epochs = 3, .batch = 64, .threads = 1, .lr = 0.001, .train_rows = 1000};
@@ -61,7 +52,7 @@ static void fixture_free(fixture_t *f) {
 }
 
 static size_t count_files(void) {
-        DIR *d = opendir(dir);
+        DIR *d = opendir(tmpdir);
         size_t n = 0;
         for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
         if (d) closedir(d);
@@ -180,13 +171,13 @@ out:
 }
 
 int main(void) {
-        snprintf(dir, sizeof(dir), "/tmp/sf-ckpt-XXXXXX");
-        if (!mkdtemp(dir)) return 1;
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/sf-ckpt-XXXXXX");
+        if (!mkdtemp(tmpdir)) return 1;
         RUN(test_round_trip);
         RUN(test_refused);
         RUN(test_model_save_extra);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        if (system(cmd) != 0) printf("#   could not remove %s\n", dir);
+        char cmd[sizeof(tmpdir) + 32];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) printf("#   could not remove %s\n", tmpdir);
         return TEST_DONE();
 }

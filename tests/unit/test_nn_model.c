@@ -13,18 +13,8 @@
 #include "nn/nn.h"
 #include "small_model.h"
 #include "test.h"
+#include "tmpfile.h"
 #include "util/rng.h"
-
-static char dir[64];
-
-/* dir/name in one of 8 rotating buffers, so a few can be held at once. */
-static const char *tmp_path(const char *name) {
-        static char paths[8][128];
-        static int next;
-        char *path = paths[next++ % 8];
-        snprintf(path, sizeof(paths[0]), "%s/%s", dir, name);
-        return path;
-}
 
 static sf_schema_t *schema;
 
@@ -238,8 +228,8 @@ static void test_deterministic_bytes(void) {
         CHECK(ba && bb && na == nb && memcmp(ba, bb, na) == 0);
         free(ba), free(bb);
         /* No temporary file is left behind. */
-        char cmd[160];
-        snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", dir);
+        char cmd[sizeof(tmpdir) + 32];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", tmpdir);
         FILE *ps = popen(cmd, "r");
         int count = -1;
         if (ps) {
@@ -302,7 +292,7 @@ static void test_corrupt_files(void) {
         if (!buf) return;
 
         EXPECT_ERROR(tmp_path("missing.safetensors"), "No such file");
-        EXPECT_ERROR(dir, "not a regular file");
+        EXPECT_ERROR(tmpdir, "not a regular file");
 
         /* Truncated anywhere: in the length, in the header, in the data. */
         CHECK(spit(bad, buf, 5) == 0);
@@ -541,8 +531,8 @@ out:
 
 int main(void) {
         schema = small_schema();
-        snprintf(dir, sizeof(dir), "/tmp/sf-test-model.XXXXXX");
-        if (!mkdtemp(dir)) return 1;
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/sf-test-model.XXXXXX");
+        if (!mkdtemp(tmpdir)) return 1;
         sf_nn_set_threads(1);
         RUN(test_round_trip);
         RUN(test_file_layout);
@@ -552,8 +542,8 @@ int main(void) {
         RUN(test_huge_layers_fail_fast);
         RUN(test_non_finite_output);
         RUN(test_save_errors);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        if (system(cmd) != 0) printf("#   could not remove %s\n", dir);
+        char cmd[sizeof(tmpdir) + 32];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) printf("#   could not remove %s\n", tmpdir);
         return TEST_DONE();
 }

@@ -11,6 +11,7 @@
 #include "score/reload.h"
 #include "small_model.h"
 #include "test.h"
+#include "tmpfile.h"
 #include "util/rng.h"
 
 /* ------------------------------------------------- compatibility rule */
@@ -78,16 +79,6 @@ static void test_compatible(void) {
 }
 
 /* ------------------------------------------------- the reloader */
-
-static char dir[64];
-
-static const char *tmp_path(const char *name) {
-        static char paths[8][128];
-        static int next;
-        char *path = paths[next++ % 8];
-        snprintf(path, sizeof(paths[0]), "%s/%s", dir, name);
-        return path;
-}
 
 static const sf_model_info_t info = {.seed = 7, .epochs = 1, .batch = 64, .threads = 1, .lr = 0.001};
 
@@ -224,8 +215,8 @@ out:
 }
 
 int main(void) {
-        snprintf(dir, sizeof(dir), "/tmp/sf_reload_XXXXXX");
-        if (!mkdtemp(dir)) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/sf_reload_XXXXXX");
+        if (!mkdtemp(tmpdir)) {
                 printf("not ok - mkdtemp\n");
                 return 1;
         }
@@ -233,8 +224,8 @@ int main(void) {
         RUN(test_compatible);
         RUN(test_watch);
         RUN(test_sighup);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+        char cmd[sizeof(tmpdir) + 32];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) printf("# could not remove %s\n", tmpdir);
         return TEST_DONE();
 }

@@ -27,4 +27,13 @@ static inline const char *write_text(const char *name, const char *text) {
         return write_file(name, text, strlen(text));
 }
 
+/* tmpdir/name in one of 8 rotating buffers, so a few can be held at once. */
+static inline const char *tmp_path(const char *name) {
+        static char paths[8][1024];
+        static int next;
+        char *path = paths[next++ % 8];
+        snprintf(path, sizeof(paths[0]), "%s/%s", tmpdir, name);
+        return path;
+}
+
 #endif
