@@ -17,6 +17,14 @@
 #pragma GCC optimize("O3")
 #endif
 
+float *sf_nn_floats(size_t n) {
+        size_t bytes = SF_NN_LINE_FLOATS(n ? n : 1) * sizeof(float);
+        if (bytes / sizeof(float) < n) return NULL;
+        float *p = aligned_alloc(64, bytes);
+        if (p) memset(p, 0, bytes);
+        return p;
+}
+
 /* Nothing here runs on OpenBLAS any more; other code still may. */
 void sf_nn_set_threads(int n) {
         openblas_set_num_threads(n < 1 ? 1 : n);
@@ -207,7 +215,7 @@ sf_nn_t *sf_nn_create(const int *sizes, int n_layers, char *errstr, size_t errst
                 off += (size_t)sizes[l + 1];
         }
         nn->n_params = off;
-        nn->params = calloc(off, sizeof(float));
+        nn->params = sf_nn_floats(off);
         if (!nn->params) goto oom;
         for (int l = 0; l < n_layers; l++) {
                 nn->w[l] = nn->params + nn->w_off[l];
@@ -242,21 +250,24 @@ void sf_nn_init_glorot(sf_nn_t *nn, uint64_t seed) {
 int sf_nn_ws_init(sf_nn_ws_t *ws, const sf_nn_t *nn, int max_batch, int with_grads) {
         memset(ws, 0, sizeof(*ws));
         if (max_batch < 1) return -1;
-        size_t per_row = 0;
-        for (int l = 0; l < nn->n_layers; l++) per_row += (size_t)nn->sizes[l + 1];
-        size_t total = per_row * (with_grads ? 2 : 1) + (size_t)nn->sizes[nn->n_layers];
-        ws->block = malloc(total * (size_t)max_batch * sizeof(float));
+        /* Each buffer starts on a cache line. */
+        size_t per_set = 0;
+        for (int l = 0; l < nn->n_layers; l++)
+                per_set += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
+        size_t total = per_set * (with_grads ? 2 : 1) +
+                       SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[nn->n_layers]);
+        ws->block = sf_nn_floats(total);
         if (!ws->block) return -1;
         ws->max_batch = max_batch;
         float *p = ws->block;
         for (int l = 0; l < nn->n_layers; l++) {
                 ws->act[l] = p;
-                p += (size_t)max_batch * nn->sizes[l + 1];
+                p += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
         }
         if (with_grads) {
                 for (int l = 0; l < nn->n_layers; l++) {
                         ws->dact[l] = p;
-                        p += (size_t)max_batch * nn->sizes[l + 1];
+                        p += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
                 }
         }
         ws->probs = p;
@@ -338,9 +349,9 @@ void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, 
 
 int sf_adam_init(sf_adam_t *adam, size_t n, float lr) {
         memset(adam, 0, sizeof(*adam));
-        adam->m = calloc(2 * n, sizeof(float));
+        adam->m = sf_nn_floats(2 * SF_NN_LINE_FLOATS(n));
         if (!adam->m) return -1;
-        adam->v = adam->m + n;
+        adam->v = adam->m + SF_NN_LINE_FLOATS(n);
         adam->n = n;
         adam->lr = lr;
         adam->beta1 = SF_ADAM_BETA1;

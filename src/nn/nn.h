@@ -23,6 +23,15 @@
 #define SF_ADAM_BETA2 0.999f
 #define SF_ADAM_EPS   1e-7f
 
+/* n zeroed floats starting on a cache line (64 bytes), or NULL; free with
+ * free(). The kernels' vector loads of a row then never straddle two lines:
+ * the parameters, their gradients, Adam's moments and the activations are
+ * allocated so. */
+float *sf_nn_floats(size_t n);
+
+/* n rounded up to a whole number of cache lines of floats (16). */
+#define SF_NN_LINE_FLOATS(n) (((n) + 15) / 16 * 16)
+
 /* Sets the number of threads OpenBLAS may use. The network's own products
  * run on the calling thread and do not depend on it. */
 void sf_nn_set_threads(int n);

@@ -109,8 +109,8 @@ sf_trainer_t *sf_trainer_new(sf_nn_t *nn, const sf_dataset_t *like, int batch, f
         sf_rng_seed(&tr->rng, seed ^ 0x73687566666c65ULL /* "shuffle" */);
         if (sf_nn_ws_init(&tr->ws, nn, batch, 1) != 0 || sf_adam_init(&tr->adam, nn->n_params, lr) != 0)
                 goto oom;
-        tr->grads = malloc(nn->n_params * sizeof(float));
-        tr->bx = malloc((size_t)batch * tr->n_dense * sizeof(float));
+        tr->grads = sf_nn_floats(nn->n_params);
+        tr->bx = sf_nn_floats((size_t)batch * tr->n_dense);
         tr->bhot = malloc((size_t)batch * (tr->n_hot ? tr->n_hot : 1) * sizeof(int32_t));
         tr->by = malloc((size_t)batch * sizeof(int));
         if (!tr->grads || !tr->bx || !tr->bhot || !tr->by) goto oom;
