@@ -163,6 +163,15 @@ typedef struct sf_adam {
         float lr, beta1, beta2, eps;
 } sf_adam_t;
 
+/* The backward pass and one Adam step in one: the same parameters, bit
+ * for bit, as grads = 0, sf_nn_backward, sf_adam_step(adam, nn->params,
+ * grads), but each layer's weight and bias gradients go straight from the
+ * kernel's registers into Adam's update (after the layer's input gradient,
+ * which needs the old weights), and the first layer's input gradient is
+ * not computed. scratch (n_params) holds the one-hot rows' gradient. */
+void sf_nn_backward_adam(sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
+                         sf_adam_t *adam, float *scratch);
+
 /* Zeroed moments for n parameters with Keras' defaults. Returns 0 or -1. */
 int sf_adam_init(sf_adam_t *adam, size_t n, float lr);
 void sf_adam_free(sf_adam_t *adam);

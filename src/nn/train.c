@@ -210,10 +210,8 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
                         correct +=
                                 sf_argmax(tr->ws.probs + (size_t)i * tr->classes, tr->classes) == tr->by[i];
                 prefetch_rows(tr, train, start + (size_t)b, 1);
-                memset(tr->grads, 0, nn->n_params * sizeof(float));
-                sf_nn_backward(nn, &tr->ws, &in, tr->by, b, tr->grads);
+                sf_nn_backward_adam(tr->nn, &tr->ws, &in, tr->by, b, &tr->adam, tr->grads);
                 prefetch_rows(tr, train, start + (size_t)b, 2);
-                sf_adam_step(&tr->adam, tr->nn->params, tr->grads);
                 loss_sum += l * b;
                 seen += (size_t)b;
                 if (progress)
