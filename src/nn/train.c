@@ -76,7 +76,7 @@ struct sf_trainer {
         int batch, n_dense, n_hot, classes;
         sf_nn_ws_t ws;
         sf_adam_t adam;
-        float *grads; /* (n_params) */
+        float *grads; /* (n_params): the one-hot rows' gradient (sf_nn_backward_adam) */
         sf_rng_t rng;
         size_t *order; /* (capacity) the epoch's permutation */
         size_t capacity;
