@@ -376,15 +376,12 @@ static AVX2 void pack256(float *dst, size_t ldd, const float *src, size_t lds, i
                 for (int p = 0; p < kc; p++) dst[(size_t)p * ldd + j] = src[(size_t)j * lds + p];
 }
 
-static void adam_ref(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
-                     float eps);
-
 static AVX2 void adam256(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
                          float b2, float eps) {
         const sf_gemm_adam_t ad = {.alpha = alpha, .b1 = b1, .b2 = b2, .eps = eps};
         size_t i = 0;
         for (; i + 8 <= n; i += 8) adam8(p + i, m + i, v + i, _mm256_loadu_ps(g + i), 8, &ad);
-        adam_ref(p + i, m + i, v + i, g + i, n - i, alpha, b1, b2, eps);
+        if (i < n) adam8(p + i, m + i, v + i, load8(g + i, (int)(n - i)), (int)(n - i), &ad);
 }
 
 #endif
