@@ -1,16 +1,18 @@
 /* Inference throughput on one thread, through the model file's API
  * (sf_model_load + sf_model_predict), over the 22,544 rows of KDDTest+:
- *   - from encoded rows (122 floats each) at batch 1 and batch 4096;
+ *   - from encoded rows (122 floats each) at batch 1, 16, 64, 256, 1024 and
+ *     4096, each pass alternated with a pass of ONNX Runtime on one thread
+ *     over the same rows at the same batch (bench/ort_infer.js,
+ *     onnxruntime-node from build/npm, on the network exported with
+ *     `export --network-only`), and StreamFlow's speed as a ratio of it;
  *   - from raw CSV text: parse + encode + forward, at batch 1 and 4096.
- * Records per second, median of several passes. Then the same encoded rows
- * through ONNX Runtime on one thread (bench/ort_infer.js, onnxruntime-node
- * from build/npm, on the network exported with `export --network-only`),
- * and StreamFlow's speed as a ratio of it.
+ * Records per second, median of several passes.
  *
  *   bench_infer [DATA_DIR]     (default: the shipped data/nsl-kdd) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -24,6 +26,9 @@
 
 #define REPS 5
 #define BIG  4096
+
+static const int batches[] = {1, 16, 64, 256, 1024, 4096};
+#define N_BATCHES ((int)(sizeof(batches) / sizeof(batches[0])))
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
@@ -74,54 +79,131 @@ static int read_lines(const char *path, lines_t *ls, char *err, size_t errsz) {
         return 0;
 }
 
-/* ONNX Runtime on the same encoded rows x (n, n_in); prints its records/s
- * and StreamFlow's ratio to it at batch 1 and 4096 (ours in sf_rate).
- * Returns 0, also when ONNX Runtime is not installed (said so). */
-static int ort_anchor(const sf_model_t *model, const float *x, size_t n, int n_in, const double sf_rate[2]) {
-        char net[] = "/tmp/sf-bench-net.XXXXXX", rows[] = "/tmp/sf-bench-rows.XXXXXX", err[1024], cmd[4096];
+/* ONNX Runtime as a child (bench/ort_infer.js): a batch size on one pipe,
+ * the seconds of one pass over all rows on the other. */
+typedef struct {
+        pid_t pid;
+        FILE *cmd, *out;
+        char net[32], rows[32];
+} ort_t;
+
+/* Exports model's network and writes the encoded rows x (n, n_in) for
+ * ONNX Runtime, and starts it. Returns 0; 1 when onnxruntime-node is not
+ * installed (said so); -1 on failure (said so). */
+static int ort_start(ort_t *o, const sf_model_t *model, const float *x, size_t n, int n_in) {
         const char *modules = "build/npm/node_modules";
+        char err[1024], count[32], width[16], line[64];
+        int to[2] = {-1, -1}, from[2] = {-1, -1};
+        memset(o, 0, sizeof(*o));
+        snprintf(o->net, sizeof(o->net), "/tmp/sf-bench-net.XXXXXX");
+        snprintf(o->rows, sizeof(o->rows), "/tmp/sf-bench-rows.XXXXXX");
         if (access("build/npm/node_modules/onnxruntime-node", R_OK) != 0) {
                 printf("  ONNX Runtime: not installed in %s (scripts/install-deps installs it)\n", modules);
-                return 0;
+                return 1;
         }
-        int fd_net = mkstemp(net), fd_rows = mkstemp(rows), rc = 1;
+        int fd_net = mkstemp(o->net), fd_rows = mkstemp(o->rows);
         FILE *fp = fd_rows >= 0 ? fdopen(fd_rows, "wb") : NULL;
-        if (fd_net < 0 || !fp) goto out;
-        close(fd_net), fd_net = -1;
-        int written = fwrite(x, sizeof(float) * (size_t)n_in, n, fp) == n;
-        int closed = fclose(fp) == 0;
-        fp = NULL;
-        if (!written || !closed) goto out;
-        if (sf_model_export_onnx_network(model, net, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bench_infer: %s\n", err);
-                goto out;
-        }
-        snprintf(cmd, sizeof(cmd), "node bench/ort_infer.js %s %s %s %zu %d %d", modules, net, rows, n, n_in,
-                 REPS);
-        FILE *p = popen(cmd, "r");
-        if (!p) goto out;
-        char line[256];
-        double ort[2] = {0, 0};
-        while (fgets(line, sizeof(line), p)) {
-                int batch;
-                double rate;
-                if (sscanf(line, "ort batch %d %lf", &batch, &rate) == 2) ort[batch == 1 ? 0 : 1] = rate;
-        }
-        if (pclose(p) != 0 || ort[0] <= 0 || ort[1] <= 0) {
-                fprintf(stderr, "bench_infer: ONNX Runtime (bench/ort_infer.js) failed\n");
-                goto out;
-        }
-        printf("ONNX Runtime %s, one thread, the same encoded rows (network exported to ONNX)\n",
-               "(onnxruntime-node)");
-        for (int k = 0; k < 2; k++)
-                printf("  %-44s %12.0f records/s  StreamFlow %.2fx\n", k ? "batch 4096" : "batch 1", ort[k],
-                       sf_rate[k] / ort[k]);
-        rc = 0;
-out:
-        if (fp) fclose(fp);
         if (fd_net >= 0) close(fd_net);
-        unlink(net), unlink(rows);
-        return rc;
+        if (fd_net < 0 || !fp) {
+                if (fd_rows >= 0 && !fp) close(fd_rows);
+                fprintf(stderr, "bench_infer: cannot create temporary files for ONNX Runtime\n");
+                return -1;
+        }
+        int written = fwrite(x, sizeof(float) * (size_t)n_in, n, fp) == n;
+        if (fclose(fp) != 0 || !written) {
+                fprintf(stderr, "bench_infer: cannot write %s\n", o->rows);
+                return -1;
+        }
+        if (sf_model_export_onnx_network(model, o->net, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bench_infer: %s\n", err);
+                return -1;
+        }
+        snprintf(count, sizeof(count), "%zu", n);
+        snprintf(width, sizeof(width), "%d", n_in);
+        if (pipe(to) != 0 || pipe(from) != 0 || (o->pid = fork()) < 0) {
+                fprintf(stderr, "bench_infer: cannot start node\n");
+                return -1;
+        }
+        if (o->pid == 0) {
+                dup2(to[0], 0), dup2(from[1], 1);
+                close(to[0]), close(to[1]), close(from[0]), close(from[1]);
+                execlp("node", "node", "bench/ort_infer.js", modules, o->net, o->rows, count, width,
+                       (char *)NULL);
+                _exit(127);
+        }
+        close(to[0]), close(from[1]);
+        o->cmd = fdopen(to[1], "w"), o->out = fdopen(from[0], "r");
+        if (!o->cmd || !o->out || !fgets(line, sizeof(line), o->out) || strncmp(line, "ready", 5) != 0) {
+                fprintf(stderr, "bench_infer: ONNX Runtime (bench/ort_infer.js) did not start\n");
+                return -1;
+        }
+        return 0;
+}
+
+/* Seconds of one ONNX Runtime pass at batch, or -1. */
+static double ort_pass(ort_t *o, int batch) {
+        char line[64];
+        if (fprintf(o->cmd, "%d\n", batch) < 0 || fflush(o->cmd) != 0 || !fgets(line, sizeof(line), o->out))
+                return -1;
+        return strtod(line, NULL);
+}
+
+static void ort_stop(ort_t *o) {
+        if (o->cmd) fclose(o->cmd);
+        if (o->out) fclose(o->out);
+        if (o->pid > 0) {
+                int status;
+                waitpid(o->pid, &status, 0);
+        }
+        if (o->net[0]) unlink(o->net);
+        if (o->rows[0]) unlink(o->rows);
+        memset(o, 0, sizeof(*o));
+}
+
+/* Seconds of one StreamFlow pass over the encoded rows x (n, n_in) at
+ * batch, or -1. */
+static double sf_pass(sf_model_t *model, const float *x, size_t n, int n_in, int batch, float *probs, int k) {
+        double t0 = sf_now_s();
+        for (size_t i = 0; i < n; i += (size_t)batch) {
+                size_t b = n - i < (size_t)batch ? n - i : (size_t)batch;
+                if (sf_model_predict(model, x + i * n_in, b, probs + i * k) != 0) return -1;
+        }
+        return sf_now_s() - t0;
+}
+
+/* REPS rounds; in each, every batch size once for StreamFlow and, when
+ * ort is running, once for ONNX Runtime right after it. Prints the medians
+ * and ratios. Returns 0 or -1. */
+static int encoded_rounds(sf_model_t *model, ort_t *ort, const float *x, size_t n, int n_in, float *probs,
+                          int k) {
+        double t[2][N_BATCHES][REPS];
+        int with_ort = ort->pid > 0;
+        for (int r = -1; r < REPS; r++) /* round -1 warms both up */
+                for (int s = 0; s < N_BATCHES; s++) {
+                        double a = sf_pass(model, x, n, n_in, batches[s], probs, k);
+                        double b = with_ort ? ort_pass(ort, batches[s]) : 0;
+                        if (a < 0 || b < 0) {
+                                fprintf(stderr, "bench_infer: a pass at batch %d failed\n", batches[s]);
+                                return -1;
+                        }
+                        if (r >= 0) t[0][s][r] = a, t[1][s][r] = b;
+                }
+        printf("encoded rows, one thread, %zu KDDTest+ rows, median of %d passes%s\n", n, REPS,
+               with_ort ? " alternated with ONNX Runtime's" : "");
+        printf("  %-10s %14s %14s %9s\n", "batch", "StreamFlow/s", with_ort ? "ONNX Runtime/s" : "", "");
+        for (int s = 0; s < N_BATCHES; s++) {
+                double sf = (double)n / median(t[0][s], REPS);
+                printf("  %-10d %14.0f", batches[s], sf);
+                if (with_ort) {
+                        double o = (double)n / median(t[1][s], REPS);
+                        printf(" %14.0f %8.2fx  (target >= %dx)", o, sf / o, batches[s] == 1 ? 2 : 1);
+                }
+                printf("\n");
+        }
+        if (with_ort)
+                printf("  ONNX Runtime: onnxruntime-node, one thread, the network exported with "
+                       "--network-only\n");
+        return 0;
 }
 
 /* Encodes every row of table densely into x (n, n_inputs). */
@@ -146,6 +228,47 @@ static int encode_line(const sf_model_t *model, const lines_t *ls, size_t i, sf_
         }
         sf_encoder_encode(sf_model_encoder(model), row, x, NULL);
         return 0;
+}
+
+/* REPS passes of decoding, encoding and scoring the raw CSV lines of ls at
+ * batch 1 and 4096 (x: room for 4096 encoded rows); prints the medians.
+ * Returns 0 or -1 with err. */
+static int raw_rounds(sf_model_t *model, const lines_t *ls, float *x, float *probs, char *err,
+                      size_t err_size) {
+        int n_in = sf_model_encoder(model)->n_inputs;
+        sf_row_t row;
+        double t[2][REPS];
+        if (sf_row_init(&row, sf_model_schema(model)) != 0) {
+                snprintf(err, err_size, "out of memory");
+                return -1;
+        }
+        for (int r = 0; r < REPS; r++)
+                for (int s = 0; s < 2; s++) {
+                        size_t batch = s ? BIG : 1;
+                        double t0 = sf_now_s();
+                        for (size_t i = 0; i < ls->n; i += batch) {
+                                size_t b = ls->n - i < batch ? ls->n - i : batch;
+                                for (size_t j = 0; j < b; j++)
+                                        if (encode_line(model, ls, i + j, &row, x + j * n_in, err,
+                                                        err_size) != 0)
+                                                goto fail;
+                                if (sf_model_predict(model, x, b, probs) != 0) {
+                                        snprintf(err, err_size, "out of memory");
+                                        goto fail;
+                                }
+                        }
+                        t[s][r] = sf_now_s() - t0;
+                }
+        for (int s = 0; s < 2; s++) {
+                double sec = median(t[s], REPS);
+                printf("raw CSV (decode+encode+forward), batch %-4d %12.0f records/s  %8.2f us/record\n",
+                       s ? BIG : 1, (double)ls->n / sec, sec / (double)ls->n * 1e6);
+        }
+        sf_row_free(&row);
+        return 0;
+fail:
+        sf_row_free(&row);
+        return -1;
 }
 
 int main(int argc, char **argv) {
@@ -197,51 +320,12 @@ int main(int argc, char **argv) {
         probs = malloc(n * (size_t)k * sizeof(float));
         if (!x || !probs || encode_table(menc, test, x) != 0) goto oom;
 
-        double t[4][REPS];
-        for (int r = 0; r < REPS; r++) {
-                /* encoded, batch 1 */
-                double t0 = sf_now_s();
-                for (size_t i = 0; i < n; i++)
-                        if (sf_model_predict(model, x + i * n_in, 1, probs + i * k) != 0) goto oom;
-                t[0][r] = sf_now_s() - t0;
-                /* encoded, batch 4096 */
-                t0 = sf_now_s();
-                for (size_t i = 0; i < n; i += BIG) {
-                        size_t b = n - i < BIG ? n - i : BIG;
-                        if (sf_model_predict(model, x + i * n_in, b, probs + i * k) != 0) goto oom;
-                }
-                t[1][r] = sf_now_s() - t0;
-                /* raw CSV, batch 1: decode, encode, forward */
-                t0 = sf_now_s();
-                for (size_t i = 0; i < n; i++) {
-                        if (encode_line(model, &ls, i, &row, x, err, sizeof(err)) != 0) goto fail;
-                        if (sf_model_predict(model, x, 1, probs) != 0) goto oom;
-                }
-                t[2][r] = sf_now_s() - t0;
-                /* raw CSV, batch 4096 */
-                t0 = sf_now_s();
-                for (size_t i = 0; i < n; i += BIG) {
-                        size_t b = n - i < BIG ? n - i : BIG;
-                        for (size_t j = 0; j < b; j++)
-                                if (encode_line(model, &ls, i + j, &row, x + j * n_in, err, sizeof(err)) != 0)
-                                        goto fail;
-                        if (sf_model_predict(model, x, b, probs) != 0) goto oom;
-                }
-                t[3][r] = sf_now_s() - t0;
-                /* Re-encode x for the next pass (the raw passes overwrote its head). */
-                if (encode_table(menc, test, x) != 0) goto oom;
-        }
-        double enc_rate[2] = {(double)n / median(t[0], REPS), (double)n / median(t[1], REPS)};
-        static const char *const what[4] = {"encoded rows, batch 1", "encoded rows, batch 4096",
-                                            "raw CSV (decode+encode+forward), batch 1",
-                                            "raw CSV (decode+encode+forward), batch 4096"};
-        printf("inference on one thread, %zu KDDTest+ rows, median of %d passes\n", n, REPS);
-        for (int j = 0; j < 4; j++) {
-                double sec = median(t[j], REPS);
-                printf("  %-44s %12.0f records/s  %8.2f us/record\n", what[j], (double)n / sec,
-                       sec / (double)n * 1e6);
-        }
-        ret = ort_anchor(model, x, n, n_in, enc_rate);
+        ort_t ort;
+        int started = ort_start(&ort, model, x, n, n_in);
+        int rounds = started >= 0 ? encoded_rounds(model, &ort, x, n, n_in, probs, k) : -1;
+        ort_stop(&ort);
+        if (rounds != 0 || raw_rounds(model, &ls, x, probs, err, sizeof(err)) != 0) goto fail;
+        ret = 0;
         goto out;
 oom:
         snprintf(err, sizeof(err), "out of memory");

@@ -1,22 +1,18 @@
 // ONNX Runtime's inference speed on one thread, the anchor bench_infer
 // compares StreamFlow with: the network alone (`streamflow export
-// --network-only`) over encoded rows read from a float32 file, at batch 1
-// and batch 4096, median of REPS passes. Prints two lines:
-//   ort batch 1 <records/s>
-//   ort batch 4096 <records/s>
+// --network-only`) over encoded rows read from a float32 file. Prints
+// "ready", then for every line "BATCH" on stdin runs one pass over all N
+// rows in batches of BATCH and prints its seconds, so that the caller can
+// alternate its own passes with these in one run.
 //
-//   node ort_infer.js MODULE_DIR NET.onnx ROWS.f32 N INPUTS REPS
+//   node ort_infer.js MODULE_DIR NET.onnx ROWS.f32 N INPUTS
 const fs = require('fs');
 const path = require('path');
+const readline = require('readline');
 
-const [moduleDir, modelPath, rowsPath, nArg, inArg, repsArg] = process.argv.slice(2);
+const [moduleDir, modelPath, rowsPath, nArg, inArg] = process.argv.slice(2);
 const ort = require(path.resolve(moduleDir, 'onnxruntime-node'));
-const n = Number(nArg), width = Number(inArg), reps = Number(repsArg);
-
-function median(v) {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+const n = Number(nArg), width = Number(inArg);
 
 async function pass(session, x, batch) {
   const t0 = process.hrtime.bigint();
@@ -34,11 +30,11 @@ async function main() {
   const session = await ort.InferenceSession.create(modelPath, opts);
   const buf = fs.readFileSync(rowsPath);
   const x = new Float32Array(buf.buffer, buf.byteOffset, n * width);
-  for (const batch of [1, 4096]) {
-    await pass(session, x, batch); // warm-up
-    const t = [];
-    for (let r = 0; r < reps; r++) t.push(await pass(session, x, batch));
-    console.log(`ort batch ${batch} ${(n / median(t)).toFixed(0)}`);
+  console.log('ready');
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const batch = Number(line.trim());
+    if (!(batch >= 1)) continue;
+    console.log((await pass(session, x, batch)).toFixed(6));
   }
 }
 

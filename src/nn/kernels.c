@@ -37,6 +37,21 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
+/* Adam's update of the 16 (or fewer: k) parameters at p with gradient g. */
+static inline __attribute__((always_inline)) AVX512 void adam16(float *p, float *m, float *v, __m512 g,
+                                                                __mmask16 k, const sf_gemm_adam_t *ad) {
+        const __m512 vb1 = _mm512_set1_ps(ad->b1), vb1c = _mm512_set1_ps(1.0f - ad->b1),
+                     vb2 = _mm512_set1_ps(ad->b2), vb2c = _mm512_set1_ps(1.0f - ad->b2),
+                     va = _mm512_set1_ps(ad->alpha), ve = _mm512_set1_ps(ad->eps);
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(k, m)), _mm512_mul_ps(vb1c, g));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(k, v)),
+                                  _mm512_mul_ps(_mm512_mul_ps(vb2c, g), g));
+        __m512 step = _mm512_div_ps(_mm512_mul_ps(va, mi), _mm512_add_ps(_mm512_sqrt_ps(vi), ve));
+        _mm512_mask_storeu_ps(m, k, mi);
+        _mm512_mask_storeu_ps(v, k, vi);
+        _mm512_mask_storeu_ps(p, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, p), step));
+}
+
 /* R rows from row i x NV vectors from column j; the last vector is masked
  * by `last` (columns past n). */
 static inline __attribute__((always_inline)) AVX512 void block512(const sf_gemm_t *g, int i, int j, int R,
@@ -101,7 +116,12 @@ static inline __attribute__((always_inline)) AVX512 void block512(const sf_gemm_
                                 acc[r][v] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ),
                                                                 acc[r][v]);
                         }
-                        _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);
+                        if (g->adam) {
+                                size_t at = (size_t)(i + r) * ldc + j + 16 * v;
+                                adam16(c + r * ldc + 16 * v, g->adam->m + at, g->adam->v + at, acc[r][v],
+                                       mk[v], g->adam);
+                        } else
+                                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);
                 }
 }
 
@@ -160,19 +180,10 @@ static AVX512 void scatter512(float *dw, size_t ldw, const int32_t *hot, int n_h
 
 static AVX512 void adam512(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
                            float b2, float eps) {
-        const __m512 vb1 = _mm512_set1_ps(b1), vb1c = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2),
-                     vb2c = _mm512_set1_ps(1.0f - b2), va = _mm512_set1_ps(alpha), ve = _mm512_set1_ps(eps);
+        const sf_gemm_adam_t ad = {.alpha = alpha, .b1 = b1, .b2 = b2, .eps = eps};
         for (size_t i = 0; i < n; i += 16) {
                 __mmask16 k = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-                __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
-                __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(k, m + i)),
-                                          _mm512_mul_ps(vb1c, gi));
-                __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(k, v + i)),
-                                          _mm512_mul_ps(_mm512_mul_ps(vb2c, gi), gi));
-                __m512 step = _mm512_div_ps(_mm512_mul_ps(va, mi), _mm512_add_ps(_mm512_sqrt_ps(vi), ve));
-                _mm512_mask_storeu_ps(m + i, k, mi);
-                _mm512_mask_storeu_ps(v + i, k, vi);
-                _mm512_mask_storeu_ps(p + i, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + i), step));
+                adam16(p + i, m + i, v + i, _mm512_maskz_loadu_ps(k, g + i), k, &ad);
         }
 }
 
@@ -192,6 +203,21 @@ static inline __attribute__((always_inline)) AVX2 __m256 load8(const float *p, i
 static inline __attribute__((always_inline)) AVX2 void store8(float *p, __m256 v, int n) {
         if (n >= 8) return _mm256_storeu_ps(p, v);
         _mm256_maskstore_ps(p, tail_mask(n), v);
+}
+
+/* Adam's update of the 8 (or fewer: w) parameters at p with gradient g. */
+static inline __attribute__((always_inline)) AVX2 void adam8(float *p, float *m, float *v, __m256 g, int w,
+                                                             const sf_gemm_adam_t *ad) {
+        const __m256 vb1 = _mm256_set1_ps(ad->b1), vb1c = _mm256_set1_ps(1.0f - ad->b1),
+                     vb2 = _mm256_set1_ps(ad->b2), vb2c = _mm256_set1_ps(1.0f - ad->b2),
+                     va = _mm256_set1_ps(ad->alpha), ve = _mm256_set1_ps(ad->eps);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, load8(m, w)), _mm256_mul_ps(vb1c, g));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, load8(v, w)), _mm256_mul_ps(_mm256_mul_ps(vb2c, g), g));
+        /* lanes past w: sqrt(0) + eps, a finite divisor */
+        __m256 step = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
+        store8(m, mi, w);
+        store8(v, vi, w);
+        store8(p, _mm256_sub_ps(load8(p, w), step), w);
 }
 
 /* R rows from row i x NV vectors from column j; `tail` floats in the last
@@ -253,7 +279,12 @@ static inline __attribute__((always_inline)) AVX2 void block256(const sf_gemm_t 
                                 __m256 y = load8(g->mask + (size_t)(i + r) * ldc + j + 8 * v, w[v]);
                                 acc[r][v] = _mm256_and_ps(_mm256_cmp_ps(y, zero, _CMP_GT_OQ), acc[r][v]);
                         }
-                        store8(c + r * ldc + 8 * v, acc[r][v], w[v]);
+                        if (g->adam) {
+                                size_t at = (size_t)(i + r) * ldc + j + 8 * v;
+                                adam8(c + r * ldc + 8 * v, g->adam->m + at, g->adam->v + at, acc[r][v], w[v],
+                                      g->adam);
+                        } else
+                                store8(c + r * ldc + 8 * v, acc[r][v], w[v]);
                 }
 }
 
@@ -345,26 +376,12 @@ static AVX2 void pack256(float *dst, size_t ldd, const float *src, size_t lds, i
                 for (int p = 0; p < kc; p++) dst[(size_t)p * ldd + j] = src[(size_t)j * lds + p];
 }
 
-static void adam_ref(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
-                     float eps);
-
 static AVX2 void adam256(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
                          float b2, float eps) {
-        const __m256 vb1 = _mm256_set1_ps(b1), vb1c = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2),
-                     vb2c = _mm256_set1_ps(1.0f - b2), va = _mm256_set1_ps(alpha), ve = _mm256_set1_ps(eps);
+        const sf_gemm_adam_t ad = {.alpha = alpha, .b1 = b1, .b2 = b2, .eps = eps};
         size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-                __m256 gi = _mm256_loadu_ps(g + i);
-                __m256 mi =
-                        _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gi));
-                __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)),
-                                          _mm256_mul_ps(_mm256_mul_ps(vb2c, gi), gi));
-                __m256 step = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
-                _mm256_storeu_ps(m + i, mi);
-                _mm256_storeu_ps(v + i, vi);
-                _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), step));
-        }
-        adam_ref(p + i, m + i, v + i, g + i, n - i, alpha, b1, b2, eps);
+        for (; i + 8 <= n; i += 8) adam8(p + i, m + i, v + i, _mm256_loadu_ps(g + i), 8, &ad);
+        if (i < n) adam8(p + i, m + i, v + i, load8(g + i, (int)(n - i)), (int)(n - i), &ad);
 }
 
 #endif
@@ -378,7 +395,43 @@ static AVX2 void adam256(float *p, float *m, float *v, const float *g, size_t n,
 #pragma GCC optimize("O3")
 #endif
 
+static void adam_ref(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
+                     float eps);
+
+/* gemm_ref with adam: each row's sums for 64 columns at a time, then their update. */
+static void gemm_ref_adam(const sf_gemm_t *g) {
+        const sf_gemm_adam_t *ad = g->adam;
+        float acc[64];
+        for (int i = 0; i < g->m; i++)
+                for (int j0 = 0; j0 < g->n; j0 += 64) {
+                        int nc = g->n - j0 < 64 ? g->n - j0 : 64;
+                        const float *ai = g->a + (size_t)i * g->a_row;
+                        for (int j = 0; j < nc; j++) acc[j] = 0.0f;
+                        for (int p = 0; p < g->k; p++) {
+                                float x = ai[(size_t)p * g->a_col];
+                                const float *bp = g->b + (size_t)p * g->ldb + j0;
+                                for (int j = 0; j < nc; j++) acc[j] = __builtin_fmaf(x, bp[j], acc[j]);
+                        }
+                        for (int h = 0; g->hot && h < g->n_hot; h++) {
+                                int32_t row = g->hot[(size_t)i * g->n_hot + h];
+                                if (row < 0) continue;
+                                const float *br = g->b + (size_t)row * g->ldb + j0;
+                                for (int j = 0; j < nc; j++) acc[j] += br[j];
+                        }
+                        if (g->relu)
+                                for (int j = 0; j < nc; j++) acc[j] = acc[j] > 0.0f ? acc[j] : 0.0f;
+                        if (g->mask) {
+                                const float *mi = g->mask + (size_t)i * g->ldc + j0;
+                                for (int j = 0; j < nc; j++) acc[j] = mi[j] > 0.0f ? acc[j] : 0.0f;
+                        }
+                        size_t at = (size_t)i * g->ldc + j0;
+                        adam_ref(g->c + at, ad->m + at, ad->v + at, acc, (size_t)nc, ad->alpha, ad->b1,
+                                 ad->b2, ad->eps);
+                }
+}
+
 static void gemm_ref(const sf_gemm_t *g) {
+        if (g->adam) return gemm_ref_adam(g);
         for (int i = 0; i < g->m; i++) {
                 float *ci = g->c + (size_t)i * g->ldc;
                 const float *ai = g->a + (size_t)i * g->a_row;

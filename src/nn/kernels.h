@@ -27,7 +27,18 @@ typedef enum { SF_KERNEL_AUTO, SF_KERNEL_AVX512, SF_KERNEL_AVX2, SF_KERNEL_PORTA
  * a(i, p) = a[i * a_row + p * a_col]: a_row = lda, a_col = 1 for A itself,
  * a_row = 1, a_col = lda for A^T (strides 0 repeat one value). b(p, j) =
  * b[p * ldb + j], or b[j * ldb + p] when b_trans (then hot must be NULL).
- * mask shares c's row stride ldc. */
+ * mask shares c's row stride ldc.
+ *
+ * With adam set, acc is not stored: it is the gradient of the parameter
+ * c[i][j], updated in place with its moments m[i][j] and v[i][j] (row
+ * stride ldc) exactly as sf_adam_update does. Then the sum starts at 0
+ * (no bias, no accumulate) and b is not transposed. The gradient never
+ * goes through memory, and the update runs beside the products. */
+typedef struct sf_gemm_adam {
+        float *m, *v;
+        float alpha, b1, b2, eps;
+} sf_gemm_adam_t;
+
 typedef struct sf_gemm {
         int m, n, k;
         const float *a;
@@ -42,7 +53,8 @@ typedef struct sf_gemm {
         const int32_t *hot; /* (m, n_hot) or NULL */
         int n_hot;
         int relu;
-        const float *mask; /* (m, n) or NULL */
+        const float *mask;          /* (m, n) or NULL */
+        const sf_gemm_adam_t *adam; /* or NULL */
 } sf_gemm_t;
 
 void sf_gemm(const sf_gemm_t *g);

@@ -17,6 +17,14 @@
 #pragma GCC optimize("O3")
 #endif
 
+float *sf_nn_floats(size_t n) {
+        size_t bytes = SF_NN_LINE_FLOATS(n ? n : 1) * sizeof(float);
+        if (bytes / sizeof(float) < n) return NULL;
+        float *p = aligned_alloc(64, bytes);
+        if (p) memset(p, 0, bytes);
+        return p;
+}
+
 /* Nothing here runs on OpenBLAS any more; other code still may. */
 void sf_nn_set_threads(int n) {
         openblas_set_num_threads(n < 1 ? 1 : n);
@@ -207,7 +215,7 @@ sf_nn_t *sf_nn_create(const int *sizes, int n_layers, char *errstr, size_t errst
                 off += (size_t)sizes[l + 1];
         }
         nn->n_params = off;
-        nn->params = calloc(off, sizeof(float));
+        nn->params = sf_nn_floats(off);
         if (!nn->params) goto oom;
         for (int l = 0; l < n_layers; l++) {
                 nn->w[l] = nn->params + nn->w_off[l];
@@ -242,21 +250,24 @@ void sf_nn_init_glorot(sf_nn_t *nn, uint64_t seed) {
 int sf_nn_ws_init(sf_nn_ws_t *ws, const sf_nn_t *nn, int max_batch, int with_grads) {
         memset(ws, 0, sizeof(*ws));
         if (max_batch < 1) return -1;
-        size_t per_row = 0;
-        for (int l = 0; l < nn->n_layers; l++) per_row += (size_t)nn->sizes[l + 1];
-        size_t total = per_row * (with_grads ? 2 : 1) + (size_t)nn->sizes[nn->n_layers];
-        ws->block = malloc(total * (size_t)max_batch * sizeof(float));
+        /* Each buffer starts on a cache line. */
+        size_t per_set = 0;
+        for (int l = 0; l < nn->n_layers; l++)
+                per_set += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
+        size_t total = per_set * (with_grads ? 2 : 1) +
+                       SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[nn->n_layers]);
+        ws->block = sf_nn_floats(total);
         if (!ws->block) return -1;
         ws->max_batch = max_batch;
         float *p = ws->block;
         for (int l = 0; l < nn->n_layers; l++) {
                 ws->act[l] = p;
-                p += (size_t)max_batch * nn->sizes[l + 1];
+                p += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
         }
         if (with_grads) {
                 for (int l = 0; l < nn->n_layers; l++) {
                         ws->dact[l] = p;
-                        p += (size_t)max_batch * nn->sizes[l + 1];
+                        p += SF_NN_LINE_FLOATS((size_t)max_batch * nn->sizes[l + 1]);
                 }
         }
         ws->probs = p;
@@ -338,9 +349,9 @@ void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, 
 
 int sf_adam_init(sf_adam_t *adam, size_t n, float lr) {
         memset(adam, 0, sizeof(*adam));
-        adam->m = calloc(2 * n, sizeof(float));
+        adam->m = sf_nn_floats(2 * SF_NN_LINE_FLOATS(n));
         if (!adam->m) return -1;
-        adam->v = adam->m + n;
+        adam->v = adam->m + SF_NN_LINE_FLOATS(n);
         adam->n = n;
         adam->lr = lr;
         adam->beta1 = SF_ADAM_BETA1;
@@ -354,12 +365,93 @@ void sf_adam_free(sf_adam_t *adam) {
         memset(adam, 0, sizeof(*adam));
 }
 
-void sf_adam_step(sf_adam_t *adam, float *params, const float *grads) {
+/* t += 1; the step size alpha = lr sqrt(1 - b2^t) / (1 - b1^t) of step t. */
+static float adam_next(sf_adam_t *adam) {
         adam->t++;
         double b1t = pow((double)adam->beta1, (double)adam->t);
         double b2t = pow((double)adam->beta2, (double)adam->t);
-        float alpha = (float)((double)adam->lr * sqrt(1.0 - b2t) / (1.0 - b1t));
+        return (float)((double)adam->lr * sqrt(1.0 - b2t) / (1.0 - b1t));
+}
+
+void sf_adam_step(sf_adam_t *adam, float *params, const float *grads) {
+        float alpha = adam_next(adam);
         sf_adam_update(params, adam->m, adam->v, grads, adam->n, alpha, adam->beta1, adam->beta2, adam->eps);
+}
+
+/* Layer l's weights (n_in, out) and biases (out) updated by Adam with
+ * their gradients x^T · dy and dy's column sums, x (B, n_in), dy (B, out). */
+static void layer_adam(sf_nn_t *nn, const sf_adam_t *adam, float alpha, int l, const float *x, int n_in,
+                       const float *dy, int batch) {
+        static const float one = 1.0f;
+        int out = nn->sizes[l + 1];
+        sf_gemm_adam_t wa = {
+                adam->m + nn->w_off[l], adam->v + nn->w_off[l], alpha, adam->beta1, adam->beta2, adam->eps};
+        sf_gemm_adam_t ba = {
+                adam->m + nn->b_off[l], adam->v + nn->b_off[l], alpha, adam->beta1, adam->beta2, adam->eps};
+        /* W (n_in, out) -= Adam(dW = x^T (n_in, B) · dy (B, out)) */
+        sf_gemm_t w = {.m = n_in,
+                       .n = out,
+                       .k = batch,
+                       .a = x,
+                       .a_row = 1,
+                       .a_col = (size_t)n_in,
+                       .b = dy,
+                       .ldb = (size_t)out,
+                       .c = nn->w[l],
+                       .ldc = (size_t)out,
+                       .adam = &wa};
+        sf_gemm(&w);
+        /* b (out) -= Adam(db = 1 (1, B) · dy (B, out)) */
+        sf_gemm_t b = {.m = 1,
+                       .n = out,
+                       .k = batch,
+                       .a = &one,
+                       .b = dy,
+                       .ldb = (size_t)out,
+                       .c = nn->b[l],
+                       .ldc = (size_t)out,
+                       .adam = &ba};
+        sf_gemm(&b);
+}
+
+void sf_nn_backward_adam(sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
+                         sf_adam_t *adam, float *scratch) {
+        float alpha = adam_next(adam);
+        int last = nn->n_layers - 1;
+        memset(ws->dact[last], 0, (size_t)batch * nn->sizes[last + 1] * sizeof(float));
+        sf_softmax_xent_backward_weighted(ws->dact[last], ws->probs, labels, ws->class_weight, batch,
+                                          nn->sizes[last + 1]);
+        for (int l = last; l > 0; l--) {
+                int out = nn->sizes[l + 1], n_in = nn->sizes[l];
+                /* dact[l-1] (B, n_in) = dact[l] (B, out) · w^T (out, n_in), zero where
+                 * act[l-1] was not positive: with the weights before this step. */
+                sf_gemm_t g = {.m = batch,
+                               .n = n_in,
+                               .k = out,
+                               .a = ws->dact[l],
+                               .a_row = (size_t)out,
+                               .a_col = 1,
+                               .b = nn->w[l],
+                               .ldb = (size_t)out,
+                               .b_trans = 1,
+                               .c = ws->dact[l - 1],
+                               .ldc = (size_t)n_in,
+                               .mask = ws->act[l - 1]};
+                sf_gemm(&g);
+                layer_adam(nn, adam, alpha, l, ws->act[l - 1], n_in, ws->dact[l], batch);
+        }
+        /* The first layer: its dense rows as the others, its one-hot rows
+         * (those past in->n_dense) from their gradient gathered in scratch. */
+        layer_adam(nn, adam, alpha, 0, in->x, in->n_dense, ws->dact[0], batch);
+        int out = nn->sizes[1];
+        size_t hot_off = nn->w_off[0] + (size_t)in->n_dense * out,
+               n_hot_params = (size_t)(nn->sizes[0] - in->n_dense) * out;
+        if (n_hot_params == 0) return;
+        memset(scratch + hot_off, 0, n_hot_params * sizeof(float));
+        if (in->n_hot > 0)
+                sf_hot_backward(scratch + nn->w_off[0], in->hot, ws->dact[0], batch, in->n_hot, out);
+        sf_adam_update(nn->params + hot_off, adam->m + hot_off, adam->v + hot_off, scratch + hot_off,
+                       n_hot_params, alpha, adam->beta1, adam->beta2, adam->eps);
 }
 
 int sf_argmax(const float *v, int n) {

@@ -23,6 +23,15 @@
 #define SF_ADAM_BETA2 0.999f
 #define SF_ADAM_EPS   1e-7f
 
+/* n zeroed floats starting on a cache line (64 bytes), or NULL; free with
+ * free(). The kernels' vector loads of a row then never straddle two lines:
+ * the parameters, their gradients, Adam's moments and the activations are
+ * allocated so. */
+float *sf_nn_floats(size_t n);
+
+/* n rounded up to a whole number of cache lines of floats (16). */
+#define SF_NN_LINE_FLOATS(n) (((n) + 15) / 16 * 16)
+
 /* Sets the number of threads OpenBLAS may use. The network's own products
  * run on the calling thread and do not depend on it. */
 void sf_nn_set_threads(int n);
@@ -153,6 +162,15 @@ typedef struct sf_adam {
         long long t;  /* steps taken */
         float lr, beta1, beta2, eps;
 } sf_adam_t;
+
+/* The backward pass and one Adam step in one: the same parameters, bit
+ * for bit, as grads = 0, sf_nn_backward, sf_adam_step(adam, nn->params,
+ * grads), but each layer's weight and bias gradients go straight from the
+ * kernel's registers into Adam's update (after the layer's input gradient,
+ * which needs the old weights), and the first layer's input gradient is
+ * not computed. scratch (n_params) holds the one-hot rows' gradient. */
+void sf_nn_backward_adam(sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
+                         sf_adam_t *adam, float *scratch);
 
 /* Zeroed moments for n parameters with Keras' defaults. Returns 0 or -1. */
 int sf_adam_init(sf_adam_t *adam, size_t n, float lr);

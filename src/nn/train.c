@@ -76,7 +76,7 @@ struct sf_trainer {
         int batch, n_dense, n_hot, classes;
         sf_nn_ws_t ws;
         sf_adam_t adam;
-        float *grads; /* (n_params) */
+        float *grads; /* (n_params): the one-hot rows' gradient (sf_nn_backward_adam) */
         sf_rng_t rng;
         size_t *order; /* (capacity) the epoch's permutation */
         size_t capacity;
@@ -109,8 +109,8 @@ sf_trainer_t *sf_trainer_new(sf_nn_t *nn, const sf_dataset_t *like, int batch, f
         sf_rng_seed(&tr->rng, seed ^ 0x73687566666c65ULL /* "shuffle" */);
         if (sf_nn_ws_init(&tr->ws, nn, batch, 1) != 0 || sf_adam_init(&tr->adam, nn->n_params, lr) != 0)
                 goto oom;
-        tr->grads = malloc(nn->n_params * sizeof(float));
-        tr->bx = malloc((size_t)batch * tr->n_dense * sizeof(float));
+        tr->grads = sf_nn_floats(nn->n_params);
+        tr->bx = sf_nn_floats((size_t)batch * tr->n_dense);
         tr->bhot = malloc((size_t)batch * (tr->n_hot ? tr->n_hot : 1) * sizeof(int32_t));
         tr->by = malloc((size_t)batch * sizeof(int));
         if (!tr->grads || !tr->bx || !tr->bhot || !tr->by) goto oom;
@@ -210,10 +210,8 @@ int sf_trainer_epoch(sf_trainer_t *tr, const sf_dataset_t *train, sf_train_progr
                         correct +=
                                 sf_argmax(tr->ws.probs + (size_t)i * tr->classes, tr->classes) == tr->by[i];
                 prefetch_rows(tr, train, start + (size_t)b, 1);
-                memset(tr->grads, 0, nn->n_params * sizeof(float));
-                sf_nn_backward(nn, &tr->ws, &in, tr->by, b, tr->grads);
+                sf_nn_backward_adam(tr->nn, &tr->ws, &in, tr->by, b, &tr->adam, tr->grads);
                 prefetch_rows(tr, train, start + (size_t)b, 2);
-                sf_adam_step(&tr->adam, tr->nn->params, tr->grads);
                 loss_sum += l * b;
                 seen += (size_t)b;
                 if (progress)

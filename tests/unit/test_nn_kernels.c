@@ -3,8 +3,9 @@
  * that cover full and partial vectors, row blocks and their tails, a row
  * stride larger than the input and the ReLU (inference), and on the
  * products of training: A transposed, B transposed (packed in blocks),
- * accumulation, one-hot rows, the ReLU's mask; then the one-hot gradient
- * and Adam's update. */
+ * accumulation, one-hot rows, the ReLU's mask; then the one-hot gradient,
+ * Adam's update, and products that end in Adam's update (the gradient
+ * never stored) against the product stored and then the update. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,6 +314,89 @@ static void test_scatter_and_adam(void) {
         sf_kernel_force(SF_KERNEL_AUTO);
 }
 
+/* A product with adam (c the parameters) equals the product stored into
+ * a zeroed gradient and then sf_adam_update, bit for bit, on every kernel,
+ * and every kernel gives the portable loop's bits; nothing past the
+ * parameters or moments is written. */
+typedef struct {
+        int m, n, k, a_trans, hot, relu, mask;
+} acase_t;
+
+static const acase_t acases[] = {
+        /* the default network's weight and bias gradients, batch 64 and 21 */
+        {38, 64, 64, 1, 0, 0, 0},
+        {64, 64, 64, 1, 0, 0, 0},
+        {64, 32, 64, 1, 0, 0, 0},
+        {32, 5, 64, 1, 0, 0, 0},
+        {1, 64, 64, 0, 0, 0, 0},
+        {1, 5, 21, 0, 0, 0, 0},
+        {38, 64, 21, 1, 0, 0, 0},
+        /* odd shapes: vector and row-block tails, k of 0 and 1, the extras */
+        {1, 1, 1, 0, 0, 0, 0},
+        {3, 48, 0, 0, 0, 0, 0},
+        {7, 17, 3, 1, 0, 0, 0},
+        {13, 130, 21, 1, 0, 0, 0},
+        {9, 71, 200, 0, 1, 0, 0},
+        {5, 33, 65, 0, 0, 0, 1},
+        {11, 9, 7, 1, 0, 1, 0},
+        {6, 200, 1, 0, 1, 1, 1},
+};
+
+enum { PAD = 16 };
+
+/* Runs case t on kernel kind, fused or not, from the operands of seed:
+ * returns p, m, v ((m n + PAD) each, PAD sentinels) in one allocation. */
+static float *adam_case(const acase_t *t, sf_kernel_t kind, int fused, uint64_t seed) {
+        gcase_t gc = {t->m, t->n, t->k, t->a_trans, 0, 0, t->hot, t->relu, t->mask};
+        operands_t o;
+        operands(&gc, seed, &o);
+        size_t nc = (size_t)t->m * t->n, np = nc + PAD;
+        float *out = malloc(sizeof(float) * 3 * np), *grad = calloc(nc + 1, sizeof(float));
+        float *p = out, *m = out + np, *v = out + 2 * np;
+        sf_rng_t rng;
+        sf_rng_seed(&rng, seed ^ 77);
+        for (size_t i = 0; i < np; i++)
+                p[i] = uniform(&rng), m[i] = uniform(&rng) * 0.1f, v[i] = (float)sf_rng_uniform(&rng) * 0.01f;
+        for (int g = 0; g < PAD; g++) p[nc + g] = m[nc + g] = v[nc + g] = 12345.0f;
+        sf_gemm_adam_t ad = {m, v, 0.00123f, 0.9f, 0.999f, 1e-7f};
+        sf_gemm_t g = gemm_of(&gc, &o);
+        sf_kernel_force(kind);
+        if (fused) {
+                g.c = p, g.adam = &ad;
+                sf_gemm(&g);
+        } else {
+                g.c = grad;
+                sf_gemm(&g);
+                sf_adam_update(p, m, v, grad, nc, ad.alpha, ad.b1, ad.b2, ad.eps);
+        }
+        sf_kernel_force(SF_KERNEL_AUTO);
+        free(grad);
+        operands_free(&o);
+        return out;
+}
+
+static void test_gemm_adam(void) {
+        const sf_kernel_t kinds[] = {SF_KERNEL_PORTABLE, SF_KERNEL_AVX512, SF_KERNEL_AVX2};
+        for (size_t t = 0; t < sizeof(acases) / sizeof(acases[0]); t++) {
+                const acase_t *ac = &acases[t];
+                size_t bytes = sizeof(float) * 3 * ((size_t)ac->m * ac->n + PAD);
+                float *ref = adam_case(ac, SF_KERNEL_PORTABLE, 0, 500 + t);
+                for (size_t k = 0; k < 3; k++) {
+                        if (!sf_kernel_supported(kinds[k])) continue;
+                        float *sep = adam_case(ac, kinds[k], 0, 500 + t),
+                              *fus = adam_case(ac, kinds[k], 1, 500 + t);
+                        CHECK_MSG(memcmp(sep, ref, bytes) == 0 && memcmp(fus, ref, bytes) == 0,
+                                  "%s, case %zu (%dx%d, k %d): %s", sf_kernel_name(kinds[k]), t, ac->m, ac->n,
+                                  ac->k,
+                                  memcmp(fus, sep, bytes)
+                                          ? "the fused update differs from product then update"
+                                          : "other bits than the portable loop's");
+                        free(sep), free(fus);
+                }
+                free(ref);
+        }
+}
+
 /* A whole network: the inference forward pass equals the training forward
  * pass bit for bit (the same kernel), and the argmax with it. */
 static void test_forward_inference_matches_training(void) {
@@ -355,6 +439,7 @@ int main(void) {
         RUN(test_gemm_matches_float64);
         RUN(test_gemm_bit_identical);
         RUN(test_scatter_and_adam);
+        RUN(test_gemm_adam);
         RUN(test_forward_inference_matches_training);
         return TEST_DONE();
 }

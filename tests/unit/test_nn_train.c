@@ -1,6 +1,7 @@
 /* The trainer: Keras' epoch (ceil(n / batch) steps, the last batch
  * partial, running metrics weighted by batch size), determinism from the
- * seed, and compact vs dense encoding of real rows. */
+ * seed, compact vs dense encoding of real rows, and the fused backward
+ * pass + Adam step against the two done one after the other. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,75 @@ static void test_same_weights_on_every_kernel(void) {
         sf_dataset_free(&ds[0]), sf_dataset_free(&ds[1]);
         fixture_free(&fx);
         if (!compared) SKIP("this CPU has neither AVX-512 nor AVX2 + FMA: only the portable loop runs");
+}
+
+/* Steps of sf_nn_backward_adam give the bits of grads = 0, sf_nn_backward,
+ * sf_adam_step, on every kernel, for compact and dense rows, a full and a
+ * partial batch, with and without class weights. */
+static void fused_steps(const sf_dataset_t *ds, int n_inputs, const float *class_weight, sf_kernel_t kind) {
+        char err[256];
+        int sizes[] = {n_inputs, 16, 24, 5}, batches[] = {7, NROWS - 7};
+        sf_nn_t *sep = sf_nn_create(sizes, 3, err, sizeof(err)),
+                *fus = sf_nn_create(sizes, 3, err, sizeof(err));
+        sf_nn_ws_t ws_sep, ws_fus;
+        sf_adam_t ad_sep, ad_fus;
+        CHECK(sep && fus);
+        if (!sep || !fus) return;
+        sf_nn_init_glorot(sep, 3);
+        sf_nn_init_glorot(fus, 3);
+        float *grads = sf_nn_floats(sep->n_params), *scratch = sf_nn_floats(sep->n_params);
+        CHECK(grads && scratch && sf_nn_ws_init(&ws_sep, sep, NROWS, 1) == 0 &&
+              sf_nn_ws_init(&ws_fus, fus, NROWS, 1) == 0 &&
+              sf_adam_init(&ad_sep, sep->n_params, 0.01f) == 0 &&
+              sf_adam_init(&ad_fus, fus->n_params, 0.01f) == 0);
+        ws_sep.class_weight = ws_fus.class_weight = class_weight;
+        sf_kernel_force(kind);
+        for (int step = 0; step < 6; step++) {
+                int b = batches[step % 2];
+                size_t at = step % 2 ? 7 : 0;
+                sf_nn_input_t in = {ds->x + at * (size_t)ds->n_dense,
+                                    ds->hot ? ds->hot + at * (size_t)ds->n_hot : NULL, ds->n_dense,
+                                    ds->n_hot};
+                sf_nn_forward(sep, &ws_sep, &in, ds->y + at, b);
+                memset(grads, 0, sep->n_params * sizeof(float));
+                sf_nn_backward(sep, &ws_sep, &in, ds->y + at, b, grads);
+                sf_adam_step(&ad_sep, sep->params, grads);
+                sf_nn_forward(fus, &ws_fus, &in, ds->y + at, b);
+                sf_nn_backward_adam(fus, &ws_fus, &in, ds->y + at, b, &ad_fus, scratch);
+        }
+        sf_kernel_force(SF_KERNEL_AUTO);
+        CHECK_MSG(memcmp(sep->params, fus->params, sep->n_params * sizeof(float)) == 0 &&
+                          memcmp(ad_sep.m, ad_fus.m, sep->n_params * sizeof(float)) == 0 &&
+                          memcmp(ad_sep.v, ad_fus.v, sep->n_params * sizeof(float)) == 0 &&
+                          ad_sep.t == ad_fus.t,
+                  "%s, %s rows%s: the fused step differs", sf_kernel_name(kind),
+                  ds->hot ? "compact" : "dense", class_weight ? ", class weights" : "");
+        /* the steps did move the last layer's biases (they start at zero) */
+        CHECK(sep->b[2][0] != 0.0f);
+        sf_nn_ws_free(&ws_sep), sf_nn_ws_free(&ws_fus);
+        sf_adam_free(&ad_sep), sf_adam_free(&ad_fus);
+        free(grads), free(scratch);
+        sf_nn_destroy(sep), sf_nn_destroy(fus);
+}
+
+static void test_fused_step_equals_separate(void) {
+        fixture_t fx = {0};
+        char err[256];
+        CHECK(fixture_load(&fx) == 0);
+        sf_dataset_t ds[2] = {{0}, {0}};
+        const float weights[5] = {0.5f, 2.0f, 1.0f, 3.0f, 0.25f};
+        const sf_kernel_t kinds[] = {SF_KERNEL_PORTABLE, SF_KERNEL_AVX512, SF_KERNEL_AVX2};
+        for (int compact = 0; fx.enc && compact <= 1; compact++) {
+                CHECK(sf_dataset_encode(&ds[compact], fx.enc, fx.table, "rows", NULL, NROWS, compact, err,
+                                        sizeof(err)) == 0);
+                for (size_t k = 0; k < 3; k++) {
+                        if (!sf_kernel_supported(kinds[k])) continue;
+                        fused_steps(&ds[compact], fx.enc->n_inputs, NULL, kinds[k]);
+                        fused_steps(&ds[compact], fx.enc->n_inputs, weights, kinds[k]);
+                }
+        }
+        sf_dataset_free(&ds[0]), sf_dataset_free(&ds[1]);
+        fixture_free(&fx);
 }
 
 static void test_divergence_is_an_error(void) {
@@ -570,6 +640,7 @@ int main(void) {
         RUN(test_epoch_like_keras);
         RUN(test_deterministic_from_seed);
         RUN(test_same_weights_on_every_kernel);
+        RUN(test_fused_step_equals_separate);
         RUN(test_divergence_is_an_error);
         RUN(test_non_finite_evaluation_rows);
         RUN(test_weighted_epoch_loss);
