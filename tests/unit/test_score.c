@@ -57,6 +57,31 @@ static void test_offsets_out_of_order(void) {
         sf_score_offsets_destroy(t);
 }
 
+/* An offset of a message with many records is done only once every one of
+ * its outputs is acknowledged, in any order; later offsets acknowledged
+ * meanwhile wait for it. */
+static void test_offsets_many_outputs(void) {
+        sf_score_offsets_t *t = sf_score_offsets_new();
+        if (!t) return;
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 7, 0), -1); /* an offset makes at least one output */
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 7, 3), 0);
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 8, 1), 0);
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 9, 2), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 8), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1); /* one output of 7 still out */
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 3);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 9), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 9); /* 7 and 8 done, 9 half */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 0);     /* a fourth: ignored */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 9), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 10);
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 0);
+        sf_score_offsets_destroy(t);
+}
+
 /* Many partitions, random acknowledgement order, ring growth: the commit
  * position of each partition always equals one past the longest fully
  * acknowledged prefix, computed the slow way. */
@@ -669,6 +694,7 @@ int main(void) {
         RUN(test_offsets_in_order);
         RUN(test_offsets_out_of_order);
         RUN(test_offsets_random);
+        RUN(test_offsets_many_outputs);
         RUN(test_offsets_reset_rewind);
         RUN(test_hist);
         RUN(test_decode_rejects);
