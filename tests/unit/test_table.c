@@ -151,6 +151,7 @@ static void test_csv_record_end(void) {
                 {"\"x\r\n\n\",1\r\n2,3", {"\"x\r\n\n\",1", "2,3"}},
                 {"a,\"q\"\"\n\"\"\"\nz", {"a,\"q\"\"\n\"\"\"", "z"}},
                 {"\"a\",\"b\"\n", {"\"a\",\"b\""}},
+                {"1,\"b\"\r\n2,\"c\"\r\n", {"1,\"b\"", "2,\"c\""}},
                 {"\n\na\n", {"", "", "a"}},
                 {"a\"b,c\nd,e", {"a\"b,c", "d,e"}},                 /* quote in an unquoted field */
                 {"\"a\nb\"x,1\nd", {"\"a\nb\"x,1", "d"}},           /* text after a closing quote */
