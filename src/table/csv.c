@@ -65,8 +65,8 @@ static int at_eol(const char *p, const char *end) {
  * sf_csv_record_end (lines 1: a line end outside quotes ends the record,
  * *stop says where; scratch may be NULL, fields are then not unquoted). */
 static sf_csv_status_t tokenize(const char *rec, size_t len, int lines, sf_csv_field_t *fields,
-                                int max_fields, int *n_fields, char *scratch, int *bad_field, const char **why,
-                                const char **stop) {
+                                int max_fields, int *n_fields, char *scratch, int *bad_field,
+                                const char **why, const char **stop) {
         const char *p = rec, *end = rec + len;
         const char *nl = lines ? memchr(p, '\n', len) : NULL; /* the next line end, or NULL */
         char *out = scratch;

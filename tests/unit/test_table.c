@@ -153,9 +153,9 @@ static void test_csv_record_end(void) {
                 {"\"a\",\"b\"\n", {"\"a\",\"b\""}},
                 {"1,\"b\"\r\n2,\"c\"\r\n", {"1,\"b\"", "2,\"c\""}},
                 {"\n\na\n", {"", "", "a"}},
-                {"a\"b,c\nd,e", {"a\"b,c", "d,e"}},                 /* quote in an unquoted field */
-                {"\"a\nb\"x,1\nd", {"\"a\nb\"x,1", "d"}},           /* text after a closing quote */
-                {"1,\"open\n2,3\n4,5", {"1,\"open\n2,3\n4,5"}},     /* never closed: the rest */
+                {"a\"b,c\nd,e", {"a\"b,c", "d,e"}},                       /* quote in an unquoted field */
+                {"\"a\nb\"x,1\nd", {"\"a\nb\"x,1", "d"}},                 /* text after a closing quote */
+                {"1,\"open\n2,3\n4,5", {"1,\"open\n2,3\n4,5"}},           /* never closed: the rest */
                 {"1,\"a,\"\"b\",\"c\"\n2", {"1,\"a,\"\"b\",\"c\"", "2"}}, /* "" and commas inside */
         };
         for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -165,7 +165,8 @@ static void test_csv_record_end(void) {
                 while (pos < len && k < 4) {
                         size_t rec_len = 0, used = sf_csv_record_end(in + pos, len - pos, &rec_len);
                         const char *want = cases[c].recs[k] ? cases[c].recs[k] : "(none)";
-                        CHECK_MSG(used > 0 && used <= len - pos, "%zu: record %d takes %zu bytes", c, k, used);
+                        CHECK_MSG(used > 0 && used <= len - pos, "%zu: record %d takes %zu bytes", c, k,
+                                  used);
                         CHECK_MSG(rec_len == strlen(want) && memcmp(in + pos, want, rec_len) == 0,
                                   "%zu: record %d is \"%.*s\", expected \"%s\"", c, k, (int)rec_len, in + pos,
                                   want);
