@@ -218,8 +218,12 @@ static int add_message(scorer_t *s, rd_kafka_message_t *msg) {
         }
         s->t.messages++;
         if (s->first_record == 0) s->first_record = sf_now_s();
-        if (!s->o->many || s->nspans == 0) { /* one record, or none: "empty" */
+        if (!s->o->many) {
                 add_record(s, msg, value, len, -1);
+        } else if (s->nspans == 0) { /* "empty" */
+                add_record(s, msg, value, len, -1);
+                snprintf(s->slots[s->n - 1].err, sizeof(s->slots[0].err),
+                         "no record in the message (only blank lines)");
         } else if (s->nspans > max) { /* sent whole to the DLQ */
                 slot_t *sl = new_slot(s, msg, value, len, -1);
                 sl->reject = SF_REJECT_TOO_MANY;

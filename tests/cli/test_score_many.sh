@@ -86,4 +86,68 @@ check_grep "every row has exactly one prediction, predict's for that row (index 
 check_grep "the record across two lines is one record, scored with its value unseen" \
   '"unseen":\["protocol_type"\]' "$(kcat -C -b "$BROKERS" -t csv7_pred -e -q -f '%s\n')"
 
+# ---- a malformed row in the middle of a message: that row alone to the
+# DLQ, with its index; the rows around it scored
+{
+  sed -n 1p "$SF_TMP/plain.csv"
+  sed -n 2p "$SF_TMP/plain.csv" | sed -E 's/^(([^,]*,){4})[^,]*,/\1abc,/'
+  sed -n 3p "$SF_TMP/plain.csv"
+} >"$SF_TMP/bad.csv"
+bad_row=$(sed -n 2p "$SF_TMP/bad.csv")
+run "$SF" replay -q -t mid --records-per-message 3 "$SF_TMP/bad.csv"
+check "replay of 3 rows as one message" [ "$rc" -eq 0 ]
+run "$SF" score -e -q --model "$model" -t mid --output mid_pred --dlq mid_dlq -G mid --records-per-message many
+check "score of a message with a malformed row exits 0" [ "$rc" -eq 0 ]
+got=$(kcat -C -b "$BROKERS" -t mid_pred -e -q -f '%s\n' | python3 -c '
+import json, sys
+print(" ".join(str(json.loads(l)["index"]) for l in sys.stdin))')
+check "the rows before and after it are scored (indexes 0 and 2)" [ "$got" = "0 2" ]
+dlq=$(kcat -C -b "$BROKERS" -t mid_dlq -e -q -f '%h\t%s\n')
+echo "$dlq" | sed 's/^/# dlq: /'
+check "one DLQ record" [ "$(grep -c . <<<"$dlq")" -eq 1 ]
+check "... holding the malformed row alone" [ "$(cut -f 2- <<<"$dlq")" = "$bad_row" ]
+check_grep "... its headers: reason, source and the record's index" \
+  "error=not_a_number,.*source_topic=mid,source_partition=[0-9]+,source_offset=0,source_index=1,column=src_bytes" "$dlq"
+check_grep "... error_message names topic, partition, offset, record and column" \
+  "error_message=mid \[[0-9]+\] offset 0 record 1: column 5 \(src_bytes\): not a number" "$dlq"
+
+# ---- JSON lines: replay --format json, 7 objects per message
+run "$SF" replay -q -t json7 --schema "$SCHEMA" --format json --records-per-message 7 "$SF_TMP/rows.csv"
+check "replay --format json --records-per-message 7 exits 0" [ "$rc" -eq 0 ]
+check_grep "a JSON message is one object per line" '^\{"duration":.*\}$' \
+  "$(kcat -C -b "$BROKERS" -t json7 -e -q -c 1 -f '%s\n' | head -n 2 | tail -n 1)"
+run "$SF" score -e -q --model "$model" -t json7 --output json7_pred --dlq json7_dlq -G json7 \
+  --records-per-message many --format json
+check "score of JSON lines exits 0" [ "$rc" -eq 0 ]
+cmp_out=$(compare json7_pred json7)
+echo "# json: $cmp_out"
+check_grep "JSON lines: every row has exactly one prediction, predict's for that row" \
+  "^rows $N predicted $N same $N dups 0 bad_index 0$" "$cmp_out"
+
+# ---- a message of only blank lines, and one of more records than the
+# limit: each goes whole to the DLQ with the reason
+printf '\n \r\n\n' >"$SF_TMP/blank.msg"
+python3 -c 'import sys; sys.stdout.write("1,2\n" * 10001)' >"$SF_TMP/big.msg"
+kcat -P -b "$BROKERS" -t whole -p 0 "$SF_TMP/blank.msg" "$SF_TMP/big.msg"
+run "$SF" score -e -q --model "$model" -t whole --output whole_pred --dlq whole_dlq -G whole \
+  --records-per-message many
+check "score of an empty and a too big message exits 0" [ "$rc" -eq 0 ]
+dlq=$(kcat -C -b "$BROKERS" -t whole_dlq -e -q -f '%h %S\n')
+echo "$dlq" | sed 's/^/# dlq: /'
+check_grep "a message without a record: DLQ empty" "^model_id=[^,]*,error=empty,error_message=whole \[0\] offset 0: no record in the message \(only blank lines\),.*source_offset=0 5$" "$dlq"
+check_grep "a message of 10001 records: DLQ too_many_records, whole" \
+  "^model_id=[^,]*,error=too_many_records,error_message=whole \[0\] offset 1: more than 10000 records in one message.*source_offset=1 40004$" \
+  "$dlq"
+check_nogrep "... without a source_index" "source_index" "$dlq"
+
+# ---- --exactly-once: a batch (here 10 records, messages of 7) ends at a
+# message boundary; every row committed once
+run "$SF" score -e -q --exactly-once --model "$model" -t csv7 --output eos_pred --dlq eos_dlq -G eos \
+  --records-per-message many --batch 10
+check "--exactly-once with many records per message exits 0" [ "$rc" -eq 0 ]
+cmp_out=$(compare eos_pred csv7 -X isolation.level=read_committed)
+echo "# exactly-once: $cmp_out"
+check_grep "--exactly-once: every row committed once, predict's" \
+  "^rows $N predicted $N same $N dups 0 bad_index 0$" "$cmp_out"
+
 done_testing
