@@ -30,13 +30,14 @@ zcat "$DATA/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/plain.csv"
 "$SF" predict --model "$model" "$SF_TMP/rows.csv" >"$SF_TMP/predict.jsonl" 2>"$SF_TMP/predict.err"
 check "predict scores every row ($N)" [ "$(wc -l <"$SF_TMP/predict.jsonl")" -eq "$N" ]
 
-# compare PRED_TOPIC IN_TOPIC: "rows R predicted P same S dups D bad_index B"
-# - each prediction's row is found from its message's key (FILE:LINE of the
-# message's first row) and its index; same counts those equal to predict's.
+# compare PRED_TOPIC IN_TOPIC [PREDICT_OUTPUT [KCAT_ARGS...]]: "rows R
+# predicted P same S dups D bad_index B" - each prediction's row is found
+# from its message's key (FILE:LINE of the message's first row) and its
+# index; same counts those equal to predict's (predict.jsonl by default).
 compare() {
-  kcat -C -b "$BROKERS" -t "$1" -e -q "${@:3}" -f '%s\n' >"$SF_TMP/cmp_pred.jsonl"
+  kcat -C -b "$BROKERS" -t "$1" -e -q "${@:4}" -f '%s\n' >"$SF_TMP/cmp_pred.jsonl"
   kcat -C -b "$BROKERS" -t "$2" -e -q -f '%p %o %k\n' >"$SF_TMP/cmp_in.txt"
-  python3 - "$SF_TMP/predict.jsonl" "$SF_TMP/cmp_in.txt" "$SF_TMP/cmp_pred.jsonl" <<'PY'
+  python3 - "${3:-$SF_TMP/predict.jsonl}" "$SF_TMP/cmp_in.txt" "$SF_TMP/cmp_pred.jsonl" <<'PY'
 import collections, json, sys
 keep = ("class", "class_index", "probabilities", "label", "label_index", "missing", "unseen")
 strip = lambda j: {k: j[k] for k in keep if k in j}
@@ -145,9 +146,64 @@ check_nogrep "... without a source_index" "source_index" "$dlq"
 run "$SF" score -e -q --exactly-once --model "$model" -t csv7 --output eos_pred --dlq eos_dlq -G eos \
   --records-per-message many --batch 10
 check "--exactly-once with many records per message exits 0" [ "$rc" -eq 0 ]
-cmp_out=$(compare eos_pred csv7 -X isolation.level=read_committed)
+cmp_out=$(compare eos_pred csv7 "" -X isolation.level=read_committed)
 echo "# exactly-once: $cmp_out"
 check_grep "--exactly-once: every row committed once, predict's" \
   "^rows $N predicted $N same $N dups 0 bad_index 0$" "$cmp_out"
+
+# ---- at-least-once: an offset is committed only once the outputs of all
+# its records are acknowledged. The DLQ refuses the malformed row's copy
+# while the predictions of the rows around it are delivered: the scorer
+# fails, the message's offset stays uncommitted, and a restart scores the
+# whole message again.
+run "$SF" replay -q -t part --records-per-message 3 "$SF_TMP/bad.csv"
+broker_ctl 'create part_dlq 1' >/dev/null
+broker_ctl 'topic-error part_dlq TOPIC_AUTHORIZATION_FAILED' >/dev/null
+run "$SF" score -e -q --model "$model" -t part --output part_pred --dlq part_dlq -G part \
+  --records-per-message many -X message.timeout.ms=2000
+broker_ctl 'topic-error part_dlq NO_ERROR' >/dev/null
+check "a DLQ copy refused: the scorer exits 1" [ "$rc" -eq 1 ]
+check_grep "... saying which offset stays uncommitted" "part \[[0-9]+\] offset 0 was not delivered to part_dlq" "$err"
+check "... after the rows around it were predicted" \
+  [ "$(kcat -C -b "$BROKERS" -t part_pred -e -q -f '.\n' | wc -l)" -eq 2 ]
+run "$SF" score -e -q --model "$model" -t part --output part_pred --dlq part_dlq -G part \
+  --records-per-message many
+check "restart exits 0" [ "$rc" -eq 0 ]
+check "the restart scored the whole message again (2 + 2 predictions)" \
+  [ "$(kcat -C -b "$BROKERS" -t part_pred -e -q -f '.\n' | wc -l)" -eq 4 ]
+check "... and its malformed row reached the DLQ" \
+  [ "$(kcat -C -b "$BROKERS" -t part_dlq -e -q -f '%h\n' | grep -c 'source_index=1')" -eq 1 ]
+
+# ---- kill -9 mid-stream, then a restart: no row lost, duplicates only
+# from the uncommitted window (S rows at R rows/s, 7 per message: 6 s)
+S=2100 RATE=350
+[ "$SF_SANITIZED" = 1 ] && S=700 RATE=117
+zcat "$DATA/KDDTest+.txt.gz" | head -n "$S" >"$SF_TMP/stream.csv"
+"$SF" predict --model "$model" "$SF_TMP/stream.csv" >"$SF_TMP/stream.jsonl" 2>/dev/null
+X="-X session.timeout.ms=3000 -X heartbeat.interval.ms=300"
+broker_ctl 'create k9 3' >/dev/null
+"$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 --batch 32 --records-per-message many \
+  -X auto.commit.interval.ms=200 $X </dev/null >/dev/null 2>"$SF_TMP/k9.err" &
+k9pid=$!
+for _ in $(seq 1 300); do grep -q "assigned" "$SF_TMP/k9.err" 2>/dev/null && break; sleep 0.1; done
+"$SF" replay -q -t k9 --records-per-message 7 --rate "$RATE" "$SF_TMP/stream.csv" </dev/null >/dev/null 2>&1 &
+replay_pid=$!
+for _ in $(seq 1 300); do
+  [ "$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' 2>/dev/null | wc -l)" -ge $((S / 3)) ] && break
+  sleep 0.1
+done
+kill -9 "$k9pid"
+wait "$k9pid" 2>/dev/null
+before=$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' | wc -l)
+wait "$replay_pid"
+check "replay into k9 exits 0" [ $? -eq 0 ]
+check "the killed scorer was mid-stream ($before of $S rows)" [ "$before" -gt 1 -a "$before" -lt "$S" ]
+run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e --records-per-message many $X
+check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
+cmp_out=$(compare k9_pred k9 "$SF_TMP/stream.jsonl")
+echo "# kill -9: $cmp_out (before the kill: $before predictions)"
+check_grep "kill -9 + restart: every row has a prediction, predict's" "^rows $S predicted $S same [0-9]+ " "$cmp_out"
+dups=$(sed -E 's/.* dups ([0-9]+) .*/\1/' <<<"$cmp_out")
+check "kill -9 + restart: fewer duplicates ($dups) than rows scored before the kill" [ "$dups" -lt "$before" ]
 
 done_testing
