@@ -270,13 +270,8 @@ static int add_header(rd_kafka_headers_t *h, const char *name, const char *value
  * length, or 0 when out of memory. */
 static size_t format_prediction(scorer_t *s, const slot_t *sl) {
         const rd_kafka_message_t *m = sl->msg;
-        sf_score_source_t src = {s->o->topic,
-                                 m->partition,
-                                 m->offset,
-                                 NULL,
-                                 0,
-                                 sl->index >= 0,
-                                 sl->index >= 0 ? (uint32_t)sl->index : 0};
+        sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0, 0, 0};
+        if (sl->index >= 0) src.indexed = 1, src.index = (uint32_t)sl->index;
         const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
         size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
         if (len < s->json_cap) return len;
