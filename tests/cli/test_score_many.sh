@@ -182,7 +182,7 @@ zcat "$DATA/KDDTest+.txt.gz" | head -n "$S" >"$SF_TMP/stream.csv"
 "$SF" predict --model "$model" "$SF_TMP/stream.csv" >"$SF_TMP/stream.jsonl" 2>/dev/null
 X="-X session.timeout.ms=3000 -X heartbeat.interval.ms=300"
 broker_ctl 'create k9 3' >/dev/null
-"$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 --batch 32 --records-per-message many \
+"$SF" score --model "$model" -t k9 --output k9_pred -G k9 --batch 32 --records-per-message many \
   -X auto.commit.interval.ms=200 $X </dev/null >/dev/null 2>"$SF_TMP/k9.err" &
 k9pid=$!
 for _ in $(seq 1 300); do grep -q "assigned" "$SF_TMP/k9.err" 2>/dev/null && break; sleep 0.1; done
@@ -205,5 +205,36 @@ echo "# kill -9: $cmp_out (before the kill: $before predictions)"
 check_grep "kill -9 + restart: every row has a prediction, predict's" "^rows $S predicted $S same [0-9]+ " "$cmp_out"
 dups=$(sed -E 's/.* dups ([0-9]+) .*/\1/' <<<"$cmp_out")
 check "kill -9 + restart: fewer duplicates ($dups) than rows scored before the kill" [ "$dups" -lt "$before" ]
+
+# ---- a rebalance mid-stream: a second scorer joins the group while rows
+# flow; batches of 10 records and messages of 7 keep a message pending
+# across batches, dropped on revocation for the partition's next owner
+broker_ctl 'create grp 4' >/dev/null
+"$SF" score --model "$model" -t grp --output grp_pred -G grp --batch 10 --records-per-message many $X \
+  </dev/null >/dev/null 2>"$SF_TMP/grp1.err" &
+g1=$!
+for _ in $(seq 1 300); do grep -q "assigned" "$SF_TMP/grp1.err" 2>/dev/null && break; sleep 0.1; done
+"$SF" replay -q -t grp --records-per-message 7 --rate "$RATE" "$SF_TMP/stream.csv" </dev/null >/dev/null 2>&1 &
+replay_pid=$!
+sleep 2
+"$SF" score --model "$model" -t grp --output grp_pred -G grp --batch 10 --records-per-message many $X \
+  </dev/null >/dev/null 2>"$SF_TMP/grp2.err" &
+g2=$!
+wait "$replay_pid"
+check "replay into grp exits 0" [ $? -eq 0 ]
+for _ in $(seq 1 80); do
+  compare grp_pred grp "$SF_TMP/stream.jsonl" | grep -q "predicted $S " && break
+  sleep 0.5
+done
+for pid in $g1 $g2; do kill -TERM "$pid"; done
+for pid in $g1 $g2; do
+  wait "$pid"
+  check "a scorer of the group exits 0 on SIGTERM" [ $? -eq 0 ]
+done
+sanitizer_check "score (group)" 0 "$(cat "$SF_TMP/grp1.err" "$SF_TMP/grp2.err")"
+check_grep "the second scorer got partitions" "assigned grp \[[0-9]" "$(cat "$SF_TMP/grp2.err")"
+cmp_out=$(compare grp_pred grp "$SF_TMP/stream.jsonl")
+echo "# rebalance: $cmp_out"
+check_grep "rebalance mid-stream: every row has a prediction, predict's" "^rows $S predicted $S same [0-9]+ " "$cmp_out"
 
 done_testing
