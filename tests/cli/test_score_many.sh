@@ -3,8 +3,10 @@
 # one prediction, predict's for that row, traced by offset and index, as CSV
 # and as JSON lines; a malformed row goes alone to the DLQ with its
 # source_index while the rest of its message is scored; --exactly-once
-# commits whole messages; kill -9 mid-stream and a restart lose no record.
-# Its kill -9 must land while the replay still runs:
+# commits whole messages; an output refused keeps its message's offset
+# uncommitted; kill -9 mid-stream and a restart, and a rebalance
+# mid-stream, lose no record. Its kill -9 must land while the replay still
+# runs:
 # tests/run: alone
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/broker.sh"
@@ -198,7 +200,7 @@ before=$(kcat -C -b "$BROKERS" -t k9_pred -e -q -f '.\n' | wc -l)
 wait "$replay_pid"
 check "replay into k9 exits 0" [ $? -eq 0 ]
 check "the killed scorer was mid-stream ($before of $S rows)" [ "$before" -gt 1 -a "$before" -lt "$S" ]
-run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e --records-per-message many $X
+run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e --batch 32 --records-per-message many $X
 check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
 cmp_out=$(compare k9_pred k9 "$SF_TMP/stream.jsonl")
 echo "# kill -9: $cmp_out (before the kill: $before predictions)"
