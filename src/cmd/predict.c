@@ -78,7 +78,7 @@ static int predict_record(predictor_t *pr, const char *text, size_t len, uint64_
                 report(pr, lineno, -1, err);
                 return 1;
         }
-        sf_score_source_t src = {NULL, 0, 0, pr->named, lineno};
+        sf_score_source_t src = {NULL, 0, 0, pr->named, lineno, 0, 0};
         size_t n;
         while ((n = sf_score_format(&pr->dec, pr->json, pr->json_cap, pr->probs, &pr->row, pr->status, &info,
                                     &src)) >= pr->json_cap) {

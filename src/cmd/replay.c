@@ -1,7 +1,8 @@
 /* streamflow replay: stream the rows of CSV or JSON-lines files (plain or
- * .gz) into a Kafka topic, one record per row, value = the row as it is in
- * the file (or a CSV row as a JSON object, --format json), key = FILE:LINE,
- * as fast as possible or at --rate records per second. */
+ * .gz) into a Kafka topic, one record per row (or --records-per-message N
+ * rows, one per line), value = the row as it is in the file (or a CSV row
+ * as a JSON object, --format json), key = FILE:LINE (of a message's first
+ * row), as fast as possible or at --rate rows per second. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #include "util/lines.h"
 #include "util/util.h"
 
-enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP, OPT_SCHEMA, OPT_MODEL, OPT_FORMAT };
+enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP, OPT_SCHEMA, OPT_MODEL, OPT_FORMAT, OPT_PER_MESSAGE };
 
 static const sf_option_t options[] = {
         {"topic", 't', "TOPIC", "topic to write to (default " SF_TOPIC_CONNECTIONS ")"},
@@ -33,6 +34,9 @@ static const sf_option_t options[] = {
         {"format", OPT_FORMAT, "FORMAT",
          "send rows as in the file (auto, the default), as CSV (csv) or as JSON objects (json; needs "
          "--schema or --model)"},
+        {"records-per-message", OPT_PER_MESSAGE, "N",
+         "N rows per Kafka message, one per line (default 1; at most 10000); the last message of a "
+         "file may hold fewer; --rate and --limit still count rows"},
         {"quiet", 'q', NULL, "no progress line and no totals"},
         {0}};
 
@@ -42,7 +46,9 @@ static const sf_cmd_spec_t spec = {
         "Streams the rows of CSV or JSON-lines files (plain or gzip; JSON when the first non-blank\n"
         "byte is '{') into a Kafka topic: one record per row, the value being the row as it is in the\n"
         "file (a CSV record spanning lines stays one record) or, with --format json, a CSV row as a\n"
-        "JSON object named by the schema's columns; the key is FILE:LINE. A progress line is shown on a\n"
+        "JSON object named by the schema's columns; the key is FILE:LINE. With --records-per-message N\n"
+        "a message holds N rows, one per line, and its key is its first row's FILE:LINE (read them\n"
+        "with 'score --records-per-message many'). A progress line is shown on a\n"
         "terminal and the totals at the end; the exit status is 1 if any record was not delivered\n"
         "(or a line could not be read).",
         {options, sf_kafka_options, NULL}};
@@ -81,6 +87,14 @@ typedef struct replay {
         int n;
         char *buf; /* buf_cap bytes, REPLAY_BATCH_BYTES or more */
         size_t used, buf_cap;
+        uint64_t taken;   /* rows taken from the files (in messages, or in the group) */
+        uint64_t emitted; /* rows in the messages handed to emit: the next one's number for --rate */
+        /* --records-per-message: the rows of the message being put together */
+        int per_message;
+        char *group;
+        size_t group_len, group_cap;
+        int group_rows, group_file;
+        uint64_t group_line;
         /* --schema / --model: the columns, for the header and --format json */
         const sf_schema_t *schema;
         sf_score_decoder_t dec;
@@ -182,7 +196,7 @@ drop:
 /* Adds one record (key FILE:LINE) to the batch, sending the batch when it
  * is full or, under --rate, before waiting for the record to be due.
  * Returns 0, or 1 when a record could not be sent. */
-static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t len) {
+static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t len, int nrows) {
         const char *path = r->files[file];
         size_t plen = strlen(path), need = plen + 22 + len;
         if (r->n == REPLAY_BATCH || r->used + need > r->buf_cap)
@@ -199,7 +213,7 @@ static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t
                 r->buf_cap = need;
         }
         if (r->rate > 0) {
-                uint64_t i = r->sent + (uint64_t)r->n; /* this record's number */
+                uint64_t i = r->emitted; /* this record's (first row's) number */
                 if (r->n > 0 && r->t0 + (double)i / r->rate > sf_now_s() && flush_batch(r)) return 1;
                 pace(r->prod, r->t0, i, r->rate);
         }
@@ -229,7 +243,50 @@ static int emit(replay_t *r, int file, uint64_t lineno, const char *line, size_t
         r->msg_file[r->n] = file;
         r->msg_line[r->n] = lineno;
         r->n++;
+        r->emitted += (uint64_t)nrows;
         return 0;
+}
+
+/* Sends the rows put together for a message. Returns 0, or 1 when it
+ * could not be sent. */
+static int flush_group(replay_t *r) {
+        if (r->group_rows == 0) return 0;
+        int rows = r->group_rows;
+        r->group_rows = 0;
+        return emit(r, r->group_file, r->group_line, r->group, r->group_len, rows);
+}
+
+/* Takes one row: a message of its own, or (--records-per-message) a line
+ * of the message being put together, sent once it holds its rows; a file's
+ * last message may hold fewer. Returns 0, or 1 when a message could not be
+ * sent. */
+static int emit_row(replay_t *r, int file, uint64_t lineno, const char *line, size_t len) {
+        r->taken++;
+        if (r->per_message <= 1) return emit(r, file, lineno, line, len, 1);
+        if (r->group_rows > 0 && file != r->group_file && flush_group(r)) return 1;
+        size_t need = r->group_len * (r->group_rows > 0) + 1 + len;
+        if (need > r->group_cap) {
+                size_t cap = r->group_cap ? r->group_cap : 4096;
+                while (cap < need) cap *= 2;
+                char *g = realloc(r->group, cap);
+                if (!g) {
+                        fprintf(stderr, "streamflow replay: %s:%llu: out of memory\n", r->files[file],
+                                (unsigned long long)lineno);
+                        return 1;
+                }
+                r->group = g;
+                r->group_cap = cap;
+        }
+        if (r->group_rows == 0) {
+                r->group_len = 0;
+                r->group_file = file;
+                r->group_line = lineno;
+        } else {
+                r->group[r->group_len++] = '\n';
+        }
+        memcpy(r->group + r->group_len, line, len);
+        r->group_len += len;
+        return ++r->group_rows == r->per_message ? flush_group(r) : 0;
 }
 
 static int grow(char **buf, size_t *cap, size_t need) {
@@ -333,7 +390,7 @@ static int replay_file(replay_t *r, int f, long long limit) {
         if (!csv) return 1;
         r->header_pending = r->schema && r->schema->header;
         for (;;) {
-                if (!sf_kafka_running() || (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit)) {
+                if (!sf_kafka_running() || (limit >= 0 && (long long)r->taken >= limit)) {
                         r->caching = 0; /* the pass is not whole */
                         break;
                 }
@@ -347,13 +404,14 @@ static int replay_file(replay_t *r, int f, long long limit) {
                         cache_drop(r); /* each pass reports it again */
                         continue;
                 }
-                if (st == 3 || emit(r, f, lineno, text, len)) {
+                if (st == 3 || emit_row(r, f, lineno, text, len)) {
                         failed = 1;
                         break;
                 }
                 if (r->caching) cache_row(r, f, lineno, text, len);
         }
         sf_csv_close(csv);
+        if (!failed) failed = flush_group(r); /* the file's last message */
         return failed;
 }
 
@@ -362,16 +420,16 @@ static int replay_file(replay_t *r, int f, long long limit) {
  * Returns 0, or 1 when a file could not be read or a record not sent. */
 static int replay_all(replay_t *r, int nfiles, long long limit, int loop) {
         int failed = 0, cached = 0;
-        while (sf_kafka_running() && (limit < 0 || (long long)r->sent < limit) && !failed) {
-                uint64_t pass_sent = r->sent;
+        while (sf_kafka_running() && (limit < 0 || (long long)r->taken < limit) && !failed) {
+                uint64_t pass_rows = r->taken;
                 if (cached) {
                         for (size_t i = 0; i < r->nrows && !failed; i++) {
-                                if (!sf_kafka_running() ||
-                                    (limit >= 0 && (long long)(r->sent + (uint64_t)r->n) >= limit))
+                                if (!sf_kafka_running() || (limit >= 0 && (long long)r->taken >= limit))
                                         break;
                                 const cached_row_t *row = &r->rows[i];
-                                failed = emit(r, row->file, row->lineno, r->cache + row->off, row->len);
+                                failed = emit_row(r, row->file, row->lineno, r->cache + row->off, row->len);
                         }
+                        if (!failed) failed = flush_group(r);
                 } else {
                         for (int f = 1; f <= nfiles && sf_kafka_running() && !failed; f++)
                                 failed = replay_file(r, f, limit);
@@ -385,7 +443,7 @@ static int replay_all(replay_t *r, int nfiles, long long limit, int loop) {
                 }
                 if (!failed) failed = flush_batch(r);
                 if (failed || !loop) break;
-                if (r->sent == pass_sent) {
+                if (r->taken == pass_rows) {
                         fprintf(stderr, "streamflow replay: --loop: the files hold no rows\n");
                         failed = 1;
                         break;
@@ -422,7 +480,7 @@ typedef struct replay_opts {
         sf_kafka_conf_t *kconf;
         const char *topic, *schema_path, *model_path;
         double rate;
-        long long limit;
+        long long limit, per_message;
         int loop, quiet;
         sf_score_format_t format;
         int nfiles; /* argv[1..nfiles] */
@@ -442,6 +500,11 @@ static int parse_option(replay_opts_t *o, int c, const char *arg) {
         case OPT_LOOP:
                 o->loop = 1;
                 break;
+        case OPT_PER_MESSAGE:
+                return sf_opt_long(&spec, "--records-per-message", arg, 1, SF_SCORE_MAX_RECORDS_PER_MESSAGE,
+                                   &o->per_message) != 0
+                               ? 2
+                               : 0;
         case OPT_SCHEMA:
                 o->schema_path = arg;
                 break;
@@ -526,6 +589,7 @@ static int start_replay(replay_t *r, const replay_opts_t *o, char **argv) {
                 return -1;
         }
         r->caching = o->loop;
+        r->per_message = (int)o->per_message;
         r->progress = !o->quiet && isatty(STDERR_FILENO);
         return 0;
 }
@@ -539,11 +603,15 @@ static int run(replay_t *r, const replay_opts_t *o) {
         double dt = sf_now_s() - r->t0;
         sf_producer_stats_t st = sf_producer_stats(r->prod);
         if (r->progress) progress(r, 1);
+        char rows[64] = "";
+        if (r->per_message > 1)
+                snprintf(rows, sizeof(rows), " (%llu rows, up to %d per record)",
+                         (unsigned long long)r->emitted, r->per_message);
         if (!o->quiet)
                 fprintf(stderr,
-                        "replay: %llu records sent to %s, %llu delivered, %llu not delivered, %llu lines "
+                        "replay: %llu records%s sent to %s, %llu delivered, %llu not delivered, %llu lines "
                         "unreadable, %.2f s, %.0f records/s\n",
-                        (unsigned long long)r->sent, o->topic, (unsigned long long)st.delivered,
+                        (unsigned long long)r->sent, rows, o->topic, (unsigned long long)st.delivered,
                         (unsigned long long)undelivered, (unsigned long long)r->bad_lines, dt,
                         dt > 0 ? st.delivered / dt : 0.0);
         return (undelivered || failed || r->bad_lines || sf_producer_fatal(r->prod)) ? 1 : 0;
@@ -556,11 +624,12 @@ static void replay_free(replay_t *r) {
         free(r->fields);
         free(r->scratch);
         free(r->json);
+        free(r->group);
         sf_score_decoder_free(&r->dec);
 }
 
 int cmd_replay(int argc, char **argv) {
-        replay_opts_t o = {.topic = SF_TOPIC_CONNECTIONS, .limit = -1};
+        replay_opts_t o = {.topic = SF_TOPIC_CONNECTIONS, .limit = -1, .per_message = 1};
         replay_t r = {0};
         sf_schema_t *schema = NULL;
         sf_model_t *model = NULL;

@@ -39,6 +39,7 @@ enum {
         OPT_MODEL_WATCH,
         OPT_FORMAT,
         OPT_SCHEMA,
+        OPT_PER_MESSAGE,
 };
 
 static const sf_option_t options[] = {
@@ -56,14 +57,20 @@ static const sf_option_t options[] = {
         {"format", OPT_FORMAT, "FORMAT",
          "message values are csv (one CSV record), json (one JSON object) or auto (default: '{' first "
          "means JSON)"},
+        {"records-per-message", OPT_PER_MESSAGE, "one|many",
+         "one record per message (default), or many: records one per line (CSV records, a quoted "
+         "field may span lines; JSON objects one per line), each scored, traced (\"index\") and "
+         "dead-lettered alone; at most 10000 per message"},
         {"schema", OPT_SCHEMA, "FILE",
          "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
-        {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
+        {"batch", OPT_BATCH, "N",
+         "records per micro-batch (default 1024); a message's records are never split across two "
+         "batches: a batch ends before a message that does not fit, a bigger message is a batch alone"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"exactly-once", OPT_EOS, NULL,
          "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
-        {"count", 'c', "N", "exit after N input records"},
+        {"count", 'c', "N", "exit after N input records (after the message that reaches N)"},
         {"stats", OPT_STATS, "SECONDS", "a status line on stderr every SECONDS (default 0: none)"},
         {"stats-json", OPT_STATS_JSON, "FILE", "the status as JSON lines to FILE ('-': stdout)"},
         {"metrics", OPT_METRICS, "HOST:PORT",
@@ -76,11 +83,12 @@ static const sf_option_t options[] = {
 static const sf_cmd_spec_t spec = {
         "score",
         NULL,
-        "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message),\n"
-        "scores them in micro-batches and produces one JSON prediction per record (key = the input's\n"
-        "key). Records that cannot be scored go unchanged to the dead-letter topic with the reason,\n"
-        "the source and the column in their headers. Input offsets are committed only\n"
-        "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
+        "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message,\n"
+        "or with --records-per-message many, any number of them one per line), scores them in\n"
+        "micro-batches and produces one JSON prediction per record (key = the input's key). Records\n"
+        "that cannot be scored go unchanged to the dead-letter topic with the reason, the source and\n"
+        "the column in their headers. Input offsets are committed only after the outputs of all their\n"
+        "records are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
         "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0. SIGHUP (and, with\n"
         "--model-watch, a new model file renamed over the old) loads the model file again between two\n"
         "batches; a file that is bad or reads another input is refused and the model in service kept.\n"
@@ -89,8 +97,8 @@ static const sf_cmd_spec_t spec = {
 
 /* ------------------------------------------------------------- --report */
 
-/* Open-addressing set of (topic hash, partition, offset): a prediction
- * scored twice (at-least-once) counts once. */
+/* Open-addressing set of (topic hash, partition, offset, index): a
+ * prediction scored twice (at-least-once) counts once. */
 typedef struct seen {
         uint64_t *keys; /* 0 = empty */
         size_t cap, n;
@@ -200,9 +208,12 @@ static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topi
         } else if (rc == 0 && !json_is_integer(lab)) {
                 r->unlabeled++;
         } else if (rc == 0) {
+                /* "index": one of the records of a message of many */
+                json_t *index = json_object_get(j, "index");
                 uint64_t key = mix(str_hash(json_string_value(src)) ^
                                    mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
-                                       (uint64_t)json_integer_value(json_object_get(j, "offset"))));
+                                       (uint64_t)json_integer_value(json_object_get(j, "offset"))) ^
+                                   (index ? mix((uint64_t)json_integer_value(index) + 1) : 0));
                 int t = (int)json_integer_value(lab), pred = (int)json_integer_value(cls);
                 int n = seen_add(&r->seen, key);
                 if (n < 0) {
@@ -358,6 +369,13 @@ static int parse_option(score_opts_t *so, int c, const char *arg) {
                         return 2;
                 }
                 break;
+        case OPT_PER_MESSAGE:
+                if (strcmp(arg, "one") != 0 && strcmp(arg, "many") != 0) {
+                        sf_opt_usage(&spec, "--records-per-message: '%s' is not one or many", arg);
+                        return 2;
+                }
+                o->many = strcmp(arg, "many") == 0;
+                break;
         case OPT_REPORT:
                 so->report = 1;
                 break;
@@ -470,14 +488,17 @@ static int run(const scoring_t *s, score_opts_t *so) {
         int r = sf_scorer_run(so->kconf, sf_score_reload_model(s->reload), o, &t, errstr, sizeof(errstr));
         /* Totals of a run that read nothing (Kafka unreachable) say nothing:
          * then the error alone. */
+        char messages[48] = "";
+        if (o->many)
+                snprintf(messages, sizeof(messages), " in %llu messages", (unsigned long long)t.messages);
         if (!so->quiet && (r == 0 || t.records > 0))
                 fprintf(stderr,
-                        "score: %llu records, %llu predictions, %llu to %s, %llu delivered, %llu unseen "
+                        "score: %llu records%s, %llu predictions, %llu to %s, %llu delivered, %llu unseen "
                         "values, "
                         "%llu unknown labels, %llu batches, %.2f s, %.0f records/s, latency p50 %.1f ms p99 "
                         "%.1f ms, "
                         "model %s\n",
-                        (unsigned long long)t.records, (unsigned long long)t.predictions,
+                        (unsigned long long)t.records, messages, (unsigned long long)t.predictions,
                         (unsigned long long)t.dlq, o->dlq, (unsigned long long)t.delivered,
                         (unsigned long long)t.unseen, (unsigned long long)t.unknown_label,
                         (unsigned long long)t.batches, t.seconds, t.seconds > 0 ? t.records / t.seconds : 0.0,

@@ -3,10 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One in-flight output. */
+/* One in-flight offset and how many of its outputs are not acknowledged
+ * yet (0: done). */
 typedef struct entry {
         int64_t offset;
-        int acked;
+        uint32_t pending;
 } entry_t;
 
 /* A partition: a ring of in-flight entries in increasing offset order. */
@@ -75,6 +76,11 @@ static int grow(part_t *p) {
 }
 
 int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset) {
+        return sf_score_offsets_add_n(t, partition, offset, 1);
+}
+
+int sf_score_offsets_add_n(sf_score_offsets_t *t, int32_t partition, int64_t offset, uint32_t outputs) {
+        if (outputs == 0) return -1;
         part_t *p = get_part(t, partition, 1);
         if (!p) return -1;
         if (p->last_added >= 0 && offset <= p->last_added) {
@@ -86,7 +92,7 @@ int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offse
         if (p->count == p->cap && grow(p) != 0) return -1;
         entry_t *e = at(p, p->count);
         e->offset = offset;
-        e->acked = 0;
+        e->pending = outputs;
         p->count++;
         p->last_added = offset;
         return 0;
@@ -104,9 +110,9 @@ int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offse
                 else
                         hi = mid;
         }
-        if (lo == p->count || at(p, lo)->offset != offset || at(p, lo)->acked) return 0;
-        at(p, lo)->acked = 1;
-        while (p->count > 0 && at(p, 0)->acked) {
+        if (lo == p->count || at(p, lo)->offset != offset || at(p, lo)->pending == 0) return 0;
+        if (--at(p, lo)->pending > 0) return 1;
+        while (p->count > 0 && at(p, 0)->pending == 0) {
                 p->done = at(p, 0)->offset + 1;
                 p->head = (p->head + 1) & (p->cap - 1);
                 p->count--;

@@ -1,8 +1,9 @@
 /* At-least-once offset tracking for a consume -> transform -> produce loop.
  *
- * Every consumed offset is added when its output (a prediction or a DLQ
- * record) is handed to the producer, and acknowledged when the broker
- * confirms that output. Delivery reports can arrive out of order across
+ * Every consumed offset is added with the number of outputs it makes (a
+ * prediction or a DLQ record per record of the message), and each output
+ * is acknowledged when the broker confirms it: the offset is done when all
+ * of its outputs are. Delivery reports can arrive out of order across
  * partitions (and, after retries, within one), so the offset that may be
  * committed for a partition is one past the highest offset whose output AND
  * every earlier output of that partition are acknowledged. */
@@ -19,15 +20,20 @@ typedef struct sf_score_offsets sf_score_offsets_t;
 sf_score_offsets_t *sf_score_offsets_new(void);
 void sf_score_offsets_destroy(sf_score_offsets_t *t);
 
-/* Records that `offset` of `partition` is in flight. Offsets of one
+/* Records that `offset` of `partition` is in flight with one output. Offsets of one
  * partition come in increasing order; an offset at or below the last one
  * added means the consumer was rewound, and the partition's in-flight
  * entries are forgotten first. Returns 0, or -1 when out of memory or the
  * partition is negative. */
 int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
-/* Marks the output of (partition, offset) acknowledged. Returns 1 when the
- * offset was in flight, 0 when it is unknown (forgotten by a reset; the
+/* The same for an offset whose message makes `outputs` outputs (at least
+ * 1): it is done once each of them is acknowledged. */
+int sf_score_offsets_add_n(sf_score_offsets_t *t, int32_t partition, int64_t offset, uint32_t outputs);
+
+/* Marks one output of (partition, offset) acknowledged. Returns 1 when the
+ * offset was in flight with an output still unacknowledged, 0 when it is
+ * unknown (forgotten by a reset) or has no output left to acknowledge (the
  * acknowledgement is ignored). */
 int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
@@ -44,7 +50,7 @@ void sf_score_offsets_committed(sf_score_offsets_t *t, int32_t partition, int64_
  * in-flight entries, its commit position. */
 void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition);
 
-/* Outputs in flight (added, not yet acknowledged) for partition, or over
+/* Offsets in flight (added, an output not yet acknowledged) for partition, or over
  * all partitions when partition is -1. */
 size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition);
 

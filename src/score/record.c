@@ -9,8 +9,9 @@
 #include "util/utf8.h"
 
 static const char *const reject_names[SF_REJECT_COUNT] = {
-        "none",     "empty",         "too_long",   "binary",   "field_count", "not_a_number",  "non_finite",
-        "not_json", "missing_field", "wrong_type", "bad_utf8", "bad_quote",   "invalid_field",
+        "none",         "empty",      "too_long",      "binary",           "field_count",
+        "not_a_number", "non_finite", "not_json",      "missing_field",    "wrong_type",
+        "bad_utf8",     "bad_quote",  "invalid_field", "too_many_records",
 };
 
 const char *sf_score_reject_str(sf_score_reject_t reason) {
@@ -25,6 +26,38 @@ int sf_score_format_parse(const char *name, sf_score_format_t *out) {
                         return 0;
                 }
         return -1;
+}
+
+static int is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* value[0..len) holds only blanks. */
+static int all_blank(const char *value, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if (!is_blank(value[i])) return 0;
+        return 1;
+}
+
+size_t sf_score_split(sf_score_format_t format, const char *value, size_t len, sf_score_span_t *spans,
+                      size_t max) {
+        size_t i = 0, n = 0;
+        while (i < len && is_blank(value[i])) i++;
+        int json = format == SF_SCORE_JSON || (format == SF_SCORE_AUTO && i < len && value[i] == '{');
+        for (size_t pos = 0; pos < len && n <= max;) {
+                size_t rec_len, used;
+                if (json) {
+                        const char *nl = memchr(value + pos, '\n', len - pos);
+                        rec_len = nl ? (size_t)(nl - (value + pos)) : len - pos;
+                        used = nl ? rec_len + 1 : rec_len;
+                        if (rec_len > 0 && value[pos + rec_len - 1] == '\r') rec_len--;
+                } else {
+                        used = sf_csv_record_end(value + pos, len - pos, &rec_len);
+                }
+                if (!all_blank(value + pos, rec_len)) spans[n++] = (sf_score_span_t){pos, rec_len};
+                pos += used;
+        }
+        return n;
 }
 
 /* s as a JSON string, quoted: at most 6 bytes per input byte, plus 2. A
@@ -110,10 +143,6 @@ int sf_score_decoder_init(sf_score_decoder_t *d, const sf_schema_t *schema, cons
 oom:
         sf_score_decoder_free(d);
         return -1;
-}
-
-static int is_blank(char c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* A NUL or control byte other than TAB/CR/LF, or invalid UTF-8: the index
@@ -298,7 +327,12 @@ static char *put_source(char *o, const sf_score_source_t *src) {
                 o = put_str(o, ",\"partition\":");
                 o = put_i64(o, src->partition);
                 o = put_str(o, ",\"offset\":");
-                return put_i64(o, src->offset);
+                o = put_i64(o, src->offset);
+                if (src->indexed) {
+                        o = put_str(o, ",\"index\":");
+                        o = put_u64(o, src->index);
+                }
+                return o;
         }
         if (src->file) {
                 o = put_str(o, ",\"file\":");

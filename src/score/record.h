@@ -31,9 +31,11 @@ typedef enum {
         SF_REJECT_BAD_UTF8,      /* "bad_utf8": a CSV string that is not valid UTF-8 */
         SF_REJECT_BAD_QUOTE,     /* "bad_quote": malformed CSV quoting */
         SF_REJECT_INVALID,       /* "invalid_field": anything else */
+        SF_REJECT_TOO_MANY,      /* "too_many_records": a message of more than
+                                  * SF_SCORE_MAX_RECORDS_PER_MESSAGE records (sent whole) */
 } sf_score_reject_t;
 
-#define SF_REJECT_COUNT (SF_REJECT_INVALID + 1)
+#define SF_REJECT_COUNT (SF_REJECT_TOO_MANY + 1)
 
 /* The reason's name ("field_count", ...); "none" for SF_REJECT_NONE. */
 const char *sf_score_reject_str(sf_score_reject_t reason);
@@ -44,6 +46,25 @@ typedef enum { SF_SCORE_AUTO = 0, SF_SCORE_CSV, SF_SCORE_JSON } sf_score_format_
 
 /* "auto", "csv" or "json" into *out. Returns 0, or -1 for another name. */
 int sf_score_format_parse(const char *name, sf_score_format_t *out);
+
+/* The most records one message may carry (score --records-per-message
+ * many, replay --records-per-message): a bigger message is not scored. */
+#define SF_SCORE_MAX_RECORDS_PER_MESSAGE 10000
+
+/* One record of a message of many: value[off..off+len), without its line end. */
+typedef struct sf_score_span {
+        size_t off, len;
+} sf_score_span_t;
+
+/* Splits a message value of many records, one after another on their own
+ * lines: CSV records (sf_csv_record_end: a quoted field may span lines) or
+ * JSON objects one per line; with SF_SCORE_AUTO, JSON when the value's
+ * first non-blank byte is '{'. A blank line (nothing but spaces, tabs and
+ * a CR) and a trailing line end are not records. Stores the first max
+ * records in spans (max + 1 of them) and returns how many there are,
+ * counting no further than max + 1 (more than max: too many). */
+size_t sf_score_split(sf_score_format_t format, const char *value, size_t len, sf_score_span_t *spans,
+                      size_t max);
 
 /* What decoding and writing a record needs from the model, prepared once:
  * the schema, the encoder, a copy of the schema whose label column is a
@@ -106,12 +127,15 @@ typedef struct sf_score_source {
         int64_t offset;
         const char *file;
         uint64_t line;
+        int indexed;    /* 1: the record is one of a message of many; "index" follows "offset" */
+        uint32_t index; /* its 0-based index in the message */
 } sf_score_source_t;
 
 /* Writes the prediction JSON of one row into buf:
  *   {"class":"DoS","class_index":1,"confidence":0.981234,
  *    "probabilities":{"normal":0.010000,"DoS":0.981234,...},
  *    "topic":"connections","partition":0,"offset":42,     (or "file":..,"line":..)
+ *    "index":3,                                            (src->indexed only)
  *    "label":"DoS","label_index":1,"label_value":"neptune",
  *    "unknown_label":true,"unseen":["service"],"missing":["age"]}
  * probs holds the schema's classes' probabilities. "label"/"label_index"

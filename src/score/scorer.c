@@ -14,11 +14,15 @@
 
 /* One consumed record of the current micro-batch. */
 typedef struct slot {
-        rd_kafka_message_t *msg; /* owned until the batch is produced */
-        int reject;              /* sf_score_reject_t */
-        int unseen;              /* categorical values unseen in training */
-        sf_score_info_t info;    /* unknown label, the column at fault, missing or unseen values */
-        int xrow;                /* its row in x, -1 when rejected */
+        rd_kafka_message_t *msg; /* its message, shared by the message's records */
+        int owner;               /* this slot destroys msg once the batch is produced */
+        const char *value;       /* the record: msg's value, or one record of it (many) */
+        size_t len;
+        int index;            /* its 0-based index in a message of many; -1: the whole value */
+        int reject;           /* sf_score_reject_t */
+        int unseen;           /* categorical values unseen in training */
+        sf_score_info_t info; /* unknown label, the column at fault, missing or unseen values */
+        int xrow;             /* its row in x, -1 when rejected */
         sf_row_t row;
         uint8_t *status; /* (n_cat) SF_ENC_* per categorical column */
         char err[320];
@@ -35,7 +39,9 @@ typedef struct scorer {
         sf_producer_t *prod;
         sf_score_offsets_t *offsets;
 
-        slot_t *slots;   /* (batch) */
+        slot_t *slots;   /* (cap) */
+        int cap;         /* slots, and rows of x, hot, status and probs: o->batch, or more for a
+                          * message of more records */
         int n;           /* records in the batch */
         float *x;        /* (batch, n_dense) scaled numbers and "was missing" inputs, the first nx rows */
         int32_t *hot;    /* (batch, n_cat) their one-hot input indices */
@@ -44,6 +50,14 @@ typedef struct scorer {
         float *probs; /* (batch, classes) */
         char *json;   /* a prediction, json_cap bytes: grown for an unusually long one */
         size_t json_cap;
+
+        /* --records-per-message many: the records of the last message split
+         * (SF_SCORE_MAX_RECORDS_PER_MESSAGE + 1 spans), and a message
+         * consumed whose records did not fit in the batch: the next batch
+         * starts with it. */
+        sf_score_span_t *spans;
+        size_t nspans;
+        rd_kafka_message_t *pending;
 
         /* Per partition of the input topic (npos of them): where its
          * committed position was last known to be, from the assignment
@@ -145,14 +159,26 @@ static void store_offsets(scorer_t *s, sf_consumer_t *c) {
         }
 }
 
-/* Parses and encodes msg straight into the batch. */
-static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
+/* A new slot of the batch for the record value[0..len) of msg. */
+static slot_t *new_slot(scorer_t *s, rd_kafka_message_t *msg, const char *value, size_t len, int index) {
         slot_t *sl = &s->slots[s->n++];
         sl->msg = msg;
+        sl->owner = index <= 0;
+        sl->value = value;
+        sl->len = len;
+        sl->index = index;
         sl->unseen = 0;
         sl->xrow = -1;
-        sl->reject = sf_score_decode(&s->dec, msg->payload ? msg->payload : "", msg->payload ? msg->len : 0,
-                                     &sl->row, &sl->info, sl->err, sizeof(sl->err));
+        sl->status = s->status;
+        s->t.records++;
+        s->iv_in++;
+        return sl;
+}
+
+/* Parses and encodes one record of msg straight into the batch. */
+static void add_record(scorer_t *s, rd_kafka_message_t *msg, const char *value, size_t len, int index) {
+        slot_t *sl = new_slot(s, msg, value, len, index);
+        sl->reject = sf_score_decode(&s->dec, value, len, &sl->row, &sl->info, sl->err, sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
                 int n_cat = s->dec.enc->n_cat;
                 sl->status = s->status + (size_t)s->nx * (size_t)n_cat;
@@ -162,9 +188,55 @@ static void add_record(scorer_t *s, rd_kafka_message_t *msg) {
                 for (int k = 0; sl->info.odd && k < n_cat; k++) sl->unseen += sl->status[k] == SF_ENC_UNSEEN;
                 if (sl->reject == SF_REJECT_NONE) sl->xrow = s->nx++;
         }
-        s->t.records++;
-        s->iv_in++;
+}
+
+static int grow_batch(scorer_t *s, int cap);
+
+/* The records of msg (one, or with many those sf_score_split finds) into
+ * the batch, tracked for commit as one offset with that many outputs.
+ * Returns 0, or 1 when they do not fit in this batch: msg is then pending,
+ * the first of the next batch. */
+static int add_message(scorer_t *s, rd_kafka_message_t *msg) {
+        const char *value = msg->payload ? msg->payload : "";
+        size_t len = msg->payload ? msg->len : 0, max = SF_SCORE_MAX_RECORDS_PER_MESSAGE;
+        int n = 1;
+        if (s->o->many && msg != s->pending)
+                s->nspans = sf_score_split(s->o->format, value, len, s->spans, max);
+        if (s->o->many && s->nspans > 0 && s->nspans <= max) n = (int)s->nspans;
+        if (s->n > 0 && s->n + n > s->o->batch) {
+                s->pending = msg;
+                return 1;
+        }
+        s->pending = NULL;
+        if ((n > s->cap && grow_batch(s, n) != 0) ||
+            (!s->o->exactly_once &&
+             sf_score_offsets_add_n(s->offsets, msg->partition, msg->offset, (uint32_t)n) != 0)) {
+                fail(s, "out of memory for a message of %d records (%s [%d] offset %lld)", n, s->o->topic,
+                     (int)msg->partition, (long long)msg->offset);
+                rd_kafka_message_destroy(msg);
+                return 0;
+        }
+        s->t.messages++;
         if (s->first_record == 0) s->first_record = sf_now_s();
+        if (!s->o->many) {
+                add_record(s, msg, value, len, -1);
+        } else if (s->nspans == 0) { /* "empty" */
+                add_record(s, msg, value, len, -1);
+                snprintf(s->slots[s->n - 1].err, sizeof(s->slots[0].err),
+                         "no record in the message (only blank lines)");
+        } else if (s->nspans > max) { /* sent whole to the DLQ */
+                slot_t *sl = new_slot(s, msg, value, len, -1);
+                sl->reject = SF_REJECT_TOO_MANY;
+                sl->info = (sf_score_info_t){0, -1, 0};
+                snprintf(sl->err, sizeof(sl->err),
+                         "more than %zu records in one message (the limit); none of them is scored: send "
+                         "fewer records per message",
+                         max);
+        } else {
+                for (size_t i = 0; i < s->nspans; i++)
+                        add_record(s, msg, value + s->spans[i].off, s->spans[i].len, (int)i);
+        }
+        return 0;
 }
 
 /* After a poll or a flush: notes the time if outputs were acknowledged
@@ -198,7 +270,8 @@ static int add_header(rd_kafka_headers_t *h, const char *name, const char *value
  * length, or 0 when out of memory. */
 static size_t format_prediction(scorer_t *s, const slot_t *sl) {
         const rd_kafka_message_t *m = sl->msg;
-        sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0};
+        sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0, 0, 0};
+        if (sl->index >= 0) src.indexed = 1, src.index = (uint32_t)sl->index;
         const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
         size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
         if (len < s->json_cap) return len;
@@ -213,14 +286,15 @@ static size_t format_prediction(scorer_t *s, const slot_t *sl) {
  * Returns 0, or -1 when out of memory. */
 static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
         const rd_kafka_message_t *m = sl->msg;
-        char num[32], msg[512];
+        char num[32], msg[512], rec[32] = "";
+        if (sl->index >= 0) snprintf(rec, sizeof(rec), " record %d", sl->index);
         if (sl->info.col >= 0)
-                snprintf(msg, sizeof(msg), "%s [%d] offset %lld: column %d (%s): %s", s->o->topic,
-                         (int)m->partition, (long long)m->offset, sl->info.col + 1,
+                snprintf(msg, sizeof(msg), "%s [%d] offset %lld%s: column %d (%s): %s", s->o->topic,
+                         (int)m->partition, (long long)m->offset, rec, sl->info.col + 1,
                          s->dec.schema->cols[sl->info.col].name, sl->err);
         else
-                snprintf(msg, sizeof(msg), "%s [%d] offset %lld: %s", s->o->topic, (int)m->partition,
-                         (long long)m->offset, sl->err);
+                snprintf(msg, sizeof(msg), "%s [%d] offset %lld%s: %s", s->o->topic, (int)m->partition,
+                         (long long)m->offset, rec, sl->err);
         int hr = add_header(h, "error", sf_score_reject_str(sl->reject));
         hr |= add_header(h, "error_message", msg);
         hr |= add_header(h, "source_topic", s->o->topic);
@@ -228,9 +302,13 @@ static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
         hr |= add_header(h, "source_partition", num);
         snprintf(num, sizeof(num), "%lld", (long long)m->offset);
         hr |= add_header(h, "source_offset", num);
+        if (sl->index >= 0) {
+                snprintf(num, sizeof(num), "%d", sl->index);
+                hr |= add_header(h, "source_index", num);
+        }
         if (sl->info.col >= 0) hr |= add_header(h, "column", s->dec.schema->cols[sl->info.col].name);
-        if (m->len > SF_SCORE_DLQ_MAX) {
-                snprintf(num, sizeof(num), "%zu", m->len);
+        if (sl->len > SF_SCORE_DLQ_MAX) {
+                snprintf(num, sizeof(num), "%zu", sl->len);
                 hr |= add_header(h, "original_size", num);
         }
         /* The first few on stderr too, so a wrong --format or schema shows at once. */
@@ -249,7 +327,7 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
         const char *topic;
         const void *value;
         size_t len;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 8 : 1);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(sl->reject ? 9 : 1);
         if (!h) {
                 fail(s, "out of memory");
                 return -1;
@@ -265,22 +343,17 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
                 if (sl->info.unknown_label) s->t.unknown_label++;
         } else {
                 hr |= dlq_headers(s, sl, h);
-                value = m->payload;
+                value = sl->value; /* the record alone */
                 /* Kafka's default limit is 1 MB per message: a copy that big
                  * could not be delivered, and scoring would stall on it. Keep
                  * the head; original_size says how big it was. */
-                len = m->len > SF_SCORE_DLQ_MAX ? SF_SCORE_DLQ_MAX : m->len;
+                len = sl->len > SF_SCORE_DLQ_MAX ? SF_SCORE_DLQ_MAX : sl->len;
                 topic = s->o->dlq;
                 s->t.dlq++;
         }
         if (hr != 0) {
                 rd_kafka_headers_destroy(h);
                 fail(s, "cannot add Kafka headers or format a prediction (out of memory)");
-                return -1;
-        }
-        if (!s->o->exactly_once && sf_score_offsets_add(s->offsets, m->partition, m->offset) != 0) {
-                rd_kafka_headers_destroy(h);
-                fail(s, "out of memory tracking offsets");
                 return -1;
         }
         if (sf_producer_send(s->prod, topic, -1, m->key, m->key_len, value, len, h,
@@ -310,8 +383,9 @@ static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what);
 static void rewind_batch(scorer_t *s) {
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
         if (!parts) return;
-        for (int i = 0; i < s->n; i++) {
-                rd_kafka_message_t *m = s->slots[i].msg;
+        /* A pending message is read again too. */
+        for (int i = s->pending ? -1 : 0; i < s->n; i++) {
+                rd_kafka_message_t *m = i < 0 ? s->pending : s->slots[i].msg;
                 rd_kafka_topic_partition_t *tp =
                         rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition);
                 if (!tp)
@@ -326,6 +400,8 @@ static void rewind_batch(scorer_t *s) {
                 rd_kafka_error_destroy(error);
         }
         rd_kafka_topic_partition_list_destroy(parts);
+        if (s->pending) rd_kafka_message_destroy(s->pending);
+        s->pending = NULL;
 }
 
 /* Commits the batch's transaction with its input offsets. Returns 0, 1
@@ -395,7 +471,8 @@ static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what) {
 }
 
 static void release_batch(scorer_t *s) {
-        for (int i = 0; i < s->n; i++) rd_kafka_message_destroy(s->slots[i].msg);
+        for (int i = 0; i < s->n; i++)
+                if (s->slots[i].owner) rd_kafka_message_destroy(s->slots[i].msg);
         s->n = s->nx = 0;
 }
 
@@ -410,7 +487,7 @@ static int use_model(scorer_t *s, sf_model_t *model) {
                 fail(s, "out of memory switching to the reloaded model");
                 return -1;
         }
-        float *x = realloc(s->x, (size_t)s->o->batch * ((size_t)dec.n_dense + 1) * sizeof(float));
+        float *x = realloc(s->x, (size_t)s->cap * ((size_t)dec.n_dense + 1) * sizeof(float));
         if (!x) {
                 sf_score_decoder_free(&dec);
                 fail(s, "out of memory switching to the reloaded model");
@@ -524,11 +601,11 @@ static void stats(scorer_t *s, int final) {
                         "{\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":%."
                         "1f,"
                         "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"dlq\":%llu,\"records\":%llu,"
-                        "\"predictions\":%llu,\"delivered\":%llu,\"final\":%s}\n",
+                        "\"messages\":%llu,\"predictions\":%llu,\"delivered\":%llu,\"final\":%s}\n",
                         (long long)sf_wall_ms(), in, out, (long long)lag, batch, p50, p99,
                         (unsigned long long)s->t.dlq, (unsigned long long)s->t.records,
-                        (unsigned long long)s->t.predictions, (unsigned long long)s->t.delivered,
-                        final ? "true" : "false");
+                        (unsigned long long)s->t.messages, (unsigned long long)s->t.predictions,
+                        (unsigned long long)s->t.delivered, final ? "true" : "false");
                 fflush(s->o->stats_json);
         }
         s->iv_start = now;
@@ -553,6 +630,11 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
                 const rd_kafka_topic_partition_t *tp = &parts->elems[i];
                 if (strcmp(tp->topic, s->o->topic) != 0) continue;
+                if (s->pending && s->pending->partition == tp->partition) {
+                        /* its new owner reads it */
+                        rd_kafka_message_destroy(s->pending);
+                        s->pending = NULL;
+                }
                 sf_score_offsets_reset(s->offsets, tp->partition);
                 mine++;
                 /* On assignment the layer has set each offset to where the
@@ -646,33 +728,53 @@ static void fatal_error(scorer_t *s, const char *who, const char *fatal, char *e
                 snprintf(errstr, errstr_size, "%s: %s", who, fatal);
 }
 
-/* Everything a batch needs, allocated once for the model's sizes: the
- * slots and their rows, the inputs, the outputs. Returns 0 or -1. */
-static int alloc_batch(scorer_t *s) {
-        size_t batch = (size_t)s->o->batch;
-        if (sf_score_decoder_init(&s->dec, sf_model_schema(s->model), sf_model_encoder(s->model),
-                                  s->o->format) != 0)
-                return -1;
-        size_t n_cat = (size_t)s->dec.enc->n_cat;
-        s->classes = sf_model_classes(s->model);
-        s->slots = calloc(batch, sizeof(*s->slots));
-        s->x = malloc(batch * ((size_t)s->dec.n_dense + 1) * sizeof(float));
-        s->hot = malloc(batch * (n_cat + 1) * sizeof(int32_t));
-        s->status = calloc(batch * (n_cat + 1), 1);
-        s->probs = malloc(batch * (size_t)s->classes * sizeof(float));
-        s->json_cap = 4096;
-        s->json = malloc(s->json_cap);
-        s->offsets = sf_score_offsets_new();
-        if (!s->slots || !s->x || !s->hot || !s->status || !s->probs || !s->json || !s->offsets) return -1;
-        for (size_t i = 0; i < batch; i++) {
-                if (sf_row_init(&s->slots[i].row, s->dec.schema) != 0) return -1;
-                s->slots[i].status = s->status;
+/* Room for cap records in the batch (empty: nothing points into its
+ * arrays): the slots and their rows, the inputs, the outputs. Returns 0 or
+ * -1 (out of memory; what was grown stays usable). */
+static int grow_batch(scorer_t *s, int cap) {
+        size_t n = (size_t)cap, n_cat = (size_t)s->dec.enc->n_cat;
+        /* The arrays first: s->cap never counts more rows than they hold. */
+        float *x = realloc(s->x, n * ((size_t)s->dec.n_dense + 1) * sizeof(float));
+        if (!x) return -1;
+        s->x = x;
+        int32_t *hot = realloc(s->hot, n * (n_cat + 1) * sizeof(int32_t));
+        if (!hot) return -1;
+        s->hot = hot;
+        uint8_t *status = realloc(s->status, n * (n_cat + 1));
+        if (!status) return -1;
+        memset(status, 0, n * (n_cat + 1));
+        s->status = status;
+        float *probs = realloc(s->probs, n * (size_t)s->classes * sizeof(float));
+        if (!probs) return -1;
+        s->probs = probs;
+        slot_t *slots = realloc(s->slots, n * sizeof(*slots));
+        if (!slots) return -1;
+        s->slots = slots;
+        for (; s->cap < cap; s->cap++) {
+                memset(&slots[s->cap], 0, sizeof(*slots));
+                if (sf_row_init(&slots[s->cap].row, s->dec.schema) != 0) return -1;
         }
         return 0;
 }
 
+/* Everything a batch needs, allocated once for the model's sizes. Returns
+ * 0 or -1. */
+static int alloc_batch(scorer_t *s) {
+        if (sf_score_decoder_init(&s->dec, sf_model_schema(s->model), sf_model_encoder(s->model),
+                                  s->o->format) != 0)
+                return -1;
+        s->classes = sf_model_classes(s->model);
+        s->json_cap = 4096;
+        s->json = malloc(s->json_cap);
+        s->offsets = sf_score_offsets_new();
+        if (s->o->many) s->spans = malloc((SF_SCORE_MAX_RECORDS_PER_MESSAGE + 1) * sizeof(*s->spans));
+        if (!s->json || !s->offsets || (s->o->many && !s->spans)) return -1;
+        return grow_batch(s, s->o->batch);
+}
+
 static void free_batch(scorer_t *s) {
-        for (int i = 0; s->slots && i < s->o->batch; i++) sf_row_free(&s->slots[i].row);
+        for (int i = 0; s->slots && i < s->cap; i++) sf_row_free(&s->slots[i].row);
+        free(s->spans);
         free(s->slots);
         free(s->x);
         free(s->hot);
@@ -711,15 +813,22 @@ static int start_clients(scorer_t *s, sf_kafka_conf_t *conf, char *errstr, size_
         return 0;
 }
 
-/* Fills a batch: up to o->batch records, or o->linger_ms after its first
- * record. */
+/* Fills a batch: up to o->batch records (whole messages: the pending
+ * one first), or o->linger_ms after its first record. */
 static void fill_batch(scorer_t *s) {
         const sf_scorer_opts_t *o = s->o;
         double deadline = 0;
+        int added = 0;
+        if (s->pending) {
+                deadline = sf_now_s() + o->linger_ms / 1000.0;
+                add_message(s, s->pending);
+                added++;
+        }
         while (s->n < o->batch && sf_kafka_running()) {
+                if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* What is already fetched is taken without a wait
                  * (and without reading the clock). */
-                if (s->n > 0 && (s->n & 63) == 0 && sf_now_s() >= deadline) break;
+                if (added > 0 && (added & 63) == 0 && sf_now_s() >= deadline) break;
                 rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 0);
                 if (!msg) {
                         int timeout = 100;
@@ -739,8 +848,8 @@ static void fill_batch(scorer_t *s) {
                         continue;
                 }
                 if (s->n == 0) deadline = sf_now_s() + o->linger_ms / 1000.0;
-                add_record(s, msg);
-                if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
+                if (add_message(s, msg) != 0) break; /* the next batch starts with it */
+                added++;
         }
 }
 
@@ -762,7 +871,7 @@ static void serve(scorer_t *s) {
                 stats(s, 0);
                 if (o->prom) sf_score_prom_publish(o->prom, s->t.records, 0);
                 sf_svc_beat(o->svc);
-                if (o->exit_at_end && s->n == 0 && sf_consumer_at_end(s->cons)) break;
+                if (o->exit_at_end && s->n == 0 && !s->pending && sf_consumer_at_end(s->cons)) break;
         }
 }
 
@@ -771,6 +880,11 @@ static void serve(scorer_t *s) {
 static int finish(scorer_t *s, char *errstr, size_t errstr_size) {
         const sf_scorer_opts_t *o = s->o;
         score_batch(s);
+        /* A message kept for the next batch is not scored: nothing after it
+         * in its partition was read, its offset is not committed, and it is
+         * read again on the next start. */
+        if (s->pending) rd_kafka_message_destroy(s->pending);
+        s->pending = NULL;
         uint64_t undelivered = sf_producer_flush(s->prod, 30000);
         outputs_acked(s);
         /* Throughput from the first record to the last acknowledged output:
@@ -820,6 +934,7 @@ static void destroy(scorer_t *s, sf_scorer_totals_t *totals) {
                 s->cons = NULL;
         }
         if (s->slots) release_batch(s);
+        if (s->pending) rd_kafka_message_destroy(s->pending);
         s->t.p50_us = sf_score_hist_percentile(&s->hist_all, 50);
         s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
         *totals = s->t;

@@ -36,15 +36,24 @@ typedef struct sf_scorer_opts {
         const char *dlq;          /* dead-letter topic */
         const char *group;        /* consumer group */
         sf_score_format_t format; /* how message values are read (score/record.h) */
-        int batch;                /* records per micro-batch, at most */
-        int linger_ms;            /* wait at most this long to fill a batch */
-        bool exactly_once;        /* Kafka transactions; needs a real cluster */
-        bool exit_at_end;         /* stop once every assigned partition is read to its end */
-        int64_t max_records;      /* stop after this many input records (0: no limit) */
-        double stats_s;           /* status every stats_s seconds (0: never) */
-        FILE *stats_text;         /* status lines go here (stderr), or NULL */
-        FILE *stats_json;         /* the same as JSON lines, or NULL */
-        FILE *events;             /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+        /* --records-per-message many: a message value holds records, one
+         * after another on their own lines (sf_score_split), each scored,
+         * traced ("index") and dead-lettered alone; at most
+         * SF_SCORE_MAX_RECORDS_PER_MESSAGE of them */
+        bool many;
+        /* records per micro-batch, at most; a message's records are never
+         * split across two batches: a batch ends before a message that does
+         * not fit, and a message of more records is a batch of its own */
+        int batch;
+        int linger_ms;       /* wait at most this long to fill a batch */
+        bool exactly_once;   /* Kafka transactions; needs a real cluster */
+        bool exit_at_end;    /* stop once every assigned partition is read to its end */
+        int64_t max_records; /* stop after the message that brings the input records to this
+                              * many (0: no limit) */
+        double stats_s;      /* status every stats_s seconds (0: never) */
+        FILE *stats_text;    /* status lines go here (stderr), or NULL */
+        FILE *stats_json;    /* the same as JSON lines, or NULL */
+        FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
         /* This scorer's identity across restarts: its group.instance.id and
          * the tail of its transactional.id. NULL: "<host>-<slot>", the
          * lowest slot free on this host (score/instance.h). */
@@ -64,6 +73,7 @@ typedef struct sf_scorer_opts {
 /* What a run did. */
 typedef struct sf_scorer_totals {
         uint64_t records;       /* consumed */
+        uint64_t messages;      /* consumed (with many: messages of records) */
         uint64_t predictions;   /* predictions produced */
         uint64_t dlq;           /* records sent to the dead-letter topic */
         uint64_t delivered;     /* outputs acknowledged by the cluster */

@@ -33,72 +33,117 @@ static sf_csv_status_t split_plain(const char *rec, size_t len, sf_csv_field_t *
 }
 
 /* A quoted field starting after its opening quote at *pp: unquotes it into
- * *outp. Returns SF_CSV_OK with *pp after the closing quote, or
- * SF_CSV_OPEN_QUOTE when the record ends first. */
+ * *outp (or, outp NULL, only finds its end). Returns SF_CSV_OK with *pp
+ * after the closing quote, or SF_CSV_OPEN_QUOTE when the record ends first. */
 static sf_csv_status_t unquote(const char **pp, const char *end, char **outp) {
         const char *p = *pp;
-        char *o = *outp;
+        char *o = outp ? *outp : NULL;
         for (;;) {
                 const char *q = memchr(p, '"', (size_t)(end - p));
                 if (!q) return SF_CSV_OPEN_QUOTE;
-                memcpy(o, p, (size_t)(q - p));
-                o += q - p;
+                if (o) {
+                        memcpy(o, p, (size_t)(q - p));
+                        o += q - p;
+                }
                 if (q + 1 < end && q[1] == '"') { /* "" is one quote */
-                        *o++ = '"';
+                        if (o) *o++ = '"';
                         p = q + 2;
                         continue;
                 }
                 *pp = q + 1;
-                *outp = o;
+                if (outp) *outp = o;
                 return SF_CSV_OK;
         }
+}
+
+/* p (< end) is a line end: "\n" or "\r\n". */
+static int at_eol(const char *p, const char *end) {
+        return *p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n');
+}
+
+/* The tokenizer behind sf_csv_split (lines 0: rec is one record) and
+ * sf_csv_record_end (lines 1: a line end outside quotes ends the record,
+ * *stop says where; scratch may be NULL, fields are then not unquoted). */
+static sf_csv_status_t tokenize(const char *rec, size_t len, int lines, sf_csv_field_t *fields,
+                                int max_fields, int *n_fields, char *scratch, int *bad_field,
+                                const char **why, const char **stop) {
+        const char *p = rec, *end = rec + len;
+        const char *nl = lines ? memchr(p, '\n', len) : NULL; /* the next line end, or NULL */
+        char *out = scratch;
+        int nf = 0;
+        for (;;) {
+                sf_csv_field_t f;
+                *n_fields = nf + 1, *bad_field = nf;
+                if (nl && nl < p) nl = memchr(p, '\n', (size_t)(end - p));
+                if (p < end && *p == '"') {
+                        p++;
+                        char *start = out;
+                        if (unquote(&p, end, scratch ? &out : NULL) != SF_CSV_OK) {
+                                *why = "unterminated quoted field";
+                                if (stop) *stop = end;
+                                return SF_CSV_OPEN_QUOTE;
+                        }
+                        f = (sf_csv_field_t){start, (size_t)(out - start), 1};
+                        if (!scratch) f.len = 0;
+                        if (p < end && *p != ',' && !(lines && at_eol(p, end))) {
+                                *why = "text after the closing quote (a quote inside a quoted field is "
+                                       "written \"\")";
+                                if (stop) *stop = p;
+                                return SF_CSV_BAD;
+                        }
+                } else {
+                        const char *line_end = nl ? nl : end;
+                        const char *comma = memchr(p, ',', (size_t)(line_end - p));
+                        const char *stop_at = comma ? comma : line_end;
+                        if (memchr(p, '"', (size_t)(stop_at - p))) {
+                                *why = "quote inside an unquoted field (quote the whole field and write the "
+                                       "quote as \"\")";
+                                if (stop) *stop = p;
+                                return SF_CSV_BAD;
+                        }
+                        f = (sf_csv_field_t){p, (size_t)(stop_at - p), 0};
+                        p = stop_at;
+                }
+                if (f.len > SF_CSV_MAX_FIELD) {
+                        *why = too_long;
+                        if (stop) *stop = p;
+                        return SF_CSV_BAD;
+                }
+                if (nf < max_fields) fields[nf] = f;
+                nf++;
+                if (p == end || (lines && at_eol(p, end))) break;
+                p++; /* the comma; a record ending in one has one more, empty, field */
+        }
+        *n_fields = nf;
+        if (stop) *stop = p;
+        return SF_CSV_OK;
 }
 
 sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields,
                              int *n_fields, char *scratch, int *bad_field, const char **why) {
         if (!memchr(rec, '"', len))
                 return split_plain(rec, len, fields, max_fields, n_fields, bad_field, why);
-        const char *p = rec, *end = rec + len;
-        char *out = scratch;
-        int nf = 0;
-        for (;;) {
-                sf_csv_field_t f;
-                *n_fields = nf + 1, *bad_field = nf;
-                if (p < end && *p == '"') {
-                        p++;
-                        char *start = out;
-                        if (unquote(&p, end, &out) != SF_CSV_OK) {
-                                *why = "unterminated quoted field";
-                                return SF_CSV_OPEN_QUOTE;
-                        }
-                        f = (sf_csv_field_t){start, (size_t)(out - start), 1};
-                        if (p < end && *p != ',') {
-                                *why = "text after the closing quote (a quote inside a quoted field is "
-                                       "written \"\")";
-                                return SF_CSV_BAD;
-                        }
-                } else {
-                        const char *comma = memchr(p, ',', (size_t)(end - p));
-                        const char *stop = comma ? comma : end;
-                        if (memchr(p, '"', (size_t)(stop - p))) {
-                                *why = "quote inside an unquoted field (quote the whole field and write the "
-                                       "quote as \"\")";
-                                return SF_CSV_BAD;
-                        }
-                        f = (sf_csv_field_t){p, (size_t)(stop - p), 0};
-                        p = stop;
+        return tokenize(rec, len, 0, fields, max_fields, n_fields, scratch, bad_field, why, NULL);
+}
+
+size_t sf_csv_record_end(const char *text, size_t len, size_t *rec_len) {
+        const char *end = text + len;
+        const char *stop = memchr(text, '\n', len);
+        if (!stop) stop = end;
+        if (memchr(text, '"', (size_t)(stop - text))) {
+                int nf, bad;
+                const char *why;
+                if (tokenize(text, len, 1, NULL, 0, &nf, NULL, &bad, &why, &stop) == SF_CSV_BAD) {
+                        /* malformed: the record runs to the end of that line */
+                        stop = memchr(stop, '\n', (size_t)(end - stop));
+                        if (!stop) stop = end;
                 }
-                if (f.len > SF_CSV_MAX_FIELD) {
-                        *why = too_long;
-                        return SF_CSV_BAD;
-                }
-                if (nf < max_fields) fields[nf] = f;
-                nf++;
-                if (p == end) break;
-                p++; /* the comma; a record ending in one has one more, empty, field */
         }
-        *n_fields = nf;
-        return SF_CSV_OK;
+        size_t n = (size_t)(stop - text);
+        if (n > 0 && text[n - 1] == '\r') n--;
+        *rec_len = n;
+        if (stop < end && *stop == '\r') stop++;
+        return stop < end ? (size_t)(stop - text) + 1 : len;
 }
 
 struct sf_csv_reader {

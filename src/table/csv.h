@@ -34,6 +34,17 @@ typedef enum {
 sf_csv_status_t sf_csv_split(const char *rec, size_t len, sf_csv_field_t *fields, int max_fields,
                              int *n_fields, char *scratch, int *bad_field, const char **why);
 
+/* The first CSV record of text[0..len), which may hold more records, one
+ * after another, each ending at a line end ("\n" or "\r\n") outside
+ * quotes: a quoted field may span lines, and its line breaks are the
+ * record's, as they are in text. Quoting is read by sf_csv_split's rules;
+ * a record found malformed ends at the end of the line where it went
+ * wrong, one whose quote never closes takes the rest of text (sf_csv_split
+ * on the record says what is wrong). *rec_len is the record's length
+ * without its line end; returns the bytes it takes with its line end (the
+ * next record starts there), at most len. */
+size_t sf_csv_record_end(const char *text, size_t len, size_t *rec_len);
+
 typedef struct sf_csv_reader sf_csv_reader_t;
 
 typedef enum {

@@ -57,6 +57,31 @@ static void test_offsets_out_of_order(void) {
         sf_score_offsets_destroy(t);
 }
 
+/* An offset of a message with many records is done only once every one of
+ * its outputs is acknowledged, in any order; later offsets acknowledged
+ * meanwhile wait for it. */
+static void test_offsets_many_outputs(void) {
+        sf_score_offsets_t *t = sf_score_offsets_new();
+        if (!t) return;
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 7, 0), -1); /* an offset makes at least one output */
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 7, 3), 0);
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 8, 1), 0);
+        CHECK_INT(sf_score_offsets_add_n(t, 0, 9, 2), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 8), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1); /* one output of 7 still out */
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 3);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 9), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 9); /* 7 and 8 done, 9 half */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 7), 0);     /* a fourth: ignored */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 9), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 10);
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 0);
+        sf_score_offsets_destroy(t);
+}
+
 /* Many partitions, random acknowledgement order, ring growth: the commit
  * position of each partition always equals one past the longest fully
  * acknowledged prefix, computed the slow way. */
@@ -309,7 +334,7 @@ static void test_decode_utf8_labels(void) {
                 if (r != SF_REJECT_NONE) continue;
                 float probs[5] = {0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
                 uint8_t status[3] = {0, 0, 0};
-                sf_score_source_t src = {"connections", 0, 7, NULL, 0};
+                sf_score_source_t src = {"connections", 0, 7, NULL, 0, 0, 0};
                 CHECK(sf_score_format(&d, json, sizeof(json), probs, &row, status, &info, &src) <
                       sizeof(json));
                 json_error_t jerr;
@@ -507,7 +532,7 @@ static void test_format(void) {
         CHECK_INT(sf_score_decode(&d, buf, strlen(buf), &row, &info, err, sizeof(err)), SF_REJECT_NONE);
         float probs[5] = {0.01f, 0.9f, 0.05f, 0.0399999f, 1e-9f};
         uint8_t status[3] = {SF_ENC_KNOWN, SF_ENC_UNSEEN, SF_ENC_UNSEEN};
-        sf_score_source_t src = {"connections", 3, 123456789012LL, NULL, 0};
+        sf_score_source_t src = {"connections", 3, 123456789012LL, NULL, 0, 0, 0};
         json_t *j = format_json(&d, probs, &row, status, 0, &src);
         if (j) {
                 CHECK_STR(json_string_value(json_object_get(j, "class")), "DoS");
@@ -529,7 +554,14 @@ static void test_format(void) {
                 CHECK(json_object_get(j, "unknown_label") == NULL);
                 CHECK(json_object_get(j, "missing") == NULL);
                 CHECK(json_object_get(j, "file") == NULL);
+                CHECK(json_object_get(j, "index") == NULL);
         }
+        json_decref(j);
+        /* A record of a message of many: its index follows the offset. */
+        src.indexed = 1, src.index = 4;
+        j = format_json(&d, probs, &row, status, 0, &src);
+        CHECK_INT(json_integer_value(json_object_get(j, "index")), 4);
+        CHECK_INT(json_integer_value(json_object_get(j, "offset")), 123456789012LL);
         json_decref(j);
         /* An unknown label with characters JSON must escape, a missing
          * number and a missing category; a file source. */
@@ -538,7 +570,7 @@ static void test_format(void) {
         CHECK_INT(info.unknown_label, 1);
         float tie[5] = {0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
         uint8_t st2[3] = {SF_ENC_MISSING, SF_ENC_UNSEEN, SF_ENC_KNOWN};
-        sf_score_source_t file = {NULL, 0, 0, "rows \"1\".csv", 17};
+        sf_score_source_t file = {NULL, 0, 0, "rows \"1\".csv", 17, 0, 0};
         j = format_json(&d, tie, &row, st2, 1, &file);
         if (j) {
                 CHECK_STR(json_string_value(json_object_get(j, "label_value")), "a\"b\\c\td");
@@ -560,6 +592,43 @@ out:
         sf_row_free(&row);
         sf_encoder_destroy(e);
         sf_schema_destroy(s);
+}
+
+/* A message value of many records: CSV records (a quoted line break
+ * stays in its record), JSON lines, blank lines and line ends that are not
+ * records, and a message of more records than the limit. */
+static void test_split(void) {
+        static const struct {
+                sf_score_format_t format;
+                const char *in;
+                const char *recs[5];
+        } cases[] = {
+                {SF_SCORE_CSV, "1,a\n2,b\n3,c\n", {"1,a", "2,b", "3,c"}},
+                {SF_SCORE_CSV, "1,\"a\nb\",x\r\n\r\n  \n2,b", {"1,\"a\nb\",x", "2,b"}},
+                {SF_SCORE_CSV, "\n\n", {NULL}},
+                {SF_SCORE_CSV, "", {NULL}},
+                {SF_SCORE_CSV, "1,a\"b\n2,c", {"1,a\"b", "2,c"}},
+                {SF_SCORE_JSON, "{\"a\":1}\n\n{\"a\":\"x,\\\"y\"}\r\n", {"{\"a\":1}", "{\"a\":\"x,\\\"y\"}"}},
+                {SF_SCORE_AUTO, " \n{\"a\":\"\\\"\"}\n{\"b\":2}", {"{\"a\":\"\\\"\"}", "{\"b\":2}"}},
+                {SF_SCORE_AUTO, "1,\"{\n}\"\n2", {"1,\"{\n}\"", "2"}},
+                {SF_SCORE_JSON, "{\"a\":\"\n\"}", {"{\"a\":\"", "\"}"}}, /* a raw line break ends a line */
+        };
+        sf_score_span_t spans[6];
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+                const char *in = cases[c].in;
+                size_t n = sf_score_split(cases[c].format, in, strlen(in), spans, 5), want = 0;
+                while (want < 5 && cases[c].recs[want]) want++;
+                CHECK_MSG(n == want, "case %zu: %zu records, expected %zu", c, n, want);
+                for (size_t i = 0; i < n && i < want; i++)
+                        CHECK_MSG(spans[i].len == strlen(cases[c].recs[i]) &&
+                                          memcmp(in + spans[i].off, cases[c].recs[i], spans[i].len) == 0,
+                                  "case %zu record %zu: \"%.*s\"", c, i, (int)spans[i].len,
+                                  in + spans[i].off);
+        }
+        /* More than max: counted to max + 1, no further. */
+        const char *seven = "1\n2\n3\n4\n5\n6\n7\n";
+        CHECK_INT(sf_score_split(SF_SCORE_CSV, seven, strlen(seven), spans, 5), 6);
+        CHECK_INT(sf_score_split(SF_SCORE_CSV, seven, 10, spans, 5), 5);
 }
 
 /* A CSV record as a JSON object decodes to the same row as the record;
@@ -669,6 +738,7 @@ int main(void) {
         RUN(test_offsets_in_order);
         RUN(test_offsets_out_of_order);
         RUN(test_offsets_random);
+        RUN(test_offsets_many_outputs);
         RUN(test_offsets_reset_rewind);
         RUN(test_hist);
         RUN(test_decode_rejects);
@@ -678,6 +748,7 @@ int main(void) {
         RUN(test_decode_good);
         RUN(test_format);
         RUN(test_csv_to_json);
+        RUN(test_split);
         RUN(test_instance_ids);
         return TEST_DONE();
 }

@@ -137,6 +137,47 @@ out:
         free(scratch);
 }
 
+/* Records one after another in one text (a Kafka message of many rows):
+ * where each ends and where the next starts, quoted line breaks kept in the
+ * record, malformed quoting ending at its line's end. */
+static void test_csv_record_end(void) {
+        static const struct {
+                const char *in;
+                const char *recs[4]; /* the records, in order */
+        } cases[] = {
+                {"a,b\nc,d", {"a,b", "c,d"}},
+                {"a,b\r\nc,d\r\n", {"a,b", "c,d"}},
+                {"a,\"x\ny\",b\nc,d\n", {"a,\"x\ny\",b", "c,d"}},
+                {"\"x\r\n\n\",1\r\n2,3", {"\"x\r\n\n\",1", "2,3"}},
+                {"a,\"q\"\"\n\"\"\"\nz", {"a,\"q\"\"\n\"\"\"", "z"}},
+                {"\"a\",\"b\"\n", {"\"a\",\"b\""}},
+                {"1,\"b\"\r\n2,\"c\"\r\n", {"1,\"b\"", "2,\"c\""}},
+                {"\n\na\n", {"", "", "a"}},
+                {"a\"b,c\nd,e", {"a\"b,c", "d,e"}},                       /* quote in an unquoted field */
+                {"\"a\nb\"x,1\nd", {"\"a\nb\"x,1", "d"}},                 /* text after a closing quote */
+                {"1,\"open\n2,3\n4,5", {"1,\"open\n2,3\n4,5"}},           /* never closed: the rest */
+                {"1,\"a,\"\"b\",\"c\"\n2", {"1,\"a,\"\"b\",\"c\"", "2"}}, /* "" and commas inside */
+        };
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+                const char *in = cases[c].in;
+                size_t len = strlen(in), pos = 0;
+                int k = 0;
+                while (pos < len && k < 4) {
+                        size_t rec_len = 0, used = sf_csv_record_end(in + pos, len - pos, &rec_len);
+                        const char *want = cases[c].recs[k] ? cases[c].recs[k] : "(none)";
+                        CHECK_MSG(used > 0 && used <= len - pos, "%zu: record %d takes %zu bytes", c, k,
+                                  used);
+                        CHECK_MSG(rec_len == strlen(want) && memcmp(in + pos, want, rec_len) == 0,
+                                  "%zu: record %d is \"%.*s\", expected \"%s\"", c, k, (int)rec_len, in + pos,
+                                  want);
+                        if (used == 0) break;
+                        pos += used;
+                        k++;
+                }
+                CHECK_MSG(k < 4 && !cases[c].recs[k], "%zu: %d records, more expected", c, k);
+        }
+}
+
 /* The RFC 4180 sample file, CRLF line ends, a record over four lines (one
  * of them empty), no newline at the end. */
 static const char rfc_text[] = "\"id\",\"text\",\"n\"\r\n"
@@ -1334,6 +1375,7 @@ int main(void) {
         }
         RUN(test_csv_split);
         RUN(test_csv_malformed);
+        RUN(test_csv_record_end);
         RUN(test_csv_reader);
         RUN(test_csv_reader_errors);
         RUN(test_schema_errors);
