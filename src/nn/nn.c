@@ -312,6 +312,26 @@ double sf_nn_forward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in,
                                                 nn->sizes[last + 1]);
 }
 
+/* The gradient reaching layer l's input: dact[l-1] (B, n_in) = dact[l]
+ * (B, out) · w^T (out, n_in), through the ReLU (zero where act[l-1] was not
+ * positive), with the weights as they are now. */
+static void input_grad(const sf_nn_t *nn, sf_nn_ws_t *ws, int l, int batch) {
+        int out = nn->sizes[l + 1], n_in = nn->sizes[l];
+        sf_gemm_t g = {.m = batch,
+                       .n = n_in,
+                       .k = out,
+                       .a = ws->dact[l],
+                       .a_row = (size_t)out,
+                       .a_col = 1,
+                       .b = nn->w[l],
+                       .ldb = (size_t)out,
+                       .b_trans = 1,
+                       .c = ws->dact[l - 1],
+                       .ldc = (size_t)n_in,
+                       .mask = ws->act[l - 1]};
+        sf_gemm(&g);
+}
+
 void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, const int *labels, int batch,
                     float *grads) {
         int last = nn->n_layers - 1;
@@ -329,21 +349,7 @@ void sf_nn_backward(const sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, 
                                                 out);
                         break;
                 }
-                /* dact[l-1] (B, n_in) = dact[l] (B, out) · w^T (out, n_in), through the
-                 * ReLU: zero where its output act[l-1] was not positive. */
-                sf_gemm_t g = {.m = batch,
-                               .n = n_in,
-                               .k = out,
-                               .a = ws->dact[l],
-                               .a_row = (size_t)out,
-                               .a_col = 1,
-                               .b = nn->w[l],
-                               .ldb = (size_t)out,
-                               .b_trans = 1,
-                               .c = ws->dact[l - 1],
-                               .ldc = (size_t)n_in,
-                               .mask = ws->act[l - 1]};
-                sf_gemm(&g);
+                input_grad(nn, ws, l, batch);
         }
 }
 
@@ -422,23 +428,9 @@ void sf_nn_backward_adam(sf_nn_t *nn, sf_nn_ws_t *ws, const sf_nn_input_t *in, c
         sf_softmax_xent_backward_weighted(ws->dact[last], ws->probs, labels, ws->class_weight, batch,
                                           nn->sizes[last + 1]);
         for (int l = last; l > 0; l--) {
-                int out = nn->sizes[l + 1], n_in = nn->sizes[l];
-                /* dact[l-1] (B, n_in) = dact[l] (B, out) · w^T (out, n_in), zero where
-                 * act[l-1] was not positive: with the weights before this step. */
-                sf_gemm_t g = {.m = batch,
-                               .n = n_in,
-                               .k = out,
-                               .a = ws->dact[l],
-                               .a_row = (size_t)out,
-                               .a_col = 1,
-                               .b = nn->w[l],
-                               .ldb = (size_t)out,
-                               .b_trans = 1,
-                               .c = ws->dact[l - 1],
-                               .ldc = (size_t)n_in,
-                               .mask = ws->act[l - 1]};
-                sf_gemm(&g);
-                layer_adam(nn, adam, alpha, l, ws->act[l - 1], n_in, ws->dact[l], batch);
+                /* With the weights before this step. */
+                input_grad(nn, ws, l, batch);
+                layer_adam(nn, adam, alpha, l, ws->act[l - 1], nn->sizes[l], ws->dact[l], batch);
         }
         /* The first layer: its dense rows as the others, its one-hot rows
          * (those past in->n_dense) from their gradient gathered in scratch. */
