@@ -39,6 +39,7 @@ enum {
         OPT_MODEL_WATCH,
         OPT_FORMAT,
         OPT_SCHEMA,
+        OPT_PREDICTIONS,
 };
 
 static const sf_option_t options[] = {
@@ -60,6 +61,10 @@ static const sf_option_t options[] = {
          "the fitted schema of an ONNX --model trained elsewhere ('schema fit')"},
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
+        {"predictions-per-message", OPT_PREDICTIONS, "one|batch",
+         "one message per prediction (default), or batch: one per micro-batch and source partition, a "
+         "prediction per line in offset order, key = the source partition's number, split under "
+         "message.max.bytes"},
         {"exactly-once", OPT_EOS, NULL,
          "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
@@ -78,7 +83,9 @@ static const sf_cmd_spec_t spec = {
         NULL,
         "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message),\n"
         "scores them in micro-batches and produces one JSON prediction per record (key = the input's\n"
-        "key). Records that cannot be scored go unchanged to the dead-letter topic with the reason,\n"
+        "key; with --predictions-per-message batch, one message of newline-delimited predictions per\n"
+        "batch and source partition, key = that partition's number). Records that cannot be scored go "
+        "unchanged to the dead-letter topic with the reason,\n"
         "the source and the column in their headers. Input offsets are committed only\n"
         "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
         "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0. SIGHUP (and, with\n"
@@ -336,6 +343,13 @@ static int parse_option(score_opts_t *so, int c, const char *arg) {
                 break;
         case OPT_EOS:
                 o->exactly_once = true;
+                break;
+        case OPT_PREDICTIONS:
+                if (strcmp(arg, "one") != 0 && strcmp(arg, "batch") != 0) {
+                        sf_opt_usage(&spec, "--predictions-per-message: '%s' is not one or batch", arg);
+                        return 2;
+                }
+                o->predictions_batch = strcmp(arg, "batch") == 0;
                 break;
         case 'e':
                 o->exit_at_end = true;

@@ -26,8 +26,20 @@ void sf_score_offsets_destroy(sf_score_offsets_t *t);
  * partition is negative. */
 int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
-/* Marks the output of (partition, offset) acknowledged. Returns 1 when the
- * offset was in flight, 0 when it is unknown (forgotten by a reset; the
+/* Records that offsets first..last of partition are in flight, covered
+ * together by `outputs` outputs, each acknowledged by
+ * sf_score_offsets_ack with any offset of the range: none of them counts
+ * as done before all are. Ranges of one partition come in increasing
+ * order (first above the last one added, else rewound as for _add).
+ * Returns 0, or -1 when out of memory, the partition is negative, first >
+ * last or outputs is 0. sf_score_offsets_add(t, p, o) is
+ * sf_score_offsets_add_range(t, p, o, o, 1). */
+int sf_score_offsets_add_range(sf_score_offsets_t *t, int32_t partition, int64_t first, int64_t last,
+                               uint32_t outputs);
+
+/* Marks one output of the range holding (partition, offset) acknowledged.
+ * Returns 1 when the offset was in flight, 0 when it is unknown (forgotten
+ * by a reset, or every output of its range already acknowledged; the
  * acknowledgement is ignored). */
 int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
