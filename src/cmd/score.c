@@ -188,11 +188,13 @@ static int same_classes(const report_t *r, json_t *probs, float *p1) {
         return 1;
 }
 
-/* Counts one record of the predictions topic. Returns 0, or -1 (fatal, errstr). */
-static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topic, char *errstr,
-                      size_t errstr_size) {
+/* Counts one prediction (value, len bytes) of message m of the predictions
+ * topic. Returns 0, or -1 (fatal, errstr). */
+static int report_add(report_t *r, const rd_kafka_message_t *m, const char *value, size_t len,
+                      const char *topic, char *errstr, size_t errstr_size) {
         json_error_t jerr;
-        json_t *j = m->payload ? json_loadb(m->payload, m->len, 0, &jerr) : NULL;
+        r->read++;
+        json_t *j = value ? json_loadb(value, len, 0, &jerr) : NULL;
         json_t *cls = json_object_get(j, "class_index"), *lab = json_object_get(j, "label_index");
         json_t *src = json_object_get(j, "topic"), *probs = json_object_get(j, "probabilities");
         int ok = j && json_is_integer(cls) && json_is_string(src) && json_is_object(probs), rc = 0;
@@ -232,6 +234,23 @@ static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topi
         return rc;
 }
 
+/* Counts the predictions of message m: one, or one per line of a message
+ * of --predictions-per-message batch (each line ends with a newline).
+ * Returns 0, or -1 (fatal, errstr). */
+static int report_lines(report_t *r, const rd_kafka_message_t *m, const char *topic, char *errstr,
+                        size_t errstr_size) {
+        const char *p = m->payload, *end = p ? p + m->len : NULL;
+        const char *nl = p ? memchr(p, '\n', m->len) : NULL;
+        if (!nl || nl + 1 == end) return report_add(r, m, p, p ? m->len : 0, topic, errstr, errstr_size);
+        while (p < end) {
+                nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                if (report_add(r, m, p, len, topic, errstr, errstr_size) != 0) return -1;
+                p += len + 1;
+        }
+        return 0;
+}
+
 static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
         char errstr[512];
         sf_consumer_opts_t copts = {0};
@@ -253,8 +272,7 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                         if (sf_consumer_at_end(c)) break;
                         continue;
                 }
-                r.read++;
-                int ar = report_add(&r, m, topic, errstr, sizeof(errstr));
+                int ar = report_lines(&r, m, topic, errstr, sizeof(errstr));
                 rd_kafka_message_destroy(m);
                 if (ar != 0) {
                         fprintf(stderr, "streamflow score: %s\n", errstr);

@@ -115,7 +115,7 @@ check_grep "batch: in offset order per source partition, keyed by it, a newline 
   "^ordered True keyed True newline_terminated True$" "$cmp_batch"
 check_grep "batch: the model_id header once per message" "^headers True$" "$cmp_batch"
 msgs=$(sed -nE 's/^messages ([0-9]+) .*/\1/p' <<<"$cmp_batch")
-check "batch: far fewer messages than predictions ($msgs)" [ "${msgs:-0}" -gt 0 ] && [ "${msgs:-0}" -le $((total / 20)) ]
+check "batch: far fewer messages than predictions ($msgs)" [ "${msgs:-0}" -gt 0 -a "${msgs:-0}" -le $((total / 20)) ]
 
 cmp_small=$(compare pred_small)
 echo "$cmp_small" | sed 's/^/# small: /'
@@ -128,11 +128,16 @@ check_grep "message.max.bytes=1000: still in order" "^ordered True keyed True ne
 biggest=$(sed -nE 's/.* biggest ([0-9]+)$/\1/p' <<<"$cmp_small")
 most=$(sed -nE 's/.* most_per_message ([0-9]+) .*/\1/p' <<<"$cmp_small")
 check "message.max.bytes=1000: split into messages of at most 1000 bytes ($biggest), several lines still together ($most)" \
-  [ "${biggest:-9999}" -le 1000 ] && [ "${most:-0}" -ge 2 ]
+  [ "${biggest:-9999}" -le 1000 -a "${most:-0}" -ge 2 ]
 
 dlq_cmp() { sed -nE 's/.*source_partition=([0-9]+),source_offset=([0-9]+).*/\1 \2/p' "$SF_TMP/$1.txt" | sort; }
 check "batch: one DLQ copy per bad record, the same records as one-per-message mode" \
-  [ "$(dlq_cmp dlq_batch | wc -l)" -eq 3 ] && [ "$(dlq_cmp dlq_batch)" = "$(dlq_cmp dlq_one)" ]
+  [ "$(dlq_cmp dlq_batch | wc -l)" -eq 3 -a "$(dlq_cmp dlq_batch)" = "$(dlq_cmp dlq_one)" ]
+
+run "$SF" score --report --output pred_batch
+check "--report reads every line of a batch message: exit 0" [ "$rc" -eq 0 ]
+check_grep "--report reads every line of a batch message" \
+  "report: $((total - 3)) records read from pred_batch, $((total - 3)) scored with a label, 0 duplicates ignored, 0 without a label, 0 not predictions" "$err"
 
 run "$SF" score -e -q --model "$model" -G batch --output pred_batch --predictions-per-message batch
 check "batch: a rerun of the group exits 0" [ "$rc" -eq 0 ]
@@ -177,7 +182,7 @@ wait "$k9pid" 2>/dev/null
 before=$(dump k9_pred '%s' | wc -l)
 wait "$replay_k9"
 check "replay into k9 exits 0" [ $? -eq 0 ]
-check "the killed scorer was mid-stream ($before of $((N + 1)))" [ "$before" -gt 1 ] && [ "$before" -lt "$N" ]
+check "the killed scorer was mid-stream ($before of $((N + 1)))" [ "$before" -gt 1 -a "$before" -lt "$N" ]
 run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e --predictions-per-message batch $X
 check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
 dump k9 '%p %o\n' >"$SF_TMP/k9_in.txt"
