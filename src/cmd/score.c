@@ -62,9 +62,7 @@ static const sf_option_t options[] = {
         {"batch", OPT_BATCH, "N", "records per micro-batch, at most (default 1024)"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"predictions-per-message", OPT_PREDICTIONS, "one|batch",
-         "one message per prediction (default), or batch: one per micro-batch and source partition, a "
-         "prediction per line in offset order, key = the source partition's number, split under "
-         "message.max.bytes"},
+         "one message per prediction (default) or per batch and source partition (JSON lines)"},
         {"exactly-once", OPT_EOS, NULL,
          "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
@@ -84,9 +82,9 @@ static const sf_cmd_spec_t spec = {
         "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message),\n"
         "scores them in micro-batches and produces one JSON prediction per record (key = the input's\n"
         "key; with --predictions-per-message batch, one message of newline-delimited predictions per\n"
-        "batch and source partition, key = that partition's number). Records that cannot be scored go "
-        "unchanged to the dead-letter topic with the reason,\n"
-        "the source and the column in their headers. Input offsets are committed only\n"
+        "batch and source partition, key = that partition's number). Records that cannot be scored go\n"
+        "unchanged to the dead-letter topic with the reason, the source and the column in their\n"
+        "headers. Input offsets are committed only\n"
         "after their outputs are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
         "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0. SIGHUP (and, with\n"
         "--model-watch, a new model file renamed over the old) loads the model file again between two\n"
