@@ -144,6 +144,15 @@ check "batch: a rerun of the group exits 0" [ "$rc" -eq 0 ]
 check "batch: a rerun of the group scores nothing again (offsets were committed)" \
   [ "$(dump pred_batch '%s' | wc -l)" -eq $((total - 3)) ]
 
+# ---- --exactly-once: one transaction per batch, its messages of predictions in it
+run "$SF" score -e -q --exactly-once --model "$model" -G eos --output eos_pred --dlq eos_dlq --batch 128 \
+  --predictions-per-message batch
+check "batch, --exactly-once: exit 0" [ "$rc" -eq 0 ]
+n_eos=$(kcat -C -b "$BROKERS" -t eos_pred -e -q -X isolation.level=read_committed -f '%s' | wc -l)
+d_eos=$(kcat -C -b "$BROKERS" -t eos_dlq -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
+check "batch, --exactly-once: every prediction and DLQ copy committed ($n_eos + $d_eos)" \
+  [ "$n_eos" -eq $((total - 3)) -a "$d_eos" -eq 3 ]
+
 # ---- a message the cluster refuses fails its records: the run exits 1
 # and their offsets stay uncommitted, so a rerun scores every record
 broker_ctl 'topic-error pred_fail TOPIC_AUTHORIZATION_FAILED' >/dev/null
