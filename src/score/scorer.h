@@ -40,17 +40,17 @@ typedef struct sf_scorer_opts {
         int batch;                /* records per micro-batch, at most */
         int linger_ms;            /* wait at most this long to fill a batch */
         bool exactly_once;        /* Kafka transactions; needs a real cluster */
+        bool exit_at_end;         /* stop once every assigned partition is read to its end */
+        int64_t max_records;      /* stop after this many input records (0: no limit) */
+        double stats_s;           /* status every stats_s seconds (0: never) */
+        FILE *stats_text;         /* status lines go here (stderr), or NULL */
+        FILE *stats_json;         /* the same as JSON lines, or NULL */
+        FILE *events;             /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
         /* One message per micro-batch and source partition holding its
          * predictions, one JSON line each ("\n" after each), key = the
          * source partition's number in decimal; split to stay under the
          * producer's message.max.bytes. false: one message per prediction. */
         bool predictions_batch;
-        bool exit_at_end;    /* stop once every assigned partition is read to its end */
-        int64_t max_records; /* stop after this many input records (0: no limit) */
-        double stats_s;      /* status every stats_s seconds (0: never) */
-        FILE *stats_text;    /* status lines go here (stderr), or NULL */
-        FILE *stats_json;    /* the same as JSON lines, or NULL */
-        FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
         /* This scorer's identity across restarts: its group.instance.id and
          * the tail of its transactional.id. NULL: "<host>-<slot>", the
          * lowest slot free on this host (score/instance.h). */
