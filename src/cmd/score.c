@@ -40,6 +40,7 @@ enum {
         OPT_FORMAT,
         OPT_SCHEMA,
         OPT_PER_MESSAGE,
+        OPT_PREDICTIONS,
 };
 
 static const sf_option_t options[] = {
@@ -67,6 +68,8 @@ static const sf_option_t options[] = {
          "records per micro-batch (default 1024); a message's records are never split across two "
          "batches: a batch ends before a message that does not fit, a bigger message is a batch alone"},
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
+        {"predictions-per-message", OPT_PREDICTIONS, "one|batch",
+         "one message per prediction (default) or per batch and source partition (JSON lines)"},
         {"exactly-once", OPT_EOS, NULL,
          "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
@@ -85,10 +88,12 @@ static const sf_cmd_spec_t spec = {
         NULL,
         "Consumes rows of the model's schema from Kafka (one CSV record or JSON object per message,\n"
         "or with --records-per-message many, any number of them one per line), scores them in\n"
-        "micro-batches and produces one JSON prediction per record (key = the input's key). Records\n"
-        "that cannot be scored go unchanged to the dead-letter topic with the reason, the source and\n"
-        "the column in their headers. Input offsets are committed only after the outputs of all their\n"
-        "records are acknowledged (at-least-once). Several scorers in one group (-G) share\n"
+        "micro-batches and produces one JSON prediction per record (key = the input's key; with\n"
+        "--predictions-per-message batch, one message of newline-delimited predictions per batch and\n"
+        "source partition, key = that partition's number). Records that cannot be scored go unchanged\n"
+        "to the dead-letter topic with the reason, the source and the column in their headers. Input\n"
+        "offsets are committed only after the outputs of all their records are acknowledged\n"
+        "(at-least-once). Several scorers in one group (-G) share\n"
         "the partitions. SIGINT/SIGTERM finish the current batch, commit and exit 0. SIGHUP (and, with\n"
         "--model-watch, a new model file renamed over the old) loads the model file again between two\n"
         "batches; a file that is bad or reads another input is refused and the model in service kept.\n"
@@ -189,11 +194,13 @@ static int same_classes(const report_t *r, json_t *probs, float *p1) {
         return 1;
 }
 
-/* Counts one record of the predictions topic. Returns 0, or -1 (fatal, errstr). */
-static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topic, char *errstr,
-                      size_t errstr_size) {
+/* Counts one prediction (value, len bytes) of message m of the predictions
+ * topic. Returns 0, or -1 (fatal, errstr). */
+static int report_add(report_t *r, const rd_kafka_message_t *m, const char *value, size_t len,
+                      const char *topic, char *errstr, size_t errstr_size) {
         json_error_t jerr;
-        json_t *j = m->payload ? json_loadb(m->payload, m->len, 0, &jerr) : NULL;
+        r->read++;
+        json_t *j = value ? json_loadb(value, len, 0, &jerr) : NULL;
         json_t *cls = json_object_get(j, "class_index"), *lab = json_object_get(j, "label_index");
         json_t *src = json_object_get(j, "topic"), *probs = json_object_get(j, "probabilities");
         int ok = j && json_is_integer(cls) && json_is_string(src) && json_is_object(probs), rc = 0;
@@ -236,6 +243,23 @@ static int report_add(report_t *r, const rd_kafka_message_t *m, const char *topi
         return rc;
 }
 
+/* Counts the predictions of message m: one, or one per line of a message
+ * of --predictions-per-message batch (each line ends with a newline).
+ * Returns 0, or -1 (fatal, errstr). */
+static int report_lines(report_t *r, const rd_kafka_message_t *m, const char *topic, char *errstr,
+                        size_t errstr_size) {
+        const char *p = m->payload, *end = p ? p + m->len : NULL;
+        const char *nl = p ? memchr(p, '\n', m->len) : NULL;
+        if (!nl || nl + 1 == end) return report_add(r, m, p, p ? m->len : 0, topic, errstr, errstr_size);
+        while (p < end) {
+                nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                if (report_add(r, m, p, len, topic, errstr, errstr_size) != 0) return -1;
+                p += len + 1;
+        }
+        return 0;
+}
+
 static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
         char errstr[512];
         sf_consumer_opts_t copts = {0};
@@ -257,8 +281,7 @@ static int run_report(sf_kafka_conf_t *kconf, const char *topic) {
                         if (sf_consumer_at_end(c)) break;
                         continue;
                 }
-                r.read++;
-                int ar = report_add(&r, m, topic, errstr, sizeof(errstr));
+                int ar = report_lines(&r, m, topic, errstr, sizeof(errstr));
                 rd_kafka_message_destroy(m);
                 if (ar != 0) {
                         fprintf(stderr, "streamflow score: %s\n", errstr);
@@ -347,6 +370,13 @@ static int parse_option(score_opts_t *so, int c, const char *arg) {
                 break;
         case OPT_EOS:
                 o->exactly_once = true;
+                break;
+        case OPT_PREDICTIONS:
+                if (strcmp(arg, "one") != 0 && strcmp(arg, "batch") != 0) {
+                        sf_opt_usage(&spec, "--predictions-per-message: '%s' is not one or batch", arg);
+                        return 2;
+                }
+                o->predictions_batch = strcmp(arg, "batch") == 0;
                 break;
         case 'e':
                 o->exit_at_end = true;

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One in-flight offset and how many of its outputs are not acknowledged
- * yet (0: done). */
+/* In-flight offsets first..last, covered by `pending` outputs not yet
+ * acknowledged (0: all acknowledged). */
 typedef struct entry {
-        int64_t offset;
+        int64_t first, last;
         uint32_t pending;
 } entry_t;
 
@@ -14,6 +14,7 @@ typedef struct entry {
 typedef struct part {
         entry_t *ring;
         size_t head, count, cap; /* cap is 0 or a power of two */
+        size_t outputs;          /* the sum of the entries' pending */
         int64_t last_added;      /* -1: nothing added since the last reset */
         int64_t done;            /* one past the last contiguously acked offset, -1: none */
         int64_t committed;       /* last position committed, -1: none */
@@ -25,7 +26,7 @@ struct sf_score_offsets {
 };
 
 static void part_clear(part_t *p) {
-        p->head = p->count = 0;
+        p->head = p->count = p->outputs = 0;
         p->last_added = -1;
         p->done = -1;
         p->committed = -1;
@@ -76,44 +77,55 @@ static int grow(part_t *p) {
 }
 
 int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset) {
-        return sf_score_offsets_add_n(t, partition, offset, 1);
+        return sf_score_offsets_add_range(t, partition, offset, offset, 1);
 }
 
 int sf_score_offsets_add_n(sf_score_offsets_t *t, int32_t partition, int64_t offset, uint32_t outputs) {
-        if (outputs == 0) return -1;
+        return sf_score_offsets_add_range(t, partition, offset, offset, outputs);
+}
+
+int sf_score_offsets_add_range(sf_score_offsets_t *t, int32_t partition, int64_t first, int64_t last,
+                               uint32_t outputs) {
+        if (first > last || outputs == 0) return -1;
         part_t *p = get_part(t, partition, 1);
         if (!p) return -1;
-        if (p->last_added >= 0 && offset <= p->last_added) {
+        if (p->last_added >= 0 && first <= p->last_added) {
                 /* Rewound: what was in flight is forgotten; its late
                  * acknowledgements are ignored. */
-                p->head = p->count = 0;
+                p->head = p->count = p->outputs = 0;
                 p->done = -1;
         }
         if (p->count == p->cap && grow(p) != 0) return -1;
         entry_t *e = at(p, p->count);
-        e->offset = offset;
+        e->first = first;
+        e->last = last;
         e->pending = outputs;
         p->count++;
-        p->last_added = offset;
+        p->outputs += outputs;
+        p->last_added = last;
         return 0;
 }
 
 int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset) {
         part_t *p = get_part(t, partition, 0);
         if (!p || p->count == 0) return 0;
-        /* Binary search: the ring is sorted by offset. */
+        /* Binary search for the first entry ending at or after offset: the
+         * ring is sorted and its ranges do not overlap. */
         size_t lo = 0, hi = p->count;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (at(p, mid)->offset < offset)
+                if (at(p, mid)->last < offset)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        if (lo == p->count || at(p, lo)->offset != offset || at(p, lo)->pending == 0) return 0;
-        if (--at(p, lo)->pending > 0) return 1;
+        if (lo == p->count) return 0;
+        entry_t *e = at(p, lo);
+        if (e->first > offset || e->pending == 0) return 0;
+        e->pending--;
+        p->outputs--;
         while (p->count > 0 && at(p, 0)->pending == 0) {
-                p->done = at(p, 0)->offset + 1;
+                p->done = at(p, 0)->last + 1;
                 p->head = (p->head + 1) & (p->cap - 1);
                 p->count--;
         }
@@ -138,9 +150,9 @@ void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition) {
 }
 
 size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition) {
-        if (partition >= 0) return partition < t->nparts ? t->parts[partition].count : 0;
+        if (partition >= 0) return partition < t->nparts ? t->parts[partition].outputs : 0;
         size_t n = 0;
-        for (int32_t i = 0; i < t->nparts; i++) n += t->parts[i].count;
+        for (int32_t i = 0; i < t->nparts; i++) n += t->parts[i].outputs;
         return n;
 }
 

@@ -1,12 +1,13 @@
 /* At-least-once offset tracking for a consume -> transform -> produce loop.
  *
- * Every consumed offset is added with the number of outputs it makes (a
- * prediction or a DLQ record per record of the message), and each output
- * is acknowledged when the broker confirms it: the offset is done when all
- * of its outputs are. Delivery reports can arrive out of order across
- * partitions (and, after retries, within one), so the offset that may be
- * committed for a partition is one past the highest offset whose output AND
- * every earlier output of that partition are acknowledged. */
+ * Every consumed offset (or range of offsets) is added with the number of
+ * outputs it makes: a prediction or a DLQ record per record of a message,
+ * or a few messages of predictions for a whole range. Each output is
+ * acknowledged when the broker confirms it, and an offset is done when all
+ * the outputs covering it are. Delivery reports can arrive out of order
+ * across partitions (and, after retries, within one), so the offset that
+ * may be committed for a partition is one past the highest offset that is
+ * done together with every earlier offset of that partition. */
 #ifndef SF_SCORE_OFFSETS_H
 #define SF_SCORE_OFFSETS_H
 
@@ -20,7 +21,7 @@ typedef struct sf_score_offsets sf_score_offsets_t;
 sf_score_offsets_t *sf_score_offsets_new(void);
 void sf_score_offsets_destroy(sf_score_offsets_t *t);
 
-/* Records that `offset` of `partition` is in flight with one output. Offsets of one
+/* Records that `offset` of `partition` is in flight. Offsets of one
  * partition come in increasing order; an offset at or below the last one
  * added means the consumer was rewound, and the partition's in-flight
  * entries are forgotten first. Returns 0, or -1 when out of memory or the
@@ -28,12 +29,24 @@ void sf_score_offsets_destroy(sf_score_offsets_t *t);
 int sf_score_offsets_add(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
 /* The same for an offset whose message makes `outputs` outputs (at least
- * 1): it is done once each of them is acknowledged. */
+ * 1): it is done once each of them is acknowledged. It is
+ * sf_score_offsets_add_range(t, partition, offset, offset, outputs). */
 int sf_score_offsets_add_n(sf_score_offsets_t *t, int32_t partition, int64_t offset, uint32_t outputs);
 
-/* Marks one output of (partition, offset) acknowledged. Returns 1 when the
- * offset was in flight with an output still unacknowledged, 0 when it is
- * unknown (forgotten by a reset) or has no output left to acknowledge (the
+/* Records that offsets first..last of partition are in flight, covered
+ * together by `outputs` outputs, each acknowledged by
+ * sf_score_offsets_ack with any offset of the range: none of them counts
+ * as done before all are. Ranges of one partition come in increasing
+ * order (first above the last one added, else rewound as for _add).
+ * Returns 0, or -1 when out of memory, the partition is negative, first >
+ * last or outputs is 0. sf_score_offsets_add(t, p, o) is
+ * sf_score_offsets_add_range(t, p, o, o, 1). */
+int sf_score_offsets_add_range(sf_score_offsets_t *t, int32_t partition, int64_t first, int64_t last,
+                               uint32_t outputs);
+
+/* Marks one output of the range holding (partition, offset) acknowledged.
+ * Returns 1 when the offset was in flight, 0 when it is unknown (forgotten
+ * by a reset, or every output of its range already acknowledged; the
  * acknowledgement is ignored). */
 int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
@@ -50,7 +63,7 @@ void sf_score_offsets_committed(sf_score_offsets_t *t, int32_t partition, int64_
  * in-flight entries, its commit position. */
 void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition);
 
-/* Offsets in flight (added, an output not yet acknowledged) for partition, or over
+/* Outputs in flight (added, not yet acknowledged) for partition, or over
  * all partitions when partition is -1. */
 size_t sf_score_offsets_inflight(const sf_score_offsets_t *t, int32_t partition);
 

@@ -48,6 +48,9 @@ void sf_score_prom_output(sf_score_prom_t *p, int reject, int cls, const sf_row_
  * latency histogram. */
 void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
 
+/* The same for a message of n outputs (n predictions in one message). */
+void sf_score_prom_delivered_many(sf_score_prom_t *p, uint64_t key, int ok, uint64_t n);
+
 /* A batch of n records took seconds; aborted: its outputs were thrown away
  * (an aborted transaction) and are not counted. */
 void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);

@@ -28,6 +28,14 @@ typedef struct slot {
         char err[320];
 } slot_t;
 
+/* --predictions-per-message batch: one message of a source partition's
+ * predictions, from byte start of scorer.out; offset is that of its first
+ * record (its delivery report says which range it covers). */
+typedef struct piece {
+        size_t start;
+        int64_t offset;
+} piece_t;
+
 typedef struct scorer {
         const sf_scorer_opts_t *o;
         sf_model_t *model;
@@ -58,6 +66,18 @@ typedef struct scorer {
         sf_score_span_t *spans;
         size_t nspans;
         rd_kafka_message_t *pending;
+
+        /* --predictions-per-message batch: the slots chained by source
+         * partition, and one partition's prediction lines at a time cut into
+         * messages; all grown, never shrunk. */
+        int *next;  /* (cap) the next slot of the same partition, or -1 */
+        int *heads; /* (cap) the first slot of each partition, in order of appearance */
+        int *tail;  /* (ntail) by partition number: its last slot chained so far, or -1 */
+        int32_t ntail;
+        piece_t *pieces; /* (cap) */
+        char *out;       /* out_cap bytes */
+        size_t out_cap;
+        size_t max_bytes; /* the producer's message.max.bytes */
 
         /* Per partition of the input topic (npos of them): where its
          * committed position was last known to be, from the assignment
@@ -105,14 +125,38 @@ static void unpack(void *opaque, int32_t *partition, int64_t *offset) {
         *offset = (int64_t)(v & ((1ull << 48) - 1));
 }
 
+/* The predictions a message carries: 1, or with --predictions-per-message
+ * batch, its lines when it went to the predictions topic. */
+static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg) {
+        if (!s->o->predictions_batch || strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) != 0) return 1;
+        uint64_t n = 0;
+        const char *p = msg->payload, *end = p + msg->len;
+        while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+                n++;
+                p++;
+        }
+        return n;
+}
+
 static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) {
         scorer_t *s = ctx;
         int32_t part;
         int64_t off;
         unpack(opaque, &part, &off);
+        uint64_t n = predictions_in(s, msg);
         if (msg->err) {
-                s->t.failed++;
-                if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 0);
+                s->t.failed += n;
+                if (s->o->prom) sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, 0, n);
+                if (s->o->predictions_batch && msg->rkt && n > 0 &&
+                    strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) == 0) {
+                        fail(s,
+                             "the %llu predictions of %s [%d] from offset %lld were not delivered to %s: %s; "
+                             "those offsets and the ones after them stay uncommitted and are scored again "
+                             "on restart",
+                             (unsigned long long)n, s->o->topic, (int)part, (long long)off, s->o->output,
+                             rd_kafka_err2str(msg->err));
+                        return;
+                }
                 fail(s,
                      "the output for %s [%d] offset %lld was not delivered to %s: %s; that offset and the "
                      "ones after it stay uncommitted and are scored again on restart",
@@ -120,9 +164,9 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
                      rd_kafka_err2str(msg->err));
                 return;
         }
-        s->t.delivered++;
-        s->iv_out++;
-        if (s->o->prom) sf_score_prom_delivered(s->o->prom, (uint64_t)(uintptr_t)opaque, 1);
+        s->t.delivered += n;
+        s->iv_out += n;
+        if (s->o->prom) sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, 1, n);
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 
@@ -208,8 +252,10 @@ static int add_message(scorer_t *s, rd_kafka_message_t *msg) {
                 return 1;
         }
         s->pending = NULL;
+        /* With predictions_batch, produce_partition tracks the batch's
+         * offsets of each partition as one range. */
         if ((n > s->cap && grow_batch(s, n) != 0) ||
-            (!s->o->exactly_once &&
+            (!s->o->exactly_once && !s->o->predictions_batch &&
              sf_score_offsets_add_n(s->offsets, msg->partition, msg->offset, (uint32_t)n) != 0)) {
                 fail(s, "out of memory for a message of %d records (%s [%d] offset %lld)", n, s->o->topic,
                      (int)msg->partition, (long long)msg->offset);
@@ -266,20 +312,26 @@ static int add_header(rd_kafka_headers_t *h, const char *name, const char *value
         return rd_kafka_header_add(h, name, -1, value, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
-/* The prediction JSON of sl in s->json (grown when too small). Returns its
- * length, or 0 when out of memory. */
-static size_t format_prediction(scorer_t *s, const slot_t *sl) {
+/* The prediction JSON of sl at (*buf)[at], *buf grown (doubled) when its
+ * *cap bytes are too few. Returns its length (a NUL follows it), or 0 when
+ * out of memory. */
+static size_t format_at(scorer_t *s, const slot_t *sl, char **buf, size_t *cap, size_t at) {
         const rd_kafka_message_t *m = sl->msg;
         sf_score_source_t src = {s->o->topic, m->partition, m->offset, NULL, 0, 0, 0};
         if (sl->index >= 0) src.indexed = 1, src.index = (uint32_t)sl->index;
         const float *p = s->probs + (size_t)sl->xrow * (size_t)s->classes;
-        size_t len = sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
-        if (len < s->json_cap) return len;
-        char *j = realloc(s->json, len + 1);
-        if (!j) return 0;
-        s->json = j;
-        s->json_cap = len + 1;
-        return sf_score_format(&s->dec, s->json, s->json_cap, p, &sl->row, sl->status, &sl->info, &src);
+        for (;;) {
+                size_t room = *cap - at;
+                size_t n =
+                        sf_score_format(&s->dec, *buf + at, room, p, &sl->row, sl->status, &sl->info, &src);
+                if (n < room) return n;
+                size_t c = *cap * 2;
+                while (c < at + n + 1) c *= 2;
+                char *b = realloc(*buf, c);
+                if (!b) return 0;
+                *buf = b;
+                *cap = c;
+        }
 }
 
 /* The headers of a DLQ copy: why, where from, and the column at fault.
@@ -320,6 +372,8 @@ static int dlq_headers(scorer_t *s, const slot_t *sl, rd_kafka_headers_t *h) {
         return hr;
 }
 
+static void queued(scorer_t *s, const slot_t *sl, int64_t now_us, int keyed);
+
 /* Queues the prediction or the DLQ copy of one record. Returns 0 or -1. */
 static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
         rd_kafka_message_t *m = sl->msg;
@@ -334,7 +388,7 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
         }
         int hr = add_header(h, "model_id", s->model_id);
         if (sl->reject == SF_REJECT_NONE) {
-                len = format_prediction(s, sl);
+                len = format_at(s, sl, &s->json, &s->json_cap, 0);
                 hr |= len == 0;
                 value = s->json;
                 topic = s->o->output;
@@ -364,16 +418,155 @@ static int produce_one(scorer_t *s, slot_t *sl, int64_t now_us) {
                 fail(s, "%s [%d] offset %lld: %s", s->o->topic, (int)m->partition, (long long)m->offset, err);
                 return -1;
         }
-        /* Latency: the input record's timestamp -> its prediction queued. */
+        queued(s, sl, now_us, 1);
+        return 0;
+}
+
+/* The output of sl is queued: its latency (input record's timestamp ->
+ * output queued) and, with --metrics, its count; keyed: its delivery
+ * report will bring its key (else another output's brings the latency). */
+static void queued(scorer_t *s, const slot_t *sl, int64_t now_us, int keyed) {
         rd_kafka_timestamp_type_t tstype;
-        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+        int64_t ts = rd_kafka_message_timestamp(sl->msg, &tstype);
         if (ts > 0) {
                 int64_t us = now_us - ts * 1000;
                 sf_score_hist_add(&s->hist_all, us);
                 sf_score_hist_add(&s->hist_iv, us);
         }
-        if (s->o->prom) prom_output(s, sl, ts);
+        if (s->o->prom) prom_output(s, sl, keyed ? ts : 0);
+}
+
+/* --predictions-per-message batch: chains the slots of the batch by source
+ * partition (s->next), the first slot of each in s->heads in order of
+ * appearance. Returns how many partitions, or -1 when out of memory. */
+static int chain_partitions(scorer_t *s) {
+        int nh = 0;
+        for (int i = 0; i < s->n; i++) {
+                int32_t p = s->slots[i].msg->partition;
+                if (p >= s->ntail) {
+                        int *t = realloc(s->tail, (size_t)(p + 1) * sizeof(*t));
+                        if (!t) {
+                                for (int h = 0; h < nh; h++)
+                                        s->tail[s->slots[s->heads[h]].msg->partition] = -1;
+                                return -1;
+                        }
+                        for (int32_t k = s->ntail; k <= p; k++) t[k] = -1;
+                        s->tail = t;
+                        s->ntail = p + 1;
+                }
+                s->next[i] = -1;
+                if (s->tail[p] < 0)
+                        s->heads[nh++] = i;
+                else
+                        s->next[s->tail[p]] = i;
+                s->tail[p] = i;
+        }
+        for (int h = 0; h < nh; h++) s->tail[s->slots[s->heads[h]].msg->partition] = -1;
+        return nh;
+}
+
+/* Appends the prediction of sl and a newline to s->out at *len (s->out
+ * grown when too small). Returns 0, or -1 when out of memory. */
+static int append_prediction(scorer_t *s, const slot_t *sl, size_t *len) {
+        size_t n = format_at(s, sl, &s->out, &s->out_cap, *len);
+        if (n == 0) return -1;
+        s->out[*len + n] = '\n'; /* over the NUL */
+        *len += n + 1;
         return 0;
+}
+
+/* Queues one message of partition part's predictions (value, len bytes),
+ * keyed by the partition's number. Returns 0 or -1. */
+static int send_predictions(scorer_t *s, int32_t part, const piece_t *pc, const char *value, size_t len) {
+        char key[16], err[512];
+        snprintf(key, sizeof(key), "%d", (int)part);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        if (!h || add_header(h, "model_id", s->model_id) != 0) {
+                if (h) rd_kafka_headers_destroy(h);
+                fail(s, "cannot add Kafka headers (out of memory)");
+                return -1;
+        }
+        if (sf_producer_send(s->prod, s->o->output, -1, key, strlen(key), value, len, h,
+                             pack(part, pc->offset), err, sizeof(err)) != 0) {
+                rd_kafka_headers_destroy(h);
+                fail(s, "%s [%d] predictions from offset %lld: %s", s->o->topic, (int)part,
+                     (long long)pc->offset, err);
+                return -1;
+        }
+        return 0;
+}
+
+/* The most bytes of prediction lines in one message: what message.max.bytes
+ * leaves once the key, the model_id header and the record's framing are
+ * counted (at least 1: a longer line goes alone). */
+static size_t max_value(const scorer_t *s) {
+        size_t overhead = 16 + 32 + strlen(s->model_id) + 128;
+        return s->max_bytes > overhead ? s->max_bytes - overhead : 1;
+}
+
+/* --predictions-per-message batch: queues the outputs of one source
+ * partition of the batch (head: its first slot): its predictions as lines
+ * in offset order, in as few messages as max_value allows, and a DLQ copy
+ * of each record that cannot be scored. Its offsets are one range, done
+ * when every one of those outputs is acknowledged. Returns 0 or -1. */
+static int produce_partition(scorer_t *s, int head, int64_t now_us) {
+        int32_t part = s->slots[head].msg->partition;
+        int64_t lo = INT64_MAX, hi = -1;
+        size_t len = 0, limit = max_value(s);
+        int npieces = 0;
+        uint32_t outputs = 0;
+        for (int i = head; i >= 0; i = s->next[i]) {
+                slot_t *sl = &s->slots[i];
+                int64_t off = sl->msg->offset;
+                lo = off < lo ? off : lo;
+                hi = off > hi ? off : hi;
+                if (sl->reject) {
+                        outputs++;
+                        continue;
+                }
+                size_t start = len;
+                if (append_prediction(s, sl, &len) != 0) {
+                        fail(s, "out of memory formatting the predictions of a batch");
+                        return -1;
+                }
+                int first = npieces == 0 || (len - s->pieces[npieces - 1].start > limit &&
+                                             start > s->pieces[npieces - 1].start);
+                if (first) {
+                        s->pieces[npieces++] = (piece_t){start, off};
+                        outputs++;
+                }
+                s->t.predictions++;
+                if (sl->unseen) s->t.unseen++;
+                if (sl->info.unknown_label) s->t.unknown_label++;
+                queued(s, sl, now_us, first);
+        }
+        if (!s->o->exactly_once && sf_score_offsets_add_range(s->offsets, part, lo, hi, outputs) != 0) {
+                fail(s, "out of memory tracking offsets");
+                return -1;
+        }
+        for (int i = head; i >= 0; i = s->next[i])
+                if (s->slots[i].reject && produce_one(s, &s->slots[i], now_us) != 0) return -1;
+        for (int k = 0; k < npieces; k++) {
+                size_t end = k + 1 < npieces ? s->pieces[k + 1].start : len;
+                if (send_predictions(s, part, &s->pieces[k], s->out + s->pieces[k].start,
+                                     end - s->pieces[k].start) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* Queues every output of the batch: one message per record, or
+ * (predictions_batch) per source partition. */
+static void produce_batch(scorer_t *s, int64_t now_us) {
+        if (!s->o->predictions_batch) {
+                for (int i = 0; i < s->n; i++)
+                        if (produce_one(s, &s->slots[i], now_us) != 0) return;
+                return;
+        }
+        int nh = chain_partitions(s);
+        if (nh < 0) fail(s, "out of memory grouping a batch by partition");
+        for (int h = 0; h < nh; h++)
+                if (produce_partition(s, s->heads[h], now_us) != 0) return;
 }
 
 static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what);
@@ -534,8 +727,7 @@ static void score_batch(scorer_t *s) {
         /* One clock read for the batch: its records are queued within
          * microseconds of each other. */
         int64_t now_us = sf_wall_ms() * 1000;
-        for (int i = 0; i < s->n; i++)
-                if (produce_one(s, &s->slots[i], now_us) != 0) break;
+        produce_batch(s, now_us);
         if (s->o->exactly_once && !s->failed && commit_txn(s) == 1) {
                 aborted = 1;
                 /* aborted: those outputs do not count */
@@ -750,6 +942,17 @@ static int grow_batch(scorer_t *s, int cap) {
         slot_t *slots = realloc(s->slots, n * sizeof(*slots));
         if (!slots) return -1;
         s->slots = slots;
+        if (s->o->predictions_batch) {
+                int *next = realloc(s->next, n * sizeof(*next));
+                if (!next) return -1;
+                s->next = next;
+                int *heads = realloc(s->heads, n * sizeof(*heads));
+                if (!heads) return -1;
+                s->heads = heads;
+                piece_t *pieces = realloc(s->pieces, n * sizeof(*pieces));
+                if (!pieces) return -1;
+                s->pieces = pieces;
+        }
         for (; s->cap < cap; s->cap++) {
                 memset(&slots[s->cap], 0, sizeof(*slots));
                 if (sf_row_init(&slots[s->cap].row, s->dec.schema) != 0) return -1;
@@ -768,7 +971,12 @@ static int alloc_batch(scorer_t *s) {
         s->json = malloc(s->json_cap);
         s->offsets = sf_score_offsets_new();
         if (s->o->many) s->spans = malloc((SF_SCORE_MAX_RECORDS_PER_MESSAGE + 1) * sizeof(*s->spans));
-        if (!s->json || !s->offsets || (s->o->many && !s->spans)) return -1;
+        if (s->o->predictions_batch) {
+                s->out_cap = 65536;
+                s->out = malloc(s->out_cap);
+        }
+        if (!s->json || !s->offsets || (s->o->many && !s->spans) || (s->o->predictions_batch && !s->out))
+                return -1;
         return grow_batch(s, s->o->batch);
 }
 
@@ -781,6 +989,11 @@ static void free_batch(scorer_t *s) {
         free(s->status);
         free(s->probs);
         free(s->json);
+        free(s->next);
+        free(s->heads);
+        free(s->tail);
+        free(s->pieces);
+        free(s->out);
         sf_score_decoder_free(&s->dec);
 }
 
@@ -801,6 +1014,12 @@ static int start_clients(scorer_t *s, sf_kafka_conf_t *conf, char *errstr, size_
         if (o->prom) sf_score_prom_attach(o->prom, sf_consumer_handle(s->cons));
         s->prod = sf_producer_new(conf, on_delivery, s, errstr, errstr_size);
         if (!s->prod) return -1;
+        char mmb[32];
+        size_t mmb_size = sizeof(mmb);
+        s->max_bytes = 1000000; /* librdkafka's default */
+        if (rd_kafka_conf_get(rd_kafka_conf(sf_producer_handle(s->prod)), "message.max.bytes", mmb,
+                              &mmb_size) == RD_KAFKA_CONF_OK)
+                s->max_bytes = (size_t)strtoull(mmb, NULL, 10);
         if (o->exactly_once) {
                 rd_kafka_error_t *error = rd_kafka_init_transactions(sf_producer_handle(s->prod), 30000);
                 if (error) {

@@ -2,7 +2,8 @@
  * records (CSV or JSON rows of the model's schema), group them into micro-batches, parse and encode them
  * straight into one batch matrix, run the model once per batch, and produce
  * one prediction per record (or, for a record that cannot be scored, a copy
- * of it to the dead-letter topic).
+ * of it to the dead-letter topic), one message each or (predictions_batch)
+ * one message per batch and source partition.
  *
  * Delivery: at-least-once by default, an input offset is stored for commit
  * only once its prediction (or DLQ copy) and those of every earlier offset
@@ -54,6 +55,11 @@ typedef struct sf_scorer_opts {
         FILE *stats_text;    /* status lines go here (stderr), or NULL */
         FILE *stats_json;    /* the same as JSON lines, or NULL */
         FILE *events;        /* "assigned"/"revoked" partition lines go here (stderr), or NULL */
+        /* One message per micro-batch and source partition holding its
+         * predictions, one JSON line each ("\n" after each), key = the
+         * source partition's number in decimal; split to stay under the
+         * producer's message.max.bytes. false: one message per prediction. */
+        bool predictions_batch;
         /* This scorer's identity across restarts: its group.instance.id and
          * the tail of its transactional.id. NULL: "<host>-<slot>", the
          * lowest slot free on this host (score/instance.h). */

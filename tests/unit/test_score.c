@@ -145,6 +145,104 @@ static void test_offsets_reset_rewind(void) {
         sf_score_offsets_destroy(NULL);
 }
 
+/* A range of offsets covered by several outputs (a message of many
+ * predictions and the DLQ copies between them) is done only when every one
+ * of its outputs is acknowledged, whichever of its offsets each names; a
+ * later range done first holds nothing back of it. */
+static void test_offsets_ranges(void) {
+        sf_score_offsets_t *t = sf_score_offsets_new();
+        if (!t) return;
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 10, 14, 3), 0);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 17, 20, 2), 0); /* 15, 16: a gap */
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 5);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 17), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 20), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1); /* 10..14 still in flight */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 15), 0);     /* in no range */
+        CHECK_INT(sf_score_offsets_ack(t, 0, 10), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 13), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1); /* one output of 10..14 left */
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 10), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 21);
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 12), 0); /* all acknowledged: ignored */
+        /* A range done while an earlier one is not: the commit stops there. */
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 21, 30, 2), 0);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 31, 31, 1), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 31), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 25), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 21);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 21), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 32);
+        /* Rewound: a range starting at or below the last one added. */
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 40, 49, 2), 0);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 45, 50, 1), 0);
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 40), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 50), 1);
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 51);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 60, 59, 1), -1);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 60, 61, 0), -1);
+        CHECK_INT(sf_score_offsets_add_range(t, -1, 60, 61, 1), -1);
+        sf_score_offsets_destroy(t);
+}
+
+/* Ranges of random lengths and output counts over several partitions,
+ * their outputs acknowledged in random order (each by a random offset of
+ * its range): the commit position is always one past the last range that
+ * is done together with every earlier one, computed the slow way. */
+static void test_offsets_ranges_random(void) {
+        enum { NP = 3, NR = 700, MAXOUT = 4 };
+        sf_score_offsets_t *t = sf_score_offsets_new();
+        static int64_t first[NP][NR], last[NP][NR];
+        static int left[NP][NR];
+        size_t *acks = malloc((size_t)NP * NR * MAXOUT * sizeof(size_t));
+        if (!t || !acks) goto out;
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 11);
+        size_t nacks = 0;
+        for (int p = 0; p < NP; p++) {
+                int64_t next = 5;
+                for (int r = 0; r < NR; r++) {
+                        first[p][r] = next + (int64_t)sf_rng_below(&rng, 2); /* sometimes a gap */
+                        last[p][r] = first[p][r] + (int64_t)sf_rng_below(&rng, 40);
+                        left[p][r] = 1 + (int)sf_rng_below(&rng, MAXOUT);
+                        next = last[p][r] + 1;
+                        CHECK_INT(sf_score_offsets_add_range(t, p, first[p][r], last[p][r],
+                                                             (uint32_t)left[p][r]),
+                                  0);
+                        for (int k = 0; k < left[p][r]; k++) acks[nacks++] = (size_t)p * NR + (size_t)r;
+                }
+        }
+        sf_rng_shuffle(&rng, acks, nacks);
+        int bad = 0;
+        int64_t committed[NP] = {-1, -1, -1};
+        for (size_t i = 0; i < nacks; i++) {
+                int p = (int)(acks[i] / NR), r = (int)(acks[i] % NR);
+                int64_t off =
+                        first[p][r] + (int64_t)sf_rng_below(&rng, (uint64_t)(last[p][r] - first[p][r] + 1));
+                if (sf_score_offsets_ack(t, p, off) != 1) bad++;
+                left[p][r]--;
+                int k = 0;
+                while (k < NR && left[p][k] == 0) k++;
+                int64_t want = k ? last[p][k - 1] + 1 : -1;
+                int64_t got = sf_score_offsets_commit_pos(t, p);
+                if (got == -1) got = committed[p];
+                if (got != want) bad++;
+                if (got >= 0 && got != committed[p]) {
+                        sf_score_offsets_committed(t, p, got);
+                        committed[p] = got;
+                }
+        }
+        CHECK_INT(bad, 0);
+        for (int p = 0; p < NP; p++) CHECK(committed[p] == last[p][NR - 1] + 1);
+        CHECK_INT(sf_score_offsets_inflight(t, -1), 0);
+out:
+        free(acks);
+        sf_score_offsets_destroy(t);
+}
+
 static void test_hist(void) {
         sf_score_hist_t h;
         sf_score_hist_reset(&h);
@@ -740,6 +838,8 @@ int main(void) {
         RUN(test_offsets_random);
         RUN(test_offsets_many_outputs);
         RUN(test_offsets_reset_rewind);
+        RUN(test_offsets_ranges);
+        RUN(test_offsets_ranges_random);
         RUN(test_hist);
         RUN(test_decode_rejects);
         RUN(test_decode_utf8_labels);
