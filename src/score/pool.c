@@ -46,6 +46,7 @@ struct sf_score_pool {
         int done;          /* threads done */
         int joined;        /* threads that have their clients */
         int all_at_end;    /* -e: latched once every thread was at its end */
+        int settled;       /* latched once every thread had its first assignment */
         int failed;        /* the first thread that failed, or -1 */
 };
 
@@ -72,6 +73,19 @@ void sf_score_pool_joined(sf_score_pool_t *p, int thread) {
                 pthread_cond_timedwait(&p->joined_cond, &p->mu, &until);
         }
         pthread_mutex_unlock(&p->mu);
+}
+
+bool sf_score_pool_settled(sf_score_pool_t *p, int thread) {
+        pthread_mutex_lock(&p->mu);
+        if (!p->settled) {
+                int all = 1;
+                for (int k = 0; k < p->o->threads; k++)
+                        if (!p->m[k].done && (p->m[k].assignments == 0 || p->m[k].revoked)) all = 0;
+                p->settled = all;
+        }
+        int settled = p->settled;
+        pthread_mutex_unlock(&p->mu);
+        return settled;
 }
 
 void sf_score_pool_beat(sf_score_pool_t *p, int thread) {

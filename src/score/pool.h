@@ -62,6 +62,12 @@ sf_model_t *sf_score_pool_model(sf_score_pool_t *pool, int thread);
  * thread has, or has failed to. */
 void sf_score_pool_joined(sf_score_pool_t *pool, int thread);
 
+/* Whether every thread has had its first assignment, and none is in a
+ * rebalance since: until then a thread takes part in rebalances but
+ * scores nothing (the first assignment of the first thread to join would
+ * be taken back as soon as the next one joins). Stays true once true. */
+bool sf_score_pool_settled(sf_score_pool_t *pool, int thread);
+
 /* The thread's loop is alive. */
 void sf_score_pool_beat(sf_score_pool_t *pool, int thread);
 

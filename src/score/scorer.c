@@ -758,6 +758,32 @@ static void fill_batch(scorer_t *s) {
         }
 }
 
+/* In a pool whose threads have not all had their first assignment: takes
+ * part in the rebalance that is coming, but scores nothing yet (a record
+ * fetched meanwhile is sought back to), so that no partition is scored
+ * by a thread that is about to lose it. */
+static void beat(scorer_t *s);
+static void wait_settled(scorer_t *s) {
+        rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 100);
+        beat(s);
+        if (!msg) return;
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+        if (parts) {
+                rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(msg->rkt), msg->partition)
+                        ->offset = msg->offset;
+                rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
+                if (error) {
+                        fail(s, "cannot seek %s [%d] back to offset %lld: %s", s->o->topic,
+                             (int)msg->partition, (long long)msg->offset, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                }
+                rd_kafka_topic_partition_list_destroy(parts);
+        } else {
+                fail(s, "out of memory");
+        }
+        rd_kafka_message_destroy(msg);
+}
+
 /* The loop is alive: to the pool, or to --metrics' /healthz. */
 static void beat(scorer_t *s) {
         if (s->o->pool)
@@ -786,6 +812,10 @@ static void serve(scorer_t *s) {
                 /* No record is encoded yet: a reloaded model takes over here. */
                 sf_model_t *next = o->pool ? sf_score_pool_model(o->pool, o->thread) : NULL;
                 if (next && use_model(s, next) != 0) break;
+                if (o->pool && !sf_score_pool_settled(o->pool, o->thread)) {
+                        wait_settled(s);
+                        continue;
+                }
                 fill_batch(s);
                 score_batch(s);
                 sf_producer_poll(s->prod, 0);

@@ -21,7 +21,7 @@ check "a one-epoch model trains" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || done_testing
 
 # A taken port is an error that names it (exit 1).
-run "$SF" score -b 127.0.0.1:1 --model "$model" --metrics 127.0.0.1:nope
+run "$SF" score $score_threads -b 127.0.0.1:1 --model "$model" --metrics 127.0.0.1:nope
 check "--metrics with a bad address: exit 1" [ "$rc" -eq 1 ]
 check_grep "--metrics with a bad address: the error names it" "127.0.0.1:nope" "$err"
 
@@ -41,7 +41,7 @@ status() { curl -s -o /dev/null -m 20 -w '%{http_code}' "$1"; }
 
 # ---- the scorer, its options from the environment
 STREAMFLOW_METRICS=127.0.0.1:0 STREAMFLOW_GROUP=mgroup STREAMFLOW_MODEL="$model" \
-  "$SF" score >"$SF_TMP/score.out" 2>"$SF_TMP/score.err" </dev/null &
+  "$SF" score $score_threads >"$SF_TMP/score.out" 2>"$SF_TMP/score.err" </dev/null &
 score_pid=$!
 url=""
 for _ in $(seq 1 200); do
@@ -164,7 +164,7 @@ check "class shares of the predictions and of training, and their distance (drif
 
 # ---- a second scorer joins the group: the first is not ready during the rebalance
 check "/readyz: 200 before the second scorer starts" [ "$(status "$url/readyz")" = 200 ]
-"$SF" score -G mgroup --model "$model" -q >/dev/null 2>"$SF_TMP/score2.err" </dev/null &
+"$SF" score $score_threads -G mgroup --model "$model" -q >/dev/null 2>"$SF_TMP/score2.err" </dev/null &
 score2_pid=$!
 seq_ready=" 200" why=""
 end=$((SECONDS + 60))
@@ -205,7 +205,7 @@ broker_ctl 'create stall_in 1' >/dev/null
 broker_ctl 'create stall_out 1' >/dev/null
 run "$SF" replay -q -t stall_in "$SF_TMP/rows.csv"
 broker_ctl 'topic-error stall_out LEADER_NOT_AVAILABLE' >/dev/null
-"$SF" score -t stall_in --output stall_out -G stall --model "$model" --metrics 127.0.0.1:0 \
+"$SF" score $score_threads -t stall_in --output stall_out -G stall --model "$model" --metrics 127.0.0.1:0 \
   -X queue.buffering.max.kbytes=64 >/dev/null 2>"$SF_TMP/score3.err" </dev/null &
 score3_pid=$!
 url3=""

@@ -174,7 +174,7 @@ reload_under_load() {
   case "$*" in *--exactly-once*) iso=read_committed ;; esac
   local live="$SF_TMP/$name.safetensors" log="$SF_TMP/$name.err"
   cp "$SF_TMP/m1.safetensors" "$live"
-  "$SF" score --model "$live" -t "$topic" --output "${topic}_pred" -G "$name" --batch 64 \
+  "$SF" score $score_threads --model "$live" -t "$topic" --output "${topic}_pred" -G "$name" --batch 64 \
     --metrics 127.0.0.1:0 "$@" </dev/null >/dev/null 2>"$log" &
   local pid=$!
   pids="$pids $pid"
@@ -228,7 +228,7 @@ reload_under_load eos eos --exactly-once
 # ---- --model-watch: a file renamed over the model is picked up, no signal
 live="$SF_TMP/watch.safetensors" log="$SF_TMP/watch.err"
 cp "$SF_TMP/m1.safetensors" "$live"
-"$SF" score --model "$live" --model-watch -t watch --output watch_pred -G watch --metrics 127.0.0.1:0 \
+"$SF" score $score_threads --model "$live" --model-watch -t watch --output watch_pred -G watch --metrics 127.0.0.1:0 \
   </dev/null >/dev/null 2>"$log" &
 wpid=$!
 pids="$pids $wpid"
