@@ -119,7 +119,7 @@ check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 14 t
 # (the first 5 of each scorer thread)
 logged=$(grep -cE "^score: dead-letter [a-z_]+: connections \[[0-9]+\] offset [0-9]+: " <<<"$err")
 check "the first 5 dead-letter records are logged with their source" \
-  [ "$logged" -ge 5 ] && [ "$logged" -le $((5 * ${SCORE_THREADS:-1})) ]
+  [ "$logged" -ge 5 -a "$logged" -le $((5 * ${SCORE_THREADS:-1})) ]
 check_grep "... and then no more" "offset [0-9]+: .*\(further dead-letter records are not logged here\)$" "$err"
 check_grep "a status line on stderr" "in/s, [0-9]+ out/s, lag [0-9]+, batch [0-9]+, latency p50 [0-9.]+ ms p99 [0-9.]+ ms, dlq" "$err"
 
