@@ -76,6 +76,7 @@ void sf_score_pool_joined(sf_score_pool_t *p, int thread) {
 }
 
 bool sf_score_pool_settled(sf_score_pool_t *p, int thread) {
+        if (p->o->threads == 1) return true; /* a lone scorer, as without a pool */
         pthread_mutex_lock(&p->mu);
         if (!p->settled) {
                 int all = 1;

@@ -91,7 +91,7 @@ check "... and scores nothing again: each thread committed its offsets" [ "$(out
 
 # ---- more threads than partitions: the thread with none neither keeps the
 # process alive nor lets it end before the others have read to the end
-run_within 60000 "$SF" score --threads 5 -e -G five --output five_pred --model "$model"
+run_within 60000 timeout -s KILL 90 "$SF" score --threads 5 -e -G five --output five_pred --model "$model"
 check "-e with 5 threads on 4 partitions: exit 0 (${ms} ms)" [ "$rc" -eq 0 -a "$ms" -lt 60000 ]
 check "... every record scored exactly once" [ "$(outputs five_pred)" = "outputs $N distinct $N partitions 4" ]
 
