@@ -214,9 +214,18 @@ for _ in $(seq 1 200); do
   [ -n "$url3" ] && break
   sleep 0.05
 done
-check "a stalled main loop: /healthz goes 503" wait_status "$url3/healthz" 503
-check_grep "/healthz says how long the loop has not run" "has not run for [0-9]+ ms" \
-  "$(curl -s -m 20 "$url3/healthz")"
+# wait_stalled URL: until /healthz says the loop has not run (40 s at most;
+# the 503 "no heartbeat yet" of a scorer still joining its group is not it).
+wait_stalled() {
+  local end=$((SECONDS + 40))
+  while [ $SECONDS -lt $end ]; do
+    curl -s -m 20 "$1" | grep -Eq "has not run for [0-9]+ ms" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+check "a stalled main loop: /healthz says how long the loop has not run" wait_stalled "$url3/healthz"
+check "a stalled main loop: /healthz answers 503" [ "$(status "$url3/healthz")" = 503 ]
 check "/metrics still answers while the loop is stalled" [ "$(status "$url3/metrics")" = 200 ]
 broker_ctl 'topic-error stall_out NO_ERROR' >/dev/null
 check "the outputs go out again: /healthz back to 200" wait_status "$url3/healthz" 200
