@@ -10,6 +10,9 @@
 
 N=1500 RATE=1000 LIMIT=7000
 [ "$SF_SANITIZED" = 1 ] && N=600 RATE=200 LIMIT=1800 # sanitizer builds: ~9 s of replay
+# With --threads (more threads than cores here) twice as long: the replay
+# must outlast the three reloads on a loaded machine too.
+[ "${SCORE_THREADS:-1}" -gt 1 ] && LIMIT=$((LIMIT * 2))
 command -v curl >/dev/null || { skip "model reload" "curl missing (scripts/install-deps installs it)"; exit 0; }
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
