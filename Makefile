@@ -37,7 +37,8 @@ TSAN_FLAGS:= -fsanitize=thread -fno-omit-frame-pointer
 # Not test_score_faults.sh (timed fault injection, too slow under TSan; the
 # same scorer code runs in test_score.sh) nor test_yt_produce.sh (the HTTP
 # side; the Kafka side runs in test_yt_pipeline.sh).
-TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_score_reload.sh test_yt_pipeline.sh
+TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_score_reload.sh test_yt_pipeline.sh \
+             test_score_threads.sh test_score_t2.sh
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 # ONNX's protobuf messages, generated at build time by protoc-c from the

@@ -11,6 +11,10 @@ set -u
 : "${SF:?run this through tests/run}"
 : "${SF_TMP:=$(mktemp -d)}"
 out="" err="" rc=0 ms=0
+# SCORE_THREADS=N in the environment (or set by a script before it sources
+# this file): the scoring tests run every `streamflow score` with
+# --threads N. score_threads holds those words (unquoted where used).
+score_threads=${SCORE_THREADS:+--threads $SCORE_THREADS}
 _sf_failed=0 _sf_count=0
 
 # run CMD...: runs it with no stdin, capturing stdout, stderr and the exit

@@ -15,6 +15,7 @@
 #include "nn/nn.h"
 #include "report/metrics.h"
 #include "score/instance.h"
+#include "score/pool.h"
 #include "score/prom.h"
 #include "score/reload.h"
 #include "score/scorer.h"
@@ -41,6 +42,7 @@ enum {
         OPT_SCHEMA,
         OPT_PER_MESSAGE,
         OPT_PREDICTIONS,
+        OPT_THREADS,
 };
 
 static const sf_option_t options[] = {
@@ -70,6 +72,8 @@ static const sf_option_t options[] = {
         {"linger-ms", OPT_LINGER, "MS", "wait at most MS to fill a micro-batch (default 5)"},
         {"predictions-per-message", OPT_PREDICTIONS, "one|batch",
          "one message per prediction (default) or per batch and source partition (JSON lines)"},
+        {"threads", OPT_THREADS, "N",
+         "N scorers in this process, each its own group member, consumer and producer (default 1)"},
         {"exactly-once", OPT_EOS, NULL,
          "one Kafka transaction per batch, input offsets included (real clusters only)"},
         {NULL, 'e', NULL, "exit once every assigned partition is read to its end"},
@@ -320,7 +324,7 @@ typedef struct score_opts {
         sf_kafka_conf_t *kconf;
         sf_scorer_opts_t o;
         const char *model_path, *fitted_path, *stats_json, *metrics;
-        int report, quiet, watch;
+        int report, quiet, watch, threads;
 } score_opts_t;
 
 /* Applies one of the command's own options to so. Returns 0, or 2 after a
@@ -367,6 +371,10 @@ static int parse_option(score_opts_t *so, int c, const char *arg) {
         case OPT_LINGER:
                 if (sf_opt_long(&spec, "--linger-ms", arg, 0, 60000, &v) != 0) return 2;
                 o->linger_ms = (int)v;
+                break;
+        case OPT_THREADS:
+                if (sf_opt_long(&spec, "--threads", arg, 1, SF_SCORE_POOL_MAX, &v) != 0) return 2;
+                so->threads = (int)v;
                 break;
         case OPT_EOS:
                 o->exactly_once = true;
@@ -439,6 +447,10 @@ static int parse_args(score_opts_t *so, int argc, char **argv) {
                 sf_opt_usage(&spec, "topic and group names cannot be empty");
                 return 2;
         }
+        if (so->threads > 1 && o->max_records > 0) {
+                sf_opt_usage(&spec, "-c counts the records of one scorer: not with --threads above 1");
+                return 2;
+        }
         return -1;
 }
 
@@ -503,7 +515,6 @@ static int start_scoring(scoring_t *s, score_opts_t *so) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 return 1;
         }
-        so->o.reload = s->reload;
         return 0;
 }
 
@@ -515,7 +526,8 @@ static int run(const scoring_t *s, score_opts_t *so) {
         sf_kafka_install_signals();
         sf_score_reload_install_signal();
         sf_scorer_totals_t t;
-        int r = sf_scorer_run(so->kconf, sf_score_reload_model(s->reload), o, &t, errstr, sizeof(errstr));
+        sf_score_pool_opts_t po = {so->threads, so->kconf, o, s->reload, s->prom, s->svc};
+        int r = sf_score_pool_run(&po, &t, errstr, sizeof(errstr));
         /* Totals of a run that read nothing (Kafka unreachable) say nothing:
          * then the error alone. */
         char messages[48] = "";
@@ -562,7 +574,8 @@ int cmd_score(int argc, char **argv) {
                                  .dlq = SF_TOPIC_DLQ,
                                  .group = DEFAULT_GROUP,
                                  .batch = 1024,
-                                 .linger_ms = 5}};
+                                 .linger_ms = 5},
+                           .threads = 1};
         scoring_t s = {0};
         int rc = 1;
         /* Two malloc arenas, not one per librdkafka thread: each arena keeps

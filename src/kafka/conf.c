@@ -1,6 +1,7 @@
 /* The shared Kafka options, the client configuration and the run flag. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,30 @@ sf_kafka_conf_t *sf_kafka_conf_new(void) {
                 return NULL;
         }
         return conf;
+}
+
+sf_kafka_conf_t *sf_kafka_conf_dup(const sf_kafka_conf_t *conf) {
+        sf_kafka_conf_t *d = calloc(1, sizeof(*d));
+        if (!d) return NULL;
+        d->brokers = dup_str(conf->brokers);
+        d->props = conf->nprops ? calloc(conf->nprops, sizeof(*d->props)) : NULL;
+        d->log = conf->log;
+        d->log_ctx = conf->log_ctx;
+        d->connect_timeout_ms = conf->connect_timeout_ms;
+        if (!d->brokers || (conf->nprops && !d->props)) goto oom;
+        for (; d->nprops < conf->nprops; d->nprops++) {
+                sf_kafka_prop_t *to = &d->props[d->nprops];
+                to->name = dup_str(conf->props[d->nprops].name);
+                to->value = dup_str(conf->props[d->nprops].value);
+                if (!to->name || !to->value) {
+                        d->nprops++; /* freed below */
+                        goto oom;
+                }
+        }
+        return d;
+oom:
+        sf_kafka_conf_destroy(d);
+        return NULL;
 }
 
 void sf_kafka_conf_destroy(sf_kafka_conf_t *conf) {
@@ -313,11 +338,13 @@ sf_kafka_opt_result_t sf_kafka_conf_opt(sf_kafka_conf_t *conf, int key, const ch
 
 /* ---------------------------------------------------------------- run flag */
 
-static volatile sig_atomic_t running = 1;
+/* Atomic: scorer threads read it and any of them may clear it (a lock-free
+ * atomic is safe in a signal handler too). */
+static atomic_int running = 1;
 static volatile sig_atomic_t signals_seen = 0;
 
 static void on_signal(int sig) {
-        running = 0;
+        atomic_store_explicit(&running, 0, memory_order_relaxed);
         if (++signals_seen >= 2) signal(sig, SIG_DFL);
 }
 
@@ -331,12 +358,12 @@ void sf_kafka_install_signals(void) {
 }
 
 bool sf_kafka_running(void) {
-        return running != 0;
+        return atomic_load_explicit(&running, memory_order_relaxed) != 0;
 }
 void sf_kafka_stop(void) {
-        running = 0;
+        atomic_store_explicit(&running, 0, memory_order_relaxed);
 }
 void sf_kafka_reset_running(void) {
-        running = 1;
+        atomic_store_explicit(&running, 1, memory_order_relaxed);
         signals_seen = 0;
 }

@@ -424,9 +424,13 @@ fail:
 rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms) {
         /* A poll that does not wait reads no clock: under load that is every
          * call (the scorer tries one before it waits). */
+        /* At the end (exit_at_end) it does not wait, but still serves
+         * what is queued: a rebalance (a consumer that waits at its end
+         * for others of its group must take part in it) or new records. */
+        if (sf_consumer_at_end(c)) timeout_ms = 0;
         int64_t deadline = timeout_ms > 0 ? sf_now_ns() + (int64_t)timeout_ms * 1000000 : 0;
         for (;;) {
-                if (c->cl.fatal[0] || sf_consumer_at_end(c)) return NULL;
+                if (c->cl.fatal[0]) return NULL;
                 int64_t left = 0;
                 if (timeout_ms > 0) {
                         left = (deadline - sf_now_ns()) / 1000000;

@@ -106,6 +106,11 @@ typedef void (*sf_kafka_log_fn)(void *ctx, int level, const char *msg);
  * The caller destroys it with sf_kafka_conf_destroy. */
 sf_kafka_conf_t *sf_kafka_conf_new(void);
 
+/* A copy of conf (brokers, properties, log hook, connect timeout), for a
+ * client whose settings differ (a scorer thread's group.instance.id).
+ * Returns NULL only when out of memory; the caller destroys it. */
+sf_kafka_conf_t *sf_kafka_conf_dup(const sf_kafka_conf_t *conf);
+
 /* Frees conf; NULL is a no-op. */
 void sf_kafka_conf_destroy(sf_kafka_conf_t *conf);
 
@@ -271,9 +276,10 @@ sf_consumer_t *sf_consumer_new(const sf_kafka_conf_t *conf, const char *const *t
 
 /* Waits up to timeout_ms for the next message. Returns it (the caller
  * destroys it with rd_kafka_message_destroy), or NULL when none arrived,
- * when every partition is at its end (exit_at_end), or after a fatal
- * error. Partition-EOF events and transient errors are handled inside (the
- * latter reported through the log hook); they are never returned. */
+ * or after a fatal error. When every partition is at its end
+ * (exit_at_end) it does not wait: it serves what is already queued (a
+ * rebalance, or a record produced since) and returns. Partition-EOF events and transient errors are handled
+ * inside (the latter reported through the log hook); they are never returned. */
 rd_kafka_message_t *sf_consumer_poll(sf_consumer_t *c, int timeout_ms);
 
 /* Marks msg as processed: its offset + 1 will be committed. Returns 0, or

@@ -275,34 +275,39 @@ const sf_model_info_t *sf_model_info(const sf_model_t *model) {
 
 /* ---- inference ---- */
 
-static int predict_rows(sf_model_t *model, const float *x, int n_dense, const int32_t *hot, int n_hot,
-                        size_t n, float *probs) {
+static int predict_rows(const sf_model_t *model, sf_nn_ws_t *ws, const float *x, int n_dense,
+                        const int32_t *hot, int n_hot, size_t n, float *probs) {
         int want = n < PREDICT_CHUNK ? (int)n : PREDICT_CHUNK;
         if (n == 0) return 0;
-        if (model->ws.max_batch < want) {
-                sf_nn_ws_free(&model->ws);
-                if (sf_nn_ws_init(&model->ws, model->nn, want, 0) != 0) return -1;
+        if (ws->max_batch < want) {
+                sf_nn_ws_free(ws);
+                if (sf_nn_ws_init(ws, model->nn, want, 0) != 0) return -1;
         }
         int n_out = model->nn->sizes[model->nn->n_layers];
-        for (size_t i = 0; i < n; i += (size_t)model->ws.max_batch) {
-                int b = n - i < (size_t)model->ws.max_batch ? (int)(n - i) : model->ws.max_batch;
+        for (size_t i = 0; i < n; i += (size_t)ws->max_batch) {
+                int b = n - i < (size_t)ws->max_batch ? (int)(n - i) : ws->max_batch;
                 sf_nn_input_t in = {x + i * (size_t)n_dense, hot ? hot + i * (size_t)n_hot : NULL, n_dense,
                                     hot ? n_hot : 0};
-                sf_nn_forward(model->nn, &model->ws, &in, NULL, b);
-                memcpy(probs + i * (size_t)n_out, model->ws.probs, (size_t)b * n_out * sizeof(float));
+                sf_nn_forward(model->nn, ws, &in, NULL, b);
+                memcpy(probs + i * (size_t)n_out, ws->probs, (size_t)b * n_out * sizeof(float));
         }
         return 0;
 }
 
 int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs) {
-        return predict_rows(model, x, model->nn->sizes[0], NULL, 0, n, probs);
+        return predict_rows(model, &model->ws, x, model->nn->sizes[0], NULL, 0, n, probs);
 }
 
 int sf_model_predict_sparse(sf_model_t *model, const float *dense, const int32_t *hot, size_t n,
                             float *probs) {
+        return sf_model_predict_sparse_ws(model, &model->ws, dense, hot, n, probs);
+}
+
+int sf_model_predict_sparse_ws(const sf_model_t *model, sf_nn_ws_t *ws, const float *dense,
+                               const int32_t *hot, size_t n, float *probs) {
         const sf_encoder_t *enc = model->parts.enc;
-        return predict_rows(model, dense, enc->n_num + enc->n_flags, enc->n_cat ? hot : NULL, enc->n_cat, n,
-                            probs);
+        return predict_rows(model, ws, dense, enc->n_num + enc->n_flags, enc->n_cat ? hot : NULL, enc->n_cat,
+                            n, probs);
 }
 
 int sf_model_probs_finite(const sf_model_t *model, const float *probs) {

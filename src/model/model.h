@@ -64,6 +64,13 @@ int sf_model_predict(sf_model_t *model, const float *x, size_t n, float *probs);
 int sf_model_predict_sparse(sf_model_t *model, const float *dense, const int32_t *hot, size_t n,
                             float *probs);
 
+/* sf_model_predict_sparse with the caller's scratch space ws instead of the
+ * model's (zeroed before first use; grown as needed; the caller frees it
+ * with sf_nn_ws_free, and before using it with another model): threads
+ * that each have their own ws can share one model. */
+int sf_model_predict_sparse_ws(const sf_model_t *model, sf_nn_ws_t *ws, const float *dense,
+                               const int32_t *hot, size_t n, float *probs);
+
 /* 1 when the probabilities of one row (classes of them, from
  * sf_model_predict or sf_model_predict_sparse) are all finite, else 0: such
  * a row must never become a prediction. */

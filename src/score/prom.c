@@ -75,6 +75,9 @@ struct sf_score_prom {
         int64_t probe_at_ms; /* last probe, under probe_mu */
         int probe_ok;
         char probe_err[160];
+        /* the collectors of the process's scorer threads (sf_score_prom_thread),
+         * a list linked and walked under the head's mu */
+        sf_score_prom_t *next;
 };
 
 sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_format, const char *topic,
@@ -132,6 +135,7 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
 
 void sf_score_prom_destroy(sf_score_prom_t *p) {
         if (!p) return;
+        sf_score_prom_destroy(p->next);
         pthread_mutex_destroy(&p->mu);
         pthread_mutex_destroy(&p->probe_mu);
         free(p->ring);
@@ -142,6 +146,18 @@ void sf_score_prom_destroy(sf_score_prom_t *p) {
         sf_encoder_destroy(p->enc);
         sf_schema_destroy(p->schema);
         free(p);
+}
+
+sf_score_prom_t *sf_score_prom_thread(sf_score_prom_t *head) {
+        sf_score_prom_t *t =
+                sf_score_prom_new(head->model_id, head->model_format, head->topic, head->schema, head->enc);
+        if (!t) return NULL;
+        pthread_mutex_lock(&head->mu);
+        sf_score_prom_t **end = &head->next;
+        while (*end) end = &(*end)->next;
+        *end = t;
+        pthread_mutex_unlock(&head->mu);
+        return t;
 }
 
 void sf_score_prom_attach(sf_score_prom_t *p, rd_kafka_t *consumer) {
@@ -389,6 +405,30 @@ static void write_kafka(sf_expo_t *e, const snap_t *s, const char *topic) {
                    "Rebalance events (assignments and revocations) seen by the consumer.", s->rebalances);
 }
 
+static void add_hist(sf_expo_hist_t *to, const sf_expo_hist_t *from) {
+        for (int i = 0; i <= to->n; i++) to->counts[i] += from->counts[i];
+        to->sum += from->sum;
+}
+
+/* Adds a scorer thread's published snapshot (and its counters, into c) to
+ * s; the caller holds the thread's mu. */
+static void add_snap(snap_t *s, count_t *c, const snap_t *t, int n_counts) {
+        s->records += t->records;
+        s->delivered += t->delivered;
+        s->failed += t->failed;
+        s->batches += t->batches;
+        s->aborted += t->aborted;
+        s->rebalances += t->rebalances;
+        s->reloads += t->reloads;
+        s->reload_failures += t->reload_failures;
+        for (int i = 0; i < n_counts; i++) c[i] += t->c[i];
+        add_hist(&s->latency, &t->latency);
+        add_hist(&s->batch_size, &t->batch_size);
+        add_hist(&s->batch_seconds, &t->batch_seconds);
+        s->assigned += t->assigned;
+        for (int i = 0; i < t->nlag && s->nlag < MAX_PARTS; i++) s->lag[s->nlag++] = t->lag[i];
+}
+
 void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         sf_score_prom_t *p = ctx;
         snap_t *s = malloc(sizeof(*s));
@@ -410,6 +450,11 @@ void sf_score_prom_metrics(void *ctx, sf_expo_t *e) {
         memcpy(schema, p->schema_name, sizeof(schema));
         memcpy(train, p->train_share, (size_t)p->schema->n_classes * sizeof(double));
         int has_train = p->has_train;
+        for (sf_score_prom_t *t = p->next; t; t = t->next) {
+                pthread_mutex_lock(&t->mu);
+                add_snap(s, c, &t->pub, p->n_counts);
+                pthread_mutex_unlock(&t->mu);
+        }
         pthread_mutex_unlock(&p->mu);
 
         sf_expo_family(e, "streamflow_model_info", "gauge", "The model being served (value 1).");
@@ -464,12 +509,30 @@ static int probe(sf_score_prom_t *p, char *reason, size_t reason_size) {
 }
 
 int sf_score_prom_ready(void *ctx, char *reason, size_t reason_size) {
-        sf_score_prom_t *p = ctx;
+        sf_score_prom_t *p = ctx, *asked = p;
         pthread_mutex_lock(&p->mu);
         int attached = p->pub.attached, rebalancing = p->pub.rebalancing, assigned = p->pub.assigned;
+        /* Scorer threads: each one's consumer, the partitions of them all,
+         * and the first one's consumer asks the cluster. */
+        if (p->next) {
+                asked = p->next;
+                attached = 1;
+                assigned = rebalancing = 0;
+        }
+        for (sf_score_prom_t *t = p->next; t; t = t->next) {
+                pthread_mutex_lock(&t->mu);
+                attached &= t->pub.attached;
+                rebalancing |= t->pub.rebalancing;
+                assigned += t->pub.assigned;
+                pthread_mutex_unlock(&t->mu);
+        }
         pthread_mutex_unlock(&p->mu);
         if (!attached) {
-                snprintf(reason, reason_size, "not connected to the Kafka cluster (starting or stopping)");
+                snprintf(reason, reason_size,
+                         p->next && p->next->next
+                                 ? "a scorer thread is not connected to the Kafka cluster (starting or "
+                                   "stopping)"
+                                 : "not connected to the Kafka cluster (starting or stopping)");
                 return 0;
         }
         if (rebalancing) {
@@ -481,9 +544,9 @@ int sf_score_prom_ready(void *ctx, char *reason, size_t reason_size) {
                 snprintf(reason, reason_size, "no partition of %s assigned yet", p->topic);
                 return 0;
         }
-        pthread_mutex_lock(&p->probe_mu);
-        int ok = p->rk ? probe(p, reason, reason_size) : 0;
-        if (!p->rk) snprintf(reason, reason_size, "stopping");
-        pthread_mutex_unlock(&p->probe_mu);
+        pthread_mutex_lock(&asked->probe_mu);
+        int ok = asked->rk ? probe(asked, reason, reason_size) : 0;
+        if (!asked->rk) snprintf(reason, reason_size, "stopping");
+        pthread_mutex_unlock(&asked->probe_mu);
         return ok;
 }

@@ -28,6 +28,16 @@ sf_score_prom_t *sf_score_prom_new(const char *model_id, const char *model_forma
                                    const sf_schema_t *schema, const sf_encoder_t *enc);
 void sf_score_prom_destroy(sf_score_prom_t *p);
 
+/* The collector of one scorer thread of a process that runs several
+ * (score --threads): the thread counts into it and attaches its consumer
+ * to it, as a lone scorer does to head. head serves the page: /metrics
+ * sums every thread's counters and histograms (and lists every thread's
+ * partitions' lag), /readyz needs each thread's consumer attached, none in
+ * a rebalance, a partition assigned to one of them and the cluster
+ * answering the first one. The model info and reload counters stay on
+ * head. Owned by head (destroyed with it). Returns NULL when out of memory. */
+sf_score_prom_t *sf_score_prom_thread(sf_score_prom_t *head);
+
 /* --- the scorer's thread --- */
 
 /* The consumer whose assignment, positions and watermarks give the lag, and

@@ -9,6 +9,7 @@
 #include "score/hist.h"
 #include "score/instance.h"
 #include "score/offsets.h"
+#include "score/pool.h"
 #include "score/record.h"
 #include "util/util.h"
 
@@ -55,8 +56,9 @@ typedef struct scorer {
         int32_t *hot;    /* (batch, n_cat) their one-hot input indices */
         uint8_t *status; /* (batch, n_cat) what the encoder found per categorical column */
         int nx;
-        float *probs; /* (batch, classes) */
-        char *json;   /* a prediction, json_cap bytes: grown for an unusually long one */
+        float *probs;  /* (batch, classes) */
+        sf_nn_ws_t ws; /* the model's scratch space, this scorer's own */
+        char *json;    /* a prediction, json_cap bytes: grown for an unusually long one */
         size_t json_cap;
 
         /* --records-per-message many: the records of the last message split
@@ -687,6 +689,7 @@ static int use_model(scorer_t *s, sf_model_t *model) {
                 return -1;
         }
         s->x = x;
+        sf_nn_ws_free(&s->ws); /* sized for the old model's layers */
         sf_score_decoder_free(&s->dec);
         s->dec = dec;
         s->model = model;
@@ -701,7 +704,8 @@ static void score_batch(scorer_t *s) {
                 release_batch(s);
                 return;
         }
-        if (s->nx > 0 && sf_model_predict_sparse(s->model, s->x, s->hot, (size_t)s->nx, s->probs) != 0) {
+        if (s->nx > 0 &&
+            sf_model_predict_sparse_ws(s->model, &s->ws, s->x, s->hot, (size_t)s->nx, s->probs) != 0) {
                 fail(s, "out of memory running the model");
                 release_batch(s);
                 return;
@@ -783,18 +787,21 @@ static void stats(scorer_t *s, int final) {
                 fprintf(s->o->stats_text,
                         "score: %.0f in/s, %.0f out/s, lag %lld, batch %.0f, latency p50 %.1f ms p99 %.1f "
                         "ms, "
-                        "dlq %llu, records %llu\n",
+                        "dlq %llu, records %llu%s\n",
                         in, out, (long long)lag, batch, p50, p99, (unsigned long long)s->t.dlq,
-                        (unsigned long long)s->t.records);
+                        (unsigned long long)s->t.records, s->o->label ? s->o->label : "");
                 fflush(s->o->stats_text);
         }
         if (s->o->stats_json) {
+                char thread[32] = "";
+                if (s->o->label) snprintf(thread, sizeof(thread), "\"thread\":%d,", s->o->thread);
                 fprintf(s->o->stats_json,
-                        "{\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":%."
+                        "{%s\"time_ms\":%lld,\"in_per_s\":%.1f,\"out_per_s\":%.1f,\"lag\":%lld,\"batch_avg\":"
+                        "%."
                         "1f,"
                         "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"dlq\":%llu,\"records\":%llu,"
                         "\"messages\":%llu,\"predictions\":%llu,\"delivered\":%llu,\"final\":%s}\n",
-                        (long long)sf_wall_ms(), in, out, (long long)lag, batch, p50, p99,
+                        thread, (long long)sf_wall_ms(), in, out, (long long)lag, batch, p50, p99,
                         (unsigned long long)s->t.dlq, (unsigned long long)s->t.records,
                         (unsigned long long)s->t.messages, (unsigned long long)s->t.predictions,
                         (unsigned long long)s->t.delivered, final ? "true" : "false");
@@ -836,14 +843,20 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
         }
         if (s->o->prom)
                 sf_score_prom_rebalance(s->o->prom, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, mine);
+        if (s->o->pool)
+                sf_score_pool_rebalance(s->o->pool, s->o->thread, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS,
+                                        mine);
         /* Who scores what, as Kafka consumers log it: after a rebalance an
          * operator (or a script waiting to send data) can see it. */
-        if (s->o->events && parts->cnt > 0) {
-                fprintf(s->o->events, "score: %s %s [",
+        if (s->o->events && parts->cnt > 0) { /* one write: other scorer threads log too */
+                char line[2048];
+                size_t n = (size_t)snprintf(
+                        line, sizeof(line), "score: %s %s [",
                         err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked", s->o->topic);
-                for (int i = 0; i < parts->cnt; i++)
-                        fprintf(s->o->events, "%s%d", i ? " " : "", (int)parts->elems[i].partition);
-                fprintf(s->o->events, "]\n");
+                for (int i = 0; i < parts->cnt && n < sizeof(line); i++)
+                        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%d", i ? " " : "",
+                                              (int)parts->elems[i].partition);
+                fprintf(s->o->events, "%.1900s]%s\n", line, s->o->label ? s->o->label : "");
                 fflush(s->o->events);
         }
 }
@@ -994,6 +1007,7 @@ static void free_batch(scorer_t *s) {
         free(s->tail);
         free(s->pieces);
         free(s->out);
+        sf_nn_ws_free(&s->ws);
         sf_score_decoder_free(&s->dec);
 }
 
@@ -1072,16 +1086,64 @@ static void fill_batch(scorer_t *s) {
         }
 }
 
+/* In a pool whose threads have not all had their first assignment: takes
+ * part in the rebalance that is coming, but scores nothing yet (a record
+ * fetched meanwhile is sought back to), so that no partition is scored
+ * by a thread that is about to lose it. */
+static void beat(scorer_t *s);
+static void wait_settled(scorer_t *s) {
+        rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 100);
+        beat(s);
+        if (!msg) return;
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+        if (parts) {
+                rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(msg->rkt), msg->partition)
+                        ->offset = msg->offset;
+                rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
+                if (error) {
+                        fail(s, "cannot seek %s [%d] back to offset %lld: %s", s->o->topic,
+                             (int)msg->partition, (long long)msg->offset, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                }
+                rd_kafka_topic_partition_list_destroy(parts);
+        } else {
+                fail(s, "out of memory");
+        }
+        rd_kafka_message_destroy(msg);
+}
+
+/* The loop is alive: to the pool, or to --metrics' /healthz. */
+static void beat(scorer_t *s) {
+        if (s->o->pool)
+                sf_score_pool_beat(s->o->pool, s->o->thread);
+        else
+                sf_svc_beat(s->o->svc);
+}
+
+/* -e: whether to stop, every assigned partition read to its end (in a
+ * pool: every thread's). */
+static bool at_end(scorer_t *s) {
+        bool mine = sf_consumer_at_end(s->cons);
+        return s->o->pool ? sf_score_pool_at_end(s->o->pool, s->o->thread, mine) : mine;
+}
+
 /* Scores batch after batch until a signal, a failure, -c or (-e) the end. */
 static void serve(scorer_t *s) {
         const sf_scorer_opts_t *o = s->o;
+        /* Every thread of a pool joins the group before any takes records:
+         * one rebalance, not one per thread joining late. */
+        if (o->pool) sf_score_pool_joined(o->pool, o->thread);
         s->iv_start = sf_now_s();
-        sf_svc_beat(o->svc);
+        beat(s);
         while (sf_kafka_running() && !s->failed) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* No record is encoded yet: a reloaded model takes over here. */
-                sf_model_t *next = o->reload ? sf_score_reload_poll(o->reload) : NULL;
+                sf_model_t *next = o->pool ? sf_score_pool_model(o->pool, o->thread) : NULL;
                 if (next && use_model(s, next) != 0) break;
+                if (o->pool && !sf_score_pool_settled(o->pool, o->thread)) {
+                        wait_settled(s);
+                        continue;
+                }
                 fill_batch(s);
                 score_batch(s);
                 sf_producer_poll(s->prod, 0);
@@ -1089,8 +1151,8 @@ static void serve(scorer_t *s) {
                 store_offsets(s, s->cons);
                 stats(s, 0);
                 if (o->prom) sf_score_prom_publish(o->prom, s->t.records, 0);
-                sf_svc_beat(o->svc);
-                if (o->exit_at_end && s->n == 0 && !s->pending && sf_consumer_at_end(s->cons)) break;
+                beat(s);
+                if (o->exit_at_end && s->n == 0 && !s->pending && at_end(s)) break;
         }
 }
 
@@ -1111,6 +1173,8 @@ static int finish(scorer_t *s, char *errstr, size_t errstr_size) {
          * SIGINT, nor leaving the group, is scoring. */
         s->t.seconds =
                 s->first_record > 0 && s->last_ack > s->first_record ? s->last_ack - s->first_record : 0;
+        s->t.started = s->first_record;
+        s->t.ended = s->last_ack;
         store_offsets(s, s->cons);
         stats(s, 1);
         if (o->prom) {
@@ -1156,6 +1220,7 @@ static void destroy(scorer_t *s, sf_scorer_totals_t *totals) {
         if (s->pending) rd_kafka_message_destroy(s->pending);
         s->t.p50_us = sf_score_hist_percentile(&s->hist_all, 50);
         s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
+        s->t.latency = s->hist_all;
         *totals = s->t;
         sf_producer_destroy(s->prod);
         sf_score_instance_release(&s->instance);

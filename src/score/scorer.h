@@ -11,8 +11,10 @@
  * batch is one Kafka transaction that carries the input offsets
  * (send_offsets_to_transaction).
  *
- * Single-threaded: the consumer, the producer, the model and every callback
- * run in the caller's thread. */
+ * One scorer runs in one thread: its consumer, its producer and every
+ * callback run in the caller's thread. Several scorers of one process
+ * (score --threads, score/pool.h) share only the model (read-only) and
+ * what their pool hands over. */
 #ifndef SF_SCORE_SCORER_H
 #define SF_SCORE_SCORER_H
 
@@ -22,10 +24,12 @@
 
 #include "kafka/kafka.h"
 #include "model/model.h"
+#include "score/hist.h"
 #include "score/prom.h"
 #include "score/record.h"
-#include "score/reload.h"
 #include "service/http.h"
+
+typedef struct sf_score_pool sf_score_pool_t;
 
 /* A DLQ copy keeps the record unchanged up to this size; a bigger record
  * is cut to it and its header original_size gives the full size. */
@@ -70,10 +74,14 @@ typedef struct sf_scorer_opts {
         sf_score_prom_t *prom;
         sf_svc_t *svc;
 
-        /* Or NULL. Asked between two batches (two transactions with
+        /* Or NULL: the pool (score/pool.h) this scorer is thread `thread`
+         * of. Asked between two batches (two transactions with
          * exactly_once) whether another model serves from the next batch
-         * on; the model given to sf_scorer_run is then its model. */
-        sf_score_reload_t *reload;
+         * on (a reload), given the heartbeat instead of svc, and with
+         * exit_at_end asked whether every thread is at its end. */
+        sf_score_pool_t *pool;
+        int thread;
+        const char *label; /* ends the events and status lines (" (thread 1)"), or NULL */
 } sf_scorer_opts_t;
 
 /* What a run did. */
@@ -87,9 +95,11 @@ typedef struct sf_scorer_totals {
         uint64_t unseen;        /* rows with a categorical value unseen in training */
         uint64_t unknown_label; /* rows scored whose label is neither a class nor in the schema's map */
         uint64_t batches;
-        uint64_t aborted;       /* transactions aborted (exactly-once) */
-        double seconds;         /* from the first record to the last output acknowledged */
-        int64_t p50_us, p99_us; /* record timestamp -> prediction, whole run */
+        uint64_t aborted;        /* transactions aborted (exactly-once) */
+        double seconds;          /* from the first record to the last output acknowledged */
+        double started, ended;   /* those two moments (sf_now_s), 0 when none */
+        int64_t p50_us, p99_us;  /* record timestamp -> prediction, whole run */
+        sf_score_hist_t latency; /* the same, all of it */
 } sf_scorer_totals_t;
 
 /* Sets on conf the client settings the scorer is tuned with (prefetch,
@@ -100,8 +110,8 @@ int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, char *errstr, size_t errstr_s
 /* Runs the pipeline until sf_kafka_running() turns false (SIGINT/SIGTERM),
  * the end of the input with exit_at_end, or max_records. conf builds both
  * clients (it is not consumed; with exactly_once a transactional.id is set
- * on it). model must stay alive during the run (with opts->reload, it is
- * the reloader's, which may replace it between two batches). On the way out: the
+ * on it). model must stay alive during the run (with opts->pool, until
+ * the pool hands over another one between two batches). On the way out: the
  * current batch is finished, the producer flushed, acknowledged offsets
  * committed and the consumer closed. Fills *totals. Returns 0, or -1 with
  * errstr (cannot reach the cluster, a fatal client error, outputs the

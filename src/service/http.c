@@ -42,6 +42,10 @@ void sf_svc_beat(sf_svc_t *svc) {
         if (svc) atomic_store_explicit(&svc->beat_ms, sf_svc_now_ms(), memory_order_relaxed);
 }
 
+void sf_svc_beat_at(sf_svc_t *svc, int64_t ms) {
+        if (svc) atomic_store_explicit(&svc->beat_ms, ms, memory_order_relaxed);
+}
+
 int sf_svc_port(const sf_svc_t *svc) {
         return svc->port;
 }

@@ -40,6 +40,10 @@ const char *sf_svc_where(const sf_svc_t *svc);
 /* The main loop is alive: called once per loop turn (an atomic store). */
 void sf_svc_beat(sf_svc_t *svc);
 
+/* The same with the moment of the beat given (sf_svc_now_ms clock): a
+ * process of several loops beats at the oldest of their last beats. */
+void sf_svc_beat_at(sf_svc_t *svc, int64_t ms);
+
 /* Stops the server thread and frees svc; NULL is a no-op. After it returns
  * no callback runs. */
 void sf_svc_stop(sf_svc_t *svc);

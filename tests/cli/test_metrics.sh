@@ -21,7 +21,7 @@ check "a one-epoch model trains" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || done_testing
 
 # A taken port is an error that names it (exit 1).
-run "$SF" score -b 127.0.0.1:1 --model "$model" --metrics 127.0.0.1:nope
+run "$SF" score $score_threads -b 127.0.0.1:1 --model "$model" --metrics 127.0.0.1:nope
 check "--metrics with a bad address: exit 1" [ "$rc" -eq 1 ]
 check_grep "--metrics with a bad address: the error names it" "127.0.0.1:nope" "$err"
 
@@ -41,7 +41,7 @@ status() { curl -s -o /dev/null -m 20 -w '%{http_code}' "$1"; }
 
 # ---- the scorer, its options from the environment
 STREAMFLOW_METRICS=127.0.0.1:0 STREAMFLOW_GROUP=mgroup STREAMFLOW_MODEL="$model" \
-  "$SF" score >"$SF_TMP/score.out" 2>"$SF_TMP/score.err" </dev/null &
+  "$SF" score $score_threads >"$SF_TMP/score.out" 2>"$SF_TMP/score.err" </dev/null &
 score_pid=$!
 url=""
 for _ in $(seq 1 200); do
@@ -164,7 +164,7 @@ check "class shares of the predictions and of training, and their distance (drif
 
 # ---- a second scorer joins the group: the first is not ready during the rebalance
 check "/readyz: 200 before the second scorer starts" [ "$(status "$url/readyz")" = 200 ]
-"$SF" score -G mgroup --model "$model" -q >/dev/null 2>"$SF_TMP/score2.err" </dev/null &
+"$SF" score $score_threads -G mgroup --model "$model" -q >/dev/null 2>"$SF_TMP/score2.err" </dev/null &
 score2_pid=$!
 seq_ready=" 200" why=""
 end=$((SECONDS + 60))
@@ -205,7 +205,7 @@ broker_ctl 'create stall_in 1' >/dev/null
 broker_ctl 'create stall_out 1' >/dev/null
 run "$SF" replay -q -t stall_in "$SF_TMP/rows.csv"
 broker_ctl 'topic-error stall_out LEADER_NOT_AVAILABLE' >/dev/null
-"$SF" score -t stall_in --output stall_out -G stall --model "$model" --metrics 127.0.0.1:0 \
+"$SF" score $score_threads -t stall_in --output stall_out -G stall --model "$model" --metrics 127.0.0.1:0 \
   -X queue.buffering.max.kbytes=64 >/dev/null 2>"$SF_TMP/score3.err" </dev/null &
 score3_pid=$!
 url3=""
@@ -214,9 +214,18 @@ for _ in $(seq 1 200); do
   [ -n "$url3" ] && break
   sleep 0.05
 done
-check "a stalled main loop: /healthz goes 503" wait_status "$url3/healthz" 503
-check_grep "/healthz says how long the loop has not run" "has not run for [0-9]+ ms" \
-  "$(curl -s -m 20 "$url3/healthz")"
+# wait_stalled URL: until /healthz says the loop has not run (40 s at most;
+# the 503 "no heartbeat yet" of a scorer still joining its group is not it).
+wait_stalled() {
+  local end=$((SECONDS + 40))
+  while [ $SECONDS -lt $end ]; do
+    curl -s -m 20 "$1" | grep -Eq "has not run for [0-9]+ ms" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+check "a stalled main loop: /healthz says how long the loop has not run" wait_stalled "$url3/healthz"
+check "a stalled main loop: /healthz answers 503" [ "$(status "$url3/healthz")" = 503 ]
 check "/metrics still answers while the loop is stalled" [ "$(status "$url3/metrics")" = 200 ]
 broker_ctl 'topic-error stall_out NO_ERROR' >/dev/null
 check "the outputs go out again: /healthz back to 200" wait_status "$url3/healthz" 200

@@ -64,7 +64,7 @@ warm() {
 # bg NAME ARGS...: a scorer in the background; its pid in $bg_pid.
 bg() {
   local name=$1; shift
-  "$SF" score --model "$model" -q "$@" </dev/null >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
+  "$SF" score $score_threads --model "$model" -q "$@" </dev/null >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
   bg_pid=$!
 }
 # stopped NAME PID: SIGTERM, wait, check it exited 0 without a sanitizer report.
@@ -118,7 +118,7 @@ wait "$replay_k9"
 check "replay into k9 exits 0" [ $? -eq 0 ]
 wait "$replay_trio"
 check "the killed scorer was mid-stream" [ "$before" -gt 1 -a "$before" -lt "$N" ]
-run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e $X
+run "$SF" score $score_threads --model "$model" -q -t k9 --output k9_pred -G k9 -e $X
 check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
 cov=$(coverage k9 k9_pred)
 echo "# kill -9: $cov (before the kill: $before predictions)"

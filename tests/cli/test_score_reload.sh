@@ -10,6 +10,9 @@
 
 N=1500 RATE=1000 LIMIT=7000
 [ "$SF_SANITIZED" = 1 ] && N=600 RATE=200 LIMIT=1800 # sanitizer builds: ~9 s of replay
+# With --threads (more threads than cores here) twice as long: the replay
+# must outlast the three reloads on a loaded machine too.
+[ "${SCORE_THREADS:-1}" -gt 1 ] && LIMIT=$((LIMIT * 2))
 command -v curl >/dev/null || { skip "model reload" "curl missing (scripts/install-deps installs it)"; exit 0; }
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -106,8 +109,10 @@ page_has() {
 # verdict IN PRED [ISOLATION]: checks every prediction of PRED against the
 # input topic IN: "inputs I missing M dups D untagged U wrong W backwards B
 # ids ID1:n1 ..." where wrong counts predictions whose probabilities are not
-# those of the model named by their model_id header, and backwards counts
-# partitions where a later offset carries an earlier model.
+# those of the model named by their model_id header, backwards counts
+# partitions where a later offset carries an earlier model, and stale the
+# partitions whose last prediction is not by the last model (with
+# --threads, every thread has switched when it is 0).
 verdict() {
   kcat -C -b "$BROKERS" -t "$1" -e -q -f '%p %o %k\n' >"$SF_TMP/v_in.txt"
   kcat -C -b "$BROKERS" -t "$2" -e -q ${3:+-X isolation.level=$3} -f '%h\t%s\n' >"$SF_TMP/v_pred.txt"
@@ -143,14 +148,15 @@ for l in open(f"{tmp}/v_pred.txt"):
     want = expect[mid].get(line_of.get(src, -1))
     if want is None or any(abs(want[c] - j["probabilities"][c]) > 2e-6 for c in want):
         wrong += 1
-backwards = 0
+backwards = stale = 0
 for p, l in per_part.items():
     order = [k for _, k in sorted(l)]
     if any(b < a for a, b in zip(order, order[1:])):
         backwards += 1
+    stale += order[-1] != len(ids) - 1
 print("inputs", len(line_of), "missing", len(set(line_of) - set(seen)),
       "dups", sum(1 for c in seen.values() if c > 1), "untagged", untagged, "wrong", wrong,
-      "backwards", backwards, "ids", " ".join(f"{m}:{tags[m]}" for m in ids))
+      "backwards", backwards, "stale", stale, "ids", " ".join(f"{m}:{tags[m]}" for m in ids))
 PY
 }
 
@@ -174,7 +180,7 @@ reload_under_load() {
   case "$*" in *--exactly-once*) iso=read_committed ;; esac
   local live="$SF_TMP/$name.safetensors" log="$SF_TMP/$name.err"
   cp "$SF_TMP/m1.safetensors" "$live"
-  "$SF" score --model "$live" -t "$topic" --output "${topic}_pred" -G "$name" --batch 64 \
+  "$SF" score $score_threads --model "$live" -t "$topic" --output "${topic}_pred" -G "$name" --batch 64 \
     --metrics 127.0.0.1:0 "$@" </dev/null >/dev/null 2>"$log" &
   local pid=$!
   pids="$pids $pid"
@@ -211,6 +217,7 @@ reload_under_load() {
   echo "# $name: $v"
   check_grep "$name: every offset exactly once, each tagged with the model that scored it" \
     "^inputs $LIMIT missing 0 dups 0 untagged 0 wrong 0 backwards 0 " "$v"
+  check_grep "$name: every partition (every scorer thread) ends with model 3" " stale 0 " "$v"
   check_grep "$name: each of the three models scored records" "ids $ID1:[1-9][0-9]* $ID2:[1-9][0-9]* $ID3:[1-9][0-9]*$" "$v"
   echo "# $name: $(grep -o 'loaded and checked in [0-9.]* ms' "$log" | tr '\n' ' ')"
   kill -TERM "$pid"
@@ -228,7 +235,7 @@ reload_under_load eos eos --exactly-once
 # ---- --model-watch: a file renamed over the model is picked up, no signal
 live="$SF_TMP/watch.safetensors" log="$SF_TMP/watch.err"
 cp "$SF_TMP/m1.safetensors" "$live"
-"$SF" score --model "$live" --model-watch -t watch --output watch_pred -G watch --metrics 127.0.0.1:0 \
+"$SF" score $score_threads --model "$live" --model-watch -t watch --output watch_pred -G watch --metrics 127.0.0.1:0 \
   </dev/null >/dev/null 2>"$log" &
 wpid=$!
 pids="$pids $wpid"
@@ -242,7 +249,7 @@ check "watch: all 100 records scored" wait_scored watch watch_pred 100
 v=$(verdict watch watch_pred)
 echo "# watch: $v"
 check_grep "--model-watch: every record scored once by the new model" \
-  "^inputs 100 missing 0 dups 0 untagged 0 wrong 0 backwards 0 ids $ID1:0 $ID2:100 $ID3:0$" "$v"
+  "^inputs 100 missing 0 dups 0 untagged 0 wrong 0 backwards 0 stale [0-9]+ ids $ID1:0 $ID2:100 $ID3:0$" "$v"
 deploy "$SF_TMP/corrupt.safetensors" "$live"
 check "--model-watch: a corrupt file renamed over the model is refused" \
   wait_line "$log" "^score: model reload \(model file replaced\) refused: .*; still scoring with model $ID2$" 1

@@ -291,6 +291,47 @@ out:
         sf_score_prom_destroy(p);
 }
 
+/* score --threads: two threads' collectors under one head; the head's
+ * page sums them, the reloads stay the head's, readiness needs both. */
+static void test_score_prom_threads(void) {
+        sf_score_prom_t *head = new_prom("0123abcd", "t");
+        if (!head) return;
+        sf_score_prom_t *t0 = sf_score_prom_thread(head), *t1 = sf_score_prom_thread(head);
+        CHECK(t0 && t1);
+        if (!t0 || !t1) goto out;
+        sf_score_prom_output(t0, 0, 1, NULL, NULL, 1, 0);
+        sf_score_prom_output(t0, SF_REJECT_FIELD_COUNT, -1, NULL, NULL, 2, 0);
+        sf_score_prom_batch(t0, 2, 0.001, 0);
+        sf_score_prom_delivered(t0, 1, 1);
+        sf_score_prom_rebalance(t0, 1, 2);
+        sf_score_prom_publish(t0, 2, 1);
+        for (int i = 0; i < 3; i++) sf_score_prom_output(t1, 0, 1, NULL, NULL, 10 + (uint64_t)i, 0);
+        sf_score_prom_batch(t1, 3, 0.001, 0);
+        for (int i = 0; i < 3; i++) sf_score_prom_delivered(t1, 10 + (uint64_t)i, 1);
+        sf_score_prom_rebalance(t1, 1, 1);
+        sf_score_prom_publish(t1, 3, 1);
+        sf_score_prom_reload(head, 1);
+        sf_expo_t e;
+        sf_expo_init(&e);
+        sf_score_prom_metrics(head, &e);
+        CHECK(!e.oom);
+        CHECK(has_line(e.buf, "streamflow_records_total 5"));
+        CHECK(has_line(e.buf, "streamflow_predictions_total{class=\"DoS\"} 4"));
+        CHECK(has_line(e.buf, "streamflow_dlq_records_total{reason=\"field_count\"} 1"));
+        CHECK(has_line(e.buf, "streamflow_delivered_total 4"));
+        CHECK(has_line(e.buf, "streamflow_batches_total 2"));
+        CHECK(has_line(e.buf, "streamflow_batch_size_records_count 2"));
+        CHECK(has_line(e.buf, "streamflow_assigned_partitions 3"));
+        CHECK(has_line(e.buf, "streamflow_rebalances_total 2"));
+        CHECK(has_line(e.buf, "streamflow_model_reloads_total 1"));
+        sf_expo_free(&e);
+        char why[200];
+        CHECK_INT(sf_score_prom_ready(head, why, sizeof(why)), 0);
+        CHECK_MSG(strstr(why, "a scorer thread is not connected") != NULL, "%s", why);
+out:
+        sf_score_prom_destroy(head); /* and the threads' collectors */
+}
+
 static void test_score_prom_latency(void) {
         sf_score_prom_t *p = new_prom("id", "t");
         if (!p) return;
@@ -367,6 +408,7 @@ int main(void) {
         RUN(test_http_bad_address);
         RUN(test_page);
         RUN(test_score_prom);
+        RUN(test_score_prom_threads);
         RUN(test_score_prom_latency);
         RUN(test_concurrent_scrape);
         sf_encoder_destroy(prom_enc);
