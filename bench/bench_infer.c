@@ -15,6 +15,7 @@
 
 #include "model/model.h"
 #include "nn/nn.h"
+#include "ratio.h"
 #include "table/encoder.h"
 #include "table/row.h"
 #include "table/schema.h"
@@ -74,6 +75,22 @@ static int read_lines(const char *path, lines_t *ls, char *err, size_t errsz) {
         return 0;
 }
 
+/* The summary's lines (bench/ratio.h): StreamFlow against ONNX Runtime at
+ * batch 1 (target 2x) and 4096 (1x); ort NULL: not installed. */
+static void ratios(const double sf_rate[2], const double *ort) {
+        static const char *const name[2] = {"infer_batch1", "infer_batch4096"};
+        static const double target[2] = {2.0, 1.0};
+        for (int k = 0; k < 2; k++) {
+                char sf[64], anchor[96];
+                snprintf(sf, sizeof(sf), "%.3f M records/s", sf_rate[k] / 1e6);
+                if (ort)
+                        snprintf(anchor, sizeof(anchor), "ONNX Runtime %.3f M records/s", ort[k] / 1e6);
+                else
+                        snprintf(anchor, sizeof(anchor), "ONNX Runtime not installed (build/npm)");
+                bench_ratio(name[k], sf, anchor, ort ? sf_rate[k] / ort[k] : -1, target[k]);
+        }
+}
+
 /* ONNX Runtime on the same encoded rows x (n, n_in); prints its records/s
  * and StreamFlow's ratio to it at batch 1 and 4096 (ours in sf_rate).
  * Returns 0, also when ONNX Runtime is not installed (said so). */
@@ -82,6 +99,7 @@ static int ort_anchor(const sf_model_t *model, const float *x, size_t n, int n_i
         const char *modules = "build/npm/node_modules";
         if (access("build/npm/node_modules/onnxruntime-node", R_OK) != 0) {
                 printf("  ONNX Runtime: not installed in %s (scripts/install-deps installs it)\n", modules);
+                ratios(sf_rate, NULL);
                 return 0;
         }
         int fd_net = mkstemp(net), fd_rows = mkstemp(rows), rc = 1;
@@ -116,6 +134,7 @@ static int ort_anchor(const sf_model_t *model, const float *x, size_t n, int n_i
         for (int k = 0; k < 2; k++)
                 printf("  %-44s %12.0f records/s  StreamFlow %.2fx\n", k ? "batch 4096" : "batch 1", ort[k],
                        sf_rate[k] / ort[k]);
+        ratios(sf_rate, ort);
         rc = 0;
 out:
         if (fp) fclose(fp);
