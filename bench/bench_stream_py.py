@@ -17,7 +17,8 @@ The two options mean what they mean to `streamflow score`: with `many` each
 message holds newline-delimited rows (`streamflow replay
 --records-per-message N`), each still parsed and scored alone; with `batch`
 the predictions of a micro-batch go out as one message per source
-partition, one prediction a line. COUNT counts records, not messages.
+partition (keyed by its number), one prediction a line. COUNT counts
+records, not messages.
 
 After the final flush it writes {"time_ms": wall clock} to END_FILE, like
 `streamflow score --stats-json` does, so both end the clock at the same point.
@@ -154,8 +155,8 @@ def main():
                 lines.setdefault(m.partition(), []).append(value)
             else:
                 produce(p, a.output, value, m.key())
-        for part in lines.values():
-            produce(p, a.output, "\n".join(part), None)
+        for part, values in lines.items():  # keyed by the partition's number, as StreamFlow's
+            produce(p, a.output, "\n".join(values), str(part))
         p.poll(0)
         for m in msgs:
             c.store_offsets(m)
