@@ -176,21 +176,21 @@ ratio() {
 div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 krate() { awk -v a="$1" 'BEGIN {printf "%.1f k records/s", a / 1e3}'; }
 
-# run KIND ROUND WHAT: one throughput run, its figure added to the list
-# rates_KIND and its peak RSS to rss_KIND, and a line saying so.
+# run KIND ROUND WHAT: one throughput run, its figure added to the file
+# $tmp/rates.KIND and its peak RSS (kB) to $tmp/rsss.KIND, and a line saying so.
 run() {
   local r
   r=$(throughput "$1" "$2") || exit 1
-  eval "rates_$1+=($r)"
-  eval "rss_$1+=($(cat "$tmp/rss.$1.$2"))"
+  echo "$r" >>"$tmp/rates.$1"
+  cat "$tmp/rss.$1.$2" >>"$tmp/rsss.$1"
   echo "  run $2: $3 $r records/s end to end, peak RSS $(($(cat "$tmp/rss.$1.$2") / 1024)) MB"
 }
-med() { eval "printf '%s\n' \"\${$1[@]}\"" | median; }
+# med FILE: the median of the figures in $tmp/FILE, rounded to a whole number.
+med() { median <"$tmp/$1" | awk '{printf "%.0f\n", $1}'; }
 
 # Round by round, all of them side by side: the machine's noise hits each alike.
 echo "streaming benchmark: $N records of KDDTest+ per run, 12 partitions, $RUNS runs, medians"
 echo "broker: $where"
-rates_c=() rss_c=() rates_f=() rss_f=() rates_p=() rss_p=() rates_cm=() rss_cm=() rates_pm=() rss_pm=()
 for i in $(seq 1 "$RUNS"); do
   run c "$i" "streamflow score"
   run f "$i" "Kafka floor (consume and produce only, no scoring)"
@@ -202,20 +202,20 @@ for i in $(seq 1 "$RUNS"); do
 done
 [ "$py_ok" = 1 ] || echo "  python baseline skipped: install python3-confluent-kafka and python3-numpy to run it"
 [ "$many_ok" = 1 ] || echo "  many records a message skipped: this streamflow has no score --records-per-message"
-rate=$(med rates_c)
-peak=$(med rss_c)
-floor=$(med rates_f)
-py="" pypeak="" many="" manypeak="" pymany="" pymanypeak=""
+rate=$(med rates.c)
+peak=$(med rsss.c)
+floor=$(med rates.f)
+py="" pypeak="" m_rate="" m_peak="" pm_rate="" pm_peak=""
 if [ "$py_ok" = 1 ]; then
-  py=$(med rates_p)
-  pypeak=$(med rss_p)
+  py=$(med rates.p)
+  pypeak=$(med rsss.p)
 fi
 if [ "$many_ok" = 1 ]; then
-  many=$(med rates_cm)
-  manypeak=$(med rss_cm)
+  m_rate=$(med rates.cm)
+  m_peak=$(med rsss.cm)
   if [ "$py_ok" = 1 ]; then
-    pymany=$(med rates_pm)
-    pymanypeak=$(med rss_pm)
+    pm_rate=$(med rates.pm)
+    pm_peak=$(med rsss.pm)
   fi
 fi
 
@@ -253,11 +253,11 @@ if [ -n "$py" ]; then
   echo "python (confluent-kafka + numpy): $py records/s, peak RSS $((pypeak / 1024)) MB"
   echo "speed-up: $(div "$rate" "$py")x"
 fi
-if [ -n "$many" ]; then
-  echo "$RPM records a message, predictions batched: streamflow score $many records/s, peak RSS $((manypeak / 1024)) MB"
-  if [ -n "$pymany" ]; then
-    echo "$RPM records a message, predictions batched: python $pymany records/s, peak RSS $((pymanypeak / 1024)) MB"
-    echo "speed-up: $(div "$many" "$pymany")x"
+if [ -n "$m_rate" ]; then
+  echo "$RPM records a message, predictions batched: streamflow score $m_rate records/s, peak RSS $((m_peak / 1024)) MB"
+  if [ -n "$pm_rate" ]; then
+    echo "$RPM records a message, predictions batched: python $pm_rate records/s, peak RSS $((pm_peak / 1024)) MB"
+    echo "speed-up: $(div "$m_rate" "$pm_rate")x"
   fi
 fi
 
@@ -268,10 +268,10 @@ if [ -n "$py" ]; then
 else
   ratio stream_one_vs_python "$(krate "$rate")" "Python scorer not run (confluent-kafka)" - -
 fi
-if [ -z "$many" ]; then
+if [ -z "$m_rate" ]; then
   ratio stream_many_vs_python "not run (no score --records-per-message)" "-" - 10
-elif [ -n "$pymany" ]; then
-  ratio stream_many_vs_python "$(krate "$many")" "Python $(krate "$pymany")" "$(div "$many" "$pymany")" 10
+elif [ -n "$pm_rate" ]; then
+  ratio stream_many_vs_python "$(krate "$m_rate")" "Python $(krate "$pm_rate")" "$(div "$m_rate" "$pm_rate")" 10
 else
-  ratio stream_many_vs_python "$(krate "$many")" "Python scorer not run (confluent-kafka)" - 10
+  ratio stream_many_vs_python "$(krate "$m_rate")" "Python scorer not run (confluent-kafka)" - 10
 fi
