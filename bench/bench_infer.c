@@ -17,6 +17,7 @@
 
 #include "model/model.h"
 #include "nn/nn.h"
+#include "ratio.h"
 #include "table/encoder.h"
 #include "table/row.h"
 #include "table/schema.h"
@@ -77,6 +78,22 @@ static int read_lines(const char *path, lines_t *ls, char *err, size_t errsz) {
         }
         sf_lines_close(lr);
         return 0;
+}
+
+/* The summary's lines (bench/ratio.h): StreamFlow against ONNX Runtime at
+ * batch 1 (target 2x) and 4096 (1x); ort NULL: not installed. */
+static void ratios(const double sf_rate[2], const double *ort) {
+        static const char *const name[2] = {"infer_batch1", "infer_batch4096"};
+        static const double target[2] = {2.0, 1.0};
+        for (int k = 0; k < 2; k++) {
+                char sf[64], anchor[96];
+                snprintf(sf, sizeof(sf), "%.3f M records/s", sf_rate[k] / 1e6);
+                if (ort)
+                        snprintf(anchor, sizeof(anchor), "ONNX Runtime %.3f M records/s", ort[k] / 1e6);
+                else
+                        snprintf(anchor, sizeof(anchor), "ONNX Runtime not installed (build/npm)");
+                bench_ratio(name[k], sf, anchor, ort ? sf_rate[k] / ort[k] : -1, target[k]);
+        }
 }
 
 /* ONNX Runtime as a child (bench/ort_infer.js): a batch size on one pipe,
@@ -191,15 +208,21 @@ static int encoded_rounds(sf_model_t *model, ort_t *ort, const float *x, size_t 
         printf("encoded rows, one thread, %zu KDDTest+ rows, median of %d passes%s\n", n, REPS,
                with_ort ? " alternated with ONNX Runtime's" : "");
         printf("  %-10s %14s %14s %9s\n", "batch", "StreamFlow/s", with_ort ? "ONNX Runtime/s" : "", "");
+        double sf_rate[2] = {0, 0}, ort_rate[2] = {0, 0}; /* batch 1 and 4096, for the summary */
         for (int s = 0; s < N_BATCHES; s++) {
-                double sf = (double)n / median(t[0][s], REPS);
+                double sf = (double)n / median(t[0][s], REPS), o = 0;
                 printf("  %-10d %14.0f", batches[s], sf);
                 if (with_ort) {
-                        double o = (double)n / median(t[1][s], REPS);
+                        o = (double)n / median(t[1][s], REPS);
                         printf(" %14.0f %8.2fx  (target >= %dx)", o, sf / o, batches[s] == 1 ? 2 : 1);
                 }
                 printf("\n");
+                if (batches[s] == 1 || batches[s] == 4096) {
+                        sf_rate[batches[s] != 1] = sf;
+                        ort_rate[batches[s] != 1] = o;
+                }
         }
+        ratios(sf_rate, with_ort ? ort_rate : NULL);
         if (with_ort)
                 printf("  ONNX Runtime: onnxruntime-node, one thread, the network exported with "
                        "--network-only\n");

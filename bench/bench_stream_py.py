@@ -9,57 +9,106 @@ micro-batch, and produces one JSON prediction per record.
 Offsets are stored right after produce, without waiting for delivery
 reports: weaker than StreamFlow's at-least-once, and faster.
 
-    bench_stream_py.py BROKERS TOPIC OUTPUT GROUP MODEL COUNT END_FILE
+    bench_stream_py.py [--records-per-message one|many]
+                       [--predictions-per-message one|batch]
+                       BROKERS TOPIC OUTPUT GROUP MODEL COUNT END_FILE
+
+The two options mean what they mean to `streamflow score`: with `many` each
+message holds newline-delimited rows (`streamflow replay
+--records-per-message N`), each still parsed and scored alone; with `batch`
+the predictions of a micro-batch go out as one message per source
+partition (keyed by its number), one prediction a line. COUNT counts
+records, not messages.
 
 After the final flush it writes {"time_ms": wall clock} to END_FILE, like
 `streamflow score --stats-json` does, so both end the clock at the same point.
 """
+import argparse
 import json
 import struct
-import sys
 import time
 
 import numpy as np
 from confluent_kafka import Consumer, Producer
 
-CLASSES = ["normal", "DoS", "Probe", "R2L", "U2R"]
-
-
 def load(path):
+    """The network and the fitted encoder from a StreamFlow model file
+    (safetensors, format_version 2: the schema and encoder in its metadata)."""
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     hdr = json.loads(raw[8:8 + n])
     data = raw[8 + n:]
-    meta = {k: json.loads(v) if v[:1] in "[{" else v for k, v in hdr["__metadata__"].items()}
+    meta = hdr["__metadata__"]
 
     def tensor(name):
         t = hdr[name]
         b, e = t["data_offsets"]
         return np.frombuffer(data[b:e], dtype="<f4").reshape(t["shape"])
 
-    layers = [(tensor("dense_%d.kernel" % i), tensor("dense_%d.bias" % i)) for i in range(4)]
-    return meta, layers
+    layers = [(tensor("dense_%d.kernel" % i), tensor("dense_%d.bias" % i))
+              for i in range(len(json.loads(meta["layer_sizes"])) - 1)]
+    columns = [c["name"] for c in json.loads(meta["schema"])["columns"]]
+    return columns, json.loads(meta["encoder"]), layers, json.loads(meta["class_names"])
+
+
+def encoder(columns, enc):
+    """Field indexes, means and deviations of the numeric inputs, and per
+    categorical column its field, first input and vocabulary (the encoder's
+    layout: the scaled numbers, then one one-hot block per column)."""
+    if any(c["missing_flag"] for c in enc["numeric"]):
+        raise SystemExit("bench_stream_py: models with missing-value inputs are not supported")
+    numeric = [columns.index(c["column"]) for c in enc["numeric"]]
+    mean = np.array([c["mean"] for c in enc["numeric"]], dtype=np.float32)
+    std = np.array([c["std"] for c in enc["numeric"]], dtype=np.float32)
+    std[std == 0] = 1
+    vocab = []
+    off = len(numeric)
+    for c in enc["categorical"]:
+        vocab.append((columns.index(c["column"]), off, {v: i for i, v in enumerate(c["vocabulary"])}))
+        off += len(c["vocabulary"])
+    return numeric, mean, std, vocab, enc["inputs"]
+
+
+def records(msgs, many):
+    """(message, line number in it, text) of every record in msgs."""
+    out = []
+    for m in msgs:
+        text = m.value().decode("utf-8", "replace")
+        if not many:
+            out.append((m, 0, text))
+            continue
+        for i, line in enumerate(text.split("\n")):
+            if line:
+                out.append((m, i, line))
+    return out
+
+
+def produce(p, output, value, key):
+    while True:
+        try:
+            p.produce(output, value=value, key=key)
+            return
+        except BufferError:
+            p.poll(0.01)
 
 
 def main():
-    brokers, topic, output, group, model, count, end_file = sys.argv[1:8]
-    count = int(count)
-    meta, layers = load(model)
-    mean = np.array(meta["mean"], dtype=np.float32)
-    std = np.array(meta["std"], dtype=np.float32)
-    std[std == 0] = 1
-    vocab = []
-    off = 38
-    for key in ("protocol_type", "service", "flag"):
-        vocab.append((off, {v: i for i, v in enumerate(meta[key])}))
-        off += len(meta[key])
-    n_in = off
-    numeric = [i for i in range(41) if i not in (1, 2, 3)]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records-per-message", choices=("one", "many"), default="one")
+    ap.add_argument("--predictions-per-message", choices=("one", "batch"), default="one")
+    for name in ("brokers", "topic", "output", "group", "model", "count", "end_file"):
+        ap.add_argument(name)
+    a = ap.parse_args()
+    count = int(a.count)
+    many, batch = a.records_per_message == "many", a.predictions_per_message == "batch"
+    columns, enc, layers, classes = load(a.model)
+    numeric, mean, std, vocab, n_in = encoder(columns, enc)
+    n_num = len(numeric)
 
-    c = Consumer({"bootstrap.servers": brokers, "group.id": group, "auto.offset.reset": "earliest",
+    c = Consumer({"bootstrap.servers": a.brokers, "group.id": a.group, "auto.offset.reset": "earliest",
                   "enable.auto.offset.store": False, "session.timeout.ms": 6000})
-    p = Producer({"bootstrap.servers": brokers, "linger.ms": 5, "enable.idempotence": True})
-    c.subscribe([topic])
+    p = Producer({"bootstrap.servers": a.brokers, "linger.ms": 5, "enable.idempotence": True})
+    c.subscribe([a.topic])
     done = 0
     t0 = None
     while done < count:
@@ -70,45 +119,50 @@ def main():
             continue
         if t0 is None:
             t0 = time.time()
-        x = np.zeros((len(msgs), n_in), dtype=np.float32)
+        recs = records(msgs, many)
+        x = np.zeros((len(recs), n_in), dtype=np.float32)
         ok = []
-        for r, m in enumerate(msgs):
-            f = m.value().decode("utf-8", "replace").split(",")
+        for r, (_, _, text) in enumerate(recs):
+            f = text.split(",")
             try:
-                x[r, :38] = [float(f[i]) for i in numeric]
+                x[r, :n_num] = [float(f[i]) for i in numeric]
             except (ValueError, IndexError):
                 continue
-            for k, (base, idx) in enumerate(vocab):
-                j = idx.get(f[1 + k])
+            for field, base, idx in vocab:
+                j = idx.get(f[field])
                 if j is not None:
                     x[r, base + j] = 1
             ok.append(r)
-        x[:, :38] = (x[:, :38] - mean) / std
+        x[:, :n_num] = (x[:, :n_num] - mean) / std
         h = x
         for i, (w, b) in enumerate(layers):
             h = h @ w + b
-            if i < 3:
+            if i < len(layers) - 1:
                 h = np.maximum(h, 0)
         h = np.exp(h - h.max(axis=1, keepdims=True))
         probs = h / h.sum(axis=1, keepdims=True)
+        lines = {}  # source partition -> predictions, in batch mode
         for r in ok:
-            m = msgs[r]
+            m, line, _ = recs[r]
             cls = int(probs[r].argmax())
-            value = json.dumps({"class": CLASSES[cls], "class_index": cls, "confidence": float(probs[r, cls]),
-                                "probabilities": dict(zip(CLASSES, map(float, probs[r]))),
-                                "topic": m.topic(), "partition": m.partition(), "offset": m.offset()})
-            while True:
-                try:
-                    p.produce(output, value=value, key=m.key())
-                    break
-                except BufferError:
-                    p.poll(0.01)
+            pred = {"class": classes[cls], "class_index": cls, "confidence": float(probs[r, cls]),
+                    "probabilities": dict(zip(classes, map(float, probs[r]))),
+                    "topic": m.topic(), "partition": m.partition(), "offset": m.offset()}
+            if many:
+                pred["record"] = line
+            value = json.dumps(pred)
+            if batch:
+                lines.setdefault(m.partition(), []).append(value)
+            else:
+                produce(p, a.output, value, m.key())
+        for part, values in lines.items():  # keyed by the partition's number, as StreamFlow's
+            produce(p, a.output, "\n".join(values), str(part))
         p.poll(0)
         for m in msgs:
             c.store_offsets(m)
-        done += len(msgs)
+        done += len(recs)
     p.flush(30)
-    with open(end_file, "w") as f:
+    with open(a.end_file, "w") as f:
         f.write('{"time_ms":%d}\n' % int(time.time() * 1000))
     dt = time.time() - t0
     c.close()
