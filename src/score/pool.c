@@ -26,7 +26,8 @@ typedef struct member {
         char err[512];
         _Atomic int64_t beat_ms; /* its last beat (sf_svc_now_ms), 0: none yet */
         /* under mu */
-        uint64_t gen;    /* the generation of the model it serves */
+        uint64_t gen;    /* the generation of the model it serves (it has let go of the one before) */
+        uint64_t taken;  /* the generation it was last handed, switching to it */
         int done;        /* sf_scorer_run returned: it uses no model any more */
         int assigned;    /* partitions it holds */
         int assignments; /* assignments seen */
@@ -55,11 +56,18 @@ sf_model_t *sf_score_pool_model(sf_score_pool_t *p, int thread) {
         sf_model_t *next = NULL;
         pthread_mutex_lock(&p->mu);
         if (m->gen != p->gen) {
-                m->gen = p->gen;
+                m->taken = p->gen;
                 next = p->model;
         }
         pthread_mutex_unlock(&p->mu);
         return next;
+}
+
+void sf_score_pool_switched(sf_score_pool_t *p, int thread) {
+        member_t *m = &p->m[thread];
+        pthread_mutex_lock(&p->mu);
+        m->gen = m->taken;
+        pthread_mutex_unlock(&p->mu);
 }
 
 void sf_score_pool_joined(sf_score_pool_t *p, int thread) {

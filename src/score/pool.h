@@ -55,8 +55,14 @@ int sf_score_pool_run(const sf_score_pool_opts_t *opts, sf_scorer_totals_t *tota
 /* --- called by scorer thread `thread` of the pool --- */
 
 /* Between two batches: the model to serve from the next batch on when it
- * changed since this thread last asked, else NULL. */
+ * changed since this thread last switched, else NULL. The thread still
+ * holds the model before it (its decoder reads that model's schema) until
+ * it calls sf_score_pool_switched: only then may the reloader free it. */
 sf_model_t *sf_score_pool_model(sf_score_pool_t *pool, int thread);
+
+/* The thread serves the model sf_score_pool_model last returned, and uses
+ * nothing of the one before it any more. */
+void sf_score_pool_switched(sf_score_pool_t *pool, int thread);
 
 /* The thread has its clients (its consumer subscribed): waits until every
  * thread has, or has failed to. */

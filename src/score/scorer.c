@@ -1139,7 +1139,10 @@ static void serve(scorer_t *s) {
                 if (o->max_records > 0 && s->t.records >= (uint64_t)o->max_records) break;
                 /* No record is encoded yet: a reloaded model takes over here. */
                 sf_model_t *next = o->pool ? sf_score_pool_model(o->pool, o->thread) : NULL;
-                if (next && use_model(s, next) != 0) break;
+                if (next) {
+                        if (use_model(s, next) != 0) break;
+                        sf_score_pool_switched(o->pool, o->thread);
+                }
                 if (o->pool && !sf_score_pool_settled(o->pool, o->thread)) {
                         wait_settled(s);
                         continue;
