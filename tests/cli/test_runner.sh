@@ -125,6 +125,36 @@ check_grep "-j 3 with failures: exact closing line" '^3 passed, 2 failed, 0 skip
 check_grep "-j 3 with failures: both named" '\[b\] test_bad' "$out"
 check_grep "-j 3 with failures: the crash named" '\[b\] test_dead: exited with status' "$out"
 
+# The run ends with a short recap of each failed program, so that a log
+# cut to its last lines (as CI shows it) still names the failed checks:
+# here they are 100 lines above the program's end and 200 above the run's
+# (a C test prints its failed checks above its "not ok" line, a script
+# below it).
+rm -f "$tree/b/tests/"test_*
+prog test_fine 'echo "ok - fine"'
+prog test_late 'echo "ok - one"; i=0; while [ $i -lt 100 ]; do echo "noise $i"; i=$((i + 1)); done
+echo "#   x.c:12: CHECK(got == 3) failed: got = 2"; echo "not ok - test_two"
+i=0; while [ $i -lt 100 ]; do echo "ok - later $i"; i=$((i + 1)); done; exit 1'
+prog test_sh 'echo "ok - one"; echo "not ok - the script check"; echo "#   exit: 3"
+i=0; while [ $i -lt 100 ]; do echo "ok - later $i"; i=$((i + 1)); done; exit 1'
+prog test_race 'echo "ok - one"; echo "WARNING: ThreadSanitizer: data race (pid=1)" >&2
+i=0; while [ $i -lt 100 ]; do echo "noise $i"; i=$((i + 1)); done'
+run bash "$tree/tests/run" --build b -j 3
+last=$(tail -n 80 <<<"$out")
+recap=$(sed -n '/^what the failed programs printed last:$/,$p' <<<"$out")
+check "recap: red" [ "$rc" -ne 0 ]
+check_grep "recap: the failed check is in the last 80 lines" 'CHECK\(got == 3\) failed: got = 2' "$last"
+check_grep "recap: with its not ok line" '^    \| not ok - test_two$' "$last"
+check_grep "recap: named by program" '^\[b\] test_late: the end of its output' "$last"
+check_grep "recap: a script's check with the line below it" 'not ok - the script check.    \| #   exit: 3' "$(tr '\n' . <<<"$last")"
+check_grep "recap: a sanitizer report's first line" 'WARNING: ThreadSanitizer: data race' "$last"
+check_nogrep "recap: not a passing program" 'test_fine: the end' "$recap"
+check "recap: short ($(wc -l <<<"$recap") lines for 3 programs)" [ "$(wc -l <<<"$recap")" -le 80 ]
+check "recap: the failed list and the closing line follow it" \
+  [ "$(grep -A 4 '^failed:$' <<<"$recap" | tail -n 1)" = "204 passed, 3 failed, 0 skipped" ]
+runner_with test_green2 'echo "ok - one"'
+check_nogrep "no recap when all pass" 'what the failed programs' "$out"
+
 run bash "$tree/tests/run" --build b -j 0
 check "-j 0 is a usage error" [ "$rc" -eq 2 ]
 

@@ -1,7 +1,8 @@
 /* StreamFlow's Kafka layer against `streamflow broker` running as a
  * separate process ($SF, set by tests/run): produce and consume, a group
  * resuming after a clean stop, faults injected through the control socket
- * (broker down, leader move, disconnect, permanent produce error). */
+ * (broker down, leader move, disconnect, with and without requests in
+ * flight, permanent produce error). */
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -23,10 +24,48 @@ static char control[100];
 static char logbuf[65536];
 static size_t loglen;
 
+/* What the Kafka layer logged during the current test; when full, the
+ * older half is dropped, so the last lines are always there. */
 static void capture(void *ctx, int level, const char *msg) {
+        if (loglen > sizeof(logbuf) / 2) {
+                const char *nl = strchr(logbuf + loglen - sizeof(logbuf) / 4, '\n');
+                size_t keep = nl ? loglen - (size_t)(nl + 1 - logbuf) : 0;
+                memmove(logbuf, logbuf + loglen - keep, keep + 1);
+                loglen = keep;
+        }
         int n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%d %s\n", level, msg);
         if (n > 0 && (size_t)n < sizeof(logbuf) - loglen) loglen += (size_t)n;
 }
+
+static void log_reset(void) {
+        loglen = 0;
+        logbuf[0] = '\0';
+}
+
+/* After a failed test: the last lines the Kafka layer logged, which say
+ * why (a refused commit, a member dropped from its group, a timeout). */
+static void log_show(void) {
+        int lines = 0;
+        const char *p = logbuf + loglen;
+        while (p > logbuf && lines <= 12)
+                if (*--p == '\n') lines++;
+        if (p > logbuf) p++;
+        printf("#   the Kafka layer's last log lines:%s\n", *p ? "" : " none");
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                int len = nl ? (int)(nl - p) : (int)strlen(p);
+                printf("#   | %.*s\n", len > 300 ? 300 : len, p);
+                p += len + (nl ? 1 : 0);
+        }
+}
+
+/* RUN with the log kept for the test and shown when it fails. */
+#define RUN_LOGGED(fn)                                                                                       \
+        do {                                                                                                 \
+                log_reset();                                                                                 \
+                RUN(fn);                                                                                     \
+                if (test_failed_checks && !test_skip_reason) log_show();                                     \
+        } while (0)
 
 /* Starts `$SF broker --port 0 --brokers 3` and reads its first line. */
 static int broker_start(void) {
@@ -131,25 +170,68 @@ static int consume(sf_kafka_conf_t *conf, const char *topic, const char *group, 
         return got;
 }
 
+/* Prints, after a failed count, which keys were acknowledged or read other
+ * than once, as runs of consecutive keys with the same count (at most 8),
+ * so that a failure says where in the stream it happened. */
+static void show_miscounted(const char *what, const int *count) {
+        int runs = 0;
+        for (int i = 0; i < N && runs < 8;) {
+                if (count[i] == 1) {
+                        i++;
+                        continue;
+                }
+                int j = i;
+                while (j + 1 < N && count[j + 1] == count[i]) j++;
+                printf("#   %s %d time(s): k%d..k%d (%d)\n", what, count[i], i, j, j - i + 1);
+                runs++;
+                i = j + 1;
+        }
+}
+
+/* The development broker (librdkafka 2.0.2's mock cluster) checks the
+ * sequence numbers of transactional producers only. A produce request it
+ * wrote whose reply a cut connection lost is written again when the
+ * idempotent producer retries it, where a real cluster drops the retry
+ * (seen: 160 messages read twice). And a later request it accepts while an
+ * earlier one cut off is still to be retried is taken by librdkafka as
+ * proof that the earlier one was written (a real cluster would refuse the
+ * later one as out of order), so that one is reported delivered and never
+ * written (seen: 3 messages missing, all acknowledged). So the exactly-once
+ * checks below cut connections (broker down, disconnect) only once every
+ * message sent so far is acknowledged; test_cut_in_flight cuts them with
+ * requests in flight. */
+static void send_range(sf_producer_t *p, const char *topic, int from, int to, int pause_us) {
+        char err[512], key[16], val[32];
+        for (int i = from; i < to; i++) {
+                int kl = snprintf(key, sizeof(key), "k%d", i), vl = snprintf(val, sizeof(val), "v%d", i);
+                CHECK_MSG(sf_producer_send(p, topic, -1, key, (size_t)kl, val, (size_t)vl, NULL,
+                                           (void *)(intptr_t)i, err, sizeof(err)) == 0,
+                          "%s", err);
+                if (pause_us) usleep((useconds_t)pause_us);
+        }
+}
+
 /* 3000 messages while broker 1 goes down for ~2 s, a leader moves and
  * every connection is cut: each acknowledged once, read once. */
 static void test_faults_through_control(void) {
-        char err[512], key[16], val[32];
+        char err[512];
         sf_kafka_conf_t *conf = conf_new();
         sf_producer_t *p = sf_producer_new(conf, on_dr, NULL, err, sizeof(err));
         CHECK_MSG(p != NULL, "%s", err);
         if (!p) goto out;
-        for (int i = 0; i < N; i++) {
-                if (i == 600) CHECK(ctl("down 1") == 0);
-                if (i > 600 && i < 1000) usleep(5000);
-                if (i == 1000) CHECK(ctl("up 1") == 0);
-                if (i == 1500) CHECK(ctl("leader connections 0 3") == 0);
-                if (i == 2000) CHECK(ctl("disconnect") == 0);
-                if (i == 2500) CHECK(ctl("error Produce NOT_LEADER_FOR_PARTITION 3") == 0);
-                int kl = snprintf(key, sizeof(key), "k%d", i), vl = snprintf(val, sizeof(val), "v%d", i);
-                CHECK(sf_producer_send(p, "connections", -1, key, (size_t)kl, val, (size_t)vl, NULL,
-                                       (void *)(intptr_t)i, err, sizeof(err)) == 0);
-        }
+        send_range(p, "connections", 0, 600, 0);
+        CHECK_INT(sf_producer_flush(p, 30000), 0); /* nothing in flight: see above */
+        CHECK(ctl("down 1") == 0);
+        send_range(p, "connections", 600, 1000, 5000); /* 2 s */
+        CHECK(ctl("up 1") == 0);
+        send_range(p, "connections", 1000, 1500, 0);
+        CHECK(ctl("leader connections 0 3") == 0);
+        send_range(p, "connections", 1500, 2000, 0);
+        CHECK_INT(sf_producer_flush(p, 30000), 0);
+        CHECK(ctl("disconnect") == 0);
+        send_range(p, "connections", 2000, 2500, 0);
+        CHECK(ctl("error Produce NOT_LEADER_FOR_PARTITION 3") == 0);
+        send_range(p, "connections", 2500, N, 0);
         CHECK_INT(sf_producer_flush(p, 30000), 0);
         sf_producer_destroy(p);
         int got = consume(conf, "connections", NULL, 0);
@@ -157,6 +239,39 @@ static void test_faults_through_control(void) {
         int bad = 0;
         for (int i = 0; i < N; i++) bad += acked[i] != 1 || seen[i] != 1;
         CHECK_MSG(bad == 0, "%d messages not acknowledged once and read once", bad);
+        if (bad) show_miscounted("acknowledged", acked), show_miscounted("read", seen);
+out:
+        sf_kafka_conf_destroy(conf);
+}
+
+/* Every connection cut while produce requests are in flight: each message
+ * gets exactly one delivery report, a success. What the log then holds is
+ * not checked: the development broker may have written a request in
+ * flight twice, or not at all (see above); the copies and the missing are
+ * printed. */
+static void test_cut_in_flight(void) {
+        char err[512];
+        memset(acked, 0, sizeof(acked));
+        memset(seen, 0, sizeof(seen));
+        sf_kafka_conf_t *conf = conf_new();
+        sf_producer_t *p = sf_producer_new(conf, on_dr, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (!p) goto out;
+        send_range(p, "cut", 0, N / 2, 0);
+        CHECK(ctl("disconnect") == 0);
+        send_range(p, "cut", N / 2, N, 0);
+        CHECK_INT(sf_producer_flush(p, 30000), 0);
+        sf_producer_destroy(p);
+        int acks = 0, copies = 0, missing = 0;
+        for (int i = 0; i < N; i++) acks += acked[i] != 1;
+        CHECK_MSG(acks == 0, "%d messages not acknowledged exactly once", acks);
+        if (acks) show_miscounted("acknowledged", acked);
+        consume(conf, "cut", NULL, 0);
+        for (int i = 0; i < N; i++) {
+                copies += seen[i] > 1 ? seen[i] - 1 : 0;
+                missing += seen[i] == 0;
+        }
+        printf("#   the broker holds %d extra cop(ies) and misses %d of the messages\n", copies, missing);
 out:
         sf_kafka_conf_destroy(conf);
 }
@@ -173,6 +288,7 @@ static void test_group_resume(void) {
         int bad = 0;
         for (int i = 0; i < N; i++) bad += seen[i] != 1;
         CHECK_MSG(bad == 0, "%d messages not read exactly once across the restart", bad);
+        if (bad) show_miscounted("read", seen);
         sf_kafka_conf_destroy(conf);
 }
 
@@ -180,8 +296,6 @@ static void test_group_resume(void) {
 static void test_permanent_error(void) {
         char err[512];
         sf_kafka_conf_t *conf = conf_new();
-        loglen = 0;
-        logbuf[0] = '\0';
         CHECK(sf_kafka_conf_set(conf, "message.timeout.ms", "3000", err, sizeof(err)) == 0);
         sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
         CHECK_MSG(p != NULL, "%s", err);
@@ -211,9 +325,10 @@ int main(void) {
                 printf("not ok - streamflow broker did not start\n");
                 return 1;
         }
-        RUN(test_faults_through_control);
-        RUN(test_group_resume);
-        RUN(test_permanent_error);
+        RUN_LOGGED(test_faults_through_control);
+        RUN_LOGGED(test_group_resume);
+        RUN_LOGGED(test_cut_in_flight);
+        RUN_LOGGED(test_permanent_error);
         int rc = broker_stop();
         CHECK_INT(rc, 0);
         printf("%s - broker exits 0 on SIGTERM\n", rc == 0 ? "ok" : "not ok");
