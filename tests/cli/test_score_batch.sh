@@ -233,24 +233,7 @@ check "replay into k9 exits 0" [ $? -eq 0 ]
 check "the killed scorer was mid-stream ($before of $((N + 1)))" [ "$before" -gt 1 -a "$before" -lt "$N" ]
 run "$SF" score --model "$model" -q -t k9 --output k9_pred -G k9 -e --predictions-per-message batch $X
 check "restart after kill -9 exits 0" [ "$rc" -eq 0 ]
-dump k9 '%p %o\n' >"$SF_TMP/k9_in.txt"
-dump k9_pred '%s' >"$SF_TMP/k9_pred.txt"
-cov=$(python3 - "$SF_TMP/k9_in.txt" "$SF_TMP/k9_pred.txt" <<'PY'
-import collections, json, sys
-inputs = set(tuple(map(int, l.split())) for l in open(sys.argv[1]))
-seen = collections.Counter()
-for l in open(sys.argv[2]):
-    j = json.loads(l)
-    seen[(j["partition"], j["offset"])] += 1
-dups = sorted(k for k, c in seen.items() if c > 1)
-window = True
-for p in set(k[0] for k in dups):
-    offs = [o for q, o in dups if q == p]
-    if offs != list(range(offs[0], offs[-1] + 1)) or any(seen[(p, o)] > 2 for o in offs):
-        window = False
-print("inputs", len(inputs), "missing", len(inputs - set(seen)), "dups", len(dups), "window", window)
-PY
-)
+cov=$(coverage k9 k9_pred)
 echo "# kill -9 in batch mode: $cov (before the kill: $before predictions)"
 check_grep "batch, kill -9 + restart: every offset has a prediction" "^inputs $((N + 1)) missing 0 " "$cov"
 check_grep "batch, kill -9 + restart: duplicates only in the uncommitted window" "window True$" "$cov"

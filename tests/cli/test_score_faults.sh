@@ -16,29 +16,6 @@ check "a one-epoch model trains" [ "$rc" -eq 0 ]
 zcat "$SF_ROOT/data/nsl-kdd/KDDTest+.txt.gz" | head -n "$N" >"$SF_TMP/rows.csv"
 broker_start --partitions 3 --topic k9:3 --topic trio:6 --topic flt:3 || done_testing
 
-# coverage IN_TOPIC PRED_TOPIC: "missing M dups D window W" where W says
-# whether, in every partition, the duplicated offsets are one contiguous run
-# at which everything before it was scored once.
-coverage() {
-  kcat -C -b "$BROKERS" -t "$1" -e -q -f '%p %o\n' >"$SF_TMP/cov_in.txt"
-  kcat -C -b "$BROKERS" -t "$2" -e -q -f '%s\n' >"$SF_TMP/cov_pred.txt"
-  python3 - "$SF_TMP/cov_in.txt" "$SF_TMP/cov_pred.txt" <<'PY'
-import collections, json, sys
-inputs = set(tuple(map(int, l.split())) for l in open(sys.argv[1]))
-seen = collections.Counter()
-for l in open(sys.argv[2]):
-    j = json.loads(l)
-    seen[(j["partition"], j["offset"])] += 1
-dups = sorted(k for k, c in seen.items() if c > 1)
-window = True
-for p in set(k[0] for k in dups):
-    offs = [o for q, o in dups if q == p]
-    if offs != list(range(offs[0], offs[-1] + 1)) or any(seen[(p, o)] > 2 for o in offs):
-        window = False
-print("inputs", len(inputs), "missing", len(inputs - set(seen)), "dups", len(dups), "window", window)
-PY
-}
-
 # wait_scored IN PRED SECONDS: until every input offset has a prediction.
 wait_scored() {
   local i
