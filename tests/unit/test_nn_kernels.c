@@ -5,7 +5,8 @@
  * products of training: A transposed, B transposed (packed in blocks),
  * accumulation, one-hot rows, the ReLU's mask; then the one-hot gradient,
  * Adam's update, and products that end in Adam's update (the gradient
- * never stored) against the product stored and then the update. */
+ * never stored) against the product stored and then the update; the
+ * softmax. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,6 +398,57 @@ static void test_gemm_adam(void) {
         }
 }
 
+/* sf_softmax_rows: within 2 ulp of the softmax through expf on rows of
+ * 1 to 37 classes (full and partial vectors) over the whole range of e^x,
+ * the same bits on every kernel, and NaN for a NaN input (a non-finite
+ * logit never becomes a finite probability). */
+static void test_softmax_rows(void) {
+        static const int widths[] = {1, 2, 5, 16, 17, 37};
+        const sf_kernel_t kinds[] = {SF_KERNEL_PORTABLE, SF_KERNEL_AVX512, SF_KERNEL_AVX2};
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 11);
+        for (size_t t = 0; t < sizeof(widths) / sizeof(widths[0]); t++) {
+                int rows = 23, classes = widths[t], n = rows * classes;
+                float *z = malloc(sizeof(float) * n), *p = malloc(sizeof(float) * n),
+                      *ref = malloc(sizeof(float) * n), *sums = malloc(sizeof(float) * rows);
+                for (int i = 0; i < rows; i++)
+                        for (int c = 0; c < classes; c++)
+                                /* shifted logits: 0 in each row, the rest down to -90 */
+                                z[i * classes + c] = c == i % classes ? 0.0f : uniform(&rng) * 45.0f - 45.0f;
+                for (size_t k = 0; k < 3; k++) {
+                        if (!sf_kernel_supported(kinds[k])) continue;
+                        sf_kernel_force(kinds[k]);
+                        memcpy(p, z, sizeof(float) * n);
+                        sf_softmax_rows(p, sums, rows, classes);
+                        if (k == 0) {
+                                memcpy(ref, p, sizeof(float) * n);
+                                double worst = 0;
+                                for (int i = 0; i < rows; i++) {
+                                        double sum = 0;
+                                        for (int c = 0; c < classes; c++)
+                                                sum += exp((double)z[i * classes + c]);
+                                        CHECK_NEAR(sums[i], sum, 3e-7 * sum);
+                                        for (int c = 0; c < classes; c++) {
+                                                double e = exp((double)z[i * classes + c]) / sum;
+                                                if (e < 1e-37) continue; /* below FLT_MIN: FLT_MIN / sum */
+                                                worst = fmax(worst, fabs(p[i * classes + c] - e) / e);
+                                        }
+                                }
+                                CHECK_MSG(worst < 3.6e-7, "%d classes: relative error %.3g", classes, worst);
+                        } else {
+                                CHECK_MSG(memcmp(p, ref, sizeof(float) * n) == 0,
+                                          "%d classes: %s differs from the portable loop", classes,
+                                          sf_kernel_name(kinds[k]));
+                        }
+                        p[0] = NAN;
+                        sf_softmax_rows(p, sums, 1, classes);
+                        CHECK(isnan(p[0]) && isnan(sums[0]));
+                }
+                sf_kernel_force(SF_KERNEL_AUTO);
+                free(z), free(p), free(ref), free(sums);
+        }
+}
+
 /* A whole network: the inference forward pass equals the training forward
  * pass bit for bit (the same kernel), and the argmax with it. */
 static void test_forward_inference_matches_training(void) {
@@ -440,6 +492,7 @@ int main(void) {
         RUN(test_gemm_bit_identical);
         RUN(test_scatter_and_adam);
         RUN(test_gemm_adam);
+        RUN(test_softmax_rows);
         RUN(test_forward_inference_matches_training);
         return TEST_DONE();
 }
