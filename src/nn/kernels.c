@@ -217,21 +217,56 @@ static inline __attribute__((always_inline)) AVX512 __m512 exp16(__m512 x) {
         return _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
 }
 
-static AVX512 void softmax512(float *p, float *sums, int rows, int classes) {
-        size_t n = (size_t)rows * classes;
-        for (size_t k = 0; k < n; k += 16) {
-                __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
-                _mm512_mask_storeu_ps(p + k, m, exp16(_mm512_maskz_loadu_ps(m, p + k)));
+/* One row of softmax512 for rows wider than a vector. */
+static AVX512 void softmax_row512(float *p, float *sum_out, float *zmax_out, const float *z, int classes) {
+        float zmax = z[0], sum = 0.0f;
+        for (int c = 1; c < classes; c++) zmax = z[c] > zmax ? z[c] : zmax;
+        __m512 mx = _mm512_set1_ps(zmax);
+        for (int c = 0; c < classes; c += 16) {
+                __mmask16 m = classes - c >= 16 ? 0xffff : (__mmask16)((1u << (classes - c)) - 1);
+                _mm512_mask_storeu_ps(p + c, m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + c), mx)));
         }
-        for (int i = 0; i < rows; i++) {
-                float *pi = p + (size_t)i * classes, sum = 0.0f;
-                for (int c = 0; c < classes; c++) sum += pi[c];
-                sums[i] = sum;
-                __m512 s = _mm512_set1_ps(sum);
-                for (int c = 0; c < classes; c += 16) {
-                        __mmask16 m = classes - c >= 16 ? 0xffff : (__mmask16)((1u << (classes - c)) - 1);
-                        _mm512_mask_storeu_ps(pi + c, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, pi + c), s));
+        for (int c = 0; c < classes; c++) sum += p[c];
+        __m512 s = _mm512_set1_ps(sum);
+        for (int c = 0; c < classes; c += 16) {
+                __mmask16 m = classes - c >= 16 ? 0xffff : (__mmask16)((1u << (classes - c)) - 1);
+                _mm512_mask_storeu_ps(p + c, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, p + c), s));
+        }
+        *sum_out = sum, *zmax_out = zmax;
+}
+
+/* 16 rows a vector (their column c gathered into one), so that a row of 5
+ * classes does not leave 11 lanes of 16 idle. */
+static AVX512 void softmax512(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
+        if (classes > 16) {
+                for (int i = 0; i < rows; i++)
+                        softmax_row512(p + (size_t)i * classes, sums + i, zmax + i, z + (size_t)i * classes,
+                                       classes);
+                return;
+        }
+        const __m512i lanes =
+                _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                   _mm512_set1_epi32(classes));
+        __m512 e[16];
+        for (int i0 = 0; i0 < rows; i0 += 16) {
+                __mmask16 m = rows - i0 >= 16 ? 0xffff : (__mmask16)((1u << (rows - i0)) - 1);
+                const float *zb = z + (size_t)i0 * classes;
+                float *pb = p + (size_t)i0 * classes;
+                for (int c = 0; c < classes; c++)
+                        e[c] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m,
+                                                        _mm512_add_epi32(lanes, _mm512_set1_epi32(c)), zb, 4);
+                /* as z[c] > zmax ? z[c] : zmax */
+                __m512 mx = e[0], sum = _mm512_setzero_ps();
+                for (int c = 1; c < classes; c++) mx = _mm512_max_ps(e[c], mx);
+                for (int c = 0; c < classes; c++) {
+                        e[c] = exp16(_mm512_sub_ps(e[c], mx));
+                        sum = _mm512_add_ps(sum, e[c]);
                 }
+                for (int c = 0; c < classes; c++)
+                        _mm512_mask_i32scatter_ps(pb, m, _mm512_add_epi32(lanes, _mm512_set1_epi32(c)),
+                                                  _mm512_div_ps(e[c], sum), 4);
+                _mm512_mask_storeu_ps(sums + i0, m, sum);
+                _mm512_mask_storeu_ps(zmax + i0, m, mx);
         }
 }
 
@@ -546,14 +581,15 @@ static float exp_poly(float x) {
         return y * scale;
 }
 
-static void softmax_ref(float *p, float *sums, int rows, int classes) {
-        size_t n = (size_t)rows * classes;
-        for (size_t k = 0; k < n; k++) p[k] = exp_poly(p[k]);
+static void softmax_ref(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
         for (int i = 0; i < rows; i++) {
-                float *pi = p + (size_t)i * classes, sum = 0.0f;
+                const float *zi = z + (size_t)i * classes;
+                float *pi = p + (size_t)i * classes, mx = zi[0], sum = 0.0f;
+                for (int c = 1; c < classes; c++) mx = zi[c] > mx ? zi[c] : mx;
+                for (int c = 0; c < classes; c++) pi[c] = exp_poly(zi[c] - mx);
                 for (int c = 0; c < classes; c++) sum += pi[c];
-                sums[i] = sum;
                 for (int c = 0; c < classes; c++) pi[c] /= sum;
+                sums[i] = sum, zmax[i] = mx;
         }
 }
 
@@ -583,7 +619,7 @@ typedef struct {
         void (*pack)(float *, size_t, const float *, size_t, int, int);
         void (*scatter)(float *, size_t, const int32_t *, int, const float *, size_t, int, int);
         void (*adam)(float *, float *, float *, const float *, size_t, float, float, float, float);
-        void (*softmax)(float *, float *, int, int);
+        void (*softmax)(float *, float *, float *, const float *, int, int);
 } kernel_set_t;
 
 static const kernel_set_t portable = {SF_KERNEL_PORTABLE, gemm_ref, pack_ref,
@@ -719,6 +755,6 @@ void sf_adam_update(float *p, float *m, float *v, const float *g, size_t n, floa
         active()->adam(p, m, v, g, n, alpha, b1, b2, eps);
 }
 
-void sf_softmax_rows(float *p, float *sums, int rows, int classes) {
-        active()->softmax(p, sums, rows, classes);
+void sf_softmax_rows(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
+        active()->softmax(p, sums, zmax, z, rows, classes);
 }
