@@ -381,6 +381,38 @@ void sf_adam_step(sf_adam_t *adam, float *params, const float *grads) {
         sf_adam_update(params, adam->m, adam->v, grads, adam->n, alpha, adam->beta1, adam->beta2, adam->eps);
 }
 
+/* Layers narrower than a vector (the softmax's, 5 classes for NSL-KDD) and
+ * at most this many weights take their weight gradient transposed. */
+#define NARROW_WEIGHTS 2048
+
+/* Layer l's weights (n_in, out), out < 16, updated by Adam with their
+ * gradient x^T · dy, x (B, n_in), dy (B, out): computed as dW^T (out, n_in)
+ * = dy^T · x, whose rows are n_in wide where dW's are out wide (fused with
+ * Adam, each of dW's rows took a vector of its own for `out` parameters),
+ * then transposed for Adam's update. fma(x, dy, s) == fma(dy, x, s): the
+ * same sums in the same order, the same bits. */
+static void narrow_weight_adam(sf_nn_t *nn, const sf_adam_t *adam, float alpha, int l, const float *x,
+                               int n_in, const float *dy, int batch) {
+        float gt[NARROW_WEIGHTS], g[NARROW_WEIGHTS];
+        int out = nn->sizes[l + 1];
+        /* gt (out, n_in) = dy^T (out, B) · x (B, n_in) */
+        sf_gemm_t w = {.m = out,
+                       .n = n_in,
+                       .k = batch,
+                       .a = dy,
+                       .a_row = 1,
+                       .a_col = (size_t)out,
+                       .b = x,
+                       .ldb = (size_t)n_in,
+                       .c = gt,
+                       .ldc = (size_t)n_in};
+        sf_gemm(&w);
+        for (int i = 0; i < n_in; i++)
+                for (int j = 0; j < out; j++) g[i * out + j] = gt[j * n_in + i];
+        sf_adam_update(nn->w[l], adam->m + nn->w_off[l], adam->v + nn->w_off[l], g, (size_t)n_in * out, alpha,
+                       adam->beta1, adam->beta2, adam->eps);
+}
+
 /* Layer l's weights (n_in, out) and biases (out) updated by Adam with
  * their gradients x^T · dy and dy's column sums, x (B, n_in), dy (B, out). */
 static void layer_adam(sf_nn_t *nn, const sf_adam_t *adam, float alpha, int l, const float *x, int n_in,
@@ -392,6 +424,7 @@ static void layer_adam(sf_nn_t *nn, const sf_adam_t *adam, float alpha, int l, c
         sf_gemm_adam_t ba = {
                 adam->m + nn->b_off[l], adam->v + nn->b_off[l], alpha, adam->beta1, adam->beta2, adam->eps};
         /* W (n_in, out) -= Adam(dW = x^T (n_in, B) · dy (B, out)) */
+        int narrow = out < 16 && (size_t)n_in * out <= NARROW_WEIGHTS;
         sf_gemm_t w = {.m = n_in,
                        .n = out,
                        .k = batch,
@@ -403,7 +436,10 @@ static void layer_adam(sf_nn_t *nn, const sf_adam_t *adam, float alpha, int l, c
                        .c = nn->w[l],
                        .ldc = (size_t)out,
                        .adam = &wa};
-        sf_gemm(&w);
+        if (narrow)
+                narrow_weight_adam(nn, adam, alpha, l, x, n_in, dy, batch);
+        else
+                sf_gemm(&w);
         /* b (out) -= Adam(db = 1 (1, B) · dy (B, out)) */
         sf_gemm_t b = {.m = 1,
                        .n = out,
