@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HAVE_X86_KERNELS 1
@@ -30,6 +31,24 @@
  * get more rows, so that enough independent sums are in flight to keep the
  * multiply-add units busy (8 or more). */
 #define MAX_ROWS 8
+
+/* e^x as Cephes' expf computes it: x clamped to [EXP_LO, EXP_HI] (NaN
+ * stays NaN), x = n ln 2 + r with n = round(x log2 e) (adding and taking away
+ * EXP_MAGIC, 1.5 * 2^23, rounds to an integer) and ln 2 = EXP_C1 + EXP_C2,
+ * e^r = 1 + r + r^2 (P0 r^5 + ... + P5), times 2^n built from its bits.
+ * Within 1 ulp of e^x over [-87, 88]. */
+#define EXP_LO    -87.33654f
+#define EXP_HI    88.0f
+#define EXP_MAGIC 12582912.0f
+#define EXP_LOG2E 1.44269504f
+#define EXP_C1    0.693359375f
+#define EXP_C2    -2.12194440e-4f
+#define EXP_P0    1.9875691500e-4f
+#define EXP_P1    1.3981999507e-3f
+#define EXP_P2    8.3334519073e-3f
+#define EXP_P3    4.1665795894e-2f
+#define EXP_P4    1.6666665459e-1f
+#define EXP_P5    5.0000001201e-1f
 
 #ifdef HAVE_X86_KERNELS
 
@@ -176,6 +195,79 @@ static AVX512 void scatter512(float *dw, size_t ldw, const int32_t *hot, int n_h
                                 _mm512_mask_storeu_ps(d + j, m, sum);
                         }
                 }
+}
+
+/* exp_poly (below) on 16 floats: the same operations in the same order. */
+static inline __attribute__((always_inline)) AVX512 __m512 exp16(__m512 x) {
+        const __m512 magic = _mm512_set1_ps(EXP_MAGIC);
+        x = _mm512_max_ps(_mm512_set1_ps(EXP_LO), x);
+        x = _mm512_min_ps(_mm512_set1_ps(EXP_HI), x);
+        __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)), magic), magic);
+        __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(EXP_C1)));
+        r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(EXP_C2)));
+        __m512 y = _mm512_set1_ps(EXP_P0);
+        y = _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(EXP_P1));
+        y = _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(EXP_P2));
+        y = _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(EXP_P3));
+        y = _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(EXP_P4));
+        y = _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(EXP_P5));
+        y = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(y, _mm512_mul_ps(r, r)), r), _mm512_set1_ps(1.0f));
+        __m512i bits =
+                _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+        return _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
+}
+
+/* One row of softmax512 for rows wider than a vector. */
+static AVX512 void softmax_row512(float *p, float *sum_out, float *zmax_out, const float *z, int classes) {
+        float zmax = z[0], sum = 0.0f;
+        for (int c = 1; c < classes; c++) zmax = z[c] > zmax ? z[c] : zmax;
+        __m512 mx = _mm512_set1_ps(zmax);
+        for (int c = 0; c < classes; c += 16) {
+                __mmask16 m = classes - c >= 16 ? 0xffff : (__mmask16)((1u << (classes - c)) - 1);
+                _mm512_mask_storeu_ps(p + c, m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + c), mx)));
+        }
+        for (int c = 0; c < classes; c++) sum += p[c];
+        __m512 s = _mm512_set1_ps(sum);
+        for (int c = 0; c < classes; c += 16) {
+                __mmask16 m = classes - c >= 16 ? 0xffff : (__mmask16)((1u << (classes - c)) - 1);
+                _mm512_mask_storeu_ps(p + c, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, p + c), s));
+        }
+        *sum_out = sum, *zmax_out = zmax;
+}
+
+/* 16 rows a vector (their column c gathered into one), so that a row of 5
+ * classes does not leave 11 lanes of 16 idle. */
+static AVX512 void softmax512(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
+        if (classes > 16) {
+                for (int i = 0; i < rows; i++)
+                        softmax_row512(p + (size_t)i * classes, sums + i, zmax + i, z + (size_t)i * classes,
+                                       classes);
+                return;
+        }
+        const __m512i lanes =
+                _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                   _mm512_set1_epi32(classes));
+        __m512 e[16];
+        for (int i0 = 0; i0 < rows; i0 += 16) {
+                __mmask16 m = rows - i0 >= 16 ? 0xffff : (__mmask16)((1u << (rows - i0)) - 1);
+                const float *zb = z + (size_t)i0 * classes;
+                float *pb = p + (size_t)i0 * classes;
+                for (int c = 0; c < classes; c++)
+                        e[c] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m,
+                                                        _mm512_add_epi32(lanes, _mm512_set1_epi32(c)), zb, 4);
+                /* as z[c] > zmax ? z[c] : zmax */
+                __m512 mx = e[0], sum = _mm512_setzero_ps();
+                for (int c = 1; c < classes; c++) mx = _mm512_max_ps(e[c], mx);
+                for (int c = 0; c < classes; c++) {
+                        e[c] = exp16(_mm512_sub_ps(e[c], mx));
+                        sum = _mm512_add_ps(sum, e[c]);
+                }
+                for (int c = 0; c < classes; c++)
+                        _mm512_mask_i32scatter_ps(pb, m, _mm512_add_epi32(lanes, _mm512_set1_epi32(c)),
+                                                  _mm512_div_ps(e[c], sum), 4);
+                _mm512_mask_storeu_ps(sums + i0, m, sum);
+                _mm512_mask_storeu_ps(zmax + i0, m, mx);
+        }
 }
 
 static AVX512 void adam512(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1,
@@ -468,6 +560,39 @@ static void scatter_ref(float *dw, size_t ldw, const int32_t *hot, int n_hot, co
                 }
 }
 
+static float exp_poly(float x) {
+        /* As _mm512_max_ps (EXP_LO, x) and _mm512_min_ps: NaN stays NaN. */
+        x = EXP_LO > x ? EXP_LO : x;
+        x = EXP_HI < x ? EXP_HI : x;
+        float n = (x * EXP_LOG2E + EXP_MAGIC) - EXP_MAGIC;
+        float r = x - n * EXP_C1;
+        r = r - n * EXP_C2;
+        float y = EXP_P0;
+        y = y * r + EXP_P1;
+        y = y * r + EXP_P2;
+        y = y * r + EXP_P3;
+        y = y * r + EXP_P4;
+        y = y * r + EXP_P5;
+        y = y * (r * r) + r + 1.0f;
+        /* NaN's scale is of no matter (y is NaN): not converted, which C leaves undefined. */
+        uint32_t bits = (uint32_t)((int32_t)(n == n ? n : 0.0f) + 127) << 23;
+        float scale;
+        memcpy(&scale, &bits, sizeof(scale));
+        return y * scale;
+}
+
+static void softmax_ref(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
+        for (int i = 0; i < rows; i++) {
+                const float *zi = z + (size_t)i * classes;
+                float *pi = p + (size_t)i * classes, mx = zi[0], sum = 0.0f;
+                for (int c = 1; c < classes; c++) mx = zi[c] > mx ? zi[c] : mx;
+                for (int c = 0; c < classes; c++) pi[c] = exp_poly(zi[c] - mx);
+                for (int c = 0; c < classes; c++) sum += pi[c];
+                for (int c = 0; c < classes; c++) pi[c] /= sum;
+                sums[i] = sum, zmax[i] = mx;
+        }
+}
+
 static void pack_ref(float *dst, size_t ldd, const float *src, size_t lds, int kc, int nc) {
         for (int j = 0; j < nc; j++)
                 for (int p = 0; p < kc; p++) dst[(size_t)p * ldd + j] = src[(size_t)j * lds + p];
@@ -494,12 +619,14 @@ typedef struct {
         void (*pack)(float *, size_t, const float *, size_t, int, int);
         void (*scatter)(float *, size_t, const int32_t *, int, const float *, size_t, int, int);
         void (*adam)(float *, float *, float *, const float *, size_t, float, float, float, float);
+        void (*softmax)(float *, float *, float *, const float *, int, int);
 } kernel_set_t;
 
-static const kernel_set_t portable = {SF_KERNEL_PORTABLE, gemm_ref, pack_ref, scatter_ref, adam_ref};
+static const kernel_set_t portable = {SF_KERNEL_PORTABLE, gemm_ref, pack_ref,
+                                      scatter_ref,        adam_ref, softmax_ref};
 #ifdef HAVE_X86_KERNELS
-static const kernel_set_t x512 = {SF_KERNEL_AVX512, gemm512, pack256, scatter512, adam512};
-static const kernel_set_t x256 = {SF_KERNEL_AVX2, gemm256, pack256, scatter256, adam256};
+static const kernel_set_t x512 = {SF_KERNEL_AVX512, gemm512, pack256, scatter512, adam512, softmax512};
+static const kernel_set_t x256 = {SF_KERNEL_AVX2, gemm256, pack256, scatter256, adam256, softmax_ref};
 #endif
 
 int sf_kernel_supported(sf_kernel_t kernel) {
@@ -626,4 +753,8 @@ void sf_rows_scatter_add(float *dw, size_t ldw, const int32_t *hot, int n_hot, c
 void sf_adam_update(float *p, float *m, float *v, const float *g, size_t n, float alpha, float b1, float b2,
                     float eps) {
         active()->adam(p, m, v, g, n, alpha, b1, b2, eps);
+}
+
+void sf_softmax_rows(float *p, float *sums, float *zmax, const float *z, int rows, int classes) {
+        active()->softmax(p, sums, zmax, z, rows, classes);
 }

@@ -70,6 +70,14 @@ void sf_dense_infer(float *y, const float *x, int ldx, const float *w, const flo
 void sf_rows_scatter_add(float *dw, size_t ldw, const int32_t *hot, int n_hot, const float *dy, size_t ldy,
                          int batch, int n);
 
+/* The softmax of each of z's rows (rows, classes) into p (the same shape,
+ * not z): zmax (rows) = the row's largest (zmax = z[0], then z[c] > zmax ?
+ * z[c] : zmax for c = 1, 2, ...), p = e^(z - zmax) / the row's sum, sums
+ * (rows) = those sums, added up in column order from 0. e^x is computed
+ * within 1 ulp from IEEE operations only (the same bits on every kernel);
+ * it is FLT_MIN below -87.3, and NaN for NaN. */
+void sf_softmax_rows(float *p, float *sums, float *zmax, const float *z, int rows, int classes);
+
 /* Adam's update of n parameters, element by element exactly as
  *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g g;  p -= alpha m / (sqrt(v) + eps)
  * with each product and sum rounded on its own (no fused multiply-add). */

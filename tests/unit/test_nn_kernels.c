@@ -5,7 +5,8 @@
  * products of training: A transposed, B transposed (packed in blocks),
  * accumulation, one-hot rows, the ReLU's mask; then the one-hot gradient,
  * Adam's update, and products that end in Adam's update (the gradient
- * never stored) against the product stored and then the update. */
+ * never stored) against the product stored and then the update; the
+ * softmax. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,6 +398,63 @@ static void test_gemm_adam(void) {
         }
 }
 
+/* sf_softmax_rows: within 2 ulp of the softmax through float64 exp on
+ * rows of 1 to 37 classes (one vector of 16 rows, partial ones, and rows
+ * wider than a vector) over the whole range of e^x, its zmax, the same bits
+ * on every kernel, and NaN for a NaN input (a non-finite logit never
+ * becomes a finite probability). */
+static void test_softmax_rows(void) {
+        static const int widths[] = {1, 2, 5, 16, 17, 37};
+        const sf_kernel_t kinds[] = {SF_KERNEL_PORTABLE, SF_KERNEL_AVX512, SF_KERNEL_AVX2};
+        sf_rng_t rng;
+        sf_rng_seed(&rng, 11);
+        for (size_t t = 0; t < sizeof(widths) / sizeof(widths[0]); t++) {
+                int rows = 37, classes = widths[t], n = rows * classes;
+                float *z = malloc(sizeof(float) * n), *p = malloc(sizeof(float) * n),
+                      *ref = malloc(sizeof(float) * n), *sums = malloc(sizeof(float) * rows),
+                      *zmax = malloc(sizeof(float) * rows);
+                for (int i = 0; i < rows; i++)
+                        for (int c = 0; c < classes; c++)
+                                /* the largest is (i % 7) - 3, the rest down to 90 below it */
+                                z[i * classes + c] =
+                                        (float)(i % 7 - 3) +
+                                        (c == i % classes ? 0.0f : uniform(&rng) * 45.0f - 45.0f);
+                for (size_t k = 0; k < 3; k++) {
+                        if (!sf_kernel_supported(kinds[k])) continue;
+                        sf_kernel_force(kinds[k]);
+                        sf_softmax_rows(p, sums, zmax, z, rows, classes);
+                        if (k == 0) {
+                                memcpy(ref, p, sizeof(float) * n);
+                                double worst = 0;
+                                for (int i = 0; i < rows; i++) {
+                                        double sum = 0, top = (double)(i % 7 - 3);
+                                        CHECK(zmax[i] == (float)top);
+                                        for (int c = 0; c < classes; c++)
+                                                sum += exp((double)z[i * classes + c] - top);
+                                        CHECK_NEAR(sums[i], sum, 3e-7 * sum);
+                                        for (int c = 0; c < classes; c++) {
+                                                double e = exp((double)z[i * classes + c] - top) / sum;
+                                                if (e < 1e-37) continue; /* below FLT_MIN: FLT_MIN / sum */
+                                                worst = fmax(worst, fabs(p[i * classes + c] - e) / e);
+                                        }
+                                }
+                                CHECK_MSG(worst < 3.6e-7, "%d classes: relative error %.3g", classes, worst);
+                        } else {
+                                CHECK_MSG(memcmp(p, ref, sizeof(float) * n) == 0,
+                                          "%d classes: %s differs from the portable loop", classes,
+                                          sf_kernel_name(kinds[k]));
+                        }
+                        float z0 = z[0];
+                        z[0] = NAN;
+                        sf_softmax_rows(p, sums, zmax, z, 1, classes);
+                        CHECK(isnan(p[0]) && isnan(sums[0]));
+                        z[0] = z0;
+                }
+                sf_kernel_force(SF_KERNEL_AUTO);
+                free(z), free(p), free(ref), free(sums), free(zmax);
+        }
+}
+
 /* A whole network: the inference forward pass equals the training forward
  * pass bit for bit (the same kernel), and the argmax with it. */
 static void test_forward_inference_matches_training(void) {
@@ -440,6 +498,7 @@ int main(void) {
         RUN(test_gemm_bit_identical);
         RUN(test_scatter_and_adam);
         RUN(test_gemm_adam);
+        RUN(test_softmax_rows);
         RUN(test_forward_inference_matches_training);
         return TEST_DONE();
 }
