@@ -103,7 +103,8 @@ run "$SF" train --data "$data" --resume "$SF_TMP/ck1/last.safetensors" --epochs 
   --model "$SF_TMP/resumed.safetensors"
 check "resume to 3 epochs" [ "$rc" -eq 0 ]
 check_grep "says where it resumes" "^Resuming from .*ck1/last\.safetensors after epoch 1\$" "$out"
-check "resume runs epochs 2 and 3 only" [ "$(grep -c '^Epoch [23]/3 ' <<<"$out")" -eq 2 ] && [ "$(grep -c '^Epoch 1/3 ' <<<"$out")" -eq 0 ]
+check "resume runs epochs 2 and 3" [ "$(grep -c '^Epoch [23]/3 ' <<<"$out")" -eq 2 ]
+check "resume does not run epoch 1 again" [ "$(grep -c '^Epoch 1/3 ' <<<"$out")" -eq 0 ]
 check "1 epoch + resume to 3 = 3 epochs straight, byte for byte" cmp -s "$SF_TMP/straight.safetensors" "$SF_TMP/resumed.safetensors"
 
 # The same with every state a checkpoint carries: class weights, early
