@@ -226,8 +226,8 @@ def lint(path, text):
             where = "%s:%d" % (path, cmd[0][1])
             if text_ in BAD_AFTER:
                 problems.append(
-                    "%s: %s is followed by %s, which runs outside the check and whose failure is lost:"
-                    " put the whole condition inside the check" % (where, cmd[0][0], text_)
+                    "%s: %s is followed by %s: what comes after it runs outside the check and its failure"
+                    " is lost; put the whole condition inside the check" % (where, cmd[0][0], text_)
                 )
             if cmd[0][0] == "check" and len(cmd) > 2 and cmd[2][0] == "!":
                 problems.append(
