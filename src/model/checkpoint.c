@@ -68,12 +68,30 @@ static int checkpoint_fill(sf_checkpoint_t *ck, json_t *header, const char *path
         ck->schema = parts.schema, ck->enc = parts.enc, ck->info = parts.info;
         ck->info.class_rows = NULL; /* the counts are not kept: a resumed run counts again */
         free(parts.class_rows);
+        /* every tensor checked against the data before anything is allocated */
+        size_t n = 0;
+        for (int l = 0; l < parts.n_layers; l++)
+                n += ((size_t)parts.sizes[l] + 1) * (size_t)parts.sizes[l + 1];
+        int has_best = json_object_get(header, "best.params") != NULL;
+        sf_model_span_t spans[2 * SF_NN_MAX_LAYERS + CKPT_TENSORS];
+        char names[2 * SF_NN_MAX_LAYERS][32];
+        int n_nn = sf_model_nn_spans(header, path, parts.sizes, parts.n_layers, data_len, spans, names,
+                                     errstr, errstr_size);
+        if (n_nn < 0) return -1;
+        int n_spans = n_nn;
+        const char *extra[CKPT_TENSORS] = {"optimizer.m", "optimizer.v", "best.params"};
+        for (int i = 0; i < (has_best ? 3 : 2); i++) {
+                size_t range[2];
+                if (sf_model_check_tensor(header, path, extra[i], n, 0, data_len, range, errstr,
+                                          errstr_size) != 0)
+                        return -1;
+                spans[n_spans++] = (sf_model_span_t){range[0], range[1], n_nn + i, extra[i]};
+        }
+        if (sf_model_check_spans(header, path, spans, n_spans, data_len, errstr, errstr_size) != 0) return -1;
         if (!(ck->nn = sf_nn_create(parts.sizes, parts.n_layers, why, sizeof(why)))) {
                 sf_seterr(errstr, errstr_size, "%s: %s", path, why);
                 return -1;
         }
-        size_t n = ck->nn->n_params;
-        int has_best = json_object_get(header, "best.params") != NULL;
         ck->adam_m = malloc((has_best ? 3 : 2) * n * sizeof(float));
         ck->state = strdup(json_string_value(json_object_get(meta, "checkpoint")));
         if (!ck->adam_m || !ck->state) {
@@ -82,21 +100,10 @@ static int checkpoint_fill(sf_checkpoint_t *ck, json_t *header, const char *path
         }
         ck->adam_v = ck->adam_m + n;
         ck->best = has_best ? ck->adam_m + 2 * n : NULL;
-        sf_model_span_t spans[2 * SF_NN_MAX_LAYERS + CKPT_TENSORS];
-        char names[2 * SF_NN_MAX_LAYERS][32];
-        int n_spans = sf_model_nn_spans(header, path, ck->nn, data_len, spans, names, errstr, errstr_size);
-        if (n_spans < 0) return -1;
-        float *dst[CKPT_TENSORS] = {ck->adam_m, ck->adam_v, ck->best};
-        const char *extra[CKPT_TENSORS] = {"optimizer.m", "optimizer.v", "best.params"};
-        for (int i = 0; i < CKPT_TENSORS; i++) {
-                size_t range[2];
-                if (!dst[i]) continue;
-                if (sf_model_check_tensor(header, path, extra[i], n, 0, data_len, range, errstr,
-                                          errstr_size) != 0)
-                        return -1;
-                spans[n_spans++] = (sf_model_span_t){range[0], range[1], dst[i], extra[i]};
-        }
-        return sf_model_copy_spans(header, path, spans, n_spans, data, data_len, errstr, errstr_size);
+        float *dst[2 * SF_NN_MAX_LAYERS + CKPT_TENSORS];
+        sf_model_nn_dsts(ck->nn, dst);
+        dst[n_nn] = ck->adam_m, dst[n_nn + 1] = ck->adam_v, dst[n_nn + 2] = ck->best;
+        return sf_model_copy_spans(path, spans, n_spans, dst, data, errstr, errstr_size);
 }
 
 sf_checkpoint_t *sf_checkpoint_load(const char *path, char *errstr, size_t errstr_size) {

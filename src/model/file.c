@@ -141,19 +141,18 @@ int sf_model_check_tensor(const json_t *header, const char *path, const char *na
         return 0;
 }
 
-int sf_model_nn_spans(const json_t *header, const char *path, sf_nn_t *nn, size_t data_len,
+int sf_model_nn_spans(const json_t *header, const char *path, const int *sizes, int n_layers, size_t data_len,
                       sf_model_span_t *spans, char (*names)[32], char *errstr, size_t errstr_size) {
         int n = 0;
-        for (int l = 0; l < nn->n_layers; l++) {
+        for (int l = 0; l < n_layers; l++) {
                 for (int k = 0; k < 2; k++) {
-                        size_t range[2], d0 = (size_t)(k ? nn->sizes[l + 1] : nn->sizes[l]);
-                        size_t d1 = k ? 0 : (size_t)nn->sizes[l + 1];
+                        size_t range[2], d0 = (size_t)(k ? sizes[l + 1] : sizes[l]);
+                        size_t d1 = k ? 0 : (size_t)sizes[l + 1];
                         snprintf(names[n], 32, "dense_%d.%s", l, k ? "bias" : "kernel");
                         if (sf_model_check_tensor(header, path, names[n], d0, d1, data_len, range, errstr,
                                                   errstr_size) != 0)
                                 return -1;
-                        spans[n] = (sf_model_span_t){
-                                range[0], range[1], nn->params + (k ? nn->b_off[l] : nn->w_off[l]), names[n]};
+                        spans[n] = (sf_model_span_t){range[0], range[1], n, names[n]};
                         n++;
                 }
         }
@@ -165,8 +164,8 @@ static int cmp_span(const void *a, const void *b) {
         return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-int sf_model_copy_spans(const json_t *header, const char *path, sf_model_span_t *spans, int n,
-                        const uint8_t *data, size_t data_len, char *errstr, size_t errstr_size) {
+int sf_model_check_spans(const json_t *header, const char *path, sf_model_span_t *spans, int n,
+                         size_t data_len, char *errstr, size_t errstr_size) {
         const char *key;
         json_t *value, *h = (json_t *)header; /* jansson's iteration takes no const */
         json_object_foreach(h, key, value) {
@@ -195,11 +194,24 @@ int sf_model_copy_spans(const json_t *header, const char *path, sf_model_span_t 
                           data_len < at ? "truncated" : "trailing bytes");
                 return -1;
         }
+        return 0;
+}
+
+void sf_model_nn_dsts(sf_nn_t *nn, float **dst) {
+        for (int l = 0; l < nn->n_layers; l++) {
+                dst[2 * l] = nn->w[l];
+                dst[2 * l + 1] = nn->b[l];
+        }
+}
+
+int sf_model_copy_spans(const char *path, const sf_model_span_t *spans, int n, float *const *dst,
+                        const uint8_t *data, char *errstr, size_t errstr_size) {
         for (int i = 0; i < n; i++) {
                 size_t count = (spans[i].end - spans[i].begin) / 4;
-                memcpy(spans[i].dst, data + spans[i].begin, count * 4);
+                float *to = dst[spans[i].slot];
+                memcpy(to, data + spans[i].begin, count * 4);
                 for (size_t k = 0; k < count; k++) {
-                        if (!isfinite(spans[i].dst[k])) {
+                        if (!isfinite(to[k])) {
                                 sf_seterr(errstr, errstr_size,
                                           "%s: tensor '%s' holds a non-finite value at index %zu", path,
                                           spans[i].name, k);

@@ -85,19 +85,24 @@ fail:
 }
 
 /* The network of a safetensors model: every tensor layer_sizes declares,
- * with its shape, covering the data exactly, every value finite. */
+ * with its shape, covering the data exactly, every value finite. The
+ * header is checked against the data before the network is allocated. */
 static int load_weights(sf_model_t *model, const json_t *header, const char *path, const uint8_t *data,
                         size_t data_len, char *errstr, size_t errstr_size) {
         sf_model_span_t spans[2 * SF_NN_MAX_LAYERS];
+        float *dst[2 * SF_NN_MAX_LAYERS];
         char names[2 * SF_NN_MAX_LAYERS][32], why[256];
+        int n = sf_model_nn_spans(header, path, model->parts.sizes, model->parts.n_layers, data_len, spans,
+                                  names, errstr, errstr_size);
+        if (n < 0 || sf_model_check_spans(header, path, spans, n, data_len, errstr, errstr_size) != 0)
+                return -1;
         if (!(model->nn = sf_nn_create(model->parts.sizes, model->parts.n_layers, why, sizeof(why)))) {
                 sf_seterr(errstr, errstr_size, "%s: %s", path, why);
                 return -1;
         }
         for (int l = 0; l + 1 < model->parts.n_layers; l++) model->nn->act[l] = model->parts.act[l];
-        int n = sf_model_nn_spans(header, path, model->nn, data_len, spans, names, errstr, errstr_size);
-        if (n < 0) return -1;
-        return sf_model_copy_spans(header, path, spans, n, data, data_len, errstr, errstr_size);
+        sf_model_nn_dsts(model->nn, dst);
+        return sf_model_copy_spans(path, spans, n, dst, data, errstr, errstr_size);
 }
 
 sf_model_t *sf_model_load(const char *path, char *errstr, size_t errstr_size) {

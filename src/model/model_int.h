@@ -61,22 +61,34 @@ json_t *sf_model_header(const uint8_t *buf, size_t size, const char *path, size_
 int sf_model_check_tensor(const json_t *header, const char *path, const char *name, size_t d0, size_t d1,
                           size_t data_len, size_t range[2], char *errstr, size_t errstr_size);
 
-/* A tensor found by sf_model_check_tensor and where its values go. */
+/* A tensor found by sf_model_check_tensor, and which of the caller's
+ * destinations (dst[slot] in sf_model_copy_spans) its values go to. */
 typedef struct sf_model_span {
         size_t begin, end;
-        float *dst;
+        int slot;
         const char *name;
 } sf_model_span_t;
 
-/* The network's tensors (dense_<l>.kernel (in, out), dense_<l>.bias (out))
- * into spans, names in names; returns how many (2 per layer) or -1. */
-int sf_model_nn_spans(const json_t *header, const char *path, sf_nn_t *nn, size_t data_len,
+/* The tensors of a network of n_layers layers of sizes[0..n_layers]
+ * (dense_<l>.kernel (in, out) in slot 2l, dense_<l>.bias (out) in slot
+ * 2l + 1) into spans, names in names; returns how many (2 per layer) or -1.
+ * Nothing is allocated: a small file declaring a huge network fails here. */
+int sf_model_nn_spans(const json_t *header, const char *path, const int *sizes, int n_layers, size_t data_len,
                       sf_model_span_t *spans, char (*names)[32], char *errstr, size_t errstr_size);
 
-/* The tensors of spans[0..n) cover data[0..data_len) exactly, the header
- * names no other, and every value is finite: copies each to its dst. */
-int sf_model_copy_spans(const json_t *header, const char *path, sf_model_span_t *spans, int n,
-                        const uint8_t *data, size_t data_len, char *errstr, size_t errstr_size);
+/* The tensors of spans[0..n) cover data_len bytes exactly and the header
+ * names no other (spans is sorted by where each begins). */
+int sf_model_check_spans(const json_t *header, const char *path, sf_model_span_t *spans, int n,
+                         size_t data_len, char *errstr, size_t errstr_size);
+
+/* nn's tensors as destinations: dst[2l] its layer l's weights, dst[2l + 1]
+ * its biases (the slots sf_model_nn_spans gives). */
+void sf_model_nn_dsts(sf_nn_t *nn, float **dst);
+
+/* Copies each span of data to dst[slot], checking that every value is
+ * finite. */
+int sf_model_copy_spans(const char *path, const sf_model_span_t *spans, int n, float *const *dst,
+                        const uint8_t *data, char *errstr, size_t errstr_size);
 
 /* Adds the network's tensor entries to header. Returns 0 or -1. */
 int sf_model_add_nn_tensors(json_t *header, const sf_nn_t *nn);

@@ -55,7 +55,8 @@ PY
   [ "$rc" -eq 0 ] || continue
   rows=$(zcat "$data" | python3 -c 'import csv, sys; print(sum(1 for _ in csv.reader(sys.stdin)) - 1)')
   split=$(sed -n 's/^Training on \([0-9]*\), validation on \([0-9]*\) and test on \([0-9]*\) rows.*/\1 \2 \3/p' <<<"$out")
-  check "$name: train, validation and test rows add up to the file's $rows" [ -n "$split" ] &&
+  check "$name: train reports its train, validation and test rows" [ -n "$split" ]
+  check "$name: train, validation and test rows add up to the file's $rows" \
     [ "$(($(tr ' ' + <<<"$split")))" -eq "$rows" ]
   acc=$(sed -n 's/^Test loss: [0-9.]* - test accuracy: \([0-9.]*\) .*/\1/p' <<<"$out")
   run "$SF" evaluate --model "$model" --test "$data"

@@ -198,14 +198,16 @@ import json,sys
 for l in open(sys.argv[1]):
     k, v = l.rstrip("\n").split("\t", 1)
     if k == "unseen": j = json.loads(v); print(j["class"], json.dumps(j["probabilities"]))' "$SF_TMP/pred.txt")
-check "the unseen row's prediction equals predict's" [ -n "$want" ] && [ "$want" = "$got" ]
+check "the unseen row: predict gives a prediction" [ -n "$want" ]
+check "the unseen row's prediction equals predict's" [ "$want" = "$got" ]
 
 # Row 1 of the file against predict on the same row.
 head -n 1 "$SF_TMP/rows.csv" >"$SF_TMP/row1.csv"
 run "$SF" predict --model "$model" "$SF_TMP/row1.csv"
 want=$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["class"], json.dumps(j["probabilities"], sort_keys=True))' "$out")
 got=$(grep '^row1 ' <<<"$check_out" | cut -d' ' -f2- | python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(j["class"], json.dumps(j["probabilities"], sort_keys=True))')
-check "a row's prediction equals predict's" [ -n "$want" ] && [ "$want" = "$got" ]
+check "row 1: predict gives a prediction" [ -n "$want" ]
+check "a row's prediction equals predict's" [ "$want" = "$got" ]
 
 stats_ok=$(python3 - "$SF_TMP/stats.jsonl" <<'PY'
 import json, sys
@@ -342,6 +344,7 @@ check_grep "--report counts every row once" "22544 scored with a label, 0 duplic
 run "$SF" evaluate --model "$model" --split all
 want=$(sed -n '/precision/,/weighted avg/p' <<<"$out")
 got=$(sed -n '/precision/,/weighted avg/p' <<<"$report")
-check "--report equals evaluate --split all" [ -n "$want" ] && [ "$want" = "$got" ]
+check "evaluate --split all gives a report" [ -n "$want" ]
+check "--report equals evaluate --split all" [ "$want" = "$got" ]
 
 done_testing

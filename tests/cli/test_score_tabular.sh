@@ -25,7 +25,8 @@ for ds in credit_data penguins lending_club mlc_churn; do
   "$SF" predict --model "$model" "$data" >"$SF_TMP/$ds.predict" 2>"$SF_TMP/$ds.predict.err"
   rc=$?
   sanitizer_check "predict $ds" "$rc" "$(cat "$SF_TMP/$ds.predict.err")"
-  check "$ds: predict scores every row ($rows)" [ "$rc" -eq 0 ] && [ "$(wc -l <"$SF_TMP/$ds.predict")" -eq "$rows" ]
+  check "$ds: predict exits 0" [ "$rc" -eq 0 ]
+  check "$ds: predict scores every row ($rows)" [ "$(wc -l <"$SF_TMP/$ds.predict")" -eq "$rows" ]
 
   run "$SF" replay -q -t "${ds}_csv" --model "$model" "$data"
   check "$ds: replay as CSV" [ "$rc" -eq 0 ]
