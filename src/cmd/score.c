@@ -447,6 +447,13 @@ static int parse_args(score_opts_t *so, int argc, char **argv) {
                 sf_opt_usage(&spec, "topic and group names cannot be empty");
                 return 2;
         }
+        if (o->predictions_batch && strcmp(o->output, o->dlq) == 0) {
+                sf_opt_usage(&spec,
+                             "--predictions-per-message batch writes messages of predictions to --output: "
+                             "give --dlq another topic ('%s' is both)",
+                             o->output);
+                return 2;
+        }
         if (so->threads > 1 && o->max_records > 0) {
                 sf_opt_usage(&spec, "-c counts the records of one scorer: not with --threads above 1");
                 return 2;

@@ -45,9 +45,14 @@ int sf_score_offsets_add_range(sf_score_offsets_t *t, int32_t partition, int64_t
                                uint32_t outputs);
 
 /* Marks one output of the range holding (partition, offset) acknowledged.
- * Returns 1 when the offset was in flight, 0 when it is unknown (forgotten
- * by a reset, or every output of its range already acknowledged; the
- * acknowledgement is ignored). */
+ * Returns 1 when the offset was in flight, 0 when it is unknown or every
+ * output of its range is already acknowledged (the acknowledgement is
+ * ignored). An output sent before a reset or a rewind and acknowledged
+ * after it counts for the forgotten range it was sent for, never for a
+ * newer range over the same offsets: the newer range is done only with its
+ * own outputs. (An output's key, hence its topic partition, is the same
+ * each time its offset is scored, so the earlier output is acknowledged
+ * first.) Returns 0 for it. */
 int sf_score_offsets_ack(sf_score_offsets_t *t, int32_t partition, int64_t offset);
 
 /* The offset to commit for partition: one past the last offset that is
@@ -60,7 +65,8 @@ int64_t sf_score_offsets_commit_pos(const sf_score_offsets_t *t, int32_t partiti
 void sf_score_offsets_committed(sf_score_offsets_t *t, int32_t partition, int64_t pos);
 
 /* Forgets everything about partition (it was revoked or rewound): its
- * in-flight entries, its commit position. */
+ * in-flight entries (their outputs' late acknowledgements still count for
+ * them, see sf_score_offsets_ack), its commit position. */
 void sf_score_offsets_reset(sf_score_offsets_t *t, int32_t partition);
 
 /* Outputs in flight (added, not yet acknowledged) for partition, or over

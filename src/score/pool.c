@@ -108,10 +108,12 @@ void sf_score_pool_rebalance(sf_score_pool_t *p, int thread, bool assign, int co
                 m->assigned += count;
                 m->assignments++;
                 m->revoked = 0;
+                m->at_end = 0;
         } else {
                 m->assigned -= count;
                 if (m->assigned < 0) m->assigned = 0;
                 m->revoked = 1;
+                m->at_end = 0;
         }
         pthread_mutex_unlock(&p->mu);
 }
@@ -130,6 +132,12 @@ bool sf_score_pool_at_end(sf_score_pool_t *p, int thread, bool mine) {
         pthread_mutex_unlock(&p->mu);
         if (wait) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
         return all;
+}
+
+void sf_score_pool_busy(sf_score_pool_t *p, int thread) {
+        pthread_mutex_lock(&p->mu);
+        p->m[thread].at_end = 0;
+        pthread_mutex_unlock(&p->mu);
 }
 
 static void *run_member(void *arg) {

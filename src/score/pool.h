@@ -89,4 +89,8 @@ void sf_score_pool_rebalance(sf_score_pool_t *pool, int thread, bool assign, int
  * its consumer, so that it takes part in a rebalance). */
 bool sf_score_pool_at_end(sf_score_pool_t *pool, int thread, bool mine);
 
+/* -e: the thread has records to score (a batch, or a message held for its
+ * next one): it is not at its end, whatever it said before. */
+void sf_score_pool_busy(sf_score_pool_t *pool, int thread);
+
 #endif

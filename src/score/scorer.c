@@ -146,6 +146,11 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         int64_t off;
         unpack(opaque, &part, &off);
         uint64_t n = predictions_in(s, msg);
+        /* An aborted transaction's outputs still queued or in flight: the
+         * batch was rewound and is scored again. */
+        if (s->o->exactly_once &&
+            (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+                return;
         if (msg->err) {
                 s->t.failed += n;
                 if (s->o->prom) sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, 0, n);
@@ -725,7 +730,9 @@ static void score_batch(scorer_t *s) {
                         return;
                 }
         }
-        sf_scorer_totals_t before = s->t;
+        /* What an aborted batch takes back (it is scored again); its
+         * records count as consumed each time they are. */
+        uint64_t before[4] = {s->t.predictions, s->t.dlq, s->t.unseen, s->t.unknown_label};
         double t0 = s->o->prom ? sf_now_s() : 0;
         int aborted = 0;
         /* One clock read for the batch: its records are queued within
@@ -735,10 +742,10 @@ static void score_batch(scorer_t *s) {
         if (s->o->exactly_once && !s->failed && commit_txn(s) == 1) {
                 aborted = 1;
                 /* aborted: those outputs do not count */
-                s->t.predictions = before.predictions;
-                s->t.dlq = before.dlq;
-                s->t.unseen = before.unseen;
-                s->t.unknown_label = before.unknown_label;
+                s->t.predictions = before[0];
+                s->t.dlq = before[1];
+                s->t.unseen = before[2];
+                s->t.unknown_label = before[3];
         }
         s->t.batches++;
         s->iv_batches++;
@@ -1148,6 +1155,7 @@ static void serve(scorer_t *s) {
                         continue;
                 }
                 fill_batch(s);
+                int took = s->n > 0;
                 score_batch(s);
                 sf_producer_poll(s->prod, 0);
                 outputs_acked(s);
@@ -1155,7 +1163,10 @@ static void serve(scorer_t *s) {
                 stats(s, 0);
                 if (o->prom) sf_score_prom_publish(o->prom, s->t.records, 0);
                 beat(s);
-                if (o->exit_at_end && s->n == 0 && !s->pending && at_end(s)) break;
+                if (o->exit_at_end && o->pool && (took || s->pending))
+                        sf_score_pool_busy(o->pool, o->thread);
+                else if (o->exit_at_end && !s->pending && at_end(s))
+                        break;
         }
 }
 

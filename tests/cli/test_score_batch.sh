@@ -18,6 +18,9 @@ ROW='0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,0.00,
 run "$SF" score --predictions-per-message many --model "$model"
 check "--predictions-per-message many is a usage error" [ "$rc" -eq 2 ]
 check_grep "... naming the option" "predictions-per-message: 'many' is not one or batch" "$err"
+run "$SF" score --predictions-per-message batch --output same --dlq same --model "$model"
+check "batch with --dlq the same topic as --output is a usage error" [ "$rc" -eq 2 ]
+check_grep "... naming the topic" "give --dlq another topic \('same' is both\)" "$err"
 run "$SF" score --help
 check_grep "--help names --predictions-per-message" "predictions-per-message one\|batch" "$out$err"
 

@@ -124,25 +124,51 @@ out:
 }
 
 /* A revoked partition forgets its in-flight outputs; a rewind (an offset
- * added again) does too; late acknowledgements are then ignored. */
+ * added again) does too. The late acknowledgements of those outputs count
+ * for them, not for the outputs sent again for the same offsets. */
 static void test_offsets_reset_rewind(void) {
         sf_score_offsets_t *t = sf_score_offsets_new();
         if (!t) return;
         for (int o = 0; o < 5; o++) sf_score_offsets_add(t, 1, o);
         sf_score_offsets_ack(t, 1, 0);
-        sf_score_offsets_reset(t, 1);
+        sf_score_offsets_reset(t, 1); /* 1..4 still out */
         CHECK_INT(sf_score_offsets_inflight(t, 1), 0);
         CHECK_INT(sf_score_offsets_commit_pos(t, 1), -1);
-        CHECK_INT(sf_score_offsets_ack(t, 1, 1), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 1, 1), 0); /* a late one: ignored */
         for (int o = 3; o < 6; o++) sf_score_offsets_add(t, 1, o);
-        sf_score_offsets_add(t, 1, 4); /* rewound to 4 */
+        sf_score_offsets_add(t, 1, 4); /* rewound to 4: 3, 4, 5 out too */
         CHECK_INT(sf_score_offsets_inflight(t, 1), 1);
-        CHECK_INT(sf_score_offsets_ack(t, 1, 3), 0);
-        CHECK_INT(sf_score_offsets_ack(t, 1, 4), 1);
+        CHECK_INT(sf_score_offsets_ack(t, 1, 4), 0); /* the first 4 */
+        CHECK_INT(sf_score_offsets_commit_pos(t, 1), -1);
+        CHECK_INT(sf_score_offsets_ack(t, 1, 4), 0); /* the second */
+        CHECK_INT(sf_score_offsets_commit_pos(t, 1), -1);
+        CHECK_INT(sf_score_offsets_ack(t, 1, 4), 1); /* the one in flight now */
         CHECK_INT(sf_score_offsets_commit_pos(t, 1), 5);
         CHECK_INT(sf_score_offsets_add(t, -1, 0), -1);
         sf_score_offsets_destroy(t);
         sf_score_offsets_destroy(NULL);
+}
+
+/* Batches of ranges 100..199 and 200..299 in flight when the partition is
+ * revoked and assigned again; scoring goes on from 100 as one range
+ * 100..299. The late acknowledgement of the first old batch (named by its
+ * offset 100) must not complete the new range: 200..299 would be committed
+ * with no output of theirs acknowledged. */
+static void test_offsets_late_ack_after_reset(void) {
+        sf_score_offsets_t *t = sf_score_offsets_new();
+        if (!t) return;
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 100, 199, 1), 0);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 200, 299, 1), 0);
+        sf_score_offsets_reset(t, 0);
+        CHECK_INT(sf_score_offsets_add_range(t, 0, 100, 299, 1), 0);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 100), 0); /* the old batch's */
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 200), 0); /* the other old one */
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), -1);
+        CHECK_INT(sf_score_offsets_ack(t, 0, 100), 1); /* the new batch's */
+        CHECK_INT(sf_score_offsets_commit_pos(t, 0), 300);
+        CHECK_INT(sf_score_offsets_inflight(t, 0), 0);
+        sf_score_offsets_destroy(t);
 }
 
 /* A range of offsets covered by several outputs (a message of many
@@ -838,6 +864,7 @@ int main(void) {
         RUN(test_offsets_random);
         RUN(test_offsets_many_outputs);
         RUN(test_offsets_reset_rewind);
+        RUN(test_offsets_late_ack_after_reset);
         RUN(test_offsets_ranges);
         RUN(test_offsets_ranges_random);
         RUN(test_hist);
