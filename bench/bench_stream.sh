@@ -13,11 +13,13 @@
 #     produces exactly as the scorer does but does no scoring at all (no
 #     parsing, no model, no JSON), the ceiling for any scorer on librdkafka,
 #     this broker and these 2 cores;
-#   - many records per message: the same throughput with M rows a message
-#     (replay --records-per-message M) for `streamflow score
-#     --records-per-message many --predictions-per-message batch` and for
-#     the Python scorer with the same two options (each record still parsed
-#     and scored alone; one output message per micro-batch and partition).
+#   - many records per message: with M rows a message (replay
+#     --records-per-message M, the topic filled first), records/s over each
+#     scorer's own time from its first record to its last acknowledged
+#     output, for `streamflow score --records-per-message many
+#     --predictions-per-message batch` and for the Python scorer with the
+#     same two options (each record still parsed and scored alone; one
+#     output message per micro-batch and partition).
 # Each round runs all five one after the other, so the machine's noise hits
 # them alike. At the end three ratios for the summary of bench/run, as lines
 # of bench/ratio.h: one record a message against the floor (target 0.9) and
@@ -129,6 +131,10 @@ throughput() {
     per=(--records-per-message "$RPM")
   fi
   topics "$in" "$out" || return 1
+  if [ "$kind" = cm ] || [ "$kind" = pm ]; then
+    prefilled "$kind" "$i" "$in" "$out"
+    return
+  fi
   if [ "$kind" = f ]; then
     "${run[@]}" "$FLOOR" "$B" "$in" "$out" "g$in" $((N + 1)) "$tmp/end.$kind.$i" \
       </dev/null 2>"$tmp/score.$kind.$i.err" &
@@ -153,6 +159,31 @@ throughput() {
   # the scorer after its final flush, before it leaves the group).
   t1=$(tail -n 1 "$tmp/end.$kind.$i" | sed -E 's/.*"time_ms":([0-9]+).*/\1/')
   echo "$N $t0 $t1" | awk '{printf "%.0f\n", $1 / (($3 - $2) / 1e3)}'
+}
+
+# prefilled KIND RUN IN OUT: with RPM records a message, the topic is filled
+# first and the scorer then reads all of it: records/s over the scorer's
+# own time from its first record to its last acknowledged output (the
+# figure both scorers print at the end). Replaying into the topic at the
+# same time would time the replay: it produces these few large messages
+# more slowly than the scorer scores them.
+prefilled() {
+  local kind=$1 i=$2 in=$3 out=$4
+  local run=(timeout -k 5 "$LIMIT" /usr/bin/time -f %M -o "$tmp/rss.$kind.$i")
+  "$SF" replay -q -b "$B" -t "$in" --loop --limit "$N" --records-per-message "$RPM" "$DATA" </dev/null ||
+    return 1
+  if [ "$kind" = cm ]; then
+    "${run[@]}" "$SF" score -b "$B" -t "$in" --output "$out" -G "g$in" --records-per-message many \
+      --predictions-per-message batch --model "$model" -c "$N" </dev/null 2>"$tmp/score.$kind.$i.err" ||
+      { echo "bench_stream: scorer failed:" >&2; tail -n 5 "$tmp/score.$kind.$i.err" >&2; return 1; }
+    grep '^score: ' "$tmp/score.$kind.$i.err" | tail -n 1 | sed -E 's/.* ([0-9]+) records\/s.*/\1/'
+  else
+    "${run[@]}" $PY bench/bench_stream_py.py --records-per-message many --predictions-per-message batch \
+      "$B" "$in" "$out" "g$in" "$model" "$N" "$tmp/end.$kind.$i" </dev/null >"$tmp/py.$kind.$i.out" \
+      2>"$tmp/score.$kind.$i.err" ||
+      { echo "bench_stream: scorer failed:" >&2; tail -n 5 "$tmp/score.$kind.$i.err" >&2; return 1; }
+    sed -nE 's/^python: .* ([0-9]+) records\/s$/\1/p' "$tmp/py.$kind.$i.out"
+  fi
 }
 
 py_ok=0
@@ -183,7 +214,10 @@ run() {
   r=$(throughput "$1" "$2") || exit 1
   echo "$r" >>"$tmp/rates.$1"
   cat "$tmp/rss.$1.$2" >>"$tmp/rsss.$1"
-  echo "  run $2: $3 $r records/s end to end, peak RSS $(($(cat "$tmp/rss.$1.$2") / 1024)) MB"
+  local how="end to end"
+  case $1 in cm | pm) how="from a filled topic" ;; esac
+  [ -n "$r" ] || { echo "bench_stream: no figure from run $2 of $3" >&2; exit 1; }
+  echo "  run $2: $3 $r records/s $how, peak RSS $(($(cat "$tmp/rss.$1.$2") / 1024)) MB"
 }
 # med FILE: the median of the figures in $tmp/FILE, rounded to a whole number.
 med() { median <"$tmp/$1" | awk '{printf "%.0f\n", $1}'; }
@@ -254,9 +288,9 @@ if [ -n "$py" ]; then
   echo "speed-up: $(div "$rate" "$py")x"
 fi
 if [ -n "$m_rate" ]; then
-  echo "$RPM records a message, predictions batched: streamflow score $m_rate records/s, peak RSS $((m_peak / 1024)) MB"
+  echo "$RPM records a message, predictions batched, from a filled topic: streamflow score $m_rate records/s, peak RSS $((m_peak / 1024)) MB"
   if [ -n "$pm_rate" ]; then
-    echo "$RPM records a message, predictions batched: python $pm_rate records/s, peak RSS $((pm_peak / 1024)) MB"
+    echo "$RPM records a message, predictions batched, from a filled topic: python $pm_rate records/s, peak RSS $((pm_peak / 1024)) MB"
     echo "speed-up: $(div "$m_rate" "$pm_rate")x"
   fi
 fi

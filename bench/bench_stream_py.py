@@ -83,6 +83,9 @@ def records(msgs, many):
     return out
 
 
+MAX_MESSAGE = 900000  # bytes of predictions in one message: under message.max.bytes (1 MB)
+
+
 def produce(p, output, value, key):
     while True:
         try:
@@ -156,7 +159,15 @@ def main():
             else:
                 produce(p, a.output, value, m.key())
         for part, values in lines.items():  # keyed by the partition's number, as StreamFlow's
-            produce(p, a.output, "\n".join(values), str(part))
+            # newline-terminated lines, in messages under Kafka's 1 MB limit
+            chunk, size = [], 0
+            for v in values + [None]:
+                if chunk and (v is None or size + len(v) + 1 > MAX_MESSAGE):
+                    produce(p, a.output, "".join(chunk), str(part))
+                    chunk, size = [], 0
+                if v is not None:
+                    chunk.append(v + "\n")
+                    size += len(v) + 1
         p.poll(0)
         for m in msgs:
             c.store_offsets(m)
