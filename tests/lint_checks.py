@@ -80,21 +80,28 @@ class Scanner:
             return False
         return True
 
+    def skip_quoted(self, c):
+        """Skips what starts at c when it is an escape, a quoted string,
+        or a $-expansion or backquotes; returns whether it was one."""
+        if c == "\\":
+            self.advance(2)
+        elif c == "'":
+            self.advance()
+            self.skip_single()
+        elif c == '"':
+            self.advance()
+            self.skip_double()
+        else:
+            return self.skip_dollar_or_backquote()
+        return True
+
     def skip_until(self, close):
         """Skips nested shell text up to the bracket that closes it."""
         opener = {")": "(", "}": "{"}[close]
         depth = 1
         while self.peek():
             c = self.peek()
-            if c == "\\":
-                self.advance(2)
-            elif c == "'":
-                self.advance()
-                self.skip_single()
-            elif c == '"':
-                self.advance()
-                self.skip_double()
-            elif self.skip_dollar_or_backquote():
+            if self.skip_quoted(c):
                 pass
             elif c == opener:
                 depth += 1
@@ -179,15 +186,7 @@ class Scanner:
             if word is None:
                 word, word_line = "", self.line
             start = self.i
-            if c == "\\":
-                self.advance(2)
-            elif c == "'":
-                self.advance()
-                self.skip_single()
-            elif c == '"':
-                self.advance()
-                self.skip_double()
-            elif self.skip_dollar_or_backquote():
+            if self.skip_quoted(c):
                 pass
             elif c == "<" and self.peek(1) == "<" and self.peek(2) != "<":
                 self.advance(2)
