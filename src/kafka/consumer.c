@@ -507,6 +507,24 @@ int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size) {
         return 0;
 }
 
+int sf_consumer_seek(sf_consumer_t *c, rd_kafka_topic_partition_list_t *parts, int timeout_ms, char *errstr,
+                     size_t errstr_size) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->cl.rk, parts, timeout_ms);
+        if (error) {
+                snprintf(errstr, errstr_size, "seeking back %d partition(s): %s", parts->cnt,
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return -1;
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                part_state_t *ps = parts->elems[i].err
+                                           ? NULL
+                                           : parts_find(c, parts->elems[i].topic, parts->elems[i].partition);
+                if (ps) ps->eof = false; /* its end is to be reached again */
+        }
+        return 0;
+}
+
 bool sf_consumer_at_end(const sf_consumer_t *c) {
         if (!c->opts.exit_at_end || c->nparts == 0) return false;
         for (size_t i = 0; i < c->nparts; i++)

@@ -296,6 +296,14 @@ int sf_consumer_store_offset(sf_consumer_t *c, const char *topic, int32_t partit
  * a refusal during a rebalance included (unlike sf_consumer_close). */
 int sf_consumer_commit(sf_consumer_t *c, char *errstr, size_t errstr_size);
 
+/* Seeks each partition of parts to its offset (rd_kafka_seek_partitions:
+ * each element's err says how its seek went) and, for -e, counts those
+ * sought as not at their end. Returns 0, or -1 (errstr) when the seeks did
+ * not all finish within timeout_ms: librdkafka 2.0 drops a seek in flight
+ * when a rebalance starts (no reply ever comes), so try again later. */
+int sf_consumer_seek(sf_consumer_t *c, rd_kafka_topic_partition_list_t *parts, int timeout_ms, char *errstr,
+                     size_t errstr_size);
+
 /* True when exit_at_end was asked and every assigned partition is at its
  * end (at least one partition assigned). */
 bool sf_consumer_at_end(const sf_consumer_t *c);

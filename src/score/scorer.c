@@ -69,6 +69,14 @@ typedef struct scorer {
         size_t nspans;
         rd_kafka_message_t *pending;
 
+        /* Partitions of o->topic to read again from an offset (records
+         * fetched there were not scored), or NULL. Sought back; until a
+         * seek succeeds (librdkafka drops a seek in flight when a
+         * rebalance starts) or the partition is revoked, every message of
+         * it is dropped: nothing after that offset is scored or committed
+         * before the records at it are. */
+        rd_kafka_topic_partition_list_t *rewind;
+
         /* --predictions-per-message batch: the slots chained by source
          * partition, and one partition's prediction lines at a time cut into
          * messages; all grown, never shrunk. */
@@ -578,28 +586,56 @@ static void produce_batch(scorer_t *s, int64_t now_us) {
 
 static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what);
 
+/* Notes that partition is to be read again from offset (the lowest such
+ * offset wins). Returns 0, or -1 out of memory (s failed). */
+static int rewind_later(scorer_t *s, int32_t partition, int64_t offset) {
+        if (!s->rewind) s->rewind = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_t *tp =
+                s->rewind ? rd_kafka_topic_partition_list_find(s->rewind, s->o->topic, partition) : NULL;
+        if (!tp && s->rewind) {
+                tp = rd_kafka_topic_partition_list_add(s->rewind, s->o->topic, partition);
+                tp->offset = offset;
+        }
+        if (!tp) {
+                fail(s, "out of memory");
+                return -1;
+        }
+        if (offset < tp->offset) tp->offset = offset;
+        return 0;
+}
+
+/* Whether msg is of a partition still to be sought back (it is dropped:
+ * it is read again after the seek). */
+static bool rewinding(const scorer_t *s, const rd_kafka_message_t *msg) {
+        return s->rewind && s->rewind->cnt > 0 &&
+               rd_kafka_topic_partition_list_find(s->rewind, s->o->topic, msg->partition);
+}
+
+/* Seeks back the partitions of s->rewind; those sought, or no longer
+ * assigned (their next owner starts from the committed offset), leave the
+ * list, the others are tried again on the next call. */
+static void rewind_now(scorer_t *s) {
+        if (!s->rewind || s->rewind->cnt == 0) return;
+        char err[512];
+        if (sf_consumer_seek(s->cons, s->rewind, 5000, err, sizeof(err)) != 0)
+                return; /* the whole list stays */
+        for (int i = s->rewind->cnt - 1; i >= 0; i--) {
+                rd_kafka_resp_err_t e = s->rewind->elems[i].err;
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                    e == RD_KAFKA_RESP_ERR__STATE)
+                        rd_kafka_topic_partition_list_del_by_idx(s->rewind, i);
+        }
+}
+
 /* Seeks every partition of the batch back to its first offset (after an
  * aborted transaction the records are consumed and scored again). */
 static void rewind_batch(scorer_t *s) {
-        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-        if (!parts) return;
         /* A pending message is read again too. */
         for (int i = s->pending ? -1 : 0; i < s->n; i++) {
                 rd_kafka_message_t *m = i < 0 ? s->pending : s->slots[i].msg;
-                rd_kafka_topic_partition_t *tp =
-                        rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition);
-                if (!tp)
-                        tp = rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(m->rkt),
-                                                               m->partition);
-                if (tp->offset == RD_KAFKA_OFFSET_INVALID || m->offset < tp->offset) tp->offset = m->offset;
+                if (rewind_later(s, m->partition, m->offset) != 0) break;
         }
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
-        if (error) {
-                fail(s, "cannot rewind %s after an aborted transaction: %s", s->o->topic,
-                     rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-        }
-        rd_kafka_topic_partition_list_destroy(parts);
+        rewind_now(s);
         if (s->pending) rd_kafka_message_destroy(s->pending);
         s->pending = NULL;
 }
@@ -842,6 +878,9 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
                         s->pending = NULL;
                 }
                 sf_score_offsets_reset(s->offsets, tp->partition);
+                /* revoked: the new owner starts from the committed offset;
+                 * assigned: so does this scorer */
+                if (s->rewind) rd_kafka_topic_partition_list_del(s->rewind, tp->topic, tp->partition);
                 mine++;
                 /* On assignment the layer has set each offset to where the
                  * partition starts: its committed offset when there is one. */
@@ -1083,7 +1122,7 @@ static void fill_batch(scorer_t *s) {
                         if (s->n == 0 || (o->exit_at_end && sf_consumer_at_end(s->cons))) break;
                         continue;
                 }
-                if (msg->err) { /* not expected from the layer; never lose track of it */
+                if (msg->err || rewinding(s, msg)) { /* an error is not expected from the layer */
                         rd_kafka_message_destroy(msg);
                         continue;
                 }
@@ -1093,29 +1132,16 @@ static void fill_batch(scorer_t *s) {
         }
 }
 
-/* In a pool whose threads have not all had their first assignment: takes
- * part in the rebalance that is coming, but scores nothing yet (a record
- * fetched meanwhile is sought back to), so that no partition is scored
- * by a thread that is about to lose it. */
+/* In a pool whose threads have not all had their first assignment:
+ * takes part in the rebalance that is coming, but scores nothing yet (a
+ * record fetched meanwhile is read again once the pool has settled), so
+ * that no partition is scored by a thread that is about to lose it. */
 static void beat(scorer_t *s);
 static void wait_settled(scorer_t *s) {
         rd_kafka_message_t *msg = sf_consumer_poll(s->cons, 100);
         beat(s);
         if (!msg) return;
-        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-        if (parts) {
-                rd_kafka_topic_partition_list_add(parts, rd_kafka_topic_name(msg->rkt), msg->partition)
-                        ->offset = msg->offset;
-                rd_kafka_error_t *error = rd_kafka_seek_partitions(sf_consumer_handle(s->cons), parts, 10000);
-                if (error) {
-                        fail(s, "cannot seek %s [%d] back to offset %lld: %s", s->o->topic,
-                             (int)msg->partition, (long long)msg->offset, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                }
-                rd_kafka_topic_partition_list_destroy(parts);
-        } else {
-                fail(s, "out of memory");
-        }
+        if (!msg->err) rewind_later(s, msg->partition, msg->offset);
         rd_kafka_message_destroy(msg);
 }
 
@@ -1130,7 +1156,7 @@ static void beat(scorer_t *s) {
 /* -e: whether to stop, every assigned partition read to its end (in a
  * pool: every thread's). */
 static bool at_end(scorer_t *s) {
-        bool mine = sf_consumer_at_end(s->cons);
+        bool mine = sf_consumer_at_end(s->cons) && !(s->rewind && s->rewind->cnt > 0);
         return s->o->pool ? sf_score_pool_at_end(s->o->pool, s->o->thread, mine) : mine;
 }
 
@@ -1154,6 +1180,7 @@ static void serve(scorer_t *s) {
                         wait_settled(s);
                         continue;
                 }
+                rewind_now(s);
                 fill_batch(s);
                 int took = s->n > 0;
                 score_batch(s);
@@ -1232,6 +1259,7 @@ static void destroy(scorer_t *s, sf_scorer_totals_t *totals) {
         }
         if (s->slots) release_batch(s);
         if (s->pending) rd_kafka_message_destroy(s->pending);
+        if (s->rewind) rd_kafka_topic_partition_list_destroy(s->rewind);
         s->t.p50_us = sf_score_hist_percentile(&s->hist_all, 50);
         s->t.p99_us = sf_score_hist_percentile(&s->hist_all, 99);
         s->t.latency = s->hist_all;
