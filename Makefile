@@ -37,8 +37,11 @@ TSAN_FLAGS:= -fsanitize=thread -fno-omit-frame-pointer
 # Not test_score_faults.sh (timed fault injection, too slow under TSan; the
 # same scorer code runs in test_score.sh) nor test_yt_produce.sh (the HTTP
 # side; the Kafka side runs in test_yt_pipeline.sh).
+# The --threads 2 replicas of the scoring tests (*_t2.sh) run there only:
+# the TSan build checks what two threads share, and the same scorer code
+# runs single-threaded on the two other builds.
 TSAN_TESTS:= test_kafka test_kafka_broker test_score test_broker.sh test_score.sh test_score_reload.sh test_yt_pipeline.sh \
-             test_score_threads.sh test_score_t2.sh
+             test_score_threads.sh test_score_t2.sh test_score_reload_t2.sh test_metrics_t2.sh
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 # ONNX's protobuf messages, generated at build time by protoc-c from the
@@ -128,7 +131,8 @@ TEST_RUN   = tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS))
 
 test: deps
 	@$(MAKE) --no-print-directory $(if $(BUILD_JOBS),-j$(BUILD_JOBS)) all asan fuzz-build tsan
-	@$(TEST_RUN) --build $(BUILD) --build $(ASAN_BUILD) --build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
+	@$(TEST_RUN) --build '$(BUILD):!*_t2.sh' --build '$(ASAN_BUILD):!*_t2.sh' \
+		--build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
 
 check: all
 	@$(TEST_RUN) --build $(BUILD)

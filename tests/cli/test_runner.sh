@@ -60,6 +60,13 @@ run bash "$tree/tests/run" --build b:test_alpha,test_b*
 check "a build's globs select its programs" [ "$rc" -eq 0 ]
 check_grep "... alpha and beta ran" '^2 passed, 0 failed, 0 skipped$' "$out"
 check_nogrep "... gamma did not" 'test_gamma' "$out"
+run bash "$tree/tests/run" --build 'b:!test_g*'
+check "a build's !globs leave programs out" [ "$rc" -eq 0 ]
+check_grep "... alpha and beta ran" '^2 passed, 0 failed, 0 skipped$' "$out"
+check_nogrep "... gamma did not" 'test_gamma' "$out"
+run bash "$tree/tests/run" --build 'b:test_a*,test_b*,!test_a*'
+check "globs and !globs together" [ "$rc" -eq 0 ]
+check_grep "... beta alone ran" '^1 passed, 0 failed, 0 skipped$' "$out"
 
 # A failure early in a long output: the runner shows the tail, and the first
 # error too, which is usually the cause.

@@ -5,9 +5,9 @@
 # source_index while the rest of its message is scored; --exactly-once
 # commits whole messages; an output refused keeps its message's offset
 # uncommitted; kill -9 mid-stream and a restart, and a rebalance
-# mid-stream, lose no record. Its kill -9 must land while the replay still
-# runs:
-# tests/run: alone
+# mid-stream, lose no record (the kill lands a third into a rate-limited
+# replay, after the first prediction: mid-stream however loaded the
+# machine).
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/broker.sh"
 
