@@ -111,7 +111,7 @@ tests: $(UNIT_BINS)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT=-O1 \
-		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(SAN_FLAGS)" all
+		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(LDFLAGS) $(SAN_FLAGS)" all fuzz-replay
 	@echo address,undefined >$(ASAN_BUILD)/.sanitized
 
 tsan:
@@ -120,7 +120,7 @@ tsan:
 	@echo thread >$(TSAN_BUILD)/.sanitized
 
 # The whole suite, twice: the normal build and the ASan/UBSan build; then
-# the threaded tests on the TSan build. The four builds are one parallel make
+# the threaded tests on the TSan build. The three builds are one parallel make
 # (BUILD_JOBS compilers, default one per core, unless make was given -j);
 # the runner takes the programs of all three builds together, TEST_JOBS at a
 # time (tests/run -j; empty: its default), and prints one closing line.
@@ -130,7 +130,7 @@ TEST_JOBS ?=
 TEST_RUN   = tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS))
 
 test: deps
-	@$(MAKE) --no-print-directory $(if $(BUILD_JOBS),-j$(BUILD_JOBS)) all asan fuzz-build tsan
+	@$(MAKE) --no-print-directory $(if $(BUILD_JOBS),-j$(BUILD_JOBS)) all asan tsan
 	@$(TEST_RUN) --build '$(BUILD):!*_t2.sh' --build '$(ASAN_BUILD):!*_t2.sh' \
 		--build $(TSAN_BUILD):$(subst $(space),$(comma),$(strip $(TSAN_TESTS)))
 
@@ -156,11 +156,13 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/streamflow
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c. The library
-# objects are built again with clang and the fuzzer's coverage hooks into
-# FUZZ_BUILD; `make test` and `make check` build the targets, and
-# tests/cli/test_fuzz_regress.sh replays their stored inputs. `make fuzz`
-# grows a corpus per target under FUZZ_BUILD/corpus (tests/fuzz/run).
+# libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c. `make fuzz`
+# builds the library objects again with clang and the fuzzer's coverage
+# hooks into FUZZ_BUILD and grows a corpus per target under
+# FUZZ_BUILD/corpus (tests/fuzz/run). `make asan` also links each target
+# with tests/fuzz/replay.c (a main that runs it once per file, no clang
+# needed) into ASAN_BUILD/fuzz-replay/, and tests/cli/test_fuzz_regress.sh
+# replays the stored inputs through those on the ASan/UBSan build.
 #   make fuzz                                  every target FUZZ_TIME seconds
 #   make fuzz FUZZ_TARGETS=table_row FUZZ_TIME=600 FUZZ_JOBS=2
 FUZZ_BUILD   ?= build/fuzz
@@ -172,10 +174,12 @@ FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-poin
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/%)
+REPLAY_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
-.PHONY: fuzz fuzz-build fuzz-bins
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-replay
 
-fuzz: deps
+fuzz:
+	@scripts/install-deps --fuzz
 	@$(MAKE) --no-print-directory fuzz-build
 	@tests/fuzz/run --build $(FUZZ_BUILD) --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
@@ -189,7 +193,12 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_OBJS)
 	$(Q)echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS)
 
-check: fuzz-build
+fuzz-replay: $(REPLAY_BINS)
+
+$(BUILD)/fuzz-replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 # ------------------------------------------------------------ end fuzzing
 
 FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h bench/*.c \

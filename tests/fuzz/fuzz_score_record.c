@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(r == SF_REJECT_NONE || (r == SF_REJECT_NON_FINITE && info.col >= 0), "encode: %s",
                    sf_score_reject_str(r));
         static const float probs[5] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0625f};
-        const sf_score_source_t src = {"connections", 3, 42, NULL, 0};
+        const sf_score_source_t src = {.topic = "connections", .partition = 3, .offset = 42};
         char out[1024];
         size_t len = sf_score_format(&dec, out, sizeof(out), probs, &row, status, &info, &src);
         char *big = NULL;
