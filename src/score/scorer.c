@@ -589,25 +589,28 @@ static int txn_error(scorer_t *s, rd_kafka_error_t *error, const char *what);
 /* Notes that partition is to be read again from offset (the lowest such
  * offset wins). Returns 0, or -1 out of memory (s failed). */
 static int rewind_later(scorer_t *s, int32_t partition, int64_t offset) {
-        if (!s->rewind) s->rewind = rd_kafka_topic_partition_list_new(4);
-        rd_kafka_topic_partition_t *tp =
-                s->rewind ? rd_kafka_topic_partition_list_find(s->rewind, s->o->topic, partition) : NULL;
-        if (!tp && s->rewind) {
-                tp = rd_kafka_topic_partition_list_add(s->rewind, s->o->topic, partition);
-                tp->offset = offset;
-        }
-        if (!tp) {
+        if (!s->rewind && !(s->rewind = rd_kafka_topic_partition_list_new(4))) {
                 fail(s, "out of memory");
                 return -1;
         }
-        if (offset < tp->offset) tp->offset = offset;
+        rd_kafka_topic_partition_t *tp =
+                rd_kafka_topic_partition_list_find(s->rewind, s->o->topic, partition);
+        if (!tp)
+                rd_kafka_topic_partition_list_add(s->rewind, s->o->topic, partition)->offset = offset;
+        else if (offset < tp->offset)
+                tp->offset = offset;
         return 0;
+}
+
+/* Whether any partition is still to be sought back. */
+static bool rewinds_pending(const scorer_t *s) {
+        return s->rewind && s->rewind->cnt > 0;
 }
 
 /* Whether msg is of a partition still to be sought back (it is dropped:
  * it is read again after the seek). */
 static bool rewinding(const scorer_t *s, const rd_kafka_message_t *msg) {
-        return s->rewind && s->rewind->cnt > 0 &&
+        return rewinds_pending(s) &&
                rd_kafka_topic_partition_list_find(s->rewind, s->o->topic, msg->partition);
 }
 
@@ -615,7 +618,7 @@ static bool rewinding(const scorer_t *s, const rd_kafka_message_t *msg) {
  * assigned (their next owner starts from the committed offset), leave the
  * list, the others are tried again on the next call. */
 static void rewind_now(scorer_t *s) {
-        if (!s->rewind || s->rewind->cnt == 0) return;
+        if (!rewinds_pending(s)) return;
         char err[512];
         if (sf_consumer_seek(s->cons, s->rewind, 5000, err, sizeof(err)) != 0)
                 return; /* the whole list stays */
@@ -1156,7 +1159,7 @@ static void beat(scorer_t *s) {
 /* -e: whether to stop, every assigned partition read to its end (in a
  * pool: every thread's). */
 static bool at_end(scorer_t *s) {
-        bool mine = sf_consumer_at_end(s->cons) && !(s->rewind && s->rewind->cnt > 0);
+        bool mine = sf_consumer_at_end(s->cons) && !rewinds_pending(s);
         return s->o->pool ? sf_score_pool_at_end(s->o->pool, s->o->thread, mine) : mine;
 }
 
