@@ -210,11 +210,15 @@ void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok) {
         sf_score_prom_delivered_many(p, key, ok, 1);
 }
 
-void sf_score_prom_delivered_many(sf_score_prom_t *p, uint64_t key, int ok, uint64_t n) {
+void sf_score_prom_delivered_untimed(sf_score_prom_t *p, int ok, uint64_t n) {
         if (ok)
                 p->live.delivered += n;
         else
                 p->live.failed += n;
+}
+
+void sf_score_prom_delivered_many(sf_score_prom_t *p, uint64_t key, int ok, uint64_t n) {
+        sf_score_prom_delivered_untimed(p, ok, n);
         size_t mask = ((size_t)1 << RING_BITS) - 1, h = slot_of(key);
         for (int i = 0; i < PROBE; i++) {
                 pending_t *e = &p->ring[(h + (size_t)i) & mask];

@@ -61,6 +61,11 @@ void sf_score_prom_delivered(sf_score_prom_t *p, uint64_t key, int ok);
 /* The same for a message of n outputs (n predictions in one message). */
 void sf_score_prom_delivered_many(sf_score_prom_t *p, uint64_t key, int ok, uint64_t n);
 
+/* The delivery report of an output that was not timed (a DLQ copy): counts
+ * it, and takes no latency, even from an output that shares its key (with
+ * many records a message, the records of one message share theirs). */
+void sf_score_prom_delivered_untimed(sf_score_prom_t *p, int ok, uint64_t n);
+
 /* A batch of n records took seconds; aborted: its outputs were thrown away
  * (an aborted transaction) and are not counted. */
 void sf_score_prom_batch(sf_score_prom_t *p, int n, double seconds, int aborted);

@@ -135,10 +135,15 @@ static void unpack(void *opaque, int32_t *partition, int64_t *offset) {
         *offset = (int64_t)(v & ((1ull << 48) - 1));
 }
 
+/* Whether msg went to the predictions topic (else to the DLQ). */
+static int is_prediction(const scorer_t *s, const rd_kafka_message_t *msg) {
+        return msg->rkt && strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) == 0;
+}
+
 /* The predictions a message carries: 1, or with --predictions-per-message
  * batch, its lines when it went to the predictions topic. */
 static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg) {
-        if (!s->o->predictions_batch || strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) != 0) return 1;
+        if (!s->o->predictions_batch || !is_prediction(s, msg)) return 1;
         uint64_t n = 0;
         const char *p = msg->payload, *end = p + msg->len;
         while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -146,6 +151,16 @@ static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg)
                 p++;
         }
         return n;
+}
+
+/* --metrics: the delivery report of msg. Only a prediction was timed (its
+ * key is its source's, which a DLQ copy of a record of the same message
+ * shares). */
+static void prom_delivered(scorer_t *s, const rd_kafka_message_t *msg, void *opaque, uint64_t n) {
+        if (is_prediction(s, msg))
+                sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, !msg->err, n);
+        else
+                sf_score_prom_delivered_untimed(s->o->prom, !msg->err, n);
 }
 
 static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) {
@@ -161,9 +176,8 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
                 return;
         if (msg->err) {
                 s->t.failed += n;
-                if (s->o->prom) sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, 0, n);
-                if (s->o->predictions_batch && msg->rkt && n > 0 &&
-                    strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) == 0) {
+                if (s->o->prom) prom_delivered(s, msg, opaque, n);
+                if (s->o->predictions_batch && n > 0 && is_prediction(s, msg)) {
                         fail(s,
                              "the %llu predictions of %s [%d] from offset %lld were not delivered to %s: %s; "
                              "those offsets and the ones after them stay uncommitted and are scored again "
@@ -181,7 +195,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         }
         s->t.delivered += n;
         s->iv_out += n;
-        if (s->o->prom) sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, 1, n);
+        if (s->o->prom) prom_delivered(s, msg, opaque, n);
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 

@@ -345,13 +345,25 @@ static void test_score_prom_latency(void) {
         sf_score_prom_batch(p, 3000, 0.01, 0);
         for (uint64_t k = 0; k < 3000; k++) sf_score_prom_delivered(p, (7ull << 48) | k, 1);
         sf_score_prom_delivered(p, 99, 1); /* unknown: no observation */
-        sf_score_prom_publish(p, 3000, 1);
+        /* a DLQ copy shares the key of an output in flight: it takes no
+         * latency, and the output's own report still does */
+        sf_score_prom_output(p, 0, 0, NULL, NULL, 5, now_ms - 200);
+        sf_score_prom_delivered_untimed(p, 1, 1);
+        sf_score_prom_batch(p, 1, 0.01, 0);
+        sf_score_prom_publish(p, 3001, 0);
+        sf_expo_t e0;
+        sf_expo_init(&e0);
+        sf_score_prom_metrics(p, &e0);
+        CHECK(has_line(e0.buf, "streamflow_end_to_end_latency_seconds_count 3000"));
+        sf_expo_free(&e0);
+        sf_score_prom_delivered(p, 5, 1);
+        sf_score_prom_publish(p, 3001, 1);
         sf_expo_t e;
         sf_expo_init(&e);
         sf_score_prom_metrics(p, &e);
-        CHECK(has_line(e.buf, "streamflow_end_to_end_latency_seconds_count 3000"));
+        CHECK(has_line(e.buf, "streamflow_end_to_end_latency_seconds_count 3001"));
         CHECK(has_line(e.buf, "streamflow_end_to_end_latency_seconds_bucket{le=\"0.1\"} 0"));
-        CHECK(has_line(e.buf, "streamflow_end_to_end_latency_seconds_bucket{le=\"1\"} 3000"));
+        CHECK(has_line(e.buf, "streamflow_end_to_end_latency_seconds_bucket{le=\"1\"} 3001"));
         sf_expo_free(&e);
         sf_score_prom_destroy(p);
 }
