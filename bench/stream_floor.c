@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
         f.offsets = sf_score_offsets_new();
         if (!conf || !f.offsets) goto out;
         sf_kafka_conf_set_brokers(conf, argv[1]);
-        if (sf_scorer_conf_defaults(conf, err, sizeof(err)) != 0) goto fail;
+        if (sf_scorer_conf_defaults(conf, false, err, sizeof(err)) != 0) goto fail;
         sf_kafka_install_signals();
         sf_consumer_opts_t copts = {0};
         copts.group = group;

@@ -3,6 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+const sf_option_t sf_kafka_options[] = {
+        {"bootstrap", SF_KAFKA_OPT_BROKERS, "BROKERS",
+         "Kafka bootstrap brokers (default $" SF_KAFKA_BROKERS_ENV " or " SF_KAFKA_DEFAULT_BROKERS ")"},
+        {NULL, SF_KAFKA_OPT_PROP, "PROP=VALUE",
+         "librdkafka property, repeatable; '-X list' lists them; secrets are better in a -F file"},
+        {NULL, SF_KAFKA_OPT_FILE, "FILE", "librdkafka properties file (key=value lines, # comments)"},
+        {0}};
+
 void sf_cmd_kafka_hide(int key, const char *arg) {
         if (key != SF_KAFKA_OPT_PROP || !arg) return;
         const char *eq = strchr(arg, '=');

@@ -12,6 +12,10 @@
 #include "cmd/opt.h"
 #include "kafka/kafka.h"
 
+/* The shared option table ({0}-terminated); put it in sf_cmd_spec_t.tables
+ * beside the command's own table. */
+extern const sf_option_t sf_kafka_options[];
+
 /* Applies a -b/-X/-F option to conf. Returns 0 when applied, SF_OPT_EXIT
  * after `-X list` printed librdkafka's properties to stdout, SF_OPT_USAGE
  * after printing a usage error that names the property or file:line.

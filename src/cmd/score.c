@@ -594,11 +594,12 @@ int cmd_score(int argc, char **argv) {
                 fprintf(stderr, "streamflow score: out of memory\n");
                 return 1;
         }
-        if (sf_scorer_conf_defaults(so.kconf, errstr, sizeof(errstr)) != 0) {
+        if ((rc = parse_args(&so, argc, argv)) >= 0) goto out;
+        rc = 1;
+        if (sf_scorer_conf_defaults(so.kconf, so.o.many, errstr, sizeof(errstr)) != 0) {
                 fprintf(stderr, "streamflow score: %s\n", errstr);
                 goto out;
         }
-        if ((rc = parse_args(&so, argc, argv)) >= 0) goto out;
         if (so.report) {
                 rc = run_report(so.kconf, so.o.output);
                 goto out;

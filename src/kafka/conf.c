@@ -1,4 +1,4 @@
-/* The shared Kafka options, the client configuration and the run flag. */
+/* The client configuration and the run flag. */
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -6,14 +6,6 @@
 #include <string.h>
 
 #include "kafka/kafka_int.h"
-
-const sf_option_t sf_kafka_options[] = {
-        {"bootstrap", SF_KAFKA_OPT_BROKERS, "BROKERS",
-         "Kafka bootstrap brokers (default $" SF_KAFKA_BROKERS_ENV " or " SF_KAFKA_DEFAULT_BROKERS ")"},
-        {NULL, SF_KAFKA_OPT_PROP, "PROP=VALUE",
-         "librdkafka property, repeatable; '-X list' lists them; secrets are better in a -F file"},
-        {NULL, SF_KAFKA_OPT_FILE, "FILE", "librdkafka properties file (key=value lines, # comments)"},
-        {0}};
 
 bool sf_kafka_prop_is_secret(const char *name) {
         static const char *const words[] = {"password", "secret",     "key",        "token",

@@ -3,7 +3,9 @@
  * at-least-once group consumer, SIGINT/SIGTERM handling, and the in-memory
  * development cluster behind `streamflow broker`.
  *
- * A command wires it up like this (error handling shortened):
+ * A command wires it up like this (error handling shortened; the option
+ * table sf_kafka_options and sf_cmd_kafka_next, which does the same in one
+ * call, are the command layer's: src/cmd/kafka_opt.h):
  *
  *   static const sf_cmd_spec_t spec = {"score", NULL, "...", {options, sf_kafka_options, NULL}};
  *   sf_kafka_conf_t *kconf = sf_kafka_conf_new();
@@ -43,8 +45,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cmd/opt.h"
-
 /* Used when neither -b nor $STREAMFLOW_BROKERS is given. 127.0.0.1 rather
  * than "localhost": localhost may resolve to ::1 first, and a refused IPv6
  * attempt would be logged as an error before the IPv4 one succeeds. */
@@ -72,10 +72,6 @@
 
 /* Keys of the shared options: -b BROKERS, -X PROP=VALUE, -F FILE. */
 enum { SF_KAFKA_OPT_BROKERS = 'b', SF_KAFKA_OPT_PROP = 'X', SF_KAFKA_OPT_FILE = 'F' };
-
-/* The shared option table ({0}-terminated); put it in sf_cmd_spec_t.tables
- * beside the command's own table. */
-extern const sf_option_t sf_kafka_options[];
 
 /* The longest line a -F properties file may have, without its newline. */
 #define SF_KAFKA_MAX_LINE 65536
@@ -131,6 +127,9 @@ sf_kafka_opt_result_t sf_kafka_conf_opt(sf_kafka_conf_t *conf, int key, const ch
  * Returns 0, or -1 with errstr naming the property (never its value). */
 int sf_kafka_conf_set(sf_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
                       size_t errstr_size);
+
+/* Whether name was set on conf (by sf_kafka_conf_set, -X or -F). */
+bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name);
 
 /* Sets the brokers (a comma-separated host:port list). */
 void sf_kafka_conf_set_brokers(sf_kafka_conf_t *conf, const char *brokers);

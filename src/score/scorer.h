@@ -103,9 +103,10 @@ typedef struct sf_scorer_totals {
 } sf_scorer_totals_t;
 
 /* Sets on conf the client settings the scorer is tuned with (prefetch,
- * batching, metadata refresh, session timeout); options given after this
- * override them. Returns 0, or -1 with errstr. */
-int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, char *errstr, size_t errstr_size);
+ * batching, metadata refresh, session timeout; with many records a message
+ * more prefetch and a shorter refresh), each one the options left unset.
+ * Returns 0, or -1 with errstr. */
+int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, bool many, char *errstr, size_t errstr_size);
 
 /* Runs the pipeline until sf_kafka_running() turns false (SIGINT/SIGTERM),
  * the end of the input with exit_at_end, or max_records. conf builds both

@@ -43,4 +43,12 @@ check "the lint exits 1 on wrong shapes" [ "$rc" -eq 1 ]
 check "the lint names lines 1, 2, 3, 5, 7 and 8 of them, no other" \
   [ "$(sed -n 's/^[^:]*shapes\.sh:\([0-9]*\): .*/\1/p' <<<"$out" | tr '\n' ' ')" = "1 2 3 5 7 8 " ]
 check_grep "... saying why" "shapes\.sh:1: check is followed by &&: what comes after it runs outside the check" "$out"
+
+# The layers: nothing outside src/cmd/ (and main.c, which dispatches to the
+# commands) includes a header of src/cmd/, so the library can be used
+# without the command line.
+cmd_includes() (cd "$SF_ROOT" && grep -rn '#include "cmd/' src --include='*.c' --include='*.h' |
+  grep -v '^src/cmd/' | grep -v '^src/main\.c:')
+run cmd_includes
+check "nothing below src/ outside src/cmd/ includes src/cmd/" [ -z "$out" ]
 done_testing

@@ -2,6 +2,7 @@
  * command with flags, options with arguments, long-only options and the
  * shared Kafka options. Parsing must end, hand back only pieces of argv,
  * and leave exactly the operands, in order, at argv[1..nops]. */
+#include "cmd/kafka_opt.h"
 #include "cmd/opt.h"
 #include "harness.h"
 #include "kafka/kafka.h"
