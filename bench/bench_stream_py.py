@@ -110,7 +110,8 @@ def main():
 
     c = Consumer({"bootstrap.servers": a.brokers, "group.id": a.group, "auto.offset.reset": "earliest",
                   "enable.auto.offset.store": False, "session.timeout.ms": 6000})
-    p = Producer({"bootstrap.servers": a.brokers, "linger.ms": 5, "enable.idempotence": True})
+    p = Producer({"bootstrap.servers": a.brokers, "linger.ms": 5, "enable.idempotence": True,
+                  "compression.type": "lz4"})
     c.subscribe([a.topic])
     done = 0
     t0 = None

@@ -954,6 +954,7 @@ static const char *const tuned[][2] = {
         {"queue.buffering.max.kbytes", "4096"},
         {"batch.num.messages", "10000"},
         {"linger.ms", "5"},
+        {"compression.type", "lz4"},
         /* A scorer killed with -9 hands its partitions over after 6 s, not 45. */
         {"session.timeout.ms", "6000"},
         {"heartbeat.interval.ms", "1000"},
