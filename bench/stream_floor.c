@@ -1,7 +1,7 @@
 /* The Kafka floor of the streaming benchmark: what `streamflow score` would
  * reach if scoring cost nothing. It consumes records with the scorer's own
  * client settings (sf_scorer_conf_defaults) and, for each, produces one
- * message of a prediction's size with the input's key and a model_id
+ * message of a prediction's size and kind with the input's key and a model_id
  * header, storing each input offset once its output is acknowledged (as the
  * scorer does). No parsing, no model, no JSON: what is left is librdkafka,
  * the broker and the kernel, which any scorer on this stack pays, in C or
@@ -22,12 +22,44 @@
 #include "score/scorer.h"
 #include "util/util.h"
 
-/* A prediction as the scorer writes it, with a label: its size is what
- * matters here. */
-static const char value[] =
-        "{\"class\":\"DoS\",\"class_index\":1,\"confidence\":0.998812,\"probabilities\":{\"normal\":0.001050,"
-        "\"DoS\":0.998812,\"Probe\":0.000120,\"R2L\":0.000016,\"U2R\":0.000002},\"topic\":\"connections\","
-        "\"partition\":7,\"offset\":123456,\"label\":\"DoS\",\"label_index\":1,\"attack\":\"neptune\"}";
+/* Predictions as the scorer writes them, with a label: their size and how
+ * well they compress is what matters here (the outputs are compressed,
+ * compression.type=lz4 in sf_scorer_conf_defaults). One text sent again and
+ * again would compress to almost nothing and make the floor too easy to
+ * reach; POOL texts with their own probabilities and offsets, made before
+ * the clock starts and sent in turn, compress as the scorer's do (POOL *
+ * ~280 bytes is far more than LZ4's 64 kB window). */
+#define POOL 4096
+static char pool[POOL][384];
+static int pool_len[POOL];
+
+static void make_pool(void) {
+        static const char *const classes[] = {"normal", "DoS", "Probe", "R2L", "U2R"};
+        uint64_t x = 0x9e3779b97f4a7c15ULL;
+        for (int i = 0; i < POOL; i++) {
+                double p[5], sum = 0;
+                int best = 0;
+                for (int k = 0; k < 5; k++) {
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+                        double u = (double)(x >> 11) / 9007199254740992.0;
+                        p[k] = u * u * u * u;
+                        sum += p[k];
+                }
+                for (int k = 0; k < 5; k++) {
+                        p[k] /= sum;
+                        if (p[k] > p[best]) best = k;
+                }
+                pool_len[i] = snprintf(
+                        pool[i], sizeof(pool[i]),
+                        "{\"class\":\"%s\",\"class_index\":%d,\"confidence\":%.6f,\"probabilities\":{"
+                        "\"normal\":%.6f,"
+                        "\"DoS\":%.6f,\"Probe\":%.6f,\"R2L\":%.6f,\"U2R\":%.6f},\"topic\":\"connections\","
+                        "\"partition\":%d,\"offset\":%d,\"label\":\"%s\",\"label_index\":%d,\"label_value\":"
+                        "\"%s\"}",
+                        classes[best], best, p[best], p[0], p[1], p[2], p[3], p[4], i % 12, 1000 + i * 7,
+                        classes[best], best, best == 1 ? "neptune" : classes[best]);
+        }
+}
 
 typedef struct {
         sf_score_offsets_t *offsets;
@@ -69,6 +101,7 @@ int main(int argc, char **argv) {
         sf_kafka_conf_t *conf = sf_kafka_conf_new();
         f.offsets = sf_score_offsets_new();
         if (!conf || !f.offsets) goto out;
+        make_pool();
         sf_kafka_conf_set_brokers(conf, argv[1]);
         if (sf_scorer_conf_defaults(conf, false, err, sizeof(err)) != 0) goto fail;
         sf_kafka_install_signals();
@@ -97,8 +130,9 @@ int main(int argc, char **argv) {
                         goto fail;
                 }
                 void *opaque = (void *)(uintptr_t)(((uint64_t)m->partition << 48) | (uint64_t)m->offset);
-                if (sf_producer_send(p, output, -1, m->key, m->key_len, value, sizeof(value) - 1, h, opaque,
-                                     err, sizeof(err)) != 0) {
+                int k = (int)(got % POOL);
+                if (sf_producer_send(p, output, -1, m->key, m->key_len, pool[k], (size_t)pool_len[k], h,
+                                     opaque, err, sizeof(err)) != 0) {
                         rd_kafka_headers_destroy(h);
                         rd_kafka_message_destroy(m);
                         goto fail;

@@ -194,6 +194,19 @@ oom:
         return -1;
 }
 
+int sf_kafka_conf_set_default(sf_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                              size_t errstr_size) {
+        size_t n = conf->nprops;
+        if (sf_kafka_conf_has(conf, name)) return 0;
+        if (sf_kafka_conf_set(conf, name, value, errstr, errstr_size) != 0) return -1;
+        if (conf->nprops == n) return 0; /* the brokers: not a property of the list */
+        /* set appended it: move it to the front, before what the user set */
+        sf_kafka_prop_t added = conf->props[conf->nprops - 1];
+        memmove(conf->props + 1, conf->props, (conf->nprops - 1) * sizeof(*conf->props));
+        conf->props[0] = added;
+        return 0;
+}
+
 bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name) {
         for (size_t i = 0; i < conf->nprops; i++)
                 if (strcmp(conf->props[i].name, name) == 0) return true;

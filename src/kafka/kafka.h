@@ -128,8 +128,13 @@ sf_kafka_opt_result_t sf_kafka_conf_opt(sf_kafka_conf_t *conf, int key, const ch
 int sf_kafka_conf_set(sf_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
                       size_t errstr_size);
 
-/* Whether name was set on conf (by sf_kafka_conf_set, -X or -F). */
-bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name);
+/* Sets a default: a property the caller tunes unless the user set it (-X,
+ * -F or sf_kafka_conf_set, before or after this call). It is applied before
+ * every other property, so a user's setting of an alias of it (linger.ms is
+ * queue.buffering.max.ms, compression.type is compression.codec) wins too.
+ * Returns 0, or -1 with errstr. */
+int sf_kafka_conf_set_default(sf_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                              size_t errstr_size);
 
 /* Sets the brokers (a comma-separated host:port list). */
 void sf_kafka_conf_set_brokers(sf_kafka_conf_t *conf, const char *brokers);

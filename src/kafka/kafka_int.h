@@ -35,6 +35,10 @@ struct sf_kafka_client {
         void (*on_offset_reset)(sf_kafka_client_t *cl, const char *line);
 };
 
+/* True when property `name` was set on conf (-X, -F, sf_kafka_conf_set or
+ * a default). */
+bool sf_kafka_conf_has(const sf_kafka_conf_t *conf, const char *name);
+
 /* Builds the librdkafka conf for a client: role defaults (name/value pairs,
  * NULL-terminated, skipped where the user set the property), the brokers,
  * then the user's properties; wires error/log callbacks to cl. Returns

@@ -970,9 +970,7 @@ int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, bool many, char *errstr, size
                 const char *name = tuned[i][0], *value = tuned[i][1];
                 for (size_t k = 0; many && k < SF_ARRAY_SIZE(tuned_many); k++)
                         if (strcmp(tuned_many[k][0], name) == 0) value = tuned_many[k][1];
-                if (!sf_kafka_conf_has(conf, name) &&
-                    sf_kafka_conf_set(conf, name, value, errstr, errstr_size) != 0)
-                        return -1;
+                if (sf_kafka_conf_set_default(conf, name, value, errstr, errstr_size) != 0) return -1;
         }
         return 0;
 }

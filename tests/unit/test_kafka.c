@@ -500,6 +500,41 @@ static void test_producer_defaults(void) {
         sf_kafka_conf_destroy(conf);
 }
 
+/* A default (sf_kafka_conf_set_default) gives way to the user's setting
+ * of the same property, set before or after it, and of an alias of it. */
+static void test_conf_defaults(void) {
+        char err[512], val[64];
+        size_t len;
+        sf_kafka_mock_t *m = shared_mock();
+        if (!m) return;
+        sf_kafka_conf_t *conf = conf_for(m);
+        CHECK(sf_kafka_conf_set(conf, "queue.buffering.max.ms", "70", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set_default(conf, "linger.ms", "5", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set_default(conf, "compression.type", "lz4", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set_default(conf, "batch.num.messages", "777", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set(conf, "compression.codec", "none", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set_default(conf, "queue.buffering.max.kbytes", "4096", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set(conf, "queue.buffering.max.kbytes", "8192", err, sizeof(err)) == 0);
+        CHECK(sf_kafka_conf_set_default(conf, "queue.buffering.max.kbytes", "1024", err, sizeof(err)) == 0);
+        sf_producer_t *p = sf_producer_new(conf, NULL, NULL, err, sizeof(err));
+        CHECK_MSG(p != NULL, "%s", err);
+        if (p) {
+                const rd_kafka_conf_t *kc = rd_kafka_conf(sf_producer_handle(p));
+                static const char *const want[][2] = {{"linger.ms", "70"},
+                                                      {"compression.type", "none"},
+                                                      {"batch.num.messages", "777"},
+                                                      {"queue.buffering.max.kbytes", "8192"}};
+                for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                        len = sizeof(val);
+                        CHECK(rd_kafka_conf_get(kc, want[i][0], val, &len) == RD_KAFKA_CONF_OK);
+                        CHECK_MSG(strcmp(val, want[i][1]) == 0, "%s is %s, expected %s", want[i][0], val,
+                                  want[i][1]);
+                }
+                sf_producer_destroy(p);
+        }
+        sf_kafka_conf_destroy(conf);
+}
+
 /* A permanent error: every message fails, each failure is reported with
  * the topic, and flush says how many were not delivered. */
 static void test_permanent_error(void) {
@@ -981,6 +1016,7 @@ int main(void) {
         RUN(test_unreachable);
         RUN(test_roundtrip);
         RUN(test_producer_defaults);
+        RUN(test_conf_defaults);
         RUN(test_send_batch_queue_full);
         RUN(test_permanent_error);
         RUN(test_fatal_error);
