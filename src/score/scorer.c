@@ -136,14 +136,14 @@ static void unpack(void *opaque, int32_t *partition, int64_t *offset) {
 }
 
 /* Whether msg went to the predictions topic (else to the DLQ). */
-static int is_prediction(const scorer_t *s, const rd_kafka_message_t *msg) {
+static bool is_prediction(const scorer_t *s, const rd_kafka_message_t *msg) {
         return msg->rkt && strcmp(rd_kafka_topic_name(msg->rkt), s->o->output) == 0;
 }
 
 /* The predictions a message carries: 1, or with --predictions-per-message
- * batch, its lines when it went to the predictions topic. */
-static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg) {
-        if (!s->o->predictions_batch || !is_prediction(s, msg)) return 1;
+ * batch, its lines when it went to the predictions topic (pred). */
+static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg, bool pred) {
+        if (!s->o->predictions_batch || !pred) return 1;
         uint64_t n = 0;
         const char *p = msg->payload, *end = p + msg->len;
         while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -156,8 +156,8 @@ static uint64_t predictions_in(const scorer_t *s, const rd_kafka_message_t *msg)
 /* --metrics: the delivery report of msg. Only a prediction was timed (its
  * key is its source's, which a DLQ copy of a record of the same message
  * shares). */
-static void prom_delivered(scorer_t *s, const rd_kafka_message_t *msg, void *opaque, uint64_t n) {
-        if (is_prediction(s, msg))
+static void prom_delivered(scorer_t *s, const rd_kafka_message_t *msg, void *opaque, uint64_t n, bool pred) {
+        if (pred)
                 sf_score_prom_delivered_many(s->o->prom, (uint64_t)(uintptr_t)opaque, !msg->err, n);
         else
                 sf_score_prom_delivered_untimed(s->o->prom, !msg->err, n);
@@ -168,7 +168,9 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         int32_t part;
         int64_t off;
         unpack(opaque, &part, &off);
-        uint64_t n = predictions_in(s, msg);
+        /* only asked (a string compare) where it matters */
+        bool pred = (s->o->predictions_batch || s->o->prom) && is_prediction(s, msg);
+        uint64_t n = predictions_in(s, msg, pred);
         /* An aborted transaction's outputs still queued or in flight: the
          * batch was rewound and is scored again. */
         if (s->o->exactly_once &&
@@ -176,8 +178,8 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
                 return;
         if (msg->err) {
                 s->t.failed += n;
-                if (s->o->prom) prom_delivered(s, msg, opaque, n);
-                if (s->o->predictions_batch && n > 0 && is_prediction(s, msg)) {
+                if (s->o->prom) prom_delivered(s, msg, opaque, n, pred);
+                if (s->o->predictions_batch && n > 0 && pred) {
                         fail(s,
                              "the %llu predictions of %s [%d] from offset %lld were not delivered to %s: %s; "
                              "those offsets and the ones after them stay uncommitted and are scored again "
@@ -195,7 +197,7 @@ static void on_delivery(void *ctx, const rd_kafka_message_t *msg, void *opaque) 
         }
         s->t.delivered += n;
         s->iv_out += n;
-        if (s->o->prom) prom_delivered(s, msg, opaque, n);
+        if (s->o->prom) prom_delivered(s, msg, opaque, n, pred);
         if (!s->o->exactly_once) sf_score_offsets_ack(s->offsets, part, off);
 }
 
@@ -941,9 +943,10 @@ static void on_rebalance(void *ctx, sf_consumer_t *c, rd_kafka_resp_err_t err,
  * With many records a message the scorer reads records 2-3 times as fast,
  * and 3 MB of prefetch lasts it less than the 100 ms between wake-ups: the
  * broker thread slept while the scorer waited. 12 MB and a refresh every
- * 50 ms: 465 k records/s against 367 k (bench_stream's many-records case,
- * 200,000 records, medians of 5 alternating rounds), at 5 MB more RSS;
- * either alone gave about half of that. */
+ * 50 ms: 465 k records/s against 367 k, measured by hand on the setup of
+ * bench_stream's many-records case (200,000 records on a filled topic,
+ * medians of 5 alternating rounds), at 5 MB more RSS; either alone gave
+ * about half of that. */
 static const char *const tuned[][2] = {
         {"queued.max.messages.kbytes", "3072"},
         {"topic.metadata.refresh.interval.ms", "100"},
@@ -966,12 +969,15 @@ static const char *const tuned_many[][2] = {
 };
 
 int sf_scorer_conf_defaults(sf_kafka_conf_t *conf, bool many, char *errstr, size_t errstr_size) {
-        for (size_t i = 0; i < SF_ARRAY_SIZE(tuned); i++) {
-                const char *name = tuned[i][0], *value = tuned[i][1];
-                for (size_t k = 0; many && k < SF_ARRAY_SIZE(tuned_many); k++)
-                        if (strcmp(tuned_many[k][0], name) == 0) value = tuned_many[k][1];
-                if (sf_kafka_conf_set_default(conf, name, value, errstr, errstr_size) != 0) return -1;
-        }
+        /* A default is skipped where the property is set: the many-records
+         * values go first, and the general ones fill what is left. */
+        for (size_t i = 0; many && i < SF_ARRAY_SIZE(tuned_many); i++)
+                if (sf_kafka_conf_set_default(conf, tuned_many[i][0], tuned_many[i][1], errstr,
+                                              errstr_size) != 0)
+                        return -1;
+        for (size_t i = 0; i < SF_ARRAY_SIZE(tuned); i++)
+                if (sf_kafka_conf_set_default(conf, tuned[i][0], tuned[i][1], errstr, errstr_size) != 0)
+                        return -1;
         return 0;
 }
 
