@@ -9,20 +9,27 @@
 #     not in it);
 #   - wall: the whole run, start to exit (joining, scoring, leaving);
 #   - CPU seconds (user + system) of the scorer process.
+# With SF_BENCH_RECORDS_PER_MESSAGE=M the topic holds M records a message
+# (replay --records-per-message M) and both scorers run with
+# --records-per-message many --predictions-per-message batch.
 #
 #   bench/bench_threads.sh [BUILD]    SF_BENCH_RECORDS=N (default 200000) SF_BENCH_ROUNDS=R (default 5)
+#                                     SF_BENCH_RECORDS_PER_MESSAGE=M (default 1) SF_BENCH_KEEP=1 (keep the logs in /tmp)
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
 SF=$PWD/$build/streamflow
 N=${SF_BENCH_RECORDS:-200000}
 ROUNDS=${SF_BENCH_ROUNDS:-5}
+RPM=${SF_BENCH_RECORDS_PER_MESSAGE:-1}
+many=()
+[ "$RPM" -gt 1 ] && many=(--records-per-message many --predictions-per-message batch)
 DATA=data/nsl-kdd/KDDTest+.txt.gz
 tmp=$(mktemp -d /tmp/streamflow-bench-threads.XXXXXX)
 broker_pid=""
 cleanup() {
   [ -n "$broker_pid" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-  rm -rf "$tmp"
+  [ -n "${SF_BENCH_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -41,7 +48,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 topic() { "$SF" broker --send "$tmp/control" "create $1 12" >/dev/null; }
 
 topic in || exit 1
-"$SF" replay -q -b "$B" -t in --loop --limit "$N" "$DATA" </dev/null || exit 1
+"$SF" replay -q -b "$B" -t in --loop --limit "$N" --records-per-message "$RPM" "$DATA" </dev/null || exit 1
 
 # score THREADS ROUND: one run; appends "records/s wall_s cpu_s" to $tmp/t.THREADS.
 score() {
@@ -50,15 +57,15 @@ score() {
   local t0 t1
   t0=$(date +%s%N)
   /usr/bin/time -f '%U %S' -o "$tmp/cpu.$t.$i" "$SF" score -b "$B" -t in --output "$out" -G "g_${t}_${i}_$$" \
-    --model "$model" --threads "$t" -e </dev/null 2>"$err" || {
+    --model "$model" --threads "$t" "${many[@]}" -e </dev/null 2>"$err" || {
     echo "bench_threads: score --threads $t failed:" >&2
     tail -n 5 "$err" >&2
     return 1
   }
   t1=$(date +%s%N)
   local line rate cpu
-  line=$(grep -E '^score: [0-9]+ records,' "$err" | tail -n 1)
-  grep -q "^score: $N records," <<<"$line" || { echo "bench_threads: $line (wanted $N records)" >&2; return 1; }
+  line=$(grep -E '^score: [0-9]+ records[, ]' "$err" | tail -n 1)
+  grep -qE "^score: $N records[, ]" <<<"$line" || { echo "bench_threads: $line (wanted $N records)" >&2; return 1; }
   rate=$(sed -E 's/.* s, ([0-9]+) records\/s.*/\1/' <<<"$line")
   cpu=$(awk '{print $1 + $2}' "$tmp/cpu.$t.$i")
   echo "$rate $(((t1 - t0) / 1000000)) $cpu" >>"$tmp/t.$t"
@@ -66,7 +73,7 @@ score() {
     "$(((t1 - t0) / 1000000))" "$cpu"
 }
 
-echo "score --threads 1 vs 2: $N records prefilled on 12 partitions of the embedded broker at $B, $ROUNDS rounds ($(nproc) cores)"
+echo "score --threads 1 vs 2: $N records ($RPM a message) prefilled on 12 partitions of the embedded broker at $B, $ROUNDS rounds ($(nproc) cores)"
 for i in $(seq 1 "$ROUNDS"); do
   if [ $((i % 2)) -eq 1 ]; then order="1 2"; else order="2 1"; fi
   for t in $order; do score "$t" "$i" || exit 1; done
