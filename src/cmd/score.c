@@ -106,11 +106,20 @@ static const sf_cmd_spec_t spec = {
 
 /* ------------------------------------------------------------- --report */
 
-/* Open-addressing set of (topic hash, partition, offset, index): a
- * prediction scored twice (at-least-once) counts once. */
+/* Where a prediction's record came from: its source topic (a number
+ * from 1 given to each name in turn; 0 marks an empty slot), partition,
+ * offset and index in its message (-1 for a message of one). */
+typedef struct place {
+        int64_t offset, index;
+        int32_t topic, partition;
+} place_t;
+
+/* Open-addressing set of places, compared whole: a prediction scored
+ * twice (at-least-once) counts once, and no two records ever share a key. */
 typedef struct seen {
-        uint64_t *keys; /* 0 = empty */
+        place_t *slots;
         size_t cap, n;
+        json_t *topics; /* name -> its number */
 } seen_t;
 
 static uint64_t mix(uint64_t x) {
@@ -119,39 +128,53 @@ static uint64_t mix(uint64_t x) {
         x ^= x >> 33;
         x *= 0xc4ceb9fe1a85ec53ULL;
         x ^= x >> 33;
-        return x | 1; /* never 0 */
+        return x;
 }
 
-/* Returns 1 when key was new, 0 when already there, -1 when out of memory. */
-static int seen_add(seen_t *s, uint64_t key) {
+static size_t place_hash(const place_t *p) {
+        uint64_t h = mix(((uint64_t)(uint32_t)p->topic << 32) ^ (uint32_t)p->partition);
+        h = mix(h ^ (uint64_t)p->offset);
+        return (size_t)mix(h ^ (uint64_t)p->index);
+}
+
+static int place_eq(const place_t *a, const place_t *b) {
+        return a->topic == b->topic && a->partition == b->partition && a->offset == b->offset &&
+               a->index == b->index;
+}
+
+/* The number of topic name, given on first sight; 0 when out of memory. */
+static int32_t seen_topic(seen_t *s, const char *name) {
+        if (!s->topics && !(s->topics = json_object())) return 0;
+        json_t *id = json_object_get(s->topics, name);
+        if (id) return (int32_t)json_integer_value(id);
+        int32_t n = (int32_t)json_object_size(s->topics) + 1;
+        return json_object_set_new(s->topics, name, json_integer(n)) == 0 ? n : 0;
+}
+
+/* Returns 1 when p was new, 0 when already there, -1 when out of memory. */
+static int seen_add(seen_t *s, const place_t *p) {
         if ((s->n + 1) * 2 > s->cap) {
                 size_t cap = s->cap ? s->cap * 2 : 1 << 16;
-                uint64_t *keys = calloc(cap, sizeof(*keys));
-                if (!keys) return -1;
+                place_t *slots = calloc(cap, sizeof(*slots));
+                if (!slots) return -1;
                 for (size_t i = 0; i < s->cap; i++) {
-                        if (!s->keys[i]) continue;
-                        size_t j = s->keys[i] & (cap - 1);
-                        while (keys[j]) j = (j + 1) & (cap - 1);
-                        keys[j] = s->keys[i];
+                        if (!s->slots[i].topic) continue;
+                        size_t j = place_hash(&s->slots[i]) & (cap - 1);
+                        while (slots[j].topic) j = (j + 1) & (cap - 1);
+                        slots[j] = s->slots[i];
                 }
-                free(s->keys);
-                s->keys = keys;
+                free(s->slots);
+                s->slots = slots;
                 s->cap = cap;
         }
-        size_t j = key & (s->cap - 1);
-        while (s->keys[j]) {
-                if (s->keys[j] == key) return 0;
+        size_t j = place_hash(p) & (s->cap - 1);
+        while (s->slots[j].topic) {
+                if (place_eq(&s->slots[j], p)) return 0;
                 j = (j + 1) & (s->cap - 1);
         }
-        s->keys[j] = key;
+        s->slots[j] = *p;
         s->n++;
         return 1;
-}
-
-static uint64_t str_hash(const char *s) {
-        uint64_t h = 1469598103934665603ULL;
-        for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-        return h;
 }
 
 /* What --report has read so far. The classes are those of the first
@@ -168,7 +191,8 @@ typedef struct report {
 static void report_free(report_t *r) {
         for (int i = 0; i < r->k; i++) free(r->names[i]);
         free(r->names);
-        free(r->seen.keys);
+        free(r->seen.slots);
+        json_decref(r->seen.topics);
         sf_confusion_destroy(&r->cm);
 }
 
@@ -221,12 +245,12 @@ static int report_add(report_t *r, const rd_kafka_message_t *m, const char *valu
         } else if (rc == 0) {
                 /* "index": one of the records of a message of many */
                 json_t *index = json_object_get(j, "index");
-                uint64_t key = mix(str_hash(json_string_value(src)) ^
-                                   mix(((uint64_t)json_integer_value(json_object_get(j, "partition")) << 48) ^
-                                       (uint64_t)json_integer_value(json_object_get(j, "offset"))) ^
-                                   (index ? mix((uint64_t)json_integer_value(index) + 1) : 0));
+                place_t at = {json_integer_value(json_object_get(j, "offset")),
+                              index ? json_integer_value(index) : -1,
+                              seen_topic(&r->seen, json_string_value(src)),
+                              (int32_t)json_integer_value(json_object_get(j, "partition"))};
                 int t = (int)json_integer_value(lab), pred = (int)json_integer_value(cls);
-                int n = seen_add(&r->seen, key);
+                int n = at.topic ? seen_add(&r->seen, &at) : -1;
                 if (n < 0) {
                         snprintf(errstr, errstr_size, "out of memory");
                         rc = -1;

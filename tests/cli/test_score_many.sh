@@ -88,6 +88,12 @@ check_grep "every row has exactly one prediction, predict's for that row (index 
   "^rows $N predicted $N same $N dups 0 bad_index 0$" "$cmp_out"
 check_grep "the record across two lines is one record, scored with its value unseen" \
   '"unseen":\["protocol_type"\]' "$(kcat -C -b "$BROKERS" -t csv7_pred -e -q -f '%s\n')"
+# --report tells records apart by (topic, partition, offset, index) whole:
+# here offsets and indices are small numbers alike (a key that mixed them
+# symmetrically took (0, 3, 1) and (0, 2, 2) for one record).
+run "$SF" score --report --output csv7_pred
+check_grep "--report counts every record of a message of many once" \
+  "report: $N records read from csv7_pred, $N scored with a label, 0 duplicates ignored" "$err"
 
 # ---- a malformed row in the middle of a message: that row alone to the
 # DLQ, with its index; the rows around it scored
