@@ -42,7 +42,7 @@ static const sf_cmd_spec_t spec = {
 typedef struct {
         const char *model_path, *fitted_path, *data_dir, *test_path, *split_name;
         long long seed, threads;
-        int as_json;
+        int as_json, data_default; /* data_dir is NSL-KDD's, not given */
         char path[4096], databuf[4096];
 } eval_opts_t;
 
@@ -84,7 +84,10 @@ static int parse_options(eval_opts_t *o, int argc, char **argv) {
                                     "unknown: evaluate on --split all of a --test file"),
                        2;
         if (o->fitted_path) o->split_name = "all";
-        if (!o->test_path && !o->data_dir) o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
+        if (!o->test_path && !o->data_dir) {
+                o->data_dir = sf_default_data_dir(o->databuf, sizeof(o->databuf));
+                o->data_default = 1;
+        }
         return -1;
 }
 
@@ -231,6 +234,15 @@ int cmd_evaluate(int argc, char **argv) {
         if (!(model = sf_model_load_with(o.model_path, o.fitted_path, err, sizeof(err)))) goto fail;
         const sf_model_info_t *info = sf_model_info(model);
         uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : info->seed;
+        const char *schema_name = sf_model_schema(model)->name;
+        if (!path && o.data_default && strcmp(schema_name, "nsl-kdd") != 0) {
+                snprintf(err, sizeof(err),
+                         "%s was trained on '%s' rows, not NSL-KDD's: pass its rows with --test FILE (the "
+                         "file train read its test rows from: its --test file, or its --train file when "
+                         "train split that one)",
+                         o.model_path, schema_name);
+                goto fail;
+        }
         if (!path) {
                 if (sf_find_data_file(o.data_dir, "KDDTest+.txt", o.path, sizeof(o.path), err, sizeof(err)) !=
                     0)

@@ -17,7 +17,9 @@
 #include "score/record.h"
 #include "table/csv.h"
 #include "table/schema.h"
+#include "table/table.h"
 #include "util/lines.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 enum { OPT_RATE = SF_OPT_LONG, OPT_LIMIT, OPT_LOOP, OPT_SCHEMA, OPT_MODEL, OPT_FORMAT, OPT_PER_MESSAGE };
@@ -316,6 +318,13 @@ static int to_json(replay_t *r, int f, uint64_t lineno, const char *text, size_t
                         r->files[f], (unsigned long long)lineno, nf, n_cols);
                 return 1;
         }
+        for (int i = 0; i < nf; i++) /* JSON text is UTF-8: nothing is replaced on the way */
+                if (sf_utf8_valid_len(r->fields[i].s, r->fields[i].len) != r->fields[i].len) {
+                        fprintf(stderr,
+                                "streamflow replay: %s:%llu:%d (%s): not valid UTF-8 (record not sent)\n",
+                                r->files[f], (unsigned long long)lineno, i + 1, r->schema->cols[i].name);
+                        return 1;
+                }
         size_t n = sf_score_csv_to_json(&r->dec, r->fields, nf, r->json, r->json_cap);
         if (n >= r->json_cap) {
                 if (grow(&r->json, &r->json_cap, n + 1)) return -1;
@@ -339,17 +348,26 @@ static int next_record(replay_t *r, int f, sf_csv_reader_t *csv, int json_lines,
                                     : (int)sf_csv_next_text(csv, text, len, lineno, errstr, sizeof(errstr));
                 /* SF_LINES_* and SF_CSV_READ_* share their values */
                 if (st == SF_CSV_READ_EOF) return 1;
+                if (st == SF_CSV_READ_ERROR || (st == SF_CSV_READ_BAD && r->header_pending && !json_lines)) {
+                        /* a header that cannot be read cannot be checked: the file is not sent on */
+                        fprintf(stderr, "streamflow replay: %s%s\n", errstr,
+                                st == SF_CSV_READ_BAD ? " (the header row; the rest of the file is not sent)"
+                                                      : "");
+                        return 3;
+                }
                 if (st == SF_CSV_READ_BAD) {
                         fprintf(stderr, "streamflow replay: %s (record not sent)\n", errstr);
                         return 2;
                 }
-                if (st == SF_CSV_READ_ERROR) {
-                        fprintf(stderr, "streamflow replay: %s\n", errstr);
-                        return 3;
-                }
                 if (json_lines) return 0;
-                if (r->header_pending) { /* the schema's header row: never sent */
+                if (r->header_pending) { /* the schema's header row: checked, never sent */
                         r->header_pending = 0;
+                        if (sf_table_check_header(r->schema, csv, *text, *len, *lineno, errstr,
+                                                  sizeof(errstr)) != 0) {
+                                fprintf(stderr, "streamflow replay: %s (the rest of the file is not sent)\n",
+                                        errstr);
+                                return 3;
+                        }
                         continue;
                 }
                 if (r->format != SF_SCORE_JSON) return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "table/csv.h"
+#include "util/decimal.h"
 #include "util/utf8.h"
 
 static const char *const reject_names[SF_REJECT_COUNT] = {
@@ -229,6 +230,18 @@ sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value
                 return SF_REJECT_TOO_LONG;
         }
         int json = d->format == SF_SCORE_JSON || (d->format == SF_SCORE_AUTO && value[i] == '{');
+        if (!json) { /* one CSV record: blank lines around it are not data, a second record is refused */
+                sf_score_span_t spans[2];
+                if (sf_score_split(SF_SCORE_CSV, value, len, spans, 1) > 1) {
+                        snprintf(errstr, errstr_size,
+                                 "more than one record: a line break outside quotes after byte %zu; a "
+                                 "message holds one record (score --records-per-message many reads one a "
+                                 "line)",
+                                 spans[0].off + spans[0].len);
+                        return SF_REJECT_TOO_MANY;
+                }
+                value += spans[0].off, len = spans[0].len;
+        }
         sf_row_error_t err;
         if (decode_as(d, 0, json, value, len, row, &err) == 0) return SF_REJECT_NONE;
         if (err.reason == SF_ROW_UNKNOWN_LABEL) {
@@ -442,19 +455,22 @@ static int json_number_syntax(const char *s, size_t len) {
         return i == len;
 }
 
-/* A numeric field as a JSON number, or NULL when it is not a finite number. */
+/* A numeric field as a JSON number, or NULL when it is not one that a CSV
+ * record's numeric field takes (sf_decimal_parse_float: no hex, nan, inf,
+ * blanks, nor a value beyond float range): then it goes as a string, which
+ * the scorer refuses as it refuses the CSV field. */
 static char *put_number(char *o, const char *s, size_t len) {
+        float f;
+        if (sf_decimal_parse_float(s, len, &f) != SF_DECIMAL_OK) return NULL;
         if (json_number_syntax(s, len)) {
                 memcpy(o, s, len);
                 return o + len;
         }
-        char tmp[64], *end;
-        if (len == 0 || len >= sizeof(tmp)) return NULL;
+        char tmp[64];
+        if (len >= sizeof(tmp)) return NULL;
         memcpy(tmp, s, len);
         tmp[len] = '\0';
-        double v = strtod(tmp, &end);
-        if (*end != '\0' || !isfinite(v) || tmp[0] == ' ' || tmp[0] == '\t') return NULL;
-        return o + sprintf(o, "%.17g", v);
+        return o + sprintf(o, "%.17g", strtod(tmp, NULL)); /* "+1.5", ".5", "5." */
 }
 
 size_t sf_score_csv_to_json(const sf_score_decoder_t *d, const sf_csv_field_t *fields, int n_fields,

@@ -214,6 +214,34 @@ static int grow(char **buf, size_t *cap, size_t need) {
         return 0;
 }
 
+static size_t count_quotes(const char *s, size_t len) {
+        size_t n = 0;
+        for (const char *q = s; (q = memchr(q, '"', len - (size_t)(q - s))) != NULL; q++) n++;
+        return n;
+}
+
+/* A record over SF_CSV_MAX_RECORD bytes from line start, read up to line
+ * no with `quotes` quote characters so far: skips its lines up to the one
+ * where its quotes close (an even count: "" inside a field counts two), so
+ * that reading goes on at the next record, not inside its quoted field. */
+static sf_csv_read_status_t skip_record(sf_csv_reader_t *r, size_t quotes, uint64_t start, uint64_t no,
+                                        char *errstr, size_t errstr_size) {
+        const char *line;
+        size_t len;
+        while (quotes % 2) {
+                sf_lines_status_t st = sf_lines_next(r->lines, &line, &len, &no, errstr, errstr_size);
+                if (st == SF_LINES_ERROR) return SF_CSV_READ_ERROR;
+                if (st == SF_LINES_EOF) break;
+                if (st == SF_LINES_OK) quotes += count_quotes(line, len);
+        }
+        sf_seterr(errstr, errstr_size,
+                  "%s:%llu: record longer than %d bytes (lines %llu to %llu, a quoted field across them; an "
+                  "unterminated quote?); skipped",
+                  sf_csv_path(r), (unsigned long long)start, SF_CSV_MAX_RECORD, (unsigned long long)start,
+                  (unsigned long long)no);
+        return SF_CSV_READ_BAD;
+}
+
 /* A record whose quoted field runs past the end of its first line: appends
  * the following lines (each separated by "\n", one per line counted, so
  * the empty lines sf_lines skips come back) until the quote closes. */
@@ -237,14 +265,9 @@ static sf_csv_read_status_t continue_record(sf_csv_reader_t *r, const char *line
                         return SF_CSV_READ_BAD;
                 }
                 size_t need = used + (size_t)(no - last) + len;
-                if (need > SF_CSV_MAX_RECORD) {
-                        sf_seterr(errstr, errstr_size,
-                                  "%s:%llu: record longer than %d bytes (lines %llu to %llu; an unterminated "
-                                  "quote?)",
-                                  sf_csv_path(r), (unsigned long long)start, SF_CSV_MAX_RECORD,
-                                  (unsigned long long)start, (unsigned long long)no);
-                        return SF_CSV_READ_BAD;
-                }
+                if (need > SF_CSV_MAX_RECORD)
+                        return skip_record(r, count_quotes(r->rec, used) + count_quotes(line, len), start, no,
+                                           errstr, errstr_size);
                 if (grow(&r->rec, &r->rec_cap, need + 1) || grow(&r->scratch, &r->scratch_cap, need + 1))
                         goto oom;
                 for (; last < no; last++) r->rec[used++] = '\n';

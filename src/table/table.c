@@ -172,16 +172,15 @@ void sf_table_get_row(const sf_table_t *t, size_t r, sf_row_t *row) {
 }
 
 /* The header's fields: the schema's column names, in order. */
-static int header_names(const sf_table_t *t, sf_csv_reader_t *csv, const sf_csv_field_t *f, int nf,
+static int header_names(const sf_schema_t *s, sf_csv_reader_t *csv, const sf_csv_field_t *f, int nf,
                         uint64_t lineno, char *errstr, size_t errstr_size) {
-        const sf_schema_t *s = t->schema;
         for (int i = 0; i < s->n_cols && i < nf; i++) {
                 if (f[i].len == strlen(s->cols[i].name) && memcmp(f[i].s, s->cols[i].name, f[i].len) == 0)
                         continue;
-                char why[256];
-                snprintf(why, sizeof(why), "header names column %d \"%.*s\", the schema \"%s\"", i + 1,
-                         (int)(f[i].len > 64 ? 64 : f[i].len), f[i].s, s->cols[i].name);
-                sf_csv_error(csv, lineno, i, why, errstr, errstr_size);
+                sf_seterr(errstr, errstr_size,
+                          "%s:%llu:%d (%s): header names column %d \"%.*s\", the schema \"%s\"",
+                          sf_csv_path(csv), (unsigned long long)lineno, i + 1, s->cols[i].name, i + 1,
+                          (int)(f[i].len > 64 ? 64 : f[i].len), f[i].s, s->cols[i].name);
                 return -1;
         }
         if (nf == s->n_cols) return 0;
@@ -191,19 +190,18 @@ static int header_names(const sf_table_t *t, sf_csv_reader_t *csv, const sf_csv_
         return -1;
 }
 
-/* The header record text[0..len): the schema's column names, in order. */
-static int check_header(const sf_table_t *t, sf_csv_reader_t *csv, const char *text, size_t len,
-                        uint64_t lineno, char *errstr, size_t errstr_size) {
-        sf_csv_field_t *f = calloc((size_t)t->schema->n_cols, sizeof(*f));
+int sf_table_check_header(const sf_schema_t *s, sf_csv_reader_t *csv, const char *text, size_t len,
+                          uint64_t lineno, char *errstr, size_t errstr_size) {
+        sf_csv_field_t *f = calloc((size_t)s->n_cols, sizeof(*f));
         char *scratch = malloc(len + 1);
         int nf, bad, ret = -1;
         const char *why;
         if (!f || !scratch) {
                 sf_csv_error(csv, lineno, 0, "out of memory reading the header", errstr, errstr_size);
-        } else if (sf_csv_split(text, len, f, t->schema->n_cols, &nf, scratch, &bad, &why) != SF_CSV_OK) {
+        } else if (sf_csv_split(text, len, f, s->n_cols, &nf, scratch, &bad, &why) != SF_CSV_OK) {
                 sf_csv_error(csv, lineno, bad, why, errstr, errstr_size);
         } else {
-                ret = header_names(t, csv, f, nf, lineno, errstr, errstr_size);
+                ret = header_names(s, csv, f, nf, lineno, errstr, errstr_size);
         }
         free(f);
         free(scratch);
@@ -264,7 +262,8 @@ int sf_table_read_csv(sf_table_t *t, const char *path, char *errstr, size_t errs
                 if (st != SF_CSV_READ_OK) goto out;
                 sf_row_error_t err;
                 if (first && s->header) {
-                        if (check_header(t, csv, text, len, lineno, errstr, errstr_size)) goto out;
+                        if (sf_table_check_header(t->schema, csv, text, len, lineno, errstr, errstr_size))
+                                goto out;
                         continue;
                 }
                 if (sf_row_from_csv_text(s, text, len, &row, &err)) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "table/csv.h"
 #include "table/row.h"
 #include "table/schema.h"
 
@@ -64,6 +65,13 @@ int sf_table_is_json_path(const char *path);
 
 /* sf_table_read_json or sf_table_read_csv, by sf_table_is_json_path. */
 int sf_table_read(sf_table_t *table, const char *path, char *errstr, size_t errstr_size);
+
+/* Whether the header record text[0..len) (line lineno of csv's file)
+ * names the schema's columns, in order. Returns 0, or -1 with errstr
+ * "PATH:LINE:COL (name): header names column 3 "isle", the schema
+ * "island"" (or the count of columns, or malformed quoting). */
+int sf_table_check_header(const sf_schema_t *schema, sf_csv_reader_t *csv, const char *text, size_t len,
+                          uint64_t lineno, char *errstr, size_t errstr_size);
 
 /* A new table with rows idx[0..n) of src, in that order, with their line
  * numbers. Returns it (sf_table_destroy) or NULL when out of memory. */

@@ -33,6 +33,7 @@ struct sf_lines {
         int gz_ready;    /* z is initialised */
         int member_done; /* the last gzip member ended; only another may follow */
         int in_eof;      /* read() returned 0 */
+        int bom_done;    /* a byte order mark before the first line was looked for */
         z_stream z;
         unsigned char *in; /* CHUNK bytes of compressed input */
 };
@@ -203,7 +204,25 @@ static int fill(sf_lines_t *lr, char *errstr, size_t errstr_size) {
         }
 }
 
+/* A UTF-8 byte order mark before the first line (as spreadsheet programs
+ * write one) is not data: it would stick to the first field. */
+static int skip_bom(sf_lines_t *lr, char *errstr, size_t errstr_size) {
+        while (!lr->bom_done) {
+                if (lr->end - lr->start < 3 && !lr->eof) {
+                        if (fill(lr, errstr, errstr_size)) return -1;
+                        continue;
+                }
+                if (lr->end - lr->start >= 3 && memcmp(lr->buf + lr->start, "\xef\xbb\xbf", 3) == 0) {
+                        lr->start += 3;
+                        if (lr->scan < lr->start) lr->scan = lr->start;
+                }
+                lr->bom_done = 1;
+        }
+        return 0;
+}
+
 int sf_lines_peek(sf_lines_t *lr, char *errstr, size_t errstr_size) {
+        if (skip_bom(lr, errstr, errstr_size)) return -1;
         for (;;) {
                 for (size_t i = lr->start; i < lr->end; i++) {
                         unsigned char c = (unsigned char)lr->buf[i];
@@ -216,6 +235,10 @@ int sf_lines_peek(sf_lines_t *lr, char *errstr, size_t errstr_size) {
 
 sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
                                 char *errstr, size_t errstr_size) {
+        if (skip_bom(lr, errstr, errstr_size)) {
+                *lineno = 1;
+                return SF_LINES_ERROR;
+        }
         for (;;) {
                 char *nl = NULL;
                 if (lr->scan < lr->end) nl = memchr(lr->buf + lr->scan, '\n', lr->end - lr->scan);

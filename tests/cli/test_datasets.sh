@@ -67,6 +67,11 @@ PY
   done
   if [ "$name" = penguins ]; then
     check_nogrep "$name: no ROC AUC for 3 classes" "ROC AUC" "$out"
+    # without --test evaluate would read NSL-KDD's rows: it says to pass the model's own
+    run "$SF" evaluate --model "$model"
+    check_grep "$name: evaluate without --test names the model's data and says to pass --test FILE" \
+      "trained on 'penguins' rows, not NSL-KDD's: pass its rows with --test FILE" "$err"
+    check "... and exits 1 without reading NSL-KDD" [ "$rc" -eq 1 ]
   else
     check_grep "$name: ROC AUC for 2 classes" "^ROC AUC: +0\.[0-9]{4}\$" "$out"
     check_grep "$name: average precision for 2 classes" "^average precision: 0\.[0-9]{4}\$" "$out"

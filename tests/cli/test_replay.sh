@@ -134,6 +134,39 @@ check "a short row with --format json: exit 1" [ "$rc" -eq 1 ]
 check_grep "... named by file and line" "short.csv:3: 2 fields, the schema has 3" "$err"
 check_grep "... and the others are sent" "2 records sent" "$err"
 
+# --format json sends a field as a number only when CSV would read it as
+# one (0x10 goes as the string "0x10", which the scorer refuses as it
+# refuses the CSV field; +1.5 goes as 1.5), and a field that is not UTF-8
+# is reported with its place, not sent with a replacement character.
+printf 'a,b,y\n0x10,x,yes\n+1.5,x,no\n2,T\377or,no\n3,z,no\n' >"$SF_TMP/odd.csv"
+run "$SF" replay -t l --schema "$SF_TMP/schema.json" --format json "$SF_TMP/odd.csv"
+check "odd fields with --format json: exit 1 (a record not sent)" [ "$rc" -eq 1 ]
+check_grep "... the field that is not UTF-8 named by file, line and column" \
+  "odd.csv:4:2 \(b\): not valid UTF-8 \(record not sent\)" "$err"
+kcat -C -b "$BROKERS" -t l -e -q -f '%s\n' >"$SF_TMP/l.txt"
+check "... the others sent as CSV reads them: 0x10 a string, +1.5 the number 1.5" python3 -c '
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if sorted(repr(g["a"]) for g in got) == sorted(["\x270x10\x27", "1.5", "3"]) else 1)' "$SF_TMP/l.txt"
+
+# The header row: a UTF-8 byte order mark before it is not data; a header
+# that cannot be read or that names other columns stops the file (its rows
+# cannot be trusted to be the schema's), and not a row is lost silently.
+printf '\357\273\277a,b,y\n1,x,yes\n2,y,no\n' >"$SF_TMP/bom.csv"
+run "$SF" replay -q -t m --schema "$SF_TMP/schema.json" "$SF_TMP/bom.csv"
+check "a byte order mark before the header: exit 0" [ "$rc" -eq 0 ]
+check "... both rows sent, the header not" \
+  [ "$(kcat -C -b "$BROKERS" -t m -e -q -f '%s\n' | sort | tr '\n' ' ')" = "1,x,yes 2,y,no " ]
+printf 'a,b",y\n1,x,yes\n' >"$SF_TMP/badhead.csv"
+run "$SF" replay -t n --schema "$SF_TMP/schema.json" "$SF_TMP/badhead.csv"
+check "a header that cannot be read: exit 1" [ "$rc" -eq 1 ]
+check_grep "... says so and that the file is not sent" "badhead.csv:1:.*(the header row; the rest of the file is not sent)" "$err"
+check_grep "... nothing sent" "^replay: 0 records sent" "$err"
+printf 'a,c,y\n1,x,yes\n' >"$SF_TMP/otherhead.csv"
+run "$SF" replay -t n --schema "$SF_TMP/schema.json" "$SF_TMP/otherhead.csv"
+check "a header naming other columns: exit 1" [ "$rc" -eq 1 ]
+check_grep "... names the column" 'otherhead.csv:1:2 \(b\): header names column 2 "c", the schema "b"' "$err"
+
 # JSON lines go as they are (also with a schema); --format csv refuses them.
 printf '{"a": 1, "b": "x", "y": "no"}\n\n  {"a": 2, "b": "y, z"}\n' >"$SF_TMP/j.jsonl"
 run "$SF" replay -q -t j --schema "$SF_TMP/schema.json" "$SF_TMP/j.jsonl"

@@ -111,11 +111,17 @@ printf '0,tcp\0,http' >"$SF_TMP/binary.msg"
 head -c 1048576 /dev/zero | tr '\0' '7' >"$SF_TMP/big.msg"
 kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k binary "$SF_TMP/binary.msg"
 kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k too_long "$SF_TMP/big.msg"
+# one record a message: blank lines after it are not part of its last
+# field; a second record in the message is refused, not read as one
+printf '%s\n\r\n \n\n' "$ROW,normal,21" >"$SF_TMP/blank_lines.msg"
+printf '%s\n%s\n' "$ROW,normal,21" "$ROW,normal,21" >"$SF_TMP/two.msg"
+kcat -P -b "$BROKERS" -t connections -k blank_lines "$SF_TMP/blank_lines.msg"
+kcat -P -b "$BROKERS" -t connections -k too_many_records "$SF_TMP/two.msg"
 check "kcat produced the odd records" [ $? -eq 0 ]
 
 run "$SF" score $score_threads -e --model "$model" --batch 256 --stats 0.2 --stats-json "$SF_TMP/stats.jsonl"
 check "score -e exits 0" [ "$rc" -eq 0 ]
-check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 14 to connections.dlq" "$err"
+check_grep "totals at the end" "^score: [0-9]+ records, [0-9]+ predictions, 15 to connections.dlq" "$err"
 # (the first 5 of each scorer thread)
 logged=$(grep -cE "^score: dead-letter [a-z_]+: connections \[[0-9]+\] offset [0-9]+: " <<<"$err")
 check "the first 5 dead-letter records are logged with their source" \
@@ -146,7 +152,7 @@ for l in open(d + "/dlq.txt", errors="replace"):
     o = int(re.search(r"source_offset=(\d+)", h).group(1))
     seen[(p, o)] += 1
     dlq.setdefault(k, []).append((re.search(r"(?:^|,)error=(\w+)", h).group(1), int(size), h))
-print("inputs", len(inputs), "expected", n + 18)
+print("inputs", len(inputs), "expected", n + 20)
 print("missing", len(inputs - set(seen)))
 print("dups", sum(1 for c in seen.values() if c > 1))
 print("strays", len(set(seen) - inputs))
@@ -165,23 +171,26 @@ wt = dlq.get("wrong_type", [("", 0, "")])[0][2]
 print("wrong_type_headers", "column=src_bytes" in wt, bool(re.search(r"error_message=connections \[\d+\] offset \d+: column 5 \(src_bytes\): field \"src_bytes\": expected a number", wt)))
 mf = dlq.get("missing_field", [("", 0, "")])[0][2]
 print("missing_field_headers", "column=flag" in mf)
+bl, ig = preds.get("blank_lines", {}), preds.get("ignored", {})
+print("blank_lines_same", bl.get("probabilities") == ig.get("probabilities") and "unseen" not in bl)
 good = [j for k, j in preds.items() if k.endswith(":1") and "rows.csv" in k]
 print("row1", json.dumps(good[0], sort_keys=True) if good else "none")
 PY
 )
 echo "$check_out" | sed 's/^/# /'
-check_grep "every input record is there" "^inputs $((N + 18)) expected $((N + 18))$" "$check_out"
+check_grep "every input record is there" "^inputs $((N + 20)) expected $((N + 20))$" "$check_out"
 check_grep "every offset has an output" "^missing 0$" "$check_out"
 check_grep "no offset has two outputs" "^dups 0$" "$check_out"
 check_grep "no output names an offset that does not exist" "^strays 0$" "$check_out"
 check_grep "every DLQ record has the reason of its kind" "^wrong_reason none$" "$check_out"
 check_grep "every kind of malformed record reached the DLQ" \
-  "^dlq_kinds bad_quote binary empty field_count missing_field non_finite not_a_number not_json too_long wrong_type$" "$check_out"
+  "^dlq_kinds bad_quote binary empty field_count missing_field non_finite not_a_number not_json too_long too_many_records wrong_type$" "$check_out"
 check_grep "a JSON record with a string for a number: DLQ with the column in a header and the message" \
   "^wrong_type_headers True True$" "$check_out"
 check_grep "a JSON record without a field: DLQ naming the column" "^missing_field_headers True$" "$check_out"
 check_grep "the well-formed odd records are scored (an ignored column is not read)" \
-  "^scored_odd ignored json unknown_label unseen$" "$check_out"
+  "^scored_odd blank_lines ignored json unknown_label unseen$" "$check_out"
+check_grep "blank lines after the one record of a message change nothing" "^blank_lines_same True$" "$check_out"
 check_grep "a JSON record is scored, its label mapped" "^json_row DoS smurf$" "$check_out"
 check_grep "a 1 MB record is cut to 512 KiB with its size in a header" "^big_cut 524288 True$" "$check_out"
 check_grep "DLQ records carry the model id" "^model_id_header True$" "$check_out"
@@ -217,7 +226,7 @@ keys = {"in_per_s", "out_per_s", "lag", "batch_avg", "latency_p50_ms", "latency_
 final = [r for r in rows if r["final"]]
 threads = {r.get("thread", 0) for r in rows}
 print(len(rows) >= 1 and all(keys <= set(r) for r in rows) and rows[-1]["final"]
-      and len(final) == len(threads) and sum(r["dlq"] for r in final) == 14)
+      and len(final) == len(threads) and sum(r["dlq"] for r in final) == 15)
 PY
 )
 check "--stats-json writes JSON lines with the status fields" [ "$stats_ok" = True ]
@@ -297,7 +306,7 @@ run "$SF" score $score_threads -e -q --exactly-once --model "$model" -G eos --ou
 check "--exactly-once: exit 0" [ "$rc" -eq 0 ]
 n_eos=$(kcat -C -b "$BROKERS" -t eos_pred -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
 d_eos=$(kcat -C -b "$BROKERS" -t eos_dlq -e -q -X isolation.level=read_committed -f '.\n' | wc -l)
-check "--exactly-once: one committed output per record ($n_eos + $d_eos)" [ "$((n_eos + d_eos))" -eq $((N + 18)) ]
+check "--exactly-once: one committed output per record ($n_eos + $d_eos)" [ "$((n_eos + d_eos))" -eq $((N + 20)) ]
 
 # ---- SIGTERM: finish, commit, totals, exit 0
 "$SF" score $score_threads --model "$model" -G term -t connections --output pred_term --stats 0 \
@@ -320,7 +329,7 @@ rc=$?
 err=$(cat "$SF_TMP/term.err")
 sanitizer_check "score (SIGTERM)" "$rc" "$err"
 check "SIGTERM: exit 0" [ "$rc" -eq 0 ]
-check_grep "SIGTERM: totals printed" "^score: $((N + 18)) records" "$err"
+check_grep "SIGTERM: totals printed" "^score: $((N + 20)) records" "$err"
 secs=$(sed -n 's/^score: [0-9]* records, .* batches, \([0-9.]*\) s, .*/\1/p' <<<"$err")
 check "the totals' time runs from the first record to the last output, not to SIGTERM ($secs s)" \
   python3 -c "import sys; sys.exit(0 if float('${secs:-99}') <= $t_scored - $t_assigned + 1 else 1)"

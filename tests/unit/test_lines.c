@@ -109,6 +109,33 @@ static void test_lines_reader(void) {
         sf_lines_close(lr);
 }
 
+/* A UTF-8 byte order mark before the first line is not data (peek and
+ * next alike); the same bytes anywhere else are, and a file of nothing but
+ * a mark has no line. */
+static void test_lines_bom(void) {
+        char err[512];
+        const char *line;
+        size_t len;
+        uint64_t no;
+        const char *path = write_file("bom.txt", "\xef\xbb\xbf{\"a\"\n\xef\xbb\xbfx\n", 12);
+        sf_lines_t *lr = path ? sf_lines_open(path, 0, err, sizeof(err)) : NULL;
+        CHECK_MSG(lr != NULL, "%s", err);
+        if (!lr) return;
+        CHECK_INT(sf_lines_peek(lr, err, sizeof(err)), '{');
+        CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
+        CHECK_STR(line, "{\"a\"");
+        CHECK_INT(no, 1);
+        CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
+        CHECK_STR(line, "\xef\xbb\xbfx");
+        sf_lines_close(lr);
+        path = write_file("bom_only.txt", "\xef\xbb\xbf", 3);
+        lr = path ? sf_lines_open(path, 0, err, sizeof(err)) : NULL;
+        CHECK(lr != NULL);
+        if (!lr) return;
+        CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_EOF);
+        sf_lines_close(lr);
+}
+
 /* Many short lines across the reader's internal chunks, gzip and stdin. */
 static void test_lines_gzip_and_stdin(void) {
         char err[512], path[1024];
@@ -369,6 +396,7 @@ int main(void) {
         }
         RUN(test_utf8_validator);
         RUN(test_lines_reader);
+        RUN(test_lines_bom);
         RUN(test_lines_gzip_and_stdin);
         RUN(test_lines_live_pipe);
         RUN(test_lines_gzip_members_and_corruption);

@@ -284,6 +284,29 @@ static void test_csv_reader_errors(void) {
                  "\"\")\n",
                  p);
         CHECK_STR(got, want);
+        /* a quoted field over the record limit: skipped to where its quote
+         * closes, so the records after it are read, not taken for its inside */
+        size_t big = 120 * 10000 + 64;
+        char *text = malloc(big + 64);
+        if (text) {
+                size_t n = (size_t)sprintf(text, "1,\"");
+                for (int i = 0; i < 120; i++) {
+                        memset(text + n, 'x', 9999);
+                        n += 9999;
+                        text[n++] = i == 119 ? '"' : '\n';
+                }
+                n += (size_t)sprintf(text + n, ",2\n3,4\n5,6\n");
+                text[n] = '\0';
+                p = write_text("huge.csv", text);
+                free(text);
+                read_all(p, names, 2, got, sizeof(got));
+                snprintf(
+                        want, sizeof(want),
+                        "%s:1: record longer than 1048576 bytes (lines 1 to 120, a quoted field across them; "
+                        "an unterminated quote?); skipped\nline 121 read\nline 122 read\n",
+                        p);
+                CHECK_STR(got, want);
+        }
         char err[256];
         snprintf(want, sizeof(want), "%s/none.csv", tmpdir);
         CHECK(sf_csv_open(want, 4, err, sizeof(err)) == NULL);
