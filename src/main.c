@@ -17,7 +17,8 @@ typedef struct {
 /* The order here is the order of `streamflow help`: learn, Kafka, watch,
  * score, then the help itself. */
 static const command_t commands[] = {
-        {"schema", cmd_schema, "Infer or check the schema of a CSV data set (columns, types, classes)"},
+        {"schema", cmd_schema,
+         "Infer, check, fit or show the schema of a CSV or JSON data set (columns, types, classes)"},
         {"train", cmd_train, "Train a classifier on a table (NSL-KDD by default) and write the model file"},
         {"evaluate", cmd_evaluate, "Loss, accuracy, classification report and confusion matrix of a model"},
         {"predict", cmd_predict,

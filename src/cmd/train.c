@@ -647,14 +647,18 @@ static int build_model(train_run_t *r) {
         return 0;
 }
 
-/* <logdir>/<YYYYMMDD-HHMMSS>/{train,validation}/ as Keras' callback lays them out. */
+/* <logdir>/<YYYYMMDD-HHMMSS>/{train,validation}/ as Keras' callback lays
+ * them out (-2, -3, ... after the stamp for a second run in that second). */
 static int open_logs(train_run_t *r) {
         char err[1024], stamp[32], sub[sizeof(r->run_dir) + 16];
         time_t now = time(NULL);
         struct tm tm;
         localtime_r(&now, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-        snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s", r->o->logdir, stamp);
+        if (sf_tfevents_run_dir(r->o->logdir, stamp, r->run_dir, sizeof(r->run_dir), err, sizeof(err)) != 0) {
+                fprintf(stderr, "streamflow train: %s\n", err);
+                return -1;
+        }
         snprintf(sub, sizeof(sub), "%s/train", r->run_dir);
         if ((r->tb_train = sf_tfevents_open(sub, err, sizeof(err)))) {
                 snprintf(sub, sizeof(sub), "%s/validation", r->run_dir);

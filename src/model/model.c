@@ -12,6 +12,7 @@
 #include "model/model_int.h"
 #include "onnx/onnx_io.h"
 #include "table/fitted.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 #define PREDICT_CHUNK 4096 /* rows per forward pass in sf_model_predict */
@@ -46,7 +47,9 @@ static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, 
                 sf_seterr(
                         errstr, errstr_size,
                         "%s: a network without StreamFlow's metadata (format \"%s\"): StreamFlow cannot tell "
-                        "how to encode rows for it",
+                        "how to encode rows for it; give it with --schema FITTED.json (written by "
+                        "'streamflow "
+                        "schema fit' from the training data)",
                         path, MODEL_FORMAT);
                 goto fail;
         }
@@ -56,8 +59,17 @@ static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, 
                 goto fail;
         }
         if (!(meta = json_object())) goto oom;
-        for (int i = 0; i < imp.n_meta; i++)
-                if (json_object_set_new(meta, imp.meta[i].key, json_string(imp.meta[i].value)) != 0) goto oom;
+        for (int i = 0; i < imp.n_meta; i++) {
+                const char *k = imp.meta[i].key, *v = imp.meta[i].value;
+                if (sf_utf8_valid_len(k, strlen(k)) != strlen(k) ||
+                    sf_utf8_valid_len(v, strlen(v)) != strlen(v)) {
+                        sf_seterr(errstr, errstr_size,
+                                  "%s: metadata_props entry %d is not valid UTF-8 text (a damaged file?)",
+                                  path, i + 1);
+                        goto fail;
+                }
+                if (json_object_set_new(meta, k, json_string(v)) != 0) goto oom;
+        }
         if (!(model = calloc(1, sizeof(*model)))) goto oom;
         if (sf_model_meta_load(meta, path, &model->parts, errstr, errstr_size) != 0) goto fail;
         int same = model->parts.n_layers == imp.nn->n_layers;

@@ -150,6 +150,24 @@ static int make_dirs(const char *dir, char *errstr, size_t errstr_size) {
         return 0;
 }
 
+int sf_tfevents_run_dir(const char *logdir, const char *name, char *out, size_t out_size, char *errstr,
+                        size_t errstr_size) {
+        if (make_dirs(logdir, errstr, errstr_size)) return -1;
+        for (int k = 1; k < 1000; k++) {
+                int n = k == 1 ? snprintf(out, out_size, "%s/%s", logdir, name)
+                               : snprintf(out, out_size, "%s/%s-%d", logdir, name, k);
+                if (n < 0 || (size_t)n >= out_size) break;
+                if (mkdir(out, 0777) == 0) return 0;
+                if (errno != EEXIST) {
+                        sf_seterr(errstr, errstr_size, "%s: cannot create directory: %s", out,
+                                  strerror(errno));
+                        return -1;
+                }
+        }
+        sf_seterr(errstr, errstr_size, "%s/%s: no new run directory can be made there", logdir, name);
+        return -1;
+}
+
 sf_tfevents_t *sf_tfevents_open(const char *dir, char *errstr, size_t errstr_size) {
         static unsigned file_counter;
         sf_tfevents_t *w = NULL;

@@ -13,6 +13,13 @@
 
 typedef struct sf_tfevents sf_tfevents_t;
 
+/* Creates a new run directory logdir/name (logdir made first, as mkdir
+ * -p), or logdir/name-2, -3, ... when that one exists already (two runs
+ * started in the same second stay two runs in TensorBoard), and writes its
+ * path into out. Returns 0, or -1 with errstr. */
+int sf_tfevents_run_dir(const char *logdir, const char *name, char *out, size_t out_size, char *errstr,
+                        size_t errstr_size);
+
 /* Creates dir (and its parents) if needed and a new event file in it named
  * events.out.tfevents.<unix time>.<hostname>.<pid>.<n>.v2 as TF2's writers
  * name them (n counts the files this process opened, so two writers never

@@ -99,7 +99,8 @@ static int scan_record(infer_t *in, sf_csv_reader_t *csv, const sf_csv_field_t *
                        uint64_t lineno, char *errstr, size_t errstr_size) {
         if (nf != in->n_cols) {
                 char why[96];
-                snprintf(why, sizeof(why), "%d fields, the header has %d", nf, in->n_cols);
+                snprintf(why, sizeof(why), "%d field%s, the header has %d", nf, nf == 1 ? "" : "s",
+                         in->n_cols);
                 sf_csv_error(csv, lineno, nf < in->n_cols ? nf : in->n_cols, why, errstr, errstr_size);
                 return -1;
         }

@@ -111,12 +111,12 @@ int sf_row_from_csv(const sf_schema_t *schema, const sf_csv_field_t *fields, int
         if (n_fields > schema->n_cols || n_fields < schema->min_fields) {
                 int col = n_fields < schema->n_cols ? n_fields : schema->n_cols;
                 if (schema->min_fields == schema->n_cols)
-                        return fail(err, SF_ROW_FIELD_COUNT, col, "%d fields, expected %d", n_fields,
-                                    schema->n_cols);
+                        return fail(err, SF_ROW_FIELD_COUNT, col, "%d field%s, expected %d", n_fields,
+                                    n_fields == 1 ? "" : "s", schema->n_cols);
                 return fail(err, SF_ROW_FIELD_COUNT, col,
-                            "%d fields, expected %d to %d (the label and ignored columns at the end may be "
+                            "%d field%s, expected %d to %d (the label and ignored columns at the end may be "
                             "left off)",
-                            n_fields, schema->min_fields, schema->n_cols);
+                            n_fields, n_fields == 1 ? "" : "s", schema->min_fields, schema->n_cols);
         }
         for (int i = n_fields; i < schema->n_cols; i++) row->v[i] = (sf_value_t){SF_VAL_MISSING, 0, NULL, 0};
         for (int i = 0; i < n_fields; i++) {

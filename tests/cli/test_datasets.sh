@@ -67,6 +67,18 @@ PY
   done
   if [ "$name" = penguins ]; then
     check_nogrep "$name: no ROC AUC for 3 classes" "ROC AUC" "$out"
+    # a run in a second whose run directory exists already gets its own (-2)
+    stamps=""
+    for k in 0 1 2 3; do
+      s=$(date -d "+$k seconds" +%Y%m%d-%H%M%S)
+      mkdir -p "$SF_TMP/samesec/$s" && stamps="$stamps $s"
+    done
+    run "$SF" train --train "$data" --epochs 1 --model "$SF_TMP/samesec.safetensors" --logdir "$SF_TMP/samesec"
+    made=$(ls "$SF_TMP/samesec" | grep -E -- '-2$')
+    check "$name: a run started in a second that has its run directory logs to <stamp>-2 ($made)" \
+      [ -n "$made" -a -d "$SF_TMP/samesec/$made/train" ]
+    check "... and the runs already there are left alone" \
+      [ "$(for s in $stamps; do find "$SF_TMP/samesec/$s" -mindepth 1; done | wc -l)" -eq 0 ]
     # without --test evaluate would read NSL-KDD's rows: it says to pass the model's own
     run "$SF" evaluate --model "$model"
     check_grep "$name: evaluate without --test names the model's data and says to pass --test FILE" \

@@ -139,6 +139,7 @@ w2 = numpy_helper.from_array(np.ones((2, 3), np.float32), "w2")
 onnx.save(net([helper.make_node("MatMul", ["x", "w"], ["h"], name="mm1"),
                helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2")], [w, w2, b]), f"{d}/shape.onnx")
 onnx.save(net([helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc1")], [w, b], opset=18), f"{d}/opset.onnx")
+onnx.save(net([helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc1")], [w, b]), f"{d}/plain.onnx")
 PY
 run "$SF" predict --model "$SF_TMP/elu.onnx" "$SF_TMP/unseen.csv"
 check "an unsupported operator is exit 1" [ "$rc" -eq 1 ]
@@ -152,5 +153,19 @@ run "$SF" predict --model "$SF_TMP/shape.onnx" "$SF_TMP/unseen.csv"
 check_grep "a shape mismatch names the node" "shape.onnx: node 'mm2' \(MatMul\): takes 2 inputs but the layer before gives 3" "$err"
 run "$SF" predict --model "$SF_TMP/opset.onnx" "$SF_TMP/unseen.csv"
 check_grep "an opset out of range is refused" "opset.onnx: opset 18; StreamFlow reads opsets 9 to 17" "$err"
+# a network trained elsewhere, without --schema: says how to give one
+run "$SF" predict --model "$SF_TMP/plain.onnx" "$SF_TMP/unseen.csv"
+check_grep "a network without StreamFlow's metadata: says to pass --schema FITTED.json" \
+  "plain.onnx: a network without StreamFlow's metadata .*--schema FITTED.json.*schema fit" "$err"
+# a damaged metadata key (a byte no longer UTF-8): said so, not "out of memory"
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"format_version")
+b[i] ^= 0x80
+open(sys.argv[2], "wb").write(b)' "$SF_TMP/m.onnx" "$SF_TMP/badmeta.onnx"
+run "$SF" predict --model "$SF_TMP/badmeta.onnx" "$SF_TMP/unseen.csv"
+check "damaged metadata text: exit 1" [ "$rc" -eq 1 ]
+check_grep "... said to be damaged, not out of memory" "badmeta.onnx: metadata_props entry [0-9]+ is not valid UTF-8 text" "$err"
 
 done_testing

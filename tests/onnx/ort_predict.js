@@ -43,6 +43,12 @@ async function main() {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+// `| head` closing the pipe early is not an error.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main().catch((e) => {
   console.error(`ort_predict: ${e.message}`);
   process.exit(1);

@@ -398,7 +398,7 @@ static void test_bad_rows(void) {
                 {-1, "0,tcp,http,SF,1,2", SF_ROW_FIELD_COUNT, 6,
                  "6 fields, expected 41 to 43 (the label and ignored columns at the end may be left off)"},
                 {-1, "", SF_ROW_FIELD_COUNT, 1,
-                 "1 fields, expected 41 to 43 (the label and ignored columns at the end may be left off)"},
+                 "1 field, expected 41 to 43 (the label and ignored columns at the end may be left off)"},
                 /* RFC 4180: a quote only around a whole field, doubled inside it */
                 {2, "\"ftp", SF_ROW_BAD_QUOTE, 2, ""},
                 {2, "ft\"p", SF_ROW_BAD_QUOTE, 2, ""},

@@ -392,7 +392,7 @@ static void test_decode_rejects(void) {
         reject_case_t cases[] = {
                 {"empty", "", 0, SF_REJECT_EMPTY, -1, "empty"},
                 {"only newline", "\r\n", 2, SF_REJECT_EMPTY, -1, "empty"},
-                {"one field", "hello", 0, SF_REJECT_FIELD_COUNT, 1, "1 fields, expected 41 to 43"},
+                {"one field", "hello", 0, SF_REJECT_FIELD_COUNT, 1, "1 field, expected 41 to 43"},
                 {"44 fields", fields44, 0, SF_REJECT_FIELD_COUNT, -1, "44 fields"},
                 {"NUL byte", nul, strlen(ROW) + 7, SF_REJECT_BINARY, 1, "0x00"}, /* in protocol_type */
                 {"bad utf-8", "\xff\xfe,tcp", 0, SF_REJECT_BINARY, -1, "0xff"},

@@ -521,7 +521,7 @@ static void test_table_read_errors(void) {
                 {"x,c,y,z\n1,a,yes,,9\n", ":2:5: 5 fields, expected 2 to 4 (the label and ignored columns at "
                                           "the end may be left off)"},
                 {"x,c,y,z\n1\n",
-                 ":2:2 (c): 1 fields, expected 2 to 4 (the label and ignored columns at the end "
+                 ":2:2 (c): 1 field, expected 2 to 4 (the label and ignored columns at the end "
                  "may be left off)"},
                 {"x,c,y,z\n1,a\n", ":2:3 (y): no label (every training row needs one)"},
                 {"x,c,y,z\n1,a,maybe,\n",
@@ -1378,7 +1378,7 @@ static void test_schema_infer(void) {
         CHECK_STR(err, want);
         p = write_text("ragged.csv", "a,b\n1,x\n2\n");
         CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
-        snprintf(want, sizeof(want), "%s:3:2 (b): 1 fields, the header has 2", p);
+        snprintf(want, sizeof(want), "%s:3:2 (b): 1 field, the header has 2", p);
         CHECK_STR(err, want);
         p = write_text("empty.csv", "");
         CHECK(sf_schema_infer(p, NULL, NULL, &s, err, sizeof(err)) == -1);
