@@ -40,11 +40,17 @@ static int all_blank(const char *value, size_t len) {
         return 1;
 }
 
+sf_score_format_t sf_score_message_format(sf_score_format_t format, const char *value, size_t len) {
+        size_t i = 0;
+        while (i < len && is_blank(value[i])) i++;
+        if (format != SF_SCORE_AUTO) return format;
+        return i < len && value[i] == '{' ? SF_SCORE_JSON : SF_SCORE_CSV;
+}
+
 size_t sf_score_split(sf_score_format_t format, const char *value, size_t len, sf_score_span_t *spans,
                       size_t max) {
-        size_t i = 0, n = 0;
-        while (i < len && is_blank(value[i])) i++;
-        int json = format == SF_SCORE_JSON || (format == SF_SCORE_AUTO && i < len && value[i] == '{');
+        size_t n = 0;
+        int json = sf_score_message_format(format, value, len) == SF_SCORE_JSON;
         for (size_t pos = 0; pos < len && n <= max;) {
                 size_t rec_len, used;
                 if (json) {
@@ -213,6 +219,12 @@ static int decode_as(const sf_score_decoder_t *d, int unlabeled, int json, const
 
 sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size) {
+        return sf_score_decode_as(d, d->format, value, len, row, info, errstr, errstr_size);
+}
+
+sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_format_t format, const char *value,
+                                     size_t len, sf_row_t *row, sf_score_info_t *info, char *errstr,
+                                     size_t errstr_size) {
         info->unknown_label = 0;
         info->col = -1;
         info->odd = 1;
@@ -229,7 +241,7 @@ sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value
                          SF_CSV_MAX_RECORD);
                 return SF_REJECT_TOO_LONG;
         }
-        int json = d->format == SF_SCORE_JSON || (d->format == SF_SCORE_AUTO && value[i] == '{');
+        int json = format == SF_SCORE_JSON || (format == SF_SCORE_AUTO && value[i] == '{');
         if (!json) { /* one CSV record: blank lines around it are not data, a second record is refused */
                 sf_score_span_t spans[2];
                 if (sf_score_split(SF_SCORE_CSV, value, len, spans, 1) > 1) {

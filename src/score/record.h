@@ -66,6 +66,10 @@ typedef struct sf_score_span {
 size_t sf_score_split(sf_score_format_t format, const char *value, size_t len, sf_score_span_t *spans,
                       size_t max);
 
+/* The format sf_score_split reads value in: format, or for SF_SCORE_AUTO
+ * JSON when value's first non-blank byte is '{', else CSV. */
+sf_score_format_t sf_score_message_format(sf_score_format_t format, const char *value, size_t len);
+
 /* What decoding and writing a record needs from the model, prepared once:
  * the schema, the encoder, a copy of the schema whose label column is a
  * plain string (a record whose label is neither a class nor in the map is
@@ -98,10 +102,16 @@ typedef struct sf_score_info {
 } sf_score_info_t;
 
 /* Decodes one record value[0..len) into row (initialised for d->schema;
- * its strings point into value or the row). A single trailing "\n" or
- * "\r\n" is ignored. Returns SF_REJECT_NONE, or the reason with errstr
- * saying what is wrong ("not a number: \"abc\"") and info->col the column
- * at fault (the caller says where). */
+ * its strings point into value or the row). As CSV: blank lines around the
+ * record are ignored and a second record is refused (too_many_records).
+ * Returns SF_REJECT_NONE, or the reason with errstr saying what is wrong
+ * ("not a number: \"abc\"") and info->col the column at fault (the caller
+ * says where). sf_score_decode_as decodes as format (CSV or JSON, or AUTO
+ * by the record's first non-blank byte) instead of d's: a record of a
+ * message of many, as its message was split. */
+sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_format_t format, const char *value,
+                                     size_t len, sf_row_t *row, sf_score_info_t *info, char *errstr,
+                                     size_t errstr_size);
 sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
                                   sf_score_info_t *info, char *errstr, size_t errstr_size);
 

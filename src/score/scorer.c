@@ -251,9 +251,11 @@ static slot_t *new_slot(scorer_t *s, rd_kafka_message_t *msg, const char *value,
 }
 
 /* Parses and encodes one record of msg straight into the batch. */
-static void add_record(scorer_t *s, rd_kafka_message_t *msg, const char *value, size_t len, int index) {
+static void add_record(scorer_t *s, rd_kafka_message_t *msg, sf_score_format_t format, const char *value,
+                       size_t len, int index) {
         slot_t *sl = new_slot(s, msg, value, len, index);
-        sl->reject = sf_score_decode(&s->dec, value, len, &sl->row, &sl->info, sl->err, sizeof(sl->err));
+        sl->reject = sf_score_decode_as(&s->dec, format, value, len, &sl->row, &sl->info, sl->err,
+                                        sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
                 int n_cat = s->dec.enc->n_cat;
                 sl->status = s->status + (size_t)s->nx * (size_t)n_cat;
@@ -296,9 +298,9 @@ static int add_message(scorer_t *s, rd_kafka_message_t *msg) {
         s->t.messages++;
         if (s->first_record == 0) s->first_record = sf_now_s();
         if (!s->o->many) {
-                add_record(s, msg, value, len, -1);
+                add_record(s, msg, s->o->format, value, len, -1);
         } else if (s->nspans == 0) { /* "empty" */
-                add_record(s, msg, value, len, -1);
+                add_record(s, msg, s->o->format, value, len, -1);
                 snprintf(s->slots[s->n - 1].err, sizeof(s->slots[0].err),
                          "no record in the message (only blank lines)");
         } else if (s->nspans > max) { /* sent whole to the DLQ */
@@ -310,8 +312,10 @@ static int add_message(scorer_t *s, rd_kafka_message_t *msg) {
                          "fewer records per message",
                          max);
         } else {
+                /* every record as the message was split: a CSV line in a JSON message is not JSON */
+                sf_score_format_t format = sf_score_message_format(s->o->format, value, len);
                 for (size_t i = 0; i < s->nspans; i++)
-                        add_record(s, msg, value + s->spans[i].off, s->spans[i].len, (int)i);
+                        add_record(s, msg, format, value + s->spans[i].off, s->spans[i].len, (int)i);
         }
         return 0;
 }

@@ -286,6 +286,12 @@ int sf_row_from_json(const sf_schema_t *schema, const char *text, size_t len, sf
         row->label = -1;
         json_error_t jerr;
         json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc && json_error_code(&jerr) == json_error_numeric_overflow)
+                return fail(err, SF_ROW_NON_FINITE, -1,
+                            "a number out of range (not finite as a float) at byte %d", jerr.position);
+        if (!doc && json_error_code(&jerr) == json_error_null_character)
+                return fail(err, SF_ROW_NOT_JSON, -1,
+                            "not JSON: a \\u0000 (NUL) character in a string at byte %d", jerr.position);
         if (!doc)
                 return fail(err, SF_ROW_NOT_JSON, -1, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
         row->doc = doc;

@@ -133,6 +133,20 @@ echo "# json: $cmp_out"
 check_grep "JSON lines: every row has exactly one prediction, predict's for that row" \
   "^rows $N predicted $N same $N dups 0 bad_index 0$" "$cmp_out"
 
+# --format auto decides once a message: a CSV line in a JSON message is a
+# bad JSON record (DLQ not_json, with its index), not scored as CSV
+{
+  kcat -C -b "$BROKERS" -t json7 -e -q -c 1 -f '%s\n' | head -n 1
+  head -n 1 "$SF_TMP/plain.csv"
+} >"$SF_TMP/mixed.msg"
+kcat -P -b "$BROKERS" -t mixed -p 0 "$SF_TMP/mixed.msg"
+run "$SF" score -e -q --model "$model" -t mixed --output mixed_pred --dlq mixed_dlq -G mixed \
+  --records-per-message many
+check "a JSON message with a CSV line: exit 0" [ "$rc" -eq 0 ]
+check "... the JSON record scored" [ "$(kcat -C -b "$BROKERS" -t mixed_pred -e -q -f '.\n' | wc -l)" -eq 1 ]
+check_grep "... the CSV line to the DLQ as a bad JSON record, with its index" \
+  "error=not_json,.*source_index=1" "$(kcat -C -b "$BROKERS" -t mixed_dlq -e -q -f '%h\n')"
+
 # ---- a message of only blank lines, and one of more records than the
 # limit: each goes whole to the DLQ with the reason
 printf '\n \r\n\n' >"$SF_TMP/blank.msg"
