@@ -296,9 +296,10 @@ sf_lines_status_t sf_lines_next(sf_lines_t *lr, const char **line, size_t *len, 
                 }
                 const char *zero = memchr(s, '\0', n);
                 if (zero) {
-                        sf_seterr(errstr, errstr_size,
-                                  "%s:%llu: NUL byte at column %zu: binary data, not text; skipped", lr->path,
-                                  (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
+                        sf_seterr(
+                                errstr, errstr_size,
+                                "%s:%llu: a NUL byte (byte %zu of the line): binary data, not text; skipped",
+                                lr->path, (unsigned long long)lr->lineno, (size_t)(zero - s) + 1);
                         return SF_LINES_BAD;
                 }
                 s[n] = '\0'; /* the '\r', the '\n', or the spare byte after end */

@@ -82,7 +82,7 @@ static void test_lines_reader(void) {
         CHECK_INT(no, 6);
         CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_BAD);
         CHECK_INT(no, 7);
-        CHECK_MSG(strstr(err, ":7: NUL byte at column 3") != NULL, "%s", err);
+        CHECK_MSG(strstr(err, ":7: a NUL byte (byte 3 of the line)") != NULL, "%s", err);
         CHECK_INT(sf_lines_next(lr, &line, &len, &no, err, sizeof(err)), SF_LINES_OK);
         CHECK_STR(line, "eight");
         CHECK_INT(no, 8);
