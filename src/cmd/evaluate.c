@@ -234,13 +234,15 @@ int cmd_evaluate(int argc, char **argv) {
         if (!(model = sf_model_load_with(o.model_path, o.fitted_path, err, sizeof(err)))) goto fail;
         const sf_model_info_t *info = sf_model_info(model);
         uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : info->seed;
-        const char *schema_name = sf_model_schema(model)->name;
-        if (!path && o.data_default && strcmp(schema_name, "nsl-kdd") != 0) {
+        /* NSL-KDD's files have no header row; a named schema is NSL-KDD's by its name */
+        const sf_schema_t *schema = sf_model_schema(model);
+        if (!path && o.data_default &&
+            (schema->header || (schema->name[0] && strcmp(schema->name, "nsl-kdd")))) {
                 snprintf(err, sizeof(err),
                          "%s was trained on '%s' rows, not NSL-KDD's: pass its rows with --test FILE (the "
                          "file train read its test rows from: its --test file, or its --train file when "
                          "train split that one)",
-                         o.model_path, schema_name);
+                         o.model_path, schema->name[0] ? schema->name : "other");
                 goto fail;
         }
         if (!path) {

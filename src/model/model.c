@@ -48,8 +48,7 @@ static sf_model_t *load_onnx(const char *path, const uint8_t *buf, size_t size, 
                         errstr, errstr_size,
                         "%s: a network without StreamFlow's metadata (format \"%s\"): StreamFlow cannot tell "
                         "how to encode rows for it; give it with --schema FITTED.json (written by "
-                        "'streamflow "
-                        "schema fit' from the training data)",
+                        "'streamflow schema fit' from the training data)",
                         path, MODEL_FORMAT);
                 goto fail;
         }

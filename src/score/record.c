@@ -41,9 +41,9 @@ static int all_blank(const char *value, size_t len) {
 }
 
 sf_score_format_t sf_score_message_format(sf_score_format_t format, const char *value, size_t len) {
+        if (format != SF_SCORE_AUTO) return format;
         size_t i = 0;
         while (i < len && is_blank(value[i])) i++;
-        if (format != SF_SCORE_AUTO) return format;
         return i < len && value[i] == '{' ? SF_SCORE_JSON : SF_SCORE_CSV;
 }
 
