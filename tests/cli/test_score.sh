@@ -112,8 +112,9 @@ head -c 1048576 /dev/zero | tr '\0' '7' >"$SF_TMP/big.msg"
 kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k binary "$SF_TMP/binary.msg"
 kcat -P -b "$BROKERS" -t connections -X message.max.bytes=2000000 -k too_long "$SF_TMP/big.msg"
 # one record a message: blank lines after it are not part of its last
-# field; a second record in the message is refused, not read as one
-printf '%s\n\r\n \n\n' "$ROW,normal,21" >"$SF_TMP/blank_lines.msg"
+# field (here the features alone, the last a number); a second record in
+# the message is refused, not read as one
+printf '%s\n\r\n \n\n' "$ROW" >"$SF_TMP/blank_lines.msg"
 printf '%s\n%s\n' "$ROW,normal,21" "$ROW,normal,21" >"$SF_TMP/two.msg"
 kcat -P -b "$BROKERS" -t connections -k blank_lines "$SF_TMP/blank_lines.msg"
 kcat -P -b "$BROKERS" -t connections -k too_many_records "$SF_TMP/two.msg"
