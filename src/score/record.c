@@ -217,14 +217,12 @@ static int decode_as(const sf_score_decoder_t *d, int unlabeled, int json, const
                     : sf_row_from_csv_text(schema, value, len, row, err);
 }
 
-sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
-                                  sf_score_info_t *info, char *errstr, size_t errstr_size) {
-        return sf_score_decode_as(d, d->format, value, len, row, info, errstr, errstr_size);
-}
-
-sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_format_t format, const char *value,
-                                     size_t len, sf_row_t *row, sf_score_info_t *info, char *errstr,
-                                     size_t errstr_size) {
+/* A record as format; whole: it is a whole message, which may hold blank
+ * lines around its record and must not hold a second one (a record that
+ * sf_score_split found is one already). */
+static sf_score_reject_t decode_record(const sf_score_decoder_t *d, sf_score_format_t format, int whole,
+                                       const char *value, size_t len, sf_row_t *row, sf_score_info_t *info,
+                                       char *errstr, size_t errstr_size) {
         info->unknown_label = 0;
         info->col = -1;
         info->odd = 1;
@@ -242,7 +240,7 @@ sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_forma
                 return SF_REJECT_TOO_LONG;
         }
         int json = format == SF_SCORE_JSON || (format == SF_SCORE_AUTO && value[i] == '{');
-        if (!json) { /* one CSV record: blank lines around it are not data, a second record is refused */
+        if (!json && whole) { /* blank lines around the record are not data, a second record is refused */
                 sf_score_span_t spans[2];
                 if (sf_score_split(SF_SCORE_CSV, value, len, spans, 1) > 1) {
                         snprintf(errstr, errstr_size,
@@ -267,6 +265,17 @@ sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_forma
                 err = err2;
         }
         return refused(d, value, len, &err, info, errstr, errstr_size);
+}
+
+sf_score_reject_t sf_score_decode(const sf_score_decoder_t *d, const char *value, size_t len, sf_row_t *row,
+                                  sf_score_info_t *info, char *errstr, size_t errstr_size) {
+        return decode_record(d, d->format, 1, value, len, row, info, errstr, errstr_size);
+}
+
+sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_format_t format, const char *value,
+                                     size_t len, sf_row_t *row, sf_score_info_t *info, char *errstr,
+                                     size_t errstr_size) {
+        return decode_record(d, format, 0, value, len, row, info, errstr, errstr_size);
 }
 
 sf_score_reject_t sf_score_encode(const sf_score_decoder_t *d, const sf_row_t *row, float *dense,

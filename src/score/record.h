@@ -101,14 +101,14 @@ typedef struct sf_score_info {
                             * prediction lists none, without looking); 1 otherwise or not known */
 } sf_score_info_t;
 
-/* Decodes one record value[0..len) into row (initialised for d->schema;
- * its strings point into value or the row). As CSV: blank lines around the
- * record are ignored and a second record is refused (too_many_records).
- * Returns SF_REJECT_NONE, or the reason with errstr saying what is wrong
- * ("not a number: \"abc\"") and info->col the column at fault (the caller
- * says where). sf_score_decode_as decodes as format (CSV or JSON, or AUTO
- * by the record's first non-blank byte) instead of d's: a record of a
- * message of many, as its message was split. */
+/* Decodes a message value[0..len) of one record into row (initialised for
+ * d->schema; its strings point into value or the row). As CSV: blank lines
+ * around the record are ignored and a second record is refused
+ * (too_many_records). Returns SF_REJECT_NONE, or the reason with errstr
+ * saying what is wrong ("not a number: \"abc\"") and info->col the column
+ * at fault (the caller says where). sf_score_decode_as decodes one record
+ * that sf_score_split found, as format (the one its message was split in)
+ * instead of d's, without looking for a second record. */
 sf_score_reject_t sf_score_decode_as(const sf_score_decoder_t *d, sf_score_format_t format, const char *value,
                                      size_t len, sf_row_t *row, sf_score_info_t *info, char *errstr,
                                      size_t errstr_size);

@@ -250,12 +250,15 @@ static slot_t *new_slot(scorer_t *s, rd_kafka_message_t *msg, const char *value,
         return sl;
 }
 
-/* Parses and encodes one record of msg straight into the batch. */
+/* Parses and encodes one record of msg straight into the batch: the whole
+ * message (index -1), or its record index, split from it in format. */
 static void add_record(scorer_t *s, rd_kafka_message_t *msg, sf_score_format_t format, const char *value,
                        size_t len, int index) {
         slot_t *sl = new_slot(s, msg, value, len, index);
-        sl->reject = sf_score_decode_as(&s->dec, format, value, len, &sl->row, &sl->info, sl->err,
-                                        sizeof(sl->err));
+        sl->reject = index < 0 ? sf_score_decode(&s->dec, value, len, &sl->row, &sl->info, sl->err,
+                                                 sizeof(sl->err))
+                               : sf_score_decode_as(&s->dec, format, value, len, &sl->row, &sl->info, sl->err,
+                                                    sizeof(sl->err));
         if (sl->reject == SF_REJECT_NONE) {
                 int n_cat = s->dec.enc->n_cat;
                 sl->status = s->status + (size_t)s->nx * (size_t)n_cat;
